@@ -1,0 +1,29 @@
+# raftkv — every target works from a fresh clone.
+SHELL := /bin/bash
+NODE  := node --enable-source-maps
+SEEDS ?= 2000
+
+.PHONY: all install build test sim clean run run1 run2 run3 run-test bench
+
+all: build
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+install: node_modules/.package-lock.json
+
+build: install
+	npx tsc -p tsconfig.json
+
+# The README's test command: every tap test, ending with "N passed, N failed".
+test: build
+	@set -o pipefail; npx tap --reporter=tap 2>&1 | tee .tap-output.txt | grep -E '^(not ok|# Subtest|    not ok)' || true
+	@node scripts/tap-summary.mjs .tap-output.txt
+
+# The seeded simulator at scale: make sim SEEDS=100000 [SEED_START=1]
+sim: build
+	$(NODE) dist/test/sim/run-seeds.js --seeds $(SEEDS) $(if $(SEED_START),--start $(SEED_START),)
+
+clean:
+	rm -rf dist .tap .tap-output.txt

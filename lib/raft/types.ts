@@ -1,0 +1,181 @@
+// The vocabulary of the Raft core: log entries, cluster configurations,
+// messages between nodes and the Ready batch handed to the runtime.
+// Everything here is plain data so that storage (Avro on disk) and transport
+// (Avro on the wire) can encode it without knowing the algorithm.
+
+export type NodeId = string
+
+/** A member of the cluster. `addr` is opaque to the core: the runtime uses it to dial peers. */
+export interface Member {
+  readonly id: NodeId
+  readonly addr: string
+  readonly role: 'voter' | 'learner'
+}
+
+/**
+ * The full membership at some log index. Config entries carry the whole
+ * resulting configuration (not a delta), so a node that sees the latest config
+ * entry knows every member without replaying history.
+ */
+export interface Config {
+  readonly members: readonly Member[]
+}
+
+/** A request to change membership, one server at a time (Raft thesis §4.1). */
+export type ConfChange =
+  | { readonly op: 'addLearner'; readonly id: NodeId; readonly addr: string }
+  | { readonly op: 'promote'; readonly id: NodeId }
+  | { readonly op: 'remove'; readonly id: NodeId }
+
+interface EntryBase {
+  readonly index: number
+  readonly term: number
+}
+/** A client command; `data` is opaque to the core (the kv layer encodes it). */
+export interface NormalEntry extends EntryBase {
+  readonly kind: 'normal'
+  readonly data: Buffer
+}
+/** Appended by every new leader so that it can commit entries of its own term (§5.4.2). */
+export interface NoopEntry extends EntryBase {
+  readonly kind: 'noop'
+}
+/** Takes effect as soon as it is appended to a log (thesis §4.1), not when committed. */
+export interface ConfigEntry extends EntryBase {
+  readonly kind: 'config'
+  readonly config: Config
+}
+export type Entry = NormalEntry | NoopEntry | ConfigEntry
+
+/** What must survive a crash besides the log. `vote` is '' when none. */
+export interface HardState {
+  readonly term: number
+  readonly vote: NodeId
+  readonly commit: number
+}
+
+/** Describes a snapshot; the snapshot's bytes travel outside the core. */
+export interface SnapshotMeta {
+  readonly index: number
+  readonly term: number
+  readonly config: Config
+}
+
+// ---- Messages ------------------------------------------------------------
+// Every message carries the sender, the receiver and the sender's term.
+
+interface MessageBase {
+  readonly from: NodeId
+  readonly to: NodeId
+  readonly term: number
+}
+
+/** Asks for a vote. For PreVote `term` is the term the sender would campaign in. */
+export interface VoteRequest extends MessageBase {
+  readonly type: 'PreVote' | 'Vote'
+  readonly lastIndex: number
+  readonly lastTerm: number
+  /** Set when campaigning on TimeoutNow: lets voters bypass their leader lease. */
+  readonly transfer: boolean
+}
+export interface VoteResponse extends MessageBase {
+  readonly type: 'PreVoteResp' | 'VoteResp'
+  readonly reject: boolean
+}
+export interface AppendRequest extends MessageBase {
+  readonly type: 'Append'
+  readonly prevIndex: number
+  readonly prevTerm: number
+  readonly entries: readonly Entry[]
+  readonly commit: number
+}
+/**
+ * Acknowledges (reject=false, `index` = last index now matching the leader) or
+ * rejects an Append (`index` = the rejected prevIndex; `hintIndex`/`hintTerm`
+ * point the leader at where the logs may agree, for fast backtracking).
+ */
+export interface AppendResponse extends MessageBase {
+  readonly type: 'AppendResp'
+  readonly reject: boolean
+  readonly index: number
+  readonly hintIndex: number
+  readonly hintTerm: number
+}
+/** Keeps followers' leases alive and carries commit; `readSeq` confirms leadership for ReadIndex. */
+export interface HeartbeatRequest extends MessageBase {
+  readonly type: 'Heartbeat'
+  readonly commit: number
+  readonly readSeq: number
+}
+export interface HeartbeatResponse extends MessageBase {
+  readonly type: 'HeartbeatResp'
+  readonly readSeq: number
+}
+/** Tells a follower to install a snapshot; the runtime ships the bytes alongside. */
+export interface SnapshotRequest extends MessageBase {
+  readonly type: 'Snapshot'
+  readonly snapshot: SnapshotMeta
+}
+/** Leadership transfer: the receiver campaigns at once. */
+export interface TimeoutNowRequest extends MessageBase {
+  readonly type: 'TimeoutNow'
+}
+/** A follower asks the leader for a read index on behalf of its clients. */
+export interface ReadIndexRequest extends MessageBase {
+  readonly type: 'ReadIndex'
+  readonly ctx: string
+}
+/** `index` is the safe read index, or -1 when the leader could not serve it. */
+export interface ReadIndexResponse extends MessageBase {
+  readonly type: 'ReadIndexResp'
+  readonly ctx: string
+  readonly index: number
+}
+
+export type Message =
+  | VoteRequest
+  | VoteResponse
+  | AppendRequest
+  | AppendResponse
+  | HeartbeatRequest
+  | HeartbeatResponse
+  | SnapshotRequest
+  | TimeoutNowRequest
+  | ReadIndexRequest
+  | ReadIndexResponse
+
+export type MessageType = Message['type']
+
+// ---- Ready ----------------------------------------------------------------
+
+export type Role = 'follower' | 'precandidate' | 'candidate' | 'leader'
+
+/** A read that became safe: serve it once applied index ≥ `index`. index -1: failed, retry. */
+export interface ReadState {
+  readonly ctx: string
+  readonly index: number
+}
+
+/**
+ * One batch of work for the runtime, handled in this order:
+ *  1. send `messagesNow` (they do not depend on this batch being durable —
+ *     the leader's appends go out while it writes its own log, thesis §10.2.1);
+ *  2. if `snapshot` is set, install it (state machine and storage), then
+ *     persist `hardState` (if set) and append `entries` (entries[0].index may
+ *     overwrite a conflicting suffix: truncate from there) — one fsync;
+ *  3. send `messagesAfterPersist`;
+ *  4. apply `committed` in order; serve `readStates` once applied ≥ index;
+ *  5. call `advance(ready)`.
+ */
+export interface Ready {
+  readonly hardState: HardState | null
+  readonly snapshot: SnapshotMeta | null
+  readonly entries: readonly Entry[]
+  readonly messagesNow: readonly Message[]
+  readonly messagesAfterPersist: readonly Message[]
+  readonly committed: readonly Entry[]
+  readonly readStates: readonly ReadState[]
+}
+
+/** Injected randomness: an integer in [0, n). */
+export type RandomInt = (n: number) => number
