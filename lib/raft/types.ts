@@ -179,3 +179,12 @@ export interface Ready {
 
 /** Injected randomness: an integer in [0, n). */
 export type RandomInt = (n: number) => number
+
+/** What a node starts from: recovered from storage, or bootstrap/empty. */
+export interface InitialState {
+  readonly hardState: HardState
+  /** The compaction point; index 0 with an empty config when there is none. */
+  readonly snapshot: SnapshotMeta
+  /** Entries after snapshot.index, contiguous. */
+  readonly entries: readonly Entry[]
+}

@@ -1,0 +1,120 @@
+// The leader's view of one follower (etcd's tracker.Progress): how much of the
+// log it is known to hold, what to send next, and how many appends are in
+// flight. A follower is probed until it acks, then replicated to optimistically
+// inside a bounded window, or sent a snapshot when its entries are gone.
+import { assert } from '../util/assert.js'
+
+export type ProgressState = 'probe' | 'replicate' | 'snapshot'
+
+/** A bounded window of in-flight appends, identified by their last index. */
+export class Inflights {
+  private readonly lastIndexes: number[] = []
+  constructor(readonly countMax: number) {
+    assert(countMax > 0, 'inflights: countMax must be positive')
+  }
+  full(): boolean {
+    return this.lastIndexes.length >= this.countMax
+  }
+  count(): number {
+    return this.lastIndexes.length
+  }
+  add(lastIndex: number): void {
+    assert(!this.full(), 'inflights: add when full')
+    this.lastIndexes.push(lastIndex)
+  }
+  /** Frees every append whose last index is ≤ index (acknowledged). */
+  freeTo(index: number): void {
+    let n = 0
+    while (n < this.lastIndexes.length && (this.lastIndexes[n] as number) <= index) n++
+    if (n > 0) this.lastIndexes.splice(0, n)
+  }
+  reset(): void {
+    this.lastIndexes.length = 0
+  }
+}
+
+export class Progress {
+  match = 0
+  next: number
+  state: ProgressState = 'probe'
+  /** In probe state: an append was sent and we wait for its answer (or a heartbeat answer). */
+  probeSent = false
+  /** In snapshot state: the index of the snapshot being shipped. */
+  pendingSnapshot = 0
+  /** Heard from since the last CheckQuorum round. */
+  recentActive = false
+  /** The highest ReadIndex round this peer has confirmed. */
+  readSeqAcked = 0
+  /** Ticks since we last heard from this peer, for status. */
+  lastContactTicks = 0
+  readonly inflights: Inflights
+
+  constructor(next: number, inflightAppendsMax: number) {
+    this.next = next
+    this.inflights = new Inflights(inflightAppendsMax)
+  }
+
+  becomeProbe(): void {
+    if (this.state === 'snapshot') {
+      // Resume after the snapshot if it went through, otherwise after match.
+      this.next = Math.max(this.match + 1, this.pendingSnapshot + 1)
+      this.pendingSnapshot = 0
+    } else {
+      this.next = this.match + 1
+    }
+    this.state = 'probe'
+    this.probeSent = false
+    this.inflights.reset()
+  }
+
+  becomeReplicate(): void {
+    this.state = 'replicate'
+    this.next = this.match + 1
+    this.probeSent = false
+    this.inflights.reset()
+  }
+
+  becomeSnapshot(snapshotIndex: number): void {
+    this.state = 'snapshot'
+    this.pendingSnapshot = snapshotIndex
+    this.probeSent = false
+    this.inflights.reset()
+  }
+
+  /** Whether the leader should hold back appends to this peer. */
+  paused(): boolean {
+    switch (this.state) {
+      case 'probe':
+        return this.probeSent
+      case 'replicate':
+        return this.inflights.full()
+      case 'snapshot':
+        return true
+    }
+  }
+
+  /** An ack up to `index`; returns false when it told us nothing new. */
+  maybeUpdate(index: number): boolean {
+    this.probeSent = false
+    if (index <= this.match) return false
+    this.match = index
+    this.next = Math.max(this.next, index + 1)
+    return true
+  }
+
+  /**
+   * A rejection of the append whose prevIndex was `rejected`; `hint` is the
+   * highest index where the logs may agree. Returns false for a stale reject.
+   */
+  maybeDecrease(rejected: number, hint: number): boolean {
+    if (this.state === 'replicate') {
+      if (rejected <= this.match) return false
+      this.next = this.match + 1
+      return true
+    }
+    if (this.next - 1 !== rejected) return false
+    this.next = Math.max(Math.min(rejected, hint + 1), this.match + 1)
+    this.probeSent = false
+    return true
+  }
+}

@@ -1,0 +1,928 @@
+// The Raft algorithm as a pure state machine, in the shape of etcd's raft:
+// the caller feeds it ticks, messages, proposals and read requests; it hands
+// back one Ready batch at a time (state to persist, messages to send, entries
+// to apply, reads that became safe) and is told by advance() when that batch
+// was handled. No I/O, no clocks, no global randomness: time is tick(),
+// randomness comes from the injected `random`.
+//
+// Implemented: leader election with PreVote and CheckQuorum (leader lease),
+// log replication with probe/replicate/snapshot progress, a bounded in-flight
+// window, fast backtracking, a no-op on election, commit only for entries of
+// the current term; ReadIndex (batched: one quorum round serves every read
+// waiting for it, also for reads arriving at followers); single-server
+// membership changes that take effect when appended (thesis §4.1); snapshots
+// and compaction; leadership transfer with TimeoutNow.
+import { assert, unreachable } from '../util/assert.js'
+import { Progress } from './progress.js'
+import { quorumSize, quorumValue, tallyVotes } from './quorum.js'
+import { RaftLog } from './raft-log.js'
+import type {
+  AppendRequest,
+  AppendResponse,
+  ConfChange,
+  Config,
+  Entry,
+  HardState,
+  HeartbeatRequest,
+  HeartbeatResponse,
+  InitialState,
+  Member,
+  Message,
+  NodeId,
+  RandomInt,
+  ReadIndexRequest,
+  ReadState,
+  Ready,
+  Role,
+  SnapshotMeta,
+  SnapshotRequest,
+  VoteRequest,
+  VoteResponse,
+} from './types.js'
+
+export interface RaftOptions {
+  readonly id: NodeId
+  /** Followers wait a random [e, 2e) ticks without a leader before campaigning. */
+  readonly electionTimeoutTicks?: number
+  readonly heartbeatIntervalTicks?: number
+  readonly preVote?: boolean
+  readonly checkQuorum?: boolean
+  readonly appendEntriesMax?: number
+  readonly appendBytesMax?: number
+  readonly inflightAppendsMax?: number
+  /** Proposals are refused ('busy') while this many entries wait to commit. */
+  readonly uncommittedEntriesMax?: number
+  /** Reads waiting for a leader's first commit in its term, or for a quorum round. */
+  readonly pendingReadsMax?: number
+  /** Committed entries handed out per Ready at most. */
+  readonly applyEntriesMax?: number
+  readonly random: RandomInt
+}
+
+export const raftDefaults = Object.freeze({
+  electionTimeoutTicks: 10,
+  heartbeatIntervalTicks: 1,
+  preVote: true,
+  checkQuorum: true,
+  appendEntriesMax: 512,
+  appendBytesMax: 1024 * 1024,
+  inflightAppendsMax: 256,
+  uncommittedEntriesMax: 65536,
+  pendingReadsMax: 65536,
+  applyEntriesMax: 4096,
+})
+
+export type { InitialState }
+
+export type ProposeFailure = 'notLeader' | 'transferring' | 'busy' | 'confChangePending' | 'invalid'
+export type ProposeResult =
+  | { readonly ok: true; readonly index: number; readonly term: number }
+  | { readonly ok: false; readonly reason: ProposeFailure; readonly leader: NodeId | null; readonly detail?: string }
+
+export interface ProgressStatus {
+  readonly match: number
+  readonly next: number
+  readonly state: 'probe' | 'replicate' | 'snapshot'
+  readonly lastContactTicks: number
+}
+
+export interface RaftStatus {
+  readonly id: NodeId
+  readonly role: Role
+  readonly term: number
+  readonly vote: NodeId
+  readonly leader: NodeId | null
+  readonly commit: number
+  readonly applied: number
+  readonly firstIndex: number
+  readonly lastIndex: number
+  readonly snapshotIndex: number
+  readonly config: Config
+  readonly transferee: NodeId | null
+  readonly progress: ReadonlyMap<NodeId, ProgressStatus>
+}
+
+interface PendingRead {
+  readonly ctx: string
+  /** '' for a read asked on this node; otherwise the follower to answer. */
+  readonly from: NodeId
+  readonly index: number
+  readonly seq: number
+}
+
+type Outgoing = Message
+
+export class RaftNode {
+  readonly id: NodeId
+  private readonly opts: Required<Omit<RaftOptions, 'id'>>
+  protected readonly log: RaftLog
+
+  private term: number
+  private vote: NodeId
+  private role: Role = 'follower'
+  private leader: NodeId | null = null
+
+  private electionElapsed = 0
+  private heartbeatElapsed = 0
+  private randomizedElectionTimeout = 0
+
+  protected readonly progress = new Map<NodeId, Progress>()
+  private readonly votes = new Map<NodeId, boolean>()
+  private transferee: NodeId | null = null
+
+  private readSeq = 0
+  private pendingReads: PendingRead[] = []
+  /** Reads that arrived before this leader committed an entry of its own term. */
+  private readsAwaitingCommit: { ctx: string; from: NodeId }[] = []
+  private readRoundWanted = false
+  private readStates: ReadState[] = []
+
+  private messagesNow: Outgoing[] = []
+  private messagesAfterPersist: Outgoing[] = []
+  private persistedHardState: HardState
+  private readyOutstanding = false
+
+  constructor(options: RaftOptions, initial: InitialState) {
+    this.id = options.id
+    this.opts = { ...raftDefaults, ...options }
+    assert(this.opts.heartbeatIntervalTicks < this.opts.electionTimeoutTicks, 'raft: heartbeat interval must be below the election timeout')
+    const hs = initial.hardState
+    this.log = new RaftLog(initial.snapshot, initial.entries, Math.max(hs.commit, initial.snapshot.index))
+    this.term = hs.term
+    this.vote = hs.vote
+    this.persistedHardState = { term: hs.term, vote: hs.vote, commit: this.log.commit }
+    this.resetElectionTimer()
+  }
+
+  /** A new cluster of one: entry 1 (term 1) configures `self` as the only voter. */
+  static bootstrapState(self: Member): InitialState {
+    const config: Config = { members: [{ id: self.id, addr: self.addr, role: 'voter' }] }
+    return {
+      hardState: { term: 1, vote: '', commit: 1 },
+      snapshot: { index: 0, term: 0, config: { members: [] } },
+      entries: [{ index: 1, term: 1, kind: 'config', config }],
+    }
+  }
+
+  /** A node about to join: it knows nobody and waits for a leader to replicate to it. */
+  static emptyState(): InitialState {
+    return {
+      hardState: { term: 0, vote: '', commit: 0 },
+      snapshot: { index: 0, term: 0, config: { members: [] } },
+      entries: [],
+    }
+  }
+
+  // ---- Inputs ---------------------------------------------------------------
+
+  tick(): void {
+    for (const pr of this.progress.values()) pr.lastContactTicks++
+    if (this.role === 'leader') this.tickLeader()
+    else this.tickElection()
+  }
+
+  step(m: Message): void {
+    if (m.to !== this.id) return
+    if (!this.fromKnownMember(m.from)) return
+    if (m.term > this.term) {
+      if (!this.stepHigherTerm(m)) return
+    } else if (m.term < this.term) {
+      this.stepLowerTerm(m)
+      return
+    }
+    this.stepCurrentTerm(m)
+  }
+
+  propose(data: Buffer): ProposeResult {
+    const refused = this.refuseProposal()
+    if (refused !== null) return refused
+    const index = this.log.lastIndex() + 1
+    this.appendAsLeader([{ index, term: this.term, kind: 'normal', data }])
+    return { ok: true, index, term: this.term }
+  }
+
+  proposeConfChange(cc: ConfChange): ProposeResult {
+    const refused = this.refuseProposal()
+    if (refused !== null) return refused
+    if (this.log.uncommittedConfigIndex() !== 0 || this.log.term(this.log.commit) !== this.term) {
+      // One change at a time, and only after this leader committed an entry of
+      // its own term (the fix for single-server changes from Ongaro's 2015 note).
+      return { ok: false, reason: 'confChangePending', leader: this.id }
+    }
+    const next = applyConfChange(this.log.config(), cc)
+    if (typeof next === 'string') return { ok: false, reason: 'invalid', leader: this.id, detail: next }
+    const index = this.log.lastIndex() + 1
+    this.appendAsLeader([{ index, term: this.term, kind: 'config', config: next }])
+    return { ok: true, index, term: this.term }
+  }
+
+  /** Asks for a safe read index; the answer arrives as a ReadState with this ctx. */
+  readIndex(ctx: string): void {
+    if (this.role === 'leader') {
+      this.leaderReadIndex(ctx, '')
+    } else if (this.leader !== null) {
+      this.send({ type: 'ReadIndex', from: this.id, to: this.leader, term: this.term, ctx })
+    } else {
+      this.readStates.push({ ctx, index: -1 })
+    }
+  }
+
+  transferLeadership(to: NodeId): void {
+    if (this.role !== 'leader' || to === this.id || !this.isVoter(to)) return
+    if (this.transferee === to) return
+    this.transferee = to
+    this.electionElapsed = 0
+    const pr = this.progress.get(to) as Progress
+    if (pr.match === this.log.lastIndex()) this.sendTimeoutNow(to)
+    else this.sendAppend(to)
+  }
+
+  campaign(): void {
+    if (this.role === 'leader' || !this.promotable()) return
+    this.startElection(this.opts.preVote ? 'precandidate' : 'candidate', false)
+  }
+
+  reportUnreachable(id: NodeId): void {
+    const pr = this.progress.get(id)
+    if (this.role === 'leader' && pr !== undefined && pr.state === 'replicate') pr.becomeProbe()
+  }
+
+  reportSnapshot(id: NodeId, ok: boolean): void {
+    const pr = this.progress.get(id)
+    if (this.role !== 'leader' || pr === undefined || pr.state !== 'snapshot') return
+    if (!ok) pr.pendingSnapshot = 0
+    // Wait for the follower's append response before sending more (etcd does the same).
+    pr.becomeProbe()
+    pr.probeSent = true
+  }
+
+  // ---- Ready ----------------------------------------------------------------
+
+  hasReady(): boolean {
+    if (this.readyOutstanding) return false
+    return (
+      this.messagesNow.length > 0 ||
+      this.messagesAfterPersist.length > 0 ||
+      this.readStates.length > 0 ||
+      this.readRoundWanted ||
+      this.log.pendingSnapshot !== null ||
+      this.log.handedOutIndex < this.log.lastIndex() ||
+      this.log.applying < this.log.commit ||
+      !sameHardState(this.hardState(), this.persistedHardState)
+    )
+  }
+
+  ready(): Ready {
+    assert(!this.readyOutstanding, 'raft: ready() called before advance() of the previous Ready')
+    if (this.readRoundWanted) this.startReadRound()
+    const hs = this.hardState()
+    const hardState = sameHardState(hs, this.persistedHardState) ? null : hs
+    // A leader's messages may leave before its own log write only when its
+    // term and vote are already durable; otherwise everything waits.
+    const termDurable = hs.term === this.persistedHardState.term && hs.vote === this.persistedHardState.vote
+    let now = this.messagesNow
+    let after = this.messagesAfterPersist
+    if (!termDurable) {
+      after = [...now, ...after]
+      now = []
+    }
+    const rd: Ready = {
+      hardState,
+      snapshot: this.log.pendingSnapshot,
+      entries: this.log.unpersisted(),
+      messagesNow: now,
+      messagesAfterPersist: after,
+      committed: this.log.pendingSnapshot === null ? this.log.nextCommitted(this.opts.applyEntriesMax) : [],
+      readStates: this.readStates,
+    }
+    this.messagesNow = []
+    this.messagesAfterPersist = []
+    this.readStates = []
+    this.log.pendingSnapshot = null
+    this.log.handedOutIndex = this.log.lastIndex()
+    const lastCommitted = rd.committed[rd.committed.length - 1]
+    if (lastCommitted !== undefined) this.log.applying = lastCommitted.index
+    this.readyOutstanding = true
+    return rd
+  }
+
+  advance(rd: Ready): void {
+    assert(this.readyOutstanding, 'raft: advance() without an outstanding Ready')
+    this.readyOutstanding = false
+    if (rd.hardState !== null) this.persistedHardState = rd.hardState
+    if (rd.snapshot !== null) this.log.persistedIndex = Math.max(this.log.persistedIndex, rd.snapshot.index)
+    this.log.markPersisted(rd.entries)
+    const lastCommitted = rd.committed[rd.committed.length - 1]
+    if (lastCommitted !== undefined) this.log.applied = Math.max(this.log.applied, lastCommitted.index)
+    if (rd.snapshot !== null) this.log.applied = Math.max(this.log.applied, rd.snapshot.index)
+    if (this.role === 'leader') {
+      // Our own durable log now counts towards the quorum.
+      const self = this.progress.get(this.id)
+      if (self !== undefined && self.maybeUpdate(this.log.persistedIndex)) this.maybeCommitAndBroadcast()
+    }
+  }
+
+  // ---- Snapshots and compaction ----------------------------------------------
+
+  snapshotMeta(index: number): SnapshotMeta {
+    assert(index <= this.log.applied, `raft: snapshot at ${index} beyond applied ${this.log.applied}`)
+    return this.log.snapshotMetaAt(index)
+  }
+
+  compact(index: number): void {
+    this.log.compact(index)
+  }
+
+  // ---- Status ---------------------------------------------------------------
+
+  status(): RaftStatus {
+    const progress = new Map<NodeId, ProgressStatus>()
+    if (this.role === 'leader') {
+      for (const [id, pr] of this.progress) {
+        progress.set(id, { match: pr.match, next: pr.next, state: pr.state, lastContactTicks: id === this.id ? 0 : pr.lastContactTicks })
+      }
+    }
+    return {
+      id: this.id,
+      role: this.role,
+      term: this.term,
+      vote: this.vote,
+      leader: this.leader,
+      commit: this.log.commit,
+      applied: this.log.applied,
+      firstIndex: this.log.firstIndex(),
+      lastIndex: this.log.lastIndex(),
+      snapshotIndex: this.log.snapshot().index,
+      config: this.log.config(),
+      transferee: this.transferee,
+      progress,
+    }
+  }
+
+  /** The term of the entry at `index` if the log still holds it (for tests and the runtime). */
+  termAt(index: number): number | undefined {
+    return this.log.term(index)
+  }
+
+  // ---- Term rules -------------------------------------------------------------
+
+  /** Returns false when the message must be dropped. */
+  private stepHigherTerm(m: Message): boolean {
+    const isVoteRequest = m.type === 'Vote' || m.type === 'PreVote'
+    if (isVoteRequest && !m.transfer && this.inLease()) {
+      // We heard from a live leader within the election timeout: a disruptive
+      // candidate (a partitioned node rejoining) does not bump our term.
+      return false
+    }
+    if (m.type === 'PreVote') return true
+    if (m.type === 'PreVoteResp' && !m.reject) return true
+    const leaderMessage = m.type === 'Append' || m.type === 'Heartbeat' || m.type === 'Snapshot'
+    this.becomeFollower(m.term, leaderMessage ? m.from : null)
+    return true
+  }
+
+  private stepLowerTerm(m: Message): void {
+    if ((this.opts.checkQuorum || this.opts.preVote) && (m.type === 'Append' || m.type === 'Heartbeat')) {
+      // A stale leader, or one that does not know our term went up while we
+      // were cut off: answer with our term so it steps down and a new election
+      // can include us (otherwise CheckQuorum + PreVote could leave us stuck).
+      this.send({ type: 'AppendResp', from: this.id, to: m.from, term: this.term, reject: true, index: 0, hintIndex: 0, hintTerm: 0 })
+    } else if (m.type === 'PreVote') {
+      this.send({ type: 'PreVoteResp', from: this.id, to: m.from, term: this.term, reject: true })
+    }
+  }
+
+  private stepCurrentTerm(m: Message): void {
+    switch (m.type) {
+      case 'Vote':
+      case 'PreVote':
+        this.handleVoteRequest(m)
+        return
+      case 'ReadIndex':
+        this.handleReadIndexRequest(m)
+        return
+      default:
+        break
+    }
+    if (this.role === 'leader') this.stepLeader(m)
+    else if (this.role === 'follower') this.stepFollower(m)
+    else this.stepCandidate(m)
+  }
+
+  private handleVoteRequest(m: VoteRequest): void {
+    const canVote =
+      this.vote === m.from ||
+      (this.vote === '' && this.leader === null) ||
+      (m.type === 'PreVote' && m.term > this.term)
+    const grant = canVote && this.log.isUpToDate(m.lastIndex, m.lastTerm)
+    const respType = m.type === 'Vote' ? 'VoteResp' : 'PreVoteResp'
+    if (grant) {
+      // A granted PreVote answers in the term it asked about, so the
+      // pre-candidate counts it without anyone's term moving.
+      this.send({ type: respType, from: this.id, to: m.from, term: m.term, reject: false })
+      if (m.type === 'Vote') {
+        this.electionElapsed = 0
+        this.vote = m.from
+      }
+    } else {
+      this.send({ type: respType, from: this.id, to: m.from, term: this.term, reject: true })
+    }
+  }
+
+  // ---- Follower ----------------------------------------------------------------
+
+  private stepFollower(m: Message): void {
+    switch (m.type) {
+      case 'Append':
+        this.electionElapsed = 0
+        this.leader = m.from
+        this.handleAppend(m)
+        return
+      case 'Heartbeat':
+        this.electionElapsed = 0
+        this.leader = m.from
+        this.handleHeartbeat(m)
+        return
+      case 'Snapshot':
+        this.electionElapsed = 0
+        this.leader = m.from
+        this.handleSnapshot(m)
+        return
+      case 'TimeoutNow':
+        if (this.promotable()) this.startElection('candidate', true)
+        return
+      case 'ReadIndexResp':
+        this.readStates.push({ ctx: m.ctx, index: m.index })
+        return
+      default:
+        return
+    }
+  }
+
+  private handleAppend(m: AppendRequest): void {
+    const log = this.log
+    if (m.prevIndex < log.commit) {
+      this.sendAppendResp(m.from, false, log.commit)
+      return
+    }
+    if (log.matchTerm(m.prevIndex, m.prevTerm)) {
+      log.appendFromLeader(m.entries)
+      const lastNew = m.prevIndex + m.entries.length
+      log.commitTo(Math.min(m.commit, lastNew))
+      this.sendAppendResp(m.from, false, lastNew)
+      return
+    }
+    // Point the leader at the last index where our logs may agree (etcd's
+    // findConflictByTerm), so it skips a whole term per round trip.
+    const hintIndex = log.findConflictByTerm(Math.min(m.prevIndex, log.lastIndex()), m.prevTerm)
+    const hintTerm = log.term(hintIndex) ?? 0
+    this.send({ type: 'AppendResp', from: this.id, to: m.from, term: this.term, reject: true, index: m.prevIndex, hintIndex, hintTerm })
+  }
+
+  private sendAppendResp(to: NodeId, reject: boolean, index: number): void {
+    this.send({ type: 'AppendResp', from: this.id, to, term: this.term, reject, index, hintIndex: 0, hintTerm: 0 })
+  }
+
+  private handleHeartbeat(m: HeartbeatRequest): void {
+    // The leader never sends a commit beyond what it knows we hold.
+    this.log.commitTo(Math.min(m.commit, this.log.lastIndex()))
+    this.send({ type: 'HeartbeatResp', from: this.id, to: m.from, term: this.term, readSeq: m.readSeq })
+  }
+
+  private handleSnapshot(m: SnapshotRequest): void {
+    const s = m.snapshot
+    const log = this.log
+    if (s.index <= log.commit) {
+      this.sendAppendResp(m.from, false, log.commit)
+      return
+    }
+    if (log.matchTerm(s.index, s.term)) {
+      // We already hold the snapshot's last entry: just move commit forward.
+      log.commitTo(s.index)
+      this.sendAppendResp(m.from, false, log.commit)
+      return
+    }
+    log.restore(s)
+    this.sendAppendResp(m.from, false, s.index)
+  }
+
+  // ---- Candidates ----------------------------------------------------------------
+
+  private stepCandidate(m: Message): void {
+    switch (m.type) {
+      case 'Append':
+      case 'Heartbeat':
+      case 'Snapshot':
+        // A leader exists in our term (or the pre-vote term we have not taken).
+        this.becomeFollower(this.term, m.from)
+        this.stepFollower(m)
+        return
+      case 'PreVoteResp':
+      case 'VoteResp':
+        this.handleVoteResponse(m)
+        return
+      default:
+        return
+    }
+  }
+
+  private handleVoteResponse(m: VoteResponse): void {
+    const expected = this.role === 'precandidate' ? 'PreVoteResp' : 'VoteResp'
+    if (m.type !== expected) return
+    this.votes.set(m.from, !m.reject)
+    const outcome = tallyVotes(this.voterIds(), this.votes)
+    if (outcome === 'won') {
+      if (this.role === 'precandidate') this.startElection('candidate', false)
+      else this.becomeLeader()
+    } else if (outcome === 'lost') {
+      this.becomeFollower(this.term, null)
+    }
+  }
+
+  private startElection(role: 'precandidate' | 'candidate', transfer: boolean): void {
+    this.role = role
+    this.leader = null
+    this.votes.clear()
+    this.resetElectionTimer()
+    const campaignTerm = this.term + 1
+    if (role === 'candidate') {
+      this.term = campaignTerm
+      this.vote = this.id
+    }
+    this.votes.set(this.id, true)
+    if (tallyVotes(this.voterIds(), this.votes) === 'won') {
+      if (role === 'precandidate') this.startElection('candidate', transfer)
+      else this.becomeLeader()
+      return
+    }
+    const type = role === 'precandidate' ? 'PreVote' : 'Vote'
+    for (const id of this.voterIds()) {
+      if (id === this.id) continue
+      this.send({ type, from: this.id, to: id, term: campaignTerm, lastIndex: this.log.lastIndex(), lastTerm: this.log.lastTerm(), transfer })
+    }
+  }
+
+  // ---- Leader ----------------------------------------------------------------------
+
+  private becomeLeader(): void {
+    assert(this.role === 'candidate', `raft: becomeLeader from ${this.role}`)
+    this.role = 'leader'
+    this.leader = this.id
+    this.transferee = null
+    this.heartbeatElapsed = 0
+    this.electionElapsed = 0
+    this.progress.clear()
+    this.syncProgress()
+    for (const pr of this.progress.values()) pr.recentActive = true
+    // A no-op of our own term lets us commit everything before it (§5.4.2)
+    // and confirms the commit index that ReadIndex relies on.
+    this.appendAsLeader([{ index: this.log.lastIndex() + 1, term: this.term, kind: 'noop' }])
+  }
+
+  /** Creates progress for new members and drops it for removed ones. */
+  private syncProgress(): void {
+    const members = this.log.config().members
+    const ids = new Set(members.map((mm) => mm.id))
+    for (const id of [...this.progress.keys()]) if (!ids.has(id)) this.progress.delete(id)
+    for (const mm of members) {
+      if (this.progress.has(mm.id)) continue
+      const pr = new Progress(this.log.lastIndex() + 1, this.opts.inflightAppendsMax)
+      if (mm.id === this.id) {
+        pr.match = this.log.persistedIndex
+        pr.becomeReplicate()
+        pr.match = this.log.persistedIndex
+      }
+      pr.recentActive = true
+      this.progress.set(mm.id, pr)
+    }
+    if (this.transferee !== null && !this.isVoter(this.transferee)) this.transferee = null
+  }
+
+  private appendAsLeader(entries: Entry[]): void {
+    this.log.append(entries)
+    if (entries.some((e) => e.kind === 'config')) this.syncProgress()
+    this.maybeCommitAndBroadcast()
+    this.broadcastAppend()
+  }
+
+  private tickLeader(): void {
+    this.heartbeatElapsed++
+    this.electionElapsed++
+    if (this.electionElapsed >= this.opts.electionTimeoutTicks) {
+      this.electionElapsed = 0
+      if (this.opts.checkQuorum && !this.quorumActive()) {
+        this.becomeFollower(this.term, null)
+        return
+      }
+      if (this.transferee !== null) this.transferee = null
+    }
+    if (this.heartbeatElapsed >= this.opts.heartbeatIntervalTicks) {
+      this.heartbeatElapsed = 0
+      this.broadcastHeartbeat(this.readSeq)
+    }
+  }
+
+  /** CheckQuorum: did a quorum of voters talk to us since the last check? */
+  private quorumActive(): boolean {
+    const voters = this.voterIds()
+    let active = 0
+    for (const id of voters) {
+      const pr = this.progress.get(id)
+      if (id === this.id || pr?.recentActive === true) active++
+      if (pr !== undefined && id !== this.id) pr.recentActive = false
+    }
+    return voters.length > 0 && active >= quorumSize(voters.length)
+  }
+
+  private stepLeader(m: Message): void {
+    const pr = this.progress.get(m.from)
+    if (pr === undefined) return
+    switch (m.type) {
+      case 'AppendResp':
+        pr.recentActive = true
+        pr.lastContactTicks = 0
+        this.handleAppendResponse(m, pr)
+        return
+      case 'HeartbeatResp':
+        pr.recentActive = true
+        pr.lastContactTicks = 0
+        this.handleHeartbeatResponse(m, pr)
+        return
+      default:
+        return
+    }
+  }
+
+  private handleAppendResponse(m: AppendResponse, pr: Progress): void {
+    if (m.reject) {
+      const hint = m.hintTerm > 0 ? this.log.findConflictByTerm(m.hintIndex, m.hintTerm) : m.hintIndex
+      if (pr.maybeDecrease(m.index, hint)) {
+        if (pr.state === 'replicate') pr.becomeProbe()
+        this.sendAppend(m.from)
+      }
+      return
+    }
+    const wasPaused = pr.paused()
+    if (pr.maybeUpdate(m.index)) {
+      if (pr.state === 'probe') pr.becomeReplicate()
+      else if (pr.state === 'snapshot' && pr.match >= pr.pendingSnapshot) pr.becomeProbe()
+      pr.inflights.freeTo(m.index)
+      if (!this.maybeCommitAndBroadcast()) this.sendAppendsWhileOpen(m.from)
+      if (m.from === this.transferee && pr.match === this.log.lastIndex()) this.sendTimeoutNow(m.from)
+    } else if (wasPaused) {
+      this.sendAppendsWhileOpen(m.from)
+    }
+  }
+
+  private handleHeartbeatResponse(m: HeartbeatResponse, pr: Progress): void {
+    pr.probeSent = false
+    if (pr.match < this.log.lastIndex()) this.sendAppend(m.from)
+    if (m.readSeq > pr.readSeqAcked) {
+      pr.readSeqAcked = m.readSeq
+      this.releaseReads()
+    }
+  }
+
+  /**
+   * Commits the highest index a quorum of voters holds — but only when that
+   * entry is of the current term (§5.4.2). Protected so a test can build the
+   * deliberately broken variant and see the simulator catch it.
+   */
+  protected maybeCommit(): boolean {
+    const matches = this.voterIds().map((id) => (this.progress.get(id) as Progress).match)
+    const q = quorumValue(matches)
+    if (q <= this.log.commit || this.log.term(q) !== this.term) return false
+    return this.log.commitTo(q)
+  }
+
+  /** On commit: broadcast the new commit index, answer waiting reads, finish removals. */
+  private maybeCommitAndBroadcast(): boolean {
+    if (!this.maybeCommit()) return false
+    if (this.readsAwaitingCommit.length > 0 && this.log.term(this.log.commit) === this.term) {
+      const waiting = this.readsAwaitingCommit
+      this.readsAwaitingCommit = []
+      for (const r of waiting) this.leaderReadIndex(r.ctx, r.from)
+    }
+    if (!this.isVoter(this.id) && this.log.uncommittedConfigIndex() === 0) {
+      // Our own removal (or demotion) is committed: stop leading (thesis §4.2.2).
+      this.becomeFollower(this.term, null)
+      return true
+    }
+    this.broadcastAppend()
+    return true
+  }
+
+  private broadcastAppend(): void {
+    for (const id of this.progress.keys()) if (id !== this.id) this.sendAppendsWhileOpen(id)
+  }
+
+  private broadcastHeartbeat(readSeq: number): void {
+    for (const [id, pr] of this.progress) {
+      if (id === this.id) continue
+      const commit = Math.min(pr.match, this.log.commit)
+      this.send({ type: 'Heartbeat', from: this.id, to: id, term: this.term, commit, readSeq })
+    }
+  }
+
+  private sendAppendsWhileOpen(to: NodeId): void {
+    const pr = this.progress.get(to) as Progress
+    // Bounded: every iteration fills an inflight slot or stops.
+    while (!pr.paused() && this.sendAppend(to)) {
+      if (pr.state !== 'replicate') break
+    }
+  }
+
+  /** Sends one append (or a snapshot); returns false when nothing was sent. */
+  private sendAppend(to: NodeId): boolean {
+    const pr = this.progress.get(to) as Progress
+    if (pr.paused()) return false
+    const prevIndex = pr.next - 1
+    const prevTerm = this.log.term(prevIndex)
+    if (prevTerm === undefined || pr.next < this.log.firstIndex()) return this.sendSnapshot(to, pr)
+    const entries = pr.next <= this.log.lastIndex() ? this.log.slice(pr.next, this.log.lastIndex() + 1, this.opts.appendEntriesMax, this.opts.appendBytesMax) : []
+    if (entries.length === 0 && pr.state === 'replicate' && pr.next > this.log.lastIndex()) return false
+    this.send({ type: 'Append', from: this.id, to, term: this.term, prevIndex, prevTerm, entries, commit: this.log.commit })
+    const last = entries[entries.length - 1]
+    if (pr.state === 'replicate' && last !== undefined) {
+      pr.next = last.index + 1
+      pr.inflights.add(last.index)
+    } else if (pr.state === 'probe') {
+      pr.probeSent = true
+    }
+    return true
+  }
+
+  private sendSnapshot(to: NodeId, pr: Progress): boolean {
+    const snapshot = this.log.snapshot()
+    assert(snapshot.index > 0, `raft: follower ${to} needs index ${pr.next} but no snapshot exists`)
+    pr.becomeSnapshot(snapshot.index)
+    this.send({ type: 'Snapshot', from: this.id, to, term: this.term, snapshot })
+    return true
+  }
+
+  private sendTimeoutNow(to: NodeId): void {
+    this.send({ type: 'TimeoutNow', from: this.id, to, term: this.term })
+  }
+
+  // ---- ReadIndex ----------------------------------------------------------------
+
+  private handleReadIndexRequest(m: ReadIndexRequest): void {
+    if (this.role === 'leader') this.leaderReadIndex(m.ctx, m.from)
+    else if (this.leader !== null && this.leader !== m.from) {
+      // Not the leader (any more): tell the asker to retry elsewhere.
+      this.send({ type: 'ReadIndexResp', from: this.id, to: m.from, term: this.term, ctx: m.ctx, index: -1 })
+    }
+  }
+
+  private leaderReadIndex(ctx: string, from: NodeId): void {
+    if (this.pendingReads.length + this.readsAwaitingCommit.length >= this.opts.pendingReadsMax) {
+      this.answerRead(ctx, from, -1)
+      return
+    }
+    if (this.log.term(this.log.commit) !== this.term) {
+      // Until our no-op commits we do not know the cluster's commit index.
+      this.readsAwaitingCommit.push({ ctx, from })
+      return
+    }
+    if (this.voterIds().length === 1 && this.isVoter(this.id)) {
+      this.answerRead(ctx, from, this.log.commit)
+      return
+    }
+    this.pendingReads.push({ ctx, from, index: this.log.commit, seq: this.readSeq + 1 })
+    this.readRoundWanted = true
+  }
+
+  /** One heartbeat round confirms leadership for every read queued since the last one. */
+  private startReadRound(): void {
+    this.readRoundWanted = false
+    if (this.role !== 'leader') return
+    this.readSeq++
+    const self = this.progress.get(this.id)
+    if (self !== undefined) self.readSeqAcked = this.readSeq
+    this.broadcastHeartbeat(this.readSeq)
+    this.releaseReads()
+  }
+
+  private releaseReads(): void {
+    if (this.pendingReads.length === 0) return
+    const acked = this.voterIds().map((id) => (id === this.id ? this.readSeq : (this.progress.get(id)?.readSeqAcked ?? 0)))
+    const confirmedSeq = quorumValue(acked)
+    let n = 0
+    while (n < this.pendingReads.length && (this.pendingReads[n] as PendingRead).seq <= confirmedSeq) {
+      const r = this.pendingReads[n] as PendingRead
+      this.answerRead(r.ctx, r.from, r.index)
+      n++
+    }
+    if (n > 0) this.pendingReads.splice(0, n)
+  }
+
+  private answerRead(ctx: string, from: NodeId, index: number): void {
+    if (from === '' || from === this.id) this.readStates.push({ ctx, index })
+    else this.send({ type: 'ReadIndexResp', from: this.id, to: from, term: this.term, ctx, index })
+  }
+
+  private failPendingReads(): void {
+    for (const r of this.pendingReads) this.answerRead(r.ctx, r.from, -1)
+    for (const r of this.readsAwaitingCommit) this.answerRead(r.ctx, r.from, -1)
+    this.pendingReads = []
+    this.readsAwaitingCommit = []
+    this.readRoundWanted = false
+  }
+
+  // ---- Shared ----------------------------------------------------------------------
+
+  private tickElection(): void {
+    this.electionElapsed++
+    if (this.promotable() && this.electionElapsed >= this.randomizedElectionTimeout) {
+      this.electionElapsed = 0
+      this.startElection(this.opts.preVote ? 'precandidate' : 'candidate', false)
+    }
+  }
+
+  private becomeFollower(term: number, leader: NodeId | null): void {
+    if (this.role === 'leader') this.failPendingReads()
+    if (term > this.term) {
+      this.term = term
+      this.vote = ''
+    }
+    this.role = 'follower'
+    this.leader = leader
+    this.transferee = null
+    this.votes.clear()
+    this.resetElectionTimer()
+  }
+
+  private resetElectionTimer(): void {
+    this.electionElapsed = 0
+    const e = this.opts.electionTimeoutTicks
+    this.randomizedElectionTimeout = e + this.opts.random(e)
+  }
+
+  private inLease(): boolean {
+    return this.opts.checkQuorum && this.leader !== null && this.electionElapsed < this.opts.electionTimeoutTicks
+  }
+
+  private refuseProposal(): ProposeResult | null {
+    if (this.role !== 'leader') return { ok: false, reason: 'notLeader', leader: this.leader }
+    if (this.transferee !== null) return { ok: false, reason: 'transferring', leader: this.id }
+    if (this.log.lastIndex() - this.log.commit >= this.opts.uncommittedEntriesMax) return { ok: false, reason: 'busy', leader: this.id }
+    return null
+  }
+
+  private promotable(): boolean {
+    return this.isVoter(this.id)
+  }
+
+  private isVoter(id: NodeId): boolean {
+    return this.log.config().members.some((mm) => mm.id === id && mm.role === 'voter')
+  }
+
+  private voterIds(): NodeId[] {
+    return this.log.config().members.filter((mm) => mm.role === 'voter').map((mm) => mm.id)
+  }
+
+  /**
+   * Messages from outside the configuration change nothing (a removed node, a
+   * stranger). A node that knows no configuration yet (joining) accepts all.
+   */
+  private fromKnownMember(from: NodeId): boolean {
+    const members = this.log.config().members
+    return members.length === 0 || members.some((mm) => mm.id === from)
+  }
+
+  private hardState(): HardState {
+    return { term: this.term, vote: this.vote, commit: this.log.commit }
+  }
+
+  private send(m: Outgoing): void {
+    if (this.role === 'leader') this.messagesNow.push(m)
+    else this.messagesAfterPersist.push(m)
+  }
+}
+
+/** The configuration after one change, or a reason it is invalid. */
+export function applyConfChange(config: Config, cc: ConfChange): Config | string {
+  const members = config.members
+  const existing = members.find((mm) => mm.id === cc.id)
+  switch (cc.op) {
+    case 'addLearner':
+      if (existing !== undefined) return `node ${cc.id} is already a member`
+      return { members: [...members, { id: cc.id, addr: cc.addr, role: 'learner' }] }
+    case 'promote':
+      if (existing === undefined) return `node ${cc.id} is not a member`
+      if (existing.role === 'voter') return `node ${cc.id} is already a voter`
+      return { members: members.map((mm) => (mm.id === cc.id ? { ...mm, role: 'voter' as const } : mm)) }
+    case 'remove': {
+      if (existing === undefined) return `node ${cc.id} is not a member`
+      const rest = members.filter((mm) => mm.id !== cc.id)
+      if (!rest.some((mm) => mm.role === 'voter')) return 'cannot remove the last voter'
+      return { members: rest }
+    }
+    default:
+      return unreachable(cc, 'conf change')
+  }
+}
+
+function sameHardState(a: HardState, b: HardState): boolean {
+  return a.term === b.term && a.vote === b.vote && a.commit === b.commit
+}
