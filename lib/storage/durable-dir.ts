@@ -1,0 +1,111 @@
+// File operations on DATA_DIR with the durability steps spelled out once:
+// fsync files and the directory (unless fsync is 'never'), atomic replace via
+// tmp + fsync + rename + dir fsync, errors wrapped as StorageIoError, and the
+// test hooks (fault injection, synced-length tracking) in one place.
+import { open, rename, unlink, type FileHandle } from 'node:fs/promises'
+import { join } from 'node:path'
+import { StorageIoError } from './errors.js'
+import type { SyncedLengths } from './synced-lengths.js'
+
+export type FsyncPolicy = 'always' | 'never'
+export type FaultPoint = 'write' | 'fsync'
+/** Test hook: throw (e.g. an error with code 'ENOSPC') to make that operation fail. */
+export type FaultInjector = (point: FaultPoint, file: string) => void
+
+export const tmpSuffix = '.tmp'
+
+export class DurableDir {
+  constructor(
+    readonly path: string,
+    readonly fsync: FsyncPolicy,
+    private readonly tracker: SyncedLengths | null,
+    private readonly injectFault: FaultInjector | null,
+  ) {}
+
+  file(name: string): string {
+    return join(this.path, name)
+  }
+
+  /** Runs one file operation, turning any failure into a StorageIoError naming the file. */
+  async io<T>(operation: string, name: string, action: () => Promise<T>): Promise<T> {
+    try {
+      return await action()
+    } catch (error) {
+      if (error instanceof StorageIoError) throw error
+      throw new StorageIoError(operation, this.file(name), error)
+    }
+  }
+
+  /** Writes all of `data` at `position`; a short write is retried, not ignored. */
+  async writeAll(handle: FileHandle, name: string, data: Buffer, position: number): Promise<void> {
+    await this.io('write', name, async () => {
+      this.injectFault?.('write', name)
+      let done = 0
+      while (done < data.length) {
+        const { bytesWritten } = await handle.write(data, done, data.length - done, position + done)
+        done += bytesWritten
+      }
+    })
+  }
+
+  /**
+   * Flushes a file. `dataOnly` uses fdatasync: enough after an append, since
+   * fdatasync still flushes the size change that reading the data needs.
+   */
+  async sync(handle: FileHandle, name: string, lengthBytes: number, dataOnly: boolean): Promise<void> {
+    if (this.fsync === 'never') return
+    await this.io('fsync', name, async () => {
+      this.injectFault?.('fsync', name)
+      await (dataOnly ? handle.datasync() : handle.sync())
+    })
+    this.tracker?.synced(name, lengthBytes)
+  }
+
+  /** Makes creations, renames and deletions of directory entries durable. */
+  async syncDir(): Promise<void> {
+    if (this.fsync === 'never') return
+    await this.io('fsync', '.', async () => {
+      this.injectFault?.('fsync', '.')
+      const handle = await open(this.path, 'r')
+      try {
+        await handle.sync()
+      } finally {
+        await handle.close()
+      }
+    })
+  }
+
+  /**
+   * Replaces `name` atomically: a crash leaves the old file or the new one,
+   * never a mix. A leftover `<name>.tmp` is removed on the next open.
+   */
+  async replaceFile(name: string, parts: readonly Buffer[]): Promise<void> {
+    const tmpName = name + tmpSuffix
+    await this.io('create', tmpName, async () => {
+      const handle = await open(this.file(tmpName), 'w')
+      try {
+        let position = 0
+        for (const part of parts) {
+          await this.writeAll(handle, tmpName, part, position)
+          position += part.length
+        }
+        await this.sync(handle, tmpName, position, false)
+      } finally {
+        await handle.close()
+      }
+    })
+    await this.io('rename', tmpName, () => rename(this.file(tmpName), this.file(name)))
+    this.tracker?.renamed(tmpName, name)
+    await this.syncDir()
+  }
+
+  async remove(name: string): Promise<void> {
+    await this.io('unlink', name, () => unlink(this.file(name)))
+    this.tracker?.removed(name)
+  }
+
+  /** Records a file's length as durable (e.g. a file found whole on open). */
+  markSynced(name: string, lengthBytes: number): void {
+    this.tracker?.synced(name, lengthBytes)
+  }
+}

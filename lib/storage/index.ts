@@ -1,0 +1,12 @@
+// The storage layer's public surface: what the runtime and tools import.
+export { NodeStorage, storageDefaults, type RecoveredState, type StorageOptions } from './node-storage.js'
+export {
+  StorageClosedError,
+  StorageCorruptionError,
+  StorageError,
+  StorageFailedError,
+  StorageIoError,
+  type StorageErrorCode,
+} from './errors.js'
+export type { FaultInjector, FaultPoint } from './durable-dir.js'
+export { syncedLengthsFileName } from './synced-lengths.js'

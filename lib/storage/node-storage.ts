@@ -1,0 +1,315 @@
+// NodeStorage: a node's durable state — log segments, hard state, snapshot
+// files and a small metadata map — behind the API the runtime calls.
+//
+// Where the hard state lives: inside the log. Every persist() writes ONE
+// record holding the batch's hard state (if any) and its entries, with one
+// write and one fdatasync, so the two can never disagree after a crash and no
+// second file needs a second fsync. Each segment starts with a record that
+// carries the current hard state, so deleting older segments never loses it.
+//
+// Truncating a conflicting suffix rewrites nothing: the new batch's entries
+// start at or below the old end, and replay lets later records replace
+// earlier ones from their first index on (as persist() did in memory).
+import { mkdir, readdir, stat } from 'node:fs/promises'
+import type { Entry, HardState, SnapshotMeta } from '../raft/types.js'
+import { assert } from '../util/assert.js'
+import { silentLogger, type Logger } from '../util/logger.js'
+import { DurableDir, type FaultInjector } from './durable-dir.js'
+import type { LogBatch } from './entry-codec.js'
+import { StorageClosedError, StorageFailedError, StorageIoError } from './errors.js'
+import { BatchRecordEncoder, parseSegmentFileName, SegmentWriter, segmentFileName } from './log-segment.js'
+import { encodeMetadata, metadataFileName } from './metadata-file.js'
+import { recover, type RecoveredSnapshot, type SegmentInfo } from './recovery.js'
+import { encodeSnapshotFile, parseSnapshotFileName, snapshotFileName } from './snapshot-file.js'
+import { SyncedLengths } from './synced-lengths.js'
+
+export interface StorageOptions {
+  dir: string
+  /** 'always' (default in the runtime): fdatasync every batch. 'never' is UNSAFE, for benchmarks only. */
+  fsync: 'always' | 'never'
+  /** A segment is closed and a new one started before it would grow past this. */
+  segmentBytesMax?: number
+  logger?: Logger
+  /** Test mode: keep <dir>/synced-lengths.json with each file's length at its last fsync. */
+  trackSyncedLengths?: boolean
+  /** Test hook: called before each write and fsync; throw to simulate ENOSPC or EIO. */
+  injectFault?: FaultInjector
+}
+
+export const storageDefaults = Object.freeze({
+  segmentBytesMax: 64 * 1024 * 1024,
+})
+
+export interface RecoveredState {
+  /** {term: 0, vote: '', commit: 0} when fresh. */
+  hardState: HardState
+  snapshot: { meta: SnapshotMeta; data: Buffer } | null
+  /** Contiguous, all with index > snapshot index (or from 1). */
+  entries: Entry[]
+  /** True when DATA_DIR held no state: no snapshot, entries, hard state or metadata. */
+  fresh: boolean
+}
+
+export class NodeStorage {
+  private readonly encoder = new BatchRecordEncoder()
+  /** Serializes calls: each one starts when the previous has settled. */
+  private queue: Promise<unknown> = Promise.resolve()
+  private busy = false
+  private failure: StorageIoError | null = null
+  private closed = false
+
+  private constructor(
+    private readonly dir: DurableDir,
+    private readonly logger: Logger,
+    private readonly segmentBytesMax: number,
+    /** Oldest first; the last one is the writer's. */
+    private segments: SegmentInfo[],
+    private writer: SegmentWriter,
+    private hardState: HardState,
+    private snapshot: RecoveredSnapshot | null,
+    /** Index of the last entry stored (the snapshot's index when the log is empty). */
+    private lastIndex: number,
+    private metadata: Map<string, string>,
+  ) {}
+
+  static async open(options: StorageOptions): Promise<{ storage: NodeStorage; state: RecoveredState }> {
+    const logger = options.logger ?? silentLogger()
+    const segmentBytesMax = options.segmentBytesMax ?? storageDefaults.segmentBytesMax
+    assert(segmentBytesMax > 0, 'segmentBytesMax must be positive')
+    await mkdir(options.dir, { recursive: true })
+    const tracker = options.trackSyncedLengths === true ? new SyncedLengths(options.dir) : null
+    const dir = new DurableDir(options.dir, options.fsync, tracker, options.injectFault ?? null)
+    const started = performance.now()
+    const recovery = await recover(dir, logger)
+    const encoder = new BatchRecordEncoder()
+    const writer = await openWriter(dir, recovery, encoder)
+    const snapshotIndex = recovery.snapshot?.meta.index ?? 0
+    const storage = new NodeStorage(dir, logger, segmentBytesMax, recovery.segments, writer,
+      recovery.hardState, recovery.snapshot, snapshotIndex + recovery.entries.length, recovery.metadata)
+    if (tracker !== null) await markExistingFilesSynced(dir)
+    // Finish any compaction a crash interrupted; harmless when there is none.
+    await storage.removeSnapshotsBefore(snapshotIndex)
+    await storage.removeSegmentsCoveredBy(snapshotIndex)
+    logger.info({
+      dir: options.dir,
+      ms: Math.round(performance.now() - started),
+      entries: recovery.entries.length,
+      snapshotIndex,
+      segments: storage.segments.length,
+    }, 'storage recovered')
+    const state: RecoveredState = {
+      hardState: recovery.hardState,
+      snapshot: recovery.snapshot === null ? null : { meta: recovery.snapshot.meta, data: recovery.snapshot.data },
+      entries: recovery.entries,
+      fresh: recovery.fresh,
+    }
+    return { storage, state }
+  }
+
+  /**
+   * Makes one ready batch durable: hard state (if non-null) and entries in
+   * one record, one write, one fdatasync. entries[0].index may be at or below
+   * the last stored index: that conflicting suffix is replaced by this batch.
+   * Resolves only after the data is on disk (with fsync 'always').
+   */
+  persist(hardState: HardState | null, entries: readonly Entry[]): Promise<void> {
+    return this.serialize(async () => {
+      if (hardState === null && entries.length === 0) return
+      this.checkEntries(entries)
+      const record = this.encoder.encode({ hardState, entries })
+      if (this.writer.sizeBytes > 0 && this.writer.sizeBytes + record.length > this.segmentBytesMax) {
+        await this.roll({ hardState: hardState ?? this.hardState, entries })
+      } else {
+        await this.writer.append(record)
+      }
+      this.applyBatch(hardState, entries)
+    })
+  }
+
+  /**
+   * Stores our own snapshot at meta.index (at most the last stored index):
+   * tmp file, fsync, rename, dir fsync. Then deletes older snapshots and the
+   * segments it fully covers; entries after meta.index stay in the log.
+   */
+  saveSnapshot(meta: SnapshotMeta, data: Buffer): Promise<void> {
+    return this.serialize(async () => {
+      const snapshotIndex = this.snapshot?.meta.index ?? 0
+      assert(meta.index >= snapshotIndex, () => `snapshot ${meta.index} is older than the stored ${snapshotIndex}`)
+      assert(meta.index <= this.lastIndex, () => `snapshot ${meta.index} is past the last entry ${this.lastIndex}`)
+      const logStartSeq = this.snapshot?.logStartSeq ?? 0
+      await this.writeSnapshot({ name: snapshotFileName(meta.index), meta, data, logStartSeq })
+      await this.removeSnapshotsBefore(meta.index)
+      await this.removeSegmentsCoveredBy(meta.index)
+    })
+  }
+
+  /**
+   * Installs a snapshot received from the leader: staged like saveSnapshot,
+   * then it replaces the whole log. The snapshot file itself records that
+   * segments before the next one hold no entries for it, so a crash at any
+   * point after its rename cannot bring old entries back.
+   */
+  installSnapshot(meta: SnapshotMeta, data: Buffer): Promise<void> {
+    return this.serialize(async () => {
+      const snapshotIndex = this.snapshot?.meta.index ?? 0
+      assert(meta.index >= snapshotIndex, () => `snapshot ${meta.index} is older than the stored ${snapshotIndex}`)
+      const logStartSeq = this.writer.seq + 1
+      await this.writeSnapshot({ name: snapshotFileName(meta.index), meta, data, logStartSeq })
+      await this.roll({ hardState: this.hardState, entries: [] })
+      assert(this.writer.seq === logStartSeq, 'the new segment must be the first the snapshot keeps')
+      this.lastIndex = meta.index
+      await this.removeSnapshotsBefore(meta.index)
+      await this.removeSegmentsCoveredBy(Number.MAX_SAFE_INTEGER)
+    })
+  }
+
+  /** The newest snapshot, for sending to followers. Do not modify `data`. */
+  latestSnapshot(): { meta: SnapshotMeta; data: Buffer } | null {
+    return this.snapshot === null ? null : { meta: this.snapshot.meta, data: this.snapshot.data }
+  }
+
+  getMeta(key: string): string | undefined {
+    return this.metadata.get(key)
+  }
+
+  /** Stores key=value durably (atomic file replace) before resolving. */
+  setMeta(key: string, value: string): Promise<void> {
+    return this.serialize(async () => {
+      const next = new Map(this.metadata).set(key, value)
+      await this.dir.replaceFile(metadataFileName, [encodeMetadata(next)])
+      this.metadata = next
+    })
+  }
+
+  /** Waits for calls in flight, then closes the files. Works after a disk error too. */
+  async close(): Promise<void> {
+    await this.queue
+    if (this.closed) return
+    this.closed = true
+    await this.writer.close()
+  }
+
+  private serialize(operation: () => Promise<void>): Promise<void> {
+    const run = async (): Promise<void> => {
+      assert(!this.busy, 'storage: a second write started while one was in flight')
+      if (this.closed) throw new StorageClosedError()
+      if (this.failure !== null) throw new StorageFailedError(this.failure)
+      this.busy = true
+      try {
+        await operation()
+      } catch (error) {
+        // A failed write may have left a partial record: refuse all further
+        // writes, so that partial record stays the tail a restart cuts off.
+        if (error instanceof StorageIoError) {
+          this.failure = error
+          this.logger.error({ err: error, code: error.code, errno: error.errno }, error.message)
+        }
+        throw error
+      } finally {
+        this.busy = false
+      }
+    }
+    const result = this.queue.then(run)
+    this.queue = result.catch(() => undefined)
+    return result
+  }
+
+  private checkEntries(entries: readonly Entry[]): void {
+    const first = entries[0]
+    if (first === undefined) return
+    const snapshotIndex = this.snapshot?.meta.index ?? 0
+    assert(first.index > snapshotIndex, () => `entry ${first.index} is covered by snapshot ${snapshotIndex}`)
+    assert(first.index <= this.lastIndex + 1, () => `entry ${first.index} leaves a gap after ${this.lastIndex}`)
+    for (let i = 1; i < entries.length; i++) {
+      assert(entries[i]?.index === first.index + i, () => `entries not contiguous at position ${i}`)
+    }
+  }
+
+  private applyBatch(hardState: HardState | null, entries: readonly Entry[]): void {
+    if (hardState !== null) this.hardState = hardState
+    const first = entries[0]
+    const last = entries[entries.length - 1]
+    if (first === undefined || last === undefined) return
+    const newest = this.segments[this.segments.length - 1]
+    assert(newest !== undefined && newest.seq === this.writer.seq, 'segment list out of step with the writer')
+    // Older segments' entries from `first` on are replaced now; compaction must not count them.
+    for (const segment of this.segments) segment.lastIndex = Math.min(segment.lastIndex, first.index - 1)
+    newest.lastIndex = last.index
+    this.lastIndex = last.index
+  }
+
+  /**
+   * Starts the next segment with `batch` as its first record. The batch
+   * carries the current hard state, so older segments can be deleted freely.
+   */
+  private async roll(batch: LogBatch): Promise<void> {
+    assert(batch.hardState !== null, 'a segment must start with the hard state')
+    const seq = this.writer.seq + 1
+    const writer = await SegmentWriter.create(this.dir, seq, this.encoder.encode(batch))
+    const previous = this.writer
+    this.writer = writer
+    this.segments.push({ seq, name: writer.name, lastIndex: 0 })
+    await this.dir.io('close', previous.name, () => previous.close())
+  }
+
+  private async writeSnapshot(snapshot: RecoveredSnapshot): Promise<void> {
+    const parts = encodeSnapshotFile({ meta: snapshot.meta, logStartSeq: snapshot.logStartSeq }, snapshot.data)
+    await this.dir.replaceFile(snapshot.name, parts)
+    this.snapshot = snapshot
+  }
+
+  private async removeSnapshotsBefore(index: number): Promise<void> {
+    const names = await this.dir.io('readdir', '.', () => readdir(this.dir.path))
+    for (const name of names) {
+      const snapshotIndex = parseSnapshotFileName(name)
+      if (snapshotIndex !== null && snapshotIndex < index) await this.dir.remove(name)
+    }
+  }
+
+  /** Deletes every segment but the newest whose entries are all at or below `index`. */
+  private async removeSegmentsCoveredBy(index: number): Promise<void> {
+    const kept: SegmentInfo[] = []
+    for (const segment of this.segments) {
+      if (segment.seq !== this.writer.seq && segment.lastIndex <= index) {
+        await this.dir.remove(segment.name)
+      } else {
+        kept.push(segment)
+      }
+    }
+    this.segments = kept
+  }
+}
+
+/**
+ * The segment to append to. Reuses the newest one unless a snapshot voided
+ * it (installed from a leader) or there is none; an empty newest segment
+ * (a crash right after creating it) first gets its hard-state record.
+ */
+async function openWriter(
+  dir: DurableDir,
+  recovery: Awaited<ReturnType<typeof recover>>,
+  encoder: BatchRecordEncoder,
+): Promise<SegmentWriter> {
+  const newest = recovery.segments[recovery.segments.length - 1]
+  const logStartSeq = recovery.snapshot?.logStartSeq ?? 0
+  const header = encoder.encode({ hardState: recovery.hardState, entries: [] })
+  if (newest === undefined || newest.seq < logStartSeq) {
+    const seq = Math.max((newest?.seq ?? 0) + 1, logStartSeq)
+    const writer = await SegmentWriter.create(dir, seq, header)
+    recovery.segments.push({ seq, name: segmentFileName(seq), lastIndex: 0 })
+    return writer
+  }
+  const writer = await SegmentWriter.reopen(dir, newest.seq, recovery.newestSegmentBytes)
+  if (recovery.newestSegmentRecords === 0) await writer.append(header)
+  return writer
+}
+
+/** In test mode, files found on open count as durable at their current length. */
+async function markExistingFilesSynced(dir: DurableDir): Promise<void> {
+  const names = await readdir(dir.path)
+  for (const name of names) {
+    const ours = parseSegmentFileName(name) !== null || parseSnapshotFileName(name) !== null ||
+      name === metadataFileName
+    if (ours) dir.markSynced(name, (await stat(dir.file(name))).size)
+  }
+}

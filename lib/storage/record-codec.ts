@@ -1,0 +1,61 @@
+// Framing of records in log segments: [payloadBytes u32le][crc32c u32le][payload].
+// The checksum covers the length field as well as the payload, so a damaged
+// length is caught too instead of sending the reader off to a wrong offset.
+import { crc32c } from '../util/checksum.js'
+
+export const recordHeaderBytes = 8
+/** Bounds every length read from disk before memory is taken; a batch is far smaller. */
+export const recordPayloadBytesMax = 256 * 1024 * 1024
+
+/** Writes the header for `payloadBytes` bytes that already sit at buf[8 ..]. */
+export function frameRecordInPlace(buf: Buffer, payloadBytes: number): void {
+  buf.writeUInt32LE(payloadBytes, 0)
+  const payload = buf.subarray(recordHeaderBytes, recordHeaderBytes + payloadBytes)
+  buf.writeUInt32LE(crc32c(payload, crc32c(buf.subarray(0, 4))), 4)
+}
+
+/** The payload of a valid record starting at `offset`, or null if none is there. */
+export function readRecordAt(buf: Buffer, offset: number): Buffer | null {
+  if (offset + recordHeaderBytes > buf.length) return null
+  const payloadBytes = buf.readUInt32LE(offset)
+  // Zero is never written (a payload holds at least its type byte): this rejects
+  // zero-filled space, the usual look of a torn tail, without a checksum.
+  if (payloadBytes === 0 || payloadBytes > recordPayloadBytesMax) return null
+  const end = offset + recordHeaderBytes + payloadBytes
+  if (end > buf.length) return null
+  const payload = buf.subarray(offset + recordHeaderBytes, end)
+  const crc = crc32c(payload, crc32c(buf.subarray(offset, offset + 4)))
+  return crc === buf.readUInt32LE(offset + 4) ? payload : null
+}
+
+export interface RecordScan {
+  /** Offset just past the last valid record of the unbroken run from the start. */
+  readonly validBytes: number
+  /** How many valid records that run holds. */
+  readonly records: number
+}
+
+/** Visits the valid records from the start of `buf` until the end or the first bad one. */
+export function scanRecords(buf: Buffer, visit: (payload: Buffer, offset: number) => void): RecordScan {
+  let offset = 0
+  let records = 0
+  for (;;) {
+    const payload = readRecordAt(buf, offset)
+    if (payload === null) return { validBytes: offset, records }
+    visit(payload, offset)
+    records += 1
+    offset += recordHeaderBytes + payload.length
+  }
+}
+
+/**
+ * The first offset after `from` where a valid record starts, or -1. Used only
+ * after damage was found, to tell a torn tail (nothing valid follows) from
+ * corruption in the middle (valid records follow the damage).
+ */
+export function findValidRecordAfter(buf: Buffer, from: number): number {
+  for (let offset = from + 1; offset + recordHeaderBytes < buf.length; offset++) {
+    if (readRecordAt(buf, offset) !== null) return offset
+  }
+  return -1
+}

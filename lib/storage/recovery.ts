@@ -1,0 +1,168 @@
+// Start-up recovery: read DATA_DIR back into memory. Loads the newest valid
+// snapshot, then replays every segment in sequence order: hard state from
+// all of them (latest wins), entries only from segments the snapshot did not
+// void. A torn tail of the newest segment is cut off; any other damage stops
+// start-up with a StorageCorruptionError.
+import { readdir } from 'node:fs/promises'
+import type { Entry, HardState, SnapshotMeta } from '../raft/types.js'
+import type { Logger } from '../util/logger.js'
+import { StorageCorruptionError } from './errors.js'
+import { tmpSuffix, type DurableDir } from './durable-dir.js'
+import { decodeBatch } from './entry-codec.js'
+import { parseSegmentFileName, readSegment, segmentFileName } from './log-segment.js'
+import { metadataFileName, readMetadataFile } from './metadata-file.js'
+import { parseSnapshotFileName, readSnapshotFile } from './snapshot-file.js'
+
+export const initialHardState: HardState = Object.freeze({ term: 0, vote: '', commit: 0 })
+
+/** What compaction needs to know about a segment. */
+export interface SegmentInfo {
+  readonly seq: number
+  readonly name: string
+  /**
+   * The highest entry index this segment still holds that no later record
+   * replaced; 0 when none. The segment may go once a snapshot covers it.
+   */
+  lastIndex: number
+}
+
+export interface RecoveredSnapshot {
+  readonly name: string
+  readonly meta: SnapshotMeta
+  readonly data: Buffer
+  readonly logStartSeq: number
+}
+
+export interface Recovery {
+  readonly hardState: HardState
+  readonly snapshot: RecoveredSnapshot | null
+  readonly entries: Entry[]
+  /** Oldest first, with the newest segment's valid length and record count. */
+  readonly segments: SegmentInfo[]
+  readonly newestSegmentBytes: number
+  readonly newestSegmentRecords: number
+  readonly metadata: Map<string, string>
+  readonly fresh: boolean
+}
+
+export async function recover(dir: DurableDir, logger: Logger): Promise<Recovery> {
+  const names = await dir.io('readdir', '.', () => readdir(dir.path))
+  await removeLeftovers(dir, names, logger)
+  const metadata = await loadMetadata(dir)
+  const snapshot = await loadNewestSnapshot(dir, names, logger)
+  const replay = await replaySegments(dir, names, snapshot, logger)
+  const fresh = snapshot === null && !replay.sawEntries && metadata === null &&
+    replay.hardState.term === 0 && replay.hardState.vote === '' && replay.hardState.commit === 0
+  return { ...replay, snapshot, metadata: metadata ?? new Map(), fresh }
+}
+
+/** `*.tmp` files are snapshot or metadata writes a crash interrupted before their rename. */
+async function removeLeftovers(dir: DurableDir, names: readonly string[], logger: Logger): Promise<void> {
+  for (const name of names) {
+    if (!name.endsWith(tmpSuffix)) continue
+    logger.info({ file: dir.file(name) }, `removing ${name}: an unfinished write interrupted by a crash`)
+    await dir.remove(name)
+  }
+}
+
+async function loadMetadata(dir: DurableDir): Promise<Map<string, string> | null> {
+  const path = dir.file(metadataFileName)
+  const result = await dir.io('read', metadataFileName, () => readMetadataFile(path))
+  // It is only ever replaced by rename after an fsync, so damage is not a crash's doing.
+  if (typeof result === 'string') throw new StorageCorruptionError(path, 0, result)
+  return result
+}
+
+async function loadNewestSnapshot(
+  dir: DurableDir,
+  names: readonly string[],
+  logger: Logger,
+): Promise<RecoveredSnapshot | null> {
+  const candidates = names
+    .map((name) => ({ name, index: parseSnapshotFileName(name) }))
+    .filter((c): c is { name: string; index: number } => c.index !== null)
+    .sort((a, b) => b.index - a.index)
+  for (const { name, index } of candidates) {
+    const loaded = await dir.io('read', name, () => readSnapshotFile(dir.file(name)))
+    const problem = typeof loaded === 'string'
+      ? loaded
+      : loaded.meta.index === index ? null : `holds index ${loaded.meta.index}, not ${index}`
+    if (problem === null && typeof loaded !== 'string') return { name, ...loaded }
+    // An older snapshot may still do, if the log reaches back to it; replay checks that.
+    logger.error({ file: dir.file(name), problem }, `skipping unusable snapshot ${name}: ${String(problem)}`)
+  }
+  return null
+}
+
+interface Replay {
+  hardState: HardState
+  entries: Entry[]
+  segments: SegmentInfo[]
+  newestSegmentBytes: number
+  newestSegmentRecords: number
+  sawEntries: boolean
+}
+
+async function replaySegments(
+  dir: DurableDir,
+  names: readonly string[],
+  snapshot: RecoveredSnapshot | null,
+  logger: Logger,
+): Promise<Replay> {
+  const seqs = names.map(parseSegmentFileName).filter((s): s is number => s !== null).sort((a, b) => a - b)
+  const snapshotIndex = snapshot?.meta.index ?? 0
+  const logStartSeq = snapshot?.logStartSeq ?? 0
+  const replay: Replay = {
+    hardState: initialHardState,
+    entries: [],
+    segments: [],
+    newestSegmentBytes: 0,
+    newestSegmentRecords: 0,
+    sawEntries: false,
+  }
+  for (const [position, seq] of seqs.entries()) {
+    const info: SegmentInfo = { seq, name: segmentFileName(seq), lastIndex: 0 }
+    const path = dir.file(info.name)
+    const isNewest = position === seqs.length - 1
+    const read = await readSegment(dir, info.name, isNewest, logger, (payload, offset) => {
+      const batch = decodeBatch(payload)
+      if (batch.hardState !== null) replay.hardState = batch.hardState
+      if (batch.entries.length === 0) return
+      replay.sawEntries = true
+      if (seq < logStartSeq) return
+      appendReplayed(replay, batch.entries, snapshotIndex, () => new StorageCorruptionError(path, offset,
+        `entries start at ${String(batch.entries[0]?.index)} but the log ends at ${snapshotIndex + replay.entries.length}` +
+        ` (snapshot index ${snapshotIndex}): a gap`))
+      const first = batch.entries[0]?.index ?? 0
+      for (const older of replay.segments) older.lastIndex = Math.min(older.lastIndex, first - 1)
+      info.lastIndex = batch.entries[batch.entries.length - 1]?.index ?? 0
+    })
+    replay.segments.push(info)
+    if (isNewest) {
+      replay.newestSegmentBytes = read.validBytes
+      replay.newestSegmentRecords = read.records
+    }
+  }
+  return replay
+}
+
+/**
+ * Adds a batch to the replayed log. Entries the snapshot covers are skipped;
+ * a batch starting at or below the current end replaces the suffix from
+ * there, exactly as persist() did when it wrote it.
+ */
+function appendReplayed(
+  replay: Replay,
+  entries: readonly Entry[],
+  snapshotIndex: number,
+  gapError: () => StorageCorruptionError,
+): void {
+  const log = replay.entries
+  for (const entry of entries) {
+    if (entry.index <= snapshotIndex) continue
+    const position = entry.index - snapshotIndex - 1
+    if (position > log.length) throw gapError()
+    if (position < log.length) log.length = position
+    log.push(entry)
+  }
+}
