@@ -1,0 +1,267 @@
+// The keyspace: every key's value, deadline and WATCH version, plus the
+// derived indexes that make expiry sweeps and SCAN cheap.
+//
+// Keys are held as latin1 strings (one char per byte, so binary-safe and
+// usable as Map keys). Values up to STRING_VALUE_BYTES_MAX are latin1 strings
+// too: a one-byte V8 string costs a small header, where a Buffer costs a
+// JavaScript object and a separate backing store. Larger values stay Buffers,
+// which also keeps them under V8's maximum string length.
+//
+// Versions (for WATCH) come from one clock that every replica advances
+// identically, because it moves only inside apply. The clock moves in steps of
+// two: a live entry's version is even, and `version + 1` (odd) names the same
+// entry once it has expired — before and after the expired entry is removed —
+// so a key expiring between WATCH and EXEC aborts the EXEC (as in Redis), while
+// a key already expired at WATCH time does not. Deleted keys leave a tombstone
+// with their last version so that delete-then-recreate is still a change; the
+// tombstone table is bounded, and a key whose tombstone was evicted reports the
+// highest evicted version (a conservative answer: it can only cause an extra
+// abort, never a missed one).
+
+import { ExpiryIndex, type ExpiryItem } from './expiry-index.js'
+
+/** Values longer than this are kept as Buffers rather than strings. */
+export const STRING_VALUE_BYTES_MAX = 1024 * 1024
+/** Tombstones kept for WATCH on deleted keys, by count and by key bytes. */
+export const TOMBSTONE_COUNT_MAX = 100_000
+export const TOMBSTONE_BYTES_MAX = 16 * 1024 * 1024
+/** SCAN walks keys bucket by bucket; the cursor is the next bucket's number. */
+export const SCAN_BUCKET_BITS = 16
+export const SCAN_BUCKET_COUNT = 1 << SCAN_BUCKET_BITS
+/** A rough per-key cost of the Map entry, the Entry object and the SCAN bucket slot. */
+const ENTRY_OVERHEAD_BYTES = 120
+
+export type StoredValue = string | Buffer
+
+export interface Entry {
+  value: StoredValue
+  /** Absolute deadline in ms since the epoch; Infinity when the key has none. */
+  expireAtMs: number
+  /** Even; changes on every write to the key. */
+  version: number
+}
+
+export function valueToBuffer(value: StoredValue): Buffer {
+  return typeof value === 'string' ? Buffer.from(value, 'latin1') : value
+}
+
+/** Copies `bytes` into a value the keyspace may keep (never a view into a log entry). */
+export function storedValueOf(bytes: Buffer): StoredValue {
+  return bytes.length <= STRING_VALUE_BYTES_MAX ? bytes.toString('latin1') : Buffer.from(bytes)
+}
+
+/** FNV-1a over the key's bytes, top bits: the same on every node, so a SCAN cursor works anywhere. */
+export function scanBucketOf(key: string): number {
+  let h = 0x811c9dc5
+  for (let i = 0; i < key.length; i++) {
+    h ^= key.charCodeAt(i)
+    h = Math.imul(h, 0x01000193)
+  }
+  return h >>> (32 - SCAN_BUCKET_BITS)
+}
+
+export class Keyspace {
+  readonly entries = new Map<string, Entry>()
+  /** Keys by SCAN bucket; a slot is undefined until a key lands in it. */
+  private readonly buckets: (Set<string> | undefined)[] = new Array(SCAN_BUCKET_COUNT)
+  private readonly expiry = new ExpiryIndex()
+  /** Keys with a finite deadline; bounds the stale entries in `expiry`. */
+  private volatileCount = 0
+  private bytes = 0
+
+  /** Last version handed out (even). */
+  clock = 0
+  /** Insertion-ordered, so eviction is oldest-first on every replica. */
+  readonly tombstones = new Map<string, number>()
+  private tombstoneBytes = 0
+  /** Version reported for an absent key without a tombstone. */
+  tombstoneFloor = 0
+
+  get size(): number {
+    return this.entries.size
+  }
+
+  get memoryBytes(): number {
+    return this.bytes
+  }
+
+  /** The entry if it exists and has not expired at `nowMs`. Never mutates. */
+  live(key: string, nowMs: number): Entry | undefined {
+    const entry = this.entries.get(key)
+    return entry !== undefined && entry.expireAtMs > nowMs ? entry : undefined
+  }
+
+  /** Like `live`, but removes an expired entry (at apply time only: it changes state). */
+  liveForWrite(key: string, nowMs: number): Entry | undefined {
+    const entry = this.entries.get(key)
+    if (entry === undefined) return undefined
+    if (entry.expireAtMs > nowMs) return entry
+    this.removeEntry(key, entry, entry.version + 1)
+    return undefined
+  }
+
+  version(key: string, nowMs: number): number {
+    const entry = this.entries.get(key)
+    if (entry !== undefined) return entry.expireAtMs > nowMs ? entry.version : entry.version + 1
+    return this.tombstones.get(key) ?? this.tombstoneFloor
+  }
+
+  /** Creates or overwrites a key. `existing` must be what liveForWrite returned for it. */
+  put(key: string, existing: Entry | undefined, value: StoredValue, expireAtMs: number): void {
+    this.clock += 2
+    if (existing !== undefined) {
+      this.bytes += value.length - existing.value.length
+      existing.value = value
+      existing.version = this.clock
+      this.setDeadline(key, existing, expireAtMs)
+      return
+    }
+    const entry: Entry = { value, expireAtMs: Infinity, version: this.clock }
+    this.insertEntry(key, entry)
+    this.setDeadline(key, entry, expireAtMs)
+  }
+
+  /** Changes only the deadline of a live key. */
+  expire(key: string, entry: Entry, expireAtMs: number): void {
+    this.clock += 2
+    entry.version = this.clock
+    this.setDeadline(key, entry, expireAtMs)
+  }
+
+  /** Deletes a live key as a write (DEL, GETDEL, or an expiry already in the past). */
+  delete(key: string, entry: Entry): void {
+    this.clock += 2
+    this.removeEntry(key, entry, this.clock)
+  }
+
+  /** Deletes `key` if it has expired at `nowMs`; true if it did. */
+  sweep(key: string, nowMs: number): boolean {
+    const entry = this.entries.get(key)
+    if (entry === undefined || entry.expireAtMs > nowMs) return false
+    this.removeEntry(key, entry, entry.version + 1)
+    return true
+  }
+
+  flush(): void {
+    this.clock += 2
+    this.entries.clear()
+    this.buckets.fill(undefined)
+    this.expiry.clear()
+    this.volatileCount = 0
+    this.bytes = 0
+    this.tombstones.clear()
+    this.tombstoneBytes = 0
+    // Every key, present or not, now reports a version no WATCH has seen.
+    this.tombstoneFloor = this.clock
+  }
+
+  /** Restores one entry from a snapshot (no version changes). */
+  load(key: string, entry: Entry): boolean {
+    if (this.entries.has(key)) return false
+    this.insertEntry(key, { value: entry.value, expireAtMs: Infinity, version: entry.version })
+    const inserted = this.entries.get(key) as Entry
+    this.setDeadline(key, inserted, entry.expireAtMs)
+    return true
+  }
+
+  loadTombstone(key: string, version: number): boolean {
+    if (this.tombstones.has(key)) return false
+    this.addTombstone(key, version)
+    return true
+  }
+
+  /**
+   * Up to `max` keys that have expired at `nowMs`, earliest deadline first.
+   * Candidates stay in the index until a sweep actually deletes them, so a
+   * sweep lost in a leader change is found again.
+   */
+  expiredKeys(nowMs: number, max: number): string[] {
+    const found: ExpiryItem[] = []
+    // Stale items are discarded for good; the bound keeps one call short.
+    let popsLeft = max * 4 + 64
+    while (found.length < max && popsLeft-- > 0) {
+      const top = this.expiry.peek()
+      if (top === undefined || top.atMs > nowMs) break
+      this.expiry.pop()
+      const entry = this.entries.get(top.key)
+      if (entry !== undefined && entry.expireAtMs === top.atMs) found.push(top)
+    }
+    for (const item of found) this.expiry.push(item.atMs, item.key)
+    return found.map((item) => item.key)
+  }
+
+  /** Keys held but expired at `nowMs` (for size(nowMs) and metrics, not a hot path): O(keys). */
+  expiredCount(nowMs: number): number {
+    let count = 0
+    for (const entry of this.entries.values()) if (entry.expireAtMs <= nowMs) count++
+    return count
+  }
+
+  /** The keys in one SCAN bucket (a live Set: callers must not keep it across writes). */
+  bucket(index: number): ReadonlySet<string> | undefined {
+    return this.buckets[index]
+  }
+
+  private insertEntry(key: string, entry: Entry): void {
+    this.entries.set(key, entry)
+    const b = scanBucketOf(key)
+    let set = this.buckets[b]
+    if (set === undefined) {
+      set = new Set()
+      this.buckets[b] = set
+    }
+    set.add(key)
+    this.bytes += key.length + entry.value.length + ENTRY_OVERHEAD_BYTES
+    const tombstone = this.tombstones.get(key)
+    if (tombstone !== undefined) {
+      this.tombstones.delete(key)
+      this.tombstoneBytes -= key.length
+    }
+  }
+
+  private removeEntry(key: string, entry: Entry, tombstoneVersion: number): void {
+    this.entries.delete(key)
+    const b = scanBucketOf(key)
+    const set = this.buckets[b]
+    if (set !== undefined) {
+      set.delete(key)
+      if (set.size === 0) this.buckets[b] = undefined
+    }
+    if (entry.expireAtMs !== Infinity) this.volatileCount--
+    this.bytes -= key.length + entry.value.length + ENTRY_OVERHEAD_BYTES
+    this.addTombstone(key, tombstoneVersion)
+  }
+
+  private addTombstone(key: string, version: number): void {
+    this.tombstones.set(key, version)
+    this.tombstoneBytes += key.length
+    while (this.tombstones.size > TOMBSTONE_COUNT_MAX || this.tombstoneBytes > TOMBSTONE_BYTES_MAX) {
+      const oldest = this.tombstones.entries().next().value
+      if (oldest === undefined) break
+      const [oldKey, oldVersion] = oldest
+      this.tombstones.delete(oldKey)
+      this.tombstoneBytes -= oldKey.length
+      if (oldVersion > this.tombstoneFloor) this.tombstoneFloor = oldVersion
+    }
+  }
+
+  private setDeadline(key: string, entry: Entry, expireAtMs: number): void {
+    const wasVolatile = entry.expireAtMs !== Infinity
+    const isVolatile = expireAtMs !== Infinity
+    if (wasVolatile !== isVolatile) this.volatileCount += isVolatile ? 1 : -1
+    if (entry.expireAtMs === expireAtMs) return
+    entry.expireAtMs = expireAtMs
+    if (!isVolatile) return
+    this.expiry.push(expireAtMs, key)
+    // Overwritten deadlines leave stale heap items; rebuild before they dominate.
+    if (this.expiry.length > 2 * this.volatileCount + 1024) this.rebuildExpiryIndex()
+  }
+
+  private rebuildExpiryIndex(): void {
+    const items: ExpiryItem[] = []
+    for (const [key, entry] of this.entries) {
+      if (entry.expireAtMs !== Infinity) items.push({ atMs: entry.expireAtMs, key })
+    }
+    this.expiry.rebuild(items)
+  }
+}

@@ -1,0 +1,307 @@
+// The Redis semantics of each op, against the keyspace, at a given time.
+// Read-only ops never change state, so the same code answers local reads (with
+// the node's clock) and ops inside an applied entry (with the entry's time).
+// Write ops run only inside apply, where `nowMs` is the leader's stamp, so
+// every replica makes the same decisions. Texts follow Redis 7 (t_string.c,
+// expire.c, db.c).
+
+import {
+  NIL,
+  OK,
+  bulkResult,
+  errorResult,
+  intResult,
+  type KvOp,
+  type KvOpResult,
+  type KvSetExpiry,
+  type KvTimeUnit,
+} from './command.js'
+import { INT64_MAX, INT64_MIN } from './binary.js'
+import {
+  MSG_INCR_OVERFLOW,
+  MSG_KEY_TOO_LONG,
+  MSG_NOT_INTEGER,
+  MSG_STRING_TOO_LONG,
+  invalidExpireMessage,
+} from './errors.js'
+import { Keyspace, STRING_VALUE_BYTES_MAX, storedValueOf, valueToBuffer, type Entry, type StoredValue } from './keyspace.js'
+import { unreachable } from '../util/assert.js'
+
+/** Redis' proto-max-bulk-len: no value may grow beyond it. */
+export const VALUE_BYTES_MAX = 512 * 1024 * 1024
+/** Far below V8's string limit; Redis has none, but no real key comes close. */
+export const KEY_BYTES_MAX = 16 * 1024 * 1024
+
+export type KvReadOnlyOp = Extract<KvOp, { t: 'get' | 'strlen' | 'exists' | 'mget' | 'ttl' | 'expiretime' | 'type' | 'dbsize' }>
+
+const READ_ONLY = new Set<KvOp['t']>(['get', 'strlen', 'exists', 'mget', 'ttl', 'expiretime', 'type', 'dbsize'])
+
+export function isReadOnlyOp(op: KvOp): op is KvReadOnlyOp {
+  return READ_ONLY.has(op.t)
+}
+
+const TYPE_STRING: KvOpResult = Object.freeze({ t: 'status', value: 'string' })
+const TYPE_NONE: KvOpResult = Object.freeze({ t: 'status', value: 'none' })
+const ZERO = intResult(0)
+const ONE = intResult(1)
+
+function keyOf(key: Buffer): string {
+  return key.toString('latin1')
+}
+
+function keysTooLong(op: KvOp): boolean {
+  switch (op.t) {
+    case 'del': case 'exists': case 'mget': case 'expireSweep':
+      return op.keys.some((k) => k.length > KEY_BYTES_MAX)
+    case 'mset':
+      return op.pairs.some((p) => p.key.length > KEY_BYTES_MAX)
+    case 'dbsize': case 'flushall':
+      return false
+    default:
+      return op.key.length > KEY_BYTES_MAX
+  }
+}
+
+export function readOp(ks: Keyspace, op: KvReadOnlyOp, nowMs: number): KvOpResult {
+  if (keysTooLong(op)) return errorResult(MSG_KEY_TOO_LONG)
+  switch (op.t) {
+    case 'get': {
+      const entry = ks.live(keyOf(op.key), nowMs)
+      return entry === undefined ? NIL : bulkResult(valueToBuffer(entry.value))
+    }
+    case 'strlen':
+      return intResult(ks.live(keyOf(op.key), nowMs)?.value.length ?? 0)
+    case 'exists': {
+      let count = 0
+      for (const key of op.keys) if (ks.live(keyOf(key), nowMs) !== undefined) count++
+      return intResult(count)
+    }
+    case 'mget':
+      return {
+        t: 'array',
+        items: op.keys.map((key) => {
+          const entry = ks.live(keyOf(key), nowMs)
+          return entry === undefined ? NIL : bulkResult(valueToBuffer(entry.value))
+        }),
+      }
+    case 'ttl':
+      return ttl(ks.live(keyOf(op.key), nowMs), op.unit, nowMs)
+    case 'expiretime': {
+      const entry = ks.live(keyOf(op.key), nowMs)
+      if (entry === undefined) return intResult(-2)
+      if (entry.expireAtMs === Infinity) return intResult(-1)
+      return intResult(op.unit === 'seconds' ? Math.floor(entry.expireAtMs / 1000) : entry.expireAtMs)
+    }
+    case 'type':
+      return ks.live(keyOf(op.key), nowMs) === undefined ? TYPE_NONE : TYPE_STRING
+    case 'dbsize':
+      // Like Redis: keys still held, including expired ones not yet swept.
+      return intResult(ks.size)
+    default:
+      return unreachable(op, 'read-only op')
+  }
+}
+
+function ttl(entry: Entry | undefined, unit: KvTimeUnit, nowMs: number): KvOpResult {
+  if (entry === undefined) return intResult(-2)
+  if (entry.expireAtMs === Infinity) return intResult(-1)
+  const leftMs = Math.max(0, entry.expireAtMs - nowMs)
+  // Redis rounds TTL to the nearest second: (ttl + 500) / 1000.
+  return intResult(unit === 'seconds' ? Math.floor((leftMs + 500) / 1000) : leftMs)
+}
+
+/** Applies one op inside an entry. Never throws on any input the codec can produce. */
+export function applyOp(ks: Keyspace, op: KvOp, nowMs: number): KvOpResult {
+  if (isReadOnlyOp(op)) return readOp(ks, op, nowMs)
+  if (keysTooLong(op)) return errorResult(MSG_KEY_TOO_LONG)
+  switch (op.t) {
+    case 'set':
+      return applySet(ks, op, nowMs)
+    case 'setnx': {
+      if (op.value.length > VALUE_BYTES_MAX) return errorResult(MSG_STRING_TOO_LONG)
+      const key = keyOf(op.key)
+      if (ks.liveForWrite(key, nowMs) !== undefined) return ZERO
+      ks.put(key, undefined, storedValueOf(op.value), Infinity)
+      return ONE
+    }
+    case 'getdel': {
+      const key = keyOf(op.key)
+      const entry = ks.liveForWrite(key, nowMs)
+      if (entry === undefined) return NIL
+      const value = valueToBuffer(entry.value)
+      ks.delete(key, entry)
+      return bulkResult(value)
+    }
+    case 'del': {
+      let count = 0
+      for (const k of op.keys) {
+        const key = keyOf(k)
+        const entry = ks.liveForWrite(key, nowMs)
+        if (entry !== undefined) {
+          ks.delete(key, entry)
+          count++
+        }
+      }
+      return intResult(count)
+    }
+    case 'incrby':
+      return applyIncrBy(ks, keyOf(op.key), op.delta, nowMs)
+    case 'append':
+      return applyAppend(ks, keyOf(op.key), op.value, nowMs)
+    case 'mset': {
+      for (const pair of op.pairs) if (pair.value.length > VALUE_BYTES_MAX) return errorResult(MSG_STRING_TOO_LONG)
+      for (const pair of op.pairs) {
+        const key = keyOf(pair.key)
+        ks.put(key, ks.liveForWrite(key, nowMs), storedValueOf(pair.value), Infinity)
+      }
+      return OK
+    }
+    case 'expire':
+      return applyExpire(ks, op, nowMs)
+    case 'persist': {
+      const key = keyOf(op.key)
+      const entry = ks.liveForWrite(key, nowMs)
+      if (entry === undefined || entry.expireAtMs === Infinity) return ZERO
+      ks.expire(key, entry, Infinity)
+      return ONE
+    }
+    case 'flushall':
+      ks.flush()
+      return OK
+    case 'expireSweep': {
+      let count = 0
+      for (const key of op.keys) if (ks.sweep(keyOf(key), nowMs)) count++
+      return intResult(count)
+    }
+    default:
+      return unreachable(op, 'write op')
+  }
+}
+
+type SetOp = Extract<KvOp, { t: 'set' }>
+
+function applySet(ks: Keyspace, op: SetOp, nowMs: number): KvOpResult {
+  if (op.value.length > VALUE_BYTES_MAX) return errorResult(MSG_STRING_TOO_LONG)
+  const deadline = setDeadlineMs(op.expiry, nowMs)
+  if (typeof deadline === 'object') return deadline
+  const key = keyOf(op.key)
+  const existing = ks.liveForWrite(key, nowMs)
+  const old = op.get ? (existing === undefined ? NIL : bulkResult(valueToBuffer(existing.value))) : OK
+  if ((op.condition === 'nx' && existing !== undefined) || (op.condition === 'xx' && existing === undefined)) {
+    return op.get ? old : NIL
+  }
+  const expireAtMs = deadline === 'keep' ? existing?.expireAtMs ?? Infinity : deadline
+  if (expireAtMs <= nowMs) {
+    // A deadline already past (EXAT in the past): the key is set and gone at once.
+    if (existing !== undefined) ks.delete(key, existing)
+  } else {
+    ks.put(key, existing, storedValueOf(op.value), expireAtMs)
+  }
+  return old
+}
+
+/** SET's deadline: Infinity for none, 'keep' for KEEPTTL, or the error reply. */
+function setDeadlineMs(expiry: KvSetExpiry, nowMs: number): number | 'keep' | KvOpResult {
+  switch (expiry.t) {
+    case 'none':
+      return Infinity
+    case 'keepTtl':
+      return 'keep'
+    case 'relative':
+    case 'absolute': {
+      // getExpireMillisecondsOrReply: positive, and no overflow after scaling or adding now.
+      let ms = expiry.amount
+      if (ms <= 0n || (expiry.unit === 'seconds' && ms > INT64_MAX / 1000n)) return errorResult(invalidExpireMessage('set'))
+      if (expiry.unit === 'seconds') ms *= 1000n
+      if (expiry.t === 'relative') {
+        if (ms > INT64_MAX - BigInt(nowMs)) return errorResult(invalidExpireMessage('set'))
+        ms += BigInt(nowMs)
+      }
+      return Number(ms)
+    }
+    default:
+      return unreachable(expiry, 'set expiry')
+  }
+}
+
+/** Redis' string2ll: an optional '-', no leading zeros or '+', within signed 64 bits. */
+const INTEGER_TEXT = /^(?:0|-?[1-9][0-9]{0,18})$/
+
+export function parseInt64(value: StoredValue): bigint | null {
+  if (value.length === 0 || value.length > 20) return null
+  const text = typeof value === 'string' ? value : value.toString('latin1')
+  if (!INTEGER_TEXT.test(text)) return null
+  const n = BigInt(text)
+  return n < INT64_MIN || n > INT64_MAX ? null : n
+}
+
+function applyIncrBy(ks: Keyspace, key: string, delta: bigint, nowMs: number): KvOpResult {
+  if (delta < INT64_MIN || delta > INT64_MAX) return errorResult(MSG_NOT_INTEGER)
+  const entry = ks.liveForWrite(key, nowMs)
+  let current = 0n
+  if (entry !== undefined) {
+    const parsed = parseInt64(entry.value)
+    if (parsed === null) return errorResult(MSG_NOT_INTEGER)
+    current = parsed
+  }
+  const next = current + delta
+  if (next < INT64_MIN || next > INT64_MAX) return errorResult(MSG_INCR_OVERFLOW)
+  // INCR keeps the key's deadline.
+  ks.put(key, entry, next.toString(), entry?.expireAtMs ?? Infinity)
+  return intResult(next)
+}
+
+function applyAppend(ks: Keyspace, key: string, suffix: Buffer, nowMs: number): KvOpResult {
+  const entry = ks.liveForWrite(key, nowMs)
+  const length = (entry?.value.length ?? 0) + suffix.length
+  if (length > VALUE_BYTES_MAX) return errorResult(MSG_STRING_TOO_LONG)
+  if (entry === undefined) {
+    ks.put(key, undefined, storedValueOf(suffix), Infinity)
+    return intResult(length)
+  }
+  if (suffix.length === 0) return intResult(length)
+  let value: StoredValue
+  if (typeof entry.value === 'string' && length <= STRING_VALUE_BYTES_MAX) {
+    value = entry.value + suffix.toString('latin1')
+  } else {
+    value = Buffer.concat([valueToBuffer(entry.value), suffix], length)
+  }
+  ks.put(key, entry, value, entry.expireAtMs)
+  return intResult(length)
+}
+
+type ExpireOp = Extract<KvOp, { t: 'expire' }>
+
+function expireCommandName(op: ExpireOp): string {
+  return (op.unit === 'milliseconds' ? 'p' : '') + (op.base === 'absolute' ? 'expireat' : 'expire')
+}
+
+function applyExpire(ks: Keyspace, op: ExpireOp, nowMs: number): KvOpResult {
+  // expireGenericCommand: overflow checks come before the key is looked up.
+  let when = op.amount
+  const invalid = (): KvOpResult => errorResult(invalidExpireMessage(expireCommandName(op)))
+  if (op.unit === 'seconds') {
+    if (when > INT64_MAX / 1000n || when < INT64_MIN / 1000n) return invalid()
+    when *= 1000n
+  }
+  const base = op.base === 'relative' ? BigInt(nowMs) : 0n
+  if (when > INT64_MAX - base) return invalid()
+  when += base
+  const key = keyOf(op.key)
+  const entry = ks.liveForWrite(key, nowMs)
+  if (entry === undefined) return ZERO
+  const current = entry.expireAtMs
+  const whenMs = Number(when)
+  switch (op.condition) {
+    case 'nx': if (current !== Infinity) return ZERO; break
+    case 'xx': if (current === Infinity) return ZERO; break
+    // A key without a deadline counts as an infinite TTL: never below a new one.
+    case 'gt': if (current === Infinity || whenMs <= current) return ZERO; break
+    case 'lt': if (current !== Infinity && whenMs >= current) return ZERO; break
+    case 'always': break
+    default: return unreachable(op.condition, 'expire condition')
+  }
+  if (whenMs <= nowMs) ks.delete(key, entry)
+  else ks.expire(key, entry, whenMs)
+  return ONE
+}

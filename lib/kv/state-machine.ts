@@ -1,0 +1,164 @@
+// The replicated state machine: applies committed log entries to the keyspace.
+//
+// Contract (what keeps replicas identical): `apply` is deterministic. It reads
+// time only from the entry (the leader's stamp), never from a clock; it never
+// throws on entry bytes (undecodable data is rejected and the index still
+// advances); and every piece of state it consults — keyspace, versions,
+// sessions — is in the snapshot. Local reads (`read`, `scan`, `version`) take
+// the node's own time and change nothing.
+
+import type {
+  KvApplyResult,
+  KvOp,
+  KvOpResult,
+  KvScanResult,
+  KvWrite,
+  KvWriteOutcome,
+} from './command.js'
+import { decodeEnvelope } from './command-codec.js'
+import { KvDecodeError, MSG_INVALID_CURSOR } from './errors.js'
+import { globMatch } from './glob.js'
+import { Keyspace, SCAN_BUCKET_COUNT } from './keyspace.js'
+import { applyOp, isReadOnlyOp, readOp } from './ops.js'
+import { SessionTable } from './session-table.js'
+import { decodeSnapshot, encodeSnapshot } from './snapshot-codec.js'
+import { assert } from '../util/assert.js'
+
+/** SCAN never returns more than this many keys per call, whatever COUNT says. */
+export const SCAN_COUNT_MAX = 100_000
+
+export class KvStateMachine {
+  /** Index of the last log entry applied (or skipped as not ours). */
+  appliedIndex = 0
+  private keyspace = new Keyspace()
+  private sessions = new SessionTable()
+
+  /**
+   * Applies the entry at `index`. Indexes must increase; gaps are allowed
+   * (the runtime skips no-op and config entries).
+   */
+  apply(index: number, data: Buffer): KvApplyResult {
+    assert(index > this.appliedIndex, () => `apply: index ${index} <= appliedIndex ${this.appliedIndex}`)
+    this.appliedIndex = index
+    let envelope
+    try {
+      envelope = decodeEnvelope(data)
+    } catch (err) {
+      if (err instanceof KvDecodeError) return { t: 'rejected', error: { code: err.code, message: err.message } }
+      // Anything else escaping the decoder is still about the bytes, not our state: reject, don't diverge.
+      return { t: 'rejected', error: { code: 'ERR_KV_DECODE', message: String(err) } }
+    }
+    const { clientId, seq, nowMs, write } = envelope
+    // An empty clientId opts out of deduplication (the leader's expiry sweeps).
+    if (clientId !== '') {
+      const check = this.sessions.check(clientId, seq)
+      if (check.t === 'duplicate') return { t: 'duplicate', outcome: check.outcome }
+    }
+    const outcome = this.applyWrite(write, nowMs)
+    if (clientId !== '') this.sessions.remember(clientId, seq, index, outcome)
+    return outcome
+  }
+
+  /** Advances the applied index past an entry that is not a kv write (a no-op or config change). */
+  skip(index: number): void {
+    assert(index > this.appliedIndex, () => `skip: index ${index} <= appliedIndex ${this.appliedIndex}`)
+    this.appliedIndex = index
+  }
+
+  private applyWrite(write: KvWrite, nowMs: number): KvWriteOutcome {
+    for (const watch of write.watches) {
+      if (this.keyspace.version(watch.key.toString('latin1'), nowMs) !== watch.version) return { t: 'watchAborted' }
+    }
+    const results: KvOpResult[] = new Array(write.ops.length)
+    for (let i = 0; i < write.ops.length; i++) results[i] = applyOp(this.keyspace, write.ops[i] as KvOp, nowMs)
+    return { t: 'results', results }
+  }
+
+  isReadOnly(op: KvOp): boolean {
+    return isReadOnlyOp(op)
+  }
+
+  /**
+   * Answers a read-only op from local state at the node's `nowMs` (after the
+   * runtime's read barrier). A key past its deadline reads as absent even if
+   * its sweep has not been applied yet.
+   */
+  read(op: KvOp, nowMs: number): KvOpResult {
+    assert(isReadOnlyOp(op), () => `read: '${op.t}' is not a read-only op`)
+    return readOp(this.keyspace, op, nowMs)
+  }
+
+  /**
+   * The key's WATCH version: any write to it, its expiry, or its deletion
+   * changes it. Identical on every replica at the same applied index and time.
+   */
+  version(key: Buffer, nowMs: number): number {
+    return this.keyspace.version(key.toString('latin1'), nowMs)
+  }
+
+  /** Up to `max` keys expired at `nowMs`, for the leader to propose as an expireSweep. */
+  expiredKeys(nowMs: number, max: number): Buffer[] {
+    return this.keyspace.expiredKeys(nowMs, max).map((key) => Buffer.from(key, 'latin1'))
+  }
+
+  /**
+   * One page of SCAN. The cursor is a bucket number (keys are bucketed by a
+   * hash of their bytes, the same on every node), so every key present for the
+   * whole iteration is returned at least once, as Redis guarantees. A page may
+   * hold more than `count` keys when a bucket is large, as in Redis.
+   */
+  scan(cursor: string, match: string | null, count: number, nowMs: number): KvScanResult {
+    if (!/^[0-9]{1,20}$/.test(cursor)) return { t: 'error', code: 'ERR', message: MSG_INVALID_CURSOR }
+    let bucket = Number(cursor)
+    const wanted = Math.min(Math.max(1, count), SCAN_COUNT_MAX)
+    const keys: Buffer[] = []
+    // `match` is a pattern over the key's bytes; latin1 maps each byte to one char.
+    const pattern = match === null || match === '*' ? null : match
+    while (bucket < SCAN_BUCKET_COUNT && keys.length < wanted) {
+      const set = this.keyspace.bucket(bucket)
+      bucket++
+      if (set === undefined) continue
+      for (const key of set) {
+        if (pattern !== null && !globMatch(pattern, key)) continue
+        if (this.keyspace.live(key, nowMs) === undefined) continue
+        keys.push(Buffer.from(key, 'latin1'))
+      }
+    }
+    return { t: 'page', cursor: bucket >= SCAN_BUCKET_COUNT ? '0' : String(bucket), keys }
+  }
+
+  /** Keys held; with `nowMs`, only those not yet expired then. */
+  size(nowMs?: number): number {
+    if (nowMs === undefined) return this.keyspace.size
+    return this.keyspace.size - this.keyspace.expiredCount(nowMs)
+  }
+
+  /** An estimate of the memory the keyspace holds (keys, values, per-key overhead). */
+  memoryBytes(): number {
+    return this.keyspace.memoryBytes
+  }
+
+  /** Clients remembered for deduplication. */
+  sessionCount(): number {
+    return this.sessions.size
+  }
+
+  /** The full state in chunks of about 1 MiB, checksummed; concatenated they are `snapshot()`. */
+  snapshotChunks(): Generator<Buffer> {
+    return encodeSnapshot({ appliedIndex: this.appliedIndex, keyspace: this.keyspace, sessions: this.sessions })
+  }
+
+  snapshot(): Buffer {
+    return Buffer.concat([...this.snapshotChunks()])
+  }
+
+  /** Rebuilds a state machine from `snapshot()` bytes. Throws KvSnapshotError on corruption. */
+  static restore(data: Buffer): KvStateMachine {
+    const state = decodeSnapshot(data)
+    const machine = new KvStateMachine()
+    machine.appliedIndex = state.appliedIndex
+    machine.keyspace = state.keyspace
+    machine.sessions = state.sessions
+    return machine
+  }
+}
