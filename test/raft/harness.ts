@@ -4,7 +4,7 @@
 // fault-injecting simulator lives in test/sim/.
 import { Prng } from '../../lib/util/prng.js'
 import { RaftNode, type RaftOptions } from '../../lib/raft/raw-node.js'
-import type { Entry, HardState, InitialState, Member, Message, NodeId, ReadState, SnapshotMeta } from '../../lib/raft/types.js'
+import type { Entry, HardState, InitialState, Member, Message, NodeId, ReadState, Ready, SnapshotMeta } from '../../lib/raft/types.js'
 
 export interface Durable {
   hardState: HardState
@@ -17,6 +17,8 @@ export class TestNode {
   durable: Durable
   applied: Entry[] = []
   readStates: ReadState[] = []
+  /** Snapshots this node was told to install, in order. */
+  installed: SnapshotMeta[] = []
   constructor(
     readonly id: NodeId,
     initial: InitialState,
@@ -35,6 +37,8 @@ export class TestCluster {
   queue: Message[] = []
   /** Links cut as "from->to". */
   readonly cut = new Set<string>()
+  /** When set, a queued message for which it returns true is dropped on delivery. */
+  dropIf: ((m: Message) => boolean) | null = null
   private seed = 1
 
   constructor(readonly options: Partial<RaftOptions> = {}) {}
@@ -71,6 +75,16 @@ export class TestCluster {
     return this.node(id).raft
   }
 
+  /** Cuts both directions between every node of `a` and every node of `b`. */
+  partition(a: NodeId[], b: NodeId[]): void {
+    for (const x of a) {
+      for (const y of b) {
+        this.cut.add(`${x}->${y}`)
+        this.cut.add(`${y}->${x}`)
+      }
+    }
+  }
+
   isolate(id: NodeId): void {
     for (const other of this.nodes.keys()) {
       if (other === id) continue
@@ -92,6 +106,7 @@ export class TestCluster {
         const rd = node.raft.ready()
         this.enqueue(rd.messagesNow)
         if (rd.snapshot !== null) {
+          node.installed.push(rd.snapshot)
           node.durable.snapshot = rd.snapshot
           node.durable.entries = []
         }
@@ -114,6 +129,14 @@ export class TestCluster {
     for (const m of ms) this.queue.push(m)
   }
 
+  /** Processes readies, then takes the queued messages out without delivering them. */
+  collect(): Message[] {
+    this.processReadies()
+    const ms = this.queue
+    this.queue = []
+    return ms
+  }
+
   /** Delivers queued messages (and the ones they cause) until quiet. Bounded. */
   stabilize(stepsMax = 10_000): void {
     for (let i = 0; i < stepsMax; i++) {
@@ -127,6 +150,7 @@ export class TestCluster {
 
   deliver(m: Message): void {
     if (this.cut.has(`${m.from}->${m.to}`)) return
+    if (this.dropIf !== null && this.dropIf(m)) return
     this.nodes.get(m.to)?.raft.step(m)
   }
 
@@ -168,4 +192,63 @@ export function data(s: string): Buffer {
 
 export function normalData(entries: readonly Entry[]): string[] {
   return entries.flatMap((e) => (e.kind === 'normal' ? [e.data.toString()] : []))
+}
+
+/** n voting members n1..nn. */
+export function voters(n: number): Member[] {
+  const members: Member[] = []
+  for (let i = 1; i <= n; i++) members.push({ id: `n${i}`, addr: `n${i}:1`, role: 'voter' })
+  return members
+}
+
+/**
+ * An initial state whose log holds one entry per element of `terms` (entry i+1
+ * has term terms[i]); entry 1 configures `members`. Used to build the logs of
+ * the paper's figures.
+ */
+export function stateWithLog(members: readonly Member[], terms: readonly number[], hs: Partial<HardState> = {}): InitialState {
+  const entries: Entry[] = terms.map((term, i) =>
+    i === 0 ? { index: 1, term, kind: 'config', config: { members } } : { index: i + 1, term, kind: 'normal', data: Buffer.from(`e${i + 1}`) },
+  )
+  const lastTerm = terms[terms.length - 1] ?? 0
+  return {
+    hardState: { term: hs.term ?? lastTerm, vote: hs.vote ?? '', commit: hs.commit ?? 1 },
+    snapshot: { index: 0, term: 0, config: { members: [] } },
+    entries,
+  }
+}
+
+/** A lone RaftNode (no cluster) for tests that feed it messages by hand. */
+export function lone(id: NodeId, initial: InitialState, options: Partial<RaftOptions> = {}, seed = 1): RaftNode {
+  const prng = new Prng(seed)
+  return new RaftNode({ ...options, id, random: (n) => prng.int(n) }, initial)
+}
+
+/** Handles every Ready of a lone node as a runtime would (persist is a no-op); returns them. */
+export function drain(raft: RaftNode): Ready[] {
+  const out: Ready[] = []
+  for (let i = 0; i < 100 && raft.hasReady(); i++) {
+    const rd = raft.ready()
+    out.push(rd)
+    raft.advance(rd)
+  }
+  return out
+}
+
+/** Every message of the given Readies, in send order. */
+export function messagesOf(readies: readonly Ready[]): Message[] {
+  return readies.flatMap((rd) => [...rd.messagesNow, ...rd.messagesAfterPersist])
+}
+
+/** Narrows a message list to one type. */
+export function ofType<T extends Message['type']>(ms: readonly Message[], type: T): Extract<Message, { type: T }>[] {
+  return ms.filter((m): m is Extract<Message, { type: T }> => m.type === type)
+}
+
+/** Entry terms of a node's log from index 1 (or the first index) to the last. */
+export function logTerms(raft: RaftNode): number[] {
+  const st = raft.status()
+  const out: number[] = []
+  for (let i = st.firstIndex; i <= st.lastIndex; i++) out.push(raft.termAt(i) ?? -1)
+  return out
 }
