@@ -1,0 +1,191 @@
+// Snapshots: save and compaction, install from a leader, a large snapshot,
+// and crashes at each step of writing one.
+import t from 'tap'
+import { randomBytes } from 'node:crypto'
+import { cp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { SnapshotMeta } from '../../lib/raft/types.js'
+import { NodeStorage } from '../../lib/storage/node-storage.js'
+import { describe, makeEntries } from './fixtures/entries.js'
+
+const config = { members: [{ id: 'n1', addr: '127.0.0.1:7001', role: 'voter' as const }] }
+const meta = (index: number, term = 1): SnapshotMeta => ({ index, term, config })
+const open = (dir: string) => NodeStorage.open({ dir, fsync: 'always', segmentBytesMax: 4096 })
+const segmentsIn = async (dir: string) => (await readdir(dir)).filter((n) => n.startsWith('segment-')).sort()
+const snapshotsIn = async (dir: string) => (await readdir(dir)).filter((n) => n.startsWith('snapshot-')).sort()
+
+/** 300 entries in batches of 10 over many 4 KiB segments, hard state term 1. */
+async function fill(dir: string) {
+  const { storage } = await open(dir)
+  for (let i = 0; i < 30; i++) await storage.persist({ term: 1, vote: 'n1', commit: i * 10 }, makeEntries(i * 10 + 1, 10, 1))
+  return storage
+}
+
+t.test('saveSnapshot keeps later entries and deletes covered segments and older snapshots', async (t) => {
+  const dir = t.testdir()
+  const storage = await fill(dir)
+  const segmentsBefore = (await segmentsIn(dir)).length
+  await storage.saveSnapshot(meta(100), Buffer.from('state at 100'))
+  await storage.saveSnapshot(meta(250), Buffer.from('state at 250'))
+  t.same(storage.latestSnapshot(), { meta: meta(250), data: Buffer.from('state at 250') })
+  await storage.close()
+  t.ok((await segmentsIn(dir)).length < segmentsBefore, 'covered segments deleted')
+  t.same(await snapshotsIn(dir), ['snapshot-00000000000000000250.snap'])
+  const { storage: again, state } = await open(dir)
+  t.same(state.snapshot, { meta: meta(250), data: Buffer.from('state at 250') })
+  t.same(describe(state.entries), describe(makeEntries(251, 50, 1)))
+  t.same(state.hardState, { term: 1, vote: 'n1', commit: 290 })
+  await again.close()
+})
+
+t.test('a snapshot at the last index leaves an empty log that grows from there', async (t) => {
+  const dir = t.testdir()
+  const storage = await fill(dir)
+  await storage.saveSnapshot(meta(300), Buffer.from('all'))
+  await storage.persist(null, makeEntries(301, 2, 2))
+  await storage.close()
+  const { storage: again, state } = await open(dir)
+  t.equal(state.snapshot?.meta.index, 300)
+  t.same(describe(state.entries), describe(makeEntries(301, 2, 2)))
+  await again.close()
+})
+
+t.test('installSnapshot replaces the whole log but keeps the hard state', async (t) => {
+  const dir = t.testdir()
+  const storage = await fill(dir)
+  await storage.persist({ term: 5, vote: 'n2', commit: 200 }, [])
+  await storage.installSnapshot(meta(150, 4), Buffer.from('leader state'))
+  t.equal((await segmentsIn(dir)).length, 1, 'only the new segment is left')
+  await storage.persist(null, makeEntries(151, 3, 5))
+  await storage.close()
+  const { storage: again, state } = await open(dir)
+  t.same(state.snapshot, { meta: meta(150, 4), data: Buffer.from('leader state') })
+  t.same(describe(state.entries), describe(makeEntries(151, 3, 5)))
+  t.same(state.hardState, { term: 5, vote: 'n2', commit: 200 })
+  await again.close()
+})
+
+t.test('a snapshot of 100,000 keys round-trips through a restart', async (t) => {
+  const dir = t.testdir()
+  const storage = await fill(dir)
+  // Realistic shape: a length-prefixed key and value per key, random bytes.
+  const parts: Buffer[] = []
+  for (let i = 0; i < 100_000; i++) {
+    const key = Buffer.from(`user:${i}`)
+    const value = randomBytes(64 + (i % 64))
+    const head = Buffer.alloc(8)
+    head.writeUInt32LE(key.length, 0)
+    head.writeUInt32LE(value.length, 4)
+    parts.push(head, key, value)
+  }
+  const data = Buffer.concat(parts)
+  await storage.saveSnapshot(meta(300), data)
+  await storage.close()
+  const { storage: again, state } = await open(dir)
+  t.ok(state.snapshot?.data.equals(data), `${data.length} bytes read back intact`)
+  t.ok(again.latestSnapshot()?.data.equals(data))
+  await again.close()
+})
+
+/**
+ * Directories for each step of saving snapshot 250 over snapshot 100, built
+ * from real files: "before" (old snapshot, full log) and "after" (done).
+ */
+async function snapshotCrashStates(root: string) {
+  const before = join(root, 'before')
+  const after = join(root, 'after')
+  const storage = await fill(before)
+  await storage.saveSnapshot(meta(100), Buffer.from('old'))
+  await storage.close()
+  await cp(before, after, { recursive: true })
+  const { storage: s2 } = await open(after)
+  await s2.saveSnapshot(meta(250), Buffer.from('new state'.repeat(100)))
+  await s2.close()
+  const newName = 'snapshot-00000000000000000250.snap'
+  const oldName = 'snapshot-00000000000000000100.snap'
+  const newBytes = await readFile(join(after, newName))
+  const states: Record<string, (dir: string) => Promise<void>> = {
+    'tmp file half written': async (dir) => {
+      await cp(before, dir, { recursive: true })
+      await writeFile(join(dir, newName + '.tmp'), newBytes.subarray(0, newBytes.length >> 1))
+    },
+    'tmp file complete, not renamed': async (dir) => {
+      await cp(before, dir, { recursive: true })
+      await writeFile(join(dir, newName + '.tmp'), newBytes)
+    },
+    'renamed, nothing deleted yet': async (dir) => {
+      await cp(before, dir, { recursive: true })
+      await writeFile(join(dir, newName), newBytes)
+    },
+    'renamed, old snapshot deleted, segments not yet': async (dir) => {
+      await cp(before, dir, { recursive: true })
+      await writeFile(join(dir, newName), newBytes)
+      await rm(join(dir, oldName))
+    },
+    'renamed but the file is damaged (lost without fsync)': async (dir) => {
+      await cp(before, dir, { recursive: true })
+      await writeFile(join(dir, newName), newBytes.subarray(0, newBytes.length - 10))
+    },
+    'all steps done': async (dir) => {
+      await cp(after, dir, { recursive: true })
+    },
+  }
+  return states
+}
+
+t.test('a crash at each step of writing a snapshot leaves the old or the new one usable', async (t) => {
+  const root = t.testdir()
+  const states = await snapshotCrashStates(root)
+  for (const [step, build] of Object.entries(states)) {
+    const dir = join(root, step.replace(/[^a-z]+/g, '-'))
+    await build(dir)
+    const { storage, state } = await open(dir)
+    const index = state.snapshot?.meta.index
+    t.ok(index === 100 || index === 250, `${step}: snapshot ${String(index)}`)
+    t.same(describe(state.entries), describe(makeEntries((index ?? 0) + 1, 300 - (index ?? 0), 1)), `${step}: log after it`)
+    t.same(state.hardState, { term: 1, vote: 'n1', commit: 290 }, `${step}: hard state`)
+    await storage.persist(null, makeEntries(301, 1, 2))
+    await storage.close()
+    t.notOk((await readdir(dir)).some((n) => n.endsWith('.tmp')), `${step}: leftovers removed`)
+    const { storage: again, state: reopened } = await open(dir)
+    t.equal(reopened.entries[reopened.entries.length - 1]?.index, 301, `${step}: usable after restart`)
+    await again.close()
+  }
+})
+
+t.test('a crash after an installed snapshot is renamed, before the log is replaced, keeps the old log out', async (t) => {
+  const root = t.testdir()
+  const before = join(root, 'before')
+  const after = join(root, 'after')
+  const storage = await fill(before)
+  await storage.persist({ term: 6, vote: 'n3', commit: 120 }, [])
+  await storage.close()
+  await cp(before, after, { recursive: true })
+  const { storage: s2 } = await open(after)
+  await s2.installSnapshot(meta(120, 6), Buffer.from('leader'))
+  await s2.close()
+  const name = 'snapshot-00000000000000000120.snap'
+  await writeFile(join(before, name), await readFile(join(after, name)))
+  const { storage: s3, state } = await open(before)
+  t.same(state.entries, [], 'entries of the replaced log stay out')
+  t.same(state.hardState, { term: 6, vote: 'n3', commit: 120 }, 'hard state from the old segments survives')
+  await s3.persist(null, makeEntries(121, 2, 6))
+  await s3.close()
+  const { storage: s4, state: again } = await open(before)
+  t.same(describe(again.entries), describe(makeEntries(121, 2, 6)))
+  t.same(again.hardState, { term: 6, vote: 'n3', commit: 120 })
+  await s4.close()
+})
+
+t.test('a damaged newest snapshot with its log compacted away stops recovery', async (t) => {
+  const dir = t.testdir()
+  const storage = await fill(dir)
+  await storage.saveSnapshot(meta(100), Buffer.from('old'))
+  await storage.saveSnapshot(meta(250), Buffer.from('new'))
+  await storage.close()
+  const name = join(dir, 'snapshot-00000000000000000250.snap')
+  const bytes = await readFile(name)
+  bytes[bytes.length - 1] = (bytes[bytes.length - 1] ?? 0) ^ 1
+  await writeFile(name, bytes)
+  await t.rejects(open(dir), { code: 'ERR_STORAGE_CORRUPT', message: /a gap/ })
+})
