@@ -1,0 +1,109 @@
+// The command table: name → arity, flags, key positions, docs and handler.
+// It drives dispatch and COMMAND COUNT/INFO/DOCS/LIST, so what COMMAND
+// reports is exactly what the server does.
+import { clusterCommands } from './cluster-commands.js'
+import type { CommandContext, CommandSpec, LocalCommandSpec, SpecialCommandSpec } from './command-types.js'
+import { connectionCommands, localSpec, wrongArity } from './connection-commands.js'
+import { infoCommand } from './info-command.js'
+import { kvCommands } from './kv-commands.js'
+import { bulkArray, encodeValue, errorReply, integer, type Reply, type ReplyValue } from './reply-writer.js'
+
+function special(
+  name: string,
+  arity: number,
+  flags: SpecialCommandSpec['flags'],
+  group: SpecialCommandSpec['group'],
+  keys: [number, number, number],
+  summary: string,
+  since: string,
+): SpecialCommandSpec {
+  return { name, kind: 'special', arity, flags, group, firstKey: keys[0], lastKey: keys[1], keyStep: keys[2], summary, since }
+}
+
+/** Commands the connection runs itself (transactions and SCAN). */
+const specialCommands: readonly SpecialCommandSpec[] = [
+  special('multi', 1, ['fast', 'no-multi', 'loading', 'stale'], 'transactions', [0, 0, 0], 'Starts a transaction.', '1.2.0'),
+  special('exec', 1, ['no-multi', 'loading', 'stale'], 'transactions', [0, 0, 0], 'Executes all commands in a transaction, as one Raft log entry.', '1.2.0'),
+  special('discard', 1, ['fast', 'no-multi', 'loading', 'stale'], 'transactions', [0, 0, 0], 'Discards a transaction.', '2.0.0'),
+  special('watch', -2, ['fast', 'no-multi', 'loading', 'stale'], 'transactions', [1, -1, 1], 'Monitors changes to keys to determine the execution of a transaction.', '2.2.0'),
+  special('unwatch', 1, ['fast', 'no-multi', 'loading', 'stale'], 'transactions', [0, 0, 0], 'Forgets about watched keys of a transaction.', '2.2.0'),
+  special('scan', -2, ['readonly', 'no-multi'], 'generic', [0, 0, 0], 'Iterates over the key names in the database.', '2.8.0'),
+]
+
+const table = new Map<string, CommandSpec>()
+
+export function lookupCommand(name: Buffer): CommandSpec | undefined {
+  if (name.length > 32) return undefined
+  return table.get(name.toString('latin1').toLowerCase())
+}
+
+export function allCommands(): Iterable<CommandSpec> {
+  return table.values()
+}
+
+function flagsOf(spec: CommandSpec): string[] {
+  const flags: string[] = [...spec.flags]
+  if (spec.kind === 'write' && !flags.includes('write')) flags.push('write')
+  return flags
+}
+
+function commandInfo(spec: CommandSpec): ReplyValue {
+  const subcommands: ReplyValue[] = (spec.subcommands ?? []).map((sub) => [
+    `${spec.name}|${sub}`, -2, [], 0, 0, 0, [], [], [], [],
+  ])
+  return [spec.name, spec.arity, flagsOf(spec), spec.firstKey, spec.lastKey, spec.keyStep, [], [], [], subcommands]
+}
+
+function commandDocs(spec: CommandSpec): ReplyValue {
+  const docs: ReplyValue[] = ['summary', spec.summary, 'since', spec.since, 'group', spec.group]
+  if (spec.subcommands !== undefined) {
+    const subs: ReplyValue[] = []
+    for (const sub of spec.subcommands) {
+      subs.push(`${spec.name}|${sub}`, ['summary', `${spec.name.toUpperCase()} ${sub.toUpperCase()}`, 'since', spec.since, 'group', spec.group])
+    }
+    docs.push('subcommands', subs)
+  }
+  return docs
+}
+
+function command(_ctx: CommandContext, args: readonly Buffer[]): Reply {
+  if (args.length === 1) return encodeValue([...allCommands()].map(commandInfo))
+  const sub = (args[1] as Buffer).toString('latin1').toLowerCase()
+  const names = args.slice(2)
+  switch (sub) {
+    case 'count':
+      return args.length === 2 ? integer(table.size) : wrongArity('command|count')
+    case 'list':
+      return bulkArray([...table.keys()])
+    case 'info': {
+      const specs = names.length === 0 ? [...allCommands()] : names.map(lookupCommand)
+      return encodeValue(specs.map((spec) => (spec === undefined ? null : commandInfo(spec))))
+    }
+    case 'docs': {
+      const specs = names.length === 0 ? [...allCommands()] : names.map(lookupCommand)
+      const flat: ReplyValue[] = []
+      for (const spec of specs) if (spec !== undefined) flat.push(spec.name, commandDocs(spec))
+      return encodeValue(flat)
+    }
+    case 'getkeys':
+      return errorReply('ERR COMMAND GETKEYS is not supported')
+    case 'help':
+      return bulkArray(['COMMAND [<subcommand> [<arg> ...]]. Subcommands are:', 'COUNT', 'DOCS [<command-name> ...]', 'INFO [<command-name> ...]', 'LIST'])
+    default:
+      return errorReply(`ERR unknown subcommand '${(args[1] as Buffer).subarray(0, 128).toString()}'. Try COMMAND HELP.`)
+  }
+}
+
+const commandCommand: LocalCommandSpec = localSpec('command', {
+  arity: -1,
+  flags: ['loading', 'stale'],
+  group: 'server',
+  summary: 'Returns detailed information about all commands.',
+  since: '2.8.13',
+  subcommands: ['count', 'docs', 'help', 'info', 'list'],
+  run: command,
+})
+
+for (const spec of [...connectionCommands, infoCommand, commandCommand, ...clusterCommands, ...kvCommands, ...specialCommands]) {
+  table.set(spec.name, spec)
+}

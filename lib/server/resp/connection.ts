@@ -1,0 +1,503 @@
+// One client connection: bytes in → commands (RequestReader) → dispatch
+// through the command table → replies out in order (ReplyQueue). Key-value
+// work goes through the Sequencer so a pipeline keeps its order while its
+// writes are proposed together. Nothing a client sends can throw out of here.
+import { createHash, timingSafeEqual } from 'node:crypto'
+import type { Socket } from 'node:net'
+import type { KvApplyResult, KvOp, KvOpResult, KvWatch } from '../../kv/command.js'
+import type { ReadConsistency } from '../../replica/client-api.js'
+import { backendErrorReply } from './backend-errors.js'
+import { ClientState, type QueuedCommand, type Transaction } from './client-state.js'
+import { lookupCommand } from './command-table.js'
+import type { CommandContext, CommandSpec, ConnectionView, KvCommandSpec, LocalCommandSpec, ServerContext } from './command-types.js'
+import { wrongArity } from './connection-commands.js'
+import { keySlot } from './key-slot.js'
+import { parseScan } from './kv-commands.js'
+import { ReplyQueue, type Settle } from './reply-queue.js'
+import {
+  array,
+  bulk,
+  bulkArray,
+  errorReply,
+  integer,
+  replyNil,
+  replyNilArray,
+  replyOk,
+  replyQueued,
+  simpleString,
+  type Reply,
+} from './reply-writer.js'
+import { ProtocolError, RequestReader } from './request-reader.js'
+import { Sequencer } from './sequencer.js'
+
+const noAuth = errorReply('NOAUTH Authentication required.')
+const execAbort = errorReply('EXECABORT Transaction discarded because of previous errors.')
+const notInMulti = errorReply('ERR Command not allowed inside a transaction')
+/** Commands that act on a transaction in progress instead of being queued. */
+const transactionControl = new Set(['exec', 'discard', 'multi', 'watch', 'quit'])
+
+export function digest(secret: Buffer): Buffer {
+  return createHash('sha256').update(secret).digest()
+}
+
+/** Redis 7's text, with the echoed name and arguments truncated. */
+export function unknownCommandReply(args: readonly Buffer[]): Reply {
+  let rest = ''
+  for (let i = 1; i < args.length && rest.length < 128; i++) {
+    rest += `'${(args[i] as Buffer).subarray(0, 128 - rest.length).toString()}' `
+  }
+  const name = (args[0] as Buffer).subarray(0, 128).toString()
+  return errorReply(`ERR unknown command '${name}', with args beginning with: ${rest}`)
+}
+
+/** A KvOpResult as the RESP reply Redis would give. */
+export function formatResult(result: KvOpResult): Reply {
+  switch (result.t) {
+    case 'ok':
+      return replyOk
+    case 'status':
+      return simpleString(result.value)
+    case 'nil':
+      return replyNil
+    case 'int':
+      return integer(result.value)
+    case 'bulk':
+      return bulk(result.value)
+    case 'array':
+      return array(result.items.map(formatResult))
+    case 'error':
+      return errorReply(`${result.code} ${result.message}`)
+  }
+}
+
+export class Connection implements ConnectionView {
+  readonly client: ClientState
+  private readonly reader: RequestReader
+  private readonly queue: ReplyQueue
+  private readonly sequencer: Sequencer
+  private readonly context: CommandContext
+  private paused = false
+  private closing = false
+  private quitting = false
+  private authDelay: Promise<void> = Promise.resolve()
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly server: ServerContext,
+    private readonly passwordDigest: Buffer | null,
+    private readonly onClose: (connection: Connection) => void,
+  ) {
+    this.client = new ClientState(
+      `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`,
+      `${socket.localAddress ?? '?'}:${socket.localPort ?? 0}`,
+      server.requirePass !== null,
+    )
+    const limits = server.limits
+    this.reader = new RequestReader(limits, () => this.client.authenticated, (args) => this.dispatch(args))
+    this.queue = new ReplyQueue(
+      socket,
+      () => (this.client.authenticated ? limits.outputBytesMax : limits.unauthOutputBytesMax),
+      {
+        overflow: () => this.overflow(),
+        flushed: () => this.checkPressure(),
+        written: (bytes) => {
+          server.stats.netOutputBytes += bytes
+        },
+      },
+    )
+    this.sequencer = new Sequencer(server.backend)
+    this.context = {
+      server,
+      client: this.client,
+      connection: this,
+      authenticate: (password) => this.authenticate(password),
+      closeAfterReply: () => {
+        this.quitting = true
+        this.reader.stop()
+      },
+    }
+    socket.setNoDelay(true)
+    if (limits.idleTimeoutMs > 0) socket.setTimeout(limits.idleTimeoutMs, () => this.idle())
+    socket.on('data', (chunk: Buffer) => this.onData(chunk))
+    socket.on('drain', () => this.checkPressure())
+    socket.on('error', (error) => server.logger.debug({ err: error, client: this.client.id }, 'client socket error'))
+    socket.on('close', () => this.closed())
+  }
+
+  queryBufferBytes(): number {
+    return this.reader.pendingBytes
+  }
+
+  outputBytes(): number {
+    return this.socket.writableLength
+  }
+
+  /** Closes the connection at once (server shutdown). */
+  destroy(): void {
+    this.socket.destroy()
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.closing) return
+    this.server.stats.netInputBytes += chunk.length
+    this.client.lastInteractionMs = Date.now()
+    let error: ProtocolError | null
+    try {
+      error = this.reader.feed(chunk)
+    } catch (thrown) {
+      this.server.logger.error({ err: thrown, client: this.client.id }, 'unexpected error while reading a request')
+      error = new ProtocolError('internal error')
+    }
+    if (error !== null) {
+      this.protocolError(error)
+      return
+    }
+    this.checkPressure()
+  }
+
+  private protocolError(error: ProtocolError): void {
+    this.closing = true
+    this.reader.stop()
+    this.server.logger.debug({ client: this.client.id, addr: this.client.addr, reason: error.message }, 'protocol error, closing client')
+    this.queue.push(errorReply(`ERR Protocol error: ${error.message}`))
+    this.queue.end()
+  }
+
+  private overflow(): void {
+    this.closing = true
+    this.reader.stop()
+    this.server.logger.warn({ client: this.client.id, addr: this.client.addr }, 'client output buffer limit reached, closing client')
+    this.socket.destroy()
+  }
+
+  private idle(): void {
+    if (this.queue.pendingCount > 0) return
+    this.server.logger.debug({ client: this.client.id }, 'closing idle client')
+    this.socket.destroy()
+  }
+
+  private closed(): void {
+    this.closing = true
+    this.reader.stop()
+    this.queue.close()
+    this.onClose(this)
+  }
+
+  /** Pauses reading while replies pile up; resumes once they drain. */
+  private checkPressure(): void {
+    if (this.closing) return
+    const limits = this.server.limits
+    const over = this.queue.pendingCount > limits.pipelineCommandsMax || this.socket.writableLength > limits.outputPauseBytes
+    if (over && !this.paused) {
+      this.paused = true
+      this.socket.pause()
+    } else if (!over && this.paused) {
+      this.paused = false
+      this.socket.resume()
+    }
+  }
+
+  private authenticate(password: Buffer): Promise<boolean> | true {
+    const expected = this.passwordDigest
+    if (expected !== null && timingSafeEqual(digest(password), expected)) {
+      this.client.authenticated = true
+      return true
+    }
+    // Failures on one connection wait behind each other, so a pipeline of
+    // guesses is no faster than guessing one at a time.
+    const delayMs = this.server.limits.authFailDelayMs
+    this.authDelay = this.authDelay.then(() => new Promise((resolve) => setTimeout(resolve, delayMs)))
+    return this.authDelay.then(() => false)
+  }
+
+  private dispatch(args: Buffer[]): void {
+    const stats = this.server.stats
+    stats.commandsProcessed++
+    this.client.commandsProcessed++
+    try {
+      this.dispatchCommand(args)
+    } catch (error) {
+      this.server.logger.error({ err: error, client: this.client.id }, 'command failed unexpectedly')
+      this.queue.push(errorReply('ERR internal error; see the server log'))
+    }
+    if (this.quitting) {
+      this.closing = true
+      this.queue.end()
+    }
+  }
+
+  private dispatchCommand(args: Buffer[]): void {
+    const spec = lookupCommand(args[0] as Buffer)
+    const transaction = this.client.transaction
+    if (spec === undefined) {
+      this.reject(transaction, unknownCommandReply(args))
+      return
+    }
+    this.client.lastCommand = spec.name
+    if (spec.arity > 0 ? args.length !== spec.arity : args.length < -spec.arity) {
+      this.reject(transaction, wrongArity(spec.name))
+      return
+    }
+    if (!this.client.authenticated && !spec.flags.includes('noauth')) {
+      this.reject(transaction, noAuth)
+      return
+    }
+    if (transaction !== null && !transactionControl.has(spec.name)) {
+      this.queueCommand(transaction, spec, args)
+      return
+    }
+    switch (spec.kind) {
+      case 'local':
+        this.runLocal(spec, args)
+        return
+      case 'read':
+        this.runRead(spec, args)
+        return
+      case 'write':
+        this.runWrite(spec, args)
+        return
+      case 'special':
+        this.runSpecial(spec.name, args)
+        return
+    }
+  }
+
+  /** An error found before running a command; inside MULTI it also dooms the transaction. */
+  private reject(transaction: Transaction | null, reply: Reply): void {
+    if (transaction !== null) transaction.failed = true
+    this.queue.push(reply)
+  }
+
+  private queueCommand(transaction: Transaction, spec: CommandSpec, args: Buffer[]): void {
+    let queued: QueuedCommand
+    if (spec.kind === 'read' || spec.kind === 'write') {
+      const op = spec.toOp(args)
+      queued = Buffer.isBuffer(op) ? { t: 'fixed', reply: op } : { t: 'op', op }
+    } else if (spec.kind === 'local' && spec.queueable === true) {
+      queued = { t: 'local', run: () => spec.run(this.context, args) as Reply }
+    } else if (spec.name === 'unwatch') {
+      // EXEC forgets the watches anyway; Redis queues UNWATCH and answers OK.
+      queued = { t: 'fixed', reply: replyOk }
+    } else {
+      this.reject(transaction, notInMulti)
+      return
+    }
+    transaction.queued.push(queued)
+    this.queue.push(replyQueued)
+  }
+
+  private settleWith(promise: Promise<Reply>, slot: Settle, slotNumber = 0): void {
+    promise.then(slot, (error: unknown) => slot(backendErrorReply(error, this.server.logger, slotNumber)))
+  }
+
+  private runLocal(spec: LocalCommandSpec, args: Buffer[]): void {
+    const reply = spec.run(this.context, args)
+    if (Buffer.isBuffer(reply)) {
+      this.queue.push(reply)
+      return
+    }
+    this.settleWith(reply, this.queue.reserve())
+  }
+
+  private consistency(): ReadConsistency {
+    return this.client.staleReads ? 'stale' : 'linearizable'
+  }
+
+  /** In MOVED mode a follower sends cluster clients to the leader instead of forwarding. */
+  private movedReply(key: Buffer | undefined): Reply | null {
+    if (!this.server.movedMode) return null
+    const info = this.server.backend.info()
+    if (info.role === 'leader') return null
+    if (info.leaderRespAddr === null) return errorReply('CLUSTERDOWN The cluster is down: no leader is known')
+    return errorReply(`MOVED ${key === undefined ? 0 : keySlot(key)} ${info.leaderRespAddr}`)
+  }
+
+  private runRead(spec: KvCommandSpec, args: Buffer[]): void {
+    const op = spec.toOp(args)
+    if (Buffer.isBuffer(op)) {
+      this.queue.push(op)
+      return
+    }
+    const consistency = this.consistency()
+    const moved = consistency === 'linearizable' ? this.movedReply(args[spec.firstKey]) : null
+    if (moved !== null) {
+      this.queue.push(moved)
+      return
+    }
+    this.settleWith(this.sequencer.read(op, consistency).then(formatResult), this.queue.reserve())
+  }
+
+  private runWrite(spec: KvCommandSpec, args: Buffer[]): void {
+    const op = spec.toOp(args)
+    if (Buffer.isBuffer(op)) {
+      this.queue.push(op)
+      return
+    }
+    const moved = this.movedReply(args[spec.firstKey])
+    if (moved !== null) {
+      this.queue.push(moved)
+      return
+    }
+    const backend = this.server.backend
+    const result = this.sequencer.run('write', () => backend.write({ ops: [op], watches: [] }))
+    const slot = spec.firstKey > 0 && args[spec.firstKey] !== undefined ? keySlot(args[spec.firstKey] as Buffer) : 0
+    this.settleWith(
+      result.then((outcome) => applyReply(outcome, (results) => formatResult(results[0] ?? { t: 'nil' }))),
+      this.queue.reserve(),
+      slot,
+    )
+  }
+
+  private runSpecial(name: string, args: Buffer[]): void {
+    switch (name) {
+      case 'multi':
+        if (this.client.transaction !== null) this.queue.push(errorReply('ERR MULTI calls can not be nested'))
+        else {
+          this.client.transaction = { queued: [], failed: false }
+          this.queue.push(replyOk)
+        }
+        return
+      case 'discard':
+        if (this.client.transaction === null) this.queue.push(errorReply('ERR DISCARD without MULTI'))
+        else {
+          this.client.transaction = null
+          this.client.watches = []
+          this.queue.push(replyOk)
+        }
+        return
+      case 'exec':
+        this.exec()
+        return
+      case 'watch':
+        this.watch(args.slice(1))
+        return
+      case 'unwatch':
+        this.client.watches = []
+        this.queue.push(replyOk)
+        return
+      case 'scan':
+        this.scan(args)
+        return
+    }
+    this.queue.push(errorReply(`ERR unknown command '${name}'`))
+  }
+
+  private watch(keys: Buffer[]): void {
+    if (this.client.transaction !== null) {
+      this.queue.push(errorReply('ERR WATCH inside MULTI is not allowed'))
+      return
+    }
+    const moved = this.movedReply(keys[0])
+    if (moved !== null && !this.client.staleReads) {
+      this.queue.push(moved)
+      return
+    }
+    const backend = this.server.backend
+    const consistency = this.consistency()
+    const versions = this.sequencer.run('read', () => backend.watchVersions(keys, consistency))
+    const recorded = versions.then(
+      (list): readonly KvWatch[] => keys.map((key, index) => ({ key, version: list[index] ?? -1 })),
+      () => null,
+    )
+    this.client.watches.push(recorded)
+    this.settleWith(
+      versions.then(() => replyOk),
+      this.queue.reserve(),
+    )
+  }
+
+  private exec(): void {
+    const transaction = this.client.transaction
+    if (transaction === null) {
+      this.queue.push(errorReply('ERR EXEC without MULTI'))
+      return
+    }
+    this.client.transaction = null
+    const watches = this.client.watches
+    this.client.watches = []
+    if (transaction.failed) {
+      this.queue.push(execAbort)
+      return
+    }
+    const ops: KvOp[] = []
+    for (const queued of transaction.queued) if (queued.t === 'op') ops.push(queued.op)
+    const moved = this.movedReply(firstKeyOf(ops))
+    if (moved !== null) {
+      this.queue.push(moved)
+      return
+    }
+    const backend = this.server.backend
+    const result = this.sequencer.run('write', async (): Promise<KvApplyResult> => {
+      const recorded = await Promise.all(watches)
+      if (recorded.includes(null)) return { t: 'watchAborted' }
+      const flat = (recorded as (readonly KvWatch[])[]).flat()
+      if (ops.length === 0 && flat.length === 0) return { t: 'results', results: [] }
+      return backend.write({ ops, watches: flat })
+    })
+    this.settleWith(
+      result.then((outcome) => applyReply(outcome, (results) => execReply(transaction, results))),
+      this.queue.reserve(),
+    )
+  }
+
+  private scan(args: Buffer[]): void {
+    const request = parseScan(args)
+    if (Buffer.isBuffer(request)) {
+      this.queue.push(request)
+      return
+    }
+    const consistency = this.consistency()
+    const moved = consistency === 'linearizable' ? this.movedReply(undefined) : null
+    if (moved !== null) {
+      this.queue.push(moved)
+      return
+    }
+    const backend = this.server.backend
+    const page = this.sequencer.run('read', () => backend.scan(request.cursor, request.match, request.count, consistency))
+    this.settleWith(
+      page.then((result) => {
+        if (result.t === 'error') return errorReply(`${result.code} ${result.message}`)
+        const keys = request.type === null || request.type === 'string' ? result.keys : []
+        return array([bulk(result.cursor), bulkArray(keys)])
+      }),
+      this.queue.reserve(),
+    )
+  }
+}
+
+function firstKeyOf(ops: readonly KvOp[]): Buffer | undefined {
+  for (const op of ops) {
+    if ('key' in op) return op.key
+    if ('keys' in op) return op.keys[0]
+    if ('pairs' in op) return op.pairs[0]?.key
+  }
+  return undefined
+}
+
+/** Maps an apply outcome to a reply; `results` formats the per-op results. */
+function applyReply(outcome: KvApplyResult, results: (results: readonly KvOpResult[]) => Reply): Reply {
+  switch (outcome.t) {
+    case 'results':
+      return results(outcome.results)
+    case 'watchAborted':
+      return replyNilArray
+    case 'duplicate':
+      return outcome.outcome === null
+        ? errorReply('ERR the write was applied, but its result is no longer known')
+        : applyReply(outcome.outcome, results)
+    case 'rejected':
+      return errorReply(`ERR ${outcome.error.message}`)
+  }
+}
+
+/** EXEC's array: each queued command's reply in order, op results taken in turn. */
+function execReply(transaction: Transaction, results: readonly KvOpResult[]): Reply {
+  const replies: Reply[] = []
+  let next = 0
+  for (const queued of transaction.queued) {
+    if (queued.t === 'op') replies.push(formatResult(results[next++] ?? { t: 'nil' }))
+    else if (queued.t === 'fixed') replies.push(queued.reply)
+    else replies.push(queued.run())
+  }
+  return array(replies)
+}

@@ -1,0 +1,117 @@
+// The ordered reply queue of one connection. Commands of a pipeline may finish
+// out of order (a PING after a replicated SET is ready at once); their replies
+// must still leave in the order the commands arrived. Each command takes a
+// slot; a slot's reply is written once every slot before it is written.
+//
+// Writes within one tick are corked into one syscall. The bytes waiting in the
+// socket are bounded: a client that does not read its replies is closed
+// (Redis' client-output-buffer-limit; CVE-2025-21605 for clients before AUTH).
+import type { Socket } from 'node:net'
+import type { Reply } from './reply-writer.js'
+
+export type Settle = (reply: Reply) => void
+
+interface Slot {
+  reply: Reply | null
+}
+
+export class ReplyQueue {
+  private slots: Slot[] = []
+  private head = 0
+  private corked = false
+  private closed = false
+  private ending = false
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly outputBytesMax: () => number,
+    private readonly events: {
+      /** The client is not reading: its socket holds more than outputBytesMax. */
+      overflow(): void
+      /** Some replies left the queue (reading may resume). */
+      flushed(): void
+      written(bytes: number): void
+    },
+  ) {}
+
+  /** Replies reserved but not yet written. */
+  get pendingCount(): number {
+    return this.slots.length - this.head
+  }
+
+  /** Appends a reply that is known now. */
+  push(reply: Reply): void {
+    if (this.ending) return
+    if (this.pendingCount === 0) {
+      this.write(reply)
+      return
+    }
+    this.slots.push({ reply })
+  }
+
+  /** Reserves the next position for a reply that will be known later. */
+  reserve(): Settle {
+    if (this.ending) return () => {}
+    const slot: Slot = { reply: null }
+    this.slots.push(slot)
+    let settled = false
+    return (reply: Reply) => {
+      if (settled) return
+      settled = true
+      slot.reply = reply
+      this.flush()
+    }
+  }
+
+  /** Ends the connection once every reply reserved so far is written (QUIT, protocol errors). */
+  end(): void {
+    this.ending = true
+    if (this.pendingCount === 0 && !this.closed) {
+      this.closed = true
+      this.socket.end()
+    }
+  }
+
+  /** Stops writing; later replies are dropped. */
+  close(): void {
+    this.closed = true
+    this.slots = []
+    this.head = 0
+  }
+
+  private flush(): void {
+    while (this.head < this.slots.length) {
+      const slot = this.slots[this.head] as Slot
+      if (slot.reply === null) break
+      this.head++
+      this.write(slot.reply)
+    }
+    if (this.head === this.slots.length) {
+      this.slots = []
+      this.head = 0
+      if (this.ending) this.end()
+    } else if (this.head > 1024 && this.head * 2 > this.slots.length) {
+      this.slots = this.slots.slice(this.head)
+      this.head = 0
+    }
+    this.events.flushed()
+  }
+
+  private write(reply: Reply): void {
+    if (this.closed || this.socket.destroyed) return
+    if (!this.corked) {
+      this.corked = true
+      this.socket.cork()
+      process.nextTick(() => {
+        this.corked = false
+        this.socket.uncork()
+      })
+    }
+    this.socket.write(reply)
+    this.events.written(reply.length)
+    if (this.socket.writableLength > this.outputBytesMax()) {
+      this.closed = true
+      this.events.overflow()
+    }
+  }
+}

@@ -1,0 +1,30 @@
+// Every limit of the RESP listener, with Redis' defaults where Redis has one.
+import { requestLimitsDefault, type RequestLimits } from './request-reader.js'
+
+export interface RespLimits extends RequestLimits {
+  /** Connections served at once; one more is told `-ERR max number of clients reached`. */
+  readonly clientsMax: number
+  /** Reply bytes waiting in a socket before the client is closed (it does not read). */
+  readonly outputBytesMax: number
+  /** The same before AUTH (CVE-2025-21605). */
+  readonly unauthOutputBytesMax: number
+  /** Replies pending on one connection before reading from it pauses. */
+  readonly pipelineCommandsMax: number
+  /** Reply bytes waiting in a socket before reading from it pauses. */
+  readonly outputPauseBytes: number
+  /** Close a connection idle this long; 0 keeps idle connections (Redis' `timeout 0`). */
+  readonly idleTimeoutMs: number
+  /** Delay before answering a failed AUTH; failures on one connection queue behind each other. */
+  readonly authFailDelayMs: number
+}
+
+export const respLimitsDefault: RespLimits = Object.freeze({
+  ...requestLimitsDefault,
+  clientsMax: 10_000,
+  outputBytesMax: 256 * 1024 * 1024,
+  unauthOutputBytesMax: 1024 * 1024,
+  pipelineCommandsMax: 16_384,
+  outputPauseBytes: 4 * 1024 * 1024,
+  idleTimeoutMs: 0,
+  authFailDelayMs: 100,
+})

@@ -1,0 +1,103 @@
+// The Redis-protocol listener: accepts connections up to the client limit and
+// gives each one a Connection. See connection.ts for what happens on a
+// connection and request-reader.ts for the limits on what a client may send.
+import { randomBytes } from 'node:crypto'
+import net from 'node:net'
+import type { ClientBackend } from '../../replica/client-api.js'
+import type { Logger } from '../../util/logger.js'
+import type { ServerContext, ServerStats } from './command-types.js'
+import { Connection, digest } from './connection.js'
+import { respLimitsDefault, type RespLimits } from './resp-limits.js'
+
+export interface RespServerOptions {
+  /** `host:port` to listen on; port 0 picks a free one. */
+  readonly addr: string
+  readonly backend: ClientBackend
+  /** Clients must AUTH with this password first (REQUIREPASS). */
+  readonly requirePass?: string | null
+  readonly limits?: Partial<RespLimits>
+  readonly logger: Logger
+  /** Followers answer writes and linearizable reads with -MOVED to the leader instead of forwarding. */
+  readonly movedMode?: boolean
+}
+
+export interface RespServer {
+  readonly address: { readonly host: string; readonly port: number }
+  /** Stops listening and closes every client connection. */
+  close(): Promise<void>
+  clientCount(): number
+}
+
+const tooManyClients = Buffer.from('-ERR max number of clients reached\r\n')
+
+/** Splits `host:port`; `[::1]:6379` gives `::1`. */
+export function parseAddr(addr: string): { host: string; port: number } {
+  const colon = addr.lastIndexOf(':')
+  const port = Number(addr.slice(colon + 1))
+  if (colon <= 0 || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new RangeError(`invalid address '${addr}': expected host:port`)
+  }
+  return { host: addr.slice(0, colon).replace(/^\[|\]$/g, ''), port }
+}
+
+export async function startRespServer(options: RespServerOptions): Promise<RespServer> {
+  const { host, port } = parseAddr(options.addr)
+  const limits: RespLimits = Object.freeze({ ...respLimitsDefault, ...options.limits })
+  const requirePass = options.requirePass ? Buffer.from(options.requirePass) : null
+  const passwordDigest = requirePass === null ? null : digest(requirePass)
+  const connections = new Set<Connection>()
+  const stats: ServerStats = {
+    connectionsReceived: 0,
+    connectionsRejected: 0,
+    commandsProcessed: 0,
+    netInputBytes: 0,
+    netOutputBytes: 0,
+  }
+  const listener = net.createServer({ noDelay: true })
+  const context: ServerContext = {
+    backend: options.backend,
+    requirePass,
+    movedMode: options.movedMode ?? false,
+    limits,
+    stats,
+    logger: options.logger,
+    startedAtMs: Date.now(),
+    runId: randomBytes(20).toString('hex'),
+    address: () => bound,
+    connections: () => connections.values(),
+  }
+
+  listener.on('connection', (socket) => {
+    stats.connectionsReceived++
+    if (connections.size >= limits.clientsMax) {
+      stats.connectionsRejected++
+      socket.on('error', () => {})
+      socket.end(tooManyClients)
+      return
+    }
+    const connection = new Connection(socket, context, passwordDigest, (closed) => connections.delete(closed))
+    connections.add(connection)
+  })
+  listener.on('error', (error) => options.logger.error({ err: error }, 'RESP listener error'))
+
+  await new Promise<void>((resolve, reject) => {
+    listener.once('error', reject)
+    listener.listen({ host, port }, () => {
+      listener.off('error', reject)
+      resolve()
+    })
+  })
+  const address = listener.address() as net.AddressInfo
+  const bound = { host: address.address, port: address.port }
+  options.logger.info({ addr: `${bound.host}:${bound.port}` }, 'RESP listening')
+
+  return {
+    address: bound,
+    clientCount: () => connections.size,
+    close: () =>
+      new Promise<void>((resolve) => {
+        listener.close(() => resolve())
+        for (const connection of connections) connection.destroy()
+      }),
+  }
+}
