@@ -1,0 +1,101 @@
+// Encodes a WireMessage straight into a frame (header + Avro union) and
+// decodes a frame payload back. The union index is written by hand (one byte:
+// there are fewer than 64 branches) and the branch's record encoder runs on
+// the message object itself, which saves building avsc's `{Type: value}`
+// wrapper per message; the bytes are exactly Avro's union encoding.
+import type avro from 'avsc'
+import { assert } from '../util/assert.js'
+import { FRAME_HEADER_BYTES, writeFrameHeader } from './frame-codec.js'
+import type { WireMessage, WireMessageType } from './wire-message.js'
+import { branchIndexByName, wireBranchTypes } from './wire-schema.js'
+
+export class WireDecodeError extends Error {
+  readonly code = 'ERR_WIRE_DECODE'
+  constructor(message: string) {
+    super(message)
+    this.name = 'WireDecodeError'
+  }
+}
+
+/** Avro writes a union index as a zigzag varint; below 64 that is the single byte `2 * index`. */
+const UNION_INDEX_ONE_BYTE_MAX = 63
+
+export class UnionCodec<T extends { type: string }> {
+  private readonly branches: readonly avro.Type[]
+  private readonly indexByName: ReadonlyMap<string, number>
+  /** Reused across encodes; grown on demand up to scratchBytesMax, beyond that a one-off buffer. */
+  private scratch: Buffer = Buffer.allocUnsafe(16 * 1024)
+  private static readonly scratchBytesMax = 1024 * 1024
+
+  constructor(branches: readonly avro.Type[]) {
+    assert(branches.length <= UNION_INDEX_ONE_BYTE_MAX + 1, 'union index must fit one byte')
+    this.branches = branches
+    this.indexByName = branchIndexByName(branches)
+  }
+
+  /**
+   * A complete frame for `msg`. Throws on a message that does not fit its
+   * schema (wrong field type, unsafe integer): that is a programmer error.
+   */
+  encodeFrame(msg: T): Buffer {
+    const index = this.indexByName.get(msg.type)
+    assert(index !== undefined, () => `no wire schema for message type '${msg.type}'`)
+    const branch = this.branches[index] as avro.Type
+    let buf = this.scratch
+    buf[FRAME_HEADER_BYTES] = index * 2
+    let end = branch.encode(msg, buf, FRAME_HEADER_BYTES + 1)
+    if (end < 0) {
+      // encode() reports the missing byte count as a negative number.
+      buf = Buffer.allocUnsafe(Math.max(buf.length * 2, buf.length - end))
+      if (buf.length <= UnionCodec.scratchBytesMax) this.scratch = buf
+      buf[FRAME_HEADER_BYTES] = index * 2
+      end = branch.encode(msg, buf, FRAME_HEADER_BYTES + 1)
+      assert(end >= 0, 'encode into a buffer of the reported size must fit')
+    }
+    const frame = Buffer.allocUnsafe(end)
+    buf.copy(frame, 0, 0, end)
+    writeFrameHeader(frame, end - FRAME_HEADER_BYTES)
+    return frame
+  }
+
+  /** The message in a frame payload; throws WireDecodeError for anything that is not exactly one valid message. */
+  decode(payload: Buffer): T {
+    const tag = payload[0]
+    if (tag === undefined || (tag & 1) !== 0 || tag > UNION_INDEX_ONE_BYTE_MAX * 2) {
+      throw new WireDecodeError(`invalid union index byte ${String(tag)}`)
+    }
+    const branch = this.branches[tag >> 1]
+    if (branch === undefined) throw new WireDecodeError(`unknown message type index ${tag >> 1}`)
+    let result: { value: unknown; offset: number }
+    try {
+      result = branch.decode(payload, 1)
+    } catch (error) {
+      throw new WireDecodeError(`undecodable ${branch.name ?? 'message'}: ${(error as Error).message}`)
+    }
+    if (result.offset < 0) throw new WireDecodeError('truncated message')
+    if (result.offset !== payload.length) throw new WireDecodeError('trailing bytes after message')
+    return result.value as T
+  }
+
+  /** Record name of the branch a payload claims to hold, or null; used for log lines. */
+  typeNameOf(payload: Buffer): string | null {
+    const tag = payload[0]
+    if (tag === undefined || (tag & 1) !== 0) return null
+    const branch = this.branches[tag >> 1] as { underlyingType?: { name?: string } } | undefined
+    return branch?.underlyingType?.name ?? null
+  }
+}
+
+export const wireCodec: UnionCodec<WireMessage> = new UnionCodec<WireMessage>(wireBranchTypes)
+
+export function encodeWireFrame(msg: WireMessage): Buffer {
+  return wireCodec.encodeFrame(msg)
+}
+
+export function decodeWireMessage(payload: Buffer): WireMessage {
+  return wireCodec.decode(payload)
+}
+
+export const WIRE_MESSAGE_TYPES: readonly WireMessageType[] = wireBranchTypes.map(
+  (branch) => (branch as unknown as { underlyingType: { name: WireMessageType } }).underlyingType.name,
+)

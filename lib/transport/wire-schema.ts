@@ -1,0 +1,300 @@
+// Avro schemas for everything that crosses a peer connection: the WireMessage
+// union (one record per message `type`, record name = type) and the handshake
+// frames. avsc compiles each schema into fast readers and writers; logical
+// types turn decoded records into the plain TypeScript shapes of
+// wire-message.ts and raft/types.ts, so callers never see avsc classes.
+//
+// Schema evolution. Never reorder, rename or remove a field or union branch:
+// the binary encoding is positional. To add a field, append it to its record
+// with a `default`, keep the previous schema as WIRE_SCHEMA_V<n>, bump
+// PROTOCOL_VERSION in handshake.ts and decode frames from an older peer (the
+// handshake tells us its version) with `current.createResolver(previous)`,
+// which fills the new field from its default. New message types are appended
+// as new union branches.
+import avro from 'avsc'
+import type { Entry } from '../raft/types.js'
+
+type AvroSchema = avro.Schema
+type Field = { name: string; type: AvroSchema }
+
+const long = 'long'
+const string = 'string'
+const bytes = 'bytes'
+const boolean = 'boolean'
+
+function record(name: string, fields: Field[], logicalType = 'plain'): AvroSchema {
+  return { type: 'record', name, logicalType, fields } as AvroSchema
+}
+function message(name: string, fields: Field[]): AvroSchema {
+  return record(name, fields, 'message')
+}
+const f = (name: string, type: AvroSchema): Field => ({ name, type })
+const addressed = [f('from', string), f('to', string), f('term', long)]
+
+const MEMBER = record('Member', [
+  f('id', string),
+  f('addr', string),
+  f('role', { type: 'enum', name: 'MemberRole', symbols: ['voter', 'learner'] }),
+])
+const CONFIG = record('Config', [f('members', array(MEMBER))])
+// Config is defined in full at its first use (Entry, inside Append) and named after that.
+const SNAPSHOT_META = record('SnapshotMeta', [f('index', long), f('term', long), f('config', 'Config')])
+// Entries are flat on the wire (kind + every variant's payload, empty when
+// unused): cheaper than a nested union per entry. EntryType restores the variant.
+const ENTRY = record(
+  'Entry',
+  [
+    f('index', long),
+    f('term', long),
+    f('kind', { type: 'enum', name: 'EntryKind', symbols: ['normal', 'noop', 'config'] }),
+    f('data', bytes),
+    f('config', CONFIG),
+  ],
+  'entry',
+)
+const vote = [...addressed, f('lastIndex', long), f('lastTerm', long), f('transfer', boolean)]
+
+/** Union branches in wire order. Append new message types at the end only. */
+export const WIRE_MESSAGE_SCHEMAS: readonly AvroSchema[] = [
+  message('PreVote', vote),
+  message('Vote', vote),
+  message('PreVoteResp', [...addressed, f('reject', boolean)]),
+  message('VoteResp', [...addressed, f('reject', boolean)]),
+  message('Append', [
+    ...addressed,
+    f('prevIndex', long),
+    f('prevTerm', long),
+    f('entries', array(ENTRY)),
+    f('commit', long),
+  ]),
+  message('AppendResp', [
+    ...addressed,
+    f('reject', boolean),
+    f('index', long),
+    f('hintIndex', long),
+    f('hintTerm', long),
+  ]),
+  message('Heartbeat', [...addressed, f('commit', long), f('readSeq', long)]),
+  message('HeartbeatResp', [...addressed, f('readSeq', long)]),
+  message('Snapshot', [...addressed, f('snapshot', SNAPSHOT_META)]),
+  message('TimeoutNow', addressed),
+  message('ReadIndex', [...addressed, f('ctx', string)]),
+  message('ReadIndexResp', [...addressed, f('ctx', string), f('index', long)]),
+  message('JoinRequest', [f('requestId', string), f('id', string), f('addr', string)]),
+  message('JoinResponse', [
+    f('requestId', string),
+    f('ok', boolean),
+    f('error', string),
+    f('clusterId', string),
+    f('leaderHint', string),
+  ]),
+  message('ForwardRequest', [f('requestId', string), f('data', bytes)]),
+  message('ForwardResponse', [
+    f('requestId', string),
+    f('ok', boolean),
+    f('result', bytes),
+    f('errorCode', string),
+    f('error', string),
+  ]),
+  message('SnapshotChunk', [
+    f('term', long),
+    f('from', string),
+    f('to', string),
+    f('meta', 'SnapshotMeta'),
+    f('offset', long),
+    f('totalBytes', long),
+    f('data', bytes),
+    f('crc', long),
+  ]),
+  message('SnapshotChunkAck', [
+    f('term', long),
+    f('from', string),
+    f('to', string),
+    f('index', long),
+    f('nextOffset', long),
+    f('ok', boolean),
+  ]),
+  message('AdminRequest', [f('requestId', string), f('op', string), f('args', array(string))]),
+  message('AdminResponse', [
+    f('requestId', string),
+    f('ok', boolean),
+    f('error', string),
+    f('body', string),
+  ]),
+]
+
+// Handshake frames (see handshake.ts). Branches 0 (Hello) and 1 (Refuse) and
+// Hello's first field (protocolVersion) are frozen forever, so that any two
+// versions can at least tell each other that they do not match.
+const NONCE = { type: 'fixed', name: 'Nonce', size: 32 }
+const MAC = { type: 'fixed', name: 'Mac', size: 32 }
+export const HANDSHAKE_SCHEMAS: readonly AvroSchema[] = [
+  message('Hello', [
+    f('protocolVersion', long),
+    f('clusterId', string),
+    f('fromId', string),
+    f('toId', string),
+    f('nonce', NONCE as AvroSchema),
+  ]),
+  message('Refuse', [f('protocolVersion', long), f('reason', string), f('detail', string)]),
+  message('Challenge', [f('nonce', 'Nonce')]),
+  message('Proof', [f('mac', MAC as AvroSchema)]),
+  message('Accept', [f('nodeId', string), f('clusterId', string), f('mac', 'Mac')]),
+]
+
+/** What both sides feed to HMAC-SHA256; Avro strings are length-prefixed, so fields cannot run together. */
+export const TRANSCRIPT_SCHEMA: AvroSchema = record('Transcript', [
+  f('label', string),
+  f('protocolVersion', long),
+  f('dialerClusterId', string),
+  f('dialerId', string),
+  f('requestedId', string),
+  f('listenerId', string),
+  f('listenerClusterId', string),
+  f('dialerNonce', bytes),
+  f('listenerNonce', bytes),
+])
+
+// ---- logical types: avsc records <-> plain objects --------------------------
+// avsc's LogicalType API is typed with `any`; the casts stay inside these classes.
+
+type Fields = Record<string, unknown>
+
+/** Copies a decoded record into a plain object; `message` records also get their `type` tag first. */
+class PlainRecordType extends avro.types.LogicalType {
+  private readonly fieldNames: readonly string[]
+  private readonly tag: string | null
+
+  constructor(schema: avro.Schema, opts?: unknown) {
+    super(schema, opts)
+    const underlying = this.underlyingType as unknown as { name: string; fields: { name: string }[] }
+    this.fieldNames = underlying.fields.map((field) => field.name)
+    this.tag = (schema as { logicalType: string }).logicalType === 'message' ? underlying.name : null
+  }
+
+  protected override _fromValue(value: Fields): Fields {
+    const out: Fields = this.tag === null ? {} : { type: this.tag }
+    for (const name of this.fieldNames) out[name] = value[name]
+    return out
+  }
+
+  // The record writer reads only declared fields, so the object goes out as is.
+  protected override _toValue(value: Fields): Fields {
+    return value
+  }
+}
+
+const EMPTY_BUFFER = Buffer.alloc(0)
+const EMPTY_CONFIG = Object.freeze({ members: Object.freeze([]) })
+
+interface FlatEntry {
+  index: number
+  term: number
+  kind: Entry['kind']
+  data: Buffer
+  config: { members: unknown[] }
+}
+
+class EntryType extends avro.types.LogicalType {
+  protected override _fromValue(flat: FlatEntry): Entry {
+    switch (flat.kind) {
+      case 'normal':
+        return { index: flat.index, term: flat.term, kind: 'normal', data: flat.data }
+      case 'noop':
+        return { index: flat.index, term: flat.term, kind: 'noop' }
+      default:
+        return { index: flat.index, term: flat.term, kind: 'config', config: flat.config as never }
+    }
+  }
+
+  protected override _toValue(entry: Entry): unknown {
+    return {
+      index: entry.index,
+      term: entry.term,
+      kind: entry.kind,
+      data: entry.kind === 'normal' ? entry.data : EMPTY_BUFFER,
+      config: entry.kind === 'config' ? entry.config : EMPTY_CONFIG,
+    }
+  }
+}
+
+// ---- bounded array reads ----------------------------------------------------
+// avsc trusts an array's block count: a 20-byte frame claiming 2^40 entries
+// would loop, allocating, long after the buffer ran out. Every item in our
+// schemas takes at least one byte, so a count above the bytes left is a lie
+// and is refused before the loop. avsc's own types are frozen; a logical type
+// is not, so the bounded reader lives here and replaces avsc's internal
+// `_read` for arrays in our schemas only.
+interface AvroTap {
+  buf: Buffer
+  pos: number
+  readLong(): number
+  skipLong(): void
+}
+interface AvroReadable {
+  _read(tap: AvroTap): unknown
+}
+
+class BoundedArrayType extends avro.types.LogicalType {
+  _read(tap: AvroTap): unknown[] {
+    const items = (this.underlyingType as unknown as { itemsType: AvroReadable }).itemsType
+    const out: unknown[] = []
+    let n = tap.readLong()
+    while (n !== 0) {
+      if (n < 0) {
+        n = -n
+        tap.skipLong() // block size in bytes, unused
+      }
+      if (!(n <= tap.buf.length - tap.pos)) throw new Error('array count exceeds frame')
+      for (; n > 0; n--) out.push(items._read(tap))
+      n = tap.readLong()
+    }
+    return out
+  }
+
+  protected override _fromValue(value: unknown): unknown {
+    return value
+  }
+
+  protected override _toValue(value: unknown): unknown {
+    return value
+  }
+}
+
+function array(items: AvroSchema): AvroSchema {
+  return { type: 'array', items, logicalType: 'bounded-array' } as AvroSchema
+}
+
+function compile(schema: avro.Schema): avro.Type {
+  return avro.Type.forSchema(schema, {
+    wrapUnions: true,
+    omitRecordMethods: true,
+    logicalTypes: {
+      plain: PlainRecordType,
+      message: PlainRecordType,
+      entry: EntryType,
+      'bounded-array': BoundedArrayType,
+    },
+  } as Partial<avro.ForSchemaOptions>)
+}
+
+/** The whole WireMessage union (for schema export and resolvers); branches are `wireBranchTypes`. */
+export const wireUnionType: avro.Type = compile(WIRE_MESSAGE_SCHEMAS as avro.Schema)
+export const handshakeUnionType: avro.Type = compile(HANDSHAKE_SCHEMAS as avro.Schema)
+export const transcriptType: avro.Type = compile(TRANSCRIPT_SCHEMA)
+
+function branchesOf(union: avro.Type): readonly avro.Type[] {
+  return (union as unknown as { types: avro.Type[] }).types
+}
+export const wireBranchTypes: readonly avro.Type[] = branchesOf(wireUnionType)
+export const handshakeBranchTypes: readonly avro.Type[] = branchesOf(handshakeUnionType)
+
+/** Branch index by record name (= message `type`). */
+export function branchIndexByName(branches: readonly avro.Type[]): ReadonlyMap<string, number> {
+  const out = new Map<string, number>()
+  branches.forEach((branch, index) => {
+    const underlying = (branch as unknown as { underlyingType: { name: string } }).underlyingType
+    out.set(underlying.name, index)
+  })
+  return out
+}
