@@ -241,8 +241,8 @@ export function messagesOf(readies: readonly Ready[]): Message[] {
 }
 
 /** Narrows a message list to one type. */
-export function ofType<T extends Message['type']>(ms: readonly Message[], type: T): Extract<Message, { type: T }>[] {
-  return ms.filter((m): m is Extract<Message, { type: T }> => m.type === type)
+export function ofType<T extends Message['type']>(ms: readonly Message[], type: T): (Message & { type: T })[] {
+  return ms.filter((m): m is Message & { type: T } => m.type === type)
 }
 
 /** Entry terms of a node's log from index 1 (or the first index) to the last. */
