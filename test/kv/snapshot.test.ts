@@ -1,0 +1,79 @@
+import t from 'tap'
+import { KvSnapshotError } from '../../lib/kv/errors.js'
+import { KvStateMachine } from '../../lib/kv/state-machine.js'
+import { Driver, T0, b, get, plain, set } from './fixtures/driver.js'
+
+function populated(): Driver {
+  const d = new Driver()
+  d.one(set('plain', 'v'))
+  d.one(set('ttl', 'v', { expiry: { t: 'relative', unit: 'milliseconds', amount: 5000n } }))
+  d.one({ t: 'set', key: Buffer.from([0, 255]), value: Buffer.from([1, 0, 2]), condition: 'always', expiry: { t: 'none' }, get: false })
+  d.one(set('gone', 'v'))
+  d.one({ t: 'del', keys: [b('gone')] })
+  d.write([{ t: 'incrby', key: b('n'), delta: 7n }, get('plain')], { clientId: 'client-a', seq: 3 })
+  d.write([set('w', '1')], { clientId: 'client-b', seq: 1, watches: [{ key: b('plain'), version: 999 }] })
+  return d
+}
+
+t.test('restore reproduces keys, deadlines, versions, sessions and the applied index', async (t) => {
+  const d = populated()
+  const r = KvStateMachine.restore(d.sm.snapshot())
+  t.equal(r.appliedIndex, d.sm.appliedIndex)
+  t.same(plain(r.read(get('plain'), T0)), { bulk: 'v' })
+  t.same(plain(r.read({ t: 'ttl', key: b('ttl'), unit: 'milliseconds' }, T0)), { int: 5000 })
+  t.same(plain(r.read({ t: 'get', key: Buffer.from([0, 255]) }, T0)), { bulk: '\x01\x00\x02' })
+  for (const key of ['plain', 'ttl', 'gone', 'n', 'never']) t.equal(r.version(b(key), T0), d.sm.version(b(key), T0), key)
+  t.ok(r.snapshot().equals(d.sm.snapshot()), 'a restored machine snapshots byte-identically')
+  // The remembered results survive: a retry after restore is still a duplicate.
+  const d2 = new Driver(r)
+  d2.index = r.appliedIndex
+  const again = d2.write([{ t: 'incrby', key: b('n'), delta: 7n }, get('plain')], { clientId: 'client-a', seq: 3 })
+  t.equal(again.t, 'duplicate')
+  if (again.t === 'duplicate' && again.outcome?.t === 'results') t.same(again.outcome.results.map(plain), [{ int: 7 }, { bulk: 'v' }])
+  t.same(plain(r.read(get('n'), T0)), { bulk: '7' })
+})
+
+t.test('a restored machine applies later entries exactly as the original', async (t) => {
+  const d = populated()
+  const r = new Driver(KvStateMachine.restore(d.sm.snapshot()))
+  r.index = d.index
+  for (const x of [d, r]) {
+    x.one(set('more', '1', { expiry: { t: 'relative', unit: 'milliseconds', amount: 10n } }), T0 + 1)
+    x.one({ t: 'expireSweep', keys: [b('more'), b('ttl')] }, T0 + 6000)
+  }
+  t.ok(r.sm.snapshot().equals(d.sm.snapshot()))
+})
+
+t.test('100,000 keys round-trip through a snapshot', async (t) => {
+  const d = new Driver()
+  const batch = 1000
+  for (let i = 0; i < 100_000; i += batch) {
+    d.one({ t: 'mset', pairs: Array.from({ length: batch }, (_, j) => ({ key: b(`key:${i + j}`), value: b(`value-${(i + j) * 7}`) })) })
+  }
+  const chunks = [...d.sm.snapshotChunks()]
+  t.ok(chunks.length > 1, `streams in ${chunks.length} chunks`)
+  const r = KvStateMachine.restore(Buffer.concat(chunks))
+  t.equal(r.size(), 100_000)
+  t.same(plain(r.read(get('key:99999'), T0)), { bulk: `value-${99999 * 7}` })
+  t.equal(r.memoryBytes(), d.sm.memoryBytes())
+})
+
+t.test('a corrupted snapshot is rejected with KvSnapshotError', async (t) => {
+  const snap = populated().sm.snapshot()
+  for (const at of [0, 9, Math.floor(snap.length / 2), snap.length - 5, snap.length - 1]) {
+    const bad = Buffer.from(snap)
+    bad[at] = (bad[at] as number) ^ 0x40
+    t.throws(() => KvStateMachine.restore(bad), KvSnapshotError, `flip at ${at}`)
+  }
+  t.throws(() => KvStateMachine.restore(snap.subarray(0, snap.length - 1)), KvSnapshotError, 'truncated')
+  t.throws(() => KvStateMachine.restore(Buffer.alloc(3)), KvSnapshotError, 'too short')
+})
+
+t.test('a value larger than a snapshot chunk survives', async (t) => {
+  const d = new Driver()
+  const big = Buffer.alloc(3 * 1024 * 1024, 7)
+  d.one({ t: 'set', key: b('big'), value: big, condition: 'always', expiry: { t: 'none' }, get: false })
+  const r = KvStateMachine.restore(d.sm.snapshot())
+  const got = r.read(get('big'), T0)
+  t.ok(got.t === 'bulk' && got.value.equals(big))
+})
