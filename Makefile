@@ -27,3 +27,19 @@ sim: build
 
 clean:
 	rm -rf dist .tap .tap-output.txt
+
+# One node each, in the foreground: run1 bootstraps and leads, run2/run3 join it.
+run1: build
+	$(NODE) dist/bin/raftkv-cli.js start --env .env1
+run2: build
+	$(NODE) dist/bin/raftkv-cli.js start --env .env2
+run3: build
+	$(NODE) dist/bin/raftkv-cli.js start --env .env3
+
+# All three in one terminal with prefixed output; Ctrl-C stops them all.
+run: build
+	@scripts/run-cluster.sh .env1 .env2 .env3
+
+# A quick end-to-end check of a local 3-node cluster in temporary directories.
+run-test: build
+	$(NODE) dist/test/e2e/run-test.js

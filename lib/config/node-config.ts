@@ -1,0 +1,193 @@
+// A node's configuration: read from an .env file (dotenv), overridden by the
+// process environment, validated into one frozen, typed object. Every problem
+// becomes a ConfigError whose message is one line naming the variable, so the
+// CLI can print it and exit 2 instead of showing a stack trace.
+import { readFileSync } from 'node:fs'
+import { isIP } from 'node:net'
+import { parse as parseDotenv } from 'dotenv'
+
+export class ConfigError extends Error {
+  readonly code = 'ERR_CONFIG'
+  constructor(message: string) {
+    super(message)
+    this.name = 'ConfigError'
+  }
+}
+
+export interface HostPort {
+  readonly host: string
+  readonly port: number
+}
+
+export type FsyncPolicy = 'always' | 'never'
+export type FollowerWrites = 'forward' | 'moved'
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
+
+export interface NodeConfig {
+  readonly nodeId: string
+  readonly raftAddr: HostPort
+  readonly respAddr: HostPort
+  readonly httpAddr: HostPort
+  readonly dataDir: string
+  /** RAFT_ADDR of a member to join through; null bootstraps a new cluster. */
+  readonly join: HostPort | null
+  readonly clusterSecret: string
+  readonly requirePass: string | null
+  readonly protectedMode: boolean
+  readonly tickMs: number
+  readonly electionTimeoutTicks: number
+  readonly heartbeatIntervalTicks: number
+  readonly snapshotEntries: number
+  readonly fsync: FsyncPolicy
+  readonly segmentBytesMax: number
+  readonly requestTimeoutMs: number
+  readonly followerWrites: FollowerWrites
+  readonly maxClients: number
+  readonly logLevel: LogLevel
+}
+
+/** Every tuning variable with its default; the README lists the same table. */
+export const tuningDefaults = Object.freeze({
+  TICK_MS: 50,
+  ELECTION_TICKS: 10,
+  HEARTBEAT_TICKS: 1,
+  SNAPSHOT_ENTRIES: 20000,
+  FSYNC: 'always' as FsyncPolicy,
+  SEGMENT_BYTES: 64 * 1024 * 1024,
+  REQUEST_TIMEOUT_MS: 5000,
+  FOLLOWER_WRITES: 'forward' as FollowerWrites,
+  MAXCLIENTS: 10000,
+  LOG_LEVEL: 'info' as LogLevel,
+  PROTECTED_MODE: 'yes',
+})
+
+type Env = Readonly<Record<string, string | undefined>>
+
+/** Reads `envFile` (if given) and lets `processEnv` override it. */
+export function loadNodeConfig(envFile: string | null, processEnv: Env): NodeConfig {
+  let fileEnv: Record<string, string> = {}
+  if (envFile !== null) {
+    let text: string
+    try {
+      text = readFileSync(envFile, 'utf8')
+    } catch (err) {
+      throw new ConfigError(`cannot read env file ${envFile}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`)
+    }
+    fileEnv = parseDotenv(text)
+  }
+  const env: Env = { ...fileEnv, ...definedOnly(processEnv) }
+  return parseNodeConfig(env)
+}
+
+function definedOnly(env: Env): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const [k, v] of Object.entries(env)) if (v !== undefined) out[k] = v
+  return out
+}
+
+export function parseNodeConfig(env: Env): NodeConfig {
+  const nodeId = required(env, 'NODE_ID')
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(nodeId)) {
+    throw new ConfigError(`NODE_ID must be 1-64 characters of [A-Za-z0-9_-] (got ${JSON.stringify(nodeId)})`)
+  }
+  const raftAddr = hostPort(env, 'RAFT_ADDR', required(env, 'RAFT_ADDR'))
+  const respAddr = hostPort(env, 'RESP_ADDR', required(env, 'RESP_ADDR'))
+  const httpAddr = hostPort(env, 'HTTP_ADDR', required(env, 'HTTP_ADDR'))
+  const dataDir = required(env, 'DATA_DIR')
+  const joinText = (env['JOIN'] ?? '').trim()
+  const join = joinText === '' ? null : hostPort(env, 'JOIN', joinText)
+  const clusterSecret = required(env, 'CLUSTER_SECRET')
+  if (clusterSecret.length < 8) throw new ConfigError('CLUSTER_SECRET must be at least 8 characters')
+  const requirePassText = env['REQUIREPASS'] ?? ''
+  const requirePass = requirePassText === '' ? null : requirePassText
+  const protectedMode = yesNo(env, 'PROTECTED_MODE', tuningDefaults.PROTECTED_MODE)
+  const config: NodeConfig = {
+    nodeId,
+    raftAddr,
+    respAddr,
+    httpAddr,
+    dataDir,
+    join,
+    clusterSecret,
+    requirePass,
+    protectedMode,
+    tickMs: int(env, 'TICK_MS', tuningDefaults.TICK_MS, 1, 10_000),
+    electionTimeoutTicks: int(env, 'ELECTION_TICKS', tuningDefaults.ELECTION_TICKS, 2, 1000),
+    heartbeatIntervalTicks: int(env, 'HEARTBEAT_TICKS', tuningDefaults.HEARTBEAT_TICKS, 1, 1000),
+    snapshotEntries: int(env, 'SNAPSHOT_ENTRIES', tuningDefaults.SNAPSHOT_ENTRIES, 10, 100_000_000),
+    fsync: oneOf(env, 'FSYNC', ['always', 'never'] as const, tuningDefaults.FSYNC),
+    segmentBytesMax: int(env, 'SEGMENT_BYTES', tuningDefaults.SEGMENT_BYTES, 64 * 1024, 4 * 1024 * 1024 * 1024),
+    requestTimeoutMs: int(env, 'REQUEST_TIMEOUT_MS', tuningDefaults.REQUEST_TIMEOUT_MS, 100, 600_000),
+    followerWrites: oneOf(env, 'FOLLOWER_WRITES', ['forward', 'moved'] as const, tuningDefaults.FOLLOWER_WRITES),
+    maxClients: int(env, 'MAXCLIENTS', tuningDefaults.MAXCLIENTS, 1, 1_000_000),
+    logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, tuningDefaults.LOG_LEVEL),
+  }
+  if (config.heartbeatIntervalTicks >= config.electionTimeoutTicks) {
+    throw new ConfigError(`HEARTBEAT_TICKS (${config.heartbeatIntervalTicks}) must be below ELECTION_TICKS (${config.electionTimeoutTicks})`)
+  }
+  checkProtectedMode(config)
+  return Object.freeze(config)
+}
+
+/** Like Redis' protected mode: no client port beyond loopback without a password. */
+function checkProtectedMode(c: NodeConfig): void {
+  if (!c.protectedMode || c.requirePass !== null) return
+  for (const [name, addr] of [['RESP_ADDR', c.respAddr], ['HTTP_ADDR', c.httpAddr]] as const) {
+    if (!isLoopback(addr.host)) {
+      throw new ConfigError(`${name} ${addr.host} is not a loopback address: set REQUIREPASS, or PROTECTED_MODE=no on a trusted network`)
+    }
+  }
+}
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'))
+}
+
+function required(env: Env, name: string): string {
+  const v = env[name]
+  if (v === undefined || v.trim() === '') throw new ConfigError(`${name} is required but not set`)
+  return v.trim()
+}
+
+export function parseHostPort(text: string): HostPort | null {
+  const m = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9_.-]+):(\d{1,5})$/.exec(text.trim())
+  if (m === null) return null
+  const port = Number(m[2])
+  if (port > 65535) return null
+  const host = (m[1] as string).replace(/^\[|\]$/g, '')
+  return { host, port }
+}
+
+export function formatHostPort(a: HostPort): string {
+  return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`
+}
+
+function hostPort(_env: Env, name: string, text: string): HostPort {
+  const hp = parseHostPort(text)
+  if (hp === null) throw new ConfigError(`${name} must be host:port with a port in 0-65535 (got ${JSON.stringify(text)})`)
+  return hp
+}
+
+function int(env: Env, name: string, dflt: number, min: number, max: number): number {
+  const v = env[name]
+  if (v === undefined || v.trim() === '') return dflt
+  if (!/^\d+$/.test(v.trim())) throw new ConfigError(`${name} must be an integer (got ${JSON.stringify(v)})`)
+  const n = Number(v.trim())
+  if (n < min || n > max) throw new ConfigError(`${name} must be between ${min} and ${max} (got ${n})`)
+  return n
+}
+
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], dflt: T): T {
+  const v = env[name]
+  if (v === undefined || v.trim() === '') return dflt
+  const t = v.trim().toLowerCase()
+  if (!(allowed as readonly string[]).includes(t)) throw new ConfigError(`${name} must be one of ${allowed.join(', ')} (got ${JSON.stringify(v)})`)
+  return t as T
+}
+
+function yesNo(env: Env, name: string, dflt: string): boolean {
+  const v = (env[name] ?? dflt).trim().toLowerCase()
+  if (v === 'yes' || v === 'true' || v === '1') return true
+  if (v === 'no' || v === 'false' || v === '0') return false
+  throw new ConfigError(`${name} must be yes or no (got ${JSON.stringify(env[name])})`)
+}

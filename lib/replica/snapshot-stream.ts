@@ -1,0 +1,97 @@
+// Ships a snapshot's bytes to one follower in bounded, checksummed chunks
+// with a small window of unacknowledged chunks (flow control), and assembles
+// them on the receiving side. A dropped connection loses chunks; the sender
+// notices the silence and resumes from the last acknowledged offset. Chunks
+// travel on the same peer connection as raft traffic but are small, so they
+// never hold up heartbeats for long.
+import { crc32c } from '../util/checksum.js'
+import type { NodeId, SnapshotMeta } from '../raft/types.js'
+import type { SnapshotChunk, SnapshotChunkAck } from '../transport/wire-message.js'
+
+export const snapshotChunkBytes = 512 * 1024
+export const snapshotWindowChunks = 4
+/** A peer may not make us hold more than this for one incoming snapshot. */
+export const snapshotBytesMax = 2 * 1024 * 1024 * 1024 - 1
+
+export interface OutgoingSnapshot {
+  readonly to: NodeId
+  readonly term: number
+  readonly meta: SnapshotMeta
+  readonly data: Buffer
+  /** Everything below this offset was acknowledged. */
+  ackedOffset: number
+  /** Everything below this offset was sent at least once. */
+  sentOffset: number
+  lastProgressMs: number
+  startedMs: number
+}
+
+export function nextChunks(out: OutgoingSnapshot, from: NodeId): SnapshotChunk[] {
+  const chunks: SnapshotChunk[] = []
+  const windowEnd = Math.min(out.data.length, out.ackedOffset + snapshotWindowChunks * snapshotChunkBytes)
+  // An empty snapshot still needs one (empty) chunk to complete.
+  while (out.sentOffset < windowEnd || (out.data.length === 0 && out.sentOffset === 0 && chunks.length === 0)) {
+    const end = Math.min(out.sentOffset + snapshotChunkBytes, out.data.length)
+    const data = out.data.subarray(out.sentOffset, end)
+    chunks.push({ type: 'SnapshotChunk', term: out.term, from, to: out.to, meta: out.meta, offset: out.sentOffset, totalBytes: out.data.length, data, crc: crc32c(data) })
+    out.sentOffset = end
+    if (out.data.length === 0) break
+  }
+  return chunks
+}
+
+/** Applies an ack; returns 'done' when the follower holds the whole snapshot. */
+export function onChunkAck(out: OutgoingSnapshot, ack: SnapshotChunkAck, nowMs: number): 'done' | 'more' | 'ignored' {
+  if (ack.index !== out.meta.index) return 'ignored'
+  if (!ack.ok) {
+    out.ackedOffset = 0
+    out.sentOffset = 0
+    out.lastProgressMs = nowMs
+    return 'more'
+  }
+  if (ack.nextOffset > out.ackedOffset) {
+    out.ackedOffset = Math.min(ack.nextOffset, out.data.length)
+    out.lastProgressMs = nowMs
+  }
+  // The receiver wants to continue from an earlier point (it lost chunks).
+  if (ack.nextOffset < out.sentOffset) out.sentOffset = Math.max(ack.nextOffset, out.ackedOffset)
+  return out.ackedOffset >= out.data.length && ack.nextOffset >= out.data.length ? 'done' : 'more'
+}
+
+/** Resumes from the last acknowledged offset after silence. */
+export function rewind(out: OutgoingSnapshot, nowMs: number): void {
+  out.sentOffset = out.ackedOffset
+  out.lastProgressMs = nowMs
+}
+
+export interface IncomingSnapshot {
+  readonly from: NodeId
+  readonly meta: SnapshotMeta
+  readonly term: number
+  readonly data: Buffer
+  receivedBytes: number
+}
+
+export type ChunkVerdict =
+  | { readonly t: 'ack'; readonly incoming: IncomingSnapshot; readonly nextOffset: number }
+  | { readonly t: 'complete'; readonly incoming: IncomingSnapshot }
+  | { readonly t: 'refuse'; readonly reason: string }
+
+/** Takes one chunk into `current` (or starts a new incoming snapshot). */
+export function receiveChunk(current: IncomingSnapshot | null, c: SnapshotChunk): ChunkVerdict {
+  if (c.totalBytes < 0 || c.totalBytes > snapshotBytesMax) return { t: 'refuse', reason: `snapshot of ${c.totalBytes} bytes exceeds the limit` }
+  let inc = current
+  const same = inc !== null && inc.from === c.from && inc.meta.index === c.meta.index && inc.meta.term === c.meta.term && inc.data.length === c.totalBytes
+  if (!same) {
+    if (c.offset !== 0) return { t: 'refuse', reason: 'chunk for an unknown snapshot (not at offset 0)' }
+    inc = { from: c.from, meta: c.meta, term: c.term, data: Buffer.allocUnsafe(c.totalBytes), receivedBytes: 0 }
+  }
+  const target = inc as IncomingSnapshot
+  if (c.offset === target.receivedBytes && c.offset + c.data.length <= target.data.length) {
+    if (crc32c(c.data) !== c.crc) return { t: 'ack', incoming: target, nextOffset: target.receivedBytes }
+    c.data.copy(target.data, c.offset)
+    target.receivedBytes += c.data.length
+  }
+  if (target.receivedBytes === target.data.length) return { t: 'complete', incoming: target }
+  return { t: 'ack', incoming: target, nextOffset: target.receivedBytes }
+}
