@@ -1,0 +1,207 @@
+// Real raftkv processes for end-to-end tests: each node is `bin/raftkv start`
+// (the compiled CLI) in its own temporary data directory, on free loopback
+// ports, configured through the process environment. Every wait is for a
+// condition with a generous bound, never a fixed sleep.
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { Redis } from 'ioredis'
+
+const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
+export const cliPath = join(repoRoot, 'dist', 'bin', 'raftkv-cli.js')
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer()
+    srv.once('error', reject)
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address()
+      const port = typeof addr === 'object' && addr !== null ? addr.port : 0
+      srv.close(() => resolve(port))
+    })
+  })
+}
+
+export interface NodeSpec {
+  readonly id: string
+  readonly raftPort: number
+  readonly respPort: number
+  readonly httpPort: number
+  readonly dataDir: string
+}
+
+export interface StatusJson {
+  id: string
+  role: string
+  term: number
+  leader: string | null
+  commitIndex: number
+  appliedIndex: number
+  snapshotIndex: number
+  members: { id: string; role: string; match: number | null }[]
+}
+
+export class ProcessNode {
+  proc: ChildProcess | null = null
+  output = ''
+  exitCode: number | null = null
+  constructor(
+    readonly spec: NodeSpec,
+    readonly env: Record<string, string>,
+  ) {}
+
+  get raftAddr(): string {
+    return `127.0.0.1:${this.spec.raftPort}`
+  }
+
+  start(extraEnv: Record<string, string> = {}): void {
+    if (this.proc !== null) throw new Error(`${this.spec.id} already running`)
+    const env = { ...process.env, ...this.env, ...extraEnv }
+    const proc = spawn(process.execPath, ['--enable-source-maps', cliPath, 'start'], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+    this.proc = proc
+    this.exitCode = null
+    const keep = (d: Buffer): void => {
+      // Keep the tail of the output for failure reports; bounded.
+      this.output = (this.output + d.toString()).slice(-200_000)
+    }
+    proc.stdout?.on('data', keep)
+    proc.stderr?.on('data', keep)
+    proc.on('exit', (code, signal) => {
+      this.exitCode = code ?? (signal === null ? -1 : 128)
+      if (this.proc === proc) this.proc = null
+    })
+  }
+
+  running(): boolean {
+    return this.proc !== null
+  }
+
+  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const proc = this.proc
+    if (proc === null) return
+    const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()))
+    proc.kill(signal)
+    await exited
+  }
+
+  async status(): Promise<StatusJson | null> {
+    try {
+      const res = await fetch(`http://127.0.0.1:${this.spec.httpPort}/status`, { signal: AbortSignal.timeout(2000) })
+      if (!res.ok) return null
+      return (await res.json()) as StatusJson
+    } catch {
+      return null
+    }
+  }
+
+  redis(): Redis {
+    return new Redis({ host: '127.0.0.1', port: this.spec.respPort, maxRetriesPerRequest: 1, retryStrategy: () => null, lazyConnect: false, enableOfflineQueue: true })
+  }
+}
+
+export class ProcessCluster {
+  readonly nodes: ProcessNode[] = []
+  private readonly root: string
+  private readonly secret = 'test-cluster-secret-123'
+
+  constructor(private readonly extraEnv: Record<string, string> = {}) {
+    this.root = mkdtempSync(join(tmpdir(), 'raftkv-test-'))
+  }
+
+  async addNode(id: string): Promise<ProcessNode> {
+    const spec: NodeSpec = {
+      id,
+      raftPort: await freePort(),
+      respPort: await freePort(),
+      httpPort: await freePort(),
+      dataDir: join(this.root, id),
+    }
+    const first = this.nodes[0]
+    const env: Record<string, string> = {
+      NODE_ID: id,
+      RAFT_ADDR: `127.0.0.1:${spec.raftPort}`,
+      RESP_ADDR: `127.0.0.1:${spec.respPort}`,
+      HTTP_ADDR: `127.0.0.1:${spec.httpPort}`,
+      DATA_DIR: spec.dataDir,
+      JOIN: first === undefined ? '' : first.raftAddr,
+      CLUSTER_SECRET: this.secret,
+      LOG_LEVEL: 'info',
+      ...this.extraEnv,
+    }
+    const node = new ProcessNode(spec, env)
+    this.nodes.push(node)
+    return node
+  }
+
+  /** Starts n nodes: the first bootstraps, the others join it; waits until all are voters. */
+  async start(n: number): Promise<void> {
+    for (let i = 1; i <= n; i++) {
+      const node = await this.addNode(`n${i}`)
+      node.start()
+      if (i === 1) await this.waitFor(async () => (await node.status())?.role === 'leader', 'n1 to lead')
+    }
+    await this.waitForVoters(n)
+  }
+
+  node(id: string): ProcessNode {
+    const n = this.nodes.find((x) => x.spec.id === id)
+    if (n === undefined) throw new Error(`no node ${id}`)
+    return n
+  }
+
+  async waitForVoters(n: number): Promise<void> {
+    await this.waitFor(async () => {
+      const leader = await this.leader()
+      if (leader === null) return false
+      const st = await leader.status()
+      return st !== null && st.members.filter((m) => m.role === 'voter').length === n
+    }, `${n} voters`)
+  }
+
+  /** The node that says it leads, if exactly one running node does. */
+  async leader(): Promise<ProcessNode | null> {
+    const leaders: ProcessNode[] = []
+    for (const node of this.nodes) {
+      if (!node.running()) continue
+      const st = await node.status()
+      if (st?.role === 'leader') leaders.push(node)
+    }
+    return leaders.length === 1 ? (leaders[0] as ProcessNode) : null
+  }
+
+  async waitForLeader(timeoutMs = 20_000): Promise<ProcessNode> {
+    let found: ProcessNode | null = null
+    await this.waitFor(async () => {
+      found = await this.leader()
+      return found !== null
+    }, 'a leader', timeoutMs)
+    return found as unknown as ProcessNode
+  }
+
+  async waitFor(cond: () => Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs
+    let delayMs = 20
+    while (Date.now() < deadline) {
+      if (await cond()) return
+      await new Promise((r) => setTimeout(r, delayMs))
+      delayMs = Math.min(delayMs * 2, 250)
+    }
+    throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}\n${this.outputs()}`)
+  }
+
+  outputs(): string {
+    return this.nodes.map((n) => `--- ${n.spec.id} (exit ${String(n.exitCode)}) ---\n${n.output.slice(-4000)}`).join('\n')
+  }
+
+  wipe(node: ProcessNode): void {
+    rmSync(node.spec.dataDir, { recursive: true, force: true })
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.nodes.map((n) => n.kill('SIGKILL')))
+    rmSync(this.root, { recursive: true, force: true })
+  }
+}
