@@ -28,6 +28,10 @@ export class Inflights {
     while (n < this.lastIndexes.length && (this.lastIndexes[n] as number) <= index) n++
     if (n > 0) this.lastIndexes.splice(0, n)
   }
+  /** Frees the oldest append: its ack may have been lost (see the leader's heartbeat handling). */
+  freeFirstOne(): void {
+    this.lastIndexes.shift()
+  }
   reset(): void {
     this.lastIndexes.length = 0
   }

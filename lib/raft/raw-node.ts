@@ -676,7 +676,15 @@ export class RaftNode {
 
   private handleHeartbeatResponse(m: HeartbeatResponse, pr: Progress): void {
     pr.probeSent = false
-    if (pr.match < this.log.lastIndex()) this.sendAppend(m.from)
+    if (pr.match < this.log.lastIndex()) {
+      // In replicate state a lost append (nothing new left to send) or lost
+      // acks (a window that never drains) would stall this follower for good.
+      // §5.3: the leader retries until the follower stores every entry. An
+      // append at next-1, empty if need be, makes the follower either ack what
+      // it holds or reject, which sends us back to probing (etcd does the same).
+      if (pr.state === 'replicate' && pr.inflights.full()) pr.inflights.freeFirstOne()
+      this.sendAppend(m.from, true)
+    }
     if (m.readSeq > pr.readSeqAcked) {
       pr.readSeqAcked = m.readSeq
       this.releaseReads()
@@ -733,14 +741,14 @@ export class RaftNode {
   }
 
   /** Sends one append (or a snapshot); returns false when nothing was sent. */
-  private sendAppend(to: NodeId): boolean {
+  private sendAppend(to: NodeId, sendIfEmpty = false): boolean {
     const pr = this.progress.get(to) as Progress
     if (pr.paused()) return false
     const prevIndex = pr.next - 1
     const prevTerm = this.log.term(prevIndex)
     if (prevTerm === undefined || pr.next < this.log.firstIndex()) return this.sendSnapshot(to, pr)
     const entries = pr.next <= this.log.lastIndex() ? this.log.slice(pr.next, this.log.lastIndex() + 1, this.opts.appendEntriesMax, this.opts.appendBytesMax) : []
-    if (entries.length === 0 && pr.state === 'replicate' && pr.next > this.log.lastIndex()) return false
+    if (entries.length === 0 && pr.state === 'replicate' && !sendIfEmpty) return false
     this.send({ type: 'Append', from: this.id, to, term: this.term, prevIndex, prevTerm, entries, commit: this.log.commit })
     const last = entries[entries.length - 1]
     if (pr.state === 'replicate' && last !== undefined) {
