@@ -1,0 +1,157 @@
+// The HTTP shim (DESIGN.md §1): the seed's key API, kept compatible, plus
+// status, health, metrics and the /cluster operator routes. Every answer is
+// JSON except /metrics. Requests run through the same ClientBackend as RESP.
+import { timingSafeEqual, createHash } from 'node:crypto'
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { ClientBackend } from '../../replica/client-api.js'
+import type { Logger } from '../../util/logger.js'
+import { parseAddr } from '../resp/resp-server.js'
+import { HttpError, readJsonBody, sendJson, sendError, sendBackendError } from './http-io.js'
+import { deleteKey, getKey, postKey } from './key-routes.js'
+import { clusterRoute } from './cluster-routes.js'
+
+export interface HttpServerOptions {
+  /** `host:port`; port 0 picks a free one. */
+  readonly addr: string
+  readonly backend: ClientBackend
+  /** When set, every route but /health needs `Authorization: Bearer <requirePass>`. */
+  readonly requirePass?: string | null
+  /** Largest request body; a larger one is answered 413 without being read. Default 1 MiB. */
+  readonly bodyBytesMax?: number
+  /** Prometheus text for GET /metrics (the runtime passes prom-client's registry.metrics()). */
+  readonly metricsText: () => Promise<string>
+  readonly logger: Logger
+}
+
+export interface HttpServer {
+  readonly address: { readonly host: string; readonly port: number }
+  close(): Promise<void>
+}
+
+export const httpBodyBytesMaxDefault = 1024 * 1024
+
+export interface RouteContext {
+  readonly backend: ClientBackend
+  readonly bodyBytesMax: number
+  readonly logger: Logger
+}
+
+function digest(text: string): Buffer {
+  return createHash('sha256').update(text).digest()
+}
+
+function authorized(request: http.IncomingMessage, tokenDigest: Buffer | null): boolean {
+  if (tokenDigest === null) return true
+  const header = request.headers.authorization ?? ''
+  const match = /^Bearer +(.+)$/i.exec(header)
+  return match !== null && timingSafeEqual(digest((match[1] as string).trim()), tokenDigest)
+}
+
+async function route(
+  context: RouteContext,
+  options: HttpServerOptions,
+  request: http.IncomingMessage,
+  response: http.ServerResponse,
+  url: URL,
+): Promise<void> {
+  const method = request.method ?? 'GET'
+  const path = url.pathname
+  const allow = (methods: string): boolean => {
+    if (methods.split(',').includes(method)) return true
+    response.setHeader('Allow', methods)
+    throw new HttpError(405, `method ${method} not allowed on ${path}`)
+  }
+  if (path === '/key' && allow('POST')) return postKey(context, request, response)
+  if (path.startsWith('/key/')) {
+    if (method === 'GET') return getKey(context, response, path.slice('/key/'.length), url.searchParams)
+    if (allow('GET,DELETE')) return deleteKey(context, response, path.slice('/key/'.length))
+  }
+  if (path === '/status' && allow('GET')) return sendJson(response, 200, statusBody(context.backend))
+  if (path === '/health' && allow('GET')) {
+    const info = context.backend.info()
+    if (info.leaderId === null) {
+      response.setHeader('Retry-After', '1')
+      return sendJson(response, 503, { ok: false, error: 'no leader', role: info.role })
+    }
+    return sendJson(response, 200, { ok: true, role: info.role, leader: info.leaderId })
+  }
+  if (path === '/metrics' && allow('GET')) {
+    const text = await options.metricsText()
+    response.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' })
+    response.end(text)
+    return
+  }
+  if (path.startsWith('/cluster/')) {
+    const body = method === 'POST' ? await readJsonBody(request, context.bodyBytesMax, true) : null
+    return clusterRoute(context, response, method, path.slice('/cluster/'.length), body)
+  }
+  throw new HttpError(404, `no route for ${method} ${path}`)
+}
+
+function statusBody(backend: ClientBackend): unknown {
+  const info = backend.info()
+  return {
+    id: info.id,
+    role: info.role,
+    term: info.term,
+    leader: info.leaderId,
+    leaderRespAddr: info.leaderRespAddr,
+    commitIndex: info.commitIndex,
+    appliedIndex: info.appliedIndex,
+    snapshotIndex: info.snapshotIndex,
+    members: info.members,
+  }
+}
+
+export async function startHttpServer(options: HttpServerOptions): Promise<HttpServer> {
+  const { host, port } = parseAddr(options.addr)
+  const tokenDigest = options.requirePass ? digest(options.requirePass) : null
+  const context: RouteContext = {
+    backend: options.backend,
+    bodyBytesMax: options.bodyBytesMax ?? httpBodyBytesMaxDefault,
+    logger: options.logger,
+  }
+  const server = http.createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, (request, response) => {
+    let url: URL
+    try {
+      url = new URL(request.url ?? '/', 'http://localhost')
+    } catch {
+      sendError(response, new HttpError(400, 'malformed URL'))
+      return
+    }
+    if (url.pathname !== '/health' && !authorized(request, tokenDigest)) {
+      response.setHeader('WWW-Authenticate', 'Bearer')
+      sendError(response, new HttpError(401, 'missing or wrong bearer token'))
+      request.resume()
+      return
+    }
+    route(context, options, request, response, url).catch((error: unknown) => {
+      if (error instanceof HttpError) sendError(response, error)
+      else sendBackendError(response, error, options.logger)
+    })
+  })
+  server.on('clientError', (_error, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n')
+    else socket.destroy()
+  })
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen({ host, port }, () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+  server.on('error', (error) => options.logger.error({ err: error }, 'HTTP listener error'))
+  const address = server.address() as AddressInfo
+  const bound = { host: address.address, port: address.port }
+  options.logger.info({ addr: `${bound.host}:${bound.port}` }, 'HTTP listening')
+  return {
+    address: bound,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve())
+        server.closeAllConnections()
+      }),
+  }
+}
