@@ -34,7 +34,7 @@ export class RawClient {
 
   private constructor(readonly socket: net.Socket) {
     this.parser = new RedisParser({
-      returnReply: (reply: unknown) => this.add(reply as RawReply),
+      returnReply: (reply: unknown) => this.add(normalize(reply)),
       returnError: (error: Error) => this.add({ error: error.message }),
       returnFatalError: (error: Error) => this.add({ error: `fatal: ${error.message}` }),
     })
@@ -108,6 +108,13 @@ export class RawClient {
   destroy(): void {
     this.socket.destroy()
   }
+}
+
+/** Errors nested in arrays arrive as ReplyError objects: make them `{ error }` too. */
+function normalize(reply: unknown): RawReply {
+  if (reply instanceof Error) return { error: reply.message }
+  if (Array.isArray(reply)) return reply.map(normalize)
+  return reply as RawReply
 }
 
 export function encodeCommand(args: readonly (string | Buffer)[]): Buffer {
