@@ -716,12 +716,18 @@ export class RaftNode {
       this.becomeFollower(this.term, null)
       return true
     }
-    this.broadcastAppend()
+    this.broadcastAppend(true)
     return true
   }
 
-  private broadcastAppend(): void {
-    for (const id of this.progress.keys()) if (id !== this.id) this.sendAppendsWhileOpen(id)
+  private broadcastAppend(commitAdvanced = false): void {
+    for (const id of this.progress.keys()) {
+      if (id === this.id) continue
+      // A new commit index travels at once, in an empty append if there is
+      // nothing new to send: followers apply (and serve reads and forwarded
+      // writes) without waiting for the next heartbeat.
+      if (!this.sendAppendsWhileOpen(id) && commitAdvanced) this.sendAppend(id, true)
+    }
   }
 
   private broadcastHeartbeat(readSeq: number): void {
@@ -732,12 +738,16 @@ export class RaftNode {
     }
   }
 
-  private sendAppendsWhileOpen(to: NodeId): void {
+  /** Returns whether anything was sent. */
+  private sendAppendsWhileOpen(to: NodeId): boolean {
     const pr = this.progress.get(to) as Progress
+    let sent = false
     // Bounded: every iteration fills an inflight slot or stops.
     while (!pr.paused() && this.sendAppend(to)) {
+      sent = true
       if (pr.state !== 'replicate') break
     }
+    return sent
   }
 
   /** Sends one append (or a snapshot); returns false when nothing was sent. */
