@@ -1,0 +1,115 @@
+// The weather of one simulated run, drawn from its seed (TigerBeetle's VOPR
+// does the same): cluster size, raft tuning, and the probability of every
+// fault. Each fault is sometimes switched off entirely and otherwise drawn
+// from a wide range, so that across seeds the simulator visits calm runs,
+// single-fault runs and storms.
+import type { Prng } from '../../lib/util/prng.js'
+import type { RaftOptions } from '../../lib/raft/raw-node.js'
+import type { LinkWeather } from './sim-network.js'
+
+export type ClusterSize = 1 | 3 | 5
+
+export interface Weather {
+  readonly nodeCount: ClusterSize
+  /** Nodes beyond nodeCount that start empty and may be added later. */
+  readonly spareCount: number
+  /** 'static': every node starts with the full configuration; 'grow': one node bootstraps and adds the rest. */
+  readonly bootstrap: 'static' | 'grow'
+  readonly raft: Omit<RaftOptions, 'id' | 'random'>
+  readonly link: LinkWeather
+  /** Ticks with faults before the weather calms down and liveness is checked. */
+  readonly faultTicks: number
+  readonly partitionProbability: number
+  readonly partitionTicksMax: number
+  readonly crashProbability: number
+  /** Of the crashes, the share that strikes inside the Ready loop rather than between inputs. */
+  readonly crashInReadyProbability: number
+  readonly restartProbability: number
+  /** A node's clock misses a tick (a slow or paused process). */
+  readonly tickSkipProbability: number
+  readonly membershipProbability: number
+  readonly wipeProbability: number
+  readonly snapshotProbability: number
+  readonly transferProbability: number
+  readonly campaignProbability: number
+  readonly proposalProbability: number
+  readonly readProbability: number
+  /**
+   * true: every lost packet is reported to its sender as unreachable, as a TCP
+   * transport would (a loss is a broken connection). false: losses are
+   * datagram-like and reported only with unreachableReportProbability, so the
+   * core must recover from silent loss on its own.
+   */
+  readonly reportEveryLoss: boolean
+  /**
+   * A careful operator promotes only learners that caught up with the leader's
+   * commit, never has the leader of a two-voter configuration remove itself,
+   * and never wipes a node to re-add it under the same id; a reckless one does
+   * whatever the seed says.
+   */
+  readonly carefulOperator: boolean
+  readonly unreachableReportProbability: number
+  readonly keyCount: number
+}
+
+export interface WeatherOverrides {
+  readonly nodeCount?: ClusterSize
+  /** Applied last, over whatever the seed drew. */
+  readonly patch?: Partial<Weather>
+  readonly raftPatch?: Partial<Weather['raft']>
+}
+
+/** Off with probability `offChance`, else uniform in [lo, hi). */
+function maybe(prng: Prng, offChance: number, lo: number, hi: number): number {
+  return prng.chance(offChance) ? 0 : lo + prng.next() * (hi - lo)
+}
+
+export function drawWeather(prng: Prng, overrides: WeatherOverrides = {}): Weather {
+  // Drawn even when overridden, so that --nodes changes nothing else about the seed.
+  const drawnCount = prng.pick<ClusterSize>([1, 3, 3, 5, 5])
+  const nodeCount = overrides.nodeCount ?? drawnCount
+  const electionTimeoutTicks = 4 + prng.int(9)
+  const latencyUnitsMin = 1 + prng.int(5)
+  const drawn: Weather = {
+    nodeCount,
+    spareCount: prng.int(3),
+    bootstrap: prng.chance(0.6) ? 'static' : 'grow',
+    raft: {
+      electionTimeoutTicks,
+      heartbeatIntervalTicks: 1 + prng.int(Math.max(1, Math.floor(electionTimeoutTicks / 4))),
+      preVote: prng.chance(0.85),
+      checkQuorum: prng.chance(0.85),
+      appendEntriesMax: prng.pick([1, 2, 4, 16, 64]),
+      appendBytesMax: prng.pick([64, 1024, 1 << 20]),
+      inflightAppendsMax: prng.pick([1, 2, 4, 16]),
+      uncommittedEntriesMax: prng.pick([8, 64, 1024]),
+      applyEntriesMax: prng.pick([1, 4, 4096]),
+    },
+    link: {
+      dropProbability: maybe(prng, 0.3, 0, 0.25),
+      duplicateProbability: maybe(prng, 0.5, 0, 0.1),
+      latencyUnitsMin,
+      latencyUnitsMax: latencyUnitsMin + prng.pick([0, 2, 5, 10, 30]),
+    },
+    faultTicks: 80 + prng.int(nodeCount === 5 ? 120 : 220),
+    partitionProbability: maybe(prng, 0.3, 0.005, 0.06),
+    partitionTicksMax: 5 + prng.int(40),
+    crashProbability: maybe(prng, 0.3, 0.002, 0.04),
+    crashInReadyProbability: prng.next(),
+    restartProbability: 0.02 + prng.next() * 0.3,
+    tickSkipProbability: maybe(prng, 0.6, 0, 0.3),
+    membershipProbability: maybe(prng, 0.4, 0.005, 0.08),
+    wipeProbability: prng.next(),
+    snapshotProbability: maybe(prng, 0.3, 0.005, 0.1),
+    transferProbability: maybe(prng, 0.5, 0.002, 0.03),
+    campaignProbability: maybe(prng, 0.7, 0.001, 0.02),
+    proposalProbability: 0.1 + prng.next() * 0.8,
+    readProbability: 0.05 + prng.next() * 0.6,
+    reportEveryLoss: prng.chance(0.5),
+    carefulOperator: prng.chance(0.5),
+    unreachableReportProbability: prng.next(),
+    keyCount: 1 + prng.int(6),
+  }
+  const patched = { ...drawn, ...overrides.patch }
+  return { ...patched, raft: { ...patched.raft, ...overrides.raftPatch } }
+}
