@@ -4,7 +4,7 @@
 // files missing from the map: they were never fsynced) to get what a disk
 // would hold after power loss. Not used in production: it costs a small
 // synchronous write per fsync.
-import { writeFileSync } from 'node:fs'
+import { renameSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 
 export const syncedLengthsFileName = 'synced-lengths.json'
@@ -33,7 +33,9 @@ export class SyncedLengths {
     if (this.lengths.delete(name)) this.flush()
   }
 
+  // Replaced by rename, so a process killed mid-update leaves the previous map, never half of one.
   private flush(): void {
-    writeFileSync(this.path, JSON.stringify(Object.fromEntries(this.lengths)) + '\n')
+    writeFileSync(this.path + '.tmp', JSON.stringify(Object.fromEntries(this.lengths)) + '\n')
+    renameSync(this.path + '.tmp', this.path)
   }
 }
