@@ -186,6 +186,18 @@ export class TestCluster {
   }
 }
 
+/** Ticks until some node leads a term above `term`; returns it. */
+export function electLeaderAbove(c: TestCluster, term: number, ticksMax = 200): NodeId {
+  for (let i = 0; i < ticksMax; i++) {
+    for (const n of c.nodes.values()) {
+      const st = n.raft.status()
+      if (st.role === 'leader' && st.term > term) return n.id
+    }
+    c.tick()
+  }
+  throw new Error(`no leader above term ${term}`)
+}
+
 export function data(s: string): Buffer {
   return Buffer.from(s)
 }
