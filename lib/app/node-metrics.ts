@@ -1,0 +1,46 @@
+// Prometheus metrics for one node (prom-client: the standard text format and
+// histograms without hand-written bucketing). Each node gets its own registry
+// so that several nodes can live in one test process.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import type { Replica } from '../replica/replica.js'
+
+const roleCodes = { follower: 0, precandidate: 1, candidate: 2, leader: 3 } as const
+
+export class NodeMetrics {
+  readonly registry = new Registry()
+  readonly proposals: Counter<'outcome'>
+  readonly commitLatency: Histogram
+
+  constructor(replica: Replica, withProcessMetrics: boolean) {
+    const registry = this.registry
+    registry.setDefaultLabels({ node: replica.id })
+    if (withProcessMetrics) collectDefaultMetrics({ register: registry })
+    const status = (): ReturnType<Replica['raft']['status']> => replica.raft.status()
+    new Gauge({ name: 'raftkv_role', help: 'Raft role: 0 follower, 1 pre-candidate, 2 candidate, 3 leader', registers: [registry], collect() { this.set(roleCodes[status().role]) } })
+    new Gauge({ name: 'raftkv_term', help: 'Current Raft term', registers: [registry], collect() { this.set(status().term) } })
+    new Gauge({ name: 'raftkv_commit_index', help: 'Highest log index known committed', registers: [registry], collect() { this.set(status().commit) } })
+    new Gauge({ name: 'raftkv_applied_index', help: 'Highest log index applied to the state machine', registers: [registry], collect() { this.set(replica.appliedIndex()) } })
+    new Gauge({ name: 'raftkv_snapshot_index', help: 'Index of the newest snapshot', registers: [registry], collect() { this.set(replica.snapshotIndexNow()) } })
+    new Gauge({ name: 'raftkv_members', help: 'Members in the configuration, by role', labelNames: ['role'], registers: [registry], collect() {
+      const members = status().config.members
+      this.set({ role: 'voter' }, members.filter((m) => m.role === 'voter').length)
+      this.set({ role: 'learner' }, members.filter((m) => m.role === 'learner').length)
+    } })
+    new Gauge({ name: 'raftkv_peer_connected', help: '1 when the outbound connection to a peer is up', labelNames: ['peer'], registers: [registry], collect() {
+      this.reset()
+      for (const [peer, state] of replica.transport.peerState()) this.set({ peer }, state === 'connected' ? 1 : 0)
+    } })
+    new Gauge({ name: 'raftkv_keys', help: 'Keys in the state machine', registers: [registry], collect() { this.set(replica.kv.size()) } })
+    this.proposals = new Counter({ name: 'raftkv_client_writes_total', help: 'Client writes by outcome', labelNames: ['outcome'], registers: [registry] })
+    this.commitLatency = new Histogram({
+      name: 'raftkv_write_latency_seconds',
+      help: 'Client write latency from request to applied',
+      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    })
+  }
+
+  text(): Promise<string> {
+    return this.registry.metrics()
+  }
+}

@@ -1,0 +1,72 @@
+// The composition root: one raftkv node = the replica (raft core, storage,
+// peer transport, state machine) + the RESP and HTTP listeners + metrics.
+// bin/raftkv calls startNode(); tests call it too, in-process or through
+// the CLI in a child process.
+import { formatHostPort, type NodeConfig } from '../config/node-config.js'
+import { AdminCommands } from '../replica/admin-commands.js'
+import { ReplicaBackend } from '../replica/replica-backend.js'
+import { Replica } from '../replica/replica.js'
+import { startHttpServer } from '../server/http/http-server.js'
+import { startRespServer } from '../server/resp/resp-server.js'
+import type { Logger } from '../util/logger.js'
+import { NodeMetrics } from './node-metrics.js'
+
+export interface RunningNode {
+  readonly replica: Replica
+  readonly backend: ReplicaBackend
+  readonly respAddr: { host: string; port: number }
+  readonly httpAddr: { host: string; port: number }
+  /** Stops listeners, then the replica; resolves when everything is closed. */
+  stop(): Promise<void>
+  /** Resolves with the error that stopped the node from inside (disk failure). */
+  readonly fatal: Promise<Error>
+}
+
+export async function startNode(config: NodeConfig, logger: Logger, options: { processMetrics?: boolean } = {}): Promise<RunningNode> {
+  const replica = await Replica.start(config, logger)
+  const fatal = new Promise<Error>((resolve) => replica.once('fatal', resolve))
+  const backend = new ReplicaBackend(replica, config.followerWrites === 'moved')
+  backend.useAdmin(new AdminCommands(replica))
+  const metrics = new NodeMetrics(replica, options.processMetrics ?? true)
+  let resp: Awaited<ReturnType<typeof startRespServer>> | null = null
+  let http: Awaited<ReturnType<typeof startHttpServer>> | null = null
+  try {
+    resp = await startRespServer({
+      addr: formatHostPort(config.respAddr),
+      backend,
+      requirePass: config.requirePass,
+      limits: { clientsMax: config.maxClients },
+      logger,
+      movedMode: config.followerWrites === 'moved',
+    })
+    http = await startHttpServer({
+      addr: formatHostPort(config.httpAddr),
+      backend,
+      requirePass: config.requirePass,
+      metricsText: () => metrics.text(),
+      logger,
+    })
+  } catch (err) {
+    await resp?.close()
+    await replica.stop()
+    throw err
+  }
+  logger.info({ raft: formatHostPort(config.raftAddr), resp: formatHostPort(config.respAddr), http: formatHostPort(config.httpAddr) }, 'node started')
+  let stopping: Promise<void> | null = null
+  const respServer = resp
+  const httpServer = http
+  return {
+    replica,
+    backend,
+    respAddr: respServer.address,
+    httpAddr: httpServer.address,
+    fatal,
+    stop: () => {
+      stopping ??= (async () => {
+        await Promise.allSettled([respServer.close(), httpServer.close()])
+        await replica.stop()
+      })()
+      return stopping
+    },
+  }
+}

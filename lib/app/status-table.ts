@@ -1,0 +1,24 @@
+// Renders `raftkv status` for a terminal: one header block, one row per member.
+
+export function renderStatusTable(s: Record<string, unknown>): string {
+  const lines: string[] = []
+  lines.push(`node ${String(s['id'])}  role ${String(s['role'])}  term ${String(s['term'])}  leader ${String(s['leader'] ?? '-')}`)
+  lines.push(`commit ${String(s['commitIndex'])}  applied ${String(s['appliedIndex'])}  snapshot ${String(s['snapshotIndex'])}  log ${String(s['firstIndex'])}..${String(s['lastIndex'])}`)
+  const members = Array.isArray(s['members']) ? (s['members'] as Record<string, unknown>[]) : []
+  const rows = [['ID', 'ROLE', 'RAFT ADDR', 'RESP ADDR', 'MATCH', 'LAG', 'LAST CONTACT', 'STATE']]
+  for (const m of members) {
+    rows.push([
+      String(m['id']),
+      String(m['role']),
+      String(m['raftAddr']),
+      String(m['respAddr'] ?? '-'),
+      m['match'] === null ? '-' : String(m['match']),
+      m['lag'] === null ? '-' : String(m['lag']),
+      m['lastContactMs'] === null ? '-' : `${String(m['lastContactMs'])}ms`,
+      String(m['state'] ?? '-'),
+    ])
+  }
+  const widths = (rows[0] as string[]).map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)))
+  for (const r of rows) lines.push(r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd())
+  return lines.join('\n') + '\n'
+}

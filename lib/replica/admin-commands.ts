@@ -1,0 +1,185 @@
+// Operator commands shared by RESP `RAFT …`, HTTP `/cluster/…` and the CLI:
+// status, add, remove, transfer-leader, snapshot. Membership changes run on
+// the leader; any other node passes them on over the peer transport, so an
+// operator can talk to whichever node is at hand.
+import { randomBytes } from 'node:crypto'
+import { parseHostPort } from '../config/node-config.js'
+import type { NodeId } from '../raft/types.js'
+import type { WireMessage } from '../transport/wire-message.js'
+import { AdminError, ClusterDownError } from './client-api.js'
+import { decodeMemberAddrs, encodeMemberAddrs } from './member-addr.js'
+import type { Replica } from './replica.js'
+
+const adminWaitMs = 10_000
+const pollMs = 20
+
+export class AdminCommands {
+  constructor(private readonly replica: Replica) {
+    replica.addMessageHandler((msg, _from, reply) => this.onMessage(msg, reply))
+  }
+
+  async run(op: string, args: readonly string[]): Promise<string> {
+    switch (op) {
+      case 'status':
+        expectArgs(op, args, 0, 0)
+        return JSON.stringify(this.status())
+      case 'add': {
+        expectArgs(op, args, 2, 2)
+        const [id, addr] = args as [string, string]
+        if (!/^[A-Za-z0-9_-]{1,64}$/.test(id)) throw new AdminError(`invalid node id ${JSON.stringify(id)}`)
+        if (decodeMemberAddrs(addr) === null) throw new AdminError(`invalid address ${JSON.stringify(addr)}: expected host:port`)
+        return this.onLeader(op, args, () => this.add(id, addr))
+      }
+      case 'remove':
+        expectArgs(op, args, 1, 1)
+        return this.onLeader(op, args, () => this.remove(args[0] as string))
+      case 'transfer-leader':
+        expectArgs(op, args, 0, 1)
+        return this.onLeader(op, args, () => this.transfer(args[0] ?? null))
+      case 'snapshot': {
+        expectArgs(op, args, 0, 0)
+        const index = await this.replica.snapshotNow()
+        return JSON.stringify({ ok: true, snapshotIndex: index })
+      }
+      default:
+        throw new AdminError(`unknown cluster command '${op}' (try status, add, remove, transfer-leader, snapshot)`)
+    }
+  }
+
+  status(): Record<string, unknown> {
+    const st = this.replica.raft.status()
+    const tickMs = this.replica.config.tickMs
+    return {
+      id: st.id,
+      role: st.role,
+      term: st.term,
+      leader: st.leader,
+      commitIndex: st.commit,
+      appliedIndex: this.replica.appliedIndex(),
+      snapshotIndex: this.replica.snapshotIndexNow(),
+      firstIndex: st.firstIndex,
+      lastIndex: st.lastIndex,
+      clusterId: this.replica.getClusterId(),
+      members: st.config.members.map((m) => {
+        const pr = st.progress.get(m.id)
+        const addrs = decodeMemberAddrs(m.addr)
+        return {
+          id: m.id,
+          role: m.role,
+          raftAddr: addrs?.raft ?? m.addr,
+          respAddr: addrs?.resp ?? null,
+          httpAddr: addrs?.http ?? null,
+          match: pr?.match ?? null,
+          lag: pr === undefined ? null : Math.max(0, st.lastIndex - pr.match),
+          lastContactMs: pr === undefined ? null : pr.lastContactTicks * tickMs,
+          state: pr?.state ?? null,
+        }
+      }),
+    }
+  }
+
+  /** Runs `here` on the leader, or passes the command to the leader. */
+  private async onLeader(op: string, args: readonly string[], here: () => Promise<string>): Promise<string> {
+    const deadline = Date.now() + adminWaitMs
+    for (;;) {
+      const leader = this.replica.leaderId()
+      if (leader === this.replica.id) return here()
+      if (leader !== null) {
+        const addr = this.replica.memberAddrs(leader)?.raft
+        if (addr !== undefined) return this.forward(addr, op, args)
+      }
+      if (Date.now() > deadline) throw new ClusterDownError()
+      await sleep(pollMs)
+    }
+  }
+
+  private async forward(addr: string, op: string, args: readonly string[]): Promise<string> {
+    const res = await this.replica.transport.request(addr, { type: 'AdminRequest', requestId: randomBytes(8).toString('hex'), op, args }, adminWaitMs)
+    if (res.type !== 'AdminResponse') throw new AdminError(`unexpected answer ${res.type} from the leader`)
+    if (!res.ok) throw new AdminError(res.error)
+    return res.body
+  }
+
+  private async add(id: NodeId, addrText: string): Promise<string> {
+    const existing = this.replica.raft.status().config.members.find((m) => m.id === id)
+    if (existing !== undefined) throw new AdminError(`node ${id} is already a member (${existing.role}); remove it first to re-add it`)
+    const hp = parseHostPort(addrText)
+    const addr = hp === null ? addrText : encodeMemberAddrs({ raft: addrText, resp: null, http: null })
+    return this.change({ op: 'addLearner', id, addr }, `added ${id} as a learner; it becomes a voter once caught up`)
+  }
+
+  private async remove(id: NodeId): Promise<string> {
+    const st = this.replica.raft.status()
+    if (!st.config.members.some((m) => m.id === id)) throw new AdminError(`node ${id} is not a member`)
+    if (id === this.replica.id) {
+      // Hand leadership over first so clients see no election gap; the new
+      // leader then performs the removal.
+      await this.transfer(null)
+      return this.onLeader('remove', [id], () => this.remove(id))
+    }
+    return this.change({ op: 'remove', id }, `removed ${id}`)
+  }
+
+  private async change(cc: Parameters<Replica['proposeConfChange']>[0], message: string): Promise<string> {
+    const deadline = Date.now() + adminWaitMs
+    for (;;) {
+      const r = this.replica.proposeConfChange(cc)
+      if (r.ok) {
+        await waitUntil(() => this.replica.appliedIndex() >= r.index || this.replica.isStopped(), deadline)
+        if (this.replica.raft.termAt(r.index) !== r.term) throw new AdminError('the change was lost to a leader change; retry')
+        return JSON.stringify({ ok: true, message, index: r.index })
+      }
+      if (r.reason === 'invalid') throw new AdminError(r.detail ?? 'invalid membership change')
+      if (r.reason === 'notLeader') throw new ClusterDownError('leadership moved while changing membership; retry')
+      // Another change is still committing: wait for it, within bounds.
+      if (Date.now() > deadline) throw new AdminError(`cannot change membership now (${r.reason}); retry`)
+      await sleep(pollMs)
+    }
+  }
+
+  private async transfer(target: NodeId | null): Promise<string> {
+    const st = this.replica.raft.status()
+    let to = target
+    if (to === null) {
+      let best = -1
+      for (const m of st.config.members) {
+        const pr = st.progress.get(m.id)
+        if (m.id === st.id || m.role !== 'voter' || pr === undefined) continue
+        if (pr.match > best) {
+          best = pr.match
+          to = m.id
+        }
+      }
+      if (to === null) throw new AdminError('no other voter to transfer leadership to')
+    }
+    if (to === st.id) return JSON.stringify({ ok: true, leader: to })
+    if (!st.config.members.some((m) => m.id === to && m.role === 'voter')) throw new AdminError(`node ${to} is not a voter`)
+    const deadline = Date.now() + adminWaitMs
+    this.replica.transferLeadership(to)
+    await waitUntil(() => this.replica.leaderId() !== st.id, deadline)
+    const leader = this.replica.leaderId()
+    if (leader === st.id) throw new AdminError(`leadership transfer to ${to} did not complete in time`)
+    return JSON.stringify({ ok: true, leader })
+  }
+
+  private onMessage(msg: WireMessage, reply: (m: WireMessage) => void): boolean {
+    if (msg.type !== 'AdminRequest') return false
+    this.run(msg.op, msg.args).then(
+      (body) => reply({ type: 'AdminResponse', requestId: msg.requestId, ok: true, error: '', body }),
+      (err: unknown) => reply({ type: 'AdminResponse', requestId: msg.requestId, ok: false, error: err instanceof Error ? err.message : String(err), body: '' }),
+    )
+    return true
+  }
+}
+
+function expectArgs(op: string, args: readonly string[], min: number, max: number): void {
+  if (args.length < min || args.length > max) throw new AdminError(`wrong number of arguments for cluster command '${op}'`)
+}
+
+async function waitUntil(cond: () => boolean, deadline: number): Promise<void> {
+  while (!cond() && Date.now() < deadline) await sleep(pollMs)
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}

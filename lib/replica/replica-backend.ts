@@ -1,0 +1,258 @@
+// The runtime's side of the client contract (client-api.ts): where a request
+// runs and when it is done. Writes are proposed on the leader or forwarded to
+// it with a (clientId, seq) the state machine deduplicates, so a retried
+// forward applies at most once; reads wait for a ReadIndex barrier, batched so
+// that every read queued in one event-loop turn shares one round.
+import { randomBytes } from 'node:crypto'
+import { encodeEnvelope } from '../kv/command-codec.js'
+import type { KvApplyResult, KvOp, KvOpResult, KvScanResult, KvWrite } from '../kv/command.js'
+import type { NodeId } from '../raft/types.js'
+import type { ForwardRequest, WireMessage } from '../transport/wire-message.js'
+import { decodeApplyResult, encodeApplyResult } from './apply-result-codec.js'
+import { ClusterDownError, NotLeaderError, UnknownOutcomeError, type ClientBackend, type NodeInfo, type NodeRole, type ReadConsistency } from './client-api.js'
+import type { AdminCommands } from './admin-commands.js'
+import type { Replica } from './replica.js'
+
+/** Forwards in flight from this node at most; beyond it writes wait for a slot. */
+const forwardsInFlightMax = 100_000
+/** How long one forward attempt may wait before it is sent again (same seq). */
+const forwardAttemptMs = 2000
+const leaderPollMs = 20
+
+interface PendingForward {
+  readonly resolve: (r: { ok: true; result: KvApplyResult } | { ok: false; code: string; error: string }) => void
+}
+
+export class ReplicaBackend implements ClientBackend {
+  /** Identifies this process's requests in the state machine's session table. */
+  private readonly clientId: string
+  private seq = 0
+  private readonly forwards = new Map<string, PendingForward>()
+  private barrierQueue: ((index: number) => void)[] = []
+  private barrierScheduled = false
+  admin: (op: string, args: readonly string[]) => Promise<string> = () => Promise.reject(new Error('admin commands are not wired'))
+
+  constructor(
+    private readonly replica: Replica,
+    private readonly movedMode: boolean,
+  ) {
+    this.clientId = `${replica.id}/${randomBytes(6).toString('hex')}`
+    replica.addMessageHandler((msg, from, reply) => this.onMessage(msg, from, reply))
+    replica.on('leaderChange', () => this.onLeaderChange())
+  }
+
+  useAdmin(admin: AdminCommands): void {
+    this.admin = (op, args) => admin.run(op, args)
+  }
+
+  // ---- Writes -------------------------------------------------------------------
+
+  async write(write: KvWrite): Promise<KvApplyResult> {
+    const seq = ++this.seq
+    const data = encodeEnvelope({ nowMs: 0, clientId: this.clientId, seq, write })
+    const deadline = Date.now() + this.replica.config.requestTimeoutMs
+    let attempted = false
+    while (Date.now() < deadline && !this.replica.isStopped()) {
+      const leader = this.replica.leaderId()
+      if (leader === null) {
+        await sleep(leaderPollMs)
+        continue
+      }
+      if (leader !== this.replica.id && this.movedMode) {
+        throw new NotLeaderError(this.replica.memberAddrs(leader)?.resp ?? null)
+      }
+      attempted = true
+      const outcome = leader === this.replica.id ? await this.proposeHere(data) : await this.forward(leader, `${this.clientId}:${seq}`, data, deadline)
+      if (outcome.t === 'done') return checkDuplicate(outcome.result)
+      if (outcome.t === 'retryLater') await sleep(leaderPollMs)
+    }
+    if (attempted) throw new UnknownOutcomeError()
+    throw new ClusterDownError()
+  }
+
+  private async proposeHere(data: Buffer): Promise<{ t: 'done'; result: KvApplyResult } | { t: 'retry' } | { t: 'retryLater' }> {
+    // Copy: stampTime writes into the buffer, and a retry must not share it with a queued entry.
+    const { result, outcome } = this.replica.proposeLocal(Buffer.from(data))
+    if (outcome === null) return result.ok ? { t: 'retry' } : { t: 'retryLater' }
+    const o = await outcome
+    return o.t === 'applied' ? { t: 'done', result: o.result } : { t: 'retry' }
+  }
+
+  private async forward(leader: NodeId, requestId: string, data: Buffer, deadline: number): Promise<{ t: 'done'; result: KvApplyResult } | { t: 'retry' } | { t: 'retryLater' }> {
+    if (this.forwards.size >= forwardsInFlightMax) return { t: 'retryLater' }
+    const msg: ForwardRequest = { type: 'ForwardRequest', requestId, data }
+    const answer = await new Promise<{ ok: true; result: KvApplyResult } | { ok: false; code: string; error: string } | null>((resolve) => {
+      const timer = setTimeout(() => {
+        this.forwards.delete(requestId)
+        resolve(null)
+      }, Math.max(1, Math.min(forwardAttemptMs, deadline - Date.now())))
+      this.forwards.set(requestId, {
+        resolve: (r) => {
+          clearTimeout(timer)
+          this.forwards.delete(requestId)
+          resolve(r)
+        },
+      })
+      if (!this.replica.sendTo(leader, msg)) {
+        this.forwards.get(requestId)?.resolve({ ok: false, code: 'UNREACHABLE', error: 'leader unreachable' })
+      }
+    })
+    if (answer === null) return { t: 'retry' }
+    if (answer.ok) return { t: 'done', result: answer.result }
+    return { t: 'retryLater' }
+  }
+
+  /** A new leader: forwards waiting on the old one are sent again right away. */
+  private onLeaderChange(): void {
+    for (const f of [...this.forwards.values()]) f.resolve({ ok: false, code: 'LEADERCHANGE', error: 'leader changed' })
+  }
+
+  private onMessage(msg: WireMessage, _from: NodeId, reply: (m: WireMessage) => void): boolean {
+    if (msg.type === 'ForwardRequest') {
+      void this.serveForward(msg, reply)
+      return true
+    }
+    if (msg.type === 'ForwardResponse') {
+      const f = this.forwards.get(msg.requestId)
+      if (f === undefined) return true
+      if (msg.ok) {
+        let result: KvApplyResult
+        try {
+          result = decodeApplyResult(msg.result)
+        } catch {
+          f.resolve({ ok: false, code: 'BADRESPONSE', error: 'undecodable forward response' })
+          return true
+        }
+        f.resolve({ ok: true, result })
+      } else {
+        f.resolve({ ok: false, code: msg.errorCode, error: msg.error })
+      }
+      return true
+    }
+    return false
+  }
+
+  /** On the leader: propose a follower's write and answer when it is applied. */
+  private async serveForward(msg: ForwardRequest, reply: (m: WireMessage) => void): Promise<void> {
+    const fail = (errorCode: string, error: string): void => reply({ type: 'ForwardResponse', requestId: msg.requestId, ok: false, result: Buffer.alloc(0), errorCode, error })
+    const { result, outcome } = this.replica.proposeLocal(Buffer.from(msg.data))
+    if (outcome === null) {
+      fail(result.ok ? 'RETRY' : result.reason, 'not proposed here')
+      return
+    }
+    const o = await outcome
+    if (o.t !== 'applied') {
+      fail('LOST', 'proposal lost to a leader change')
+      return
+    }
+    reply({ type: 'ForwardResponse', requestId: msg.requestId, ok: true, result: encodeApplyResult(o.result), errorCode: '', error: '' })
+  }
+
+  // ---- Reads ---------------------------------------------------------------------
+
+  async read(ops: readonly KvOp[], consistency: ReadConsistency): Promise<KvOpResult[]> {
+    await this.barrier(consistency)
+    const nowMs = Date.now()
+    return ops.map((op) => this.replica.kv.read(op, nowMs))
+  }
+
+  async watchVersions(keys: readonly Buffer[], consistency: ReadConsistency): Promise<number[]> {
+    await this.barrier(consistency)
+    const nowMs = Date.now()
+    return keys.map((k) => this.replica.kv.version(k, nowMs))
+  }
+
+  async scan(cursor: string, match: Buffer | null, count: number, consistency: ReadConsistency): Promise<KvScanResult> {
+    await this.barrier(consistency)
+    return this.replica.kv.scan(cursor, match === null ? null : match.toString('latin1'), count, Date.now())
+  }
+
+  async dbsize(consistency: ReadConsistency): Promise<number> {
+    await this.barrier(consistency)
+    return this.replica.kv.size(Date.now())
+  }
+
+  /**
+   * Linearizable: wait until this node has applied everything committed
+   * before the read began (ReadIndex). Reads queued in one event-loop turn
+   * share one ReadIndex request; a read arriving later waits for the next.
+   */
+  private async barrier(consistency: ReadConsistency): Promise<void> {
+    if (consistency === 'stale') return
+    const deadline = Date.now() + this.replica.config.requestTimeoutMs
+    while (!this.replica.isStopped()) {
+      const index = await new Promise<number>((resolve) => {
+        this.barrierQueue.push(resolve)
+        this.scheduleBarrier()
+      })
+      if (index >= 0) {
+        await this.replica.waitApplied(index)
+        return
+      }
+      if (Date.now() >= deadline) break
+      await sleep(leaderPollMs)
+    }
+    throw new ClusterDownError('no leader confirmed this read in time; try again later')
+  }
+
+  private scheduleBarrier(): void {
+    if (this.barrierScheduled) return
+    this.barrierScheduled = true
+    setImmediate(() => {
+      this.barrierScheduled = false
+      const waiting = this.barrierQueue
+      this.barrierQueue = []
+      if (waiting.length === 0) return
+      // A lost ReadIndex message must not hang reads: bound each round.
+      let settled = false
+      const settle = (index: number): void => {
+        if (settled) return
+        settled = true
+        clearTimeout(timer)
+        for (const w of waiting) w(index)
+      }
+      const read = this.replica.readIndex()
+      const timer = setTimeout(() => {
+        this.replica.cancelRead(read.ctx)
+        settle(-1)
+      }, forwardAttemptMs)
+      void read.index.then(settle)
+    })
+  }
+
+  // ---- Info ------------------------------------------------------------------------
+
+  info(): NodeInfo {
+    const st = this.replica.raft.status()
+    const self = st.config.members.find((m) => m.id === st.id)
+    let role: NodeRole = st.role
+    if (self === undefined && st.config.members.length > 0) role = 'removed'
+    else if (self?.role === 'learner') role = 'learner'
+    const leaderAddrs = st.leader === null ? null : this.replica.memberAddrs(st.leader)
+    return {
+      id: st.id,
+      role,
+      term: st.term,
+      leaderId: st.leader,
+      leaderRespAddr: leaderAddrs?.resp ?? null,
+      commitIndex: st.commit,
+      appliedIndex: this.replica.appliedIndex(),
+      snapshotIndex: this.replica.snapshotIndexNow(),
+      members: st.config.members.map((m) => {
+        const a = this.replica.memberAddrs(m.id)
+        return { id: m.id, role: m.role, raftAddr: a?.raft ?? m.addr, respAddr: a?.resp ?? null, httpAddr: a?.http ?? null }
+      }),
+    }
+  }
+}
+
+/** A duplicate whose result is no longer known cannot be reported as done or not done. */
+function checkDuplicate(r: KvApplyResult): KvApplyResult {
+  if (r.t === 'duplicate' && r.outcome === null) throw new UnknownOutcomeError('the write was retried and an earlier attempt was applied; its result is unknown')
+  if (r.t === 'duplicate' && r.outcome !== null) return r.outcome
+  return r
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}

@@ -1,0 +1,615 @@
+// The node runtime: the only owner of timers. It turns wall-clock time into
+// raft ticks, runs the Ready loop (send what may go now → persist with one
+// fsync → send what waited for it → apply → advance), ships snapshots, and
+// serves the requests of clients (proposals, forwarded writes, ReadIndex
+// reads) and of joining nodes. Everything it does to the raft core happens
+// on the event loop in small synchronous steps; only storage is awaited, and
+// while a batch is being persisted new proposals gather for the next one
+// (group commit).
+import { randomBytes } from 'node:crypto'
+import { EventEmitter } from 'node:events'
+import { formatHostPort, type NodeConfig } from '../config/node-config.js'
+import { encodeEnvelope, stampTime } from '../kv/command-codec.js'
+import { KvStateMachine } from '../kv/state-machine.js'
+import type { KvApplyResult } from '../kv/command.js'
+import { RaftNode, type ProposeResult } from '../raft/raw-node.js'
+import type { ConfChange, Config, Entry, InitialState, Message, NodeId, Ready, SnapshotMeta } from '../raft/types.js'
+import { NodeStorage } from '../storage/node-storage.js'
+import { PeerTransport } from '../transport/peer-transport.js'
+import type { SnapshotChunk, SnapshotChunkAck, WireMessage } from '../transport/wire-message.js'
+import { assert } from '../util/assert.js'
+import type { Logger } from '../util/logger.js'
+import { Prng } from '../util/prng.js'
+import { AppliedWaiters } from './applied-waiters.js'
+import { decodeMemberAddrs, encodeMemberAddrs } from './member-addr.js'
+import { ProposalWaiters, type ProposalOutcome } from './proposal-waiters.js'
+import { nextChunks, onChunkAck, receiveChunk, rewind, type IncomingSnapshot, type OutgoingSnapshot } from './snapshot-stream.js'
+
+const clusterIdKey = 'clusterId'
+/** Silence from a snapshot receiver before we resend from the last ack. */
+const snapshotResendMs = 3000
+/** Give up on a snapshot transfer that made no progress for this long. */
+const snapshotAbandonMs = 30_000
+const expirySweepKeysMax = 256
+const expirySweepIntervalMs = 100
+
+export interface ReplicaEvents {
+  fatal: [Error]
+  leaderChange: [NodeId | null]
+}
+
+export class Replica extends EventEmitter<ReplicaEvents> {
+  readonly raft: RaftNode
+  kv: KvStateMachine
+  private clusterId: string
+  private readonly selfAddr: string
+  private stopped = false
+  private looping = false
+  private tickTimer: NodeJS.Timeout | null = null
+  private lastLeader: NodeId | null = null
+  private lastConfig: Config | null = null
+  private applied: number
+  private snapshotIndex: number
+  private snapshotting = false
+  private sweepInFlight = false
+  private lastSweepMs = 0
+  private readonly outgoingSnapshots = new Map<NodeId, OutgoingSnapshot>()
+  private incomingSnapshot: IncomingSnapshot | null = null
+  private stagedSnapshot: IncomingSnapshot | null = null
+  readonly proposals = new ProposalWaiters()
+  readonly appliedWaiters = new AppliedWaiters()
+  private readonly readWaiters = new Map<string, (index: number) => void>()
+  private readonly messageHandlers: ((msg: WireMessage, from: NodeId, reply: (m: WireMessage) => void) => boolean)[] = []
+  private readSeq = 0
+  /**
+   * The way back to a node that reached us before it is in our configuration
+   * (a joining node hears from the leader before it knows the leader's
+   * address): answers go back on the connection the node came in on.
+   */
+  private readonly replyRoutes = new Map<NodeId, (m: WireMessage) => void>()
+  private loopDone: Promise<void> = Promise.resolve()
+
+  private constructor(
+    readonly config: NodeConfig,
+    readonly logger: Logger,
+    readonly storage: NodeStorage,
+    readonly transport: PeerTransport,
+    kv: KvStateMachine,
+    initial: InitialState,
+    clusterId: string,
+    seed: number,
+  ) {
+    super()
+    const prng = new Prng(seed)
+    this.raft = new RaftNode(
+      {
+        id: config.nodeId,
+        electionTimeoutTicks: config.electionTimeoutTicks,
+        heartbeatIntervalTicks: config.heartbeatIntervalTicks,
+        random: (n) => prng.int(n),
+      },
+      initial,
+    )
+    this.kv = kv
+    this.clusterId = clusterId
+    this.selfAddr = selfMemberAddr(config)
+    this.applied = initial.snapshot.index
+    this.snapshotIndex = initial.snapshot.index
+  }
+
+  /** Opens storage, recovers state, starts the peer listener and the tick timer. */
+  static async start(config: NodeConfig, logger: Logger): Promise<Replica> {
+    const { storage, state } = await NodeStorage.open({ dir: config.dataDir, fsync: config.fsync, segmentBytesMax: config.segmentBytesMax, logger })
+    let clusterId = storage.getMeta(clusterIdKey) ?? ''
+    let initial: InitialState
+    let kv: KvStateMachine
+    if (clusterId === '' && config.join === null) {
+      if (!state.fresh) {
+        await storage.close()
+        throw new Error(`DATA_DIR ${config.dataDir} holds a log but no cluster id: it belongs to an unfinished join; set JOIN or empty the directory`)
+      }
+      initial = RaftNode.bootstrapState({ id: config.nodeId, addr: selfMemberAddr(config), role: 'voter' })
+      clusterId = randomBytes(8).toString('hex')
+      await storage.persist(initial.hardState, initial.entries)
+      await storage.setMeta(clusterIdKey, clusterId)
+      kv = new KvStateMachine()
+      logger.info({ clusterId }, 'bootstrapped a new cluster with this node as its only member')
+    } else {
+      const snap = state.snapshot
+      initial = {
+        hardState: state.hardState,
+        snapshot: snap?.meta ?? { index: 0, term: 0, config: { members: [] } },
+        entries: state.entries,
+      }
+      kv = snap === null ? new KvStateMachine() : KvStateMachine.restore(snap.data)
+      if (!state.fresh) logger.info({ term: state.hardState.term, commit: state.hardState.commit, entries: state.entries.length, snapshotIndex: initial.snapshot.index }, 'recovered state')
+    }
+    const transport = new PeerTransport({
+      selfId: config.nodeId,
+      clusterId,
+      secret: config.clusterSecret,
+      listenAddr: formatHostPort(config.raftAddr),
+      logger,
+    })
+    const replica = new Replica(config, logger, storage, transport, kv, initial, clusterId, randomBytes(4).readUInt32LE(0))
+    transport.onMessage((msg, from, reply) => replica.onWire(msg, from, reply))
+    await transport.start()
+    replica.syncPeers()
+    replica.tickTimer = setInterval(() => replica.onTick(), config.tickMs)
+    replica.kick()
+    if (clusterId === '' && config.join !== null) void replica.joinLoop()
+    return replica
+  }
+
+  // ---- Public surface for the client backend and admin --------------------
+
+  get id(): NodeId {
+    return this.config.nodeId
+  }
+
+  appliedIndex(): number {
+    return this.applied
+  }
+
+  snapshotIndexNow(): number {
+    return this.snapshotIndex
+  }
+
+  getClusterId(): string {
+    return this.clusterId
+  }
+
+  /** Lets another module take runtime messages (forwarding, admin); return true when handled. */
+  addMessageHandler(h: (msg: WireMessage, from: NodeId, reply: (m: WireMessage) => void) => boolean): void {
+    this.messageHandlers.push(h)
+  }
+
+  /** Proposes entry data on this node, which must be the leader. */
+  proposeLocal(data: Buffer): { result: ProposeResult; outcome: Promise<ProposalOutcome> | null } {
+    // The leader stamps the time that expiries of this entry are computed from.
+    stampTime(data, Date.now())
+    const result = this.raft.propose(data)
+    if (!result.ok) return { result, outcome: null }
+    const outcome = this.proposals.wait(result.index, result.term)
+    this.kick()
+    return { result, outcome }
+  }
+
+  proposeConfChange(cc: ConfChange): ProposeResult {
+    const r = this.raft.proposeConfChange(cc)
+    this.kick()
+    return r
+  }
+
+  /** Starts one ReadIndex round trip: `index` resolves with the safe read index, or -1. */
+  readIndex(): { ctx: string; index: Promise<number> } {
+    const ctx = `${this.id}:${++this.readSeq}`
+    const index = new Promise<number>((resolve) => {
+      this.readWaiters.set(ctx, resolve)
+    })
+    this.raft.readIndex(ctx)
+    this.kick()
+    return { ctx, index }
+  }
+
+  /** Forgets a read that timed out, so its waiter does not leak. */
+  cancelRead(ctx: string): void {
+    this.readWaiters.delete(ctx)
+  }
+
+  waitApplied(index: number): Promise<void> {
+    return this.appliedWaiters.wait(index, this.applied)
+  }
+
+  transferLeadership(to: NodeId): void {
+    this.raft.transferLeadership(to)
+    this.kick()
+  }
+
+  leaderId(): NodeId | null {
+    return this.raft.status().leader
+  }
+
+  memberAddrs(id: NodeId): ReturnType<typeof decodeMemberAddrs> {
+    const m = this.raft.status().config.members.find((mm) => mm.id === id)
+    return m === undefined ? null : decodeMemberAddrs(m.addr)
+  }
+
+  sendTo(to: NodeId, msg: WireMessage): boolean {
+    if (this.transport.send(to, msg)) return true
+    const route = this.replyRoutes.get(to)
+    if (route === undefined) return false
+    route(msg)
+    return true
+  }
+
+  /** Takes a snapshot now (operator command), unless one is running. */
+  async snapshotNow(): Promise<number> {
+    await this.takeSnapshot()
+    return this.snapshotIndex
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return
+    this.stopped = true
+    if (this.tickTimer !== null) clearInterval(this.tickTimer)
+    this.proposals.failAll()
+    for (const [ctx, w] of this.readWaiters) {
+      this.readWaiters.delete(ctx)
+      w(-1)
+    }
+    await this.loopDone
+    await this.transport.close()
+    await this.storage.close()
+  }
+
+  isStopped(): boolean {
+    return this.stopped
+  }
+
+  // ---- Time -----------------------------------------------------------------
+
+  private onTick(): void {
+    if (this.stopped) return
+    this.raft.tick()
+    this.checkSnapshotTransfers()
+    this.leaderDuties()
+    this.kick()
+  }
+
+  /** Periodic work only the leader does: replicated expiry, learner promotion. */
+  private leaderDuties(): void {
+    const st = this.raft.status()
+    if (st.role !== 'leader') return
+    const nowMs = Date.now()
+    if (!this.sweepInFlight && nowMs - this.lastSweepMs >= expirySweepIntervalMs) {
+      this.lastSweepMs = nowMs
+      this.sweepExpired(nowMs)
+    }
+    for (const m of st.config.members) {
+      const pr = st.progress.get(m.id)
+      if (m.role === 'learner' && pr !== undefined && pr.match >= st.commit && st.commit > 0) {
+        const r = this.raft.proposeConfChange({ op: 'promote', id: m.id })
+        if (r.ok) this.logger.info({ member: m.id }, 'learner caught up: promoting to voter')
+        break
+      }
+    }
+  }
+
+  private sweepExpired(nowMs: number): void {
+    const keys = this.kv.expiredKeys(nowMs, expirySweepKeysMax)
+    if (keys.length === 0) return
+    const data = encodeSweep(keys)
+    const { outcome } = this.proposeLocal(data)
+    if (outcome === null) return
+    this.sweepInFlight = true
+    void outcome.then(() => {
+      this.sweepInFlight = false
+    })
+  }
+
+  // ---- The Ready loop ----------------------------------------------------------
+
+  /** Schedules the Ready loop if it is not running; cheap to call often. */
+  kick(): void {
+    if (this.looping || this.stopped) return
+    this.looping = true
+    this.loopDone = new Promise((resolve) => {
+      setImmediate(() => {
+        this.runLoop().then(resolve, (err: unknown) => {
+          this.fail(err instanceof Error ? err : new Error(String(err)))
+          resolve()
+        })
+      })
+    })
+  }
+
+  private async runLoop(): Promise<void> {
+    try {
+      // Bounded by the work available: every round consumes one Ready.
+      while (!this.stopped && this.raft.hasReady()) {
+        await this.handleReady(this.raft.ready())
+      }
+    } finally {
+      this.looping = false
+    }
+    if (!this.stopped && this.raft.hasReady()) this.kick()
+  }
+
+  private async handleReady(rd: Ready): Promise<void> {
+    this.sendAll(rd.messagesNow)
+    if (rd.snapshot !== null) await this.installSnapshot(rd.snapshot)
+    if (rd.hardState !== null || rd.entries.length > 0) await this.storage.persist(rd.hardState, rd.entries)
+    if (this.stopped) return
+    this.sendAll(rd.messagesAfterPersist)
+    for (const e of rd.committed) this.applyEntry(e)
+    for (const rs of rd.readStates) {
+      const w = this.readWaiters.get(rs.ctx)
+      if (w !== undefined) {
+        this.readWaiters.delete(rs.ctx)
+        w(rs.index)
+      }
+    }
+    this.raft.advance(rd)
+    this.appliedWaiters.release(this.applied)
+    this.afterAdvance()
+    if (this.applied - this.snapshotIndex >= this.config.snapshotEntries) await this.takeSnapshot()
+  }
+
+  private applyEntry(e: Entry): void {
+    assert(e.index === this.applied + 1, () => `apply: entry ${e.index} after applied ${this.applied}`)
+    let result: KvApplyResult | null = null
+    if (e.kind === 'normal') result = this.kv.apply(e.index, e.data)
+    else this.kv.skip(e.index)
+    this.applied = e.index
+    this.proposals.applied(e.index, e.term, result)
+  }
+
+  /** Reacts to leader and configuration changes after each batch. */
+  private afterAdvance(): void {
+    const st = this.raft.status()
+    if (st.config !== this.lastConfig) this.syncPeers()
+    if (st.leader !== this.lastLeader) {
+      this.lastLeader = st.leader
+      this.logger.info({ term: st.term, role: st.role, leader: st.leader }, st.leader === null ? 'no leader' : `leader is ${st.leader}`)
+      this.emit('leaderChange', st.leader)
+    }
+  }
+
+  private syncPeers(): void {
+    const st = this.raft.status()
+    const wasMember = this.lastConfig?.members.some((m) => m.id === this.id) ?? false
+    this.lastConfig = st.config
+    const peers = new Map<NodeId, string>()
+    for (const m of st.config.members) {
+      if (m.id === this.id) continue
+      const addrs = decodeMemberAddrs(m.addr)
+      if (addrs !== null) peers.set(m.id, addrs.raft)
+    }
+    this.transport.setPeers(peers)
+    const isMember = st.config.members.some((m) => m.id === this.id)
+    if (wasMember && !isMember) this.logger.warn('this node was removed from the cluster: it will not vote or campaign any more')
+    const voters = st.config.members.filter((m) => m.role === 'voter').length
+    if (st.role === 'leader' && voters === 2) this.logger.warn('the cluster has only 2 voters: losing either one stops it; add a third')
+  }
+
+  private sendAll(messages: readonly Message[]): void {
+    for (const m of messages) {
+      if (m.type === 'Snapshot') this.startSnapshotTransfer(m.to, m.term, m.snapshot)
+      else this.sendTo(m.to, m)
+    }
+  }
+
+  // ---- Snapshots ------------------------------------------------------------------
+
+  private async takeSnapshot(): Promise<void> {
+    if (this.snapshotting || this.applied <= this.snapshotIndex) return
+    this.snapshotting = true
+    try {
+      const index = this.applied
+      const started = Date.now()
+      const meta = this.raft.snapshotMeta(index)
+      const data = this.kv.snapshot()
+      await this.storage.saveSnapshot(meta, data)
+      this.raft.compact(index)
+      this.snapshotIndex = index
+      this.logger.info({ index, bytes: data.length, ms: Date.now() - started }, 'snapshot saved; log compacted')
+    } finally {
+      this.snapshotting = false
+    }
+  }
+
+  private async installSnapshot(meta: SnapshotMeta): Promise<void> {
+    const staged = this.stagedSnapshot
+    assert(staged !== null && staged.meta.index === meta.index && staged.meta.term === meta.term, `install: no staged snapshot for index ${meta.index}`)
+    this.stagedSnapshot = null
+    const kv = KvStateMachine.restore(staged.data)
+    await this.storage.installSnapshot(meta, staged.data)
+    this.kv = kv
+    this.applied = meta.index
+    this.snapshotIndex = meta.index
+    this.proposals.lostUpTo(meta.index)
+    this.logger.info({ index: meta.index, term: meta.term, bytes: staged.data.length, from: staged.from }, 'installed snapshot from the leader')
+  }
+
+  private startSnapshotTransfer(to: NodeId, term: number, meta: SnapshotMeta): void {
+    const existing = this.outgoingSnapshots.get(to)
+    if (existing !== undefined && existing.meta.index === meta.index) return
+    const latest = this.storage.latestSnapshot()
+    if (latest === null || latest.meta.index !== meta.index) {
+      this.raft.reportSnapshot(to, false)
+      return
+    }
+    const nowMs = Date.now()
+    const out: OutgoingSnapshot = { to, term, meta, data: latest.data, ackedOffset: 0, sentOffset: 0, lastProgressMs: nowMs, startedMs: nowMs }
+    this.outgoingSnapshots.set(to, out)
+    this.logger.info({ to, index: meta.index, bytes: latest.data.length }, 'sending snapshot')
+    this.pumpSnapshot(out)
+  }
+
+  private pumpSnapshot(out: OutgoingSnapshot): void {
+    for (const c of nextChunks(out, this.id)) this.sendTo(out.to, c)
+  }
+
+  private onSnapshotAck(ack: SnapshotChunkAck): void {
+    const out = this.outgoingSnapshots.get(ack.from)
+    if (out === undefined) return
+    const verdict = onChunkAck(out, ack, Date.now())
+    if (verdict === 'done') {
+      this.outgoingSnapshots.delete(ack.from)
+      this.logger.info({ to: ack.from, index: out.meta.index, ms: Date.now() - out.startedMs }, 'snapshot delivered')
+      this.raft.reportSnapshot(ack.from, true)
+      this.kick()
+    } else if (verdict === 'more') {
+      this.pumpSnapshot(out)
+    }
+  }
+
+  private checkSnapshotTransfers(): void {
+    const nowMs = Date.now()
+    for (const [to, out] of this.outgoingSnapshots) {
+      const silentMs = nowMs - out.lastProgressMs
+      if (silentMs >= snapshotAbandonMs || this.raft.status().role !== 'leader') {
+        this.outgoingSnapshots.delete(to)
+        this.raft.reportSnapshot(to, false)
+        this.logger.warn({ to, index: out.meta.index }, 'snapshot transfer abandoned')
+      } else if (silentMs >= snapshotResendMs && out.sentOffset > out.ackedOffset) {
+        rewind(out, nowMs)
+        this.pumpSnapshot(out)
+      }
+    }
+  }
+
+  private onSnapshotChunk(c: SnapshotChunk, reply: (m: WireMessage) => void): void {
+    const verdict = receiveChunk(this.incomingSnapshot, c)
+    const ack = (nextOffset: number, ok: boolean): void => {
+      reply({ type: 'SnapshotChunkAck', term: c.term, from: this.id, to: c.from, index: c.meta.index, nextOffset, ok })
+    }
+    if (verdict.t === 'refuse') {
+      this.logger.warn({ from: c.from, reason: verdict.reason }, 'snapshot chunk refused')
+      ack(0, false)
+      return
+    }
+    if (verdict.t === 'ack') {
+      this.incomingSnapshot = verdict.incoming
+      ack(verdict.nextOffset, true)
+      return
+    }
+    this.incomingSnapshot = null
+    this.stagedSnapshot = verdict.incoming
+    ack(c.totalBytes, true)
+    this.raft.step({ type: 'Snapshot', from: c.from, to: this.id, term: c.term, snapshot: c.meta })
+    this.kick()
+  }
+
+  // ---- Messages ------------------------------------------------------------------
+
+  private onWire(msg: WireMessage, from: NodeId, reply: (m: WireMessage) => void): void {
+    if (this.stopped) return
+    // Bounded: only peers that authenticated with the cluster secret get here.
+    if (this.replyRoutes.size < 64 || this.replyRoutes.has(from)) this.replyRoutes.set(from, reply)
+    switch (msg.type) {
+      case 'SnapshotChunk':
+        this.onSnapshotChunk(msg, reply)
+        return
+      case 'SnapshotChunkAck':
+        this.onSnapshotAck(msg)
+        return
+      case 'JoinRequest':
+        void this.onJoinRequest(msg.requestId, msg.id, msg.addr, reply)
+        return
+      case 'JoinResponse':
+      case 'ForwardRequest':
+      case 'ForwardResponse':
+      case 'AdminRequest':
+      case 'AdminResponse':
+        for (const h of this.messageHandlers) if (h(msg, from, reply)) return
+        return
+      default:
+        this.raft.step(msg)
+        this.kick()
+    }
+  }
+
+  // ---- Joining --------------------------------------------------------------------
+
+  /** Asks the cluster, through JOIN, to add this node; retries until it is a member. */
+  private async joinLoop(): Promise<void> {
+    const joinAddr = formatHostPort(this.config.join as NonNullable<NodeConfig['join']>)
+    let delayMs = 200
+    for (let attempt = 1; !this.stopped; attempt++) {
+      try {
+        const res = await this.transport.request(joinAddr, { type: 'JoinRequest', requestId: randomBytes(8).toString('hex'), id: this.id, addr: this.selfAddr }, 10_000)
+        if (res.type === 'JoinResponse' && res.ok) {
+          this.clusterId = res.clusterId
+          this.transport.setClusterId(res.clusterId)
+          await this.storage.setMeta(clusterIdKey, res.clusterId)
+          this.logger.info({ via: joinAddr, clusterId: res.clusterId }, 'joined the cluster as a learner; will be promoted once caught up')
+          return
+        }
+        const error = res.type === 'JoinResponse' ? res.error : `unexpected ${res.type}`
+        this.logger.warn({ via: joinAddr, attempt, error }, 'join refused; retrying')
+      } catch (err) {
+        this.logger.warn({ via: joinAddr, attempt, error: (err as Error).message }, 'join request failed; retrying')
+      }
+      await sleep(delayMs)
+      delayMs = Math.min(delayMs * 2, 2000)
+    }
+  }
+
+  /** Any member accepts a join: the leader adds the node, a follower relays to the leader. */
+  private async onJoinRequest(requestId: string, id: NodeId, addr: string, reply: (m: WireMessage) => void): Promise<void> {
+    const respond = (ok: boolean, error: string): void => {
+      const leader = this.leaderId()
+      const hint = leader === null ? '' : (this.memberAddrs(leader)?.raft ?? '')
+      reply({ type: 'JoinResponse', requestId, ok, error, clusterId: ok ? this.clusterId : '', leaderHint: hint })
+    }
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(id) || decodeMemberAddrs(addr) === null) {
+      respond(false, 'invalid node id or address')
+      return
+    }
+    const st = this.raft.status()
+    const existing = st.config.members.find((m) => m.id === id)
+    if (existing !== undefined) {
+      if (existing.addr === addr) respond(true, '')
+      else respond(false, `node id ${id} is already a member with address ${existing.addr}; remove it first`)
+      return
+    }
+    if (st.role !== 'leader') {
+      await this.relayJoinToLeader(requestId, id, addr, reply, respond)
+      return
+    }
+    const r = this.raft.proposeConfChange({ op: 'addLearner', id, addr })
+    this.kick()
+    if (!r.ok) {
+      respond(false, `cannot add ${id} now (${r.reason}${r.detail === undefined ? '' : `: ${r.detail}`}); retry`)
+      return
+    }
+    this.logger.info({ member: id, addr }, 'adding a learner')
+    const outcome = await this.proposals.wait(r.index, r.term)
+    respond(outcome.t === 'applied' || this.raft.termAt(r.index) === r.term, outcome.t === 'applied' ? '' : 'the change was lost; retry')
+  }
+
+  private async relayJoinToLeader(
+    requestId: string,
+    id: NodeId,
+    addr: string,
+    reply: (m: WireMessage) => void,
+    respond: (ok: boolean, error: string) => void,
+  ): Promise<void> {
+    const leader = this.leaderId()
+    const leaderAddr = leader === null ? null : (this.memberAddrs(leader)?.raft ?? null)
+    if (leaderAddr === null) {
+      respond(false, 'no leader known; retry')
+      return
+    }
+    try {
+      const res = await this.transport.request(leaderAddr, { type: 'JoinRequest', requestId, id, addr }, 8000)
+      reply(res)
+    } catch (err) {
+      respond(false, `could not reach the leader: ${(err as Error).message}`)
+    }
+  }
+
+  private fail(err: Error): void {
+    if (this.stopped) return
+    this.logger.fatal({ err: err.message, code: (err as NodeJS.ErrnoException).code }, 'fatal error: stopping this node')
+    this.stopped = true
+    if (this.tickTimer !== null) clearInterval(this.tickTimer)
+    this.proposals.failAll()
+    this.emit('fatal', err)
+  }
+}
+
+export function selfMemberAddr(config: NodeConfig): string {
+  return encodeMemberAddrs({ raft: formatHostPort(config.raftAddr), resp: formatHostPort(config.respAddr), http: formatHostPort(config.httpAddr) })
+}
+
+/** The leader's own sweeps opt out of deduplication (empty client id). */
+function encodeSweep(keys: Buffer[]): Buffer {
+  return encodeEnvelope({ nowMs: 0, clientId: '', seq: 0, write: { ops: [{ t: 'expireSweep', keys }], watches: [] } })
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}
