@@ -1,0 +1,143 @@
+// Linearizable reads with ReadIndex (Raft thesis §6.4): the leader records its
+// commit index, confirms it still leads with one quorum round, and the read is
+// served once applied ≥ that index. Reads at followers go through the leader.
+import t from 'tap'
+import { RaftNode } from '../../lib/raft/raw-node.js'
+import type { Message } from '../../lib/raft/types.js'
+import { TestCluster, data, drain, electLeaderAbove, lone, ofType } from './harness.js'
+
+function steady(n = 3, options = {}): { c: TestCluster; leader: string; followers: string[] } {
+  const c = TestCluster.withVoters(n, options)
+  const leader = c.electLeader()
+  c.tick(2)
+  return { c, leader, followers: [...c.nodes.keys()].filter((id) => id !== leader) }
+}
+
+t.test('§6.4 a new leader answers reads only after committing its no-op (until then it does not know the commit index)', async (t) => {
+  const c = TestCluster.withVoters(3, { preVote: false })
+  c.raft('n1').campaign()
+  // Deliver votes only: n1 leads with its no-op uncommitted.
+  const held: Message[] = []
+  for (let i = 0; i < 10; i++) for (const m of c.collect()) m.type === 'Append' ? held.push(m) : c.deliver(m)
+  t.equal(c.raft('n1').status().role, 'leader')
+  const noop = c.raft('n1').status().lastIndex
+  c.raft('n1').readIndex('r1')
+  c.processReadies()
+  t.same(c.node('n1').readStates, [], 'no answer yet')
+  t.notOk(ofType(c.queue, 'Heartbeat').some((m) => m.readSeq > 0), 'no read round started yet')
+  c.queue.push(...held)
+  c.stabilize()
+  t.match(c.node('n1').readStates, [{ ctx: 'r1', index: noop }], 'answered with the no-op\'s index once it committed')
+})
+
+t.test('§6.4 the read index is the commit index when the read arrived, released only after a quorum confirms leadership', async (t) => {
+  const { c, leader } = steady()
+  c.raft(leader).propose(data('w'))
+  c.stabilize()
+  const commit = c.raft(leader).status().commit
+  c.raft(leader).readIndex('r')
+  const round = c.collect()
+  t.same(c.node(leader).readStates, [], 'not before the round')
+  t.equal(ofType(round, 'Heartbeat').filter((m) => m.readSeq > 0).length, 2, 'a heartbeat round to both followers')
+  for (const m of round) c.deliver(m)
+  c.stabilize()
+  t.same(c.node(leader).readStates, [{ ctx: 'r', index: commit }])
+})
+
+t.test('§6.4 one quorum round serves every read queued before it', async (t) => {
+  const { c, leader } = steady(5)
+  for (const ctx of ['a', 'b', 'c']) c.raft(leader).readIndex(ctx)
+  const round = c.collect()
+  const hbs = ofType(round, 'Heartbeat')
+  t.equal(hbs.length, 4, 'one heartbeat per follower for three reads')
+  t.equal(new Set(hbs.map((m) => m.readSeq)).size, 1, 'all in one round')
+  for (const m of round) c.deliver(m)
+  c.stabilize()
+  t.same(c.node(leader).readStates.map((r) => r.ctx), ['a', 'b', 'c'])
+})
+
+t.test('§6.4 a read needs a quorum of acks, not all: one slow follower of three does not hold it back', async (t) => {
+  const { c, leader, followers } = steady()
+  c.isolate(followers[0] as string)
+  c.raft(leader).readIndex('r')
+  c.stabilize()
+  t.match(c.node(leader).readStates, [{ ctx: 'r' }])
+  t.ok((c.node(leader).readStates[0]?.index ?? -1) >= 0)
+})
+
+t.test('§6.4 a read at a follower goes to the leader and comes back with the leader\'s commit index', async (t) => {
+  const { c, leader, followers } = steady()
+  const f = followers[0] as string
+  c.raft(leader).propose(data('w'))
+  c.stabilize()
+  c.raft(f).readIndex('fr')
+  const asked = c.collect()
+  t.match(asked, [{ type: 'ReadIndex', from: f, to: leader, ctx: 'fr' }])
+  for (const m of asked) c.deliver(m)
+  c.stabilize()
+  const commit = c.raft(leader).status().commit
+  t.same(c.node(f).readStates, [{ ctx: 'fr', index: commit }])
+  t.same(c.node(leader).readStates, [], 'the leader keeps no read state for it')
+  t.ok(c.raft(f).status().applied >= commit, 'the follower has applied up to it (serve now)')
+})
+
+t.test('§6.4 a deposed leader fails its pending reads (its own and forwarded ones) with index -1', async (t) => {
+  const { c, leader, followers } = steady()
+  const f = followers[0] as string
+  c.raft(leader).readIndex('mine')
+  c.raft(f).readIndex('theirs')
+  // Let the follower's request reach the leader, but no heartbeat round complete.
+  for (const m of c.collect()) if (m.type === 'ReadIndex') c.deliver(m)
+  c.collect()
+  const term = c.raft(leader).status().term
+  c.raft(leader).step({ type: 'Heartbeat', from: followers[1] as string, to: leader, term: term + 1, commit: 0, readSeq: 0 })
+  t.equal(c.raft(leader).status().role, 'follower')
+  const out = c.collect()
+  t.same(c.node(leader).readStates, [{ ctx: 'mine', index: -1 }])
+  t.match(ofType(out, 'ReadIndexResp'), [{ to: f, ctx: 'theirs', index: -1 }])
+})
+
+t.test('§6.4 a leader cut off by a partition cannot serve a read, even after the others commit new writes', async (t) => {
+  for (const checkQuorum of [true, false]) {
+    const { c, leader, followers } = steady(3, { checkQuorum, preVote: checkQuorum })
+    const oldTerm = c.raft(leader).status().term
+    c.isolate(leader)
+    c.raft(leader).readIndex('stale?')
+    const next = electLeaderAbove(c, oldTerm)
+    t.ok(followers.includes(next), `checkQuorum=${checkQuorum}: ${next} took over`)
+    c.raft(next).propose(data('newer'))
+    c.tick(30)
+    const served = c.node(leader).readStates.filter((r) => r.index >= 0)
+    t.same(served, [], `checkQuorum=${checkQuorum}: the read was never served`)
+    if (checkQuorum) t.same(c.node(leader).readStates, [{ ctx: 'stale?', index: -1 }], 'it failed when the leader stepped down')
+  }
+})
+
+t.test('§6.4 a node with no known leader fails a read at once', async (t) => {
+  const c = TestCluster.withVoters(3)
+  c.raft('n1').readIndex('r')
+  c.processReadies()
+  t.same(c.node('n1').readStates, [{ ctx: 'r', index: -1 }])
+})
+
+t.test('§6.4 a leader that is the only voter answers at once (it is its own quorum)', async (t) => {
+  const r = lone('n1', RaftNode.bootstrapState({ id: 'n1', addr: 'n1:1', role: 'voter' }))
+  r.campaign()
+  drain(r)
+  r.readIndex('solo')
+  const rds = drain(r)
+  t.same(
+    rds.flatMap((rd) => rd.readStates),
+    [{ ctx: 'solo', index: r.status().commit }],
+  )
+})
+
+t.test('bounded: reads beyond pendingReadsMax fail at once with -1', async (t) => {
+  const { c, leader } = steady(3, { pendingReadsMax: 2 })
+  for (const ctx of ['a', 'b', 'c']) c.raft(leader).readIndex(ctx)
+  const held: Message[] = c.collect()
+  t.same(c.node(leader).readStates, [{ ctx: 'c', index: -1 }], 'the third is refused')
+  for (const m of held) c.deliver(m)
+  c.stabilize()
+  t.same(c.node(leader).readStates.map((r) => [r.ctx, r.index >= 0]), [['c', false], ['a', true], ['b', true]])
+})
