@@ -3,14 +3,24 @@
 // ports, configured through the process environment. Every wait is for a
 // condition with a generous bound, never a fixed sleep.
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Redis } from 'ioredis'
 
-const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
+/** The repository root, from the .ts source or its compiled copy in dist/. */
+function findRepoRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url))
+  while (!existsSync(join(dir, 'package.json')) || dir.endsWith('dist')) {
+    const parent = dirname(dir)
+    if (parent === dir) throw new Error('cannot find the repository root')
+    dir = parent
+  }
+  return dir
+}
+const repoRoot = findRepoRoot()
 export const cliPath = join(repoRoot, 'dist', 'bin', 'raftkv-cli.js')
 
 export async function freePort(): Promise<number> {
@@ -98,7 +108,10 @@ export class ProcessNode {
   }
 
   redis(): Redis {
-    return new Redis({ host: '127.0.0.1', port: this.spec.respPort, maxRetriesPerRequest: 1, retryStrategy: () => null, lazyConnect: false, enableOfflineQueue: true })
+    const r = new Redis({ host: '127.0.0.1', port: this.spec.respPort, maxRetriesPerRequest: 1, retryStrategy: () => null, lazyConnect: false, enableOfflineQueue: true })
+    // Connection errors surface as rejected commands; the event itself is expected noise here.
+    r.on('error', () => {})
+    return r
   }
 }
 
