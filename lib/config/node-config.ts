@@ -44,6 +44,11 @@ export interface NodeConfig {
   readonly followerWrites: FollowerWrites
   readonly maxClients: number
   readonly logLevel: LogLevel
+  /**
+   * Dial these addresses instead of a peer's advertised RAFT_ADDR (NAT, or a
+   * fault-injecting proxy between each pair of nodes in the fault suite).
+   */
+  readonly peerAddrOverrides: ReadonlyMap<string, string>
 }
 
 /** Every tuning variable with its default; the README lists the same table. */
@@ -121,6 +126,7 @@ export function parseNodeConfig(env: Env): NodeConfig {
     followerWrites: oneOf(env, 'FOLLOWER_WRITES', ['forward', 'moved'] as const, tuningDefaults.FOLLOWER_WRITES),
     maxClients: int(env, 'MAXCLIENTS', tuningDefaults.MAXCLIENTS, 1, 1_000_000),
     logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, tuningDefaults.LOG_LEVEL),
+    peerAddrOverrides: addrOverrides(env, 'PEER_ADDR_OVERRIDES'),
   }
   if (config.heartbeatIntervalTicks >= config.electionTimeoutTicks) {
     throw new ConfigError(`HEARTBEAT_TICKS (${config.heartbeatIntervalTicks}) must be below ELECTION_TICKS (${config.electionTimeoutTicks})`)
@@ -166,6 +172,23 @@ function hostPort(_env: Env, name: string, text: string): HostPort {
   const hp = parseHostPort(text)
   if (hp === null) throw new ConfigError(`${name} must be host:port with a port in 0-65535 (got ${JSON.stringify(text)})`)
   return hp
+}
+
+/** "n2=127.0.0.1:9102,n3=127.0.0.1:9103" */
+function addrOverrides(env: Env, name: string): ReadonlyMap<string, string> {
+  const out = new Map<string, string>()
+  const text = (env[name] ?? '').trim()
+  if (text === '') return out
+  for (const part of text.split(',')) {
+    const eq = part.indexOf('=')
+    const id = part.slice(0, eq).trim()
+    const addr = part.slice(eq + 1).trim()
+    if (eq <= 0 || !/^[A-Za-z0-9_-]{1,64}$/.test(id) || parseHostPort(addr) === null) {
+      throw new ConfigError(`${name} must be a comma-separated list of NODE_ID=host:port (got ${JSON.stringify(part)})`)
+    }
+    out.set(id, addr)
+  }
+  return out
 }
 
 function int(env: Env, name: string, dflt: number, min: number, max: number): number {

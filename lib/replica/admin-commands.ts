@@ -85,8 +85,8 @@ export class AdminCommands {
       const leader = this.replica.leaderId()
       if (leader === this.replica.id) return here()
       if (leader !== null) {
-        const addr = this.replica.memberAddrs(leader)?.raft
-        if (addr !== undefined) return this.forward(addr, op, args)
+        const addr = this.replica.peerDialAddr(leader)
+        if (addr !== null) return this.forward(addr, op, args)
       }
       if (Date.now() > deadline) throw new ClusterDownError()
       await sleep(pollMs)

@@ -215,6 +215,11 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     return m === undefined ? null : decodeMemberAddrs(m.addr)
   }
 
+  /** Where to dial a member: its advertised RAFT_ADDR unless PEER_ADDR_OVERRIDES says otherwise. */
+  peerDialAddr(id: NodeId): string | null {
+    return this.config.peerAddrOverrides.get(id) ?? this.memberAddrs(id)?.raft ?? null
+  }
+
   sendTo(to: NodeId, msg: WireMessage): boolean {
     if (this.transport.send(to, msg)) return true
     const route = this.replyRoutes.get(to)
@@ -363,8 +368,8 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     const peers = new Map<NodeId, string>()
     for (const m of st.config.members) {
       if (m.id === this.id) continue
-      const addrs = decodeMemberAddrs(m.addr)
-      if (addrs !== null) peers.set(m.id, addrs.raft)
+      const addr = this.peerDialAddr(m.id)
+      if (addr !== null) peers.set(m.id, addr)
     }
     this.transport.setPeers(peers)
     const isMember = st.config.members.some((m) => m.id === this.id)
@@ -578,7 +583,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     respond: (ok: boolean, error: string) => void,
   ): Promise<void> {
     const leader = this.leaderId()
-    const leaderAddr = leader === null ? null : (this.memberAddrs(leader)?.raft ?? null)
+    const leaderAddr = leader === null ? null : this.peerDialAddr(leader)
     if (leaderAddr === null) {
       respond(false, 'no leader known; retry')
       return
