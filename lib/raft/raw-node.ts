@@ -183,7 +183,7 @@ export class RaftNode {
 
   step(m: Message): void {
     if (m.to !== this.id) return
-    if (!this.fromKnownMember(m.from)) return
+    if (!this.fromKnownMember(m.from) && !fromLeader(m)) return
     if (m.term > this.term) {
       if (!this.stepHigherTerm(m)) return
     } else if (m.term < this.term) {
@@ -712,7 +712,10 @@ export class RaftNode {
       for (const r of waiting) this.leaderReadIndex(r.ctx, r.from)
     }
     if (!this.isVoter(this.id) && this.log.uncommittedConfigIndex() === 0) {
-      // Our own removal (or demotion) is committed: stop leading (thesis §4.2.2).
+      // Our own removal (or demotion) is committed: stop leading (thesis
+      // §4.2.2) — after telling the others it committed, so that they apply
+      // it now rather than after electing our successor.
+      this.broadcastAppend(true)
       this.becomeFollower(this.term, null)
       return true
     }
@@ -902,6 +905,7 @@ export class RaftNode {
   /**
    * Messages from outside the configuration change nothing (a removed node, a
    * stranger). A node that knows no configuration yet (joining) accepts all.
+   * Leader messages are the exception (see fromLeader).
    */
   private fromKnownMember(from: NodeId): boolean {
     const members = this.log.config().members
@@ -939,6 +943,18 @@ export function applyConfChange(config: Config, cc: ConfChange): Config | string
     default:
       return unreachable(cc, 'conf change')
   }
+}
+
+/**
+ * Append, Heartbeat and Snapshot are accepted from a sender outside our
+ * configuration: a follower that was away while a member was added (and then
+ * elected) does not know its new leader until that leader's entries reach it,
+ * and would otherwise never catch up. This cannot let a removed node disrupt
+ * anyone: a leader was elected by a quorum; a stale one sends a lower term,
+ * which is answered with ours and makes it step down.
+ */
+function fromLeader(m: Message): boolean {
+  return m.type === 'Append' || m.type === 'Heartbeat' || m.type === 'Snapshot'
 }
 
 function sameHardState(a: HardState, b: HardState): boolean {
