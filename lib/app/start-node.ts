@@ -51,6 +51,7 @@ export async function startNode(config: NodeConfig, logger: Logger, options: { p
     await replica.stop()
     throw err
   }
+  if (config.unsafeStaleReads) logger.warn('RAFTKV_UNSAFE_STALE_READS=yes: linearizable reads are served from local state WITHOUT ReadIndex (testing only)')
   logger.info({ raft: formatHostPort(config.raftAddr), resp: formatHostPort(config.respAddr), http: formatHostPort(config.httpAddr) }, 'node started')
   let stopping: Promise<void> | null = null
   const respServer = resp

@@ -49,6 +49,10 @@ export interface NodeConfig {
    * fault-injecting proxy between each pair of nodes in the fault suite).
    */
   readonly peerAddrOverrides: ReadonlyMap<string, string>
+  /** Test only (fault suite): record each file's length at its last fsync. */
+  readonly trackSyncedLengths: boolean
+  /** Test only: a deliberately broken node that serves linearizable reads without ReadIndex. */
+  readonly unsafeStaleReads: boolean
 }
 
 /** Every tuning variable with its default; the README lists the same table. */
@@ -127,6 +131,8 @@ export function parseNodeConfig(env: Env): NodeConfig {
     maxClients: int(env, 'MAXCLIENTS', tuningDefaults.MAXCLIENTS, 1, 1_000_000),
     logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, tuningDefaults.LOG_LEVEL),
     peerAddrOverrides: addrOverrides(env, 'PEER_ADDR_OVERRIDES'),
+    trackSyncedLengths: yesNo(env, 'RAFTKV_TRACK_SYNCED_LENGTHS', 'no'),
+    unsafeStaleReads: yesNo(env, 'RAFTKV_UNSAFE_STALE_READS', 'no'),
   }
   if (config.heartbeatIntervalTicks >= config.electionTimeoutTicks) {
     throw new ConfigError(`HEARTBEAT_TICKS (${config.heartbeatIntervalTicks}) must be below ELECTION_TICKS (${config.electionTimeoutTicks})`)

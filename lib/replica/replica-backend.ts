@@ -178,7 +178,8 @@ export class ReplicaBackend implements ClientBackend {
    * share one ReadIndex request; a read arriving later waits for the next.
    */
   private async barrier(consistency: ReadConsistency): Promise<void> {
-    if (consistency === 'stale') return
+    // RAFTKV_UNSAFE_STALE_READS: the deliberately broken build the fault suite must catch.
+    if (consistency === 'stale' || this.replica.config.unsafeStaleReads) return
     const deadline = Date.now() + this.replica.config.requestTimeoutMs
     while (!this.replica.isStopped()) {
       const index = await new Promise<number>((resolve) => {

@@ -99,7 +99,13 @@ export class Replica extends EventEmitter<ReplicaEvents> {
 
   /** Opens storage, recovers state, starts the peer listener and the tick timer. */
   static async start(config: NodeConfig, logger: Logger): Promise<Replica> {
-    const { storage, state } = await NodeStorage.open({ dir: config.dataDir, fsync: config.fsync, segmentBytesMax: config.segmentBytesMax, logger })
+    const { storage, state } = await NodeStorage.open({
+      dir: config.dataDir,
+      fsync: config.fsync,
+      segmentBytesMax: config.segmentBytesMax,
+      trackSyncedLengths: config.trackSyncedLengths,
+      logger,
+    })
     let clusterId = storage.getMeta(clusterIdKey) ?? ''
     let initial: InitialState
     let kv: KvStateMachine
