@@ -4,6 +4,7 @@
 import avro from 'avsc'
 import type { Config, Entry, HardState } from '../raft/types.js'
 import { unreachable } from '../util/assert.js'
+import { readBatch } from './batch-reader.js'
 
 export const batchRecordType = 1
 
@@ -122,6 +123,12 @@ export function encodeBatchInto(batch: LogBatch, buf: Buffer, offset: number): n
 
 /** Decodes a record payload; throws on anything that is not a well-formed batch. */
 export function decodeBatch(payload: Buffer): LogBatch {
+  if (payload[0] !== batchRecordType) throw new Error(`unknown record type ${String(payload[0])}`)
+  return readBatch(payload, 1)
+}
+
+/** The same through avsc's generic decoder: the reference readBatch is tested against. */
+export function decodeBatchWithAvsc(payload: Buffer): LogBatch {
   if (payload[0] !== batchRecordType) throw new Error(`unknown record type ${String(payload[0])}`)
   const raw = batchType.fromBuffer(payload.subarray(1)) as AvroBatch
   const hardState = raw.hardState === null

@@ -1,0 +1,63 @@
+// The direct batch reader must decode exactly what avsc decodes.
+import t from 'tap'
+import type { Entry, HardState } from '../../lib/raft/types.js'
+import { decodeBatch, decodeBatchWithAvsc, encodeBatchInto, type LogBatch } from '../../lib/storage/entry-codec.js'
+import { Prng } from '../../lib/util/prng.js'
+
+function randomBatch(prng: Prng): LogBatch {
+  const bigs = [0, 1, 63, 64, 127, 128, 2 ** 31 - 1, 2 ** 31, 2 ** 32 + 5, 2 ** 52 + 3]
+  const long = () => (prng.chance(0.3) ? prng.pick(bigs) : prng.int(1_000_000))
+  const hardState: HardState | null = prng.chance(0.5) ? { term: long(), vote: prng.pick(['', 'n1', 'nœud-é']), commit: long() } : null
+  const first = Math.min(long(), 2 ** 52)
+  const entries: Entry[] = Array.from({ length: prng.int(300) }, (_, i) => {
+    const index = first + i
+    const term = long()
+    const kind = prng.int(3)
+    if (kind === 0) return { index, term, kind: 'noop' }
+    if (kind === 1) {
+      const members = Array.from({ length: prng.int(5) }, (_, m) => ({
+        id: `n${m}`, addr: `10.0.0.${m}:7000`, role: prng.chance(0.5) ? 'voter' as const : 'learner' as const,
+      }))
+      return { index, term, kind: 'config', config: { members } }
+    }
+    const data = Buffer.alloc(prng.int(prng.chance(0.1) ? 5000 : 40))
+    for (let b = 0; b < data.length; b++) data[b] = prng.int(256)
+    return { index, term, kind: 'normal', data }
+  })
+  return { hardState, entries }
+}
+
+function plain(batch: LogBatch): unknown {
+  return JSON.parse(JSON.stringify(batch, (_k, v: unknown) =>
+    (typeof v === 'object' && v !== null && 'type' in v && v.type === 'Buffer' ? { hex: Buffer.from(v as unknown as Buffer).toString('hex') } : v)))
+}
+
+t.test('the direct reader decodes 500 random batches exactly as avsc does', async (t) => {
+  const prng = new Prng(7)
+  let scratch = Buffer.alloc(1 << 20)
+  for (let i = 0; i < 500; i++) {
+    const batch = randomBatch(prng)
+    let end = encodeBatchInto(batch, scratch, 0)
+    while (end < 0) {
+      scratch = Buffer.alloc(scratch.length * 2)
+      end = encodeBatchInto(batch, scratch, 0)
+    }
+    const payload = scratch.subarray(0, end)
+    const ours = decodeBatch(payload)
+    const reference = decodeBatchWithAvsc(payload)
+    if (JSON.stringify(plain(ours)) !== JSON.stringify(plain(reference)) ||
+      JSON.stringify(plain(ours)) !== JSON.stringify(plain(batch))) {
+      t.fail(`batch ${i} decoded differently`)
+      return
+    }
+  }
+  t.pass('all equal')
+})
+
+t.test('the direct reader rejects a truncated or padded batch', async (t) => {
+  const batch: LogBatch = { hardState: { term: 3, vote: 'n1', commit: 2 }, entries: [{ index: 1, term: 3, kind: 'normal', data: Buffer.from('hello') }] }
+  const scratch = Buffer.alloc(4096)
+  const end = encodeBatchInto(batch, scratch, 0)
+  for (let cut = 1; cut < end; cut++) t.throws(() => decodeBatch(scratch.subarray(0, cut)), `cut at ${cut}`)
+  t.throws(() => decodeBatch(Buffer.concat([scratch.subarray(0, end), Buffer.from([0])])), 'trailing byte')
+})
