@@ -170,3 +170,11 @@ t.test('a huge pipeline whose replies are not read pauses reading, then complete
   t.equal(replies.length, count)
   t.ok(replies.every((reply, i) => reply === `${i}:${payload}`), 'every reply in order')
 })
+
+t.test('with an idle timeout, a silent connection is closed', async (t) => {
+  const { port, server } = await startTestServer(t, { limits: { idleTimeoutMs: 100 } })
+  const client = await RawClient.connect(port, t)
+  t.equal(await client.command('PING'), 'PONG')
+  await client.waitClosed()
+  await waitFor(() => server.clientCount() === 0, 'the server to forget the client')
+})

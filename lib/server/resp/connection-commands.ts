@@ -4,7 +4,6 @@
 import type { CommandContext, CommandFlag, CommandGroup, LocalCommandSpec } from './command-types.js'
 import { parseInt64 } from './kv-commands.js'
 import {
-  array,
   bulk,
   bulkArray,
   encodeValue,
@@ -14,7 +13,6 @@ import {
   replyNil,
   replyOk,
   replyPong,
-  simpleString,
   type Reply,
 } from './reply-writer.js'
 
@@ -98,9 +96,9 @@ async function hello(ctx: CommandContext, args: readonly Buffer[]): Promise<Repl
   for (let i = 2; i < args.length; i++) {
     const option = word(arg(args, i))
     if (option === 'auth' && i + 2 < args.length) {
-      const user = arg(args, i + 1).toString()
-      const accepted = ctx.server.requirePass === null ? false : await ctx.authenticate(arg(args, i + 2))
       if (ctx.server.requirePass === null) return noPassword
+      const user = arg(args, i + 1).toString()
+      const accepted = await ctx.authenticate(arg(args, i + 2))
       if (!accepted || user !== 'default') return wrongPass
       i += 2
     } else if (option === 'setname' && i + 1 < args.length) {
@@ -144,7 +142,7 @@ function client(ctx: CommandContext, args: readonly Buffer[]): Reply {
       return clientSetInfo(ctx, args)
     case 'info':
       if (!arity(2)) return wrongArity('client|info')
-      return bulk(describe(ctx, ctx.connection) + '\n')
+      return bulk(describe(ctx.connection) + '\n')
     case 'list':
       return clientList(ctx, args)
     case 'no-evict':
@@ -176,8 +174,7 @@ function clientSetInfo(ctx: CommandContext, args: readonly Buffer[]): Reply {
   return replyOk
 }
 
-function describe(ctx: CommandContext, connection: CommandContext['connection']): string {
-  void ctx
+function describe(connection: CommandContext['connection']): string {
   return connection.client.describe(Date.now(), connection.queryBufferBytes(), connection.outputBytes())
 }
 
@@ -198,7 +195,7 @@ function clientList(ctx: CommandContext, args: readonly Buffer[]): Reply {
   }
   const lines: string[] = []
   for (const connection of ctx.server.connections()) {
-    if (ids === null || ids.has(connection.client.id)) lines.push(describe(ctx, connection))
+    if (ids === null || ids.has(connection.client.id)) lines.push(describe(connection))
   }
   return bulk(lines.map((line) => line + '\n').join(''))
 }
@@ -296,5 +293,3 @@ export const connectionCommands: readonly LocalCommandSpec[] = [
     },
   }),
 ]
-
-export { simpleString, array }
