@@ -207,6 +207,7 @@ export class SimCluster implements SimNodeEnv {
         this.completenessChecked.add(st.term)
         this.stats.leadersElected++
         this.checker.checkLeaderLog(node.id, st.term, node.store)
+        if (this.faultsOn && this.weather.isolateNewLeaderProbability > 0 && this.prng.chance(this.weather.isolateNewLeaderProbability)) this.isolateNewLeader(node)
       }
     }
     if (st.commit < node.commitSeen) throw new SimViolation('commit monotonicity', `${node.id} commit went from ${node.commitSeen} back to ${st.commit}`)
@@ -386,8 +387,17 @@ export class SimCluster implements SimNodeEnv {
     this.note(`PARTITION ${text} until tick ${this.partitionEndsAtTick}`)
   }
 
+  private isolateNewLeader(leader: SimNode): void {
+    this.network.heal()
+    this.network.cutBetween([leader.id], this.nodes.filter((n) => n !== leader).map((n) => n.id))
+    this.stats.partitions.isolate++
+    this.partitionEndsAtTick = this.tick + 1 + this.prng.int(this.weather.partitionTicksMax)
+    this.note(`PARTITION isolate new leader ${leader.id} until tick ${this.partitionEndsAtTick}`)
+  }
+
   private crashOne(): void {
-    const node = this.pickAlive()
+    const leader = this.leader()
+    const node = leader !== null && this.prng.chance(this.weather.crashLeaderProbability) ? leader : this.pickAlive()
     if (node === null) return
     this.stats.steps++
     if (this.prng.chance(this.weather.crashInReadyProbability)) {
@@ -539,7 +549,16 @@ export class SimCluster implements SimNodeEnv {
     this.faultsOn = false
     this.network.heal()
     this.partitionEndsAtTick = -1
-    this.network.weather = { ...this.network.weather, dropProbability: 0, duplicateProbability: 0 }
+    // Raft needs broadcast time well below the election timeout (§5.6): a
+    // round trip of at most half the shortest timeout.
+    const latencyUnitsMax = Math.max(1, Math.floor(((this.weather.raft.electionTimeoutTicks ?? 10) * timeUnitsPerTick) / 4))
+    const link = this.network.weather
+    this.network.weather = {
+      dropProbability: 0,
+      duplicateProbability: 0,
+      latencyUnitsMin: Math.min(link.latencyUnitsMin, latencyUnitsMax),
+      latencyUnitsMax: Math.min(link.latencyUnitsMax, latencyUnitsMax),
+    }
     this.note('CALM: network healed, every node restarted, no more faults')
     for (const node of this.nodes) {
       node.crashArmed = null

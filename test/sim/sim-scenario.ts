@@ -21,7 +21,11 @@ export interface Weather {
   readonly faultTicks: number
   readonly partitionProbability: number
   readonly partitionTicksMax: number
+  /** A newly elected leader is cut off at once, with its first appends in flight (replacing any partition). */
+  readonly isolateNewLeaderProbability: number
   readonly crashProbability: number
+  /** Of the crashes, the share aimed at the current leader (the node whose loss hurts most). */
+  readonly crashLeaderProbability: number
   /** Of the crashes, the share that strikes inside the Ready loop rather than between inputs. */
   readonly crashInReadyProbability: number
   readonly restartProbability: number
@@ -94,8 +98,10 @@ export function drawWeather(prng: Prng, overrides: WeatherOverrides = {}): Weath
     faultTicks: 80 + prng.int(nodeCount === 5 ? 120 : 220),
     partitionProbability: maybe(prng, 0.3, 0.005, 0.06),
     partitionTicksMax: 5 + prng.int(40),
+    isolateNewLeaderProbability: maybe(prng, 0.7, 0.05, 0.5),
     crashProbability: maybe(prng, 0.3, 0.002, 0.04),
     crashInReadyProbability: prng.next(),
+    crashLeaderProbability: prng.next() * 0.5,
     restartProbability: 0.02 + prng.next() * 0.3,
     tickSkipProbability: maybe(prng, 0.6, 0, 0.3),
     membershipProbability: maybe(prng, 0.4, 0.005, 0.08),

@@ -30,17 +30,40 @@ export function variantOptions(name: VariantName): Omit<SimOptions, 'seed'> {
     case 'forget-vote':
       return {
         bugs: { forgetVoteOnRestart: true, sendBeforePersist: false },
-        weatherPatch: { crashProbability: 0.08, crashInReadyProbability: 0.2, restartProbability: 0.5 },
+        nodeCount: 3,
+        // Split votes with no lease to hide behind, and vote requests spread
+        // out in time: a voter that restarts between two candidates' requests
+        // forgets it already voted.
+        weatherPatch: {
+          crashProbability: 0.5, crashInReadyProbability: 0.3, restartProbability: 1,
+          link: { dropProbability: 0, duplicateProbability: 0.5, latencyUnitsMin: 1, latencyUnitsMax: 80 },
+        },
+        raftPatch: { preVote: false, checkQuorum: false, electionTimeoutTicks: 5 },
       }
     case 'send-before-persist':
       return {
         bugs: { forgetVoteOnRestart: false, sendBeforePersist: true },
-        weatherPatch: { crashProbability: 0.08, crashInReadyProbability: 0.9, restartProbability: 0.3 },
+        nodeCount: 3,
+        // A follower acks, then crashes before the entries reach its disk.
+        weatherPatch: { crashProbability: 0.3, crashInReadyProbability: 0.9, restartProbability: 1 },
       }
     case 'commit-previous-term':
       return {
         coreFactory: commitsPreviousTerms,
-        weatherPatch: { crashProbability: 0.06, crashInReadyProbability: 0.3, restartProbability: 0.3 },
+        nodeCount: 3,
+        // The paper's Figure 8: leaders cut off right after winning pile up
+        // entries of their own term; a later leader, sending one entry per
+        // append, counts an old-term entry onto a quorum, and the cut-off
+        // leader (its last term higher) comes back and wins before the no-op
+        // that would have protected the entry arrives.
+        weatherPatch: {
+          spareCount: 0, bootstrap: 'static', faultTicks: 300,
+          membershipProbability: 0, snapshotProbability: 0, transferProbability: 0, campaignProbability: 0,
+          crashProbability: 0.02, restartProbability: 0.3, proposalProbability: 0.9,
+          isolateNewLeaderProbability: 0.6, partitionTicksMax: 30,
+          link: { dropProbability: 0.02, duplicateProbability: 0, latencyUnitsMin: 5, latencyUnitsMax: 25 },
+        },
+        raftPatch: { appendEntriesMax: 1, inflightAppendsMax: 1, preVote: false, checkQuorum: false, electionTimeoutTicks: 5 },
       }
   }
 }
