@@ -3,7 +3,7 @@ SHELL := /bin/bash
 NODE  := node --enable-source-maps
 SEEDS ?= 2000
 
-.PHONY: all install build test sim clean run run1 run2 run3 run-test bench
+.PHONY: all install build test sim clean run run1 run2 run3 run4 run5 run5nodes run-test bench
 
 all: build
 
@@ -35,6 +35,14 @@ run2: build
 	$(NODE) dist/bin/raftkv-cli.js start --env .env2
 run3: build
 	$(NODE) dist/bin/raftkv-cli.js start --env .env3
+run4: build
+	$(NODE) dist/bin/raftkv-cli.js start --env .env4
+run5: build
+	$(NODE) dist/bin/raftkv-cli.js start --env .env5
+
+# A local 5-node cluster in one terminal.
+run5nodes: build
+	@scripts/run-cluster.sh .env1 .env2 .env3 .env4 .env5
 
 # All three in one terminal with prefixed output; Ctrl-C stops them all.
 run: build

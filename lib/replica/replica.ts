@@ -370,6 +370,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
   private syncPeers(): void {
     const st = this.raft.status()
     const wasMember = this.lastConfig?.members.some((m) => m.id === this.id) ?? false
+    const votersBefore = this.lastConfig?.members.filter((m) => m.role === 'voter').length ?? 0
     this.lastConfig = st.config
     const peers = new Map<NodeId, string>()
     for (const m of st.config.members) {
@@ -381,7 +382,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     const isMember = st.config.members.some((m) => m.id === this.id)
     if (wasMember && !isMember) this.logger.warn('this node was removed from the cluster: it will not vote or campaign any more')
     const voters = st.config.members.filter((m) => m.role === 'voter').length
-    if (st.role === 'leader' && voters === 2) this.logger.warn('the cluster has only 2 voters: losing either one stops it; add a third')
+    if (st.role === 'leader' && voters === 2 && votersBefore > 2) this.logger.warn('the cluster has only 2 voters: losing either one stops it; add a third')
   }
 
   private sendAll(messages: readonly Message[]): void {
@@ -497,8 +498,10 @@ export class Replica extends EventEmitter<ReplicaEvents> {
 
   private onWire(msg: WireMessage, from: NodeId, reply: (m: WireMessage) => void): void {
     if (this.stopped) return
-    // Bounded: only peers that authenticated with the cluster secret get here.
-    if (this.replyRoutes.size < 64 || this.replyRoutes.has(from)) this.replyRoutes.set(from, reply)
+    // Only raft traffic marks a way back: a one-off request connection (a
+    // join, an admin command) must get nothing but its answer. Bounded, and
+    // only peers that proved the cluster secret get here.
+    if (isRaftMessage(msg) && (this.replyRoutes.size < 64 || this.replyRoutes.has(from))) this.replyRoutes.set(from, reply)
     switch (msg.type) {
       case 'SnapshotChunk':
         this.onSnapshotChunk(msg, reply)
@@ -619,6 +622,22 @@ export function selfMemberAddr(config: NodeConfig): string {
 /** The leader's own sweeps opt out of deduplication (empty client id). */
 function encodeSweep(keys: Buffer[]): Buffer {
   return encodeEnvelope({ nowMs: 0, clientId: '', seq: 0, write: { ops: [{ t: 'expireSweep', keys }], watches: [] } })
+}
+
+function isRaftMessage(msg: WireMessage): msg is Message {
+  switch (msg.type) {
+    case 'JoinRequest':
+    case 'JoinResponse':
+    case 'ForwardRequest':
+    case 'ForwardResponse':
+    case 'AdminRequest':
+    case 'AdminResponse':
+    case 'SnapshotChunk':
+    case 'SnapshotChunkAck':
+      return false
+    default:
+      return true
+  }
 }
 
 function sleep(ms: number): Promise<void> {

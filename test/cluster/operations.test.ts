@@ -1,0 +1,106 @@
+// Operating a cluster with bin/raftkv and the /cluster routes: status fields,
+// learners promoted once caught up, removing the leader, a removed node that
+// keeps running, and refusing to re-add a member id by accident.
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
+import t from 'tap'
+import { ProcessCluster, cliPath, type ProcessNode } from './process-cluster.js'
+
+const run = promisify(execFile)
+
+async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [cliPath, ...args], { timeout: 30_000 })
+    return { code: 0, stdout, stderr }
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string }
+    return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' }
+  }
+}
+
+function httpOf(node: ProcessNode): string {
+  return `127.0.0.1:${node.spec.httpPort}`
+}
+
+t.test('operating a cluster', async (t) => {
+  const cluster = new ProcessCluster()
+  t.teardown(() => cluster.stop())
+  await cluster.start(3)
+
+  await t.test('status --json reports every field of every member', async (t) => {
+    const leader = await cluster.waitForLeader()
+    const r = await cli(['status', '--http', httpOf(leader), '--json'])
+    t.equal(r.code, 0, r.stderr)
+    const s = JSON.parse(r.stdout) as Record<string, unknown>
+    t.equal(s['id'], leader.spec.id)
+    t.equal(s['role'], 'leader')
+    t.equal(s['leader'], leader.spec.id)
+    for (const field of ['term', 'commitIndex', 'appliedIndex', 'snapshotIndex', 'firstIndex', 'lastIndex']) {
+      t.type(s[field], 'number', `${field} is a number`)
+    }
+    const members = s['members'] as Record<string, unknown>[]
+    t.equal(members.length, 3)
+    for (const m of members) {
+      t.equal(m['role'], 'voter')
+      t.type(m['match'], 'number', `match of ${String(m['id'])}`)
+      t.type(m['lag'], 'number', `lag of ${String(m['id'])}`)
+      t.type(m['lastContactMs'], 'number', `last contact of ${String(m['id'])}`)
+      t.match(m['raftAddr'], /^127\.0\.0\.1:\d+$/)
+      t.match(m['respAddr'], /^127\.0\.0\.1:\d+$/)
+    }
+  })
+
+  await t.test('status prints a table with one row per member', async (t) => {
+    const r = await cli(['status', '--http', httpOf(cluster.nodes[0] as ProcessNode)])
+    t.equal(r.code, 0, r.stderr)
+    t.match(r.stdout, /^ID\s+ROLE\s+RAFT ADDR/m)
+    for (const id of ['n1', 'n2', 'n3']) t.match(r.stdout, new RegExp(`^${id}\\s+voter`, 'm'))
+  })
+
+  await t.test('a node that joins is added as a learner and promoted once caught up', async (t) => {
+    const n4 = await cluster.addNode('n4')
+    n4.start()
+    await cluster.waitForVoters(4)
+    const st = await (await cluster.waitForLeader()).status()
+    t.ok(st?.members.some((m) => m.id === 'n4' && m.role === 'voter'))
+  })
+
+  await t.test('adding an id that is already a member is refused with a clear message', async (t) => {
+    const r = await cli(['add', 'n4', '127.0.0.1:1', '--http', httpOf(cluster.nodes[1] as ProcessNode)])
+    t.not(r.code, 0)
+    t.match(r.stderr, /already a member.*remove it first/)
+  })
+
+  await t.test('removing the leader hands leadership over and the cluster keeps serving', async (t) => {
+    const leader = await cluster.waitForLeader()
+    const other = cluster.nodes.find((n) => n !== leader && n.running()) as ProcessNode
+    const r = await cli(['remove', leader.spec.id, '--http', httpOf(other)])
+    t.equal(r.code, 0, r.stderr)
+    const next = await cluster.waitForLeader()
+    t.not(next.spec.id, leader.spec.id)
+    const st = await next.status()
+    t.notOk(st?.members.some((m) => m.id === leader.spec.id), 'old leader is no longer a member')
+    const c = next.redis()
+    t.teardown(() => c.disconnect())
+    t.equal(await c.set('after-removal', 'yes'), 'OK')
+
+    await t.test('the removed node keeps running but cannot disrupt the cluster', async (t) => {
+      t.ok(leader.running(), 'removed node still runs')
+      const before = await next.status()
+      // Several election timeouts (0.5–1 s each) while the removed node times out.
+      await cluster.waitFor(async () => {
+        const s = await leader.status()
+        return s !== null && s.role !== 'leader'
+      }, 'the removed node not to lead')
+      const deadline = Date.now() + 4000
+      while (Date.now() < deadline) {
+        const s = await next.status()
+        t.equal(s?.role, 'leader', 'leader unchanged')
+        if (s?.role !== 'leader') break
+        await new Promise((r) => setTimeout(r, 250))
+      }
+      const after = await next.status()
+      t.equal(after?.term, before?.term, 'no election was forced')
+    })
+  })
+})
