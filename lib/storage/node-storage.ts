@@ -181,12 +181,19 @@ export class NodeStorage {
     })
   }
 
-  /** Waits for calls in flight, then closes the files. Works after a disk error too. */
-  async close(): Promise<void> {
-    await this.queue
-    if (this.closed) return
-    this.closed = true
-    await this.writer.close()
+  /**
+   * Closes the files after the calls made before it; later calls reject with
+   * ERR_STORAGE_CLOSED. Queued like a write, so nothing writes to a closed
+   * file; unlike a write it also works after a disk error.
+   */
+  close(): Promise<void> {
+    const result = this.queue.then(async () => {
+      if (this.closed) return
+      this.closed = true
+      await this.writer.close()
+    })
+    this.queue = result.catch(() => undefined)
+    return result
   }
 
   private serialize(operation: () => Promise<void>): Promise<void> {

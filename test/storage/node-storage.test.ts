@@ -111,3 +111,12 @@ t.test('calls after close reject with ERR_STORAGE_CLOSED', async (t) => {
   await storage.close()
   await t.rejects(storage.persist(null, makeEntries(1, 1, 1)), { code: 'ERR_STORAGE_CLOSED' })
 })
+
+t.test('a write queued right after close rejects instead of touching the closed file', async (t) => {
+  const dir = t.testdir()
+  const { storage } = await open(dir)
+  const closing = storage.close()
+  const late = storage.persist(null, makeEntries(1, 1, 1))
+  await closing
+  await t.rejects(late, { code: 'ERR_STORAGE_CLOSED' })
+})
