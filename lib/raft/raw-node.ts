@@ -663,7 +663,11 @@ export class RaftNode {
       return
     }
     const wasPaused = pr.paused()
-    if (pr.maybeUpdate(m.index)) {
+    const updated = pr.maybeUpdate(m.index)
+    // A probe acked at the match we already knew (after a snapshot, or with
+    // nothing missing) also proves where the logs agree: replicate from there.
+    // Otherwise the leader would probe again on every ack, forever.
+    if (updated || (pr.state === 'probe' && pr.match === m.index)) {
       if (pr.state === 'probe') pr.becomeReplicate()
       else if (pr.state === 'snapshot' && pr.match >= pr.pendingSnapshot) pr.becomeProbe()
       pr.inflights.freeTo(m.index)
