@@ -26,7 +26,8 @@ export async function startNode(config: NodeConfig, logger: Logger, options: { p
   const replica = await Replica.start(config, logger)
   const fatal = new Promise<Error>((resolve) => replica.once('fatal', resolve))
   const backend = new ReplicaBackend(replica, config.followerWrites === 'moved')
-  backend.useAdmin(new AdminCommands(replica))
+  const admin = new AdminCommands(replica)
+  backend.useAdmin(admin)
   const metrics = new NodeMetrics(replica, options.processMetrics ?? true)
   let resp: Awaited<ReturnType<typeof startRespServer>> | null = null
   let http: Awaited<ReturnType<typeof startHttpServer>> | null = null
@@ -64,10 +65,28 @@ export async function startNode(config: NodeConfig, logger: Logger, options: { p
     fatal,
     stop: () => {
       stopping ??= (async () => {
+        await handOverLeadership(replica, admin, logger)
         await Promise.allSettled([respServer.close(), httpServer.close()])
         await replica.stop()
       })()
       return stopping
     },
+  }
+}
+
+/**
+ * A leader that stops on purpose first moves leadership to the most
+ * caught-up voter, so clients see no election gap. Bounded: if the transfer
+ * does not complete, the node stops anyway and the cluster elects normally.
+ */
+async function handOverLeadership(replica: Replica, admin: AdminCommands, logger: Logger): Promise<void> {
+  const st = replica.raft.status()
+  if (replica.isStopped() || st.role !== 'leader') return
+  if (!st.config.members.some((m) => m.role === 'voter' && m.id !== st.id)) return
+  try {
+    const result = await admin.run('transfer-leader', [])
+    logger.info({ result: JSON.parse(result) as unknown }, 'handed leadership over before stopping')
+  } catch (err) {
+    logger.warn({ err: (err as Error).message }, 'could not hand leadership over before stopping')
   }
 }
