@@ -82,12 +82,12 @@ interface AvroBatch {
 const emptyData = Buffer.alloc(0)
 
 function toAvroEntry(entry: Entry): AvroEntry {
-  const base = { index: entry.index, term: entry.term, kind: entry.kind }
+  const { index, term } = entry
   switch (entry.kind) {
     // avsc needs a real Buffer; a plain Uint8Array is wrapped without a copy.
-    case 'normal': return { ...base, data: asBuffer(entry.data), config: null }
-    case 'noop': return { ...base, data: emptyData, config: null }
-    case 'config': return { ...base, data: emptyData, config: entry.config }
+    case 'normal': return { index, term, kind: 'normal', data: asBuffer(entry.data), config: null }
+    case 'noop': return { index, term, kind: 'noop', data: emptyData, config: null }
+    case 'config': return { index, term, kind: 'config', data: emptyData, config: entry.config }
     default: return unreachable(entry, 'entry kind')
   }
 }
