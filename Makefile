@@ -51,3 +51,10 @@ run: build
 # A quick end-to-end check of a local 3-node cluster in temporary directories.
 run-test: build
 	$(NODE) dist/test/e2e/run-test.js
+
+# raftkv side by side with Redis (appendfsync always) and etcd; see bench/README.md.
+# QUICK=1 for a short run. Installs the comparison servers and load generators when missing.
+bench: build
+	@command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null && command -v etcd >/dev/null && command -v wrk >/dev/null || \
+		{ apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y redis-server redis-tools etcd-server etcd-client wrk; }
+	$(NODE) dist/bench/suite.js

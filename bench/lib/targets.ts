@@ -1,0 +1,123 @@
+// The systems under test, each started on free loopback ports in a temporary
+// directory and stopped again: a raftkv cluster (real node processes, default
+// settings: FSYNC=always, linearizable reads), one redis-server with
+// `appendonly yes` + `appendfsync always`, and an etcd cluster (Debian's
+// etcd-server 3.4, which fsyncs its WAL before acknowledging).
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Redis } from 'ioredis'
+import { ProcessCluster, type ProcessNode } from '../../test/cluster/process-cluster.js'
+import { adopt, freePort, startProcess, stopProcess, waitFor } from './procs.js'
+
+export interface RespTarget {
+  readonly name: string
+  /** Where writes go: raftkv's leader, or the one Redis. */
+  readonly writePort: number
+  /** A follower's RESP port (raftkv only): reads there go through ReadIndex on the leader. */
+  readonly followerPort: number | null
+  stop(): Promise<void>
+}
+
+export interface RaftkvTarget extends RespTarget {
+  readonly cluster: ProcessCluster
+  readonly leader: ProcessNode
+}
+
+export async function startRaftkv(nodes: number, env: Record<string, string> = {}): Promise<RaftkvTarget> {
+  const cluster = new ProcessCluster({ LOG_LEVEL: 'warn', ...env })
+  try {
+    await cluster.start(nodes)
+  } finally {
+    for (const n of cluster.nodes) adopt(n.proc)
+  }
+  const leader = await cluster.waitForLeader()
+  const follower = cluster.nodes.find((n) => n !== leader) ?? null
+  return {
+    name: `raftkv-${nodes}`,
+    cluster,
+    leader,
+    writePort: leader.spec.respPort,
+    followerPort: follower?.spec.respPort ?? null,
+    stop: () => cluster.stop(),
+  }
+}
+
+export async function startRedis(): Promise<RespTarget> {
+  const dir = mkdtempSync(join(tmpdir(), 'raftkv-bench-redis-'))
+  const port = await freePort()
+  const { proc, output } = startProcess('redis-server', [
+    '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '',
+    '--appendonly', 'yes', '--appendfsync', 'always', '--protected-mode', 'no',
+  ])
+  await waitFor(async () => {
+    const r = new Redis({ port, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 })
+    r.on('error', () => {})
+    try {
+      await r.connect()
+      return (await r.ping()) === 'PONG'
+    } finally {
+      r.disconnect()
+    }
+  }, `redis-server on port ${port}\n${output()}`)
+  return {
+    name: 'redis-always',
+    writePort: port,
+    followerPort: null,
+    stop: async () => {
+      await stopProcess(proc)
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}
+
+export interface EtcdTarget {
+  readonly name: string
+  /** http://127.0.0.1:port of each member's client listener (the JSON gateway lives there too). */
+  readonly clientUrls: readonly string[]
+  readonly leaderUrl: string
+  readonly followerUrl: string
+  stop(): Promise<void>
+}
+
+export async function startEtcd(members: number): Promise<EtcdTarget> {
+  const dir = mkdtempSync(join(tmpdir(), 'raftkv-bench-etcd-'))
+  const specs: { name: string; client: string; peer: string }[] = []
+  for (let i = 1; i <= members; i++) {
+    specs.push({ name: `e${i}`, client: `http://127.0.0.1:${await freePort()}`, peer: `http://127.0.0.1:${await freePort()}` })
+  }
+  const initialCluster = specs.map((s) => `${s.name}=${s.peer}`).join(',')
+  const procs = specs.map((s) => startProcess('etcd', [
+    '--name', s.name, '--data-dir', join(dir, s.name),
+    '--listen-client-urls', s.client, '--advertise-client-urls', s.client,
+    '--listen-peer-urls', s.peer, '--initial-advertise-peer-urls', s.peer,
+    '--initial-cluster', initialCluster, '--initial-cluster-state', 'new',
+    '--initial-cluster-token', 'raftkv-bench', '--log-level', 'warn',
+  ]))
+  const stop = async (): Promise<void> => {
+    await Promise.all(procs.map((p) => stopProcess(p.proc)))
+    rmSync(dir, { recursive: true, force: true })
+  }
+  try {
+    let leaderUrl = ''
+    await waitFor(async () => {
+      for (const s of specs) {
+        const st = await etcdStatus(s.client)
+        if (st !== null && st.leader !== '' && st.leader === st.memberId) leaderUrl = s.client
+      }
+      return leaderUrl !== ''
+    }, `an etcd leader\n${procs.map((p) => p.output()).join('\n')}`)
+    const followerUrl = specs.find((s) => s.client !== leaderUrl)?.client ?? leaderUrl
+    return { name: `etcd-${members}`, clientUrls: specs.map((s) => s.client), leaderUrl, followerUrl, stop }
+  } catch (err) {
+    await stop()
+    throw err
+  }
+}
+
+async function etcdStatus(url: string): Promise<{ memberId: string; leader: string } | null> {
+  const res = await fetch(`${url}/v3/maintenance/status`, { method: 'POST', body: '{}', signal: AbortSignal.timeout(1000) })
+  if (!res.ok) return null
+  const body = (await res.json()) as { header?: { member_id?: string }; leader?: string }
+  return { memberId: body.header?.member_id ?? '', leader: body.leader ?? '' }
+}
