@@ -1,0 +1,25 @@
+// Named scenarios: which faults the nemesis draws from.
+import type { FaultKind } from './nemesis.js'
+
+export const scenarios = {
+  kill: ['kill-random', 'kill-leader'],
+  pause: ['pause-random', 'pause-leader'],
+  partition: ['isolate-one', 'isolate-leader', 'majority-minority', 'bridge', 'one-way'],
+  'network-faults': ['delay', 'drop'],
+  membership: ['replace-node', 'transfer-leader'],
+  'wipe-readd': ['wipe-readd'],
+  'torn-tail': ['torn-tail'],
+  'power-loss': ['power-loss'],
+} as const satisfies Record<string, readonly FaultKind[]>
+
+export type ScenarioName = keyof typeof scenarios
+export const scenarioNames = Object.keys(scenarios) as ScenarioName[]
+
+export function isScenarioName(s: string): s is ScenarioName {
+  return Object.hasOwn(scenarios, s)
+}
+
+/** Node settings a scenario needs: power loss needs the storage to record synced lengths. */
+export function scenarioEnv(name: ScenarioName): Record<string, string> {
+  return name === 'power-loss' ? { RAFTKV_TRACK_SYNCED_LENGTHS: 'yes' } : {}
+}
