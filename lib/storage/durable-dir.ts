@@ -15,6 +15,8 @@ export type FaultInjector = (point: FaultPoint, file: string) => void
 export const tmpSuffix = '.tmp'
 
 export class DurableDir {
+  private stagedCount = 0
+
   constructor(
     readonly path: string,
     readonly fsync: FsyncPolicy,
@@ -77,10 +79,20 @@ export class DurableDir {
 
   /**
    * Replaces `name` atomically: a crash leaves the old file or the new one,
-   * never a mix. A leftover `<name>.tmp` is removed on the next open.
+   * never a mix. A leftover `*.tmp` is removed on the next open.
    */
   async replaceFile(name: string, parts: readonly Buffer[]): Promise<void> {
-    const tmpName = name + tmpSuffix
+    await this.commitStaged(await this.stageFile(name, parts), name)
+  }
+
+  /**
+   * First half of replaceFile: writes and fsyncs a uniquely named tmp file
+   * for `name` and returns its name. Touches nothing else, so it may run
+   * while other writes go on.
+   */
+  async stageFile(name: string, parts: readonly Buffer[]): Promise<string> {
+    this.stagedCount++
+    const tmpName = `${name}.${this.stagedCount}${tmpSuffix}`
     await this.io('create', tmpName, async () => {
       const handle = await open(this.file(tmpName), 'w')
       try {
@@ -94,6 +106,11 @@ export class DurableDir {
         await handle.close()
       }
     })
+    return tmpName
+  }
+
+  /** Second half: renames the staged file into place and makes the rename durable. */
+  async commitStaged(tmpName: string, name: string): Promise<void> {
     await this.io('rename', tmpName, () => rename(this.file(tmpName), this.file(name)))
     this.tracker?.renamed(tmpName, name)
     await this.syncDir()

@@ -130,14 +130,33 @@ export class NodeStorage {
    * Stores our own snapshot at meta.index (at most the last stored index):
    * tmp file, fsync, rename, dir fsync. Then deletes older snapshots and the
    * segments it fully covers; entries after meta.index stay in the log.
+   * The tmp file is written and fsynced outside the call queue, so a large
+   * snapshot does not hold up persist() calls; only the rename and the
+   * deletions wait their turn.
    */
   saveSnapshot(meta: SnapshotMeta, data: Buffer): Promise<void> {
+    const name = snapshotFileName(meta.index)
+    const logStartSeq = this.snapshot?.logStartSeq ?? 0
+    const staging = this.failure === null && !this.closed
+      ? this.dir.stageFile(name, encodeSnapshotFile({ meta, logStartSeq }, data))
+      : Promise.resolve(null)
+    // Settled inside the queued step below; this only stops an unhandled rejection if that step never runs.
+    staging.catch(() => undefined)
     return this.serialize(async () => {
+      const tmpName = await staging
       const snapshotIndex = this.snapshot?.meta.index ?? 0
       assert(meta.index >= snapshotIndex, () => `snapshot ${meta.index} is older than the stored ${snapshotIndex}`)
       assert(meta.index <= this.lastIndex, () => `snapshot ${meta.index} is past the last entry ${this.lastIndex}`)
-      const logStartSeq = this.snapshot?.logStartSeq ?? 0
-      await this.writeSnapshot({ name: snapshotFileName(meta.index), meta, data, logStartSeq })
+      assert(tmpName !== null, 'snapshot staged while storage was usable')
+      const snapshot = { name, meta, data, logStartSeq: this.snapshot?.logStartSeq ?? 0 }
+      if (snapshot.logStartSeq === logStartSeq) {
+        await this.dir.commitStaged(tmpName, name)
+        this.snapshot = snapshot
+      } else {
+        // A leader's snapshot was installed meanwhile: the staged file names the wrong log start.
+        await this.dir.remove(tmpName)
+        await this.writeSnapshot(snapshot)
+      }
       await this.removeSnapshotsBefore(meta.index)
       await this.removeSegmentsCoveredBy(meta.index)
     })

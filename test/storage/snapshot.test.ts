@@ -189,3 +189,18 @@ t.test('a damaged newest snapshot with its log compacted away stops recovery', a
   await writeFile(name, bytes)
   await t.rejects(open(dir), { code: 'ERR_STORAGE_CORRUPT', message: /a gap/ })
 })
+
+t.test('persist calls made while a large snapshot is written all land, around the snapshot', async (t) => {
+  const dir = t.testdir()
+  const storage = await fill(dir)
+  const data = randomBytes(8 * 1024 * 1024)
+  const saving = storage.saveSnapshot(meta(200), data)
+  const writes = [301, 311, 321].map((first) => storage.persist({ term: 2, vote: 'n1', commit: first }, makeEntries(first, 10, 2)))
+  await Promise.all([saving, ...writes])
+  await storage.close()
+  const { storage: again, state } = await open(dir)
+  t.ok(state.snapshot?.data.equals(data), 'the snapshot is intact')
+  t.same(describe(state.entries), describe([...makeEntries(201, 100, 1), ...makeEntries(301, 30, 2)]))
+  t.same(state.hardState, { term: 2, vote: 'n1', commit: 321 })
+  await again.close()
+})
