@@ -442,9 +442,7 @@ export class SimCluster implements SimNodeEnv {
     if (wipeable.length > 0 && this.prng.chance(this.weather.wipeProbability) && !this.weather.carefulOperator) return this.wipe(this.prng.pick(wipeable))
     const addable = outside.filter((n) => n.core !== null)
     if (addable.length > 0) choices.push({ op: 'addLearner', id: this.prng.pick(addable).id, addr: '' })
-    const st = this.statusOf.get(leader.id) as RaftStatus
-    const promotable = this.weather.carefulOperator ? learners.filter((m) => (st.progress.get(m.id)?.match ?? 0) >= st.commit) : learners
-    if (promotable.length > 0) choices.push({ op: 'promote', id: this.prng.pick(promotable).id })
+    if (learners.length > 0) choices.push({ op: 'promote', id: this.prng.pick(learners).id })
     const voterCount = members.filter((m) => m.role === 'voter').length
     const removable = this.weather.carefulOperator && voterCount <= 2 ? members.filter((m) => m.id !== leader.id) : members
     if ((!this.growing() || choices.length === 0) && removable.length > 0) choices.push({ op: 'remove', id: this.prng.pick(removable).id })

@@ -46,10 +46,10 @@ export interface Weather {
    */
   readonly reportEveryLoss: boolean
   /**
-   * A careful operator promotes only learners that caught up with the leader's
-   * commit, never has the leader of a two-voter configuration remove itself,
-   * and never wipes a node to re-add it under the same id; a reckless one does
-   * whatever the seed says.
+   * A careful operator never has the leader of a two-voter configuration
+   * remove itself, and never wipes a node to re-add it under the same id; a
+   * reckless one does whatever the seed says. (Both moves expose open bugs in
+   * the core; see sim-ci.ts.)
    */
   readonly carefulOperator: boolean
   readonly unreachableReportProbability: number
