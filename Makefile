@@ -58,3 +58,10 @@ bench: build
 	@command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null && command -v etcd >/dev/null && command -v wrk >/dev/null || \
 		{ apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y redis-server redis-tools etcd-server etcd-client wrk; }
 	$(NODE) dist/bench/suite.js
+
+# The fault-injection suite, long: every scenario on 3 and 5 nodes for
+# JEPSEN_DURATION_MS each (default 5 minutes), then a table of verdicts.
+# JEPSEN_SEED fixes the base seed. Evidence of failures: test/jepsen/results/.
+.PHONY: jepsen
+jepsen: build
+	$(NODE) dist/test/jepsen/run.js --all --duration-ms $(or $(JEPSEN_DURATION_MS),300000) $(if $(JEPSEN_SEED),--seed $(JEPSEN_SEED),)

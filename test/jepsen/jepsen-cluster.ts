@@ -13,6 +13,13 @@ export const jepsenNodeEnv: Readonly<Record<string, string>> = Object.freeze({
   SNAPSHOT_ENTRIES: '2000',
 })
 
+/** Every cluster not yet stopped, so a test's teardown can stop them even when a run is cut short. */
+const liveClusters = new Set<JepsenCluster>()
+
+export async function stopAllClusters(): Promise<void> {
+  await Promise.all([...liveClusters].map((c) => c.stop()))
+}
+
 export class JepsenCluster {
   /** Nodes that should be running and in the configuration once faults heal. */
   readonly members = new Set<string>()
@@ -32,7 +39,9 @@ export class JepsenCluster {
       processes.nodes.map((n) => ({ id: n.spec.id, raftPort: n.spec.raftPort })),
       random,
     )
-    return new JepsenCluster(processes, net, size)
+    const cluster = new JepsenCluster(processes, net, size)
+    liveClusters.add(cluster)
+    return cluster
   }
 
   get nodes(): readonly ProcessNode[] {
@@ -112,6 +121,7 @@ export class JepsenCluster {
   }
 
   async stop(): Promise<void> {
+    if (!liveClusters.delete(this)) return
     for (const n of this.nodes) this.resume(n)
     await this.processes.stop()
     await this.net.close()
