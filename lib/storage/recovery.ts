@@ -120,6 +120,7 @@ async function replaySegments(
     newestSegmentRecords: 0,
     sawEntries: false,
   }
+  const log = new ReplayLog(snapshotIndex)
   for (const [position, seq] of seqs.entries()) {
     const info: SegmentInfo = { seq, name: segmentFileName(seq), lastIndex: 0 }
     const path = dir.file(info.name)
@@ -130,9 +131,7 @@ async function replaySegments(
       if (batch.entries.length === 0) return
       replay.sawEntries = true
       if (seq < logStartSeq) return
-      appendReplayed(replay, batch.entries, snapshotIndex, () => new StorageCorruptionError(path, offset,
-        `entries start at ${String(batch.entries[0]?.index)} but the log ends at ${snapshotIndex + replay.entries.length}` +
-        ` (snapshot index ${snapshotIndex}): a gap`))
+      log.apply(batch.entries, path, offset)
       const first = batch.entries[0]?.index ?? 0
       for (const older of replay.segments) older.lastIndex = Math.min(older.lastIndex, first - 1)
       info.lastIndex = batch.entries[batch.entries.length - 1]?.index ?? 0
@@ -143,26 +142,71 @@ async function replaySegments(
       replay.newestSegmentRecords = read.records
     }
   }
+  replay.entries = log.finish()
   return replay
 }
 
+/** A contiguous run of replayed entries and where its first batch was read. */
+interface Run {
+  readonly entries: Entry[]
+  readonly file: string
+  readonly offset: number
+}
+
 /**
- * Adds a batch to the replayed log. Entries the snapshot covers are skipped;
- * a batch starting at or below the current end replaces the suffix from
- * there, exactly as persist() did when it wrote it.
+ * The log being replayed. A batch replaces everything from its first index
+ * on, exactly as persist() did when it wrote it. Runs, not one array, because
+ * a gap may be legitimate for a while: a segment can start with stale entries
+ * that a later truncating batch replaces (the older segments they followed
+ * were compacted). Only a gap left at the end is corruption.
  */
-function appendReplayed(
-  replay: Replay,
-  entries: readonly Entry[],
-  snapshotIndex: number,
-  gapError: () => StorageCorruptionError,
-): void {
-  const log = replay.entries
-  for (const entry of entries) {
-    if (entry.index <= snapshotIndex) continue
-    const position = entry.index - snapshotIndex - 1
-    if (position > log.length) throw gapError()
-    if (position < log.length) log.length = position
-    log.push(entry)
+class ReplayLog {
+  private readonly runs: Run[] = []
+
+  constructor(private readonly snapshotIndex: number) {}
+
+  apply(entries: readonly Entry[], file: string, offset: number): void {
+    const first = entries[0]
+    if (first === undefined) return
+    this.truncateFrom(first.index)
+    // Entries the snapshot covers are dropped; their truncation above still counts.
+    const kept = first.index > this.snapshotIndex ? entries : entries.slice(this.snapshotIndex + 1 - first.index)
+    const head = kept[0]
+    if (head === undefined) return
+    const last = this.runs[this.runs.length - 1]
+    const lastEntry = last?.entries[last.entries.length - 1]
+    if (last !== undefined && lastEntry !== undefined && lastEntry.index === head.index - 1) {
+      for (const entry of kept) last.entries.push(entry)
+    } else {
+      this.runs.push({ entries: kept.slice(), file, offset })
+    }
+  }
+
+  /** The replayed entries; throws StorageCorruptionError if any gap remains. */
+  finish(): Entry[] {
+    let expected = this.snapshotIndex + 1
+    for (const run of this.runs) {
+      const start = run.entries[0]?.index ?? expected
+      if (start !== expected) {
+        throw new StorageCorruptionError(run.file, run.offset,
+          `entries from index ${start} do not follow the log ending at ${expected - 1} ` +
+          `(snapshot index ${this.snapshotIndex}): a gap`)
+      }
+      expected = start + run.entries.length
+    }
+    return this.runs[0]?.entries ?? []
+  }
+
+  private truncateFrom(index: number): void {
+    for (;;) {
+      const run = this.runs[this.runs.length - 1]
+      const runStart = run?.entries[0]?.index
+      if (run === undefined || runStart === undefined) return
+      if (runStart < index) {
+        run.entries.length = Math.min(run.entries.length, index - runStart)
+        return
+      }
+      this.runs.pop()
+    }
   }
 }

@@ -204,3 +204,18 @@ t.test('persist calls made while a large snapshot is written all land, around th
   t.same(state.hardState, { term: 2, vote: 'n1', commit: 321 })
   await again.close()
 })
+
+t.test('segments whose entries were all replaced by a truncation are compacted by a snapshot past the new entries', async (t) => {
+  const dir = t.testdir()
+  const storage = await fill(dir)
+  // A new leader replaced everything from 20 on; the old 20..300 linger in older segments.
+  await storage.persist({ term: 3, vote: 'n2', commit: 25 }, makeEntries(20, 11, 3))
+  await storage.saveSnapshot(meta(30, 3), Buffer.from('at 30'))
+  await storage.persist(null, makeEntries(31, 2, 3))
+  await storage.close()
+  t.equal((await segmentsIn(dir)).length, 1, 'only the newest segment is left')
+  const { storage: again, state } = await open(dir)
+  t.same(describe(state.entries), describe(makeEntries(31, 2, 3)))
+  t.same(state.hardState, { term: 3, vote: 'n2', commit: 25 })
+  await again.close()
+})

@@ -159,3 +159,14 @@ t.test('damage in a segment that is not the newest stops recovery even at its en
     message: /segment-0000000000000001\.log at byte offset \d+/,
   })
 })
+
+t.test('a segment missing from the middle of the log stops recovery with a gap error', async (t) => {
+  const dir = t.testdir()
+  const { storage } = await NodeStorage.open({ dir, fsync: 'never', segmentBytesMax: 512 })
+  for (let i = 0; i < 30; i++) await storage.persist(null, makeEntries(i + 1, 1, 1))
+  await storage.close()
+  const names = (await readdir(dir)).filter((n) => n.startsWith('segment-')).sort()
+  t.ok(names.length >= 3)
+  await rm(join(dir, names[1] ?? ''))
+  await t.rejects(NodeStorage.open({ dir, fsync: 'never' }), { code: 'ERR_STORAGE_CORRUPT', message: /a gap/ })
+})
