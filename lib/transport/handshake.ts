@@ -33,7 +33,8 @@ export const NONCE_BYTES = 32
 /** DESIGN.md: NODE_ID is `[A-Za-z0-9_-]{1,64}`. */
 export const NODE_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/
 
-export type RefusalReason = 'version' | 'cluster' | 'secret' | 'node' | 'protocol'
+/** 'tls': the TLS layer refused (no certificate, another CA, a plaintext peer); see peer-tls.ts. */
+export type RefusalReason = 'version' | 'cluster' | 'secret' | 'node' | 'protocol' | 'tls'
 
 interface Hello {
   readonly type: 'Hello'

@@ -2,6 +2,7 @@
 export { formatHostPort, parseHostPort, type HostPort } from './address.js'
 export { FRAME_BYTES_MAX_DEFAULT, FrameDecoder, FrameError, encodeFrame } from './frame-codec.js'
 export { NODE_ID_PATTERN, PROTOCOL_VERSION, type RefusalReason } from './handshake.js'
+export { type PeerTlsOptions } from './peer-tls.js'
 export {
   PEER_TRANSPORT_DEFAULTS,
   PeerTransport,

@@ -17,6 +17,7 @@ import {
   type PeerIdentity,
   type RefusalReason,
 } from './handshake.js'
+import { isTlsError, tlsFailureDetail } from './peer-tls.js'
 import { WireDecodeError, decodeWireMessage, wireCodec } from './wire-codec.js'
 import type { WireMessage } from './wire-message.js'
 
@@ -80,7 +81,7 @@ export class PeerConnection {
     this.socket.setNoDelay(true)
     this.socket.on('data', (chunk: Buffer) => this.onData(chunk))
     this.socket.on('drain', () => this.clearStallTimer())
-    this.socket.on('error', (error: NodeJS.ErrnoException) => this.fail({ kind: 'socket', detail: error.code ?? error.message }))
+    this.socket.on('error', (error: NodeJS.ErrnoException) => this.onSocketError(error))
     this.socket.on('close', () => this.onSocketClose())
     this.handshakeTimer = setTimeout(
       () => this.fail({ kind: 'timeout', detail: `no handshake within ${options.handshakeTimeoutMs} ms` }),
@@ -138,7 +139,23 @@ export class PeerConnection {
     }
   }
 
+  private onSocketError(error: NodeJS.ErrnoException): void {
+    if (!isTlsError(error)) {
+      this.fail({ kind: 'socket', detail: error.code ?? error.message })
+      return
+    }
+    // An alert means the other side refused our certificate; anything else, we refused theirs.
+    const byPeer = (error.code ?? '').includes('ALERT')
+    this.fail({ kind: 'refused', reason: 'tls', detail: tlsFailureDetail(error), byPeer })
+  }
+
   private onSocketClose(): void {
+    if (this.state === 'handshaking' && (this.socket as Socket & { encrypted?: boolean }).encrypted === true) {
+      // Under TLS 1.3 a listener that rejects our certificate often just
+      // closes, after our side already considered TLS established.
+      this.fail({ kind: 'refused', reason: 'tls', detail: 'peer closed the TLS connection before the handshake (did it refuse our certificate?)', byPeer: true })
+      return
+    }
     const partialBytes = this.decoder.bufferedBytes()
     if (partialBytes > 0) this.fail({ kind: 'frame', detail: `connection ended inside a frame (${partialBytes} bytes held)` })
     else this.fail({ kind: 'ended', detail: 'connection closed by peer' })

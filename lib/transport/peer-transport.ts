@@ -3,9 +3,12 @@
 // listener accepts the connections peers dial to us. Every connection starts
 // with the CLUSTER_SECRET handshake (handshake.ts); every message that
 // arrives, on any connection, goes to the one handler with the authenticated
-// sender id. Nothing here blocks: send() queues or drops.
+// sender id. Nothing here blocks: send() queues or drops. With `tls` set,
+// every connection is mutual TLS first (peer-tls.ts) and the handshake runs
+// inside it.
 import { randomBytes } from 'node:crypto'
 import { type Server, type Socket, connect, createServer } from 'node:net'
+import { type TLSSocket, connect as tlsConnect, createServer as createTlsServer } from 'node:tls'
 import type { NodeId } from '../raft/types.js'
 import type { Logger } from '../util/logger.js'
 import { formatHostPort, parseHostPort } from './address.js'
@@ -14,6 +17,7 @@ import { DialerHandshake, HANDSHAKE_TIMEOUT_MS_DEFAULT, ListenerHandshake, NONCE
 import { LogLimiter } from './log-limiter.js'
 import { type ConnectionFailure, PeerConnection, type PeerConnectionEvents } from './peer-connection.js'
 import { PeerLink } from './peer-link.js'
+import { type PeerTlsOptions, peerTlsClientOptions, peerTlsServerOptions, tlsFailureDetail } from './peer-tls.js'
 import { encodeWireFrame } from './wire-codec.js'
 import { type WireMessage, isAddressed, isAllowedWithoutClusterId } from './wire-message.js'
 
@@ -37,6 +41,8 @@ export interface PeerTransportOptions {
   readonly inboundConnectionsMax?: number
   /** Jitter for redial backoff; inject a seeded source in tests. */
   readonly random?: () => number
+  /** Mutual TLS on every peer connection (PEER_TLS_*); null or absent: plain TCP. */
+  readonly tls?: PeerTlsOptions | null
 }
 
 export interface TransportSettings {
@@ -103,6 +109,7 @@ export class PeerTransport {
   private server: Server | null = null
   private closed = false
   private readonly listenAddr: string
+  private readonly tls: PeerTlsOptions | null
   readonly counters: TransportCounters = { framesDropped: 0, framesFiltered: 0, messagesMisaddressed: 0, connectionsRefused: 0 }
 
   constructor(options: PeerTransportOptions) {
@@ -112,6 +119,7 @@ export class PeerTransport {
     this.listenAddr = options.listenAddr
     this.logger = options.logger.child({ component: 'transport' })
     this.random = options.random ?? Math.random
+    this.tls = options.tls ?? null
     const pick = <K extends keyof Settings>(key: K): Settings[K] => options[key] ?? PEER_TRANSPORT_DEFAULTS[key]
     this.settings = {
       frameBytesMax: pick('frameBytesMax'),
@@ -128,7 +136,7 @@ export class PeerTransport {
   async start(): Promise<void> {
     const hp = parseHostPort(this.listenAddr)
     if (hp === null) throw new TransportError('ERR_TRANSPORT_ADDR', `listen address '${this.listenAddr}' is not host:port`)
-    const server = createServer({ noDelay: true }, (socket) => this.onInbound(socket))
+    const server = this.createListener()
     this.server = server
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject)
@@ -138,7 +146,21 @@ export class PeerTransport {
       })
     })
     server.on('error', (error) => this.logger.error({ err: error }, 'peer listener error'))
-    this.logger.info({ addr: this.address() }, 'listening for peers')
+    this.logger.info({ addr: this.address(), tls: this.tls !== null }, 'listening for peers')
+  }
+
+  private createListener(): Server {
+    if (this.tls === null) return createServer({ noDelay: true }, (socket) => this.onInbound(socket))
+    const server = createTlsServer(peerTlsServerOptions(this.tls, this.settings.handshakeTimeoutMs), (socket) => this.onInbound(socket))
+    // onInbound counts connections only once TLS is up; this bounds those still negotiating.
+    server.maxConnections = this.settings.inboundConnectionsMax
+    server.on('tlsClientError', (error: NodeJS.ErrnoException, socket: TLSSocket) => {
+      const remote = socket.remoteAddress ?? '?'
+      this.counters.connectionsRefused++
+      const detail = tlsFailureDetail(error)
+      this.warnLimited(`in-tls:${remote}:${error.code ?? ''}`, { remote, reason: 'tls', detail }, 'refused peer connection')
+    })
+    return server
   }
 
   /** The bound `host:port` (the real port when listenAddr asked for port 0). */
@@ -283,7 +305,7 @@ export class PeerTransport {
   }
 
   private dial(host: string, port: number, expectedPeerId: string, events: PeerConnectionEvents): PeerConnection {
-    const socket = connect({ host, port, noDelay: true })
+    const socket = this.tls === null ? connect({ host, port, noDelay: true }) : tlsConnect(peerTlsClientOptions(this.tls, host, port))
     const handshake = new DialerHandshake({
       selfId: this.selfId,
       clusterId: this.clusterId,
