@@ -4,8 +4,9 @@
 //   node --enable-source-maps dist/test/sim/run-seeds.js --seeds N [--start S] [--nodes 1|3|5]
 //   node --enable-source-maps dist/test/sim/run-seeds.js --seed N [--trace] [--nodes 1|3|5] [--variant NAME]
 // --tcp makes every lost packet known to its sender (a TCP transport) and
-// --careful makes the operator promote only caught-up learners and keep a
-// two-voter leader from removing itself, instead of drawing both per seed.
+// --careful makes the operator never wipe a node to re-add it, and keep a
+// two-voter leader from removing itself, instead of drawing both per seed;
+// --patch sets any weather field over the seed's draw.
 // Exits 1 when any seed failed.
 import { pathToFileURL } from 'node:url'
 import { emptyStats, SimCluster, describeWeather, type SimOptions, type SimStats } from './sim-cluster.js'
@@ -82,6 +83,8 @@ export interface SeedProfile {
   readonly variant?: VariantName
   readonly tcp?: boolean
   readonly careful?: boolean
+  /** Any other weather, over what the seed drew (--patch '{"crashProbability":0.2}'). */
+  readonly patch?: Partial<Weather>
 }
 
 export function seedOptions(seed: number, p: SeedProfile): SimOptions {
@@ -92,7 +95,7 @@ export function seedOptions(seed: number, p: SeedProfile): SimOptions {
     ...variant,
     seed,
     ...(p.nodeCount === undefined ? {} : { nodeCount: p.nodeCount }),
-    weatherPatch: { ...variant.weatherPatch, ...tcpPatch, ...carefulPatch },
+    weatherPatch: { ...variant.weatherPatch, ...tcpPatch, ...carefulPatch, ...p.patch },
   }
 }
 
@@ -109,7 +112,7 @@ function addStats(into: SimStats, s: SimStats): void {
 }
 
 export function replayCommand(seed: number, p: SeedProfile): string {
-  const extra = `${p.nodeCount === undefined ? '' : ` --nodes ${p.nodeCount}`}${p.variant === undefined ? '' : ` --variant ${p.variant}`}${p.tcp === true ? ' --tcp' : ''}${p.careful === true ? ' --careful' : ''}`
+  const extra = `${p.nodeCount === undefined ? '' : ` --nodes ${p.nodeCount}`}${p.variant === undefined ? '' : ` --variant ${p.variant}`}${p.tcp === true ? ' --tcp' : ''}${p.careful === true ? ' --careful' : ''}${p.patch === undefined ? '' : ` --patch '${JSON.stringify(p.patch)}'`}`
   return `node --enable-source-maps dist/test/sim/run-seeds.js --seed ${seed}${extra} --trace`
 }
 
@@ -146,6 +149,7 @@ interface CliArgs {
   variant?: VariantName
   tcp: boolean
   careful: boolean
+  patch?: Partial<Weather>
   trace: boolean
 }
 
@@ -174,10 +178,21 @@ function parseArgs(argv: readonly string[]): CliArgs {
     } else if (flag === '--trace') args.trace = true
     else if (flag === '--tcp') args.tcp = true
     else if (flag === '--careful') args.careful = true
+    else if (flag === '--patch') args.patch = parsePatch(value())
     else if (flag === '--help' || flag === '-h') usage('')
     else usage(`unknown argument ${flag}`)
   }
   return args
+}
+
+function parsePatch(text: string): Partial<Weather> {
+  try {
+    const parsed: unknown = JSON.parse(text)
+    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) return parsed as Partial<Weather>
+  } catch {
+    // Reported below.
+  }
+  return usage(`--patch needs a JSON object of weather fields, got ${text}`)
 }
 
 function int(s: string, flag: string | undefined): number {
@@ -188,7 +203,7 @@ function int(s: string, flag: string | undefined): number {
 
 function usage(problem: string): never {
   if (problem !== '') console.error(`run-seeds: ${problem}`)
-  console.error('usage: run-seeds.js [--seeds N] [--start S] [--seed N] [--nodes 1|3|5] [--variant NAME] [--tcp] [--careful] [--trace]')
+  console.error('usage: run-seeds.js [--seeds N] [--start S] [--seed N] [--nodes 1|3|5] [--variant NAME] [--tcp] [--careful] [--patch JSON] [--trace]')
   process.exit(problem === '' ? 0 : 2)
 }
 
@@ -199,6 +214,7 @@ function main(): void {
     ...(args.variant === undefined ? {} : { variant: args.variant }),
     tcp: args.tcp,
     careful: args.careful,
+    ...(args.patch === undefined ? {} : { patch: args.patch }),
   }
   if (args.trace && args.count === 1) {
     // Replay one seed, printing every event as it happens.

@@ -7,11 +7,14 @@
 //    before the other voter gets the new configuration: the removed node will
 //    not campaign (it is no voter in its own latest config) and refuses its
 //    vote to the remaining voter (whose log is shorter), which still needs it
-//    — no leader ever again (liveness; e.g. make sim seed 557);
+//    — no leader ever again (liveness; run-seeds.js --seed 557);
 //  - a removed node is wiped and restarted empty under the same id: an empty
 //    node (no config) grants votes to anyone, so a stale member whose old
 //    config still lists it as a voter wins an election with a log missing
-//    committed entries (safety: leader completeness / state-machine safety).
+//    committed entries (safety: leader completeness; run-seeds.js --seed 326
+//    --patch '{"wipeProbability":1,"membershipProbability":0.15,
+//    "carefulOperator":false,"partitionProbability":0.1,
+//    "partitionTicksMax":40,"restartProbability":0.5}').
 import type { Test } from 'tap'
 import { formatFailure, formatSummary, runBatch, type SeedProfile } from './run-seeds.js'
 
