@@ -123,8 +123,9 @@ t.test('a handshake replayed inside TLS with a good certificate is refused with 
   // Record a genuine handshake.
   const first = rawTls(t, b.addr, { cert: own.cert, key: own.key, ca: pki.ca })
   const dialer = new DialerHandshake({ selfId: 'a', clusterId: CLUSTER, secret: SECRET, expectedPeerId: '', nonce: randomBytes(NONCE_BYTES) })
-  const recorded: Buffer[] = [dialer.hello()]
-  first.socket.write(recorded[0])
+  const hello = dialer.hello()
+  const recorded: Buffer[] = [hello]
+  first.socket.write(hello)
   const decoder = new FrameDecoder(4096)
   await new Promise<void>((resolve) => {
     first.socket.on('data', (chunk: Buffer) => {
