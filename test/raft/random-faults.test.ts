@@ -5,6 +5,7 @@
 // next to the rule-by-rule tests.
 import t from 'tap'
 import { Prng } from '../../lib/util/prng.js'
+import { RaftNode } from '../../lib/raft/raw-node.js'
 import type { Entry } from '../../lib/raft/types.js'
 import { TestCluster, data } from './harness.js'
 
@@ -15,7 +16,8 @@ function entryKey(e: Entry): string {
 function run(seed: number, steps: number): string | null {
   const rng = new Prng(seed)
   const c = TestCluster.withVoters(rng.int(2) === 0 ? 3 : 5, { preVote: rng.int(4) !== 0, checkQuorum: rng.int(4) !== 0 })
-  const ids = [...c.nodes.keys()]
+  let ids = [...c.nodes.keys()]
+  let nextId = ids.length + 1
   const dropPct = rng.int(20)
   const leaderOfTerm = new Map<number, string>()
   const appliedAt = new Map<number, string>()
@@ -60,7 +62,11 @@ function run(seed: number, steps: number): string | null {
       if (rng.int(2) === 0) c.isolate(ids[rng.int(ids.length)] as string)
     } else if (roll < 90) {
       c.restart(ids[rng.int(ids.length)] as string)
-    } else if (roll < 92) {
+    } else if (roll < 91) {
+      const leader = c.leaders()[0]
+      if (leader !== undefined) changeMembership(c, leader, rng.int(3), rng.int(8), () => `n${nextId++}`)
+      ids = [...c.nodes.keys()]
+    } else if (roll < 93) {
       const n = c.node(ids[rng.int(ids.length)] as string)
       const st = n.raft.status()
       if (st.applied > st.snapshotIndex + 3) {
@@ -115,8 +121,8 @@ function run(seed: number, steps: number): string | null {
     c.tick()
     const ls = c.leaders()
     if (ls.length !== 1) continue
-    const last = c.raft(ls[0] as string).status().lastIndex
-    if ([...c.nodes.values()].every((n) => n.raft.status().commit === last)) return null
+    const st = c.raft(ls[0] as string).status()
+    if (st.config.members.every((m) => c.raft(m.id).status().commit === st.lastIndex)) return null
   }
   const state = [...c.nodes.values()].map((n) => {
     const st = n.raft.status()
@@ -125,7 +131,23 @@ function run(seed: number, steps: number): string | null {
   return `no leader with everyone caught up 400 ticks after healing: ${state.join(', ')}`
 }
 
-t.test('safety under loss, reordering, duplication, partitions, restarts and compaction; liveness once healed (seeded)', async (t) => {
+/** One membership change through the leader: add a learner, promote one, or remove a member. */
+function changeMembership(c: TestCluster, leader: string, op: number, pick: number, freshId: () => string): void {
+  const r = c.raft(leader)
+  const members = r.status().config.members
+  if (op === 0 && members.length < 7) {
+    const id = freshId()
+    if (r.proposeConfChange({ op: 'addLearner', id, addr: `${id}:1` }).ok) c.add(id, RaftNode.emptyState())
+  } else if (op === 1) {
+    const learner = members.find((m) => m.role === 'learner')
+    if (learner !== undefined) r.proposeConfChange({ op: 'promote', id: learner.id })
+  } else if (members.length > 3) {
+    const victim = members[pick % members.length]
+    if (victim !== undefined) r.proposeConfChange({ op: 'remove', id: victim.id })
+  }
+}
+
+t.test('safety under loss, reordering, duplication, partitions, restarts, compaction and membership changes; liveness once healed (seeded)', async (t) => {
   let failures = 0
   const seeds = 80
   for (let seed = 1; seed <= seeds; seed++) {
