@@ -112,6 +112,13 @@ interface PendingRead {
 
 type Outgoing = Message
 
+/** See RaftNode.interim(). */
+export interface Interim {
+  readonly messages: readonly Message[]
+  readonly committed: readonly Entry[]
+  readonly readStates: readonly ReadState[]
+}
+
 export class RaftNode {
   readonly id: NodeId
   private readonly opts: Required<Omit<RaftOptions, 'id'>>
@@ -141,6 +148,8 @@ export class RaftNode {
   private messagesAfterPersist: Outgoing[] = []
   private persistedHardState: HardState
   private readyOutstanding = false
+  /** The outstanding Ready installs a snapshot: interim() applies nothing until it is advanced. */
+  private snapshotOutstanding = false
 
   constructor(options: RaftOptions, initial: InitialState) {
     this.id = options.id
@@ -303,12 +312,57 @@ export class RaftNode {
     const lastCommitted = rd.committed[rd.committed.length - 1]
     if (lastCommitted !== undefined) this.log.applying = lastCommitted.index
     this.readyOutstanding = true
+    this.snapshotOutstanding = rd.snapshot !== null
     return rd
+  }
+
+  /** Whether interim() has anything to hand out. */
+  hasInterim(): boolean {
+    return (
+      this.messagesNow.length > 0 ||
+      this.readStates.length > 0 ||
+      this.readRoundWanted ||
+      (!this.snapshotOutstanding && this.log.pendingSnapshot === null && this.log.applying < Math.min(this.log.commit, this.log.lastIndex()))
+    )
+  }
+
+  /**
+   * What needs no persist of its own, handed out while a Ready is
+   * outstanding (its fsync in flight) so the runtime need not wait for that
+   * fsync: messages that ready() would put in messagesNow (a leader's
+   * appends, heartbeats and read rounds — only once its term and vote are
+   * durable), entries committed since (durable on a quorum already) and
+   * reads that became safe. This is the leader writing its log in parallel
+   * with replication (Raft thesis §10.2.1), and it lets commits and reads
+   * complete during a follower's fsync. The caller applies `committed` at
+   * once, in order, after every entry of earlier Readies and interims;
+   * nothing here changes what advance() expects.
+   */
+  interim(): Interim {
+    const hs = this.hardState()
+    const termDurable = hs.term === this.persistedHardState.term && hs.vote === this.persistedHardState.vote
+    let messages: Message[] = []
+    if (termDurable) {
+      if (this.readRoundWanted) this.startReadRound()
+      messages = this.messagesNow
+      this.messagesNow = []
+    }
+    // Entries after a snapshot that is still being installed cannot be applied yet.
+    const committed = this.snapshotOutstanding || this.log.pendingSnapshot !== null ? [] : this.log.nextCommitted(this.opts.applyEntriesMax)
+    const lastCommitted = committed[committed.length - 1]
+    if (lastCommitted !== undefined) {
+      this.log.applying = lastCommitted.index
+      this.log.applied = Math.max(this.log.applied, lastCommitted.index)
+    }
+    const readStates = this.readStates
+    this.readStates = []
+    return { messages, committed, readStates }
   }
 
   advance(rd: Ready): void {
     assert(this.readyOutstanding, 'raft: advance() without an outstanding Ready')
     this.readyOutstanding = false
+    this.snapshotOutstanding = false
     if (rd.hardState !== null) this.persistedHardState = rd.hardState
     if (rd.snapshot !== null) this.log.persistedIndex = Math.max(this.log.persistedIndex, rd.snapshot.index)
     this.log.markPersisted(rd.entries)
@@ -389,6 +443,10 @@ export class RaftNode {
       this.send({ type: 'AppendResp', from: this.id, to: m.from, term: this.term, reject: true, index: 0, hintIndex: 0, hintTerm: 0 })
     } else if (m.type === 'PreVote') {
       this.send({ type: 'PreVoteResp', from: this.id, to: m.from, term: this.term, reject: true })
+    } else if (m.type === 'ReadIndex') {
+      // Asked as the leader of a term that is over: fail the read now (the
+      // asker retries) rather than leave it waiting for an answer that never comes.
+      this.send({ type: 'ReadIndexResp', from: this.id, to: m.from, term: this.term, ctx: m.ctx, index: -1 })
     }
   }
 
@@ -400,6 +458,10 @@ export class RaftNode {
         return
       case 'ReadIndex':
         this.handleReadIndexRequest(m)
+        return
+      case 'ReadIndexResp':
+        // Good whatever our role now: a real index was granted by this term's leader.
+        if (this.role !== 'leader') this.readStates.push({ ctx: m.ctx, index: m.index })
         return
       default:
         break
@@ -450,9 +512,6 @@ export class RaftNode {
         return
       case 'TimeoutNow':
         if (this.promotable()) this.startElection('candidate', true)
-        return
-      case 'ReadIndexResp':
-        this.readStates.push({ ctx: m.ctx, index: m.index })
         return
       default:
         return
@@ -793,8 +852,8 @@ export class RaftNode {
 
   private handleReadIndexRequest(m: ReadIndexRequest): void {
     if (this.role === 'leader') this.leaderReadIndex(m.ctx, m.from)
-    else if (this.leader !== null && this.leader !== m.from) {
-      // Not the leader (any more): tell the asker to retry elsewhere.
+    else {
+      // Not the leader (any more, or not yet): tell the asker to retry.
       this.send({ type: 'ReadIndexResp', from: this.id, to: m.from, term: this.term, ctx: m.ctx, index: -1 })
     }
   }

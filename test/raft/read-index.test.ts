@@ -141,3 +141,41 @@ t.test('bounded: reads beyond pendingReadsMax fail at once with -1', async (t) =
   c.stabilize()
   t.same(c.node(leader).readStates.map((r) => [r.ctx, r.index >= 0]), [['c', false], ['a', true], ['b', true]])
 })
+
+t.test('§6.4 a read forwarded to a node that is no longer leader (it moved to a higher term) fails with -1 instead of hanging', async (t) => {
+  const { c, leader, followers } = steady()
+  const [f, other] = followers as [string, string]
+  const term = c.raft(leader).status().term
+  c.raft(leader).step({ type: 'Heartbeat', from: other, to: leader, term: term + 1, commit: 0, readSeq: 0 })
+  c.collect()
+  t.equal(c.raft(f).status().leader, leader, 'the follower still believes in the old leader')
+  c.raft(f).readIndex('r')
+  for (let i = 0; i < 5; i++) for (const m of c.collect()) c.deliver(m)
+  t.same(c.node(f).readStates, [{ ctx: 'r', index: -1 }])
+})
+
+t.test('§6.4 a node without a leader answers a forwarded read with -1', async (t) => {
+  const c = TestCluster.withVoters(3)
+  c.raft('n1').step({ type: 'ReadIndex', from: 'n2', to: 'n1', term: 1, ctx: 'r' })
+  t.match(ofType(c.collect(), 'ReadIndexResp'), [{ to: 'n2', ctx: 'r', index: -1 }])
+})
+
+t.test('§6.4 a read index the leader granted still reaches a follower that has since started to campaign', async (t) => {
+  const { c, leader, followers } = steady()
+  const f = followers[0] as string
+  c.raft(f).readIndex('r')
+  for (const m of c.collect()) c.deliver(m)
+  const answers = []
+  for (let i = 0; i < 5; i++) {
+    for (const m of c.collect()) {
+      if (m.type === 'ReadIndexResp') answers.push(m)
+      else c.deliver(m)
+    }
+  }
+  t.equal(answers.length, 1)
+  c.raft(f).campaign() // PreVote: same term, now a pre-candidate
+  t.equal(c.raft(f).status().role, 'precandidate')
+  for (const m of answers) c.deliver(m)
+  c.processReadies()
+  t.match(c.node(f).readStates, [{ ctx: 'r', index: c.raft(leader).status().commit }])
+})
