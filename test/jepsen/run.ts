@@ -45,6 +45,7 @@ async function main(): Promise<void> {
       const r = await runScenario({ scenario, nodes, seed, durationMs, unsafeStaleReads: values['unsafe-stale-reads'], log: (l) => process.stderr.write(`${l}\n`) })
       reports.push(r)
       process.stderr.write(`${reportRow(r)}\n`)
+      for (const f of r.schedule) process.stderr.write(`  ${String(f.atMs).padStart(7)} ms ${f.kind}: ${f.detail} (healed at ${f.healedAtMs} ms)\n`)
       if (r.verdict !== 'ok') process.stderr.write(`  ${r.detail.split('\n').join('\n  ')}\n  results: ${String(r.resultsDir)}\n  rerun: ${r.rerun}\n`)
     }
   }
