@@ -8,7 +8,7 @@
 //     [--skip-5node] [--skip-restart] [--restart-entries 1000000]
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
+import { basename, dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { runDriver } from './driver.js'
@@ -47,6 +47,8 @@ interface Settings {
   readonly fiveNode: boolean
   readonly restart: boolean
   readonly restartEntries: number
+  /** Another checkout whose raftkv runs as a further target (before/after comparisons). */
+  readonly compareWith: string | null
 }
 
 /** Requests per redis-benchmark run, sized from a warm-up so that each run lasts about `seconds`. */
@@ -106,6 +108,10 @@ async function mainTable(s: Settings, scratchDir: string): Promise<Map<string, R
     if (s.only.has('raftkv')) {
       log('starting a 3-node raftkv cluster (FSYNC=always, linearizable reads)')
       resp.push(await startRaftkv(3))
+    }
+    if (s.compareWith !== null) {
+      log(`starting a 3-node raftkv cluster from ${s.compareWith}`)
+      resp.push(await startRaftkv(3, {}, s.compareWith))
     }
     if (s.only.has('redis')) {
       log('starting redis-server --appendonly yes --appendfsync always')
@@ -185,6 +191,17 @@ function report(s: Settings, medians: Map<string, RunResult>, five: RunResult[],
       return m(target, id)
     }))
   }
+  if (s.compareWith !== null) {
+    const other = `raftkv-3-${basename(s.compareWith)}`
+    rows.push('', `Before/after: this checkout (raftkv-3) against ${s.compareWith} (${other}), interleaved in the same run:`, '')
+    rows.push('| workload | this checkout | other checkout | this/other |', '| --- | --- | --- | --- |')
+    for (const w of workloads) {
+      const a = m('raftkv-3', w.id)
+      const b = m(other, w.id)
+      const cell = (x: RunResult | undefined): string => (x === undefined ? '–' : `${fmtOps(x.opsPerSec)} (${fmtMs(x.p50Ms)} / ${fmtMs(x.p99Ms)} / ${fmtMs(x.p999Ms)})`)
+      rows.push(`| ${w.title} | ${cell(a)} | ${cell(b)} | ${fmtRatio(a?.opsPerSec ?? NaN, b?.opsPerSec ?? NaN)} |`)
+    }
+  }
   const mixK = m('raftkv-3', 'mix-set50-get50-c50')
   const mixR = m('redis-always', 'mix-set50-get50-c50')
   if (mixK !== undefined || mixR !== undefined) {
@@ -213,6 +230,7 @@ async function main(): Promise<void> {
       'skip-5node': { type: 'boolean', default: false },
       'skip-restart': { type: 'boolean', default: false },
       'restart-entries': { type: 'string' },
+      'compare-with': { type: 'string' },
     },
   })
   const quick = values.quick
@@ -224,6 +242,7 @@ async function main(): Promise<void> {
     fiveNode: !values['skip-5node'],
     restart: !values['skip-restart'],
     restartEntries: Number(values['restart-entries'] ?? (quick ? 200_000 : 1_000_000)),
+    compareWith: values['compare-with'] ?? null,
   }
   for (const [tool, needed] of [['redis-benchmark', s.only.has('raftkv') || s.only.has('redis')], ['redis-server', s.only.has('redis')], ['etcd', s.only.has('etcd')], ['wrk', s.only.has('etcd')]] as const) {
     if (needed && !commandExists(tool)) throw new Error(`${tool} is not installed: run \`make bench\` (it installs it) or apt-get install it`)

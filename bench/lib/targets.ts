@@ -5,7 +5,8 @@
 // etcd-server 3.4, which fsyncs its WAL before acknowledging).
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { Redis } from 'ioredis'
 import { ProcessCluster, type ProcessNode } from '../../test/cluster/process-cluster.js'
 import { adopt, freePort, startProcess, stopProcess, waitFor } from './procs.js'
@@ -24,8 +25,17 @@ export interface RaftkvTarget extends RespTarget {
   readonly leader: ProcessNode
 }
 
-export async function startRaftkv(nodes: number, env: Record<string, string> = {}): Promise<RaftkvTarget> {
-  const cluster = new ProcessCluster({ LOG_LEVEL: 'warn', ...env })
+/**
+ * `checkout`: another checkout's root (built with `npx tsc`) whose raftkv to
+ * run instead of this one, for before/after comparisons within one run.
+ */
+export async function startRaftkv(nodes: number, env: Record<string, string> = {}, checkout: string | null = null): Promise<RaftkvTarget> {
+  let Cluster: typeof ProcessCluster = ProcessCluster
+  if (checkout !== null) {
+    const mod = (await import(pathToFileURL(join(checkout, 'dist', 'test', 'cluster', 'process-cluster.js')).href)) as { ProcessCluster: typeof ProcessCluster }
+    Cluster = mod.ProcessCluster
+  }
+  const cluster = new Cluster({ LOG_LEVEL: 'warn', ...env })
   try {
     await cluster.start(nodes)
   } finally {
@@ -34,7 +44,7 @@ export async function startRaftkv(nodes: number, env: Record<string, string> = {
   const leader = await cluster.waitForLeader()
   const follower = cluster.nodes.find((n) => n !== leader) ?? null
   return {
-    name: `raftkv-${nodes}`,
+    name: checkout === null ? `raftkv-${nodes}` : `raftkv-${nodes}-${basename(checkout)}`,
     cluster,
     leader,
     writePort: leader.spec.respPort,

@@ -13,7 +13,7 @@ import { encodeEnvelope, stampTime } from '../kv/command-codec.js'
 import { KvStateMachine } from '../kv/state-machine.js'
 import type { KvApplyResult } from '../kv/command.js'
 import { RaftNode, type ProposeResult } from '../raft/raw-node.js'
-import type { ConfChange, Config, Entry, InitialState, Message, NodeId, Ready, SnapshotMeta } from '../raft/types.js'
+import type { ConfChange, Config, Entry, HardState, InitialState, Message, NodeId, Ready, ReadState, SnapshotMeta } from '../raft/types.js'
 import { NodeStorage } from '../storage/node-storage.js'
 import { PeerTransport } from '../transport/peer-transport.js'
 import type { SnapshotChunk, SnapshotChunkAck, WireMessage } from '../transport/wire-message.js'
@@ -68,6 +68,10 @@ export class Replica extends EventEmitter<ReplicaEvents> {
    */
   private readonly replyRoutes = new Map<NodeId, (m: WireMessage) => void>()
   private loopDone: Promise<void> = Promise.resolve()
+  /** The hard state last handed to storage, and a newer commit-only one not yet written (see hardStateToWrite). */
+  private storedHardState: HardState
+  private heldHardState: HardState | null = null
+  private interimScheduled = false
 
   private constructor(
     readonly config: NodeConfig,
@@ -95,6 +99,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     this.selfAddr = selfMemberAddr(config)
     this.applied = initial.snapshot.index
     this.snapshotIndex = initial.snapshot.index
+    this.storedHardState = initial.hardState
   }
 
   /** Opens storage, recovers state, starts the peer listener and the tick timer. */
@@ -303,7 +308,11 @@ export class Replica extends EventEmitter<ReplicaEvents> {
 
   /** Schedules the Ready loop if it is not running; cheap to call often. */
   kick(): void {
-    if (this.looping || this.stopped) return
+    if (this.stopped) return
+    if (this.looping) {
+      this.scheduleInterim()
+      return
+    }
     this.looping = true
     this.loopDone = new Promise((resolve) => {
       setImmediate(() => {
@@ -312,6 +321,26 @@ export class Replica extends EventEmitter<ReplicaEvents> {
           resolve()
         })
       })
+    })
+  }
+
+  /**
+   * While the loop waits for an fsync, what arrived meanwhile need not wait
+   * for it: new appends go to followers, commits are applied and answered,
+   * reads are released (RaftNode.interim). Once per event-loop turn, so the
+   * proposals of every client read in that turn leave in one append.
+   */
+  private scheduleInterim(): void {
+    if (this.interimScheduled) return
+    this.interimScheduled = true
+    setImmediate(() => {
+      this.interimScheduled = false
+      if (this.stopped || !this.looping || !this.raft.hasInterim()) return
+      const it = this.raft.interim()
+      this.sendAll(it.messages)
+      for (const e of it.committed) this.applyEntry(e)
+      this.releaseReads(it.readStates)
+      this.appliedWaiters.release(this.applied)
     })
   }
 
@@ -330,21 +359,65 @@ export class Replica extends EventEmitter<ReplicaEvents> {
   private async handleReady(rd: Ready): Promise<void> {
     this.sendAll(rd.messagesNow)
     if (rd.snapshot !== null) await this.installSnapshot(rd.snapshot)
-    if (rd.hardState !== null || rd.entries.length > 0) await this.storage.persist(rd.hardState, rd.entries)
+    // Committed entries are durable on a quorum already, and a read state's
+    // index was confirmed by a quorum round: neither depends on this batch's
+    // fsync, so clients get their answers now instead of one fsync later
+    // (the batch usually holds only new proposals and the commit index).
+    if (rd.snapshot === null) this.applyReady(rd)
+    const hardState = this.hardStateToWrite(rd)
+    if (hardState !== null || rd.entries.length > 0) await this.storage.persist(hardState, rd.entries)
     if (this.stopped) return
     this.sendAll(rd.messagesAfterPersist)
+    if (rd.snapshot !== null) this.applyReady(rd)
+    this.raft.advance(rd)
+    this.appliedWaiters.release(this.applied)
+    this.afterAdvance()
+    if (this.applied - this.snapshotIndex >= this.config.snapshotEntries) await this.takeSnapshot()
+  }
+
+  private applyReady(rd: Ready): void {
     for (const e of rd.committed) this.applyEntry(e)
-    for (const rs of rd.readStates) {
+    this.releaseReads(rd.readStates)
+    this.appliedWaiters.release(this.applied)
+  }
+
+  private releaseReads(readStates: readonly ReadState[]): void {
+    for (const rs of readStates) {
       const w = this.readWaiters.get(rs.ctx)
       if (w !== undefined) {
         this.readWaiters.delete(rs.ctx)
         w(rs.index)
       }
     }
-    this.raft.advance(rd)
-    this.appliedWaiters.release(this.applied)
-    this.afterAdvance()
-    if (this.applied - this.snapshotIndex >= this.config.snapshotEntries) await this.takeSnapshot()
+  }
+
+  /**
+   * The hard state to store with this batch. A change of the commit index
+   * alone is not worth an fsync of its own (Raft's commit index is volatile
+   * state; a node restarted with an older one learns the newer one from the
+   * leader), so it is held back and written with the next batch that has to
+   * be synced anyway: entries, or a new term or vote, which are always
+   * written at once.
+   */
+  private hardStateToWrite(rd: Ready): HardState | null {
+    const hs = rd.hardState
+    if (hs !== null) {
+      const onlyCommit = hs.term === this.storedHardState.term && hs.vote === this.storedHardState.vote
+      if (onlyCommit && rd.entries.length === 0) {
+        this.heldHardState = hs
+        return null
+      }
+      this.heldHardState = null
+      this.storedHardState = hs
+      return hs
+    }
+    const held = this.heldHardState
+    if (held !== null && rd.entries.length > 0) {
+      this.heldHardState = null
+      this.storedHardState = held
+      return held
+    }
+    return null
   }
 
   private applyEntry(e: Entry): void {
