@@ -9,7 +9,7 @@ import { JepsenCluster } from './jepsen-cluster.js'
 import { checkHistory, opsByKey, type HistoryVerdict } from './linearizability.js'
 import { Nemesis, nemesisTimingDefaults, type FaultRecord, type NemesisTiming } from './nemesis.js'
 import { formatWindow, rerunCommand, writeFailure } from './results.js'
-import { scenarioEnv, scenarios, type ScenarioName } from './scenarios.js'
+import { scenarioEnv, scenarios, sparesFor, type ScenarioName } from './scenarios.js'
 import { sleep, Workload, workloadDefaults, workloadKeys } from './workload.js'
 
 export interface RunOptions {
@@ -54,7 +54,7 @@ export async function runScenario(o: RunOptions): Promise<RunReport> {
   const nemesisRng = new Prng(seeds.nextUint32())
   const proxyRng = new Prng(seeds.nextUint32())
   const env = { ...scenarioEnv(o.scenario), ...(o.unsafeStaleReads === true ? { RAFTKV_UNSAFE_STALE_READS: 'yes' } : {}) }
-  const spares = o.scenario === 'membership' ? 1 : 0
+  const spares = sparesFor(o.scenario)
   const cluster = await JepsenCluster.create(o.nodes, spares, env, () => proxyRng.next())
   const history = new History()
   const keys = workloadKeys(workloadDefaults)

@@ -10,10 +10,17 @@ export const scenarios = {
   'wipe-readd': ['wipe-readd'],
   'torn-tail': ['torn-tail'],
   'power-loss': ['power-loss'],
+  // Everything above, one fault at a time, in a random order.
+  mixed: ['kill-random', 'kill-leader', 'pause-random', 'pause-leader', 'isolate-one', 'isolate-leader', 'majority-minority', 'bridge', 'one-way', 'delay', 'drop', 'replace-node', 'transfer-leader', 'wipe-readd', 'torn-tail', 'power-loss'],
 } as const satisfies Record<string, readonly FaultKind[]>
 
 export type ScenarioName = keyof typeof scenarios
 export const scenarioNames = Object.keys(scenarios) as ScenarioName[]
+
+/** Scenarios that need a prepared spare node (one that joins later). */
+export function sparesFor(name: ScenarioName): number {
+  return name === 'membership' || name === 'mixed' ? 1 : 0
+}
 
 export function isScenarioName(s: string): s is ScenarioName {
   return Object.hasOwn(scenarios, s)
@@ -21,5 +28,5 @@ export function isScenarioName(s: string): s is ScenarioName {
 
 /** Node settings a scenario needs: power loss needs the storage to record synced lengths. */
 export function scenarioEnv(name: ScenarioName): Record<string, string> {
-  return name === 'power-loss' ? { RAFTKV_TRACK_SYNCED_LENGTHS: 'yes' } : {}
+  return name === 'power-loss' || name === 'mixed' ? { RAFTKV_TRACK_SYNCED_LENGTHS: 'yes' } : {}
 }
