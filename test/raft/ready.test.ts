@@ -130,3 +130,43 @@ t.test('Ready: a restarted node applies again what it had committed (applied is 
   c.processReadies()
   t.ok(restarted.applied.some((e) => e.kind === 'normal' && e.data.toString() === 'x'))
 })
+
+t.test('interim: while a leader\'s Ready is outstanding, appends for a new proposal go out at once (thesis §10.2.1)', async (t) => {
+  const c = TestCluster.withVoters(3)
+  const leader = c.electLeader()
+  c.tick(2)
+  const r = c.raft(leader)
+  r.propose(data('a'))
+  const rd = r.ready() // its fsync "in flight"
+  r.propose(data('b'))
+  t.notOk(r.hasReady())
+  t.ok(r.hasInterim())
+  const im = r.interim()
+  t.ok(im.messages.some((m) => m.type === 'Append' && m.entries.some((e) => e.kind === 'normal' && e.data.toString() === 'b')), 'b is on its way')
+  t.same(im.committed, [], 'nothing committed yet')
+  r.advance(rd)
+  t.match(r.ready().entries, [{ kind: 'normal' }], 'b is still persisted by the next Ready')
+})
+
+t.test('interim: withholds messages while the term or vote is not durable', async (t) => {
+  const r = lone('n1', stateWithLog(voters(3), [1]), classic)
+  r.campaign()
+  r.step({ type: 'VoteResp', from: 'n2', to: 'n1', term: 2, reject: false })
+  t.equal(r.status().role, 'leader')
+  const rd = r.ready()
+  r.propose(data('x'))
+  t.same(r.interim().messages, [], 'term 2 is not durable yet')
+  t.ok(rd.messagesAfterPersist.some((m) => m.type === 'Append'), 'the no-op appends leave after the persist')
+  r.advance(rd)
+})
+
+t.test('interim: applies nothing after a snapshot that is still being installed', async (t) => {
+  const r = lone('n1', stateWithLog(voters(3), [1], { term: 2 }))
+  r.step({ type: 'Snapshot', from: 'n2', to: 'n1', term: 2, snapshot: { index: 10, term: 2, config: { members: voters(3) } } })
+  const rd = r.ready()
+  t.ok(rd.snapshot !== null)
+  r.step({ type: 'Append', from: 'n2', to: 'n1', term: 2, prevIndex: 10, prevTerm: 2, entries: [{ index: 11, term: 2, kind: 'noop' }], commit: 11 })
+  t.same(r.interim().committed, [], 'entry 11 waits for the snapshot')
+  r.advance(rd)
+  t.match(drain(r).flatMap((x) => x.committed), [{ index: 11 }])
+})
