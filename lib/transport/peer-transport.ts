@@ -159,6 +159,8 @@ export class PeerTransport {
       this.counters.connectionsRefused++
       const detail = tlsFailureDetail(error)
       this.warnLimited(`in-tls:${remote}:${error.code ?? ''}`, { remote, reason: 'tls', detail }, 'refused peer connection')
+      // Node leaves the socket to this listener (a handshake timeout would otherwise keep it open).
+      socket.destroy()
     })
     return server
   }

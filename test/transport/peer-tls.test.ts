@@ -161,3 +161,12 @@ t.test('a TLS node dialing a plaintext listener is cut off there, and nothing is
   t.equal(b.received.length, 0)
   raw.socket.destroy()
 })
+
+t.test('a connection that never starts TLS is dropped after the handshake timeout with one warning', async (t) => {
+  const pki = makePki(t)
+  const b = await startNode(t, 'b', { tls: tlsFor(pki, 'b'), handshakeTimeoutMs: 150 })
+  const raw = await rawConnect(t, b.addr)
+  await waitFor(() => raw.closed, 'the silent connection to be dropped')
+  t.equal(b.log.warns().length, 1)
+  t.match(b.log.warns()[0], { msg: 'refused peer connection', reason: 'tls', detail: /TIMEOUT/ })
+})

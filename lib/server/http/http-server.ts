@@ -3,9 +3,11 @@
 // JSON except /metrics. Requests run through the same ClientBackend as RESP.
 import { timingSafeEqual, createHash } from 'node:crypto'
 import http from 'node:http'
-import type { AddressInfo } from 'node:net'
+import https from 'node:https'
+import type { AddressInfo, Socket } from 'node:net'
 import type { ClientBackend } from '../../replica/client-api.js'
 import type { Logger } from '../../util/logger.js'
+import { TLS_HANDSHAKE_TIMEOUT_MS_DEFAULT, clientTlsServerOptions, type ClientTlsOptions } from '../client-tls.js'
 import { parseAddr } from '../resp/resp-server.js'
 import { HttpError, readJsonBody, sendJson, sendError, sendBackendError } from './http-io.js'
 import { deleteKey, getKey, postKey } from './key-routes.js'
@@ -22,7 +24,35 @@ export interface HttpServerOptions {
   /** Prometheus text for GET /metrics (the runtime passes prom-client's registry.metrics()). */
   readonly metricsText: () => Promise<string>
   readonly logger: Logger
+  /** https with these (CLIENT_TLS_*); absent or null: plain http. */
+  readonly tls?: ClientTlsOptions | null
+  readonly limits?: Partial<HttpLimits>
 }
+
+/** What bounds a slow or greedy HTTP client; every one is listed in the README. */
+export interface HttpLimits {
+  /** The request line and headers must have arrived within this (slow-loris). */
+  readonly headersTimeoutMs: number
+  /** The whole request, body included, must have arrived within this. */
+  readonly requestTimeoutMs: number
+  /** An idle keep-alive connection is closed after this. */
+  readonly keepAliveTimeoutMs: number
+  /** Connections held at once; more are refused at accept. */
+  readonly connectionsMax: number
+  /** Most request headers (Node's default 2000 is far more than any client of ours sends). */
+  readonly headersCountMax: number
+  /** With TLS: the handshake must be done within this. */
+  readonly tlsHandshakeTimeoutMs: number
+}
+
+export const httpLimitsDefault: HttpLimits = Object.freeze({
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 5_000,
+  connectionsMax: 1024,
+  headersCountMax: 100,
+  tlsHandshakeTimeoutMs: TLS_HANDSHAKE_TIMEOUT_MS_DEFAULT,
+})
 
 export interface HttpServer {
   readonly address: { readonly host: string; readonly port: number }
@@ -112,7 +142,8 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     bodyBytesMax: options.bodyBytesMax ?? httpBodyBytesMaxDefault,
     logger: options.logger,
   }
-  const server = http.createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, (request, response) => {
+  const limits: HttpLimits = { ...httpLimitsDefault, ...options.limits }
+  const server = createServer(options.tls ?? null, limits, (request, response) => {
     let url: URL
     try {
       url = new URL(request.url ?? '/', 'http://localhost')
@@ -131,6 +162,9 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
       else sendBackendError(response, error, options.logger)
     })
   })
+  server.keepAliveTimeout = limits.keepAliveTimeoutMs
+  server.maxHeadersCount = limits.headersCountMax
+  server.maxConnections = limits.connectionsMax
   server.on('clientError', (_error, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n')
     else socket.destroy()
@@ -145,7 +179,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   server.on('error', (error) => options.logger.error({ err: error }, 'HTTP listener error'))
   const address = server.address() as AddressInfo
   const bound = { host: address.address, port: address.port }
-  options.logger.info({ addr: `${bound.host}:${bound.port}` }, 'HTTP listening')
+  options.logger.info({ addr: `${bound.host}:${bound.port}`, tls: Boolean(options.tls) }, 'HTTP listening')
   return {
     address: bound,
     close: () =>
@@ -154,4 +188,20 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
         server.closeAllConnections()
       }),
   }
+}
+
+type Handler = (request: http.IncomingMessage, response: http.ServerResponse) => void
+
+function createServer(tls: ClientTlsOptions | null, limits: HttpLimits, handler: Handler): http.Server {
+  const timeouts: http.ServerOptions = {
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    // Node checks the two timeouts above only this often (30 s by default).
+    connectionsCheckingInterval: Math.max(10, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4))),
+  }
+  if (tls === null) return http.createServer(timeouts, handler)
+  const server = https.createServer({ ...timeouts, ...clientTlsServerOptions(tls, limits.tlsHandshakeTimeoutMs) }, handler)
+  // Node leaves a failed or timed-out TLS handshake's socket to this listener.
+  server.on('tlsClientError', (_error: Error, socket: Socket) => socket.destroy())
+  return server
 }

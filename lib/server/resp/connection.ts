@@ -80,6 +80,7 @@ export class Connection implements ConnectionView {
   private closing = false
   private quitting = false
   private authDelay: Promise<void> = Promise.resolve()
+  private unauthTimer: NodeJS.Timeout | null = null
 
   constructor(
     private readonly socket: Socket,
@@ -118,6 +119,10 @@ export class Connection implements ConnectionView {
     }
     socket.setNoDelay(true)
     if (limits.idleTimeoutMs > 0) socket.setTimeout(limits.idleTimeoutMs, () => this.idle())
+    if (!this.client.authenticated && limits.unauthTimeoutMs > 0) {
+      this.unauthTimer = setTimeout(() => this.unauthExpired(), limits.unauthTimeoutMs)
+      this.unauthTimer.unref()
+    }
     socket.on('data', (chunk: Buffer) => this.onData(chunk))
     socket.on('drain', () => this.checkPressure())
     socket.on('error', (error) => server.logger.debug({ err: error, client: this.client.id }, 'client socket error'))
@@ -176,7 +181,16 @@ export class Connection implements ConnectionView {
     this.socket.destroy()
   }
 
+  /** Bytes arriving slowly do not keep an unauthenticated connection open: only AUTH does. */
+  private unauthExpired(): void {
+    this.unauthTimer = null
+    if (this.client.authenticated || this.closing) return
+    this.server.logger.debug({ client: this.client.id, addr: this.client.addr }, 'closing a client that did not authenticate in time')
+    this.socket.destroy()
+  }
+
   private closed(): void {
+    if (this.unauthTimer !== null) clearTimeout(this.unauthTimer)
     this.closing = true
     this.reader.stop()
     this.queue.close()

@@ -1,4 +1,5 @@
 // Every limit of the RESP listener, with Redis' defaults where Redis has one.
+import { TLS_HANDSHAKE_TIMEOUT_MS_DEFAULT } from '../client-tls.js'
 import { requestLimitsDefault, type RequestLimits } from './request-reader.js'
 
 export interface RespLimits extends RequestLimits {
@@ -16,6 +17,13 @@ export interface RespLimits extends RequestLimits {
   readonly idleTimeoutMs: number
   /** Delay before answering a failed AUTH; failures on one connection queue behind each other. */
   readonly authFailDelayMs: number
+  /**
+   * With REQUIREPASS: a connection not authenticated this long after it
+   * opened is closed, however many bytes it trickles (slow-loris). 0: never.
+   */
+  readonly unauthTimeoutMs: number
+  /** With client TLS: a connection that has not finished the TLS handshake by then is dropped. */
+  readonly tlsHandshakeTimeoutMs: number
 }
 
 export const respLimitsDefault: RespLimits = Object.freeze({
@@ -27,4 +35,6 @@ export const respLimitsDefault: RespLimits = Object.freeze({
   outputPauseBytes: 4 * 1024 * 1024,
   idleTimeoutMs: 0,
   authFailDelayMs: 100,
+  unauthTimeoutMs: 30_000,
+  tlsHandshakeTimeoutMs: TLS_HANDSHAKE_TIMEOUT_MS_DEFAULT,
 })

@@ -3,8 +3,10 @@
 // connection and request-reader.ts for the limits on what a client may send.
 import { randomBytes } from 'node:crypto'
 import net from 'node:net'
+import tls from 'node:tls'
 import type { ClientBackend } from '../../replica/client-api.js'
 import type { Logger } from '../../util/logger.js'
+import { clientTlsServerOptions, type ClientTlsOptions } from '../client-tls.js'
 import type { ServerContext, ServerStats } from './command-types.js'
 import { Connection, digest } from './connection.js'
 import { respLimitsDefault, type RespLimits } from './resp-limits.js'
@@ -19,6 +21,8 @@ export interface RespServerOptions {
   readonly logger: Logger
   /** Followers answer writes and linearizable reads with -MOVED to the leader instead of forwarding. */
   readonly movedMode?: boolean
+  /** TLS on this port (CLIENT_TLS_*); absent or null: plain TCP. */
+  readonly tls?: ClientTlsOptions | null
 }
 
 export interface RespServer {
@@ -53,7 +57,7 @@ export async function startRespServer(options: RespServerOptions): Promise<RespS
     netInputBytes: 0,
     netOutputBytes: 0,
   }
-  const listener = net.createServer({ noDelay: true })
+  const listener = createListener(options.tls ?? null, limits, options.logger)
   const context: ServerContext = {
     backend: options.backend,
     requirePass,
@@ -67,7 +71,7 @@ export async function startRespServer(options: RespServerOptions): Promise<RespS
     connections: () => connections.values(),
   }
 
-  listener.on('connection', (socket) => {
+  listener.on(options.tls ? 'secureConnection' : 'connection', (socket: net.Socket) => {
     stats.connectionsReceived++
     if (connections.size >= limits.clientsMax) {
       stats.connectionsRejected++
@@ -89,7 +93,7 @@ export async function startRespServer(options: RespServerOptions): Promise<RespS
   })
   const address = listener.address() as net.AddressInfo
   const bound = { host: address.address, port: address.port }
-  options.logger.info({ addr: `${bound.host}:${bound.port}` }, 'RESP listening')
+  options.logger.info({ addr: `${bound.host}:${bound.port}`, tls: Boolean(options.tls) }, 'RESP listening')
 
   return {
     address: bound,
@@ -100,4 +104,18 @@ export async function startRespServer(options: RespServerOptions): Promise<RespS
         for (const connection of connections) connection.destroy()
       }),
   }
+}
+
+function createListener(tlsOptions: ClientTlsOptions | null, limits: RespLimits, logger: Logger): net.Server {
+  if (tlsOptions === null) return net.createServer({ noDelay: true })
+  const listener = tls.createServer(clientTlsServerOptions(tlsOptions, limits.tlsHandshakeTimeoutMs))
+  // Connections still in the TLS handshake are not Connections yet; this
+  // bounds them together with the rest (the extra ones cannot be told why).
+  listener.maxConnections = limits.clientsMax
+  listener.on('tlsClientError', (error: NodeJS.ErrnoException, socket: tls.TLSSocket) => {
+    logger.debug({ addr: socket.remoteAddress, code: error.code }, 'client TLS handshake failed')
+    // Node leaves the socket to this listener (a handshake timeout would otherwise keep it open).
+    socket.destroy()
+  })
+  return listener
 }
