@@ -210,6 +210,21 @@ export class RaftNode {
     return { ok: true, index, term: this.term }
   }
 
+  /**
+   * Proposes several entries at once, all or none: one log append and one
+   * append message per follower for the lot, instead of one of each per
+   * entry (the runtime gathers the proposals of one event-loop turn). On
+   * success the entries have indexes `index` to `index + data.length - 1`.
+   */
+  proposeBatch(data: readonly Buffer[]): ProposeResult {
+    const refused = this.refuseProposal()
+    if (refused !== null) return refused
+    const first = this.log.lastIndex() + 1
+    const entries: Entry[] = data.map((d, i) => ({ index: first + i, term: this.term, kind: 'normal', data: d }))
+    if (entries.length > 0) this.appendAsLeader(entries)
+    return { ok: true, index: first, term: this.term }
+  }
+
   proposeConfChange(cc: ConfChange): ProposeResult {
     const refused = this.refuseProposal()
     if (refused !== null) return refused
@@ -436,10 +451,13 @@ export class RaftNode {
   }
 
   private stepLowerTerm(m: Message): void {
-    if ((this.opts.checkQuorum || this.opts.preVote) && (m.type === 'Append' || m.type === 'Heartbeat')) {
+    if (m.type === 'Append' || m.type === 'Heartbeat') {
       // A stale leader, or one that does not know our term went up while we
       // were cut off: answer with our term so it steps down and a new election
       // can include us (otherwise CheckQuorum + PreVote could leave us stuck).
+      // Always, as Figure 2 says ("reply false if term < currentTerm"): a
+      // stale leader we removed hears from nobody else and would go on
+      // believing it leads.
       this.send({ type: 'AppendResp', from: this.id, to: m.from, term: this.term, reject: true, index: 0, hintIndex: 0, hintTerm: 0 })
     } else if (m.type === 'PreVote') {
       this.send({ type: 'PreVoteResp', from: this.id, to: m.from, term: this.term, reject: true })

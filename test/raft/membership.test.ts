@@ -215,3 +215,21 @@ t.test('a lagging follower accepts a leader it does not know yet (added while it
   t.same(logTerms(c.raft(away)), logTerms(c.raft('n4')), 'it caught up from n4')
   t.same(c.leaders(), ['n4'])
 })
+
+t.test('§4.2.3 a removed ex-leader that still thinks it leads is told the newer term and steps down, without disturbing the cluster', async (t) => {
+  const { c, leader: old, followers } = steady(3, { checkQuorum: false, preVote: false })
+  const oldTerm = c.raft(old).status().term
+  c.isolate(old)
+  const next = electLeaderAbove(c, oldTerm)
+  c.tick(2)
+  t.ok(c.raft(next).proposeConfChange({ op: 'remove', id: old }).ok)
+  c.tick(3)
+  const term = c.raft(next).status().term
+  t.equal(c.raft(old).status().role, 'leader', 'without CheckQuorum the cut-off leader never noticed')
+  c.heal()
+  c.tick(5)
+  t.equal(c.raft(old).status().role, 'follower', 'it stepped down on the answer to its heartbeat')
+  t.same(c.leaders(), [next])
+  t.equal(c.raft(next).status().term, term)
+  t.ok(followers.includes(next))
+})
