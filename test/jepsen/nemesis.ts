@@ -66,7 +66,14 @@ export class Nemesis {
       const quietMs = this.timing.quietMsMin + this.rng.int(this.timing.quietMsMax - this.timing.quietMsMin + 1)
       const record: FaultRecord = { kind, atMs: Math.round(this.nowMs()), healedAtMs: -1, detail: '' }
       this.records.push(record)
-      const { detail, heal } = await this.inject(kind)
+      let injected: { detail: string; heal: Heal }
+      try {
+        injected = await this.inject(kind)
+      } catch (e) {
+        // A fault that could not be set up is recorded, and whatever it did half-way is undone.
+        injected = { detail: `could not inject: ${(e as Error).message}`, heal: async () => this.cluster.healAll() }
+      }
+      const { detail, heal } = injected
       record.detail = detail
       await sleep(Math.min(holdMs, Math.max(0, untilMs - this.nowMs())))
       await heal()
