@@ -84,9 +84,17 @@ t.test('unknown blind writes nobody read are left out of the search', async (t) 
 
 t.test('the search gives up at its step budget instead of running on', async (t) => {
   const h: Op[] = []
+  for (let i = 0; i < 100; i++) h.push(set(`v${i}`, i * 10, i * 10 + 5))
+  t.equal(searchKey(relevantOps(h), null, 50).verdict, 'budget')
+})
+
+t.test('many pending INCRs of unknown outcome are searched as one chain, not as subsets', async (t) => {
+  const h: Op[] = []
   for (let i = 0; i < 40; i++) h.push(incr(0, i, i + 1, 'unknown'))
-  h.push(get('999', 100, 101))
-  t.equal(searchKey(relevantOps(h), null, 10_000).verdict, 'budget')
+  h.push(get('20', 100, 101), incr(21, 102, 103), get('21', 104, 105))
+  t.equal(searchKey(relevantOps(h), null, 100_000).verdict, 'ok')
+  h.push(get('999', 200, 201))
+  t.equal(searchKey(relevantOps(h), null, 100_000).verdict, 'fail')
 })
 
 t.test('a long concurrent history is checked quickly thanks to memoization', async (t) => {

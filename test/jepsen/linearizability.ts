@@ -115,6 +115,7 @@ export function searchKey(ops: readonly Op[], initial: KeyState, stepsMax = sear
     next[prev[x] as number] = x
     if ((next[x] as number) !== -1) prev[next[x] as number] = x
   }
+  const mustFollow = interchangeableChains(ops)
   const zobrist = new Prng(0x5eed)
   const z1 = Uint32Array.from(ops, () => zobrist.nextUint32())
   const z2 = Uint32Array.from(ops, () => zobrist.nextUint32())
@@ -133,7 +134,9 @@ export function searchKey(ops: readonly Op[], initial: KeyState, stepsMax = sear
     const e = events[entry] as Event
     if (e.call) {
       const op = ops[e.op] as Op
-      const after = stepKey(state, op)
+      const dep = mustFollow[e.op] as number
+      const blocked = dep >= 0 && ((bits[dep >>> 5] as number) & (1 << (dep & 31))) === 0
+      const after = blocked ? undefined : stepKey(state, op)
       if (after !== undefined) {
         bits[e.op >>> 5] = (bits[e.op >>> 5] as number) ^ (1 << (e.op & 31))
         h1 ^= z1[e.op] as number
@@ -168,6 +171,25 @@ export function searchKey(ops: readonly Op[], initial: KeyState, stepsMax = sear
     entry = next[callPos[top.op] as number] as number
   }
   return { verdict: 'ok', steps, linearizedMax }
+}
+
+/**
+ * Symmetry reduction: unknown INCRs (and unknown DELs) of one key have the
+ * same effect and no visible result, so once two have been invoked they are
+ * interchangeable. Any linearization can be rearranged so that those that
+ * take effect do so in invocation order; so an unknown op of such a kind may
+ * be linearized only after the previous one of its kind. Without this, k
+ * pending unknown INCRs would be explored as up to 2^k distinct subsets.
+ * Returns, per op, the op it must follow, or -1.
+ */
+function interchangeableChains(ops: readonly Op[]): Int32Array {
+  const mustFollow = new Int32Array(ops.length).fill(-1)
+  for (const kind of ['incr', 'del'] as const) {
+    const chain = ops.map((op, i) => ({ op, i })).filter(({ op }) => op.outcome === 'unknown' && op.kind === kind)
+    chain.sort((a, b) => a.op.invokeMs - b.op.invokeMs)
+    for (let j = 1; j < chain.length; j++) mustFollow[(chain[j] as { i: number }).i] = (chain[j - 1] as { i: number }).i
+  }
+  return mustFollow
 }
 
 /** Groups a history by key, in invocation order within each key. */
