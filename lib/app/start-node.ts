@@ -39,6 +39,7 @@ export async function startNode(config: NodeConfig, logger: Logger, options: { p
       limits: { clientsMax: config.maxClients },
       logger,
       movedMode: config.followerWrites === 'moved',
+      tls: config.clientTls,
     })
     http = await startHttpServer({
       addr: formatHostPort(config.httpAddr),
@@ -46,6 +47,7 @@ export async function startNode(config: NodeConfig, logger: Logger, options: { p
       requirePass: config.requirePass,
       metricsText: () => metrics.text(),
       logger,
+      tls: config.clientTls,
     })
   } catch (err) {
     await resp?.close()

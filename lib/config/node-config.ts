@@ -4,6 +4,7 @@
 // CLI can print it and exit 2 instead of showing a stack trace.
 import { readFileSync } from 'node:fs'
 import { isIP } from 'node:net'
+import { createSecureContext } from 'node:tls'
 import { parse as parseDotenv } from 'dotenv'
 
 export class ConfigError extends Error {
@@ -53,6 +54,17 @@ export interface NodeConfig {
   readonly trackSyncedLengths: boolean
   /** Test only: a deliberately broken node that serves linearizable reads without ReadIndex. */
   readonly unsafeStaleReads: boolean
+  /** Mutual TLS between peers (PEER_TLS_CERT/KEY/CA, all or none); null: plain TCP. */
+  readonly peerTls: (TlsFiles & { readonly ca: Buffer }) | null
+  /** TLS on the RESP and HTTP ports (CLIENT_TLS_CERT/KEY, optional CLIENT_TLS_CA); null: plain. */
+  readonly clientTls: TlsFiles | null
+}
+
+/** PEM contents read at start-up; `ca` null means no client certificates are asked for. */
+export interface TlsFiles {
+  readonly cert: Buffer
+  readonly key: Buffer
+  readonly ca: Buffer | null
 }
 
 /** Every tuning variable with its default; the README lists the same table. */
@@ -133,6 +145,8 @@ export function parseNodeConfig(env: Env): NodeConfig {
     peerAddrOverrides: addrOverrides(env, 'PEER_ADDR_OVERRIDES'),
     trackSyncedLengths: yesNo(env, 'RAFTKV_TRACK_SYNCED_LENGTHS', 'no'),
     unsafeStaleReads: yesNo(env, 'RAFTKV_UNSAFE_STALE_READS', 'no'),
+    peerTls: peerTlsFiles(env),
+    clientTls: clientTlsFiles(env),
   }
   if (config.heartbeatIntervalTicks >= config.electionTimeoutTicks) {
     throw new ConfigError(`HEARTBEAT_TICKS (${config.heartbeatIntervalTicks}) must be below ELECTION_TICKS (${config.electionTimeoutTicks})`)
@@ -219,4 +233,66 @@ function yesNo(env: Env, name: string, dflt: string): boolean {
   if (v === 'yes' || v === 'true' || v === '1') return true
   if (v === 'no' || v === 'false' || v === '0') return false
   throw new ConfigError(`${name} must be yes or no (got ${JSON.stringify(env[name])})`)
+}
+
+/** PEER_TLS_*: all three or none, since a peer must both present and check a certificate. */
+function peerTlsFiles(env: Env): (TlsFiles & { readonly ca: Buffer }) | null {
+  const names = ['PEER_TLS_CERT', 'PEER_TLS_KEY', 'PEER_TLS_CA'] as const
+  const set = names.filter((n) => (env[n] ?? '').trim() !== '')
+  if (set.length === 0) return null
+  if (set.length < names.length) {
+    const missing = names.filter((n) => !set.includes(n))
+    throw new ConfigError(`${missing.join(' and ')} must be set too: PEER_TLS_CERT, PEER_TLS_KEY and PEER_TLS_CA go together`)
+  }
+  const files = { cert: pemFile(env, 'PEER_TLS_CERT'), key: pemFile(env, 'PEER_TLS_KEY'), ca: pemFile(env, 'PEER_TLS_CA') }
+  checkTlsPair('PEER_TLS', files)
+  return files
+}
+
+/** CLIENT_TLS_CERT and _KEY together; CLIENT_TLS_CA only with them. */
+function clientTlsFiles(env: Env): TlsFiles | null {
+  const has = (n: string): boolean => (env[n] ?? '').trim() !== ''
+  if (!has('CLIENT_TLS_CERT') && !has('CLIENT_TLS_KEY')) {
+    if (has('CLIENT_TLS_CA')) throw new ConfigError('CLIENT_TLS_CA needs CLIENT_TLS_CERT and CLIENT_TLS_KEY')
+    return null
+  }
+  if (!has('CLIENT_TLS_CERT') || !has('CLIENT_TLS_KEY')) {
+    throw new ConfigError(`${has('CLIENT_TLS_CERT') ? 'CLIENT_TLS_KEY' : 'CLIENT_TLS_CERT'} must be set too: CLIENT_TLS_CERT and CLIENT_TLS_KEY go together`)
+  }
+  const files = { cert: pemFile(env, 'CLIENT_TLS_CERT'), key: pemFile(env, 'CLIENT_TLS_KEY'), ca: has('CLIENT_TLS_CA') ? pemFile(env, 'CLIENT_TLS_CA') : null }
+  checkTlsPair('CLIENT_TLS', files)
+  return files
+}
+
+function pemFile(env: Env, name: string): Buffer {
+  const path = (env[name] ?? '').trim()
+  let bytes: Buffer
+  try {
+    bytes = readFileSync(path)
+  } catch (err) {
+    throw new ConfigError(`${name}: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`)
+  }
+  if (!bytes.includes('-----BEGIN ')) throw new ConfigError(`${name}: ${path} is not a PEM file`)
+  return bytes
+}
+
+/** Lets OpenSSL judge the files now, so a bad pair stops start-up instead of every connection. */
+function checkTlsPair(prefix: string, files: TlsFiles): void {
+  try {
+    createSecureContext({ cert: files.cert, key: files.key })
+  } catch (err) {
+    throw new ConfigError(`${prefix}_CERT and ${prefix}_KEY are not a usable pair: ${oneLine(err)}`)
+  }
+  if (files.ca === null) return
+  try {
+    createSecureContext({ ca: files.ca })
+  } catch (err) {
+    throw new ConfigError(`${prefix}_CA is not a usable CA certificate: ${oneLine(err)}`)
+  }
+}
+
+function oneLine(err: unknown): string {
+  const e = err as { reason?: unknown; message?: unknown }
+  const text = typeof e.reason === 'string' ? e.reason : String(e.message ?? err)
+  return text.split('\n')[0] ?? ''
 }

@@ -141,6 +141,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
       secret: config.clusterSecret,
       listenAddr: formatHostPort(config.raftAddr),
       logger,
+      tls: config.peerTls,
     })
     const replica = new Replica(config, logger, storage, transport, kv, initial, clusterId, randomBytes(4).readUInt32LE(0))
     transport.onMessage((msg, from, reply) => replica.onWire(msg, from, reply))
