@@ -74,7 +74,7 @@ export const raftDefaults = Object.freeze({
 
 export type { InitialState }
 
-export type ProposeFailure = 'notLeader' | 'transferring' | 'busy' | 'confChangePending' | 'invalid'
+export type ProposeFailure = 'notLeader' | 'transferring' | 'busy' | 'confChangePending' | 'learnerBehind' | 'invalid'
 export type ProposeResult =
   | { readonly ok: true; readonly index: number; readonly term: number }
   | { readonly ok: false; readonly reason: ProposeFailure; readonly leader: NodeId | null; readonly detail?: string }
@@ -235,6 +235,12 @@ export class RaftNode {
     }
     const next = applyConfChange(this.log.config(), cc)
     if (typeof next === 'string') return { ok: false, reason: 'invalid', leader: this.id, detail: next }
+    if (cc.op === 'promote' && (this.progress.get(cc.id)?.match ?? 0) < this.log.commit) {
+      // A voter that does not hold the committed log yet could be needed for
+      // a quorum it cannot help form (it grants no votes while it knows no
+      // configuration): promote only learners that have caught up.
+      return { ok: false, reason: 'learnerBehind', leader: this.id, detail: `learner ${cc.id} has not caught up with the commit index yet` }
+    }
     const index = this.log.lastIndex() + 1
     this.appendAsLeader([{ index, term: this.term, kind: 'config', config: next }])
     return { ok: true, index, term: this.term }
@@ -494,7 +500,11 @@ export class RaftNode {
       this.vote === m.from ||
       (this.vote === '' && this.leader === null) ||
       (m.type === 'PreVote' && m.term > this.term)
-    const grant = canVote && this.log.isUpToDate(m.lastIndex, m.lastTerm)
+    // A node that knows no configuration (joining, or wiped and restarted
+    // under its old id) has forgotten what it voted for and which entries
+    // are committed: its vote could elect a leader missing committed entries.
+    const knowsConfig = this.log.config().members.length > 0
+    const grant = canVote && knowsConfig && this.log.isUpToDate(m.lastIndex, m.lastTerm)
     const respType = m.type === 'Vote' ? 'VoteResp' : 'PreVoteResp'
     if (grant) {
       // A granted PreVote answers in the term it asked about, so the
@@ -972,7 +982,14 @@ export class RaftNode {
   }
 
   private promotable(): boolean {
-    return this.isVoter(this.id)
+    if (this.isVoter(this.id)) return true
+    // A node whose own removal is not committed yet may be the only one able
+    // to commit it (a two-voter leader that removed itself and was cut off:
+    // the other voter still needs its vote). It campaigns under its latest
+    // configuration, leads without being a member, and steps down once the
+    // change commits, as thesis §4.2.2 describes for such a leader.
+    const pending = this.log.uncommittedConfigIndex()
+    return pending !== 0 && this.log.configAt(pending - 1).members.some((mm) => mm.id === this.id && mm.role === 'voter')
   }
 
   private isVoter(id: NodeId): boolean {

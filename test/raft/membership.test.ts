@@ -234,14 +234,12 @@ t.test('§4.2.3 a removed ex-leader that still thinks it leads is told the newer
   t.ok(followers.includes(next))
 })
 
-// Open (also documented in test/sim/sim-ci.ts, seed 557): config takes effect
-// on append, so the removed leader is no voter in its own latest config and
-// never campaigns, while the remaining voter still needs its vote and cannot
-// get it (its log lacks the removal). One possible fix: a node whose own
-// removal is not yet committed stays promotable and campaigns under its
-// latest config (it would win with the other voter alone, commit the removal
-// with its no-op, and step down).
-t.test('§4.2.2 a two-voter leader that removes itself and is cut off before the other voter hears of it does not leave the cluster leaderless', { todo: 'open liveness bug, see comment' }, async (t) => {
+// Found by the simulator (seed 557): config takes effect on append, so the
+// removed leader is no voter in its own latest config, while the remaining
+// voter still needs its vote (its log lacks the removal). The removed node
+// stays promotable until its removal commits: it wins with the other voter
+// alone, commits the removal with its no-op, and steps down.
+t.test('§4.2.2 a two-voter leader that removes itself and is cut off before the other voter hears of it does not leave the cluster leaderless', async (t) => {
   const { c, leader, followers } = steady(2)
   const other = followers[0] as string
   const term = c.raft(leader).status().term
@@ -255,4 +253,30 @@ t.test('§4.2.2 a two-voter leader that removes itself and is cut off before the
     elected = c.raft(other).status().role === 'leader' && c.raft(other).status().term > term
   }
   t.ok(elected, `${other} leads again`)
+})
+
+t.test('§4 a node that knows no configuration (joining, or wiped) grants no votes', async (t) => {
+  const { c, leader } = steady(3)
+  const empty = c.add('n9', { hardState: { term: 0, vote: '', commit: 0 }, snapshot: { index: 0, term: 0, config: { members: [] } }, entries: [] })
+  const st = c.raft(leader).status()
+  for (const type of ['PreVote', 'Vote'] as const) {
+    empty.raft.step({ type, from: leader, to: 'n9', term: st.term + 1, lastIndex: st.lastIndex, lastTerm: st.term, transfer: false })
+  }
+  const rd = empty.raft.ready()
+  const answers = [...rd.messagesNow, ...rd.messagesAfterPersist].filter((m) => m.type === 'VoteResp' || m.type === 'PreVoteResp')
+  t.equal(answers.length, 2)
+  for (const m of answers) t.ok('reject' in m && m.reject, `${m.type} rejected`)
+  empty.raft.advance(rd)
+})
+
+t.test('§4.2.1 a learner is promoted only once it holds the committed log', async (t) => {
+  const { c, leader } = steady(3)
+  c.add('n4', { hardState: { term: 0, vote: '', commit: 0 }, snapshot: { index: 0, term: 0, config: { members: [] } }, entries: [] })
+  c.isolate('n4')
+  t.ok(c.raft(leader).proposeConfChange({ op: 'addLearner', id: 'n4', addr: 'n4:1' }).ok)
+  c.tick(3)
+  t.match(c.raft(leader).proposeConfChange({ op: 'promote', id: 'n4' }), { ok: false, reason: 'learnerBehind' })
+  c.heal()
+  c.tick(5)
+  t.match(c.raft(leader).proposeConfChange({ op: 'promote', id: 'n4' }), { ok: true })
 })
