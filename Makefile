@@ -3,7 +3,7 @@ SHELL := /bin/bash
 NODE  := node --enable-source-maps
 SEEDS ?= 2000
 
-.PHONY: all install build test sim clean run run1 run2 run3 run4 run5 run5nodes run-test bench
+.PHONY: all install build test sim clean run run1 run2 run3 run4 run5 run5nodes run-test bench fuzz
 
 all: build
 
@@ -65,3 +65,9 @@ bench: build
 .PHONY: jepsen
 jepsen: build
 	$(NODE) dist/test/jepsen/run.js --all --duration-ms $(or $(JEPSEN_DURATION_MS),300000) $(if $(JEPSEN_SEED),--seed $(JEPSEN_SEED),)
+
+# Seeded fuzzing at scale (RESP reader and command layer, HTTP shim, peer frames):
+# make fuzz FUZZ_CASES=1000000 [FUZZ_SEED=n]; a failure prints the seed and case that replay it.
+FUZZ_CASES ?= 1000000
+fuzz: build
+	FUZZ_CASES=$(FUZZ_CASES) $(if $(FUZZ_SEED),FUZZ_SEED=$(FUZZ_SEED),) $(NODE) dist/test/fuzz/run-fuzz.js
