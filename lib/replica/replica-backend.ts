@@ -61,8 +61,9 @@ export class ReplicaBackend implements ClientBackend {
       if (leader !== this.replica.id && this.movedMode) {
         throw new NotLeaderError(this.replica.memberAddrs(leader)?.resp ?? null)
       }
+      // The log keeps the buffer it is given (and the leader stamps it): a retry proposes a copy.
+      const outcome = leader === this.replica.id ? await this.proposeHere(attempted ? Buffer.from(data) : data) : await this.forward(leader, `${this.clientId}:${seq}`, data, deadline)
       attempted = true
-      const outcome = leader === this.replica.id ? await this.proposeHere(data) : await this.forward(leader, `${this.clientId}:${seq}`, data, deadline)
       if (outcome.t === 'done') return checkDuplicate(outcome.result)
       if (outcome.t === 'retryLater') await sleep(leaderPollMs)
     }
@@ -71,11 +72,9 @@ export class ReplicaBackend implements ClientBackend {
   }
 
   private async proposeHere(data: Buffer): Promise<{ t: 'done'; result: KvApplyResult } | { t: 'retry' } | { t: 'retryLater' }> {
-    // Copy: stampTime writes into the buffer, and a retry must not share it with a queued entry.
-    const { result, outcome } = this.replica.proposeLocal(Buffer.from(data))
-    if (outcome === null) return result.ok ? { t: 'retry' } : { t: 'retryLater' }
-    const o = await outcome
-    return o.t === 'applied' ? { t: 'done', result: o.result } : { t: 'retry' }
+    const o = await this.replica.proposeLocal(data)
+    if (o.t === 'applied') return { t: 'done', result: o.result }
+    return o.t === 'lost' ? { t: 'retry' } : { t: 'retryLater' }
   }
 
   private async forward(leader: NodeId, requestId: string, data: Buffer, deadline: number): Promise<{ t: 'done'; result: KvApplyResult } | { t: 'retry' } | { t: 'retryLater' }> {
@@ -135,12 +134,12 @@ export class ReplicaBackend implements ClientBackend {
   /** On the leader: propose a follower's write and answer when it is applied. */
   private async serveForward(msg: ForwardRequest, reply: (m: WireMessage) => void): Promise<void> {
     const fail = (errorCode: string, error: string): void => reply({ type: 'ForwardResponse', requestId: msg.requestId, ok: false, result: Buffer.alloc(0), errorCode, error })
-    const { result, outcome } = this.replica.proposeLocal(Buffer.from(msg.data))
-    if (outcome === null) {
-      fail(result.ok ? 'RETRY' : result.reason, 'not proposed here')
+    // A copy: msg.data is a view into the socket chunk, which the log must not keep alive.
+    const o = await this.replica.proposeLocal(Buffer.from(msg.data))
+    if (o.t === 'refused') {
+      fail(o.reason, 'not proposed here')
       return
     }
-    const o = await outcome
     if (o.t !== 'applied') {
       fail('LOST', 'proposal lost to a leader change')
       return

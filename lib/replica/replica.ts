@@ -71,7 +71,8 @@ export class Replica extends EventEmitter<ReplicaEvents> {
   /** The hard state last handed to storage, and a newer commit-only one not yet written (see hardStateToWrite). */
   private storedHardState: HardState
   private heldHardState: HardState | null = null
-  private interimScheduled = false
+  private turnScheduled = false
+  private pendingProposals: PendingProposal[] = []
 
   private constructor(
     readonly config: NodeConfig,
@@ -176,15 +177,41 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     this.messageHandlers.push(h)
   }
 
-  /** Proposes entry data on this node, which must be the leader. */
-  proposeLocal(data: Buffer): { result: ProposeResult; outcome: Promise<ProposalOutcome> | null } {
-    // The leader stamps the time that expiries of this entry are computed from.
-    stampTime(data, Date.now())
-    const result = this.raft.propose(data)
-    if (!result.ok) return { result, outcome: null }
-    const outcome = this.proposals.wait(result.index, result.term)
-    this.kick()
-    return { result, outcome }
+  /**
+   * Proposes entry data on this node, which must be the leader. Proposals
+   * made in one event-loop turn (every client whose bytes arrived in it,
+   * every command of a pipeline) enter the log together at the end of the
+   * turn: one append, one append message per follower, one timestamp. The
+   * buffer is stamped in place and kept by the log: do not reuse it.
+   */
+  proposeLocal(data: Buffer): Promise<ProposalOutcome> {
+    if (this.stopped) return Promise.resolve(notProposed)
+    return new Promise((resolve) => {
+      this.pendingProposals.push({ data, resolve })
+      if (this.pendingProposals.length >= proposalBatchMax) this.flushProposals()
+      this.kick()
+    })
+  }
+
+  private flushProposals(): void {
+    const batch = this.pendingProposals
+    if (batch.length === 0) return
+    this.pendingProposals = []
+    // The leader stamps the time that expiries of these entries are computed from.
+    const nowMs = Date.now()
+    const data: Buffer[] = new Array<Buffer>(batch.length)
+    for (let i = 0; i < batch.length; i++) {
+      const p = batch[i] as PendingProposal
+      stampTime(p.data, nowMs)
+      data[i] = p.data
+    }
+    const r = this.raft.proposeBatch(data)
+    if (!r.ok) {
+      const refused: ProposalOutcome = { t: 'refused', reason: r.reason }
+      for (const p of batch) p.resolve(refused)
+      return
+    }
+    for (let i = 0; i < batch.length; i++) this.proposals.add(r.index + i, r.term, (batch[i] as PendingProposal).resolve)
   }
 
   proposeConfChange(cc: ConfChange): ProposeResult {
@@ -250,7 +277,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     if (this.stopped) return
     this.stopped = true
     if (this.tickTimer !== null) clearInterval(this.tickTimer)
-    this.proposals.failAll()
+    this.failProposals()
     for (const [ctx, w] of this.readWaiters) {
       this.readWaiters.delete(ctx)
       w(-1)
@@ -296,11 +323,8 @@ export class Replica extends EventEmitter<ReplicaEvents> {
   private sweepExpired(nowMs: number): void {
     const keys = this.kv.expiredKeys(nowMs, expirySweepKeysMax)
     if (keys.length === 0) return
-    const data = encodeSweep(keys)
-    const { outcome } = this.proposeLocal(data)
-    if (outcome === null) return
     this.sweepInFlight = true
-    void outcome.then(() => {
+    void this.proposeLocal(encodeSweep(keys)).then(() => {
       this.sweepInFlight = false
     })
   }
@@ -309,40 +333,45 @@ export class Replica extends EventEmitter<ReplicaEvents> {
 
   /** Schedules the Ready loop if it is not running; cheap to call often. */
   kick(): void {
+    if (this.stopped || this.turnScheduled) return
+    this.turnScheduled = true
+    setImmediate(() => this.endOfTurn())
+  }
+
+  /**
+   * Runs once at the end of every event-loop turn in which something
+   * happened, after all the socket reads of that turn: proposals enter the
+   * log as one batch, then the Ready loop starts — or, if it is waiting for
+   * an fsync, what needs no fsync goes ahead now (runInterim).
+   */
+  private endOfTurn(): void {
+    this.turnScheduled = false
     if (this.stopped) return
+    this.flushProposals()
     if (this.looping) {
-      this.scheduleInterim()
+      this.runInterim()
       return
     }
+    if (!this.raft.hasReady()) return
     this.looping = true
-    this.loopDone = new Promise((resolve) => {
-      setImmediate(() => {
-        this.runLoop().then(resolve, (err: unknown) => {
-          this.fail(err instanceof Error ? err : new Error(String(err)))
-          resolve()
-        })
-      })
+    this.loopDone = this.runLoop().catch((err: unknown) => {
+      this.fail(err instanceof Error ? err : new Error(String(err)))
     })
   }
 
   /**
    * While the loop waits for an fsync, what arrived meanwhile need not wait
-   * for it: new appends go to followers, commits are applied and answered,
-   * reads are released (RaftNode.interim). Once per event-loop turn, so the
-   * proposals of every client read in that turn leave in one append.
+   * for it: new appends go to followers (the leader's write runs in parallel
+   * with replication), commits are applied and answered, reads are released
+   * (RaftNode.interim).
    */
-  private scheduleInterim(): void {
-    if (this.interimScheduled) return
-    this.interimScheduled = true
-    setImmediate(() => {
-      this.interimScheduled = false
-      if (this.stopped || !this.looping || !this.raft.hasInterim()) return
-      const it = this.raft.interim()
-      this.sendAll(it.messages)
-      for (const e of it.committed) this.applyEntry(e)
-      this.releaseReads(it.readStates)
-      this.appliedWaiters.release(this.applied)
-    })
+  private runInterim(): void {
+    if (!this.raft.hasInterim()) return
+    const it = this.raft.interim()
+    this.sendAll(it.messages)
+    for (const e of it.committed) this.applyEntry(e)
+    this.releaseReads(it.readStates)
+    this.appliedWaiters.release(this.applied)
   }
 
   private async runLoop(): Promise<void> {
@@ -373,7 +402,11 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     this.raft.advance(rd)
     this.appliedWaiters.release(this.applied)
     this.afterAdvance()
-    if (this.applied - this.snapshotIndex >= this.config.snapshotEntries) await this.takeSnapshot()
+    // In the background: the loop goes on persisting and applying while the
+    // snapshot file is written (storage stages it outside its write queue).
+    if (this.applied - this.snapshotIndex >= this.config.snapshotEntries && !this.snapshotting) {
+      this.takeSnapshot().catch((err: unknown) => this.fail(err instanceof Error ? err : new Error(String(err))))
+    }
   }
 
   private applyReady(rd: Ready): void {
@@ -477,6 +510,8 @@ export class Replica extends EventEmitter<ReplicaEvents> {
       const meta = this.raft.snapshotMeta(index)
       const data = this.kv.snapshot()
       await this.storage.saveSnapshot(meta, data)
+      // A leader's snapshot may have been installed meanwhile (the loop runs on): it is newer.
+      if (this.stopped || this.snapshotIndex >= index) return
       this.raft.compact(index)
       this.snapshotIndex = index
       this.logger.info({ index, bytes: data.length, ms: Date.now() - started }, 'snapshot saved; log compacted')
@@ -679,15 +714,31 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     }
   }
 
+  private failProposals(): void {
+    const pending = this.pendingProposals
+    this.pendingProposals = []
+    for (const p of pending) p.resolve(notProposed)
+    this.proposals.failAll()
+  }
+
   private fail(err: Error): void {
     if (this.stopped) return
     this.logger.fatal({ err: err.message, code: (err as NodeJS.ErrnoException).code }, 'fatal error: stopping this node')
     this.stopped = true
     if (this.tickTimer !== null) clearInterval(this.tickTimer)
-    this.proposals.failAll()
+    this.failProposals()
     this.emit('fatal', err)
   }
 }
+
+interface PendingProposal {
+  readonly data: Buffer
+  readonly resolve: (o: ProposalOutcome) => void
+}
+
+/** Proposals gathered in one turn at most; a larger burst is proposed in several batches. */
+const proposalBatchMax = 4096
+const notProposed: ProposalOutcome = Object.freeze({ t: 'refused', reason: 'notLeader' })
 
 export function selfMemberAddr(config: NodeConfig): string {
   return encodeMemberAddrs({ raft: formatHostPort(config.raftAddr), resp: formatHostPort(config.respAddr), http: formatHostPort(config.httpAddr) })
