@@ -7,6 +7,12 @@ import { fuzzHttpServer } from './http-target.js'
 import { fuzzPeerFrames } from './frame-target.js'
 import type { FuzzResult } from './fuzz-result.js'
 
+// Not a tap test: when tap runs the whole folder, say so and leave.
+if (process.env['TAP'] === '1') {
+  console.log('1..0 # SKIP run-fuzz.ts is the make fuzz driver')
+  process.exit(0)
+}
+
 const cases = Number(process.env['FUZZ_CASES'] ?? 1_000_000)
 const seed = Number(process.env['FUZZ_SEED'] ?? Date.now() % 1_000_000)
 if (!Number.isInteger(cases) || cases <= 0 || !Number.isInteger(seed)) {
