@@ -51,6 +51,13 @@ export class Replica extends EventEmitter<ReplicaEvents> {
   private applied: number
   private snapshotIndex: number
   private snapshotting = false
+  /**
+   * The last log index this node's own storage holds durably. Entries may be
+   * applied before they are stored here (they are durable on a quorum), but a
+   * snapshot must not get ahead of the local log: recovery and compaction
+   * both assume the snapshot's index is in the stored log.
+   */
+  private storedIndex: number
   private sweepInFlight = false
   private lastSweepMs = 0
   private readonly outgoingSnapshots = new Map<NodeId, OutgoingSnapshot>()
@@ -100,6 +107,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     this.selfAddr = selfMemberAddr(config)
     this.applied = initial.snapshot.index
     this.snapshotIndex = initial.snapshot.index
+    this.storedIndex = initial.entries[initial.entries.length - 1]?.index ?? initial.snapshot.index
     this.storedHardState = initial.hardState
   }
 
@@ -396,6 +404,8 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     if (rd.snapshot === null) this.applyReady(rd)
     const hardState = this.hardStateToWrite(rd)
     if (hardState !== null || rd.entries.length > 0) await this.storage.persist(hardState, rd.entries)
+    const lastStored = rd.entries[rd.entries.length - 1]
+    if (lastStored !== undefined) this.storedIndex = lastStored.index
     if (this.stopped) return
     this.sendAll(rd.messagesAfterPersist)
     if (rd.snapshot !== null) this.applyReady(rd)
@@ -502,10 +512,12 @@ export class Replica extends EventEmitter<ReplicaEvents> {
   // ---- Snapshots ------------------------------------------------------------------
 
   private async takeSnapshot(): Promise<void> {
-    if (this.snapshotting || this.applied <= this.snapshotIndex) return
+    // The state machine can only be captured at `applied`; wait until the
+    // local log holds that index too (the next batch's fsync).
+    const index = this.applied
+    if (this.snapshotting || index <= this.snapshotIndex || index > this.storedIndex) return
     this.snapshotting = true
     try {
-      const index = this.applied
       const started = Date.now()
       const meta = this.raft.snapshotMeta(index)
       const data = this.kv.snapshot()
@@ -529,6 +541,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     this.kv = kv
     this.applied = meta.index
     this.snapshotIndex = meta.index
+    this.storedIndex = meta.index
     this.proposals.lostUpTo(meta.index)
     this.logger.info({ index: meta.index, term: meta.term, bytes: staged.data.length, from: staged.from }, 'installed snapshot from the leader')
   }
