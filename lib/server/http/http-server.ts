@@ -165,8 +165,10 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   server.keepAliveTimeout = limits.keepAliveTimeoutMs
   server.maxHeadersCount = limits.headersCountMax
   server.maxConnections = limits.connectionsMax
-  server.on('clientError', (_error, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n')
+  server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+    // Node reports headersTimeout/requestTimeout here too: those are a 408, not the client's syntax.
+    const timedOut = error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+    if (socket.writable) socket.end(timedOut ? 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n' : 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n')
     else socket.destroy()
   })
   await new Promise<void>((resolve, reject) => {
