@@ -177,7 +177,7 @@ function ratioRow(w: Workload, m: (target: string) => RunResult | undefined): st
 function report(s: Settings, medians: Map<string, RunResult>, five: RunResult[], restart: RestartResult | null, command: string): string {
   const m = (target: string, workload: string): RunResult | undefined => medians.get(`${target}/${workload}`)
   const rows: string[] = [
-    `Command: \`${command}\` — ${new Date().toISOString()}, ${cpus().length} CPUs, load average before: ${loadavg()[0]?.toFixed(1)}.`,
+    `Command: \`${command}\` — ${new Date().toISOString()}, ${cpus().length} CPUs, load average at the end: ${loadavg()[0]?.toFixed(1)}.`,
     `Medians of ${s.reps} repetitions of ${s.seconds} s; 100-byte values, 100,000 keys. Cells: ops/s (p50 / p99 / p99.9 ms).`,
     'Follower GETs on Redis are its only node; on etcd, a follower member.',
     '',
