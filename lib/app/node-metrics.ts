@@ -8,8 +8,10 @@ const roleCodes = { follower: 0, precandidate: 1, candidate: 2, leader: 3 } as c
 
 export class NodeMetrics {
   readonly registry = new Registry()
-  readonly proposals: Counter<'outcome'>
-  readonly commitLatency: Histogram
+  readonly requests: Counter<'command' | 'outcome'>
+  readonly writeLatency: Histogram
+  readonly readLatency: Histogram
+  private clientCount: () => number = () => 0
 
   constructor(replica: Replica, withProcessMetrics: boolean) {
     const registry = this.registry
@@ -31,13 +33,29 @@ export class NodeMetrics {
       for (const [peer, state] of replica.transport.peerState()) this.set({ peer }, state === 'connected' ? 1 : 0)
     } })
     new Gauge({ name: 'raftkv_keys', help: 'Keys in the state machine', registers: [registry], collect() { this.set(replica.kv.size()) } })
-    this.proposals = new Counter({ name: 'raftkv_client_writes_total', help: 'Client writes by outcome', labelNames: ['outcome'], registers: [registry] })
-    this.commitLatency = new Histogram({
-      name: 'raftkv_write_latency_seconds',
-      help: 'Client write latency from request to applied',
-      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-      registers: [registry],
+    this.requests = new Counter({ name: 'raftkv_requests_total', help: 'Client requests by command (state machine operation) and outcome', labelNames: ['command', 'outcome'], registers: [registry] })
+    const latencyBuckets = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]
+    this.writeLatency = new Histogram({ name: 'raftkv_write_latency_seconds', help: 'Client write latency from request to committed and applied', buckets: latencyBuckets, registers: [registry] })
+    this.readLatency = new Histogram({ name: 'raftkv_read_latency_seconds', help: 'Client read latency, ReadIndex barrier included', buckets: latencyBuckets, registers: [registry] })
+    const fsync = new Histogram({ name: 'raftkv_fsync_seconds', help: 'Time to write and fsync one batch of the log', buckets: [0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1], registers: [registry] })
+    const batchEntries = new Histogram({ name: 'raftkv_batch_entries', help: 'Entries per fsynced batch (group commit)', buckets: [0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024], registers: [registry] })
+    replica.on('persisted', (ms, entries) => {
+      fsync.observe(ms / 1000)
+      batchEntries.observe(entries)
     })
+    const snapshots = new Counter({ name: 'raftkv_snapshots_total', help: 'Snapshots saved locally or installed from the leader', labelNames: ['kind'], registers: [registry] })
+    const snapshotSeconds = new Histogram({ name: 'raftkv_snapshot_seconds', help: 'Time to save or install a snapshot', labelNames: ['kind'], buckets: [0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30], registers: [registry] })
+    replica.on('snapshot', (kind, ms) => {
+      snapshots.inc({ kind })
+      snapshotSeconds.observe({ kind }, ms / 1000)
+    })
+    const self = this
+    new Gauge({ name: 'raftkv_client_connections', help: 'Open RESP client connections', registers: [registry], collect() { this.set(self.clientCount()) } })
+  }
+
+  /** The RESP server exists after the metrics: it hands over its counter here. */
+  countClientsWith(count: () => number): void {
+    this.clientCount = count
   }
 
   text(): Promise<string> {

@@ -9,6 +9,7 @@ import { Replica } from '../replica/replica.js'
 import { startHttpServer } from '../server/http/http-server.js'
 import { startRespServer } from '../server/resp/resp-server.js'
 import type { Logger } from '../util/logger.js'
+import { instrumentBackend } from './instrumented-backend.js'
 import { NodeMetrics } from './node-metrics.js'
 
 export interface RunningNode {
@@ -29,12 +30,13 @@ export async function startNode(config: NodeConfig, logger: Logger, options: { p
   const admin = new AdminCommands(replica)
   backend.useAdmin(admin)
   const metrics = new NodeMetrics(replica, options.processMetrics ?? true)
+  const served = instrumentBackend(backend, metrics)
   let resp: Awaited<ReturnType<typeof startRespServer>> | null = null
   let http: Awaited<ReturnType<typeof startHttpServer>> | null = null
   try {
     resp = await startRespServer({
       addr: formatHostPort(config.respAddr),
-      backend,
+      backend: served,
       requirePass: config.requirePass,
       limits: { clientsMax: config.maxClients },
       logger,
@@ -43,7 +45,7 @@ export async function startNode(config: NodeConfig, logger: Logger, options: { p
     })
     http = await startHttpServer({
       addr: formatHostPort(config.httpAddr),
-      backend,
+      backend: served,
       requirePass: config.requirePass,
       metricsText: () => metrics.text(),
       logger,
@@ -58,6 +60,7 @@ export async function startNode(config: NodeConfig, logger: Logger, options: { p
   logger.info({ raft: formatHostPort(config.raftAddr), resp: formatHostPort(config.respAddr), http: formatHostPort(config.httpAddr) }, 'node started')
   let stopping: Promise<void> | null = null
   const respServer = resp
+  metrics.countClientsWith(() => respServer.clientCount())
   const httpServer = http
   return {
     replica,

@@ -36,6 +36,10 @@ const expirySweepIntervalMs = 100
 export interface ReplicaEvents {
   fatal: [Error]
   leaderChange: [NodeId | null]
+  /** One batch written and fsynced: for the fsync latency histogram. */
+  persisted: [durationMs: number, entries: number]
+  /** A snapshot saved locally or installed from the leader. */
+  snapshot: [kind: 'saved' | 'installed', durationMs: number, bytes: number]
 }
 
 export class Replica extends EventEmitter<ReplicaEvents> {
@@ -403,7 +407,11 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     // (the batch usually holds only new proposals and the commit index).
     if (rd.snapshot === null) this.applyReady(rd)
     const hardState = this.hardStateToWrite(rd)
-    if (hardState !== null || rd.entries.length > 0) await this.storage.persist(hardState, rd.entries)
+    if (hardState !== null || rd.entries.length > 0) {
+      const started = performance.now()
+      await this.storage.persist(hardState, rd.entries)
+      this.emit('persisted', performance.now() - started, rd.entries.length)
+    }
     const lastStored = rd.entries[rd.entries.length - 1]
     if (lastStored !== undefined) this.storedIndex = lastStored.index
     if (this.stopped) return
@@ -527,6 +535,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
       this.raft.compact(index)
       this.snapshotIndex = index
       this.logger.info({ index, bytes: data.length, ms: Date.now() - started }, 'snapshot saved; log compacted')
+      this.emit('snapshot', 'saved', Date.now() - started, data.length)
     } finally {
       this.snapshotting = false
     }
@@ -536,8 +545,10 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     const staged = this.stagedSnapshot
     assert(staged !== null && staged.meta.index === meta.index && staged.meta.term === meta.term, `install: no staged snapshot for index ${meta.index}`)
     this.stagedSnapshot = null
+    const started = Date.now()
     const kv = KvStateMachine.restore(staged.data)
     await this.storage.installSnapshot(meta, staged.data)
+    this.emit('snapshot', 'installed', Date.now() - started, staged.data.length)
     this.kv = kv
     this.applied = meta.index
     this.snapshotIndex = meta.index

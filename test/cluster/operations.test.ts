@@ -104,3 +104,28 @@ t.test('operating a cluster', async (t) => {
     })
   })
 })
+
+t.test('GET /metrics reports raft state, requests, fsync and client connections', async (t) => {
+  const cluster = new ProcessCluster()
+  t.teardown(() => cluster.stop())
+  await cluster.start(1)
+  const node = cluster.nodes[0] as ProcessNode
+  const c = node.redis()
+  t.teardown(() => c.disconnect())
+  await c.set('m', '1')
+  await c.get('m')
+  const text = await (await fetch(`http://127.0.0.1:${node.spec.httpPort}/metrics`)).text()
+  for (const pattern of [
+    /^raftkv_role\{node="n1"\} 3$/m,
+    /^raftkv_term\{node="n1"\} \d+$/m,
+    /^raftkv_commit_index\{node="n1"\} \d+$/m,
+    /^raftkv_applied_index\{node="n1"\} \d+$/m,
+    /^raftkv_requests_total\{command="set",outcome="ok",node="n1"\} 1$/m,
+    /^raftkv_requests_total\{command="get",outcome="ok",node="n1"\} 1$/m,
+    /^raftkv_write_latency_seconds_count\{node="n1"\} 1$/m,
+    /^raftkv_fsync_seconds_count\{node="n1"\} [1-9]\d*$/m,
+    /^raftkv_client_connections\{node="n1"\} [1-9]\d*$/m,
+  ]) {
+    t.match(text, pattern)
+  }
+})
