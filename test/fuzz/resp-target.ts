@@ -128,7 +128,9 @@ export async function fuzzRespServer(seed: number, cases: number, options: { req
   const result = newResult('resp-server', cases)
   const backend = new FakeBackend()
   const password = options.requirePass ?? null
-  const server: RespServer = await startRespServer({ addr: '127.0.0.1:0', backend, logger: silentLogger(), requirePass: password })
+  // Failed AUTHs are throttled per address (all of ours are 127.0.0.1): keep the delays tiny here.
+  const limits = { authFailDelayMs: 1, authFailDelayMsMax: 10 }
+  const server: RespServer = await startRespServer({ addr: '127.0.0.1:0', backend, logger: silentLogger(), requirePass: password, limits })
   const port = server.address.port
   const baseline = process.memoryUsage().heapUsed
   const concurrency = options.concurrency ?? 32

@@ -7,6 +7,7 @@ import https from 'node:https'
 import type { AddressInfo, Socket } from 'node:net'
 import type { ClientBackend } from '../../replica/client-api.js'
 import type { Logger } from '../../util/logger.js'
+import { AuthThrottle } from '../auth-throttle.js'
 import { TLS_HANDSHAKE_TIMEOUT_MS_DEFAULT, clientTlsServerOptions, type ClientTlsOptions } from '../client-tls.js'
 import { parseAddr } from '../resp/resp-server.js'
 import { HttpError, readJsonBody, sendJson, sendError, sendBackendError } from './http-io.js'
@@ -43,6 +44,9 @@ export interface HttpLimits {
   readonly headersCountMax: number
   /** With TLS: the handshake must be done within this. */
   readonly tlsHandshakeTimeoutMs: number
+  /** Delay before a 401 for a wrong bearer token; doubles per further failure from one address, up to the max. */
+  readonly authFailDelayMs: number
+  readonly authFailDelayMsMax: number
 }
 
 export const httpLimitsDefault: HttpLimits = Object.freeze({
@@ -52,6 +56,8 @@ export const httpLimitsDefault: HttpLimits = Object.freeze({
   connectionsMax: 1024,
   headersCountMax: 100,
   tlsHandshakeTimeoutMs: TLS_HANDSHAKE_TIMEOUT_MS_DEFAULT,
+  authFailDelayMs: 100,
+  authFailDelayMsMax: 5_000,
 })
 
 export interface HttpServer {
@@ -143,6 +149,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     logger: options.logger,
   }
   const limits: HttpLimits = { ...httpLimitsDefault, ...options.limits }
+  const throttle = new AuthThrottle({ delayMsMin: limits.authFailDelayMs, delayMsMax: limits.authFailDelayMsMax })
   const server = createServer(options.tls ?? null, limits, (request, response) => {
     let url: URL
     try {
@@ -152,9 +159,12 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
       return
     }
     if (url.pathname !== '/health' && !authorized(request, tokenDigest)) {
-      response.setHeader('WWW-Authenticate', 'Bearer')
-      sendError(response, new HttpError(401, 'missing or wrong bearer token'))
       request.resume()
+      response.setHeader('WWW-Authenticate', 'Bearer')
+      const refuse = (): void => sendError(response, new HttpError(401, 'missing or wrong bearer token'))
+      // A missing token is a mistake; a wrong one may be a guess, so it waits.
+      if (request.headers.authorization === undefined) refuse()
+      else setTimeout(refuse, throttle.failed(request.socket.remoteAddress ?? '?')).unref()
       return
     }
     route(context, options, request, response, url).catch((error: unknown) => {

@@ -1,5 +1,6 @@
 // The shapes shared by the command table, the command implementations and
 // the connection that dispatches them.
+import type { AuthThrottle } from '../auth-throttle.js'
 import type { KvOp } from '../../kv/command.js'
 import type { ClientBackend } from '../../replica/client-api.js'
 import type { Logger } from '../../util/logger.js'
@@ -30,6 +31,8 @@ export interface ServerContext {
   readonly requirePass: Buffer | null
   readonly movedMode: boolean
   readonly limits: RespLimits
+  /** Failed AUTHs per source address (auth-throttle.ts). */
+  readonly authThrottle: AuthThrottle
   readonly stats: ServerStats
   readonly logger: Logger
   readonly startedAtMs: number

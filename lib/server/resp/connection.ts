@@ -219,7 +219,7 @@ export class Connection implements ConnectionView {
     }
     // Failures on one connection wait behind each other, so a pipeline of
     // guesses is no faster than guessing one at a time.
-    const delayMs = this.server.limits.authFailDelayMs
+    const delayMs = this.server.authThrottle.failed(this.socket.remoteAddress ?? '?')
     this.authDelay = this.authDelay.then(() => new Promise((resolve) => setTimeout(resolve, delayMs)))
     return this.authDelay.then(() => false)
   }

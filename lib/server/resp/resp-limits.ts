@@ -17,6 +17,8 @@ export interface RespLimits extends RequestLimits {
   readonly idleTimeoutMs: number
   /** Delay before answering a failed AUTH; failures on one connection queue behind each other. */
   readonly authFailDelayMs: number
+  /** Each further failure from one address within a minute doubles the delay, up to this. */
+  readonly authFailDelayMsMax: number
   /**
    * With REQUIREPASS: a connection not authenticated this long after it
    * opened is closed, however many bytes it trickles (slow-loris). 0: never.
@@ -35,6 +37,7 @@ export const respLimitsDefault: RespLimits = Object.freeze({
   outputPauseBytes: 4 * 1024 * 1024,
   idleTimeoutMs: 0,
   authFailDelayMs: 100,
+  authFailDelayMsMax: 5_000,
   unauthTimeoutMs: 30_000,
   tlsHandshakeTimeoutMs: TLS_HANDSHAKE_TIMEOUT_MS_DEFAULT,
 })

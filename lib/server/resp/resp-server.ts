@@ -6,6 +6,7 @@ import net from 'node:net'
 import tls from 'node:tls'
 import type { ClientBackend } from '../../replica/client-api.js'
 import type { Logger } from '../../util/logger.js'
+import { AuthThrottle } from '../auth-throttle.js'
 import { clientTlsServerOptions, type ClientTlsOptions } from '../client-tls.js'
 import type { ServerContext, ServerStats } from './command-types.js'
 import { Connection, digest } from './connection.js'
@@ -63,6 +64,7 @@ export async function startRespServer(options: RespServerOptions): Promise<RespS
     requirePass,
     movedMode: options.movedMode ?? false,
     limits,
+    authThrottle: new AuthThrottle({ delayMsMin: limits.authFailDelayMs, delayMsMax: limits.authFailDelayMsMax }),
     stats,
     logger: options.logger,
     startedAtMs: Date.now(),
