@@ -55,6 +55,9 @@ export class Replica extends EventEmitter<ReplicaEvents> {
   private applied: number
   private snapshotIndex: number
   private snapshotting = false
+  /** When the batch now being written started (null when no write is in flight): the disk-stall watchdog. */
+  private persistStartedMs: number | null = null
+  private stallReported = false
   /**
    * The last log index this node's own storage holds durably. Entries may be
    * applied before they are stored here (they are durable on a quorum), but a
@@ -309,8 +312,35 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     if (this.stopped) return
     this.raft.tick()
     this.checkSnapshotTransfers()
+    this.checkDiskStall()
     this.leaderDuties()
     this.kick()
+  }
+
+  /**
+   * A leader whose disk stalls can still send heartbeats (appends go out
+   * while its own write is in flight) and would keep a cluster that cannot
+   * commit through it. After two election timeouts of one stuck write it
+   * hands leadership to the most caught-up voter.
+   */
+  private checkDiskStall(): void {
+    if (this.persistStartedMs === null || this.stallReported) return
+    const stalledMs = Date.now() - this.persistStartedMs
+    if (stalledMs < 2 * this.config.electionTimeoutTicks * this.config.tickMs) return
+    this.stallReported = true
+    const st = this.raft.status()
+    this.logger.error({ stalledMs }, 'the disk has not completed a write: ' + (st.role === 'leader' ? 'handing leadership over' : 'this node is falling behind'))
+    if (st.role !== 'leader') return
+    let best: NodeId | null = null
+    let bestMatch = -1
+    for (const m of st.config.members) {
+      const pr = st.progress.get(m.id)
+      if (m.id !== this.id && m.role === 'voter' && pr !== undefined && pr.match > bestMatch) {
+        best = m.id
+        bestMatch = pr.match
+      }
+    }
+    if (best !== null) this.raft.transferLeadership(best)
   }
 
   /** Periodic work only the leader does: replicated expiry, learner promotion. */
@@ -409,7 +439,13 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     const hardState = this.hardStateToWrite(rd)
     if (hardState !== null || rd.entries.length > 0) {
       const started = performance.now()
-      await this.storage.persist(hardState, rd.entries)
+      this.persistStartedMs = Date.now()
+      try {
+        await this.storage.persist(hardState, rd.entries)
+      } finally {
+        this.persistStartedMs = null
+        this.stallReported = false
+      }
       this.emit('persisted', performance.now() - started, rd.entries.length)
     }
     const lastStored = rd.entries[rd.entries.length - 1]
