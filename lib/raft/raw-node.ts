@@ -192,7 +192,7 @@ export class RaftNode {
 
   step(m: Message): void {
     if (m.to !== this.id) return
-    if (!this.fromKnownMember(m.from) && !fromLeader(m)) return
+    if (!this.fromKnownMember(m.from) && !(fromLeader(m) && this.mayFollowStranger(m.from))) return
     if (m.term > this.term) {
       if (!this.stepHigherTerm(m)) return
     } else if (m.term < this.term) {
@@ -1008,6 +1008,18 @@ export class RaftNode {
   private fromKnownMember(from: NodeId): boolean {
     const members = this.log.config().members
     return members.length === 0 || members.some((mm) => mm.id === from)
+  }
+
+  /**
+   * A leader message from outside our configuration is only taken from the
+   * leader we already follow (one that removed itself leads until that
+   * commits) or when we have no live leader of our own (not leading, lease
+   * run out): the lagging follower fromLeader() is for. A stranger's higher
+   * term cannot depose a healthy cluster.
+   */
+  private mayFollowStranger(from: NodeId): boolean {
+    if (this.role === 'leader') return false
+    return this.leader === from || !this.inLease()
   }
 
   private hardState(): HardState {
