@@ -51,6 +51,10 @@ export class Replica extends EventEmitter<ReplicaEvents> {
   private looping = false
   private tickTimer: NodeJS.Timeout | null = null
   private lastLeader: NodeId | null = null
+  /** Membership probe: when this node last knew a leader, and when it last asked a peer. */
+  private leaderlessSinceMs: number | null = null
+  private lastMembershipProbeMs = 0
+  private removedReported = false
   private lastConfig: Config | null = null
   private applied: number
   private snapshotIndex: number
@@ -313,8 +317,42 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     this.raft.tick()
     this.checkSnapshotTransfers()
     this.checkDiskStall()
+    this.checkMembership()
     this.leaderDuties()
     this.kick()
+  }
+
+  /**
+   * A removed node is never told (the leader stops replicating to it at
+   * once), so after a long time without a leader it asks a peer for the
+   * cluster's status, and says so loudly when it is no longer a member.
+   */
+  private checkMembership(): void {
+    const st = this.raft.status()
+    const nowMs = Date.now()
+    if (st.leader !== null || this.removedReported || this.clusterId === '') {
+      this.leaderlessSinceMs = null
+      return
+    }
+    this.leaderlessSinceMs ??= nowMs
+    const electionMs = this.config.electionTimeoutTicks * this.config.tickMs
+    if (nowMs - this.leaderlessSinceMs < 3 * electionMs || nowMs - this.lastMembershipProbeMs < 10 * electionMs) return
+    this.lastMembershipProbeMs = nowMs
+    const peers = st.config.members.filter((m) => m.id !== this.id)
+    if (peers.length === 0) return
+    const addr = this.peerDialAddr((peers[Math.floor(Math.random() * peers.length)] as (typeof peers)[number]).id)
+    if (addr === null) return
+    this.transport
+      .request(addr, { type: 'AdminRequest', requestId: randomBytes(8).toString('hex'), op: 'status', args: [] }, 2000)
+      .then((res) => {
+        if (res.type !== 'AdminResponse' || !res.ok || this.removedReported) return
+        const body = JSON.parse(res.body) as { leader?: unknown; members?: { id?: unknown }[] }
+        if (typeof body.leader !== 'string' || !Array.isArray(body.members)) return
+        if (body.members.some((m) => m.id === this.id)) return
+        this.removedReported = true
+        this.logger.warn({ leader: body.leader }, 'this node was removed from the cluster: it will not vote or campaign. Stop it, or empty its DATA_DIR and rejoin with JOIN under a new NODE_ID')
+      })
+      .catch(() => {})
   }
 
   /**

@@ -101,6 +101,7 @@ t.test('operating a cluster', async (t) => {
       }
       const after = await next.status()
       t.equal(after?.term, before?.term, 'no election was forced')
+      await cluster.waitFor(async () => /this node was removed from the cluster/.test(leader.output), 'the removed node to log that it was removed')
     })
   })
 })
