@@ -137,9 +137,20 @@ export class Connection implements ConnectionView {
     return this.socket.writableLength
   }
 
-  /** Closes the connection at once (server shutdown). */
+  /** Closes the connection at once (server shutdown, after draining timed out). */
   destroy(): void {
     this.socket.destroy()
+  }
+
+  /**
+   * Graceful shutdown: read no more commands, answer every one already
+   * received (writes in flight included), then close.
+   */
+  drain(): void {
+    if (this.closing) return
+    this.closing = true
+    this.reader.stop()
+    this.queue.end()
   }
 
   private onData(chunk: Buffer): void {

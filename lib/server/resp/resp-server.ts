@@ -33,6 +33,9 @@ export interface RespServer {
   clientCount(): number
 }
 
+/** How long a shutdown waits for in-flight requests before closing connections anyway. */
+const closeDrainMs = 5000
+
 const tooManyClients = Buffer.from('-ERR max number of clients reached\r\n')
 
 /** Splits `host:port`; `[::1]:6379` gives `::1`. */
@@ -100,11 +103,16 @@ export async function startRespServer(options: RespServerOptions): Promise<RespS
   return {
     address: bound,
     clientCount: () => connections.size,
-    close: () =>
-      new Promise<void>((resolve) => {
-        listener.close(() => resolve())
-        for (const connection of connections) connection.destroy()
-      }),
+    close: async () => {
+      const listening = new Promise<void>((resolve) => listener.close(() => resolve()))
+      // In-flight requests are answered, not dropped: each connection stops
+      // reading and closes once its replies are out, within a bound.
+      for (const connection of connections) connection.drain()
+      const deadline = Date.now() + closeDrainMs
+      while (connections.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10))
+      for (const connection of connections) connection.destroy()
+      await listening
+    },
   }
 }
 
