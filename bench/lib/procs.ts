@@ -2,7 +2,6 @@
 // every spawn is registered, and exit, SIGINT and SIGTERM kill whatever is
 // still running, so an interrupted `make bench` leaves nothing behind.
 import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process'
-import { createServer } from 'node:net'
 
 const live = new Set<ChildProcess>()
 
@@ -63,17 +62,8 @@ export function commandExists(cmd: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer()
-    srv.once('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address()
-      const port = typeof addr === 'object' && addr !== null ? addr.port : 0
-      srv.close(() => resolve(port))
-    })
-  })
-}
+// One free-port helper for tests and benchmarks alike.
+export { freePort } from '../../test/cluster/process-cluster.js'
 
 export async function waitFor(cond: () => Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs

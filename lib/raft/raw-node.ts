@@ -410,6 +410,16 @@ export class RaftNode {
 
   // ---- Status ---------------------------------------------------------------
 
+  /** The leader this node follows (itself when leading), or null. Cheap: for per-request use. */
+  leaderId(): NodeId | null {
+    return this.leader
+  }
+
+  /** The configuration in effect (the latest in the log). Cheap: for per-request use. */
+  config(): Config {
+    return this.log.config()
+  }
+
   status(): RaftStatus {
     const progress = new Map<NodeId, ProgressStatus>()
     if (this.role === 'leader') {

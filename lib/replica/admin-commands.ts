@@ -8,7 +8,7 @@ import type { NodeId } from '../raft/types.js'
 import type { WireMessage } from '../transport/wire-message.js'
 import { AdminError, ClusterDownError } from './client-api.js'
 import { decodeMemberAddrs, encodeMemberAddrs } from './member-addr.js'
-import type { Replica } from './replica.js'
+import { mostCaughtUpVoter, type Replica } from './replica.js'
 
 const adminWaitMs = 10_000
 const pollMs = 20
@@ -139,19 +139,8 @@ export class AdminCommands {
 
   private async transfer(target: NodeId | null): Promise<string> {
     const st = this.replica.raft.status()
-    let to = target
-    if (to === null) {
-      let best = -1
-      for (const m of st.config.members) {
-        const pr = st.progress.get(m.id)
-        if (m.id === st.id || m.role !== 'voter' || pr === undefined) continue
-        if (pr.match > best) {
-          best = pr.match
-          to = m.id
-        }
-      }
-      if (to === null) throw new AdminError('no other voter to transfer leadership to')
-    }
+    const to = target ?? mostCaughtUpVoter(st)
+    if (to === null) throw new AdminError('no other voter to transfer leadership to')
     if (to === st.id) return JSON.stringify({ ok: true, leader: to })
     if (!st.config.members.some((m) => m.id === to && m.role === 'voter')) throw new AdminError(`node ${to} is not a voter`)
     const deadline = Date.now() + adminWaitMs

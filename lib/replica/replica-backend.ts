@@ -166,11 +166,6 @@ export class ReplicaBackend implements ClientBackend {
     return this.replica.kv.scan(cursor, match === null ? null : match.toString('latin1'), count, Date.now())
   }
 
-  async dbsize(consistency: ReadConsistency): Promise<number> {
-    await this.barrier(consistency)
-    return this.replica.kv.size(Date.now())
-  }
-
   /**
    * Linearizable: wait until this node has applied everything committed
    * before the read began (ReadIndex). Reads queued in one event-loop turn

@@ -12,7 +12,7 @@ import { formatHostPort, type NodeConfig } from '../config/node-config.js'
 import { encodeEnvelope, stampTime } from '../kv/command-codec.js'
 import { KvStateMachine } from '../kv/state-machine.js'
 import type { KvApplyResult } from '../kv/command.js'
-import { RaftNode, type ProposeResult } from '../raft/raw-node.js'
+import { RaftNode, type ProposeResult, type RaftStatus } from '../raft/raw-node.js'
 import type { ConfChange, Config, Entry, HardState, InitialState, Message, NodeId, Ready, ReadState, SnapshotMeta } from '../raft/types.js'
 import { NodeStorage } from '../storage/node-storage.js'
 import { PeerTransport } from '../transport/peer-transport.js'
@@ -265,11 +265,11 @@ export class Replica extends EventEmitter<ReplicaEvents> {
   }
 
   leaderId(): NodeId | null {
-    return this.raft.status().leader
+    return this.raft.leaderId()
   }
 
   memberAddrs(id: NodeId): ReturnType<typeof decodeMemberAddrs> {
-    const m = this.raft.status().config.members.find((mm) => mm.id === id)
+    const m = this.raft.config().members.find((mm) => mm.id === id)
     return m === undefined ? null : decodeMemberAddrs(m.addr)
   }
 
@@ -369,15 +369,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     const st = this.raft.status()
     this.logger.error({ stalledMs }, 'the disk has not completed a write: ' + (st.role === 'leader' ? 'handing leadership over' : 'this node is falling behind'))
     if (st.role !== 'leader') return
-    let best: NodeId | null = null
-    let bestMatch = -1
-    for (const m of st.config.members) {
-      const pr = st.progress.get(m.id)
-      if (m.id !== this.id && m.role === 'voter' && pr !== undefined && pr.match > bestMatch) {
-        best = m.id
-        bestMatch = pr.match
-      }
-    }
+    const best = mostCaughtUpVoter(st)
     if (best !== null) this.raft.transferLeadership(best)
   }
 
@@ -557,12 +549,13 @@ export class Replica extends EventEmitter<ReplicaEvents> {
 
   /** Reacts to leader and configuration changes after each batch. */
   private afterAdvance(): void {
-    const st = this.raft.status()
-    if (st.config !== this.lastConfig) this.syncPeers()
-    if (st.leader !== this.lastLeader) {
-      this.lastLeader = st.leader
-      this.logger.info({ term: st.term, role: st.role, leader: st.leader }, st.leader === null ? 'no leader' : `leader is ${st.leader}`)
-      this.emit('leaderChange', st.leader)
+    if (this.raft.config() !== this.lastConfig) this.syncPeers()
+    const leader = this.raft.leaderId()
+    if (leader !== this.lastLeader) {
+      this.lastLeader = leader
+      const st = this.raft.status()
+      this.logger.info({ term: st.term, role: st.role, leader }, leader === null ? 'no leader' : `leader is ${leader}`)
+      this.emit('leaderChange', leader)
     }
   }
 
@@ -837,6 +830,20 @@ interface PendingProposal {
 /** Proposals gathered in one turn at most; a larger burst is proposed in several batches. */
 const proposalBatchMax = 4096
 const notProposed: ProposalOutcome = Object.freeze({ t: 'refused', reason: 'notLeader' })
+
+/** On a leader: the other voter holding the most of the log (the best to hand leadership to), or null. */
+export function mostCaughtUpVoter(st: RaftStatus): NodeId | null {
+  let best: NodeId | null = null
+  let bestMatch = -1
+  for (const m of st.config.members) {
+    const pr = st.progress.get(m.id)
+    if (m.id !== st.id && m.role === 'voter' && pr !== undefined && pr.match > bestMatch) {
+      best = m.id
+      bestMatch = pr.match
+    }
+  }
+  return best
+}
 
 export function selfMemberAddr(config: NodeConfig): string {
   return encodeMemberAddrs({ raft: formatHostPort(config.raftAddr), resp: formatHostPort(config.respAddr), http: formatHostPort(config.httpAddr) })

@@ -3,7 +3,7 @@
 // ports, configured through the process environment. Every wait is for a
 // condition with a generous bound, never a fixed sleep.
 import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -23,14 +23,46 @@ function findRepoRoot(): string {
 const repoRoot = findRepoRoot()
 export const cliPath = join(repoRoot, 'dist', 'bin', 'raftkv-cli.js')
 
+/**
+ * A port free to listen on. Chosen below the kernel's ephemeral range: a port
+ * from that range (what listening on port 0 gives) can be taken by any
+ * outgoing connection of a parallel test between this check and the node's
+ * own listen, which made starts fail with EADDRINUSE.
+ */
 export async function freePort(): Promise<number> {
+  const ephemeralLow = ephemeralPortLow()
+  const low = 10_000
+  for (let attempt = 0; attempt < 50 && ephemeralLow > low; attempt++) {
+    const port = low + Math.floor(Math.random() * (ephemeralLow - low))
+    if (await canListen(port)) return port
+  }
+  return listenOnce(0)
+}
+
+function ephemeralPortLow(): number {
+  try {
+    const first = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0])
+    return Number.isInteger(first) && first > 0 ? first : 32768
+  } catch {
+    return 32768
+  }
+}
+
+async function canListen(port: number): Promise<boolean> {
+  return listenOnce(port).then(
+    () => true,
+    () => false,
+  )
+}
+
+function listenOnce(port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer()
     srv.once('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
+    srv.listen(port, '127.0.0.1', () => {
       const addr = srv.address()
-      const port = typeof addr === 'object' && addr !== null ? addr.port : 0
-      srv.close(() => resolve(port))
+      const bound = typeof addr === 'object' && addr !== null ? addr.port : 0
+      srv.close(() => resolve(bound))
     })
   })
 }
