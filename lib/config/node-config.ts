@@ -39,6 +39,8 @@ export interface NodeConfig {
   readonly electionTimeoutTicks: number
   readonly heartbeatIntervalTicks: number
   readonly snapshotEntries: number
+  /** Also snapshot once the entries applied since the last snapshot hold this many bytes: bounds the in-memory log and replay. */
+  readonly snapshotLogBytes: number
   readonly fsync: FsyncPolicy
   readonly segmentBytesMax: number
   readonly requestTimeoutMs: number
@@ -72,7 +74,8 @@ export const tuningDefaults = Object.freeze({
   TICK_MS: 50,
   ELECTION_TICKS: 10,
   HEARTBEAT_TICKS: 1,
-  SNAPSHOT_ENTRIES: 20000,
+  SNAPSHOT_ENTRIES: 100000,
+  SNAPSHOT_LOG_BYTES: 256 * 1024 * 1024,
   FSYNC: 'always' as FsyncPolicy,
   SEGMENT_BYTES: 64 * 1024 * 1024,
   REQUEST_TIMEOUT_MS: 5000,
@@ -136,6 +139,7 @@ export function parseNodeConfig(env: Env): NodeConfig {
     electionTimeoutTicks: int(env, 'ELECTION_TICKS', tuningDefaults.ELECTION_TICKS, 2, 1000),
     heartbeatIntervalTicks: int(env, 'HEARTBEAT_TICKS', tuningDefaults.HEARTBEAT_TICKS, 1, 1000),
     snapshotEntries: int(env, 'SNAPSHOT_ENTRIES', tuningDefaults.SNAPSHOT_ENTRIES, 10, 100_000_000),
+    snapshotLogBytes: int(env, 'SNAPSHOT_LOG_BYTES', tuningDefaults.SNAPSHOT_LOG_BYTES, 64 * 1024, 64 * 1024 * 1024 * 1024),
     fsync: oneOf(env, 'FSYNC', ['always', 'never'] as const, tuningDefaults.FSYNC),
     segmentBytesMax: int(env, 'SEGMENT_BYTES', tuningDefaults.SEGMENT_BYTES, 64 * 1024, 4 * 1024 * 1024 * 1024),
     requestTimeoutMs: int(env, 'REQUEST_TIMEOUT_MS', tuningDefaults.REQUEST_TIMEOUT_MS, 100, 600_000),

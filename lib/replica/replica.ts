@@ -58,6 +58,8 @@ export class Replica extends EventEmitter<ReplicaEvents> {
   private lastConfig: Config | null = null
   private applied: number
   private snapshotIndex: number
+  /** Bytes of entry data applied since the last snapshot: the second snapshot trigger (SNAPSHOT_LOG_BYTES). */
+  private appliedBytesSinceSnapshot = 0
   private snapshotting = false
   /** When the batch now being written started (null when no write is in flight): the disk-stall watchdog. */
   private persistStartedMs: number | null = null
@@ -488,7 +490,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     this.afterAdvance()
     // In the background: the loop goes on persisting and applying while the
     // snapshot file is written (storage stages it outside its write queue).
-    if (this.applied - this.snapshotIndex >= this.config.snapshotEntries && !this.snapshotting) {
+    if (!this.snapshotting && (this.applied - this.snapshotIndex >= this.config.snapshotEntries || this.appliedBytesSinceSnapshot >= this.config.snapshotLogBytes)) {
       this.takeSnapshot().catch((err: unknown) => this.fail(err instanceof Error ? err : new Error(String(err))))
     }
   }
@@ -541,8 +543,12 @@ export class Replica extends EventEmitter<ReplicaEvents> {
   private applyEntry(e: Entry): void {
     assert(e.index === this.applied + 1, () => `apply: entry ${e.index} after applied ${this.applied}`)
     let result: KvApplyResult | null = null
-    if (e.kind === 'normal') result = this.kv.apply(e.index, e.data)
-    else this.kv.skip(e.index)
+    if (e.kind === 'normal') {
+      result = this.kv.apply(e.index, e.data)
+      this.appliedBytesSinceSnapshot += e.data.length
+    } else {
+      this.kv.skip(e.index)
+    }
     this.applied = e.index
     this.proposals.applied(e.index, e.term, result)
   }
@@ -595,12 +601,14 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     try {
       const started = Date.now()
       const meta = this.raft.snapshotMeta(index)
+      const bytesCovered = this.appliedBytesSinceSnapshot
       const data = this.kv.snapshot()
       await this.storage.saveSnapshot(meta, data)
       // A leader's snapshot may have been installed meanwhile (the loop runs on): it is newer.
       if (this.stopped || this.snapshotIndex >= index) return
       this.raft.compact(index)
       this.snapshotIndex = index
+      this.appliedBytesSinceSnapshot = Math.max(0, this.appliedBytesSinceSnapshot - bytesCovered)
       this.logger.info({ index, bytes: data.length, ms: Date.now() - started }, 'snapshot saved; log compacted')
       this.emit('snapshot', 'saved', Date.now() - started, data.length)
     } finally {
@@ -619,6 +627,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     this.kv = kv
     this.applied = meta.index
     this.snapshotIndex = meta.index
+    this.appliedBytesSinceSnapshot = 0
     this.storedIndex = meta.index
     this.proposals.lostUpTo(meta.index)
     this.logger.info({ index: meta.index, term: meta.term, bytes: staged.data.length, from: staged.from }, 'installed snapshot from the leader')
