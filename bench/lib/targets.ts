@@ -5,8 +5,8 @@
 // etcd-server 3.4, which fsyncs its WAL before acknowledging).
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { basename, join } from 'node:path'
-import { pathToFileURL } from 'node:url'
+import { basename, dirname, join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { Redis } from 'ioredis'
 import { ProcessCluster, type ProcessNode } from '../../test/cluster/process-cluster.js'
 import { adopt, freePort, startProcess, stopProcess, waitFor } from './procs.js'
@@ -79,6 +79,15 @@ export async function startRedis(): Promise<RespTarget> {
       rmSync(dir, { recursive: true, force: true })
     },
   }
+}
+
+/** The runtime's ceiling: bench/node-floor-server.ts, one Node process answering from memory. */
+export async function startNodeFloor(): Promise<RespTarget> {
+  const port = await freePort()
+  const server = join(dirname(fileURLToPath(import.meta.url)), '..', 'node-floor-server.js')
+  const { proc, output } = startProcess(process.execPath, [server, String(port)])
+  await waitFor(async () => output().includes('listening on'), `node-floor-server on port ${port}\n${output()}`)
+  return { name: 'node-floor', writePort: port, followerPort: null, stop: () => stopProcess(proc) }
 }
 
 export interface EtcdTarget {
