@@ -17,6 +17,8 @@ export interface RespTarget {
   readonly writePort: number
   /** A follower's RESP port (raftkv only): reads there go through ReadIndex on the leader. */
   readonly followerPort: number | null
+  /** The server processes (for CPU accounting), the one taking writes first. */
+  pids(): number[]
   stop(): Promise<void>
 }
 
@@ -49,6 +51,7 @@ export async function startRaftkv(nodes: number, env: Record<string, string> = {
     leader,
     writePort: leader.spec.respPort,
     followerPort: follower?.spec.respPort ?? null,
+    pids: () => [leader, ...cluster.nodes.filter((n) => n !== leader)].map((n) => n.proc?.pid ?? 0),
     stop: () => cluster.stop(),
   }
 }
@@ -74,6 +77,7 @@ export async function startRedis(): Promise<RespTarget> {
     name: 'redis-always',
     writePort: port,
     followerPort: null,
+    pids: () => [proc.pid ?? 0],
     stop: async () => {
       await stopProcess(proc)
       rmSync(dir, { recursive: true, force: true })
@@ -87,7 +91,7 @@ export async function startNodeFloor(): Promise<RespTarget> {
   const server = join(dirname(fileURLToPath(import.meta.url)), '..', 'node-floor-server.js')
   const { proc, output } = startProcess(process.execPath, [server, String(port)])
   await waitFor(async () => output().includes('listening on'), `node-floor-server on port ${port}\n${output()}`)
-  return { name: 'node-floor', writePort: port, followerPort: null, stop: () => stopProcess(proc) }
+  return { name: 'node-floor', writePort: port, followerPort: null, pids: () => [proc.pid ?? 0], stop: () => stopProcess(proc) }
 }
 
 export interface EtcdTarget {

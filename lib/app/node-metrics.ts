@@ -12,6 +12,8 @@ export class NodeMetrics {
   readonly writeLatency: Histogram
   readonly readLatency: Histogram
   private clientCount: () => number = () => 0
+  /** Bounded: commands and outcomes come from fixed sets (operation names, error codes). */
+  private readonly requestChildren = new Map<string, Counter.Internal>()
 
   constructor(replica: Replica, withProcessMetrics: boolean) {
     const registry = this.registry
@@ -51,6 +53,21 @@ export class NodeMetrics {
     })
     const self = this
     new Gauge({ name: 'raftkv_client_connections', help: 'Open RESP client connections', registers: [registry], collect() { this.set(self.clientCount()) } })
+  }
+
+  /**
+   * Counts one request. prom-client hashes the label object on every inc();
+   * the labelled child is looked up once per (command, outcome) instead, as
+   * this runs for every client request.
+   */
+  countRequest(command: string, outcome: string): void {
+    const key = `${command}\u0000${outcome}`
+    let child = this.requestChildren.get(key)
+    if (child === undefined) {
+      child = this.requests.labels(command, outcome)
+      this.requestChildren.set(key, child)
+    }
+    child.inc()
   }
 
   /** The RESP server exists after the metrics: it hands over its counter here. */

@@ -47,11 +47,22 @@ export class ReplicaBackend implements ClientBackend {
 
   // ---- Writes -------------------------------------------------------------------
 
-  async write(write: KvWrite): Promise<KvApplyResult> {
+  write(write: KvWrite): Promise<KvApplyResult> {
     const seq = ++this.seq
     const data = encodeEnvelope({ nowMs: 0, clientId: this.clientId, seq, write })
     const deadline = Date.now() + this.replica.config.requestTimeoutMs
-    let attempted = false
+    if (this.replica.leaderId() !== this.replica.id || this.replica.isStopped()) return this.writeLoop(seq, data, deadline, false)
+    // The common case, on the leader: one proposal and one promise per write
+    // (this runs for every client write); anything else goes round the loop.
+    return this.replica.proposeLocal(data).then((o) => {
+      if (o.t === 'applied') return checkDuplicate(o.result)
+      return (o.t === 'refused' ? sleep(leaderPollMs) : Promise.resolve()).then(() => this.writeLoop(seq, data, deadline, true))
+    })
+  }
+
+  /** Until the deadline: propose here when leading, forward otherwise, wait out elections. */
+  private async writeLoop(seq: number, data: Buffer, deadline: number, attemptedBefore: boolean): Promise<KvApplyResult> {
+    let attempted = attemptedBefore
     while (Date.now() < deadline && !this.replica.isStopped()) {
       const leader = this.replica.leaderId()
       if (leader === null) {
@@ -149,10 +160,11 @@ export class ReplicaBackend implements ClientBackend {
 
   // ---- Reads ---------------------------------------------------------------------
 
-  async read(ops: readonly KvOp[], consistency: ReadConsistency): Promise<KvOpResult[]> {
-    await this.barrier(consistency)
-    const nowMs = Date.now()
-    return ops.map((op) => this.replica.kv.read(op, nowMs))
+  read(ops: readonly KvOp[], consistency: ReadConsistency): Promise<KvOpResult[]> {
+    return this.barrier(consistency).then(() => {
+      const nowMs = Date.now()
+      return ops.map((op) => this.replica.kv.read(op, nowMs))
+    })
   }
 
   async watchVersions(keys: readonly Buffer[], consistency: ReadConsistency): Promise<number[]> {
@@ -171,21 +183,31 @@ export class ReplicaBackend implements ClientBackend {
    * before the read began (ReadIndex). Reads queued in one event-loop turn
    * share one ReadIndex request; a read arriving later waits for the next.
    */
-  private async barrier(consistency: ReadConsistency): Promise<void> {
+  private barrier(consistency: ReadConsistency): Promise<void> {
     // RAFTKV_UNSAFE_STALE_READS: the deliberately broken build the fault suite must catch.
-    if (consistency === 'stale' || this.replica.config.unsafeStaleReads) return
+    if (consistency === 'stale' || this.replica.config.unsafeStaleReads) return Promise.resolve()
     const deadline = Date.now() + this.replica.config.requestTimeoutMs
-    while (!this.replica.isStopped()) {
-      const index = await new Promise<number>((resolve) => {
-        this.barrierQueue.push(resolve)
-        this.scheduleBarrier()
-      })
+    // The common case in as few promise hops as possible (this runs for every
+    // read batch); a failed round goes to the retry loop.
+    return this.barrierRound().then((index) => (index >= 0 ? this.replica.waitApplied(index) : this.barrierRetries(deadline)))
+  }
+
+  /** One ReadIndex round shared with every read queued this turn: the safe index, or -1. */
+  private barrierRound(): Promise<number> {
+    return new Promise<number>((resolve) => {
+      this.barrierQueue.push(resolve)
+      this.scheduleBarrier()
+    })
+  }
+
+  private async barrierRetries(deadline: number): Promise<void> {
+    while (!this.replica.isStopped() && Date.now() < deadline) {
+      await sleep(leaderPollMs)
+      const index = await this.barrierRound()
       if (index >= 0) {
         await this.replica.waitApplied(index)
         return
       }
-      if (Date.now() >= deadline) break
-      await sleep(leaderPollMs)
     }
     throw new ClusterDownError('no leader confirmed this read in time; try again later')
   }

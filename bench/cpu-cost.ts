@@ -1,0 +1,116 @@
+// CPU time per operation, per server process: the steadier measure on a
+// shared, noisy machine, where throughput swings by 2x from minute to minute
+// but the CPU each request costs does not. Runs a fixed number of requests
+// per workload with redis-benchmark and reads each server's utime+stime from
+// /proc before and after; repetitions interleave across targets, medians.
+//
+//   node dist/bench/cpu-cost.js [--requests 200000] [--reps 3] [--only raftkv,node-floor,redis] [--compare-with <checkout>]
+import { readFileSync } from 'node:fs'
+import { basename } from 'node:path'
+import { parseArgs } from 'node:util'
+import { redisBenchmark } from './lib/tools.js'
+import { startNodeFloor, startRaftkv, startRedis, type RespTarget } from './lib/targets.js'
+
+interface CostWorkload {
+  readonly id: string
+  readonly command: 'set' | 'get'
+  readonly clients: number
+  readonly pipeline: number
+  /** Fraction of --requests (sequential runs are slow). */
+  readonly share: number
+}
+
+const workloads: readonly CostWorkload[] = [
+  { id: 'set-c50', command: 'set', clients: 50, pipeline: 1, share: 1 },
+  { id: 'set-c50-p16', command: 'set', clients: 50, pipeline: 16, share: 2 },
+  { id: 'get-c50', command: 'get', clients: 50, pipeline: 1, share: 1 },
+  { id: 'set-c1', command: 'set', clients: 1, pipeline: 1, share: 0.1 },
+]
+
+/** CPU clock ticks per second of /proc/<pid>/stat (USER_HZ, 100 on Linux). */
+const ticksPerSecond = 100
+
+function cpuTicks(pid: number): number {
+  // Fields after the command name (which may hold spaces): utime is field 14, stime 15.
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return Number(rest[11]) + Number(rest[12])
+}
+
+interface Cost {
+  readonly opsPerSec: number
+  /** µs of CPU per request for each server process, the one taking writes first. */
+  readonly perProcessUs: number[]
+}
+
+async function measure(t: RespTarget, w: CostWorkload, requests: number): Promise<Cost> {
+  const pids = t.pids()
+  const before = pids.map(cpuTicks)
+  const r = await redisBenchmark({ port: t.writePort, command: w.command, clients: w.clients, pipeline: w.pipeline, requests, valueBytes: 100, keys: 100_000, target: t.name, workload: w.id })
+  const after = pids.map(cpuTicks)
+  return { opsPerSec: r.opsPerSec, perProcessUs: pids.map((_, i) => (((after[i] as number) - (before[i] as number)) / ticksPerSecond) * 1e6 / r.requests) }
+}
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b)
+  return s.length === 0 ? NaN : (s[Math.floor((s.length - 1) / 2)] as number) / 2 + (s[Math.ceil((s.length - 1) / 2)] as number) / 2
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      requests: { type: 'string', default: '200000' },
+      reps: { type: 'string', default: '3' },
+      only: { type: 'string', default: 'raftkv,node-floor,redis' },
+      'compare-with': { type: 'string' },
+    },
+  })
+  const requests = Number(values.requests)
+  const reps = Number(values.reps)
+  const only = new Set(values.only.split(','))
+  const targets: RespTarget[] = []
+  const results = new Map<string, Cost[]>()
+  try {
+    if (only.has('raftkv')) targets.push(await startRaftkv(3))
+    if (values['compare-with'] !== undefined) targets.push(await startRaftkv(3, {}, values['compare-with']))
+    if (only.has('node-floor')) targets.push(await startNodeFloor())
+    if (only.has('redis')) targets.push(await startRedis())
+    for (const t of targets) for (const w of workloads) await measure(t, w, Math.round(requests * w.share * 0.2)) // warm-up
+    for (let rep = 0; rep < reps; rep++) {
+      for (const w of workloads) {
+        for (const t of targets) {
+          const c = await measure(t, w, Math.round(requests * w.share))
+          const k = `${t.name}/${w.id}`
+          results.set(k, [...(results.get(k) ?? []), c])
+          process.stderr.write(`${k}: ${Math.round(c.opsPerSec)} ops/s, CPU µs/op ${c.perProcessUs.map((x) => x.toFixed(1)).join(' / ')}\n`)
+        }
+      }
+    }
+  } finally {
+    for (const t of targets) await t.stop()
+  }
+  const rows = [
+    `Command: \`node dist/bench/cpu-cost.js ${process.argv.slice(2).join(' ')}\` — ${new Date().toISOString()}; medians of ${reps}.`,
+    'CPU µs per request (utime+stime of each server process / requests). raftkv: leader, then the followers.',
+    '',
+    '| target | workload | ops/s | CPU µs/op, write node | other nodes | all server processes |',
+    '| --- | --- | --- | --- | --- | --- |',
+  ]
+  for (const t of targets) {
+    for (const w of workloads) {
+      const cs = results.get(`${t.name}/${w.id}`) ?? []
+      const n = cs[0]?.perProcessUs.length ?? 0
+      const per = Array.from({ length: n }, (_, i) => median(cs.map((c) => c.perProcessUs[i] as number)))
+      const total = median(cs.map((c) => c.perProcessUs.reduce((a, b) => a + b, 0)))
+      const others = per.slice(1).map((x) => x.toFixed(1)).join(', ') || '–'
+      const name = t.name.startsWith('raftkv-3-') && values['compare-with'] !== undefined ? `raftkv-3 (${basename(values['compare-with'])})` : t.name
+      rows.push(`| ${name} | ${w.id} | ${Math.round(median(cs.map((c) => c.opsPerSec))).toLocaleString('en-US')} | ${(per[0] ?? NaN).toFixed(1)} | ${others} | ${total.toFixed(1)} |`)
+    }
+  }
+  process.stdout.write(rows.join('\n') + '\n')
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${(err as Error).stack ?? String(err)}\n`)
+  process.exit(1)
+})
