@@ -1,5 +1,8 @@
 // raftkv's command line. `start` runs a node in the foreground; the other
 // subcommands talk to a running node's HTTP port (/cluster/...).
+import { readFileSync } from 'node:fs'
+import http from 'node:http'
+import https from 'node:https'
 import { parseArgs } from 'node:util'
 import { ConfigError, loadNodeConfig, formatHostPort, type NodeConfig } from '../lib/config/node-config.js'
 import { startNode } from '../lib/app/start-node.js'
@@ -19,6 +22,9 @@ Usage:
   raftkv --help
 
 target: --env FILE (uses its HTTP_ADDR and REQUIREPASS) or --http HOST:PORT [--password P].
+  A node with CLIENT_TLS_* serves HTTPS: --env FILE switches to it by itself; with
+  --http add --https. --cacert FILE verifies the node's certificate (default: the
+  system's CAs); --cert FILE --key FILE present a client certificate (CLIENT_TLS_CA).
 The process environment overrides values from --env files.
 `
 
@@ -30,6 +36,10 @@ async function main(argv: string[]): Promise<number> {
       env: { type: 'string' },
       http: { type: 'string' },
       password: { type: 'string' },
+      https: { type: 'boolean', default: false },
+      cacert: { type: 'string' },
+      cert: { type: 'string' },
+      key: { type: 'string' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -101,9 +111,21 @@ async function start(envFile: string | null): Promise<number> {
   })
 }
 
-async function admin(op: string, args: string[], values: { env?: string; http?: string; password?: string; json?: boolean }): Promise<number> {
+interface AdminOptions {
+  env?: string
+  http?: string
+  password?: string
+  json?: boolean
+  https?: boolean
+  cacert?: string
+  cert?: string
+  key?: string
+}
+
+async function admin(op: string, args: string[], values: AdminOptions): Promise<number> {
   let httpAddr = values.http ?? null
   let password = values.password ?? null
+  let useTls = values.https === true
   if (httpAddr === null) {
     if (values.env === undefined) {
       process.stderr.write(`raftkv: ${op} needs --env FILE or --http HOST:PORT\n`)
@@ -113,29 +135,68 @@ async function admin(op: string, args: string[], values: { env?: string; http?: 
       const config = loadNodeConfig(values.env, process.env)
       httpAddr = formatHostPort(config.httpAddr)
       password ??= config.requirePass
+      useTls ||= config.clientTls !== null
     } catch (err) {
       process.stderr.write(`raftkv: config: ${(err as Error).message}\n`)
       return 2
     }
   }
-  const url = `http://${httpAddr}/cluster/${op}`
+  let tlsFiles: { ca?: Buffer; cert?: Buffer; key?: Buffer }
+  try {
+    tlsFiles = {
+      ...(values.cacert === undefined ? {} : { ca: readFileSync(values.cacert) }),
+      ...(values.cert === undefined ? {} : { cert: readFileSync(values.cert) }),
+      ...(values.key === undefined ? {} : { key: readFileSync(values.key) }),
+    }
+  } catch (err) {
+    process.stderr.write(`raftkv: ${(err as Error).message}\n`)
+    return 2
+  }
   const headers: Record<string, string> = { 'content-type': 'application/json' }
   if (password !== null) headers['authorization'] = `Bearer ${password}`
-  let res: Response
+  const body = op === 'status' ? null : JSON.stringify(adminBody(op, args))
+  let res: { status: number; body: string }
   try {
-    res = op === 'status' ? await fetch(url, { headers }) : await fetch(url, { method: 'POST', headers, body: JSON.stringify(adminBody(op, args)) })
+    res = await request(useTls, httpAddr, `/cluster/${op}`, headers, body, tlsFiles)
   } catch (err) {
-    process.stderr.write(`raftkv: cannot reach ${httpAddr}: ${(err as Error).message}\n`)
+    process.stderr.write(`raftkv: cannot reach ${httpAddr}${useTls ? ' over https' : ''}: ${(err as Error).message}\n`)
     return 1
   }
-  const body = await res.text()
-  if (!res.ok) {
-    process.stderr.write(`raftkv: ${op} failed (${res.status}): ${body.trim()}\n`)
+  if (res.status < 200 || res.status > 299) {
+    process.stderr.write(`raftkv: ${op} failed (${res.status}): ${res.body.trim()}\n`)
     return 1
   }
-  if (op === 'status' && values.json !== true) process.stdout.write(renderStatusTable(JSON.parse(body) as Record<string, unknown>))
-  else process.stdout.write(body.endsWith('\n') ? body : body + '\n')
+  if (op === 'status' && values.json !== true) process.stdout.write(renderStatusTable(JSON.parse(res.body) as Record<string, unknown>))
+  else process.stdout.write(res.body.endsWith('\n') ? res.body : res.body + '\n')
   return 0
+}
+
+/** One request to a node's HTTP port: GET without a body, POST with one. */
+function request(
+  useTls: boolean,
+  hostPort: string,
+  path: string,
+  headers: Record<string, string>,
+  body: string | null,
+  tlsFiles: { ca?: Buffer; cert?: Buffer; key?: Buffer },
+): Promise<{ status: number; body: string }> {
+  const colon = hostPort.lastIndexOf(':')
+  const host = hostPort.slice(0, colon).replace(/^\[|\]$/g, '')
+  const port = Number(hostPort.slice(colon + 1))
+  const options = { host, port, path, method: body === null ? 'GET' : 'POST', headers, timeout: 30_000 }
+  return new Promise((resolve, reject) => {
+    const onResponse = (response: http.IncomingMessage): void => {
+      let text = ''
+      response.setEncoding('utf8')
+      response.on('data', (chunk: string) => (text += chunk))
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body: text }))
+      response.on('error', reject)
+    }
+    const req = useTls ? https.request({ ...options, ...tlsFiles }, onResponse) : http.request(options, onResponse)
+    req.on('timeout', () => req.destroy(new Error('no answer within 30 s')))
+    req.on('error', reject)
+    req.end(body ?? undefined)
+  })
 }
 
 /** The HTTP routes take named fields (see lib/server/http/cluster-routes.ts). */
