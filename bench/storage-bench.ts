@@ -1,19 +1,29 @@
-// Storage benchmark (not a test): appends/s and fsyncs/s of NodeStorage.persist
-// at batch sizes 1, 16 and 256, next to a bare write+fdatasync loop writing
-// the same bytes in the same directory, so the storage's overhead over the
-// disk's own limit is a number. Then start-up time with 1,000,000 entries.
+// Storage benchmark (not a test): the cost and latency of NodeStorage.persist
+// at batch sizes 1, 16 and 64 (100-byte entries): persists/s, p50/p99 latency
+// per persist, CPU per persist and the event loop's delay (p99, max) while it ran,
+// next to a bare write+fdatasync loop writing the same bytes in the same
+// directory, so the storage's overhead over the disk's own limit is a number.
+// Then start-up time with 1,000,000 entries.
 //
-//   npx tsc -p tsconfig.json && node dist/bench/storage-bench.js [--dir /path]
-import { mkdtemp, open, readdir, rm, stat } from 'node:fs/promises'
+//   npx tsc -p tsconfig.json && node dist/bench/storage-bench.js [--dir /path] [--entries N] [--batches 1,16,64] [--slices 6]
+import { mkdtemp, open, readdir, rm } from 'node:fs/promises'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
 import type { Entry } from '../lib/raft/types.js'
 import { NodeStorage } from '../lib/storage/node-storage.js'
 
 const entryDataBytes = 100
 
-const { values } = parseArgs({ options: { dir: { type: 'string' }, entries: { type: 'string', default: '1000000' } } })
+const { values } = parseArgs({
+  options: {
+    dir: { type: 'string' },
+    entries: { type: 'string', default: '1000000' },
+    batches: { type: 'string', default: '1,16,64' },
+    slices: { type: 'string', default: '6' },
+  },
+})
 const base = await mkdtemp(join(values.dir ?? tmpdir(), 'raftkv-storage-bench-'))
 
 function entries(first: number, count: number): Entry[] {
@@ -21,100 +31,146 @@ function entries(first: number, count: number): Entry[] {
   return Array.from({ length: count }, (_, i) => ({ index: first + i, term: 1, kind: 'normal' as const, data }))
 }
 
-interface Rate { batches: number; ms: number }
+/** One side's numbers: latencies of each call in ms, and CPU time used meanwhile. */
+interface Side { latenciesMs: number[]; ms: number; cpuUs: number; loopDelayP99Ms: number; loopDelayMaxMs: number }
+const newSide = (): Side => ({ latenciesMs: [], ms: 0, cpuUs: 0, loopDelayP99Ms: 0, loopDelayMaxMs: 0 })
 const sliceMs = 500
-const slices = 6
+const slices = Number(values.slices)
+
+/**
+ * Runs `call` back to back for one slice, adding latencies, wall time, CPU
+ * time and the event loop's delay, p99 and max (a synchronous syscall on the loop
+ * shows up there) to `side`.
+ */
+async function slice(side: Side, call: () => Promise<void>): Promise<void> {
+  const loop = monitorEventLoopDelay({ resolution: 1 })
+  loop.enable()
+  // A timer keeps the loop turning, so a blocked turn is measured even when every call is synchronous.
+  const ticker = setInterval(() => undefined, 1)
+  const cpuStarted = process.cpuUsage()
+  const started = performance.now()
+  while (performance.now() - started < sliceMs) {
+    const callStarted = performance.now()
+    await call()
+    side.latenciesMs.push(performance.now() - callStarted)
+  }
+  side.ms += performance.now() - started
+  const cpu = process.cpuUsage(cpuStarted)
+  side.cpuUs += cpu.user + cpu.system
+  clearInterval(ticker)
+  loop.disable()
+  side.loopDelayP99Ms = Math.max(side.loopDelayP99Ms, loop.percentile(99) / 1e6)
+  side.loopDelayMaxMs = Math.max(side.loopDelayMaxMs, loop.max / 1e6)
+}
 
 /**
  * Storage persist() and the bare loop, interleaved in 500 ms slices, so
  * that load from other processes on this shared machine hits both alike.
  */
-async function interleaved(batchSize: number, recordBytes: number): Promise<{ storage: Rate; bare: Rate }> {
+async function interleaved(batchSize: number, recordBytes: number): Promise<{ storage: Side; bare: Side }> {
   const dir = join(base, `persist-${batchSize}`)
   const { storage } = await NodeStorage.open({ dir, fsync: 'always' })
   const barePath = join(base, `bare-${batchSize}`)
   const handle = await open(barePath, 'w')
   const buf = Buffer.alloc(recordBytes, 0x62)
-  const storageRate: Rate = { batches: 0, ms: 0 }
-  const bareRate: Rate = { batches: 0, ms: 0 }
+  const storageSide = newSide()
+  const bareSide = newSide()
   let next = 1
   let position = 0
-  for (let slice = 0; slice < slices; slice++) {
-    let started = performance.now()
-    while (performance.now() - started < sliceMs) {
+  for (let i = 0; i < slices; i++) {
+    await slice(storageSide, async () => {
       await storage.persist({ term: 1, vote: 'n1', commit: next - 1 }, entries(next, batchSize))
       next += batchSize
-      storageRate.batches++
-    }
-    storageRate.ms += performance.now() - started
+    })
     // The disk's own limit: append the same bytes and fdatasync, through the same fs/promises API.
-    started = performance.now()
-    while (performance.now() - started < sliceMs) {
+    await slice(bareSide, async () => {
       await handle.write(buf, 0, recordBytes, position)
       await handle.datasync()
       position += recordBytes
-      bareRate.batches++
-    }
-    bareRate.ms += performance.now() - started
+    })
   }
   await storage.close()
   await handle.close()
   await rm(dir, { recursive: true })
   await rm(barePath)
-  return { storage: storageRate, bare: bareRate }
+  return { storage: storageSide, bare: bareSide }
 }
 
 /** CPU cost without the disk: fsync 'never' (unsafe, benchmarks only). */
-async function withoutFsync(batchSize: number): Promise<Rate> {
+async function withoutFsync(batchSize: number): Promise<Side> {
   const dir = join(base, `never-${batchSize}`)
   const { storage } = await NodeStorage.open({ dir, fsync: 'never' })
   let next = 1
-  let batches = 0
-  const started = performance.now()
-  while (performance.now() - started < sliceMs * 3) {
-    await storage.persist({ term: 1, vote: 'n1', commit: next - 1 }, entries(next, batchSize))
-    next += batchSize
-    batches++
+  const side = newSide()
+  for (let i = 0; i < 3; i++) {
+    await slice(side, async () => {
+      await storage.persist({ term: 1, vote: 'n1', commit: next - 1 }, entries(next, batchSize))
+      next += batchSize
+    })
   }
-  const ms = performance.now() - started
   await storage.close()
   await rm(dir, { recursive: true })
-  return { batches, ms }
+  return side
 }
 
-/** Bytes one batch record takes on disk: measured, not guessed. */
+/** Bytes one batch record takes on disk: measured through an fsync 'never' storage, not guessed. */
 async function recordBytes(batchSize: number): Promise<number> {
   const dir = join(base, `size-${batchSize}`)
   const { storage } = await NodeStorage.open({ dir, fsync: 'never' })
-  await storage.persist({ term: 1, vote: 'n1', commit: 0 }, entries(1, batchSize))
-  await storage.persist({ term: 1, vote: 'n1', commit: 0 }, entries(1 + batchSize, batchSize))
+  const sizes: number[] = []
+  // Encoded size of a record, from the file: the log's data ends where the zero tail (if any) starts.
+  for (let i = 0; i < 3; i++) {
+    await storage.persist({ term: 1, vote: 'n1', commit: 0 }, entries(1 + i * batchSize, batchSize))
+    sizes.push(await dataBytes(dir))
+  }
   await storage.close()
-  const names = await readdir(dir)
-  const segment = names.find((n) => n.startsWith('segment-')) ?? ''
-  const size = (await stat(join(dir, segment))).size
   await rm(dir, { recursive: true })
-  // The segment holds a small hard-state record and the two batches.
-  return Math.round(size / 2)
+  return (sizes[2] ?? 0) - (sizes[1] ?? 0)
+}
+
+/** Bytes up to the last non-zero byte of the newest segment. */
+async function dataBytes(dir: string): Promise<number> {
+  const names = (await readdir(dir)).filter((n) => /^segment-\d+\.log$/.test(n)).sort()
+  const handle = await open(join(dir, names[names.length - 1] ?? ''), 'r')
+  const buf = (await handle.readFile()) as Buffer
+  await handle.close()
+  let end = buf.length
+  while (end > 0 && buf[end - 1] === 0) end--
+  return end
 }
 
 const perSecond = (n: number, ms: number) => Math.round((n * 1000) / ms)
+function percentileMs(sorted: readonly number[], q: number): string {
+  const value = sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))] ?? 0
+  return value < 1 ? `${Math.round(value * 1000)} µs` : `${value.toFixed(2)} ms`
+}
+function describeSide(side: Side, itemsPerCall: number): { rate: number; p50: string; p99: string; cpuUs: number; loop: string } {
+  const sorted = [...side.latenciesMs].sort((a, b) => a - b)
+  return {
+    rate: perSecond(sorted.length * itemsPerCall, side.ms),
+    p50: percentileMs(sorted, 0.5),
+    p99: percentileMs(sorted, 0.99),
+    cpuUs: Math.round(side.cpuUs / Math.max(1, sorted.length)),
+    loop: `${side.loopDelayP99Ms.toFixed(1)} / ${side.loopDelayMaxMs.toFixed(1)} ms`,
+  }
+}
 
 console.log(`node ${process.version}, dir ${base}, entry data ${entryDataBytes} bytes, ` +
   `${slices}x${sliceMs} ms per side, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}\n`)
-console.log('| batch | storage appends/s | storage fsyncs/s | bare write+fdatasync/s (same bytes) | storage/bare | fsync never: appends/s |')
-console.log('| ---: | ---: | ---: | ---: | ---: | ---: |')
-for (const batchSize of [1, 16, 256]) {
+console.log('| batch | record | storage persists/s | p50 | p99 | CPU/persist | loop delay p99 / max | bare write+fdatasync/s | bare p50 | bare p99 | storage/bare | fsync never: persists/s | never: CPU/persist |')
+console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |')
+for (const batchSize of values.batches.split(',').map(Number)) {
   const bytes = await recordBytes(batchSize)
   const { storage: always, bare } = await interleaved(batchSize, bytes)
-  const never = await withoutFsync(batchSize)
-  const fsyncs = perSecond(always.batches, always.ms)
-  const bareFsyncs = perSecond(bare.batches, bare.ms)
-  console.log(`| ${batchSize} | ${perSecond(always.batches * batchSize, always.ms)} | ${fsyncs} | ` +
-    `${bareFsyncs} (${bytes} B) | ${(fsyncs / bareFsyncs).toFixed(2)} | ${perSecond(never.batches * batchSize, never.ms)} |`)
+  const never = describeSide(await withoutFsync(batchSize), 1)
+  const s = describeSide(always, 1)
+  const b = describeSide(bare, 1)
+  console.log(`| ${batchSize} | ${bytes} B | ${s.rate} | ${s.p50} | ${s.p99} | ${s.cpuUs} µs | ${s.loop} | ` +
+    `${b.rate} | ${b.p50} | ${b.p99} | ${(s.rate / b.rate).toFixed(2)} | ${never.rate} | ${never.cpuUs} µs |`)
 }
 
 const total = Number(values.entries)
-for (const batchSize of [256, 16]) {
+for (const batchSize of total > 0 ? [256, 16] : []) {
   const dir = join(base, `startup-${batchSize}`)
   const { storage } = await NodeStorage.open({ dir, fsync: 'never' })
   for (let next = 1; next <= total; next += batchSize) {
@@ -136,7 +192,7 @@ for (const batchSize of [256, 16]) {
   }
   times.sort((a, b) => a - b)
   cpuTimes.sort((a, b) => a - b)
-  const segments = (await readdir(dir)).filter((n) => n.startsWith('segment-')).length
+  const segments = (await readdir(dir)).filter((n) => /^segment-\d+\.log$/.test(n)).length
   console.log(`\nstart-up with ${total} entries (written in batches of ${batchSize}, ${segments} segments of 64 MiB max): ` +
     `median ${Math.round(times[1] ?? 0)} ms wall (runs: ${times.map(Math.round).join(', ')} ms), ` +
     `median ${Math.round(cpuTimes[1] ?? 0)} ms CPU`)
