@@ -111,9 +111,14 @@ export class DurableDir {
 
   /** Second half: renames the staged file into place and makes the rename durable. */
   async commitStaged(tmpName: string, name: string): Promise<void> {
-    await this.io('rename', tmpName, () => rename(this.file(tmpName), this.file(name)))
-    this.tracker?.renamed(tmpName, name)
+    await this.rename(tmpName, name)
     await this.syncDir()
+  }
+
+  /** Renames without the directory fsync: the caller decides when that is needed. */
+  async rename(from: string, to: string): Promise<void> {
+    await this.io('rename', from, () => rename(this.file(from), this.file(to)))
+    this.tracker?.renamed(from, to)
   }
 
   async remove(name: string): Promise<void> {

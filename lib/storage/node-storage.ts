@@ -9,7 +9,17 @@
 //
 // Truncating a conflicting suffix rewrites nothing: the new batch's entries
 // start at or below the old end, and replay lets later records replace
-// earlier ones from their first index on (as persist() did in memory).
+// earlier ones from their first index on (as persist() did in memory). This
+// is also why preallocated segments need no "logical end" marker or zeroing
+// on truncation: the truncation is itself a record, appended like any other,
+// so the data of a segment is always one unbroken run of records followed by
+// zeros, and nothing is ever written behind the end of the data.
+//
+// Segments are preallocated (see log-segment.ts): while one segment is
+// written, the next is zero-filled in the background as a spare; a roll
+// renames it into place. The append path never waits for it: with no spare
+// ready a roll creates a plain (growing) segment, and the next append after a
+// spare becomes ready moves on to it.
 import { mkdir, readdir, stat } from 'node:fs/promises'
 import type { Entry, HardState, SnapshotMeta } from '../raft/types.js'
 import { assert } from '../util/assert.js'
@@ -17,7 +27,14 @@ import { silentLogger, type Logger } from '../util/logger.js'
 import { DurableDir, type FaultInjector } from './durable-dir.js'
 import type { LogBatch } from './entry-codec.js'
 import { StorageClosedError, StorageFailedError, StorageIoError } from './errors.js'
-import { BatchRecordEncoder, parseSegmentFileName, SegmentWriter, segmentFileName } from './log-segment.js'
+import {
+  BatchRecordEncoder,
+  parseSegmentFileName,
+  preallocateSpare,
+  SegmentWriter,
+  segmentFileName,
+  spareSegmentFileName,
+} from './log-segment.js'
 import { encodeMetadata, metadataFileName } from './metadata-file.js'
 import { recover, type RecoveredSnapshot, type SegmentInfo } from './recovery.js'
 import { encodeSnapshotFile, parseSnapshotFileName, snapshotFileName } from './snapshot-file.js'
@@ -27,8 +44,17 @@ export interface StorageOptions {
   dir: string
   /** 'always' (default in the runtime): fdatasync every batch. 'never' is UNSAFE, for benchmarks only. */
   fsync: 'always' | 'never'
-  /** A segment is closed and a new one started before it would grow past this. */
+  /**
+   * A segment is closed and a new one started before it would grow past
+   * this; it is also the size segments are preallocated to.
+   */
   segmentBytesMax?: number
+  /**
+   * Zero-fill each next segment ahead of need (default true), so appends
+   * overwrite allocated blocks. false: segments grow with each append, as on
+   * a file system where preallocating buys nothing (tmpfs).
+   */
+  preallocateSegments?: boolean
   logger?: Logger
   /** Test mode: keep <dir>/synced-lengths.json with each file's length at its last fsync. */
   trackSyncedLengths?: boolean
@@ -38,6 +64,7 @@ export interface StorageOptions {
 
 export const storageDefaults = Object.freeze({
   segmentBytesMax: 64 * 1024 * 1024,
+  preallocateSegments: true,
 })
 
 export interface RecoveredState {
@@ -57,11 +84,17 @@ export class NodeStorage {
   private busy = false
   private failure: StorageIoError | null = null
   private closed = false
+  /** Bytes of the spare segment on disk, ready to adopt; null when there is none. */
+  private spareBytes: number | null = null
+  /** The background preallocation, if one runs; it never rejects. */
+  private preallocation: Promise<void> | null = null
+  private closing = false
 
   private constructor(
     private readonly dir: DurableDir,
     private readonly logger: Logger,
     private readonly segmentBytesMax: number,
+    private readonly preallocate: boolean,
     /** Oldest first; the last one is the writer's. */
     private segments: SegmentInfo[],
     private writer: SegmentWriter,
@@ -84,12 +117,14 @@ export class NodeStorage {
     const encoder = new BatchRecordEncoder()
     const writer = await openWriter(dir, recovery, encoder)
     const snapshotIndex = recovery.snapshot?.meta.index ?? 0
-    const storage = new NodeStorage(dir, logger, segmentBytesMax, recovery.segments, writer,
+    const preallocate = options.preallocateSegments ?? storageDefaults.preallocateSegments
+    const storage = new NodeStorage(dir, logger, segmentBytesMax, preallocate, recovery.segments, writer,
       recovery.hardState, recovery.snapshot, snapshotIndex + recovery.entries.length, recovery.metadata)
     if (tracker !== null) await markExistingFilesSynced(dir)
     // Finish any compaction a crash interrupted; harmless when there is none.
     await storage.removeSnapshotsBefore(snapshotIndex)
     await storage.removeSegmentsCoveredBy(snapshotIndex)
+    await storage.findSpare()
     logger.info({
       dir: options.dir,
       ms: Math.round(performance.now() - started),
@@ -117,7 +152,12 @@ export class NodeStorage {
       if (hardState === null && entries.length === 0) return
       this.checkEntries(entries)
       const record = this.encoder.encode({ hardState, entries })
-      if (this.writer.sizeBytes > 0 && this.writer.sizeBytes + record.length > this.segmentBytesMax) {
+      const end = this.writer.sizeBytes + record.length
+      // Roll when the segment is full, or early when this append would grow
+      // a file that was not preallocated (or has run out) and a spare is ready.
+      const full = end > this.segmentBytesMax
+      const growsWhileSpareReady = end > this.writer.fileBytes && this.spareBytes !== null
+      if (this.writer.sizeBytes > 0 && (full || growsWhileSpareReady)) {
         await this.roll({ hardState: hardState ?? this.hardState, entries })
       } else {
         await this.writer.append(record)
@@ -182,6 +222,15 @@ export class NodeStorage {
     })
   }
 
+  /**
+   * Resolves when the background preallocation of the next segment (if one
+   * is running) has finished or given up. For tests and benchmarks: nothing
+   * else needs to wait for it.
+   */
+  async awaitPreallocation(): Promise<void> {
+    await this.preallocation
+  }
+
   /** The newest snapshot, for sending to followers. Do not modify `data`. */
   latestSnapshot(): { meta: SnapshotMeta; data: Buffer } | null {
     return this.snapshot === null ? null : { meta: this.snapshot.meta, data: this.snapshot.data }
@@ -209,6 +258,8 @@ export class NodeStorage {
     const result = this.queue.then(async () => {
       if (this.closed) return
       this.closed = true
+      this.closing = true
+      await this.preallocation
       await this.writer.close()
     })
     this.queue = result.catch(() => undefined)
@@ -271,11 +322,54 @@ export class NodeStorage {
   private async roll(batch: LogBatch): Promise<void> {
     assert(batch.hardState !== null, 'a segment must start with the hard state')
     const seq = this.writer.seq + 1
-    const writer = await SegmentWriter.create(this.dir, seq, this.encoder.encode(batch))
+    const record = this.encoder.encode(batch)
+    const spareBytes = this.spareBytes
+    this.spareBytes = null
+    const writer = spareBytes === null
+      ? await SegmentWriter.create(this.dir, seq, record)
+      : await SegmentWriter.adoptSpare(this.dir, seq, spareBytes, record)
     const previous = this.writer
     this.writer = writer
     this.segments.push({ seq, name: writer.name, lastIndex: 0 })
     await this.dir.io('close', previous.name, () => previous.close())
+    this.startPreallocation()
+  }
+
+  /**
+   * On open: a spare left by the last run is kept if it has the configured
+   * size (it only exists once complete, see preallocateSpare), else removed.
+   * Then the next one is prepared in the background if needed.
+   */
+  private async findSpare(): Promise<void> {
+    const spareBytes = await stat(this.dir.file(spareSegmentFileName)).then((s) => s.size, () => null)
+    if (spareBytes !== null && (!this.preallocate || spareBytes !== this.segmentBytesMax)) {
+      await this.dir.remove(spareSegmentFileName)
+    } else {
+      this.spareBytes = spareBytes
+    }
+    this.startPreallocation()
+  }
+
+  /**
+   * Starts zero-filling the next segment unless one is ready or under way.
+   * Runs beside the call queue (it touches only the spare's files). A failure
+   * (disk full, say) is logged and does not stop the storage: appends then
+   * go to a growing segment, and the next roll tries again.
+   */
+  private startPreallocation(): void {
+    if (!this.preallocate || this.spareBytes !== null || this.preallocation !== null) return
+    if (this.closing || this.failure !== null) return
+    const started = performance.now()
+    const bytes = this.segmentBytesMax
+    this.preallocation = preallocateSpare(this.dir, bytes, () => this.closing)
+      .then((complete) => {
+        if (!complete) return
+        this.spareBytes = bytes
+        this.logger.debug({ bytes, ms: Math.round(performance.now() - started) }, 'preallocated the next log segment')
+      }, (error: unknown) => {
+        this.logger.warn({ err: error }, 'could not preallocate the next log segment; appends grow the current one meanwhile')
+      })
+      .finally(() => { this.preallocation = null })
   }
 
   private async writeSnapshot(snapshot: RecoveredSnapshot): Promise<void> {
@@ -325,7 +419,7 @@ async function openWriter(
     recovery.segments.push({ seq, name: segmentFileName(seq), lastIndex: 0 })
     return writer
   }
-  const writer = await SegmentWriter.reopen(dir, newest.seq, recovery.newestSegmentBytes)
+  const writer = await SegmentWriter.reopen(dir, newest.seq, recovery.newestSegmentBytes, recovery.newestSegmentFileBytes)
   if (recovery.newestSegmentRecords === 0) await writer.append(header)
   return writer
 }
@@ -335,7 +429,7 @@ async function markExistingFilesSynced(dir: DurableDir): Promise<void> {
   const names = await readdir(dir.path)
   for (const name of names) {
     const ours = parseSegmentFileName(name) !== null || parseSnapshotFileName(name) !== null ||
-      name === metadataFileName
+      name === metadataFileName || name === spareSegmentFileName
     if (ours) dir.markSynced(name, (await stat(dir.file(name))).size)
   }
 }

@@ -1,8 +1,9 @@
 // Start-up recovery: read DATA_DIR back into memory. Loads the newest valid
 // snapshot, then replays every segment in sequence order: hard state from
 // all of them (latest wins), entries only from segments the snapshot did not
-// void. A torn tail of the newest segment is cut off; any other damage stops
-// start-up with a StorageCorruptionError.
+// void. Zeros after a segment's last record are its clean end (preallocated
+// space); a torn tail of the newest segment is cut off (zeroed); any other
+// damage stops start-up with a StorageCorruptionError.
 import { readdir } from 'node:fs/promises'
 import type { Entry, HardState, SnapshotMeta } from '../raft/types.js'
 import type { Logger } from '../util/logger.js'
@@ -37,9 +38,10 @@ export interface Recovery {
   readonly hardState: HardState
   readonly snapshot: RecoveredSnapshot | null
   readonly entries: Entry[]
-  /** Oldest first, with the newest segment's valid length and record count. */
+  /** Oldest first, with the newest segment's valid length, file length and record count. */
   readonly segments: SegmentInfo[]
   readonly newestSegmentBytes: number
+  readonly newestSegmentFileBytes: number
   readonly newestSegmentRecords: number
   readonly metadata: Map<string, string>
   readonly fresh: boolean
@@ -99,6 +101,7 @@ interface Replay {
   entries: Entry[]
   segments: SegmentInfo[]
   newestSegmentBytes: number
+  newestSegmentFileBytes: number
   newestSegmentRecords: number
   sawEntries: boolean
 }
@@ -117,6 +120,7 @@ async function replaySegments(
     entries: [],
     segments: [],
     newestSegmentBytes: 0,
+    newestSegmentFileBytes: 0,
     newestSegmentRecords: 0,
     sawEntries: false,
   }
@@ -139,6 +143,7 @@ async function replaySegments(
     replay.segments.push(info)
     if (isNewest) {
       replay.newestSegmentBytes = read.validBytes
+      replay.newestSegmentFileBytes = read.fileBytes
       replay.newestSegmentRecords = read.records
     }
   }

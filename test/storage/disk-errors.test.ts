@@ -68,6 +68,8 @@ t.test('ENOSPC while writing a snapshot keeps the old state and leaves no partia
   const { storage: again, state } = await NodeStorage.open({ dir, fsync: 'always' })
   t.equal(state.snapshot?.meta.index, 5)
   t.same(describe(state.entries), describe(makeEntries(6, 15, 1)))
+  // The next segment's preallocation writes a tmp file of its own while it runs.
+  await again.awaitPreallocation()
   t.notOk((await readdir(dir)).some((n) => n.endsWith('.tmp')), 'the partial tmp file was removed')
   await again.close()
 })
