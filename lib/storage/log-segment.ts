@@ -112,20 +112,22 @@ export class SegmentWriter {
 
   /**
    * Makes the spare (fsynced zeros of `spareBytes`) segment `seq` and writes
-   * `firstRecord` into it. Rename first, then write: the spare's name never
-   * holds data, so a spare found on open is always clean zeros. A crash after
-   * the rename leaves a newest segment of zeros only, which recovery treats
-   * as an empty segment (opening writes its hard-state record). The directory
-   * fsync makes the new name durable before the record is acknowledged.
+   * `firstRecord` into it. Rename, directory fsync, then write: the rename is
+   * durable before any data is, so the spare's name never holds data and a
+   * spare found on open is always clean zeros (were the record durable and
+   * the rename lost, a later adoption would leave the old record's leftover
+   * bytes behind its own). A crash after the rename leaves a newest segment
+   * of zeros only, which recovery treats as an empty segment (opening writes
+   * its hard-state record).
    */
   static async adoptSpare(dir: DurableDir, seq: number, spareBytes: number, firstRecord: Buffer): Promise<SegmentWriter> {
     const name = segmentFileName(seq)
     await dir.rename(spareSegmentFileName, name)
+    await dir.syncDir()
     const handle = await dir.io('open', name, () => open(dir.file(name), 'r+'))
     const writer = new SegmentWriter(dir, seq, name, handle, 0, spareBytes)
     try {
       await writer.append(firstRecord)
-      await dir.syncDir()
     } catch (error) {
       await handle.close().catch(() => undefined)
       throw error

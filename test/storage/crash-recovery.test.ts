@@ -2,10 +2,12 @@
 // the test SIGKILLs it at random moments, and every other round also throws
 // away everything not fsynced (power loss, via synced-lengths.json). After
 // each crash every reported batch must be there, in order, and nothing else
-// may differ except the one batch or snapshot that was in flight.
+// may differ except the one batch or snapshot that was in flight. The child's
+// segments are small and preallocated, so crashes also land during
+// preallocation and right after segment switches.
 import t, { type Test } from 'tap'
 import { spawn } from 'node:child_process'
-import { readdir, readFile, rm, truncate } from 'node:fs/promises'
+import { open, readdir, readFile, rm, stat, truncate } from 'node:fs/promises'
 import { join } from 'node:path'
 import { NodeStorage } from '../../lib/storage/node-storage.js'
 import { Prng } from '../../lib/util/prng.js'
@@ -70,14 +72,30 @@ async function runAndKill(script: string, dir: string, seed: number, batches: nu
   return done
 }
 
-/** Power loss: every file goes back to its length at its last fsync; never-synced files vanish. */
-async function losePower(dir: string): Promise<void> {
+/**
+ * Power loss: what was not fsynced is gone, and never-synced files vanish.
+ * 'truncate': every file goes back to its length at its last fsync. 'zero':
+ * segment files keep their length (a preallocated file's size was durable
+ * long before) and their unsynced bytes read back as the zeros that were
+ * there; other files are truncated.
+ */
+async function losePower(dir: string, mode: 'truncate' | 'zero'): Promise<void> {
   const lengths = JSON.parse(await readFile(join(dir, 'synced-lengths.json'), 'utf8')) as Record<string, number>
   for (const name of await readdir(dir)) {
     if (name.startsWith('synced-lengths.json')) continue
     const length = lengths[name]
-    if (length === undefined) await rm(join(dir, name))
-    else await truncate(join(dir, name), length)
+    const path = join(dir, name)
+    if (length === undefined) {
+      await rm(path)
+    } else if (mode === 'zero' && /^segment-\d+\.log$/.test(name)) {
+      const sizeBytes = (await stat(path)).size
+      if (sizeBytes <= length) continue
+      const handle = await open(path, 'r+')
+      await handle.write(Buffer.alloc(sizeBytes - length), 0, sizeBytes - length, length)
+      await handle.close()
+    } else {
+      await truncate(path, length)
+    }
   }
 }
 
@@ -91,9 +109,10 @@ async function crashLane(t: Test, script: string, dir: string, seed: number, rou
   let reported = 0
   for (let round = 0; round < rounds; round++) {
     const powerLoss = round % 2 === 1
-    const what = `seed ${seed} round ${round} (${powerLoss ? 'power loss' : 'SIGKILL'})`
+    const lossMode = round % 4 === 1 ? 'truncate' : 'zero'
+    const what = `seed ${seed} round ${round} (${powerLoss ? `power loss, ${lossMode}` : 'SIGKILL'})`
     reported += await runAndKill(script, dir, seed * 1000 + round, prng.int(60), expected)
-    if (powerLoss) await losePower(dir)
+    if (powerLoss) await losePower(dir, lossMode)
     const { storage, state } = await NodeStorage.open({ dir, fsync: 'always' })
     await storage.close()
     const snapshotIndex = state.snapshot?.meta.index ?? 0

@@ -1,5 +1,7 @@
 // Damage to segment files: a torn or damaged last record is cut off; damage
-// followed by valid records, or in an older segment, stops start-up.
+// followed by valid records, or in an older segment, stops start-up. Each
+// case runs on a segment that ends at its data (grown by appends) and on one
+// followed by zeros (preallocated): the zeros must read as the clean end.
 import t from 'tap'
 import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -19,9 +21,13 @@ interface Written {
   name: string
 }
 
-/** One segment with a header record and `batches` small batches, one of them a truncation. */
+/**
+ * One segment with a header record and `batches` small batches, one of them
+ * a truncation. Written without preallocation, so the file is exactly its
+ * records; recoverFrom adds the zeros a preallocated segment would hold.
+ */
 async function writeSegment(dir: string, batches: number): Promise<Written> {
-  const { storage } = await NodeStorage.open({ dir, fsync: 'never' })
+  const { storage } = await NodeStorage.open({ dir, fsync: 'never', preallocateSegments: false })
   const name = (await readdir(dir)).find((n) => n.startsWith('segment-')) ?? ''
   const path = join(dir, name)
   const ends = [(await stat(path)).size]
@@ -44,10 +50,15 @@ async function writeSegment(dir: string, batches: number): Promise<Written> {
   return { ends, logs, hardStates, bytes: await readFile(path), name }
 }
 
-async function recoverFrom(dir: string, name: string, bytes: Buffer, logger = pino({ level: 'silent' })) {
+/** Bytes of zeros after the data in the preallocated variant of each case. */
+const paddings = [0, 16 * 1024]
+
+/** Recovers a directory holding only `name` = `bytes` followed by `zeroBytes` zeros. */
+async function recoverFrom(dir: string, name: string, bytes: Buffer, logger = pino({ level: 'silent' }), zeroBytes = 0) {
   for (const file of await readdir(dir)) await rm(join(dir, file))
-  await writeFile(join(dir, name), bytes)
-  const { storage, state } = await NodeStorage.open({ dir, fsync: 'never', logger })
+  await writeFile(join(dir, name), Buffer.concat([bytes, Buffer.alloc(zeroBytes)]))
+  // A small segment size keeps each open's background preallocation cheap.
+  const { storage, state } = await NodeStorage.open({ dir, fsync: 'never', logger, segmentBytesMax: 64 * 1024 })
   await storage.close()
   return state
 }
@@ -63,32 +74,44 @@ t.test('a cut at every byte offset in the last records keeps exactly the whole r
   const dir = join(root, 'work')
   const from = written.ends[written.ends.length - 5] ?? 0
   let cases = 0
-  for (let cut = from; cut < written.bytes.length; cut++) {
-    const kept = recordsBefore(written.ends, cut)
-    const state = await recoverFrom(dir, written.name, written.bytes.subarray(0, cut))
-    const expected = written.logs[kept] ?? []
-    if (describe(state.entries).join() !== describe(expected).join()) {
-      t.fail(`cut at ${cut}: expected ${expected.length} entries from ${kept} records`)
+  for (const zeroBytes of paddings) {
+    for (let cut = from; cut < written.bytes.length; cut++) {
+      // With zeros after the cut, cut-off bytes that were zeros anyway (Avro ends a batch with
+      // a 0 byte) read back unchanged: that record is whole again, and must be kept.
+      let restored = cut
+      while (zeroBytes > 0 && restored < written.bytes.length && written.bytes[restored] === 0) restored++
+      const kept = recordsBefore(written.ends, restored)
+      const state = await recoverFrom(dir, written.name, written.bytes.subarray(0, cut), undefined, zeroBytes)
+      const expected = written.logs[kept] ?? []
+      if (describe(state.entries).join() !== describe(expected).join()) {
+        t.fail(`cut at ${cut}, ${zeroBytes} zeros after: expected ${expected.length} entries from ${kept} records`)
+      }
+      t.same(state.hardState, written.hardStates[kept], `cut at ${cut}, ${zeroBytes} zeros after: hard state of record ${kept}`)
+      cases++
     }
-    t.same(state.hardState, written.hardStates[kept], `cut at ${cut}: hard state of record ${kept}`)
-    cases++
   }
   t.ok(cases > 100, `${cases} cut offsets checked`)
 })
 
-t.test('a recovered cut file is truncated, so appending after it replays cleanly', async (t) => {
+t.test('a recovered cut file is cleaned, so appending after it replays cleanly and logs nothing', async (t) => {
   const root = t.testdir({ base: {}, work: {} })
   const written = await writeSegment(join(root, 'base'), 6)
   const dir = join(root, 'work')
   const cut = (written.ends[written.ends.length - 1] ?? 0) - 3
-  const state = await recoverFrom(dir, written.name, written.bytes.subarray(0, cut))
-  const { storage } = await NodeStorage.open({ dir, fsync: 'always' })
-  const next = state.entries.length + 1
-  await storage.persist(null, makeEntries(next, 2, 9))
-  await storage.close()
-  const { storage: again, state: after } = await NodeStorage.open({ dir, fsync: 'always' })
-  t.same(describe(after.entries), describe([...state.entries, ...makeEntries(next, 2, 9)]))
-  await again.close()
+  for (const zeroBytes of paddings) {
+    const state = await recoverFrom(dir, written.name, written.bytes.subarray(0, cut), undefined, zeroBytes)
+    const { storage } = await NodeStorage.open({ dir, fsync: 'always', segmentBytesMax: 64 * 1024 })
+    const next = state.entries.length + 1
+    // A one-entry batch: shorter than the torn record, so leftovers of it would show.
+    await storage.persist(null, makeEntries(next, 1, 9))
+    await storage.close()
+    const lines: string[] = []
+    const logger = pino({ level: 'warn' }, { write: (line: string) => { lines.push(line) } })
+    const { storage: again, state: after } = await NodeStorage.open({ dir, fsync: 'always', logger })
+    t.same(describe(after.entries), describe([...state.entries, ...makeEntries(next, 1, 9)]), `${zeroBytes} zeros after`)
+    t.same(lines, [], `${zeroBytes} zeros after: the second start-up finds a clean end`)
+    await again.close()
+  }
 })
 
 t.test('a flipped byte in the last record drops that record and logs what was dropped', async (t) => {
@@ -102,7 +125,7 @@ t.test('a flipped byte in the last record drops that record and logs what was dr
     damaged[offset] = (damaged[offset] ?? 0) ^ 0x40
     const lines: string[] = []
     const logger = pino({ level: 'warn' }, { write: (line: string) => { lines.push(line) } })
-    const state = await recoverFrom(dir, written.name, damaged, logger)
+    const state = await recoverFrom(dir, written.name, damaged, logger, paddings[offset % paddings.length])
     if (describe(state.entries).join() !== describe(written.logs[kept] ?? []).join()) {
       t.fail(`flip at ${offset}: wrong entries`)
     }
@@ -123,7 +146,8 @@ t.test('a flipped byte before the last record stops recovery naming file and off
     for (let offset = start; offset < end; offset++) {
       const damaged = Buffer.from(written.bytes)
       damaged[offset] = (damaged[offset] ?? 0) ^ 0x01
-      const error = await recoverFrom(dir, written.name, damaged).then(() => null, (e: unknown) => e)
+      const error = await recoverFrom(dir, written.name, damaged, undefined, paddings[offset % paddings.length])
+        .then(() => null, (e: unknown) => e)
       if (!(error instanceof StorageCorruptionError) || error.offset !== start || !error.file.endsWith(written.name)) {
         t.fail(`flip at ${offset} in record ${record}: expected corruption at ${start}, got ${String(error)}`)
         return
