@@ -2,6 +2,7 @@
 // fsync files and the directory (unless fsync is 'never'), atomic replace via
 // tmp + fsync + rename + dir fsync, errors wrapped as StorageIoError, and the
 // test hooks (fault injection, synced-length tracking) in one place.
+import { fdatasync, writeSync } from 'node:fs'
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
 import { StorageIoError } from './errors.js'
@@ -48,6 +49,37 @@ export class DurableDir {
         done += bytesWritten
       }
     })
+  }
+
+  /**
+   * The log's write: synchronous, on the event loop. It only copies into the
+   * page cache (tens of µs for a batch), and saves the thread-pool round trip
+   * an async write costs before the fdatasync, which is the slow part and
+   * stays off the event loop (datasyncFd). Callers keep records small enough
+   * (appendSyncWriteBytesMax) that the copy cannot hold the loop for long.
+   */
+  writeAllSync(fd: number, name: string, data: Buffer, position: number): void {
+    try {
+      this.injectFault?.('write', name)
+      let done = 0
+      while (done < data.length) done += writeSync(fd, data, done, data.length - done, position + done)
+    } catch (error) {
+      throw new StorageIoError('write', this.file(name), error)
+    }
+  }
+
+  /**
+   * fdatasync on the thread pool through the callback API: one round trip,
+   * without FileHandle's promise plumbing. `lengthBytes` is where the file's
+   * durable data ends now (for the power-loss tracker).
+   */
+  async datasyncFd(fd: number, name: string, lengthBytes: number): Promise<void> {
+    if (this.fsync === 'never') return
+    await this.io('fsync', name, () => new Promise<void>((resolve, reject) => {
+      this.injectFault?.('fsync', name)
+      fdatasync(fd, (error) => { if (error === null) resolve(); else reject(error) })
+    }))
+    this.tracker?.synced(name, lengthBytes)
   }
 
   /**
