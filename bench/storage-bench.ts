@@ -3,10 +3,13 @@
 // per persist, CPU per persist and the event loop's delay (p99, max) while it ran,
 // next to a bare write+fdatasync loop writing the same bytes in the same
 // directory, so the storage's overhead over the disk's own limit is a number.
-// Then start-up time with 1,000,000 entries.
+// Then the write paths one append could take, on a bare file, interleaved
+// call by call (--write-paths N calls each; 0 skips), and start-up time with
+// 1,000,000 entries (--entries; 0 skips).
 //
-//   npx tsc -p tsconfig.json && node dist/bench/storage-bench.js [--dir /path] [--entries N] [--batches 1,16,64] [--slices 6]
-import { mkdtemp, open, readdir, rm } from 'node:fs/promises'
+//   npx tsc -p tsconfig.json && node dist/bench/storage-bench.js [--dir /path] [--entries N] [--batches 1,16,64] [--slices 6] [--write-paths N]
+import { constants as fsConstants, fdatasync, fdatasyncSync, write, writeSync } from 'node:fs'
+import { mkdtemp, open, readdir, rm, type FileHandle } from 'node:fs/promises'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
@@ -22,6 +25,7 @@ const { values } = parseArgs({
     entries: { type: 'string', default: '1000000' },
     batches: { type: 'string', default: '1,16,64' },
     slices: { type: 'string', default: '6' },
+    'write-paths': { type: 'string', default: '1000' },
   },
 })
 const base = await mkdtemp(join(values.dir ?? tmpdir(), 'raftkv-storage-bench-'))
@@ -173,7 +177,7 @@ console.log(`node ${process.version}, dir ${base}, entry data ${entryDataBytes} 
   `${slices}x${sliceMs} ms per side, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}\n`)
 console.log('| batch | record | storage persists/s | p50 | p99 | CPU/persist | loop delay p99 / max | bare write+fdatasync/s | bare p50 | bare p99 | storage/bare | fsync never: persists/s | never: CPU/persist |')
 console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |')
-for (const batchSize of values.batches.split(',').map(Number)) {
+for (const batchSize of values.batches.split(',').filter((b) => b !== '').map(Number)) {
   const bytes = await recordBytes(batchSize)
   const { storage: always, bare } = await interleaved(batchSize, bytes)
   const never = describeSide(await withoutFsync(batchSize), 1)
@@ -182,6 +186,75 @@ for (const batchSize of values.batches.split(',').map(Number)) {
   console.log(`| ${batchSize} | ${bytes} B | ${s.rate} | ${s.p50} | ${s.p99} | ${s.cpuUs} µs | ${s.loop} | ` +
     `${b.rate} | ${b.p50} | ${b.p99} | ${(s.rate / b.rate).toFixed(2)} | ${never.rate} | ${never.cpuUs} µs |`)
 }
+
+/** One way to write a record at `position` and make it durable. */
+interface WritePath {
+  readonly name: string
+  readonly preallocated: boolean
+  readonly dsync: boolean
+  readonly run: (handle: FileHandle, record: Buffer, position: number) => Promise<void>
+}
+
+const onPool = (start: (done: (error: NodeJS.ErrnoException | null) => void) => void) =>
+  new Promise<void>((resolve, reject) => start((error) => { if (error === null) resolve(); else reject(error) }))
+
+const writePaths: readonly WritePath[] = [
+  { name: 'FileHandle write + datasync (2 pool trips), growing file', preallocated: false, dsync: false,
+    run: async (h, r, p) => { await h.write(r, 0, r.length, p); await h.datasync() } },
+  { name: 'FileHandle write + datasync (2 pool trips), preallocated', preallocated: true, dsync: false,
+    run: async (h, r, p) => { await h.write(r, 0, r.length, p); await h.datasync() } },
+  { name: 'writeSync + fdatasync on the pool (chosen), preallocated', preallocated: true, dsync: false,
+    run: async (h, r, p) => { writeSync(h.fd, r, 0, r.length, p); await onPool((done) => fdatasync(h.fd, done)) } },
+  { name: 'writeSync + fdatasyncSync (all on the loop), preallocated', preallocated: true, dsync: false,
+    run: async (h, r, p) => { writeSync(h.fd, r, 0, r.length, p); fdatasyncSync(h.fd) } },
+  { name: 'O_DSYNC write on the pool (1 pool trip), preallocated', preallocated: true, dsync: true,
+    run: async (h, r, p) => { await onPool((done) => write(h.fd, r, 0, r.length, p, (error) => done(error))) } },
+]
+
+/**
+ * Every write path on its own file, called in turn one record at a time, so
+ * that the machine's load swings hit all of them alike. Latency of each
+ * call, and for the synchronous parts the time the event loop was held.
+ */
+async function compareWritePaths(recordBytes: number, calls: number): Promise<void> {
+  const record = Buffer.alloc(recordBytes, 0x63)
+  const zeros = Buffer.alloc(1024 * 1024)
+  const preallocatedBytes = Math.ceil((recordBytes * calls) / zeros.length) * zeros.length
+  const files = []
+  for (const [i, path] of writePaths.entries()) {
+    const name = join(base, `path-${i}`)
+    const create = await open(name, 'w')
+    for (let at = 0; path.preallocated && at < preallocatedBytes; at += zeros.length) await create.write(zeros, 0, zeros.length, at)
+    await create.sync()
+    await create.close()
+    const flags = fsConstants.O_RDWR | (path.dsync ? fsConstants.O_DSYNC : 0)
+    files.push({ path, handle: await open(name, flags), latenciesMs: [] as number[], loopMs: [] as number[] })
+  }
+  for (let call = 0; call < calls; call++) {
+    for (const file of files) {
+      const started = performance.now()
+      const pending = file.path.run(file.handle, record, call * recordBytes)
+      // Time until run() returned its promise: what a synchronous call held the event loop for.
+      file.loopMs.push(performance.now() - started)
+      await pending
+      file.latenciesMs.push(performance.now() - started)
+    }
+  }
+  console.log(`\nwrite paths, ${recordBytes}-byte records, ${calls} calls each, interleaved call by call:\n`)
+  console.log('| write path | p50 | p99 | event loop held, p50 / p99 |')
+  console.log('| --- | ---: | ---: | ---: |')
+  for (const file of files) {
+    await file.handle.close()
+    const sorted = [...file.latenciesMs].sort((a, b) => a - b)
+    const loop = [...file.loopMs].sort((a, b) => a - b)
+    console.log(`| ${file.path.name} | ${percentileMs(sorted, 0.5)} | ${percentileMs(sorted, 0.99)} | ` +
+      `${percentileMs(loop, 0.5)} / ${percentileMs(loop, 0.99)} |`)
+  }
+  for (let i = 0; i < files.length; i++) await rm(join(base, `path-${i}`))
+}
+
+const writePathCalls = Number(values['write-paths'])
+for (const recordBytes of writePathCalls > 0 ? [130, 1720, 6870] : []) await compareWritePaths(recordBytes, writePathCalls)
 
 const total = Number(values.entries)
 for (const batchSize of total > 0 ? [256, 16] : []) {
