@@ -203,11 +203,11 @@ const writePaths: readonly WritePath[] = [
     run: async (h, r, p) => { await h.write(r, 0, r.length, p); await h.datasync() } },
   { name: 'FileHandle write + datasync (2 pool trips), preallocated', preallocated: true, dsync: false,
     run: async (h, r, p) => { await h.write(r, 0, r.length, p); await h.datasync() } },
-  { name: 'writeSync + fdatasync on the pool (chosen), preallocated', preallocated: true, dsync: false,
+  { name: 'writeSync + fdatasync on the pool, preallocated', preallocated: true, dsync: false,
     run: async (h, r, p) => { writeSync(h.fd, r, 0, r.length, p); await onPool((done) => fdatasync(h.fd, done)) } },
   { name: 'writeSync + fdatasyncSync (all on the loop), preallocated', preallocated: true, dsync: false,
     run: async (h, r, p) => { writeSync(h.fd, r, 0, r.length, p); fdatasyncSync(h.fd) } },
-  { name: 'O_DSYNC write on the pool (1 pool trip), preallocated', preallocated: true, dsync: true,
+  { name: 'O_DSYNC write on the pool (1 pool trip; chosen), preallocated', preallocated: true, dsync: true,
     run: async (h, r, p) => { await onPool((done) => write(h.fd, r, 0, r.length, p, (error) => done(error))) } },
 ]
 

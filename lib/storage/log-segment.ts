@@ -12,6 +12,7 @@
 // still be allocated (and journalled) on the first write. A segment therefore
 // ends in zeros after its last record; recovery reads a zero tail as the
 // clean end of the log.
+import { constants as fsConstants } from 'node:fs'
 import { open, readFile, type FileHandle } from 'node:fs/promises'
 import type { Logger } from '../util/logger.js'
 import { assert } from '../util/assert.js'
@@ -29,13 +30,6 @@ import {
 
 /** The preallocated next segment; it only ever holds zeros until it is renamed into the log. */
 export const spareSegmentFileName = 'next-segment.prealloc'
-
-/**
- * Records up to this size are written with a synchronous write (a copy into
- * the page cache, ~10-50 µs); larger ones through the thread pool, so that a
- * huge batch cannot hold the event loop for milliseconds.
- */
-export const appendSyncWriteBytesMax = 256 * 1024
 
 /** Zero-filling is done in chunks of this size, checking for close() between them. */
 const zeroChunk = Buffer.alloc(1024 * 1024)
@@ -102,7 +96,8 @@ export class SegmentWriter {
    */
   static async create(dir: DurableDir, seq: number, firstRecord: Buffer): Promise<SegmentWriter> {
     const name = segmentFileName(seq)
-    const handle = await dir.io('create', name, () => open(dir.file(name), 'wx'))
+    const flags = dir.appendOpenFlags | fsConstants.O_CREAT | fsConstants.O_EXCL
+    const handle = await dir.io('create', name, () => open(dir.file(name), flags))
     const writer = new SegmentWriter(dir, seq, name, handle, 0, 0)
     try {
       await dir.writeAll(handle, name, firstRecord, 0)
@@ -131,7 +126,7 @@ export class SegmentWriter {
     const name = segmentFileName(seq)
     await dir.rename(spareSegmentFileName, name)
     await dir.syncDir()
-    const handle = await dir.io('open', name, () => open(dir.file(name), 'r+'))
+    const handle = await dir.io('open', name, () => open(dir.file(name), dir.appendOpenFlags))
     const writer = new SegmentWriter(dir, seq, name, handle, 0, spareBytes)
     try {
       await writer.append(firstRecord)
@@ -144,24 +139,19 @@ export class SegmentWriter {
 
   static async reopen(dir: DurableDir, seq: number, sizeBytes: number, fileBytes: number): Promise<SegmentWriter> {
     const name = segmentFileName(seq)
-    const handle = await dir.io('open', name, () => open(dir.file(name), 'r+'))
+    const handle = await dir.io('open', name, () => open(dir.file(name), dir.appendOpenFlags))
     return new SegmentWriter(dir, seq, name, handle, sizeBytes, fileBytes)
   }
 
   /**
-   * Writes one framed record at the end of the data and makes it durable
-   * with one fdatasync: one write syscall (header and payload are one
-   * buffer), one thread-pool round trip.
+   * Writes one framed record at the end of the data and returns when it is
+   * durable: one write syscall on a file opened O_DSYNC (header and payload
+   * are one buffer), so one thread-pool round trip per persist.
    */
   async append(record: Buffer): Promise<void> {
     const position = this.sizeBytesNow
     const end = position + record.length
-    if (record.length <= appendSyncWriteBytesMax) {
-      this.dir.writeAllSync(this.handle.fd, this.name, record, position)
-    } else {
-      await this.dir.writeAll(this.handle, this.name, record, position)
-    }
-    await this.dir.datasyncFd(this.handle.fd, this.name, end)
+    await this.dir.writeDurably(this.handle, this.name, record, position, end)
     this.sizeBytesNow = end
     this.fileBytesNow = Math.max(this.fileBytesNow, end)
   }

@@ -161,6 +161,7 @@ export class NodeStorage {
         await this.roll({ hardState: hardState ?? this.hardState, entries })
       } else {
         await this.writer.append(record)
+        this.preallocateIfDue()
       }
       this.applyBatch(hardState, entries)
     })
@@ -332,7 +333,7 @@ export class NodeStorage {
     this.writer = writer
     this.segments.push({ seq, name: writer.name, lastIndex: 0 })
     await this.dir.io('close', previous.name, () => previous.close())
-    this.startPreallocation()
+    this.preallocateIfDue()
   }
 
   /**
@@ -347,7 +348,19 @@ export class NodeStorage {
     } else {
       this.spareBytes = spareBytes
     }
-    this.startPreallocation()
+    this.preallocateIfDue()
+  }
+
+  /**
+   * Prepares the next segment once the current one has less than half of it
+   * left (or was never preallocated, so every append grows it): early enough
+   * that zero-filling finishes long before the roll at any realistic log
+   * rate, late enough that an idle node holds one unused segment, not two.
+   */
+  private preallocateIfDue(): void {
+    const preallocateAheadBytes = Math.ceil(this.segmentBytesMax / 2)
+    const notPreallocated = this.writer.fileBytes < this.segmentBytesMax
+    if (notPreallocated || this.writer.fileBytes - this.writer.sizeBytes <= preallocateAheadBytes) this.startPreallocation()
   }
 
   /**
