@@ -60,10 +60,27 @@ t.test('segments after the first are preallocated to segmentBytesMax and replay 
     const scan = scanRecords(bytes, () => undefined)
     t.equal(endOfNonZero(bytes, scan.validBytes), scan.validBytes, `${name}: only zeros after the last record`)
   }
-  t.equal((await stat(join(dir, spareSegmentFileName))).size, segmentBytes, 'the next spare is ready')
   const after = await reopenEntries(dir)
   t.same(after.entries, describe(makeEntries(1, next - 1, 1)))
   t.same(after.lines, [], 'zero tails are not reported as torn or damaged')
+})
+
+t.test('the next spare is made once the current segment is half full, not before', async (t) => {
+  const dir = t.testdir()
+  const spareExists = () => stat(join(dir, spareSegmentFileName)).then(() => true, () => false)
+  const { storage } = await open(dir)
+  let next = await fill(storage, 1, 1)
+  await storage.awaitPreallocation()
+  t.ok(await spareExists(), 'a fresh log (its first segment grows) gets a spare at once')
+  next = await fill(storage, next, 1)
+  await storage.awaitPreallocation()
+  t.notOk(await spareExists(), 'adopted by the next append; the new segment is empty, so no new spare yet')
+  const newest = async () => readFile(join(dir, (await segmentsIn(dir)).pop() ?? ''))
+  while (endOfNonZero(await newest(), 0) <= segmentBytes / 2) next = await fill(storage, next, 1)
+  await storage.awaitPreallocation()
+  t.ok(await spareExists(), 'past half of the segment, the next spare is ready')
+  await storage.close()
+  t.same((await reopenEntries(dir)).entries, describe(makeEntries(1, next - 1, 1)))
 })
 
 t.test('a crash during preallocation: the partial spare is removed on open and a new one is made', async (t) => {
@@ -79,10 +96,12 @@ t.test('a crash during preallocation: the partial spare is removed on open and a
   t.same(describe(state.entries), describe(makeEntries(1, next - 1, 1)))
   t.ok(lines.some((l) => l.includes(`removing ${spareSegmentFileName}.tmp`)), 'the leftover is logged and removed')
   await again.awaitPreallocation()
-  t.equal((await stat(join(dir, spareSegmentFileName))).size, segmentBytes, 'a complete spare replaced it')
-  await fill(again, next, 40)
+  t.notOk((await readdir(dir)).some((n) => n.endsWith('.tmp')), 'no partial spare is left')
+  // Enough to need the next segment: a new spare is made and adopted.
+  await fill(again, next, 250)
   await again.close()
-  t.same((await reopenEntries(dir)).entries, describe(makeEntries(1, next + 160 - 1, 1)))
+  t.ok((await segmentsIn(dir)).length >= 4, 'rolled on through new spares')
+  t.same((await reopenEntries(dir)).entries, describe(makeEntries(1, next + 1000 - 1, 1)))
 })
 
 t.test('a spare of another size (SEGMENT_BYTES changed) is replaced, not adopted', async (t) => {
