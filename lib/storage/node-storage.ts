@@ -88,7 +88,6 @@ export class NodeStorage {
   private spareBytes: number | null = null
   /** The background preallocation, if one runs; it never rejects. */
   private preallocation: Promise<void> | null = null
-  private closing = false
 
   private constructor(
     private readonly dir: DurableDir,
@@ -258,8 +257,8 @@ export class NodeStorage {
   close(): Promise<void> {
     const result = this.queue.then(async () => {
       if (this.closed) return
+      // Also stops a running preallocation at its next chunk.
       this.closed = true
-      this.closing = true
       await this.preallocation
       await this.writer.close()
     })
@@ -371,10 +370,10 @@ export class NodeStorage {
    */
   private startPreallocation(): void {
     if (!this.preallocate || this.spareBytes !== null || this.preallocation !== null) return
-    if (this.closing || this.failure !== null) return
+    if (this.closed || this.failure !== null) return
     const started = performance.now()
     const bytes = this.segmentBytesMax
-    this.preallocation = preallocateSpare(this.dir, bytes, () => this.closing)
+    this.preallocation = preallocateSpare(this.dir, bytes, () => this.closed)
       .then((complete) => {
         if (!complete) return
         this.spareBytes = bytes
