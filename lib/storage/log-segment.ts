@@ -90,31 +90,31 @@ export class SegmentWriter {
   }
 
   /**
-   * Creates segment `seq` holding `firstRecord` without preallocating it
+   * Creates segment `seq` holding `firstRecords` without preallocating it
    * (there is no spare ready), durably: the file is fsynced and so is the
    * directory, or a crash could lose the new file's name.
    */
-  static async create(dir: DurableDir, seq: number, firstRecord: Buffer): Promise<SegmentWriter> {
+  static async create(dir: DurableDir, seq: number, firstRecords: Buffer): Promise<SegmentWriter> {
     const name = segmentFileName(seq)
     const flags = dir.appendOpenFlags | fsConstants.O_CREAT | fsConstants.O_EXCL
     const handle = await dir.io('create', name, () => open(dir.file(name), flags))
     const writer = new SegmentWriter(dir, seq, name, handle, 0, 0)
     try {
-      await dir.writeAll(handle, name, firstRecord, 0)
-      await dir.sync(handle, name, firstRecord.length, false)
+      await dir.writeAll(handle, name, firstRecords, 0)
+      await dir.sync(handle, name, firstRecords.length, false)
       await dir.syncDir()
     } catch (error) {
       await handle.close().catch(() => undefined)
       throw error
     }
-    writer.sizeBytesNow = firstRecord.length
-    writer.fileBytesNow = firstRecord.length
+    writer.sizeBytesNow = firstRecords.length
+    writer.fileBytesNow = firstRecords.length
     return writer
   }
 
   /**
    * Makes the spare (fsynced zeros of `spareBytes`) segment `seq` and writes
-   * `firstRecord` into it. Rename, directory fsync, then write: the rename is
+   * `firstRecords` into it. Rename, directory fsync, then write: the rename is
    * durable before any data is, so the spare's name never holds data and a
    * spare found on open is always clean zeros (were the record durable and
    * the rename lost, a later adoption would leave the old record's leftover
@@ -122,14 +122,14 @@ export class SegmentWriter {
    * of zeros only, which recovery treats as an empty segment (opening writes
    * its hard-state record).
    */
-  static async adoptSpare(dir: DurableDir, seq: number, spareBytes: number, firstRecord: Buffer): Promise<SegmentWriter> {
+  static async adoptSpare(dir: DurableDir, seq: number, spareBytes: number, firstRecords: Buffer): Promise<SegmentWriter> {
     const name = segmentFileName(seq)
     await dir.rename(spareSegmentFileName, name)
     await dir.syncDir()
     const handle = await dir.io('open', name, () => open(dir.file(name), dir.appendOpenFlags))
     const writer = new SegmentWriter(dir, seq, name, handle, 0, spareBytes)
     try {
-      await writer.append(firstRecord)
+      await writer.append(firstRecords)
     } catch (error) {
       await handle.close().catch(() => undefined)
       throw error

@@ -157,7 +157,7 @@ export class NodeStorage {
       const full = end > this.segmentBytesMax
       const growsWhileSpareReady = end > this.writer.fileBytes && this.spareBytes !== null
       if (this.writer.sizeBytes > 0 && (full || growsWhileSpareReady)) {
-        await this.roll({ hardState: hardState ?? this.hardState, entries })
+        await this.roll({ hardState, entries })
       } else {
         await this.writer.append(record)
         this.preallocateIfDue()
@@ -214,7 +214,7 @@ export class NodeStorage {
       assert(meta.index >= snapshotIndex, () => `snapshot ${meta.index} is older than the stored ${snapshotIndex}`)
       const logStartSeq = this.writer.seq + 1
       await this.writeSnapshot({ name: snapshotFileName(meta.index), meta, data, logStartSeq })
-      await this.roll({ hardState: this.hardState, entries: [] })
+      await this.roll(null)
       assert(this.writer.seq === logStartSeq, 'the new segment must be the first the snapshot keeps')
       this.lastIndex = meta.index
       await this.removeSnapshotsBefore(meta.index)
@@ -316,18 +316,23 @@ export class NodeStorage {
   }
 
   /**
-   * Starts the next segment with `batch` as its first record. The batch
-   * carries the current hard state, so older segments can be deleted freely.
+   * Starts the next segment: a record with the current hard state (so older
+   * segments can be deleted freely), then `batch` (if any) as a record of its
+   * own, both in one write. Every segment thus opens with a hard-state-only
+   * record whether the roll was for a full segment, an early move to a spare
+   * or a snapshot install, and the batch stays a separate last record (a
+   * torn one is cut like any other tail).
    */
-  private async roll(batch: LogBatch): Promise<void> {
-    assert(batch.hardState !== null, 'a segment must start with the hard state')
+  private async roll(batch: LogBatch | null): Promise<void> {
     const seq = this.writer.seq + 1
-    const record = this.encoder.encode(batch)
+    // A copy: the encoder reuses its buffer for the batch.
+    const header = Buffer.from(this.encoder.encode({ hardState: this.hardState, entries: [] }))
+    const records = batch === null ? header : Buffer.concat([header, this.encoder.encode(batch)])
     const spareBytes = this.spareBytes
     this.spareBytes = null
     const writer = spareBytes === null
-      ? await SegmentWriter.create(this.dir, seq, record)
-      : await SegmentWriter.adoptSpare(this.dir, seq, spareBytes, record)
+      ? await SegmentWriter.create(this.dir, seq, records)
+      : await SegmentWriter.adoptSpare(this.dir, seq, spareBytes, records)
     const previous = this.writer
     this.writer = writer
     this.segments.push({ seq, name: writer.name, lastIndex: 0 })

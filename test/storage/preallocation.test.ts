@@ -11,6 +11,7 @@ import type { FaultPoint } from '../../lib/storage/durable-dir.js'
 import { spareSegmentFileName } from '../../lib/storage/log-segment.js'
 import { NodeStorage, type StorageOptions } from '../../lib/storage/node-storage.js'
 import { StorageCorruptionError } from '../../lib/storage/errors.js'
+import { decodeBatch, type LogBatch } from '../../lib/storage/entry-codec.js'
 import { endOfNonZero, scanRecords } from '../../lib/storage/record-codec.js'
 import { describe, makeEntries } from './fixtures/entries.js'
 
@@ -57,8 +58,11 @@ t.test('segments after the first are preallocated to segmentBytesMax and replay 
   for (const name of names.slice(1)) {
     const bytes = await readFile(join(dir, name))
     t.equal(bytes.length, segmentBytes, `${name} is preallocated`)
-    const scan = scanRecords(bytes, () => undefined)
+    const firsts: LogBatch[] = []
+    const scan = scanRecords(bytes, (payload) => { if (firsts.length === 0) firsts.push(decodeBatch(payload)) })
     t.equal(endOfNonZero(bytes, scan.validBytes), scan.validBytes, `${name}: only zeros after the last record`)
+    // The batch that caused the roll is a record of its own, so a torn one is cut without touching the hard state.
+    t.ok(firsts[0]?.hardState !== null && firsts[0]?.entries.length === 0, `${name} opens with a hard-state-only record`)
   }
   const after = await reopenEntries(dir)
   t.same(after.entries, describe(makeEntries(1, next - 1, 1)))
