@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os'
 import { basename, dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { Redis } from 'ioredis'
+import { tuningDefaults } from '../../lib/config/node-config.js'
 import { ProcessCluster, type ProcessNode } from '../../test/cluster/process-cluster.js'
 import { adopt, freePort, startProcess, stopProcess, waitFor } from './procs.js'
 
@@ -37,7 +38,8 @@ export async function startRaftkv(nodes: number, env: Record<string, string> = {
     const mod = (await import(pathToFileURL(join(checkout, 'dist', 'test', 'cluster', 'process-cluster.js')).href)) as { ProcessCluster: typeof ProcessCluster }
     Cluster = mod.ProcessCluster
   }
-  const cluster = new Cluster({ LOG_LEVEL: 'warn', ...env })
+  // The test harness shrinks segments; the benchmark runs the defaults.
+  const cluster = new Cluster({ LOG_LEVEL: 'warn', SEGMENT_BYTES: String(tuningDefaults.SEGMENT_BYTES), ...env })
   try {
     await cluster.start(nodes)
   } finally {
