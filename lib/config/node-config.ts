@@ -43,6 +43,8 @@ export interface NodeConfig {
   readonly snapshotLogBytes: number
   readonly fsync: FsyncPolicy
   readonly segmentBytesMax: number
+  /** Zero-fill the next log segment ahead of need (an fdatasync into allocated blocks journals no size change). */
+  readonly preallocateSegments: boolean
   readonly requestTimeoutMs: number
   readonly followerWrites: FollowerWrites
   readonly maxClients: number
@@ -78,6 +80,7 @@ export const tuningDefaults = Object.freeze({
   SNAPSHOT_LOG_BYTES: 256 * 1024 * 1024,
   FSYNC: 'always' as FsyncPolicy,
   SEGMENT_BYTES: 64 * 1024 * 1024,
+  SEGMENT_PREALLOCATE: 'yes' as 'yes' | 'no',
   REQUEST_TIMEOUT_MS: 5000,
   FOLLOWER_WRITES: 'forward' as FollowerWrites,
   MAXCLIENTS: 10000,
@@ -142,6 +145,7 @@ export function parseNodeConfig(env: Env): NodeConfig {
     snapshotLogBytes: int(env, 'SNAPSHOT_LOG_BYTES', tuningDefaults.SNAPSHOT_LOG_BYTES, 64 * 1024, 64 * 1024 * 1024 * 1024),
     fsync: oneOf(env, 'FSYNC', ['always', 'never'] as const, tuningDefaults.FSYNC),
     segmentBytesMax: int(env, 'SEGMENT_BYTES', tuningDefaults.SEGMENT_BYTES, 64 * 1024, 4 * 1024 * 1024 * 1024),
+    preallocateSegments: yesNo(env, 'SEGMENT_PREALLOCATE', tuningDefaults.SEGMENT_PREALLOCATE),
     requestTimeoutMs: int(env, 'REQUEST_TIMEOUT_MS', tuningDefaults.REQUEST_TIMEOUT_MS, 100, 600_000),
     followerWrites: oneOf(env, 'FOLLOWER_WRITES', ['forward', 'moved'] as const, tuningDefaults.FOLLOWER_WRITES),
     maxClients: int(env, 'MAXCLIENTS', tuningDefaults.MAXCLIENTS, 1, 1_000_000),

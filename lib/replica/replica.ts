@@ -130,6 +130,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
       dir: config.dataDir,
       fsync: config.fsync,
       segmentBytesMax: config.segmentBytesMax,
+      preallocateSegments: config.preallocateSegments,
       trackSyncedLengths: config.trackSyncedLengths,
       logger,
     })
