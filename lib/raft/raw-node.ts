@@ -11,7 +11,9 @@
 // the current term; ReadIndex (batched: one quorum round serves every read
 // waiting for it, also for reads arriving at followers); single-server
 // membership changes that take effect when appended (thesis §4.1); snapshots
-// and compaction; leadership transfer with TimeoutNow.
+// and compaction; leadership transfer with TimeoutNow; incarnation stamps
+// (see types.ts) so that a node wiped and back under its old id is never
+// counted as the member it used to be.
 import { assert, unreachable } from '../util/assert.js'
 import { Progress } from './progress.js'
 import { quorumSize, quorumValue, tallyVotes } from './quorum.js'
@@ -25,6 +27,7 @@ import type {
   HardState,
   HeartbeatRequest,
   HeartbeatResponse,
+  Incarnation,
   InitialState,
   Member,
   Message,
@@ -42,6 +45,8 @@ import type {
 
 export interface RaftOptions {
   readonly id: NodeId
+  /** This node's data-directory incarnation; '' = unknown (nothing is checked against it). */
+  readonly incarnation?: Incarnation
   /** Followers wait a random [e, 2e) ticks without a leader before campaigning. */
   readonly electionTimeoutTicks?: number
   readonly heartbeatIntervalTicks?: number
@@ -60,6 +65,7 @@ export interface RaftOptions {
 }
 
 export const raftDefaults = Object.freeze({
+  incarnation: '',
   electionTimeoutTicks: 10,
   heartbeatIntervalTicks: 1,
   preVote: true,
@@ -100,6 +106,13 @@ export interface RaftStatus {
   readonly config: Config
   readonly transferee: NodeId | null
   readonly progress: ReadonlyMap<NodeId, ProgressStatus>
+  readonly incarnation: Incarnation
+  /** Messages dropped because they were stamped for another incarnation of this node. */
+  readonly droppedForOtherIncarnation: number
+  /** The last sender that addressed this node under another incarnation (its config is older or newer than ours), or null. */
+  readonly otherIncarnationSeen: { readonly from: NodeId; readonly incarnation: Incarnation } | null
+  /** Messages dropped because their sender's incarnation is not the one our configuration lists for it. */
+  readonly droppedFromStaleIncarnation: number
 }
 
 interface PendingRead {
@@ -112,6 +125,10 @@ interface PendingRead {
 
 type Outgoing = Message
 
+/** A message as the algorithm builds it; send() adds the incarnation stamps. */
+type Unstamped<M> = M extends Message ? Omit<M, 'fromIncarnation' | 'toIncarnation'> : never
+type UnstampedMessage = Unstamped<Message>
+
 /** See RaftNode.interim(). */
 export interface Interim {
   readonly messages: readonly Message[]
@@ -121,6 +138,7 @@ export interface Interim {
 
 export class RaftNode {
   readonly id: NodeId
+  readonly incarnation: Incarnation
   private readonly opts: Required<Omit<RaftOptions, 'id'>>
   protected readonly log: RaftLog
 
@@ -150,10 +168,14 @@ export class RaftNode {
   private readyOutstanding = false
   /** The outstanding Ready installs a snapshot: interim() applies nothing until it is advanced. */
   private snapshotOutstanding = false
+  private droppedForOtherIncarnation = 0
+  private droppedFromStaleIncarnation = 0
+  private otherIncarnationSeen: { from: NodeId; incarnation: Incarnation } | null = null
 
   constructor(options: RaftOptions, initial: InitialState) {
     this.id = options.id
     this.opts = { ...raftDefaults, ...options }
+    this.incarnation = this.opts.incarnation
     assert(this.opts.heartbeatIntervalTicks < this.opts.electionTimeoutTicks, 'raft: heartbeat interval must be below the election timeout')
     const hs = initial.hardState
     this.log = new RaftLog(initial.snapshot, initial.entries, Math.max(hs.commit, initial.snapshot.index))
@@ -165,7 +187,8 @@ export class RaftNode {
 
   /** A new cluster of one: entry 1 (term 1) configures `self` as the only voter. */
   static bootstrapState(self: Member): InitialState {
-    const config: Config = { members: [{ id: self.id, addr: self.addr, role: 'voter' }] }
+    const incarnation = self.incarnation ?? ''
+    const config: Config = { members: [{ id: self.id, addr: self.addr, role: 'voter', ...(incarnation === '' ? {} : { incarnation }) }] }
     return {
       hardState: { term: 1, vote: '', commit: 1 },
       snapshot: { index: 0, term: 0, config: { members: [] } },
@@ -192,6 +215,7 @@ export class RaftNode {
 
   step(m: Message): void {
     if (m.to !== this.id) return
+    if (!this.stampsMatch(m)) return
     if (!this.fromKnownMember(m.from) && !(fromLeader(m) && this.mayFollowStranger(m.from))) return
     if (m.term > this.term) {
       if (!this.stepHigherTerm(m)) return
@@ -441,6 +465,10 @@ export class RaftNode {
       config: this.log.config(),
       transferee: this.transferee,
       progress,
+      incarnation: this.incarnation,
+      droppedForOtherIncarnation: this.droppedForOtherIncarnation,
+      otherIncarnationSeen: this.otherIncarnationSeen,
+      droppedFromStaleIncarnation: this.droppedFromStaleIncarnation,
     }
   }
 
@@ -663,6 +691,8 @@ export class RaftNode {
 
   private becomeLeader(): void {
     assert(this.role === 'candidate', `raft: becomeLeader from ${this.role}`)
+    const listed = this.log.config().members.find((mm) => mm.id === this.id)
+    assert(listed === undefined || this.isMe(listed), `raft: ${this.id} (incarnation ${this.incarnation}) elected while its config lists incarnation ${listed?.incarnation ?? ''}`)
     this.role = 'leader'
     this.leader = this.id
     this.transferee = null
@@ -999,15 +1029,55 @@ export class RaftNode {
     // configuration, leads without being a member, and steps down once the
     // change commits, as thesis §4.2.2 describes for such a leader.
     const pending = this.log.uncommittedConfigIndex()
-    return pending !== 0 && this.log.configAt(pending - 1).members.some((mm) => mm.id === this.id && mm.role === 'voter')
+    return pending !== 0 && this.log.configAt(pending - 1).members.some((mm) => mm.role === 'voter' && this.isMe(mm))
   }
 
+  /**
+   * Whether `id` is a voter. For our own id the incarnation must match too: a
+   * wiped node replaying a log that lists its previous incarnation as a voter
+   * is not that voter (it forgot its votes), so it must not campaign or count itself.
+   */
   private isVoter(id: NodeId): boolean {
-    return this.log.config().members.some((mm) => mm.id === id && mm.role === 'voter')
+    return this.log.config().members.some((mm) => mm.id === id && mm.role === 'voter' && (id !== this.id || this.isMe(mm)))
   }
 
   private voterIds(): NodeId[] {
     return this.log.config().members.filter((mm) => mm.role === 'voter').map((mm) => mm.id)
+  }
+
+  /** Whether a config entry for our id names this incarnation of us ('' on either side: unknown, so yes). */
+  private isMe(mm: Member): boolean {
+    return mm.id === this.id && sameIncarnation(mm.incarnation ?? '', this.incarnation)
+  }
+
+  /** The incarnation our configuration lists for `id` ('' when unknown or not a member). */
+  private incarnationOf(id: NodeId): Incarnation {
+    for (const mm of this.log.config().members) if (mm.id === id) return mm.incarnation ?? ''
+    return ''
+  }
+
+  /**
+   * Drops a message stamped for another incarnation of this node (a sender
+   * whose log still lists the one before a wipe, or already lists the one
+   * after), and one from an incarnation of its sender that our configuration
+   * does not list. Either way the two nodes' logs disagree about who the
+   * member is, and a vote or ack between them could elect a leader missing
+   * committed entries or commit an entry on a quorum that does not hold it.
+   * The sender's config catches up (or it is replaced); nothing is lost by waiting.
+   * Protected so the simulator can build the variant without it and see it fail.
+   */
+  protected stampsMatch(m: Message): boolean {
+    const to = m.toIncarnation ?? ''
+    if (!sameIncarnation(to, this.incarnation)) {
+      this.droppedForOtherIncarnation++
+      this.otherIncarnationSeen = { from: m.from, incarnation: to }
+      return false
+    }
+    if (!sameIncarnation(m.fromIncarnation ?? '', this.incarnationOf(m.from))) {
+      this.droppedFromStaleIncarnation++
+      return false
+    }
+    return true
   }
 
   /**
@@ -1036,7 +1106,10 @@ export class RaftNode {
     return { term: this.term, vote: this.vote, commit: this.log.commit }
   }
 
-  private send(m: Outgoing): void {
+  /** Queues `m`, stamped with our incarnation and the one our configuration holds for the receiver. */
+  private send(unstamped: UnstampedMessage): void {
+    // Unstamped<Message> spread back with both stamps is a Message; TypeScript cannot see through the distributive Omit.
+    const m = { ...unstamped, fromIncarnation: this.incarnation, toIncarnation: this.incarnationOf(unstamped.to) } as Outgoing
     if (this.role === 'leader') this.messagesNow.push(m)
     else this.messagesAfterPersist.push(m)
   }
@@ -1047,9 +1120,11 @@ export function applyConfChange(config: Config, cc: ConfChange): Config | string
   const members = config.members
   const existing = members.find((mm) => mm.id === cc.id)
   switch (cc.op) {
-    case 'addLearner':
+    case 'addLearner': {
       if (existing !== undefined) return `node ${cc.id} is already a member`
-      return { members: [...members, { id: cc.id, addr: cc.addr, role: 'learner' }] }
+      const incarnation = cc.incarnation ?? ''
+      return { members: [...members, { id: cc.id, addr: cc.addr, role: 'learner', ...(incarnation === '' ? {} : { incarnation }) }] }
+    }
     case 'promote':
       if (existing === undefined) return `node ${cc.id} is not a member`
       if (existing.role === 'voter') return `node ${cc.id} is already a voter`
@@ -1075,6 +1150,11 @@ export function applyConfChange(config: Config, cc: ConfChange): Config | string
  */
 function fromLeader(m: Message): boolean {
   return m.type === 'Append' || m.type === 'Heartbeat' || m.type === 'Snapshot'
+}
+
+/** Incarnations match when equal, or when either is unknown (''): data from before incarnations is not checked. */
+function sameIncarnation(a: Incarnation, b: Incarnation): boolean {
+  return a === '' || b === '' || a === b
 }
 
 function sameHardState(a: HardState, b: HardState): boolean {

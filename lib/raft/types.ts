@@ -5,11 +5,22 @@
 
 export type NodeId = string
 
+/**
+ * A random id given to a node's data directory when it is first initialized.
+ * A node whose disk was wiped comes back under the same NodeId but a new
+ * incarnation, and has forgotten its votes and its log: it must not be
+ * counted as the member it used to be. '' means unknown (data written before
+ * incarnations existed, or a test that does not care): never checked.
+ */
+export type Incarnation = string
+
 /** A member of the cluster. `addr` is opaque to the core: the runtime uses it to dial peers. */
 export interface Member {
   readonly id: NodeId
   readonly addr: string
   readonly role: 'voter' | 'learner'
+  /** The incarnation this member was added with; absent or '' = unknown, not checked. */
+  readonly incarnation?: Incarnation
 }
 
 /**
@@ -23,7 +34,7 @@ export interface Config {
 
 /** A request to change membership, one server at a time (Raft thesis §4.1). */
 export type ConfChange =
-  | { readonly op: 'addLearner'; readonly id: NodeId; readonly addr: string }
+  | { readonly op: 'addLearner'; readonly id: NodeId; readonly addr: string; readonly incarnation?: Incarnation }
   | { readonly op: 'promote'; readonly id: NodeId }
   | { readonly op: 'remove'; readonly id: NodeId }
 
@@ -62,12 +73,21 @@ export interface SnapshotMeta {
 }
 
 // ---- Messages ------------------------------------------------------------
-// Every message carries the sender, the receiver and the sender's term.
+// Every message carries the sender, the receiver and the sender's term, and
+// is stamped by the core with two incarnations: the sender's own, and the one
+// the sender's configuration holds for the receiver. A receiver drops a
+// message meant for another incarnation of itself, and one from an
+// incarnation of the sender that its own configuration does not list: a node
+// wiped and back under its old id then neither votes for nor acks appends
+// from a member whose log still lists its previous incarnation (and vice
+// versa). Absent or '' = unknown, not checked (older peers, hand-built tests).
 
 interface MessageBase {
   readonly from: NodeId
   readonly to: NodeId
   readonly term: number
+  readonly fromIncarnation?: Incarnation
+  readonly toIncarnation?: Incarnation
 }
 
 /** Asks for a vote. For PreVote `term` is the term the sender would campaign in. */

@@ -124,7 +124,8 @@ export class SimCluster implements SimNodeEnv {
     const ids: NodeId[] = []
     for (let i = 1; i <= w.nodeCount + w.spareCount; i++) ids.push(`n${i}`)
     this.network = new SimNetwork(this.prng, ids, { ...w.link })
-    const voters: Member[] = ids.slice(0, w.nodeCount).map((id) => ({ id, addr: addrOf(id), role: 'voter' }))
+    // Every node's data directory starts at incarnation 1 (SimNode.incarnation).
+    const voters: Member[] = ids.slice(0, w.nodeCount).map((id) => ({ id, addr: addrOf(id), role: 'voter', incarnation: `${id}.1` }))
     for (const [i, id] of ids.entries()) {
       const node = new SimNode(id, w.raft, this.initialState(i, voters), this, options.coreFactory ?? realCore, options.bugs ?? noBugs)
       this.nodes.push(node)
@@ -448,7 +449,8 @@ export class SimCluster implements SimNodeEnv {
     if ((!this.growing() || choices.length === 0) && removable.length > 0) choices.push({ op: 'remove', id: this.prng.pick(removable).id })
     if (choices.length === 0) return
     const cc = this.prng.pick(choices)
-    const change: ConfChange = cc.op === 'addLearner' ? { ...cc, addr: addrOf(cc.id) } : cc
+    // The operator's add learns the node's incarnation from the node itself, as the runtime's does.
+    const change: ConfChange = cc.op === 'addLearner' ? { ...cc, addr: addrOf(cc.id), incarnation: (this.byId.get(cc.id) as SimNode).incarnation } : cc
     this.stats.steps++
     const r = leader.core.proposeConfChange(change)
     this.note(`operator on ${leader.id}: ${change.op} ${change.id} → ${r.ok ? `accepted at ${r.index}/${r.term}` : `refused (${r.reason}${r.detail === undefined ? '' : `: ${r.detail}`})`}`)

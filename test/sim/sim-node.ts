@@ -52,6 +52,8 @@ export class SimNode {
   crashArmed: CrashPoint | null = null
   /** Simulated time of the last wipe: packets sent to the node before it are lost. */
   wipedAt = -1
+  /** Wipes so far: each gives the data directory a new incarnation, as the runtime's does. */
+  private wipes = 0
   /** The commit index last registered with the checker, this boot. */
   commitSeen = 0
   /** Snapshot bytes received with Snapshot messages, waiting for the core to install them. */
@@ -68,6 +70,11 @@ export class SimNode {
     this.store = DurableStore.fromInitial(initial)
   }
 
+  /** The incarnation of this node's data directory (the runtime draws a random one; here it counts wipes). */
+  get incarnation(): string {
+    return `${this.id}.${this.wipes + 1}`
+  }
+
   alive(): boolean {
     return this.core !== null
   }
@@ -81,7 +88,7 @@ export class SimNode {
     if (this.bugs.forgetVoteOnRestart && this.boot > 1) initial = { ...initial, hardState: { ...initial.hardState, vote: '' } }
     this.kv = KvModel.restore(this.store.snapshot.bytes)
     this.commitSeen = 0
-    this.core = this.factory({ ...this.options, id: this.id, random: (n) => this.env.random(n) }, initial)
+    this.core = this.factory({ ...this.options, id: this.id, incarnation: this.incarnation, random: (n) => this.env.random(n) }, initial)
     this.drain()
   }
 
@@ -98,6 +105,7 @@ export class SimNode {
     this.crash('wiped')
     this.store = DurableStore.fromInitial(RaftNode.emptyState())
     this.wipedAt = now
+    this.wipes++
   }
 
   // ---- Inputs (each followed by the Ready loop) ------------------------------------------

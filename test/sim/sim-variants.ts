@@ -3,6 +3,7 @@
 // Each variant also tilts the weather towards the faults its bug needs.
 import { quorumValue } from '../../lib/raft/quorum.js'
 import { RaftNode } from '../../lib/raft/raw-node.js'
+import type { Message } from '../../lib/raft/types.js'
 import type { SimOptions } from './sim-cluster.js'
 import type { CoreFactory } from './sim-node.js'
 
@@ -21,8 +22,21 @@ class CommitsPreviousTerms extends RaftNode {
 
 const commitsPreviousTerms: CoreFactory = (options, initial) => new CommitsPreviousTerms(options, initial)
 
-export type VariantName = 'forget-vote' | 'send-before-persist' | 'commit-previous-term'
-export const variantNames: readonly VariantName[] = ['forget-vote', 'send-before-persist', 'commit-previous-term']
+/**
+ * Takes every message whatever incarnation it is stamped for: a node wiped and
+ * back under its old id votes for (and acks) a member whose log still lists
+ * its previous incarnation, as before incarnations existed (seed 4471).
+ */
+class IgnoresIncarnations extends RaftNode {
+  protected override stampsMatch(_m: Message): boolean {
+    return true
+  }
+}
+
+export const ignoresIncarnations: CoreFactory = (options, initial) => new IgnoresIncarnations(options, initial)
+
+export type VariantName = 'forget-vote' | 'send-before-persist' | 'commit-previous-term' | 'ignore-incarnation'
+export const variantNames: readonly VariantName[] = ['forget-vote', 'send-before-persist', 'commit-previous-term', 'ignore-incarnation']
 
 /** The options that turn a seed's run into the broken variant. */
 export function variantOptions(name: VariantName): Omit<SimOptions, 'seed'> {
@@ -65,5 +79,9 @@ export function variantOptions(name: VariantName): Omit<SimOptions, 'seed'> {
         },
         raftPatch: { appendEntriesMax: 1, inflightAppendsMax: 1, preVote: false, checkQuorum: false, electionTimeoutTicks: 5 },
       }
+    case 'ignore-incarnation':
+      // The weather is the seed's own: the bug needs a rare interleaving
+      // (seed 4471), not a tilt that makes it common.
+      return { coreFactory: ignoresIncarnations }
   }
 }
