@@ -13,7 +13,7 @@
 //  - linearizable reads: a ReadIndex read returns a value at least as new as
 //    every write committed before the read began.
 import { quorumSize } from '../../lib/raft/quorum.js'
-import type { Config, Entry, NodeId, SnapshotMeta } from '../../lib/raft/types.js'
+import type { Config, Entry, Member, NodeId, SnapshotMeta } from '../../lib/raft/types.js'
 import { decodeSet, entryFingerprint } from './sim-kv.js'
 import type { DurableStore } from './sim-store.js'
 
@@ -193,7 +193,13 @@ export class SafetyChecker {
   // ---- Durability --------------------------------------------------------------------
 
   /** Every quorum of the committed configuration's voters must include a holder of the latest committed entry. */
-  checkDurability(storeOf: (id: NodeId) => DurableStore | undefined): void {
+  /**
+   * `wiped(m)`: the member's disk was lost since it was added (it is listed
+   * under an old incarnation). A lost disk is not the algorithm's fault, so
+   * each such voter lowers the number of copies required by one: the entry
+   * must survive on the rest of the quorum that committed it.
+   */
+  checkDurability(storeOf: (id: NodeId) => DurableStore | undefined, wiped: (m: Member) => boolean): void {
     const index = this.commitMax
     const c = this.committed[index]
     if (c === undefined) return
@@ -202,6 +208,7 @@ export class SafetyChecker {
     let missing = 0
     const without: NodeId[] = []
     for (const m of voters) {
+      if (wiped(m)) continue
       const s = storeOf(m.id)
       const holds = s !== undefined && (s.snapshot.meta.index >= index || s.termAt(index) === c.term)
       if (!holds) {

@@ -10,6 +10,13 @@
 //    votes to anyone (safety; seed 326 with the reckless patch): a node that
 //    knows no configuration grants no votes, and learners are promoted only
 //    once they hold the committed log.
+//  - a node removed, wiped and re-added under the same id, while partly
+//    caught up, voted for a stale member whose log listed its previous
+//    incarnation (safety; seed 4471, incarnation-regression.test.ts): every
+//    data directory now has an incarnation, members are added with theirs,
+//    and messages stamped for another incarnation are dropped. Members are
+//    now also wiped in place (memberWipeProbability), and replaced as the
+//    runtime does when such a node starts empty with JOIN set.
 import type { Test } from 'tap'
 import { formatFailure, formatSummary, runBatch, type SeedProfile } from './run-seeds.js'
 
@@ -38,6 +45,7 @@ export function runCiShare(t: Test, share: number): void {
     'a bridge node between two sides': s.partitions.bridge,
     'a node that hears nobody': s.partitions.inbound,
     'crashes and restarts': s.restarts,
+    'members wiped in place and rejoined': s.rejoins,
     'crashes inside the Ready loop': s.crashesInReady,
     'learners added': s.confChanges.addLearner,
     'learners promoted': s.confChanges.promote,

@@ -41,6 +41,10 @@ export interface SimStats {
   crashesInReady: number
   restarts: number
   wipes: number
+  /** Of the wipes, members wiped in place and restarted empty under their old id. */
+  memberWipes: number
+  /** Members wiped in place whose new incarnation the committed configuration lists again. */
+  rejoins: number
   confChanges: Record<ConfChange['op'], number>
   removedLeader: number
   snapshotsSent: number
@@ -60,7 +64,7 @@ export function emptyStats(): SimStats {
   return {
     steps: 0, ticks: 0, messages: 0, dropped: 0, duplicated: 0, lostInFlight: 0,
     partitions: { isolate: 0, split: 0, bridge: 0, inbound: 0 },
-    crashes: 0, crashesInReady: 0, restarts: 0, wipes: 0,
+    crashes: 0, crashesInReady: 0, restarts: 0, wipes: 0, memberWipes: 0, rejoins: 0,
     confChanges: { addLearner: 0, promote: 0, remove: 0 }, removedLeader: 0,
     snapshotsSent: 0, snapshotsInstalled: 0, compactions: 0, transfers: 0, campaigns: 0,
     proposalsAccepted: 0, writesAcked: 0, readsServed: 0, readsFailed: 0, leadersElected: 0, livenessTicks: 0,
@@ -91,6 +95,8 @@ const deepCheckIntervalTicks = 50
 
 export class SimCluster implements SimNodeEnv {
   readonly prng: Prng
+  /** Draws for moves added after seeds were catalogued (see drawWeather), so that `prng` keeps its sequence. */
+  private readonly side: Prng
   readonly weather: Weather
   readonly network: SimNetwork
   readonly checker = new SafetyChecker()
@@ -114,7 +120,8 @@ export class SimCluster implements SimNodeEnv {
 
   constructor(readonly options: SimOptions) {
     this.prng = new Prng(options.seed)
-    this.weather = drawWeather(this.prng, {
+    this.side = new Prng((options.seed ^ 0x5a5a5a5a) >>> 0)
+    this.weather = drawWeather(this.prng, this.side, {
       ...(options.nodeCount === undefined ? {} : { nodeCount: options.nodeCount }),
       ...(options.weatherPatch === undefined ? {} : { patch: options.weatherPatch }),
       ...(options.raftPatch === undefined ? {} : { raftPatch: options.raftPatch }),
@@ -165,6 +172,8 @@ export class SimCluster implements SimNodeEnv {
 
   private runTick(): void {
     if (this.faultsOn) this.weatherActions()
+    if (this.faultsOn && this.weather.memberWipeProbability > 0 && this.side.chance(this.weather.memberWipeProbability)) this.wipeMember()
+    this.rejoinWiped()
     this.clientActions()
     const base = this.tick * timeUnitsPerTick
     for (let unit = 0; unit < timeUnitsPerTick; unit++) {
@@ -181,7 +190,10 @@ export class SimCluster implements SimNodeEnv {
     }
     this.tick++
     this.stats.ticks++
-    this.checker.checkDurability((id) => this.byId.get(id)?.store)
+    this.checker.checkDurability(
+      (id) => this.byId.get(id)?.store,
+      (m) => m.incarnation !== undefined && m.incarnation !== this.byId.get(m.id)?.incarnation,
+    )
     if (this.tick % deepCheckIntervalTicks === 0) this.deepCheck()
   }
 
@@ -440,7 +452,7 @@ export class SimCluster implements SimNodeEnv {
     const choices: ConfChange[] = []
     const committedIds = new Set(this.checker.committedConfig.members.map((m) => m.id))
     const wipeable = outside.filter((n) => !committedIds.has(n.id) && (n.core !== null || n.store.lastIndex() > 0))
-    if (wipeable.length > 0 && this.prng.chance(this.weather.wipeProbability) && !this.weather.carefulOperator) return this.wipe(this.prng.pick(wipeable))
+    if (wipeable.length > 0 && this.prng.chance(this.weather.wipeProbability)) return this.wipe(this.prng.pick(wipeable))
     const addable = outside.filter((n) => n.core !== null)
     if (addable.length > 0) choices.push({ op: 'addLearner', id: this.prng.pick(addable).id, addr: '' })
     if (learners.length > 0) choices.push({ op: 'promote', id: this.prng.pick(learners).id })
@@ -467,6 +479,66 @@ export class SimCluster implements SimNodeEnv {
     this.stats.wipes++
     this.note(`${node.id} WIPED: disk lost; it will come back empty`)
     node.wipe(this.now)
+  }
+
+  /**
+   * A member (not the leader) loses its disk and comes back empty under its
+   * old id; rejoinWiped() then plays the runtime's part. Bounded to what a
+   * cluster can survive: one such member at a time, in configurations (the
+   * leader's and the committed one) of at least three voters.
+   */
+  private wipeMember(): void {
+    const leader = this.leader()
+    if (leader === null || this.nodes.some((n) => n.rejoinPending)) return
+    const leaderConfig = (this.statusOf.get(leader.id) as RaftStatus).config
+    const configs = [leaderConfig, this.checker.committedConfig]
+    const listedAsOld = (n: SimNode): boolean => configs.some((c) => c.members.some((m) => m.id === n.id && m.incarnation !== n.incarnation))
+    if (this.nodes.some(listedAsOld)) return
+    const votersMin = Math.min(...configs.map((c) => c.members.filter((m) => m.role === 'voter').length))
+    const isVoter = (id: NodeId): boolean => configs.some((c) => c.members.some((m) => m.id === id && m.role === 'voter'))
+    const candidates = leaderConfig.members.filter((m) => m.id !== leader.id && (votersMin >= 3 || !isVoter(m.id)))
+    if (candidates.length === 0) return
+    const node = this.byId.get(this.side.pick(candidates).id) as SimNode
+    this.stats.steps++
+    this.stats.wipes++
+    this.stats.memberWipes++
+    this.note(`${node.id} WIPED while a member: disk lost; it restarts empty under its old id (incarnation ${node.incarnation} → next)`)
+    node.wipe(this.now)
+    node.rejoinPending = true
+    node.start()
+    this.note(`${node.id} RESTART empty as incarnation ${node.incarnation}, asking to rejoin`)
+    this.afterEvent(node)
+  }
+
+  /**
+   * The runtime's JOIN, for members wiped in place: the leader removes the
+   * old incarnation, then adds the new one as a learner (single-server
+   * changes only), and the node stops asking once the committed
+   * configuration lists its new incarnation. Deterministic: no draws.
+   */
+  private rejoinWiped(): void {
+    const leader = this.leader()
+    if (leader === null || leader.core === null) return
+    for (const node of this.nodes) {
+      if (!node.rejoinPending || node.core === null) continue
+      if (this.checker.committedConfig.members.some((m) => m.id === node.id && m.incarnation === node.incarnation)) {
+        node.rejoinPending = false
+        this.stats.rejoins++
+        this.note(`${node.id} rejoined as incarnation ${node.incarnation}`)
+        continue
+      }
+      const listed = (this.statusOf.get(leader.id) as RaftStatus).config.members.find((m) => m.id === node.id)
+      if (listed !== undefined && listed.incarnation === node.incarnation) continue
+      const change: ConfChange = listed === undefined ? { op: 'addLearner', id: node.id, addr: addrOf(node.id), incarnation: node.incarnation } : { op: 'remove', id: node.id }
+      const r = leader.core.proposeConfChange(change)
+      if (!r.ok) continue
+      this.stats.steps++
+      this.stats.confChanges[change.op]++
+      this.note(`runtime on ${leader.id}: ${node.id} rejoins as ${node.incarnation}: ${change.op} accepted at ${r.index}/${r.term}`)
+      leader.drain()
+      this.afterEvent(leader)
+      return
+    }
   }
 
   private snapshotOne(): void {

@@ -54,6 +54,12 @@ export class SimNode {
   wipedAt = -1
   /** Wipes so far: each gives the data directory a new incarnation, as the runtime's does. */
   private wipes = 0
+  /**
+   * Wiped while a member: like a runtime started empty with JOIN set, it
+   * asks the leader to replace its old incarnation until the committed
+   * configuration lists the new one.
+   */
+  rejoinPending = false
   /** The commit index last registered with the checker, this boot. */
   commitSeen = 0
   /** Snapshot bytes received with Snapshot messages, waiting for the core to install them. */

@@ -32,7 +32,16 @@ export interface Weather {
   /** A node's clock misses a tick (a slow or paused process). */
   readonly tickSkipProbability: number
   readonly membershipProbability: number
+  /** Of the operator's membership moves, the share that wipes a node outside the configuration (to re-add it later). */
   readonly wipeProbability: number
+  /**
+   * Per tick: a member (not the leader) loses its disk and restarts empty
+   * under its old id, with JOIN set — the runtime then replaces its old
+   * incarnation (remove, re-add as a learner). At most one such member at a
+   * time, and only in configurations of three or more voters: losing more
+   * disks than that loses data (or a quorum) whatever the algorithm does.
+   */
+  readonly memberWipeProbability: number
   readonly snapshotProbability: number
   readonly transferProbability: number
   readonly campaignProbability: number
@@ -47,9 +56,9 @@ export interface Weather {
   readonly reportEveryLoss: boolean
   /**
    * A careful operator never has the leader of a two-voter configuration
-   * remove itself, and never wipes a node to re-add it under the same id; a
-   * reckless one does whatever the seed says. (Both moves expose open bugs in
-   * the core; see sim-ci.ts.)
+   * remove itself; a reckless one does whatever the seed says. (Wiping a node
+   * and re-adding it under the same id is no longer a reckless move: with
+   * incarnations it is safe, and every seed may do it; see sim-ci.ts.)
    */
   readonly carefulOperator: boolean
   readonly unreachableReportProbability: number
@@ -68,7 +77,12 @@ function maybe(prng: Prng, offChance: number, lo: number, hi: number): number {
   return prng.chance(offChance) ? 0 : lo + prng.next() * (hi - lo)
 }
 
-export function drawWeather(prng: Prng, overrides: WeatherOverrides = {}): Weather {
+/**
+ * `side` draws what was added after seeds were catalogued (member wipes), so
+ * that `prng` draws exactly what it always did and a known seed replays the
+ * same run as before when the addition is patched off.
+ */
+export function drawWeather(prng: Prng, side: Prng, overrides: WeatherOverrides = {}): Weather {
   // Drawn even when overridden, so that --nodes changes nothing else about the seed.
   const drawnCount = prng.pick<ClusterSize>([1, 3, 3, 5, 5])
   const nodeCount = overrides.nodeCount ?? drawnCount
@@ -115,6 +129,7 @@ export function drawWeather(prng: Prng, overrides: WeatherOverrides = {}): Weath
     carefulOperator: prng.chance(0.5),
     unreachableReportProbability: prng.next(),
     keyCount: 1 + prng.int(6),
+    memberWipeProbability: maybe(side, 0.5, 0.001, 0.02),
   }
   const patched = { ...drawn, ...overrides.patch }
   return { ...patched, raft: { ...patched.raft, ...overrides.raftPatch } }
