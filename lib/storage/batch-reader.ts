@@ -86,22 +86,25 @@ function readHardState(cursor: AvroCursor): HardState {
   return { term, vote, commit: cursor.long() }
 }
 
-function readMember(cursor: AvroCursor): Member {
+/** `withIncarnation`: record type 2 (entry-codec.ts); '' decodes to no incarnation, as avsc's path does. */
+function readMember(cursor: AvroCursor, withIncarnation: boolean): Member {
   const id = cursor.string()
   const addr = cursor.string()
-  return { id, addr, role: memberRoles[cursor.index(memberRoles.length)] ?? 'voter' }
+  const role = memberRoles[cursor.index(memberRoles.length)] ?? 'voter'
+  const incarnation = withIncarnation ? cursor.string() : ''
+  return incarnation === '' ? { id, addr, role } : { id, addr, role, incarnation }
 }
 
-function readConfig(cursor: AvroCursor): Config {
-  return { members: cursor.array(() => readMember(cursor)) }
+function readConfig(cursor: AvroCursor, withIncarnation: boolean): Config {
+  return { members: cursor.array(() => readMember(cursor, withIncarnation)) }
 }
 
-function readEntry(cursor: AvroCursor): Entry {
+function readEntry(cursor: AvroCursor, withIncarnation: boolean): Entry {
   const index = cursor.long()
   const term = cursor.long()
   const kind = entryKinds[cursor.index(entryKinds.length)]
   const data = cursor.bytes()
-  const config = cursor.index(2) === 1 ? readConfig(cursor) : null
+  const config = cursor.index(2) === 1 ? readConfig(cursor, withIncarnation) : null
   if (kind === 'normal') return { index, term, kind, data }
   if (kind === 'noop') return { index, term, kind }
   if (config === null) throw new Error(`config entry ${index} has no config`)
@@ -109,10 +112,10 @@ function readEntry(cursor: AvroCursor): Entry {
 }
 
 /** Decodes the Avro part of a batch record (after its type byte). Throws on malformed input. */
-export function readBatch(buf: Buffer, offset: number): LogBatch {
+export function readBatch(buf: Buffer, offset: number, withIncarnation: boolean): LogBatch {
   const cursor = new AvroCursor(buf, offset)
   const hardState = cursor.index(2) === 1 ? readHardState(cursor) : null
-  const entries = cursor.array(() => readEntry(cursor))
+  const entries = cursor.array(() => readEntry(cursor, withIncarnation))
   if (!cursor.atEnd()) throw new Error(`${buf.length - cursor.offset} unexpected bytes after the batch`)
   return { hardState, entries }
 }

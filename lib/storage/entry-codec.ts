@@ -1,29 +1,38 @@
 // Avro encoding of log batches. One batch is what one persist() call writes:
 // an optional hard state and a run of entries. Its payload starts with a type
 // byte so that other record kinds can be added without a format break.
+//
+// Record types: 1 = the first layout (members without an incarnation), still
+// read so that data written before incarnations opens unchanged; 2 = the
+// current layout, whose Member has an `incarnation` ('' = unknown) last.
 import avro from 'avsc'
-import type { Config, Entry, HardState } from '../raft/types.js'
+import type { Entry, HardState, Member } from '../raft/types.js'
 import { unreachable } from '../util/assert.js'
 import { readBatch } from './batch-reader.js'
 
-export const batchRecordType = 1
+/** The layout every batch is written in. */
+export const batchRecordType = 2
+/** Members without incarnations: read only. */
+export const batchRecordTypeV1 = 1
 
 export interface LogBatch {
   readonly hardState: HardState | null
   readonly entries: readonly Entry[]
 }
 
-const memberSchema: avro.Schema = {
-  type: 'record',
-  name: 'Member',
-  fields: [
-    { name: 'id', type: 'string' },
-    { name: 'addr', type: 'string' },
-    { name: 'role', type: { type: 'enum', name: 'MemberRole', symbols: ['voter', 'learner'] } },
-  ],
-}
+const memberFieldsV1 = [
+  { name: 'id', type: 'string' },
+  { name: 'addr', type: 'string' },
+  { name: 'role', type: { type: 'enum', name: 'MemberRole', symbols: ['voter', 'learner'] } },
+]
+const memberFields = [...memberFieldsV1, { name: 'incarnation', type: 'string', default: '' }]
 
-const batchType = avro.Type.forSchema({
+const batchTypeV1 = batchTypeWith(memberFieldsV1)
+const batchType = batchTypeWith(memberFields)
+
+function batchTypeWith(memberFieldList: readonly object[]): avro.Type {
+  const memberSchema = { type: 'record', name: 'Member', fields: memberFieldList } as avro.Schema
+  return avro.Type.forSchema({
   type: 'record',
   name: 'LogBatch',
   fields: [
@@ -65,14 +74,21 @@ const batchType = avro.Type.forSchema({
       },
     },
   ],
-})
+  })
+}
 
+interface AvroMember {
+  id: string
+  addr: string
+  role: Member['role']
+  incarnation?: string
+}
 interface AvroEntry {
   index: number
   term: number
   kind: Entry['kind']
   data: Buffer
-  config: Config | null
+  config: { members: AvroMember[] } | null
 }
 interface AvroBatch {
   hardState: HardState | null
@@ -87,7 +103,10 @@ function toAvroEntry(entry: Entry): AvroEntry {
     // avsc needs a real Buffer; a plain Uint8Array is wrapped without a copy.
     case 'normal': return { index, term, kind: 'normal', data: asBuffer(entry.data), config: null }
     case 'noop': return { index, term, kind: 'noop', data: emptyData, config: null }
-    case 'config': return { index, term, kind: 'config', data: emptyData, config: entry.config }
+    case 'config': {
+      const members = entry.config.members.map((m) => ({ id: m.id, addr: m.addr, role: m.role, incarnation: m.incarnation ?? '' }))
+      return { index, term, kind: 'config', data: emptyData, config: { members } }
+    }
     default: return unreachable(entry, 'entry kind')
   }
 }
@@ -98,11 +117,17 @@ function fromAvroEntry(raw: AvroEntry): Entry {
     case 'noop': return { index: raw.index, term: raw.term, kind: 'noop' }
     case 'config': {
       if (raw.config === null) throw new Error(`config entry ${raw.index} has no config`)
-      const members = raw.config.members.map((m) => ({ id: m.id, addr: m.addr, role: m.role }))
+      const members = raw.config.members.map(memberFromAvro)
       return { index: raw.index, term: raw.term, kind: 'config', config: { members } }
     }
     default: return unreachable(raw.kind, 'entry kind')
   }
+}
+
+/** '' (or a v1 record, which has none) decodes to no incarnation at all, as the core writes it. */
+function memberFromAvro(m: AvroMember): Member {
+  const incarnation = m.incarnation ?? ''
+  return incarnation === '' ? { id: m.id, addr: m.addr, role: m.role } : { id: m.id, addr: m.addr, role: m.role, incarnation }
 }
 
 function asBuffer(data: Uint8Array): Buffer {
@@ -123,14 +148,16 @@ export function encodeBatchInto(batch: LogBatch, buf: Buffer, offset: number): n
 
 /** Decodes a record payload; throws on anything that is not a well-formed batch. */
 export function decodeBatch(payload: Buffer): LogBatch {
-  if (payload[0] !== batchRecordType) throw new Error(`unknown record type ${String(payload[0])}`)
-  return readBatch(payload, 1)
+  if (payload[0] === batchRecordType) return readBatch(payload, 1, true)
+  if (payload[0] === batchRecordTypeV1) return readBatch(payload, 1, false)
+  throw new Error(`unknown record type ${String(payload[0])}`)
 }
 
 /** The same through avsc's generic decoder: the reference readBatch is tested against. */
 export function decodeBatchWithAvsc(payload: Buffer): LogBatch {
-  if (payload[0] !== batchRecordType) throw new Error(`unknown record type ${String(payload[0])}`)
-  const raw = batchType.fromBuffer(payload.subarray(1)) as AvroBatch
+  const type = payload[0] === batchRecordType ? batchType : payload[0] === batchRecordTypeV1 ? batchTypeV1 : null
+  if (type === null) throw new Error(`unknown record type ${String(payload[0])}`)
+  const raw = type.fromBuffer(payload.subarray(1)) as AvroBatch
   const hardState = raw.hardState === null
     ? null
     : { term: raw.hardState.term, vote: raw.hardState.vote, commit: raw.hardState.commit }

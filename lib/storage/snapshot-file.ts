@@ -1,14 +1,16 @@
 // Snapshot files: the state machine's bytes plus the SnapshotMeta, behind one
 // checksum so a damaged or half-written file is never loaded.
 //
-// Layout: magic "RKVSNAP1" | metaBytes u32le | dataBytes u48le + 2 zero bytes
+// Layout: magic "RKVSNAP2" | metaBytes u32le | dataBytes u48le + 2 zero bytes
 //         | crc32c u32le over everything else | meta (Avro) | data
+// "RKVSNAP1" files (written before incarnations: members have none) are still read.
 import { readFile } from 'node:fs/promises'
 import avro from 'avsc'
 import type { SnapshotMeta } from '../raft/types.js'
 import { crc32c } from '../util/checksum.js'
 
-const magic = Buffer.from('RKVSNAP1', 'latin1')
+const magic = Buffer.from('RKVSNAP2', 'latin1')
+const magicV1 = Buffer.from('RKVSNAP1', 'latin1')
 const headerBytes = 24
 const crcOffset = 20
 
@@ -27,7 +29,16 @@ export interface LoadedSnapshot extends SnapshotHeader {
   readonly data: Buffer
 }
 
-const headerType = avro.Type.forSchema({
+const memberFieldsV1 = [
+  { name: 'id', type: 'string' },
+  { name: 'addr', type: 'string' },
+  { name: 'role', type: { type: 'enum', name: 'MemberRole', symbols: ['voter', 'learner'] } },
+]
+const headerTypeV1 = headerTypeWith(memberFieldsV1)
+const headerType = headerTypeWith([...memberFieldsV1, { name: 'incarnation', type: 'string', default: '' }])
+
+function headerTypeWith(memberFields: readonly object[]): avro.Type {
+  return avro.Type.forSchema({
   type: 'record',
   name: 'SnapshotHeader',
   fields: [
@@ -45,11 +56,7 @@ const headerType = avro.Type.forSchema({
             items: {
               type: 'record',
               name: 'Member',
-              fields: [
-                { name: 'id', type: 'string' },
-                { name: 'addr', type: 'string' },
-                { name: 'role', type: { type: 'enum', name: 'MemberRole', symbols: ['voter', 'learner'] } },
-              ],
+              fields: memberFields,
             },
           },
         }],
@@ -57,7 +64,8 @@ const headerType = avro.Type.forSchema({
     },
     { name: 'logStartSeq', type: 'long' },
   ],
-})
+  } as avro.Schema)
+}
 
 interface AvroHeader {
   index: number
@@ -80,7 +88,8 @@ export function parseSnapshotFileName(name: string): number | null {
 
 /** The file's bytes as parts (header+meta, data) so the data is not copied. */
 export function encodeSnapshotFile(header: SnapshotHeader, data: Buffer): Buffer[] {
-  const avroHeader: AvroHeader = { ...header.meta, logStartSeq: header.logStartSeq }
+  const members = header.meta.config.members.map((m) => ({ id: m.id, addr: m.addr, role: m.role, incarnation: m.incarnation ?? '' }))
+  const avroHeader: AvroHeader = { ...header.meta, config: { members }, logStartSeq: header.logStartSeq }
   const metaBuf = headerType.toBuffer(avroHeader)
   const head = Buffer.alloc(headerBytes + metaBuf.length)
   magic.copy(head, 0)
@@ -97,7 +106,8 @@ export function encodeSnapshotFile(header: SnapshotHeader, data: Buffer): Buffer
 /** Loads and checks a snapshot file. Returns the reason it is unusable as a string. */
 export async function readSnapshotFile(path: string): Promise<LoadedSnapshot | string> {
   const buf = await readFile(path)
-  if (buf.length < headerBytes || !buf.subarray(0, 8).equals(magic)) return 'bad magic or short header'
+  const v1 = buf.length >= headerBytes && buf.subarray(0, 8).equals(magicV1)
+  if (buf.length < headerBytes || !(v1 || buf.subarray(0, 8).equals(magic))) return 'bad magic or short header'
   const metaBytes = buf.readUInt32LE(8)
   const dataBytes = buf.readUIntLE(12, 6)
   if (headerBytes + metaBytes + dataBytes !== buf.length) {
@@ -109,11 +119,12 @@ export async function readSnapshotFile(path: string): Promise<LoadedSnapshot | s
   const metaEnd = headerBytes + metaBytes
   let raw: AvroHeader
   try {
-    raw = headerType.fromBuffer(buf.subarray(headerBytes, metaEnd)) as AvroHeader
+    raw = (v1 ? headerTypeV1 : headerType).fromBuffer(buf.subarray(headerBytes, metaEnd)) as AvroHeader
   } catch (error) {
     return `undecodable header: ${String(error)}`
   }
-  const members = raw.config.members.map((m) => ({ id: m.id, addr: m.addr, role: m.role }))
+  // '' (or a v1 file, which has none) decodes to no incarnation, as the core writes it.
+  const members = raw.config.members.map((m) => (m.incarnation === undefined || m.incarnation === '' ? { id: m.id, addr: m.addr, role: m.role } : { id: m.id, addr: m.addr, role: m.role, incarnation: m.incarnation }))
   return {
     meta: { index: raw.index, term: raw.term, config: { members } },
     logStartSeq: raw.logStartSeq,

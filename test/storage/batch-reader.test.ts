@@ -17,6 +17,7 @@ function randomBatch(prng: Prng): LogBatch {
     if (kind === 1) {
       const members = Array.from({ length: prng.int(5) }, (_, m) => ({
         id: `n${m}`, addr: `10.0.0.${m}:7000`, role: prng.chance(0.5) ? 'voter' as const : 'learner' as const,
+        ...(prng.chance(0.5) ? { incarnation: `inc${prng.int(1000)}` } : {}),
       }))
       return { index, term, kind: 'config', config: { members } }
     }
