@@ -1,7 +1,9 @@
 // Operator commands shared by RESP `RAFT …`, HTTP `/cluster/…` and the CLI:
 // status, add, remove, transfer-leader, snapshot. Membership changes run on
 // the leader; any other node passes them on over the peer transport, so an
-// operator can talk to whichever node is at hand.
+// operator can talk to whichever node is at hand. `identity` (this node's id
+// and data-directory incarnation) is what `add` asks the new node before
+// adding it: members are added with the incarnation they have.
 import { randomBytes } from 'node:crypto'
 import { parseHostPort } from '../config/node-config.js'
 import type { NodeId } from '../raft/types.js'
@@ -23,6 +25,9 @@ export class AdminCommands {
       case 'status':
         expectArgs(op, args, 0, 0)
         return JSON.stringify(this.status())
+      case 'identity':
+        expectArgs(op, args, 0, 0)
+        return JSON.stringify({ id: this.replica.id, incarnation: this.replica.incarnation })
       case 'add': {
         expectArgs(op, args, 2, 2)
         const [id, addr] = args as [string, string]
@@ -42,7 +47,7 @@ export class AdminCommands {
         return JSON.stringify({ ok: true, snapshotIndex: index })
       }
       default:
-        throw new AdminError(`unknown cluster command '${op}' (try status, add, remove, transfer-leader, snapshot)`)
+        throw new AdminError(`unknown cluster command '${op}' (try status, add, remove, transfer-leader, snapshot, identity)`)
     }
   }
 
@@ -60,12 +65,19 @@ export class AdminCommands {
       firstIndex: st.firstIndex,
       lastIndex: st.lastIndex,
       clusterId: this.replica.getClusterId(),
+      incarnation: st.incarnation,
+      // Messages ignored because they were meant for another incarnation of
+      // this node (a peer whose log predates its re-add), or came from an
+      // incarnation of a peer that our configuration does not list.
+      droppedForOtherIncarnation: st.droppedForOtherIncarnation,
+      droppedFromStaleIncarnation: st.droppedFromStaleIncarnation,
       members: st.config.members.map((m) => {
         const pr = st.progress.get(m.id)
         const addrs = decodeMemberAddrs(m.addr)
         return {
           id: m.id,
           role: m.role,
+          incarnation: m.incarnation ?? '',
           raftAddr: addrs?.raft ?? m.addr,
           respAddr: addrs?.resp ?? null,
           httpAddr: addrs?.http ?? null,
@@ -105,7 +117,27 @@ export class AdminCommands {
     if (existing !== undefined) throw new AdminError(`node ${id} is already a member (${existing.role}); remove it first to re-add it`)
     const hp = parseHostPort(addrText)
     const addr = hp === null ? addrText : encodeMemberAddrs({ raft: addrText, resp: null, http: null })
-    return this.change({ op: 'addLearner', id, addr }, `added ${id} as a learner; it becomes a voter once caught up`)
+    const incarnation = await this.askIncarnation(id, hp === null ? (decodeMemberAddrs(addrText)?.raft ?? addrText) : addrText)
+    return this.change({ op: 'addLearner', id, addr, incarnation }, `added ${id} as a learner; it becomes a voter once caught up`)
+  }
+
+  /**
+   * Members are added with their data directory's incarnation, so that a
+   * member whose log predates this add can never count the new node as the
+   * one it knew under the same id. Only the node itself knows it: ask it.
+   */
+  private async askIncarnation(id: NodeId, raftAddr: string): Promise<string> {
+    let body: { id?: unknown; incarnation?: unknown }
+    try {
+      const res = await this.replica.transport.request(raftAddr, { type: 'AdminRequest', requestId: randomBytes(8).toString('hex'), op: 'identity', args: [] }, adminWaitMs)
+      if (res.type !== 'AdminResponse' || !res.ok) throw new Error(res.type === 'AdminResponse' ? res.error : `unexpected ${res.type}`)
+      body = JSON.parse(res.body) as typeof body
+    } catch (err) {
+      throw new AdminError(`cannot reach ${id} at ${raftAddr} to learn its incarnation (${(err as Error).message}): start it first (with JOIN set it adds itself)`)
+    }
+    if (body.id !== id) throw new AdminError(`the node at ${raftAddr} is ${JSON.stringify(body.id)}, not ${id}`)
+    if (typeof body.incarnation !== 'string') throw new AdminError(`the node at ${raftAddr} did not say its incarnation`)
+    return body.incarnation
   }
 
   private async remove(id: NodeId): Promise<string> {

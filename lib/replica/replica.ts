@@ -13,10 +13,10 @@ import { encodeEnvelope, stampTime } from '../kv/command-codec.js'
 import { KvStateMachine } from '../kv/state-machine.js'
 import type { KvApplyResult } from '../kv/command.js'
 import { RaftNode, type ProposeResult, type RaftStatus } from '../raft/raw-node.js'
-import type { ConfChange, Config, Entry, HardState, InitialState, Message, NodeId, Ready, ReadState, SnapshotMeta } from '../raft/types.js'
+import type { ConfChange, Config, Entry, HardState, Incarnation, InitialState, Message, NodeId, Ready, ReadState, SnapshotMeta, SnapshotRequest } from '../raft/types.js'
 import { NodeStorage } from '../storage/node-storage.js'
 import { PeerTransport } from '../transport/peer-transport.js'
-import type { SnapshotChunk, SnapshotChunkAck, WireMessage } from '../transport/wire-message.js'
+import type { JoinRequest, SnapshotChunk, SnapshotChunkAck, WireMessage } from '../transport/wire-message.js'
 import { assert } from '../util/assert.js'
 import type { Logger } from '../util/logger.js'
 import { Prng } from '../util/prng.js'
@@ -26,6 +26,8 @@ import { ProposalWaiters, type ProposalOutcome } from './proposal-waiters.js'
 import { nextChunks, onChunkAck, receiveChunk, rewind, type IncomingSnapshot, type OutgoingSnapshot } from './snapshot-stream.js'
 
 const clusterIdKey = 'clusterId'
+/** This data directory's incarnation (raft/types.ts): drawn once, when the directory is first used. */
+const incarnationKey = 'incarnation'
 /** Silence from a snapshot receiver before we resend from the last ack. */
 const snapshotResendMs = 3000
 /** Give up on a snapshot transfer that made no progress for this long. */
@@ -55,6 +57,8 @@ export class Replica extends EventEmitter<ReplicaEvents> {
   private leaderlessSinceMs: number | null = null
   private lastMembershipProbeMs = 0
   private removedReported = false
+  /** Peers already reported as addressing another incarnation of this node ("peer/incarnation"), bounded. */
+  private readonly otherIncarnationReported = new Set<string>()
   private lastConfig: Config | null = null
   private applied: number
   private snapshotIndex: number
@@ -103,12 +107,14 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     initial: InitialState,
     clusterId: string,
     seed: number,
+    readonly incarnation: Incarnation,
   ) {
     super()
     const prng = new Prng(seed)
     this.raft = new RaftNode(
       {
         id: config.nodeId,
+        incarnation,
         electionTimeoutTicks: config.electionTimeoutTicks,
         heartbeatIntervalTicks: config.heartbeatIntervalTicks,
         random: (n) => prng.int(n),
@@ -135,6 +141,15 @@ export class Replica extends EventEmitter<ReplicaEvents> {
       logger,
     })
     let clusterId = storage.getMeta(clusterIdKey) ?? ''
+    // Drawn when the directory is first used (also for one written before
+    // incarnations existed: its config lists it with none, which is never
+    // checked). A wiped directory gets a new one, so the cluster cannot
+    // mistake this node for the member it was before the wipe.
+    let incarnation = storage.getMeta(incarnationKey) ?? ''
+    if (incarnation === '') {
+      incarnation = randomBytes(8).toString('hex')
+      await storage.setMeta(incarnationKey, incarnation)
+    }
     let initial: InitialState
     let kv: KvStateMachine
     if (clusterId === '' && config.join === null) {
@@ -142,7 +157,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
         await storage.close()
         throw new Error(`DATA_DIR ${config.dataDir} holds a log but no cluster id: it belongs to an unfinished join; set JOIN or empty the directory`)
       }
-      initial = RaftNode.bootstrapState({ id: config.nodeId, addr: selfMemberAddr(config), role: 'voter' })
+      initial = RaftNode.bootstrapState({ id: config.nodeId, addr: selfMemberAddr(config), role: 'voter', incarnation })
       clusterId = randomBytes(8).toString('hex')
       await storage.persist(initial.hardState, initial.entries)
       await storage.setMeta(clusterIdKey, clusterId)
@@ -166,7 +181,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
       logger,
       tls: config.peerTls,
     })
-    const replica = new Replica(config, logger, storage, transport, kv, initial, clusterId, randomBytes(4).readUInt32LE(0))
+    const replica = new Replica(config, logger, storage, transport, kv, initial, clusterId, randomBytes(4).readUInt32LE(0), incarnation)
     transport.onMessage((msg, from, reply) => replica.onWire(msg, from, reply))
     await transport.start()
     replica.syncPeers()
@@ -321,6 +336,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     this.checkSnapshotTransfers()
     this.checkDiskStall()
     this.checkMembership()
+    this.reportOtherIncarnation()
     this.leaderDuties()
     this.kick()
   }
@@ -356,6 +372,22 @@ export class Replica extends EventEmitter<ReplicaEvents> {
         this.logger.warn({ leader: body.leader }, 'this node was removed from the cluster: it will not vote or campaign. Stop it, or empty its DATA_DIR and rejoin with JOIN under a new NODE_ID')
       })
       .catch(() => {})
+  }
+
+  /**
+   * A peer that addresses this node under another incarnation holds a log
+   * from before this node was re-added (it catches up, or is itself
+   * replaced), or this directory is not the one the cluster knows (restored
+   * from elsewhere): its messages are ignored either way. Said once per peer
+   * and incarnation, so the operator knows why that peer gets no answers.
+   */
+  private reportOtherIncarnation(): void {
+    const seen = this.raft.status().otherIncarnationSeen
+    if (seen === null) return
+    const key = `${seen.from}/${seen.incarnation}`
+    if (this.otherIncarnationReported.has(key) || this.otherIncarnationReported.size >= 64) return
+    this.otherIncarnationReported.add(key)
+    this.logger.warn({ peer: seen.from, theirs: seen.incarnation, ours: this.incarnation }, `peer ${seen.from} addresses this node as incarnation ${seen.incarnation}, not ${this.incarnation}: its log predates this node's (re)join, so its messages are ignored until it catches up`)
   }
 
   /**
@@ -586,7 +618,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
 
   private sendAll(messages: readonly Message[]): void {
     for (const m of messages) {
-      if (m.type === 'Snapshot') this.startSnapshotTransfer(m.to, m.term, m.snapshot)
+      if (m.type === 'Snapshot') this.startSnapshotTransfer(m)
       else this.sendTo(m.to, m)
     }
   }
@@ -634,7 +666,8 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     this.logger.info({ index: meta.index, term: meta.term, bytes: staged.data.length, from: staged.from }, 'installed snapshot from the leader')
   }
 
-  private startSnapshotTransfer(to: NodeId, term: number, meta: SnapshotMeta): void {
+  private startSnapshotTransfer(m: SnapshotRequest): void {
+    const { to, term, snapshot: meta } = m
     const existing = this.outgoingSnapshots.get(to)
     if (existing !== undefined && existing.meta.index === meta.index) return
     const latest = this.storage.latestSnapshot()
@@ -643,7 +676,10 @@ export class Replica extends EventEmitter<ReplicaEvents> {
       return
     }
     const nowMs = Date.now()
-    const out: OutgoingSnapshot = { to, term, meta, data: latest.data, ackedOffset: 0, sentOffset: 0, lastProgressMs: nowMs, startedMs: nowMs }
+    const out: OutgoingSnapshot = {
+      to, term, meta, data: latest.data, ackedOffset: 0, sentOffset: 0, lastProgressMs: nowMs, startedMs: nowMs,
+      fromIncarnation: m.fromIncarnation ?? '', toIncarnation: m.toIncarnation ?? '',
+    }
     this.outgoingSnapshots.set(to, out)
     this.logger.info({ to, index: meta.index, bytes: latest.data.length }, 'sending snapshot')
     this.pumpSnapshot(out)
@@ -700,7 +736,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     this.incomingSnapshot = null
     this.stagedSnapshot = verdict.incoming
     ack(c.totalBytes, true)
-    this.raft.step({ type: 'Snapshot', from: c.from, to: this.id, term: c.term, snapshot: c.meta })
+    this.raft.step({ type: 'Snapshot', from: c.from, to: this.id, term: c.term, snapshot: c.meta, fromIncarnation: c.fromIncarnation, toIncarnation: c.toIncarnation })
     this.kick()
   }
 
@@ -720,7 +756,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
         this.onSnapshotAck(msg)
         return
       case 'JoinRequest':
-        void this.onJoinRequest(msg.requestId, msg.id, msg.addr, reply)
+        void this.onJoinRequest(msg, reply)
         return
       case 'JoinResponse':
       case 'ForwardRequest':
@@ -743,7 +779,8 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     let delayMs = 200
     for (let attempt = 1; !this.stopped; attempt++) {
       try {
-        const res = await this.transport.request(joinAddr, { type: 'JoinRequest', requestId: randomBytes(8).toString('hex'), id: this.id, addr: this.selfAddr }, 10_000)
+        const join: JoinRequest = { type: 'JoinRequest', requestId: randomBytes(8).toString('hex'), id: this.id, addr: this.selfAddr, incarnation: this.incarnation }
+        const res = await this.transport.request(joinAddr, join, 10_000)
         if (res.type === 'JoinResponse' && res.ok) {
           this.clusterId = res.clusterId
           this.transport.setClusterId(res.clusterId)
@@ -761,8 +798,15 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     }
   }
 
-  /** Any member accepts a join: the leader adds the node, a follower relays to the leader. */
-  private async onJoinRequest(requestId: string, id: NodeId, addr: string, reply: (m: WireMessage) => void): Promise<void> {
+  /**
+   * Any member accepts a join: the leader adds the node, a follower relays to
+   * the leader. A node that is already a member under another incarnation
+   * lost its data directory and came back under its old id: the leader
+   * replaces it (removes the old incarnation, then adds the new one as a
+   * learner, promoted once caught up), one single-server change at a time.
+   */
+  private async onJoinRequest(req: JoinRequest, reply: (m: WireMessage) => void): Promise<void> {
+    const { requestId, id, addr, incarnation } = req
     const respond = (ok: boolean, error: string): void => {
       const leader = this.leaderId()
       const hint = leader === null ? '' : (this.memberAddrs(leader)?.raft ?? '')
@@ -774,33 +818,57 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     }
     const st = this.raft.status()
     const existing = st.config.members.find((m) => m.id === id)
-    if (existing !== undefined) {
+    const sameIncarnation = existing !== undefined && (existing.incarnation ?? '') === incarnation
+    if (existing !== undefined && sameIncarnation) {
       if (existing.addr === addr) respond(true, '')
       else respond(false, `node id ${id} is already a member with address ${existing.addr}; remove it first`)
       return
     }
     if (st.role !== 'leader') {
-      await this.relayJoinToLeader(requestId, id, addr, reply, respond)
+      await this.relayJoinToLeader(req, reply, respond)
       return
     }
-    const r = this.raft.proposeConfChange({ op: 'addLearner', id, addr })
+    if (existing !== undefined) {
+      if (id === this.id) {
+        respond(false, `node id ${id} is this leader's own id: two processes share one NODE_ID`)
+        return
+      }
+      const removed = await this.removeOldIncarnation(id, existing.incarnation ?? '', incarnation)
+      if (removed !== '') {
+        respond(false, removed)
+        return
+      }
+    }
+    const r = this.raft.proposeConfChange({ op: 'addLearner', id, addr, incarnation })
     this.kick()
     if (!r.ok) {
       respond(false, `cannot add ${id} now (${r.reason}${r.detail === undefined ? '' : `: ${r.detail}`}); retry`)
       return
     }
-    this.logger.info({ member: id, addr }, 'adding a learner')
+    this.logger.info({ member: id, addr, incarnation }, 'adding a learner')
     const outcome = await this.proposals.wait(r.index, r.term)
     respond(outcome.t === 'applied' || this.raft.termAt(r.index) === r.term, outcome.t === 'applied' ? '' : 'the change was lost; retry')
   }
 
-  private async relayJoinToLeader(
-    requestId: string,
-    id: NodeId,
-    addr: string,
-    reply: (m: WireMessage) => void,
-    respond: (ok: boolean, error: string) => void,
-  ): Promise<void> {
+  /**
+   * First half of replacing a member that came back with an empty data
+   * directory: remove its old incarnation (which still counts as a voter and
+   * can never answer again). Returns '' once that is applied, else why not.
+   */
+  private async removeOldIncarnation(id: NodeId, old: Incarnation, next: Incarnation): Promise<string> {
+    this.logger.warn(
+      { member: id, oldIncarnation: old === '' ? '(unknown)' : old, incarnation: next },
+      `node ${id} came back with an empty data directory: replacing its old incarnation (remove it, then re-add it as a learner; it is promoted once caught up)`,
+    )
+    const r = this.raft.proposeConfChange({ op: 'remove', id })
+    this.kick()
+    if (!r.ok) return `cannot replace ${id}'s old incarnation now (${r.reason}${r.detail === undefined ? '' : `: ${r.detail}`}); retry`
+    const outcome = await this.proposals.wait(r.index, r.term)
+    if (outcome.t !== 'applied' && this.raft.termAt(r.index) !== r.term) return 'the removal of the old incarnation was lost; retry'
+    return ''
+  }
+
+  private async relayJoinToLeader(req: JoinRequest, reply: (m: WireMessage) => void, respond: (ok: boolean, error: string) => void): Promise<void> {
     const leader = this.leaderId()
     const leaderAddr = leader === null ? null : this.peerDialAddr(leader)
     if (leaderAddr === null) {
@@ -808,7 +876,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
       return
     }
     try {
-      const res = await this.transport.request(leaderAddr, { type: 'JoinRequest', requestId, id, addr }, 8000)
+      const res = await this.transport.request(leaderAddr, req, 8000)
       reply(res)
     } catch (err) {
       respond(false, `could not reach the leader: ${(err as Error).message}`)

@@ -5,7 +5,7 @@
 // travel on the same peer connection as raft traffic but are small, so they
 // never hold up heartbeats for long.
 import { crc32c } from '../util/checksum.js'
-import type { NodeId, SnapshotMeta } from '../raft/types.js'
+import type { Incarnation, NodeId, SnapshotMeta } from '../raft/types.js'
 import type { SnapshotChunk, SnapshotChunkAck } from '../transport/wire-message.js'
 
 export const snapshotChunkBytes = 512 * 1024
@@ -18,6 +18,9 @@ export interface OutgoingSnapshot {
   readonly term: number
   readonly meta: SnapshotMeta
   readonly data: Buffer
+  /** The Snapshot message's incarnation stamps, repeated on every chunk (see raft/types.ts). */
+  readonly fromIncarnation: Incarnation
+  readonly toIncarnation: Incarnation
   /** Everything below this offset was acknowledged. */
   ackedOffset: number
   /** Everything below this offset was sent at least once. */
@@ -33,7 +36,10 @@ export function nextChunks(out: OutgoingSnapshot, from: NodeId): SnapshotChunk[]
   while (out.sentOffset < windowEnd || (out.data.length === 0 && out.sentOffset === 0 && chunks.length === 0)) {
     const end = Math.min(out.sentOffset + snapshotChunkBytes, out.data.length)
     const data = out.data.subarray(out.sentOffset, end)
-    chunks.push({ type: 'SnapshotChunk', term: out.term, from, to: out.to, meta: out.meta, offset: out.sentOffset, totalBytes: out.data.length, data, crc: crc32c(data) })
+    chunks.push({
+      type: 'SnapshotChunk', term: out.term, from, to: out.to, meta: out.meta, offset: out.sentOffset, totalBytes: out.data.length, data, crc: crc32c(data),
+      fromIncarnation: out.fromIncarnation, toIncarnation: out.toIncarnation,
+    })
     out.sentOffset = end
     if (out.data.length === 0) break
   }

@@ -2,7 +2,7 @@
 // the runtime's own requests (join, forwarded writes, snapshot chunks, admin).
 // One discriminated union on `type`, encoded on the wire as one Avro union
 // (see wire-schema.ts), so a frame never needs a separate type tag.
-import type { Message, NodeId, SnapshotMeta } from '../raft/types.js'
+import type { Incarnation, Message, NodeId, SnapshotMeta } from '../raft/types.js'
 
 /** A node asks any member to add it to the cluster (as a learner first). */
 export interface JoinRequest {
@@ -10,6 +10,8 @@ export interface JoinRequest {
   readonly requestId: string
   readonly id: NodeId
   readonly addr: string
+  /** The joining node's data-directory incarnation; '' from a node that has none (never checked). */
+  readonly incarnation: Incarnation
 }
 /** `clusterId` lets the new node adopt the cluster's id; `leaderHint` is '' when unknown. */
 export interface JoinResponse {
@@ -52,6 +54,9 @@ export interface SnapshotChunk {
   readonly totalBytes: number
   readonly data: Buffer
   readonly crc: number
+  /** The stamps of the Snapshot message this stream carries (see raft/types.ts). */
+  readonly fromIncarnation: Incarnation
+  readonly toIncarnation: Incarnation
 }
 /** `nextOffset` is where the receiver wants the stream to continue; ok=false asks for a restart. */
 export interface SnapshotChunkAck {

@@ -11,11 +11,16 @@
 // handshake tells us its version) with `current.createResolver(previous)`,
 // which fills the new field from its default. New message types are appended
 // as new union branches.
+//
+// Version 2 appended incarnations (see raft/types.ts): Member.incarnation, the
+// fromIncarnation/toIncarnation stamps on every raft message and snapshot
+// chunk, and JoinRequest.incarnation. Version-1 peers are refused by the
+// handshake (the whole cluster is upgraded together), so no V1 schema is kept.
 import avro from 'avsc'
-import type { Entry } from '../raft/types.js'
+import type { Entry, Member } from '../raft/types.js'
 
 type AvroSchema = avro.Schema
-type Field = { name: string; type: AvroSchema }
+type Field = { name: string; type: AvroSchema; default?: string }
 
 const long = 'long'
 const string = 'string'
@@ -29,13 +34,18 @@ function message(name: string, fields: Field[]): AvroSchema {
   return record(name, fields, 'message')
 }
 const f = (name: string, type: AvroSchema): Field => ({ name, type })
+/** An incarnation field: '' (unknown, never checked) when a writer leaves it out. */
+const inc = (name: string): Field => ({ name, type: string, default: '' })
 const addressed = [f('from', string), f('to', string), f('term', long)]
+/** Appended to every raft message: the sender's incarnation and the receiver's as the sender's config lists it. */
+const stamps = [inc('fromIncarnation'), inc('toIncarnation')]
 
 const MEMBER = record('Member', [
   f('id', string),
   f('addr', string),
   f('role', { type: 'enum', name: 'MemberRole', symbols: ['voter', 'learner'] }),
-])
+  inc('incarnation'),
+], 'member')
 const CONFIG = record('Config', [f('members', array(MEMBER))])
 // Config is defined in full at its first use (Entry, inside Append) and named after that.
 const SNAPSHOT_META = record('SnapshotMeta', [f('index', long), f('term', long), f('config', 'Config')])
@@ -56,16 +66,17 @@ const vote = [...addressed, f('lastIndex', long), f('lastTerm', long), f('transf
 
 /** Union branches in wire order. Append new message types at the end only. */
 export const WIRE_MESSAGE_SCHEMAS: readonly AvroSchema[] = [
-  message('PreVote', vote),
-  message('Vote', vote),
-  message('PreVoteResp', [...addressed, f('reject', boolean)]),
-  message('VoteResp', [...addressed, f('reject', boolean)]),
+  message('PreVote', [...vote, ...stamps]),
+  message('Vote', [...vote, ...stamps]),
+  message('PreVoteResp', [...addressed, f('reject', boolean), ...stamps]),
+  message('VoteResp', [...addressed, f('reject', boolean), ...stamps]),
   message('Append', [
     ...addressed,
     f('prevIndex', long),
     f('prevTerm', long),
     f('entries', array(ENTRY)),
     f('commit', long),
+    ...stamps,
   ]),
   message('AppendResp', [
     ...addressed,
@@ -73,14 +84,15 @@ export const WIRE_MESSAGE_SCHEMAS: readonly AvroSchema[] = [
     f('index', long),
     f('hintIndex', long),
     f('hintTerm', long),
+    ...stamps,
   ]),
-  message('Heartbeat', [...addressed, f('commit', long), f('readSeq', long)]),
-  message('HeartbeatResp', [...addressed, f('readSeq', long)]),
-  message('Snapshot', [...addressed, f('snapshot', SNAPSHOT_META)]),
-  message('TimeoutNow', addressed),
-  message('ReadIndex', [...addressed, f('ctx', string)]),
-  message('ReadIndexResp', [...addressed, f('ctx', string), f('index', long)]),
-  message('JoinRequest', [f('requestId', string), f('id', string), f('addr', string)]),
+  message('Heartbeat', [...addressed, f('commit', long), f('readSeq', long), ...stamps]),
+  message('HeartbeatResp', [...addressed, f('readSeq', long), ...stamps]),
+  message('Snapshot', [...addressed, f('snapshot', SNAPSHOT_META), ...stamps]),
+  message('TimeoutNow', [...addressed, ...stamps]),
+  message('ReadIndex', [...addressed, f('ctx', string), ...stamps]),
+  message('ReadIndexResp', [...addressed, f('ctx', string), f('index', long), ...stamps]),
+  message('JoinRequest', [f('requestId', string), f('id', string), f('addr', string), inc('incarnation')]),
   message('JoinResponse', [
     f('requestId', string),
     f('ok', boolean),
@@ -105,6 +117,7 @@ export const WIRE_MESSAGE_SCHEMAS: readonly AvroSchema[] = [
     f('totalBytes', long),
     f('data', bytes),
     f('crc', long),
+    ...stamps,
   ]),
   message('SnapshotChunkAck', [
     f('term', long),
@@ -181,6 +194,18 @@ class PlainRecordType extends avro.types.LogicalType {
   // The record writer reads only declared fields, so the object goes out as is.
   protected override _toValue(value: Fields): Fields {
     return value
+  }
+}
+
+/** A member decodes without `incarnation` when it is '' (unknown), exactly as storage reads it back. */
+class MemberType extends avro.types.LogicalType {
+  protected override _fromValue(value: { id: string; addr: string; role: Member['role']; incarnation: string }): Member {
+    const { id, addr, role, incarnation } = value
+    return incarnation === '' ? { id, addr, role } : { id, addr, role, incarnation }
+  }
+
+  protected override _toValue(member: Member): unknown {
+    return { id: member.id, addr: member.addr, role: member.role, incarnation: member.incarnation ?? '' }
   }
 }
 
@@ -273,6 +298,7 @@ function compile(schema: avro.Schema): avro.Type {
       plain: PlainRecordType,
       message: PlainRecordType,
       entry: EntryType,
+      member: MemberType,
       'bounded-array': BoundedArrayType,
     },
   } as Partial<avro.ForSchemaOptions>)

@@ -60,7 +60,7 @@ t.test('a connection that ends inside a frame is logged once', async (t) => {
 t.test('a valid message frame in place of the Hello is refused', async (t) => {
   const b = await startNode(t, 'b')
   const raw = await rawConnect(t, b.addr)
-  raw.socket.write(encodeWireFrame({ type: 'JoinRequest', requestId: 'r', id: 'x', addr: 'h:1' }))
+  raw.socket.write(encodeWireFrame({ type: 'JoinRequest', requestId: 'r', id: 'x', addr: 'h:1', incarnation: '' }))
   await waitFor(() => raw.closed, 'the connection to close')
   t.equal(b.log.warns().length, 1)
   t.match(b.log.warns()[0], { reason: 'protocol' })

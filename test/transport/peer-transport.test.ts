@@ -97,7 +97,7 @@ t.test('request() carries a JoinRequest from a node without a cluster id and ret
     }
   })
   const joiner = await startNode(t, 'new', { clusterId: '' })
-  const answer = await joiner.transport.request(leader.addr, { type: 'JoinRequest', requestId: 'j1', id: 'new', addr: joiner.addr }, 2000)
+  const answer = await joiner.transport.request(leader.addr, { type: 'JoinRequest', requestId: 'j1', id: 'new', addr: joiner.addr, incarnation: '' }, 2000)
   t.same(answer, { type: 'JoinResponse', requestId: 'j1', ok: true, error: '', clusterId: CLUSTER, leaderHint: 'a' })
 })
 

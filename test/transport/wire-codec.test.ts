@@ -50,7 +50,7 @@ t.test('frames are byte-for-byte the Avro union encoding', async (t) => {
 
 t.test('decoded entries keep only the fields of their variant', async (t) => {
   const msg: WireMessage = {
-    type: 'Append', from: 'a', to: 'b', term: 2, prevIndex: 0, prevTerm: 0, commit: 0,
+    type: 'Append', from: 'a', to: 'b', term: 2, prevIndex: 0, prevTerm: 0, commit: 0, fromIncarnation: 'x', toIncarnation: 'y',
     entries: [
       { index: 1, term: 2, kind: 'noop' },
       { index: 2, term: 2, kind: 'normal', data: Buffer.from([0, 255, 10, 13]) },
