@@ -117,7 +117,8 @@ export class AdminCommands {
     if (existing !== undefined) throw new AdminError(`node ${id} is already a member (${existing.role}); remove it first to re-add it`)
     const hp = parseHostPort(addrText)
     const addr = hp === null ? addrText : encodeMemberAddrs({ raft: addrText, resp: null, http: null })
-    const incarnation = await this.askIncarnation(id, hp === null ? (decodeMemberAddrs(addrText)?.raft ?? addrText) : addrText)
+    const dialAddr = this.replica.config.peerAddrOverrides.get(id) ?? (hp === null ? (decodeMemberAddrs(addrText)?.raft ?? addrText) : addrText)
+    const incarnation = await this.askIncarnation(id, dialAddr)
     return this.change({ op: 'addLearner', id, addr, incarnation }, `added ${id} as a learner; it becomes a voter once caught up`)
   }
 
