@@ -4,8 +4,23 @@
 // the node as a learner, promotes it once caught up) and no member can count
 // the empty node as the voter it used to be. The cluster keeps every
 // acknowledged write, and the returning node serves all of them.
+// Also: the operator's `add` learns the new node's incarnation from the node.
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
 import t from 'tap'
-import { ProcessCluster, type ProcessNode } from './process-cluster.js'
+import { ProcessCluster, cliPath, freePort, type ProcessNode } from './process-cluster.js'
+
+const run = promisify(execFile)
+
+async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [cliPath, ...args], { timeout: 30_000 })
+    return { code: 0, stdout, stderr }
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string }
+    return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' }
+  }
+}
 
 interface ClusterStatus {
   incarnation: string
@@ -72,4 +87,27 @@ t.test('a follower wiped and restarted under its old id rejoins, catches up, and
     c.disconnect()
     t.equal(missing, 0, `${node.spec.id} serves all ${acked.size} acknowledged writes`)
   }
+})
+
+t.test('bin/raftkv add asks the node for its incarnation, and refuses a node it cannot reach', async (t) => {
+  const cluster = new ProcessCluster()
+  t.teardown(() => cluster.stop())
+  await cluster.start(1)
+  const n1 = cluster.nodes[0] as ProcessNode
+  const n2 = await cluster.addNode('n2')
+  const http = `127.0.0.1:${n1.spec.httpPort}`
+
+  const down = await cli(['add', 'n2', n2.raftAddr, '--http', http])
+  t.not(down.code, 0, 'a node that is not running cannot be added')
+  t.match(down.stderr, /cannot reach n2 .* to learn its incarnation/)
+
+  // JOIN points nowhere: only the operator's add brings it in.
+  n2.start({ JOIN: `127.0.0.1:${await freePort()}` })
+  await cluster.waitFor(async () => (await clusterStatus(n2)) !== null, 'n2 to serve HTTP')
+  const own = (await clusterStatus(n2))?.incarnation ?? ''
+  const added = await cli(['add', 'n2', n2.raftAddr, '--http', http])
+  t.equal(added.code, 0, added.stderr)
+  const listed = (await clusterStatus(n1))?.members.find((m) => m.id === 'n2')
+  t.equal(listed?.incarnation, own, 'added with the incarnation of its data directory')
+  await cluster.waitForVoters(2)
 })
