@@ -171,6 +171,9 @@ export class RaftNode {
   private droppedForOtherIncarnation = 0
   private droppedFromStaleIncarnation = 0
   private otherIncarnationSeen: { from: NodeId; incarnation: Incarnation } | null = null
+  /** incarnationOf()'s cache: the config it was built from (configs are immutable values) and its non-empty incarnations. */
+  private incarnationsConfig: Config | null = null
+  private readonly incarnations = new Map<NodeId, Incarnation>()
 
   constructor(options: RaftOptions, initial: InitialState) {
     this.id = options.id
@@ -1050,10 +1053,15 @@ export class RaftNode {
     return mm.id === this.id && sameIncarnation(mm.incarnation ?? '', this.incarnation)
   }
 
-  /** The incarnation our configuration lists for `id` ('' when unknown or not a member). */
+  /** The incarnation our configuration lists for `id` ('' when unknown or not a member). Per message: cached per config. */
   private incarnationOf(id: NodeId): Incarnation {
-    for (const mm of this.log.config().members) if (mm.id === id) return mm.incarnation ?? ''
-    return ''
+    const config = this.log.config()
+    if (config !== this.incarnationsConfig) {
+      this.incarnationsConfig = config
+      this.incarnations.clear()
+      for (const mm of config.members) if (mm.incarnation !== undefined && mm.incarnation !== '') this.incarnations.set(mm.id, mm.incarnation)
+    }
+    return this.incarnations.get(id) ?? ''
   }
 
   /**
