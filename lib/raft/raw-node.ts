@@ -1095,7 +1095,14 @@ export class RaftNode {
    */
   private fromKnownMember(from: NodeId): boolean {
     const members = this.log.config().members
-    return members.length === 0 || members.some((mm) => mm.id === from)
+    if (members.length === 0 || members.some((mm) => mm.id === from)) return true
+    // A member that an uncommitted change removes is still a member wherever
+    // that change is not in the log (it may yet be overwritten), and may be
+    // the only candidate some quorum can elect (see promotable()): two
+    // conflicting removals, each in some logs, must not leave every
+    // candidate ignored by a voter it needs (simulator seed 3048).
+    const pending = this.log.uncommittedConfigIndex()
+    return pending !== 0 && this.log.configAt(pending - 1).members.some((mm) => mm.id === from)
   }
 
   /**

@@ -280,3 +280,26 @@ t.test('§4.2.1 a learner is promoted only once it holds the committed log', asy
   c.tick(5)
   t.match(c.raft(leader).proposeConfChange({ op: 'promote', id: 'n4' }), { ok: true })
 })
+
+t.test('a vote request from a member that only an uncommitted change removes is answered (conflicting removals do not deadlock; sim seed 3048)', async (t) => {
+  // n3's log removes n1 at entry 2 (term 4), not committed; n1 campaigns with
+  // a log whose entry 2 (term 5) removes someone else. n1 may be the only
+  // candidate a quorum can elect, so n3 must hear it.
+  const all = voters(3)
+  const withoutN1 = all.filter((m) => m.id !== 'n1')
+  const state = (commit: number) => ({
+    hardState: { term: 5, vote: '', commit },
+    snapshot: { index: 0, term: 0, config: { members: [] } },
+    entries: [
+      { index: 1, term: 1, kind: 'config' as const, config: { members: all } },
+      { index: 2, term: 4, kind: 'config' as const, config: { members: withoutN1 } },
+    ],
+  })
+  const vote = { type: 'Vote' as const, from: 'n1', to: 'n3', term: 6, lastIndex: 2, lastTerm: 5, transfer: false }
+  const pending = lone('n3', state(1), { preVote: false, checkQuorum: false })
+  pending.step(vote)
+  t.match(ofType(messagesOf(drain(pending)), 'VoteResp'), [{ to: 'n1', reject: false }], 'granted while the removal is uncommitted')
+  const committed = lone('n3', state(2), { preVote: false, checkQuorum: false })
+  committed.step(vote)
+  t.same(messagesOf(drain(committed)), [], 'ignored once the removal is committed')
+})
