@@ -800,8 +800,8 @@ export class Replica extends EventEmitter<ReplicaEvents> {
 
   /**
    * Any member accepts a join: the leader adds the node, a follower relays to
-   * the leader. A node that is already a member under another incarnation
-   * lost its data directory and came back under its old id: the leader
+   * the leader. A node that is already a member, at the same address, under
+   * another incarnation lost its data directory and came back under its old id: the leader
    * replaces it (removes the old incarnation, then adds the new one as a
    * learner, promoted once caught up), one single-server change at a time.
    */
@@ -818,10 +818,15 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     }
     const st = this.raft.status()
     const existing = st.config.members.find((m) => m.id === id)
-    const sameIncarnation = existing !== undefined && (existing.incarnation ?? '') === incarnation
-    if (existing !== undefined && sameIncarnation) {
-      if (existing.addr === addr) respond(true, '')
-      else respond(false, `node id ${id} is already a member with address ${existing.addr}; remove it first`)
+    if (existing !== undefined && existing.addr !== addr) {
+      // Only a node back at the address it was added with is replaced
+      // automatically: a second process misconfigured with a member's
+      // NODE_ID must not be able to remove that member.
+      respond(false, `node id ${id} is already a member with address ${existing.addr}; remove it first`)
+      return
+    }
+    if (existing !== undefined && (existing.incarnation ?? '') === incarnation) {
+      respond(true, '')
       return
     }
     if (st.role !== 'leader') {
