@@ -25,7 +25,7 @@ const commitsPreviousTerms: CoreFactory = (options, initial) => new CommitsPrevi
 /**
  * Takes every message whatever incarnation it is stamped for: a node wiped and
  * back under its old id votes for (and acks) a member whose log still lists
- * its previous incarnation, as before incarnations existed (seed 4471).
+ * its previous incarnation, as before incarnations existed (found by seed 4471).
  */
 class IgnoresIncarnations extends RaftNode {
   protected override stampsMatch(_m: Message): boolean {
@@ -81,7 +81,7 @@ export function variantOptions(name: VariantName): Omit<SimOptions, 'seed'> {
       }
     case 'ignore-incarnation':
       // The weather is the seed's own: the bug needs a rare interleaving
-      // (seed 4471), not a tilt that makes it common.
+      // (seeds 4766, 9848: incarnation-regression.test.ts), not a tilt that makes it common.
       return { coreFactory: ignoresIncarnations }
   }
 }
