@@ -89,9 +89,11 @@ export function stampTime(data: Buffer, nowMs: number): void {
   data.writeDoubleLE(nowMs, NOW_OFFSET)
 }
 
+const decodeFailure = (message: string): Error => new KvDecodeError(message)
+
 /** Decodes an envelope. Throws KvDecodeError (only) on malformed bytes. */
 export function decodeEnvelope(data: Buffer): KvEnvelope {
-  const r = new ByteReader(data, (message) => new KvDecodeError(message))
+  const r = new ByteReader(data, decodeFailure)
   const version = r.u8('format version')
   if (version !== ENVELOPE_VERSION) throw new KvDecodeError(`unknown envelope format version ${version}`)
   const nowMs = r.uint53('nowMs')
@@ -108,6 +110,85 @@ export function decodeEnvelope(data: Buffer): KvEnvelope {
   r.expectEnd()
   const write: KvWrite = { ops, watches }
   return { nowMs, clientId, seq, write }
+}
+
+const EXPIRY_NONE: KvSetExpiry = Object.freeze({ t: 'none' })
+const EXPIRY_KEEP_TTL: KvSetExpiry = Object.freeze({ t: 'keepTtl' })
+const SET_TAG = 0
+
+/**
+ * The fields of an envelope whose write is exactly one SET and no watches —
+ * almost every log entry — read in place, without the op, write and envelope
+ * objects or the key and value views that decodeEnvelope builds. One instance
+ * is reused for every entry: its fields are valid until the next `read`.
+ *
+ * `read` succeeds only on bytes that decodeEnvelope would decode to such a
+ * write, with the same values; anything else (another shape, or malformed
+ * bytes) answers false and the caller takes the general path, which also
+ * produces the exact error. So the two paths cannot disagree.
+ */
+export class PlainSetReader {
+  nowMs = 0
+  seq = 0
+  clientId = ''
+  keyStart = 0
+  keyEnd = 0
+  valueStart = 0
+  valueEnd = 0
+  condition: KvSetCondition = 'always'
+  expiry: KvSetExpiry = EXPIRY_NONE
+  get = false
+
+  read(data: Buffer): boolean {
+    const end = data.length
+    if (end < HEADER_BYTES || data[0] !== ENVELOPE_VERSION) return false
+    const nowMs = data.readDoubleLE(NOW_OFFSET)
+    const seq = data.readDoubleLE(NOW_OFFSET + 8)
+    if (!isUint53(nowMs) || !isUint53(seq)) return false
+    const clientIdAt = HEADER_BYTES
+    const clientIdEnd = clientIdAt + (data[HEADER_BYTES - 1] as number)
+    // Watch count 0, op count 1, SET tag, key length: 13 bytes.
+    if (clientIdEnd + 13 > end) return false
+    if (data.readUInt32LE(clientIdEnd) !== 0 || data.readUInt32LE(clientIdEnd + 4) !== 1 || data[clientIdEnd + 8] !== SET_TAG) return false
+    const keyStart = clientIdEnd + 13
+    const keyEnd = keyStart + data.readUInt32LE(clientIdEnd + 9)
+    if (keyEnd + 4 > end) return false
+    const valueStart = keyEnd + 4
+    const valueEnd = valueStart + data.readUInt32LE(keyEnd)
+    // Condition, expiry kind, (unit, amount), get flag.
+    if (valueEnd + 3 > end) return false
+    const condition = data[valueEnd] as number
+    const expiryKind = data[valueEnd + 1] as number
+    if (condition >= SET_CONDITIONS.length) return false
+    let pos = valueEnd + 2
+    let expiry = EXPIRY_NONE
+    if (expiryKind === 1) expiry = EXPIRY_KEEP_TTL
+    else if (expiryKind === 2 || expiryKind === 3) {
+      if (pos + 10 > end) return false
+      const unit = UNITS[data[pos] as number]
+      if (unit === undefined) return false
+      const amount = data.readBigInt64LE(pos + 1)
+      expiry = { t: expiryKind === 2 ? 'relative' : 'absolute', unit, amount }
+      pos += 9
+    } else if (expiryKind !== 0) return false
+    const get = data[pos]
+    if (pos + 1 !== end || (get !== 0 && get !== 1)) return false
+    this.nowMs = nowMs
+    this.seq = seq
+    this.clientId = data.toString('utf8', clientIdAt, clientIdEnd)
+    this.keyStart = keyStart
+    this.keyEnd = keyEnd
+    this.valueStart = valueStart
+    this.valueEnd = valueEnd
+    this.condition = SET_CONDITIONS[condition] as KvSetCondition
+    this.expiry = expiry
+    this.get = get === 1
+    return true
+  }
+}
+
+function isUint53(value: number): boolean {
+  return Number.isSafeInteger(value) && value >= 0
 }
 
 function checkUint53(value: number, what: string): void {
@@ -229,8 +310,8 @@ function decodeKeys(r: ByteReader): Buffer[] {
 
 function decodeExpiry(r: ByteReader): KvSetExpiry {
   const kind = r.tag('set expiry kind', 4)
-  if (kind === 0) return { t: 'none' }
-  if (kind === 1) return { t: 'keepTtl' }
+  if (kind === 0) return EXPIRY_NONE
+  if (kind === 1) return EXPIRY_KEEP_TTL
   const unit = UNITS[r.tag('time unit', UNITS.length)] as KvTimeUnit
   const amount = r.i64('expire amount')
   return { t: kind === 2 ? 'relative' : 'absolute', unit, amount }

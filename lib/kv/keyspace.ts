@@ -17,6 +17,11 @@
 // tombstone table is bounded, and a key whose tombstone was evicted reports the
 // highest evicted version (a conservative answer: it can only cause an extra
 // abort, never a missed one).
+//
+// The SCAN bucket index is built on the first SCAN, not kept from the start: a
+// node that never serves SCAN (and every node while it replays its log at
+// start-up) would otherwise pay a hash of the key and a Set insert per new
+// key. It is local derived data, like the expiry index, and not in snapshots.
 
 import { ExpiryIndex, type ExpiryItem } from './expiry-index.js'
 
@@ -47,7 +52,12 @@ export function valueToBuffer(value: StoredValue): Buffer {
 
 /** Copies `bytes` into a value the keyspace may keep (never a view into a log entry). */
 export function storedValueOf(bytes: Buffer): StoredValue {
-  return bytes.length <= STRING_VALUE_BYTES_MAX ? bytes.toString('latin1') : Buffer.from(bytes)
+  return storedValueOfRange(bytes, 0, bytes.length)
+}
+
+/** The same for `bytes[start, end)`, without building a view for the common (string) case. */
+export function storedValueOfRange(bytes: Buffer, start: number, end: number): StoredValue {
+  return end - start <= STRING_VALUE_BYTES_MAX ? bytes.toString('latin1', start, end) : Buffer.from(bytes.subarray(start, end))
 }
 
 /** FNV-1a over the key's bytes, top bits: the same on every node, so a SCAN cursor works anywhere. */
@@ -62,8 +72,11 @@ export function scanBucketOf(key: string): number {
 
 export class Keyspace {
   readonly entries = new Map<string, Entry>()
-  /** Keys by SCAN bucket; a slot is undefined until a key lands in it. */
-  private readonly buckets: (Set<string> | undefined)[] = new Array(SCAN_BUCKET_COUNT)
+  /**
+   * Keys by SCAN bucket; a slot is undefined until a key lands in it. Null
+   * until the first SCAN asks for a bucket; from then on kept up to date.
+   */
+  private buckets: (Set<string> | undefined)[] | null = null
   private readonly expiry = new ExpiryIndex()
   /** Keys with a finite deadline; bounds the stale entries in `expiry`. */
   private volatileCount = 0
@@ -145,7 +158,7 @@ export class Keyspace {
   flush(): void {
     this.clock += 2
     this.entries.clear()
-    this.buckets.fill(undefined)
+    this.buckets = null
     this.expiry.clear()
     this.volatileCount = 0
     this.bytes = 0
@@ -155,12 +168,16 @@ export class Keyspace {
     this.tombstoneFloor = this.clock
   }
 
-  /** Restores one entry from a snapshot (no version changes). */
+  /**
+   * Restores one entry from a snapshot (no version changes); false if the key
+   * is already held. The keyspace keeps `entry` itself.
+   */
   load(key: string, entry: Entry): boolean {
     if (this.entries.has(key)) return false
-    this.insertEntry(key, { value: entry.value, expireAtMs: Infinity, version: entry.version })
-    const inserted = this.entries.get(key) as Entry
-    this.setDeadline(key, inserted, entry.expireAtMs)
+    const expireAtMs = entry.expireAtMs
+    entry.expireAtMs = Infinity
+    this.insertEntry(key, entry)
+    this.setDeadline(key, entry, expireAtMs)
     return true
   }
 
@@ -199,33 +216,34 @@ export class Keyspace {
 
   /** The keys in one SCAN bucket (a live Set: callers must not keep it across writes). */
   bucket(index: number): ReadonlySet<string> | undefined {
+    this.buckets ??= this.buildBuckets()
     return this.buckets[index]
+  }
+
+  /** The SCAN index of every key held, in the keyspace's own order (as if kept all along). */
+  private buildBuckets(): (Set<string> | undefined)[] {
+    const buckets: (Set<string> | undefined)[] = new Array<Set<string> | undefined>(SCAN_BUCKET_COUNT)
+    for (const key of this.entries.keys()) addToBucket(buckets, key)
+    return buckets
   }
 
   private insertEntry(key: string, entry: Entry): void {
     this.entries.set(key, entry)
-    const b = scanBucketOf(key)
-    let set = this.buckets[b]
-    if (set === undefined) {
-      set = new Set()
-      this.buckets[b] = set
-    }
-    set.add(key)
+    if (this.buckets !== null) addToBucket(this.buckets, key)
     this.bytes += key.length + entry.value.length + ENTRY_OVERHEAD_BYTES
-    const tombstone = this.tombstones.get(key)
-    if (tombstone !== undefined) {
-      this.tombstones.delete(key)
-      this.tombstoneBytes -= key.length
-    }
+    // Usually there are none: skip the lookup of a key in an empty table.
+    if (this.tombstones.size > 0 && this.tombstones.delete(key)) this.tombstoneBytes -= key.length
   }
 
   private removeEntry(key: string, entry: Entry, tombstoneVersion: number): void {
     this.entries.delete(key)
-    const b = scanBucketOf(key)
-    const set = this.buckets[b]
-    if (set !== undefined) {
-      set.delete(key)
-      if (set.size === 0) this.buckets[b] = undefined
+    if (this.buckets !== null) {
+      const b = scanBucketOf(key)
+      const set = this.buckets[b]
+      if (set !== undefined) {
+        set.delete(key)
+        if (set.size === 0) this.buckets[b] = undefined
+      }
     }
     if (entry.expireAtMs !== Infinity) this.volatileCount--
     this.bytes -= key.length + entry.value.length + ENTRY_OVERHEAD_BYTES
@@ -264,4 +282,14 @@ export class Keyspace {
     }
     this.expiry.rebuild(items)
   }
+}
+
+function addToBucket(buckets: (Set<string> | undefined)[], key: string): void {
+  const b = scanBucketOf(key)
+  let set = buckets[b]
+  if (set === undefined) {
+    set = new Set()
+    buckets[b] = set
+  }
+  set.add(key)
 }

@@ -13,6 +13,7 @@ import {
   intResult,
   type KvOp,
   type KvOpResult,
+  type KvSetCondition,
   type KvSetExpiry,
   type KvTimeUnit,
 } from './command.js'
@@ -24,7 +25,7 @@ import {
   MSG_STRING_TOO_LONG,
   invalidExpireMessage,
 } from './errors.js'
-import { Keyspace, STRING_VALUE_BYTES_MAX, storedValueOf, valueToBuffer, type Entry, type StoredValue } from './keyspace.js'
+import { Keyspace, STRING_VALUE_BYTES_MAX, storedValueOf, storedValueOfRange, valueToBuffer, type Entry, type StoredValue } from './keyspace.js'
 import { unreachable } from '../util/assert.js'
 
 /** Redis' proto-max-bulk-len: no value may grow beyond it. */
@@ -181,21 +182,40 @@ export function applyOp(ks: Keyspace, op: KvOp, nowMs: number): KvOpResult {
 type SetOp = Extract<KvOp, { t: 'set' }>
 
 function applySet(ks: Keyspace, op: SetOp, nowMs: number): KvOpResult {
-  if (op.value.length > VALUE_BYTES_MAX) return errorResult(MSG_STRING_TOO_LONG)
-  const deadline = setDeadlineMs(op.expiry, nowMs)
+  return applySetFields(ks, keyOf(op.key), op.value, 0, op.value.length, op.condition, op.expiry, op.get, nowMs)
+}
+
+/**
+ * SET with its fields taken apart, the value as `bytes[valueStart, valueEnd)`:
+ * the state machine's fast path for plain SET entries calls this with the
+ * entry's own bytes, so the value is copied once (into the keyspace) and no
+ * op object or view is built. The key must be within KEY_BYTES_MAX.
+ */
+export function applySetFields(
+  ks: Keyspace,
+  key: string,
+  bytes: Buffer,
+  valueStart: number,
+  valueEnd: number,
+  condition: KvSetCondition,
+  expiry: KvSetExpiry,
+  get: boolean,
+  nowMs: number,
+): KvOpResult {
+  if (valueEnd - valueStart > VALUE_BYTES_MAX) return errorResult(MSG_STRING_TOO_LONG)
+  const deadline = setDeadlineMs(expiry, nowMs)
   if (typeof deadline === 'object') return deadline
-  const key = keyOf(op.key)
   const existing = ks.liveForWrite(key, nowMs)
-  const old = op.get ? (existing === undefined ? NIL : bulkResult(valueToBuffer(existing.value))) : OK
-  if ((op.condition === 'nx' && existing !== undefined) || (op.condition === 'xx' && existing === undefined)) {
-    return op.get ? old : NIL
+  const old = get ? (existing === undefined ? NIL : bulkResult(valueToBuffer(existing.value))) : OK
+  if ((condition === 'nx' && existing !== undefined) || (condition === 'xx' && existing === undefined)) {
+    return get ? old : NIL
   }
   const expireAtMs = deadline === 'keep' ? existing?.expireAtMs ?? Infinity : deadline
   if (expireAtMs <= nowMs) {
     // A deadline already past (EXAT in the past): the key is set and gone at once.
     if (existing !== undefined) ks.delete(key, existing)
   } else {
-    ks.put(key, existing, storedValueOf(op.value), expireAtMs)
+    ks.put(key, existing, storedValueOfRange(bytes, valueStart, valueEnd), expireAtMs)
   }
   return old
 }

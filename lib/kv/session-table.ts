@@ -9,6 +9,12 @@
 // that is forgotten and then retries an old write would have it applied again;
 // with thousands of slots that needs a client silent for thousands of writes by
 // others in the middle of a retry.
+//
+// This runs once per applied entry, and most entries come from the client that
+// wrote the entry before (each node forwards under one client id), so the
+// common cases allocate as little as possible: a 'new' check is one shared
+// object, and re-remembering the newest client replaces its value in place
+// (Map.set on an existing key keeps its position, which is already last).
 
 import type { KvOpResult, KvWriteOutcome } from './command.js'
 
@@ -28,8 +34,12 @@ export type SessionCheck =
   | { readonly t: 'new' }
   | { readonly t: 'duplicate'; readonly outcome: KvWriteOutcome | null }
 
+const NEW_SESSION: SessionCheck = Object.freeze({ t: 'new' })
+
 export class SessionTable {
   readonly sessions = new Map<string, Session>()
+  /** The client last re-inserted, i.e. the last key of `sessions` ('' when unknown or empty). */
+  private newestClientId = ''
 
   constructor(private readonly countMax = SESSION_COUNT_MAX) {}
 
@@ -39,31 +49,40 @@ export class SessionTable {
 
   check(clientId: string, seq: number): SessionCheck {
     const session = this.sessions.get(clientId)
-    if (session === undefined || seq > session.seq) return { t: 'new' }
+    if (session === undefined || seq > session.seq) return NEW_SESSION
     // An older seq than the latest: applied long ago, and its result is gone.
     return { t: 'duplicate', outcome: seq === session.seq ? session.outcome : null }
   }
 
   remember(clientId: string, seq: number, index: number, outcome: KvWriteOutcome): void {
     const kept = outcomeBytes(outcome) <= SESSION_RESULT_BYTES_MAX ? outcome : null
+    const session: Session = { seq, index, outcome: kept }
+    if (clientId === this.newestClientId) {
+      // Already last in eviction order: replacing keeps it there, and the size is unchanged.
+      this.sessions.set(clientId, session)
+      return
+    }
     this.sessions.delete(clientId)
-    this.sessions.set(clientId, { seq, index, outcome: kept })
+    this.sessions.set(clientId, session)
     while (this.sessions.size > this.countMax) {
       const oldest = this.sessions.keys().next().value
       if (oldest === undefined) break
       this.sessions.delete(oldest)
     }
+    this.newestClientId = this.sessions.has(clientId) ? clientId : ''
   }
 
   /** Restores one session from a snapshot, in the snapshot's (eviction) order. */
   load(clientId: string, session: Session): boolean {
     if (this.sessions.has(clientId)) return false
     this.sessions.set(clientId, session)
+    this.newestClientId = clientId
     return true
   }
 
   clear(): void {
     this.sessions.clear()
+    this.newestClientId = ''
   }
 }
 

@@ -7,19 +7,20 @@
 // sessions — is in the snapshot. Local reads (`read`, `scan`, `version`) take
 // the node's own time and change nothing.
 
-import type {
-  KvApplyResult,
-  KvOp,
-  KvOpResult,
-  KvScanResult,
-  KvWrite,
-  KvWriteOutcome,
+import {
+  OK,
+  type KvApplyResult,
+  type KvOp,
+  type KvOpResult,
+  type KvScanResult,
+  type KvWrite,
+  type KvWriteOutcome,
 } from './command.js'
-import { decodeEnvelope } from './command-codec.js'
+import { PlainSetReader, decodeEnvelope } from './command-codec.js'
 import { KvDecodeError, MSG_INVALID_CURSOR } from './errors.js'
 import { globMatch } from './glob.js'
 import { Keyspace, SCAN_BUCKET_COUNT } from './keyspace.js'
-import { applyOp, isReadOnlyOp, readOp } from './ops.js'
+import { KEY_BYTES_MAX, applyOp, applySetFields, isReadOnlyOp, readOp } from './ops.js'
 import { SessionTable } from './session-table.js'
 import { decodeSnapshot, encodeSnapshot } from './snapshot-codec.js'
 import { assert } from '../util/assert.js'
@@ -27,11 +28,16 @@ import { assert } from '../util/assert.js'
 /** SCAN never returns more than this many keys per call, whatever COUNT says. */
 export const SCAN_COUNT_MAX = 100_000
 
+/** What most writes answer; shared, so a plain SET allocates no outcome. */
+const OK_OUTCOME: KvWriteOutcome = Object.freeze({ t: 'results', results: Object.freeze([OK]) })
+
 export class KvStateMachine {
   /** Index of the last log entry applied (or skipped as not ours). */
   appliedIndex = 0
   private keyspace = new Keyspace()
   private sessions = new SessionTable()
+  /** Reused for every entry (apply is synchronous and not re-entered). */
+  private readonly plainSet = new PlainSetReader()
 
   /**
    * Applies the entry at `index`. Indexes must increase; gaps are allowed
@@ -40,6 +46,8 @@ export class KvStateMachine {
   apply(index: number, data: Buffer): KvApplyResult {
     assert(index > this.appliedIndex, () => `apply: index ${index} <= appliedIndex ${this.appliedIndex}`)
     this.appliedIndex = index
+    const set = this.plainSet
+    if (set.read(data) && set.keyEnd - set.keyStart <= KEY_BYTES_MAX) return this.applyPlainSet(index, data, set)
     let envelope
     try {
       envelope = decodeEnvelope(data)
@@ -55,6 +63,24 @@ export class KvStateMachine {
       if (check.t === 'duplicate') return { t: 'duplicate', outcome: check.outcome }
     }
     const outcome = this.applyWrite(write, nowMs)
+    if (clientId !== '') this.sessions.remember(clientId, seq, index, outcome)
+    return outcome
+  }
+
+  /**
+   * A plain SET, read in place by PlainSetReader: the same steps as the
+   * general path (dedupe, apply, remember) with the same results, minus the
+   * decoded objects. A single OK is answered with one shared outcome.
+   */
+  private applyPlainSet(index: number, data: Buffer, set: PlainSetReader): KvApplyResult {
+    const { clientId, seq } = set
+    if (clientId !== '') {
+      const check = this.sessions.check(clientId, seq)
+      if (check.t === 'duplicate') return { t: 'duplicate', outcome: check.outcome }
+    }
+    const key = data.toString('latin1', set.keyStart, set.keyEnd)
+    const result = applySetFields(this.keyspace, key, data, set.valueStart, set.valueEnd, set.condition, set.expiry, set.get, set.nowMs)
+    const outcome: KvWriteOutcome = result === OK ? OK_OUTCOME : { t: 'results', results: [result] }
     if (clientId !== '') this.sessions.remember(clientId, seq, index, outcome)
     return outcome
   }

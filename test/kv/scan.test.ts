@@ -1,5 +1,6 @@
 import t from 'tap'
 import { globMatch } from '../../lib/kv/glob.js'
+import { KvStateMachine } from '../../lib/kv/state-machine.js'
 import { Driver, T0, b, set } from './fixtures/driver.js'
 
 t.test('glob matches Redis patterns', async (t) => {
@@ -50,4 +51,30 @@ t.test('SCAN MATCH filters by pattern and skips expired keys', async (t) => {
 t.test('SCAN with a bad cursor is the Redis error', async (t) => {
   const d = new Driver()
   t.same(d.sm.scan('abc', null, 10, T0), { t: 'error', code: 'ERR', message: 'invalid cursor' })
+})
+
+t.test('the SCAN index, built on the first SCAN, follows later writes, deletes, FLUSHALL and restores', async (t) => {
+  const scanAll = (d: Driver): string[] => {
+    const seen: string[] = []
+    let cursor = '0'
+    do {
+      const page = d.sm.scan(cursor, null, 1000, T0)
+      if (page.t !== 'page') throw new Error(page.message)
+      for (const key of page.keys) seen.push(key.toString('latin1'))
+      cursor = page.cursor
+    } while (cursor !== '0')
+    return seen.sort()
+  }
+  const d = new Driver()
+  for (let i = 0; i < 300; i++) d.one(set(`a${i}`, 'v'))
+  t.equal(scanAll(d).length, 300, 'built from the keys written before it')
+  for (let i = 0; i < 100; i++) d.one({ t: 'del', keys: [b(`a${i}`)] })
+  for (let i = 0; i < 50; i++) d.one(set(`b${i}`, 'v'))
+  const expected = [...Array.from({ length: 200 }, (_, i) => `a${i + 100}`), ...Array.from({ length: 50 }, (_, i) => `b${i}`)].sort()
+  t.same(scanAll(d), expected, 'kept up to date after it was built')
+  t.same(scanAll(new Driver(KvStateMachine.restore(d.sm.snapshot()))), expected, 'a restored machine scans the same keys')
+  d.one({ t: 'flushall' })
+  t.same(scanAll(d), [])
+  d.one(set('c', 'v'))
+  t.same(scanAll(d), ['c'], 'rebuilt after FLUSHALL')
 })
