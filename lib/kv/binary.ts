@@ -11,10 +11,10 @@ export class ByteReader {
   private pos: number
 
   constructor(
-    private readonly buf: Buffer,
+    readonly input: Buffer,
     private readonly fail: (message: string) => Error,
     start = 0,
-    private readonly end = buf.length,
+    private readonly end = input.length,
   ) {
     this.pos = start
   }
@@ -37,20 +37,20 @@ export class ByteReader {
   }
 
   u8(what: string): number {
-    return this.buf[this.need(1, what)] as number
+    return this.input[this.need(1, what)] as number
   }
 
   u32(what: string): number {
-    return this.buf.readUInt32LE(this.need(4, what))
+    return this.input.readUInt32LE(this.need(4, what))
   }
 
   i64(what: string): bigint {
-    return this.buf.readBigInt64LE(this.need(8, what))
+    return this.input.readBigInt64LE(this.need(8, what))
   }
 
   /** A non-negative safe integer stored as a float64 (indexes, versions, times). */
   uint53(what: string): number {
-    const value = this.buf.readDoubleLE(this.need(8, what))
+    const value = this.input.readDoubleLE(this.need(8, what))
     if (!Number.isSafeInteger(value) || value < 0) {
       throw this.fail(`${what} is not a non-negative integer: ${value}`)
     }
@@ -59,7 +59,7 @@ export class ByteReader {
 
   /** A float64 that must be a non-negative integer or +Infinity (a deadline, or none). */
   f64orInfinity(what: string): number {
-    const value = this.buf.readDoubleLE(this.need(8, what))
+    const value = this.input.readDoubleLE(this.need(8, what))
     if (value !== Infinity && !(Number.isInteger(value) && value >= 0)) {
       throw this.fail(`${what} is not a non-negative integer or Infinity: ${value}`)
     }
@@ -70,21 +70,27 @@ export class ByteReader {
   bytes(what: string): Buffer {
     const length = this.u32(what)
     const at = this.need(length, what)
-    return this.buf.subarray(at, at + length)
+    return this.input.subarray(at, at + length)
+  }
+
+  /** Skips what `bytes` would read; answers where the bytes start (they end at `offset`). */
+  skipBytes(what: string): number {
+    const length = this.u32(what)
+    return this.need(length, what)
   }
 
   /** The same bytes as `bytes`, as a latin1 string: one char per byte, so binary-safe. */
   latin1(what: string): string {
     const length = this.u32(what)
     const at = this.need(length, what)
-    return this.buf.toString('latin1', at, at + length)
+    return this.input.toString('latin1', at, at + length)
   }
 
   /** A u8 length followed by UTF-8 text. */
   shortString(what: string): string {
     const length = this.u8(what)
     const at = this.need(length, what)
-    return this.buf.toString('utf8', at, at + length)
+    return this.input.toString('utf8', at, at + length)
   }
 
   /**

@@ -80,7 +80,8 @@ export class Keyspace {
   private readonly expiry = new ExpiryIndex()
   /** Keys with a finite deadline; bounds the stale entries in `expiry`. */
   private volatileCount = 0
-  private bytes = 0
+  /** Exactly the bytes of every key and value held (the snapshot codec sizes its buffer from it). */
+  private keyValueBytesNow = 0
 
   /** Last version handed out (even). */
   clock = 0
@@ -95,7 +96,17 @@ export class Keyspace {
   }
 
   get memoryBytes(): number {
-    return this.bytes
+    return this.keyValueBytesNow + this.entries.size * ENTRY_OVERHEAD_BYTES
+  }
+
+  /** The sum of every held key's and value's length in bytes. */
+  get keyValueBytes(): number {
+    return this.keyValueBytesNow
+  }
+
+  /** The sum of every tombstone key's length in bytes. */
+  get tombstoneKeyBytes(): number {
+    return this.tombstoneBytes
   }
 
   /** The entry if it exists and has not expired at `nowMs`. Never mutates. */
@@ -123,7 +134,7 @@ export class Keyspace {
   put(key: string, existing: Entry | undefined, value: StoredValue, expireAtMs: number): void {
     this.clock += 2
     if (existing !== undefined) {
-      this.bytes += value.length - existing.value.length
+      this.keyValueBytesNow += value.length - existing.value.length
       existing.value = value
       existing.version = this.clock
       this.setDeadline(key, existing, expireAtMs)
@@ -161,7 +172,7 @@ export class Keyspace {
     this.buckets = null
     this.expiry.clear()
     this.volatileCount = 0
-    this.bytes = 0
+    this.keyValueBytesNow = 0
     this.tombstones.clear()
     this.tombstoneBytes = 0
     // Every key, present or not, now reports a version no WATCH has seen.
@@ -230,7 +241,7 @@ export class Keyspace {
   private insertEntry(key: string, entry: Entry): void {
     this.entries.set(key, entry)
     if (this.buckets !== null) addToBucket(this.buckets, key)
-    this.bytes += key.length + entry.value.length + ENTRY_OVERHEAD_BYTES
+    this.keyValueBytesNow += key.length + entry.value.length
     // Usually there are none: skip the lookup of a key in an empty table.
     if (this.tombstones.size > 0 && this.tombstones.delete(key)) this.tombstoneBytes -= key.length
   }
@@ -246,7 +257,7 @@ export class Keyspace {
       }
     }
     if (entry.expireAtMs !== Infinity) this.volatileCount--
-    this.bytes -= key.length + entry.value.length + ENTRY_OVERHEAD_BYTES
+    this.keyValueBytesNow -= key.length + entry.value.length
     this.addTombstone(key, tombstoneVersion)
   }
 

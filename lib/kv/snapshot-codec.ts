@@ -1,6 +1,6 @@
 // The snapshot file format: the whole state machine as a sequence of records,
-// produced in bounded chunks so a 100 MB state never needs one giant string or
-// JSON document, and the runtime can write or send it as it is produced.
+// encoded into one buffer of exactly the right size (no JSON, no giant string,
+// no chunks to concatenate), and decoded in place.
 //
 //   header   "RKVS" | u32 format version | f64 appliedIndex | f64 clock | f64 tombstoneFloor
 //   keys     u32 count, each: bytes key | bytes value | f64 expireAtMs (Infinity: none) | f64 version
@@ -14,16 +14,15 @@
 // one that wrote the snapshot.
 
 import type { KvOpResult, KvWriteOutcome } from './command.js'
-import { ByteReader } from './binary.js'
+import { ByteReader, ByteWriter } from './binary.js'
 import { KvSnapshotError } from './errors.js'
-import { Keyspace, storedValueOf, type Entry, type StoredValue } from './keyspace.js'
+import { Keyspace, storedValueOfRange, type Entry, type StoredValue } from './keyspace.js'
 import { SessionTable, type Session } from './session-table.js'
 import { crc32c } from '../util/checksum.js'
-import { unreachable } from '../util/assert.js'
+import { assert, unreachable } from '../util/assert.js'
 
 const MAGIC = 0x53564b52 // "RKVS" read as a little-endian u32
 export const SNAPSHOT_VERSION = 1
-export const SNAPSHOT_CHUNK_BYTES = 1024 * 1024
 /** Session outcomes nest one array deep (MGET inside MULTI); deeper means corruption. */
 const RESULT_DEPTH_MAX = 4
 
@@ -34,105 +33,112 @@ export interface SnapshotState {
 }
 
 /**
- * Fills fixed-size chunks; `ready` holds completed ones for the generator to
- * hand out. A field larger than a chunk is handed out as its own chunk.
+ * The snapshot as one buffer. Its exact size is known before a byte is
+ * written (the keyspace counts its key and value bytes; sessions and
+ * tombstones are small or counted too), so it is one allocation, written
+ * front to back with no chunking, concatenation or per-field bounds checks,
+ * and one checksum pass over it. This runs on the event loop of a node that
+ * is serving, every SNAPSHOT_ENTRIES entries, so its cost per key matters.
  */
-class ChunkWriter {
-  private buf = Buffer.allocUnsafe(SNAPSHOT_CHUNK_BYTES)
-  private pos = 0
-  crc = 0
-  readonly ready: Buffer[] = []
-
-  private room(bytes: number): void {
-    if (this.pos + bytes > this.buf.length) this.flush()
-  }
-
-  flush(): void {
-    if (this.pos === 0) return
-    this.emit(this.buf.subarray(0, this.pos))
-    this.buf = Buffer.allocUnsafe(SNAPSHOT_CHUNK_BYTES)
-    this.pos = 0
-  }
-
-  private emit(chunk: Buffer): void {
-    this.crc = crc32c(chunk, this.crc)
-    this.ready.push(chunk)
-  }
-
-  u8(value: number): void {
-    this.room(1)
-    this.buf[this.pos++] = value
-  }
-
-  u32(value: number): void {
-    this.room(4)
-    this.pos = this.buf.writeUInt32LE(value, this.pos)
-  }
-
-  f64(value: number): void {
-    this.room(8)
-    this.pos = this.buf.writeDoubleLE(value, this.pos)
-  }
-
-  bytes(value: StoredValue | Buffer): void {
-    this.u32(value.length)
-    if (value.length > SNAPSHOT_CHUNK_BYTES / 4) {
-      this.flush()
-      this.emit(typeof value === 'string' ? Buffer.from(value, 'latin1') : value)
-      return
-    }
-    this.room(value.length)
-    if (typeof value === 'string') this.pos += this.buf.write(value, this.pos, value.length, 'latin1')
-    else this.pos += value.copy(this.buf, this.pos)
-  }
-
-  shortString(value: string): void {
-    const length = Buffer.byteLength(value, 'utf8')
-    this.u8(length)
-    this.room(length)
-    this.pos += this.buf.write(value, this.pos, length, 'utf8')
-  }
-}
-
-/** The snapshot as a sequence of chunks (about SNAPSHOT_CHUNK_BYTES each); the last holds the checksum. */
-export function* encodeSnapshot(state: SnapshotState): Generator<Buffer> {
-  const w = new ChunkWriter()
+export function encodeSnapshot(state: SnapshotState): Buffer {
   const ks = state.keyspace
+  const sessions = state.sessions.sessions
+  const size = snapshotBytes(state)
+  const w = new ByteWriter(Buffer.allocUnsafe(size))
   w.u32(MAGIC)
   w.u32(SNAPSHOT_VERSION)
   w.f64(state.appliedIndex)
   w.f64(ks.clock)
   w.f64(ks.tombstoneFloor)
   w.u32(ks.entries.size)
+  const buf = w.buf
+  let pos = w.pos
   for (const [key, entry] of ks.entries) {
-    w.bytes(key)
-    w.bytes(entry.value)
-    w.f64(entry.expireAtMs)
-    w.f64(entry.version)
-    if (w.ready.length > 0) yield* w.ready.splice(0)
+    pos = writeStored(buf, pos, key)
+    pos = writeStored(buf, pos, entry.value)
+    pos = buf.writeDoubleLE(entry.expireAtMs, pos)
+    pos = buf.writeDoubleLE(entry.version, pos)
   }
-  w.u32(state.sessions.sessions.size)
-  for (const [clientId, session] of state.sessions.sessions) {
-    w.shortString(clientId)
+  w.pos = pos
+  w.u32(sessions.size)
+  for (const [clientId, session] of sessions) {
+    w.shortString(clientId, Buffer.byteLength(clientId, 'utf8'))
     w.f64(session.seq)
     w.f64(session.index)
     writeOutcome(w, session.outcome)
-    if (w.ready.length > 0) yield* w.ready.splice(0)
   }
   w.u32(ks.tombstones.size)
+  pos = w.pos
   for (const [key, version] of ks.tombstones) {
-    w.bytes(key)
-    w.f64(version)
-    if (w.ready.length > 0) yield* w.ready.splice(0)
+    pos = writeStored(buf, pos, key)
+    pos = buf.writeDoubleLE(version, pos)
   }
-  w.flush()
-  yield* w.ready.splice(0)
-  const trailer = Buffer.allocUnsafe(4)
-  trailer.writeUInt32LE(w.crc, 0)
-  yield trailer
+  // Every byte was accounted for up front; a mismatch is a bug here, never bad input.
+  assert(pos === size - 4, () => `snapshot size mismatch: wrote ${pos} of ${size - 4} bytes`)
+  buf.writeUInt32LE(crc32c(buf.subarray(0, pos)), pos)
+  return buf
 }
 
-function writeOutcome(w: ChunkWriter, outcome: KvWriteOutcome | null): void {
+/** The exact encoded size: header, the three sections, trailer. */
+function snapshotBytes(state: SnapshotState): number {
+  const ks = state.keyspace
+  let size = 32 + 4 + ks.entries.size * (4 + 4 + 8 + 8) + ks.keyValueBytes
+  size += 4
+  for (const [clientId, session] of state.sessions.sessions) {
+    size += 1 + Buffer.byteLength(clientId, 'utf8') + 8 + 8 + outcomeBytes(session.outcome)
+  }
+  size += 4 + ks.tombstones.size * (4 + 8) + ks.tombstoneKeyBytes
+  return size + 4
+}
+
+/**
+ * Writes a key or value (u32 length, then its bytes). Keys and most values
+ * are latin1 strings, one char per byte: short ones are copied char by char,
+ * which is cheaper than a call into Buffer.write for each; long ones and
+ * Buffers are copied natively.
+ */
+function writeStored(buf: Buffer, at: number, value: StoredValue): number {
+  const length = value.length
+  let pos = buf.writeUInt32LE(length, at)
+  if (typeof value !== 'string') return pos + value.copy(buf, pos)
+  if (length > SHORT_STRING_CHARS) return pos + buf.write(value, pos, length, 'latin1')
+  for (let i = 0; i < length; i++) buf[pos++] = value.charCodeAt(i)
+  return pos
+}
+
+/** Below this many chars a JavaScript copy loop beats a native Buffer.write call (measured in bench/kv-bench.ts). */
+const SHORT_STRING_CHARS = 64
+
+function outcomeBytes(outcome: KvWriteOutcome | null): number {
+  if (outcome === null || outcome.t === 'watchAborted') return 1
+  let size = 1 + 4
+  for (const result of outcome.results) size += resultBytes(result)
+  return size
+}
+
+function resultBytes(result: KvOpResult): number {
+  switch (result.t) {
+    case 'ok': case 'nil':
+      return 1
+    case 'status':
+      return 1 + 4 + Buffer.byteLength(result.value, 'utf8')
+    case 'int':
+      return 1 + 1 + 4 + result.value.toString().length
+    case 'bulk':
+      return 1 + 4 + result.value.length
+    case 'array': {
+      let size = 1 + 4
+      for (const item of result.items) size += resultBytes(item)
+      return size
+    }
+    case 'error':
+      return 1 + 1 + 4 + Buffer.byteLength(result.message, 'utf8')
+    default:
+      return unreachable(result, 'result')
+  }
+}
+
+function writeOutcome(w: ByteWriter, outcome: KvWriteOutcome | null): void {
   if (outcome === null) return w.u8(0)
   if (outcome.t === 'watchAborted') return w.u8(2)
   w.u8(1)
@@ -142,7 +148,7 @@ function writeOutcome(w: ChunkWriter, outcome: KvWriteOutcome | null): void {
 
 const RESULT_TAGS = ['ok', 'status', 'nil', 'int', 'bulk', 'array', 'error'] as const
 
-function writeResult(w: ChunkWriter, result: KvOpResult): void {
+function writeResult(w: ByteWriter, result: KvOpResult): void {
   w.u8(RESULT_TAGS.indexOf(result.t))
   switch (result.t) {
     case 'ok': case 'nil':
@@ -192,9 +198,12 @@ export function decodeSnapshot(data: Buffer): SnapshotState {
 
 function readKeys(r: ByteReader, keyspace: Keyspace): void {
   const count = r.count('key count', 24, Number.MAX_SAFE_INTEGER)
+  const data = r.input
   for (let i = 0; i < count; i++) {
     const key = r.latin1('key')
-    const value = storedValueOf(r.bytes('value'))
+    // The value straight from the snapshot's bytes: no view in between.
+    const valueStart = r.skipBytes('value')
+    const value = storedValueOfRange(data, valueStart, r.offset)
     const expireAtMs = r.f64orInfinity('expireAtMs')
     const version = r.uint53('version')
     const entry: Entry = { value, expireAtMs, version }

@@ -169,13 +169,9 @@ export class KvStateMachine {
     return this.sessions.size
   }
 
-  /** The full state in chunks of about 1 MiB, checksummed; concatenated they are `snapshot()`. */
-  snapshotChunks(): Generator<Buffer> {
-    return encodeSnapshot({ appliedIndex: this.appliedIndex, keyspace: this.keyspace, sessions: this.sessions })
-  }
-
+  /** The full state, checksummed, in one buffer (see snapshot-codec.ts). */
   snapshot(): Buffer {
-    return Buffer.concat([...this.snapshotChunks()])
+    return encodeSnapshot({ appliedIndex: this.appliedIndex, keyspace: this.keyspace, sessions: this.sessions })
   }
 
   /** Rebuilds a state machine from `snapshot()` bytes. Throws KvSnapshotError on corruption. */
