@@ -5,6 +5,11 @@
 // follower, once for the whole cluster (which also needs an election).
 //
 //   node dist/bench/restart.js [--entries 1000000]
+//   node dist/bench/restart.js --entries 1000000 --profile-dir /tmp/prof
+//
+// With --profile-dir, the restarted follower runs under `node --cpu-prof`
+// (written there when it is stopped with SIGTERM after serving) and the
+// whole-cluster restart is skipped (SIGKILL would lose the profile).
 import { readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -20,12 +25,13 @@ export interface RestartResult {
   readonly logBytes: number
   readonly writeOpsPerSec: number
   readonly nodeServingMs: number
+  /** NaN when skipped (--profile-dir). */
   readonly clusterServingMs: number
 }
 
 const markerKey = 'bench:restart-marker'
 
-export async function measureRestart(entries: number, log: (t: string) => void): Promise<RestartResult> {
+export async function measureRestart(entries: number, log: (t: string) => void, profileDir: string | null = null): Promise<RestartResult> {
   log(`restart: starting a 3-node cluster and writing ${entries} entries`)
   const t = await startRaftkv(3, { SNAPSHOT_ENTRIES: String(Math.min(100_000_000, entries * 2 + 100_000)) })
   try {
@@ -44,8 +50,14 @@ export async function measureRestart(entries: number, log: (t: string) => void):
 
     const follower = t.cluster.nodes.find((n) => n !== t.leader) as ProcessNode
     await follower.kill('SIGKILL')
-    const nodeServingMs = await restartAndTime([follower], follower, marker)
+    const profileEnv: Record<string, string> = profileDir === null ? {} : { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` }
+    const nodeServingMs = await restartAndTime([follower], follower, marker, profileEnv)
     log(`restart: one node serving again after ${nodeServingMs} ms`)
+    if (profileDir !== null) {
+      await follower.kill('SIGTERM')
+      log(`restart: profile of the restarted node written to ${profileDir}`)
+      return { entries, logBytes, writeOpsPerSec: w.opsPerSec, nodeServingMs, clusterServingMs: NaN }
+    }
 
     await Promise.all(t.cluster.nodes.map((n) => n.kill('SIGKILL')))
     const clusterServingMs = await restartAndTime(t.cluster.nodes, t.leader, marker)
@@ -56,10 +68,10 @@ export async function measureRestart(entries: number, log: (t: string) => void):
   }
 }
 
-async function restartAndTime(nodes: readonly ProcessNode[], probe: ProcessNode, marker: string): Promise<number> {
+async function restartAndTime(nodes: readonly ProcessNode[], probe: ProcessNode, marker: string, extraEnv: Record<string, string> = {}): Promise<number> {
   const started = performance.now()
   for (const n of nodes) {
-    n.start()
+    n.start(extraEnv)
     adopt(n.proc)
   }
   for (;;) {
@@ -89,8 +101,8 @@ function dirBytes(dir: string): number {
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const { values } = parseArgs({ options: { entries: { type: 'string', default: '1000000' } } })
-  measureRestart(Number(values.entries), (x) => console.error(x)).then(
+  const { values } = parseArgs({ options: { entries: { type: 'string', default: '1000000' }, 'profile-dir': { type: 'string' } } })
+  measureRestart(Number(values.entries), (x) => console.error(x), values['profile-dir'] ?? null).then(
     (r) => {
       console.log(JSON.stringify(r, null, 2))
       process.exit(0)
