@@ -7,13 +7,14 @@
 //   node dist/bench/restart.js [--entries 1000000]
 //   node dist/bench/restart.js --entries 1000000 --profile-dir /tmp/prof
 //
-// With --profile-dir, the restarted follower runs under `node --cpu-prof`
-// (written there when it is stopped with SIGTERM after serving) and the
+// With --profile-dir, the restarted follower runs under the CPU profiler
+// (bench/lib/cpu-profile-hook.ts; the profile is written there when it is
+// stopped with SIGTERM after serving) and the
 // whole-cluster restart is skipped (SIGKILL would lose the profile).
 import { readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { pathToFileURL } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { Redis } from 'ioredis'
 import type { ProcessNode } from '../test/cluster/process-cluster.js'
 import { runDriver } from './driver.js'
@@ -50,7 +51,8 @@ export async function measureRestart(entries: number, log: (t: string) => void, 
 
     const follower = t.cluster.nodes.find((n) => n !== t.leader) as ProcessNode
     await follower.kill('SIGKILL')
-    const profileEnv: Record<string, string> = profileDir === null ? {} : { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` }
+    const hook = fileURLToPath(new URL('./lib/cpu-profile-hook.js', import.meta.url))
+    const profileEnv: Record<string, string> = profileDir === null ? {} : { NODE_OPTIONS: `--import=${hook}`, CPU_PROFILE_DIR: profileDir }
     const nodeServingMs = await restartAndTime([follower], follower, marker, profileEnv)
     log(`restart: one node serving again after ${nodeServingMs} ms`)
     if (profileDir !== null) {
