@@ -138,6 +138,13 @@ export class PlainSetReader {
   condition: KvSetCondition = 'always'
   expiry: KvSetExpiry = EXPIRY_NONE
   get = false
+  /**
+   * The bytes `clientId` was decoded from. Consecutive entries mostly carry
+   * the same client id, so it is compared rather than decoded again, and the
+   * session table then sees the very same string (its hash already known).
+   */
+  private readonly clientIdBytes = Buffer.alloc(CLIENT_ID_BYTES_MAX)
+  private clientIdLength = -1
 
   read(data: Buffer): boolean {
     const end = data.length
@@ -175,7 +182,10 @@ export class PlainSetReader {
     if (pos + 1 !== end || (get !== 0 && get !== 1)) return false
     this.nowMs = nowMs
     this.seq = seq
-    this.clientId = data.toString('utf8', clientIdAt, clientIdEnd)
+    if (!this.sameClientId(data, clientIdAt, clientIdEnd)) {
+      this.clientId = data.toString('utf8', clientIdAt, clientIdEnd)
+      this.clientIdLength = data.copy(this.clientIdBytes, 0, clientIdAt, clientIdEnd)
+    }
     this.keyStart = keyStart
     this.keyEnd = keyEnd
     this.valueStart = valueStart
@@ -183,6 +193,13 @@ export class PlainSetReader {
     this.condition = SET_CONDITIONS[condition] as KvSetCondition
     this.expiry = expiry
     this.get = get === 1
+    return true
+  }
+
+  private sameClientId(data: Buffer, start: number, end: number): boolean {
+    if (end - start !== this.clientIdLength) return false
+    const last = this.clientIdBytes
+    for (let i = start; i < end; i++) if (data[i] !== last[i - start]) return false
     return true
   }
 }
