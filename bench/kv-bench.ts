@@ -8,12 +8,20 @@ import { KvStateMachine } from '../lib/kv/state-machine.js'
 const COUNT = 300_000
 const T0 = 1_700_000_000_000
 
+/** CPU time (all threads, so GC helpers count) is printed next to wall time: on a loaded, shared machine it swings less. */
+function cpuMs(since: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(since)
+  return (used.user + used.system) / 1000
+}
+
 function timeIt(label: string, count: number, fn: () => void): number {
   const start = process.hrtime.bigint()
+  const cpu0 = process.cpuUsage()
   fn()
+  const cpuUs = (cpuMs(cpu0) * 1000) / count
   const ns = Number(process.hrtime.bigint() - start)
   const perOpUs = ns / 1000 / count
-  console.log(`${label.padEnd(44)} ${(count / (ns / 1e9)).toFixed(0).padStart(10)} ops/s  ${perOpUs.toFixed(3)} µs/op`)
+  console.log(`${label.padEnd(44)} ${(count / (ns / 1e9)).toFixed(0).padStart(10)} ops/s  ${perOpUs.toFixed(3)} µs/op (cpu ${cpuUs.toFixed(3)} µs/op)`)
   return perOpUs
 }
 
@@ -61,12 +69,16 @@ function main(): void {
     big.apply(++index, encodeEnvelope({ nowMs: T0, clientId: '', seq: 0, write: { ops: [{ t: 'mset', pairs }], watches: [] } }))
   }
   const start = process.hrtime.bigint()
+  const snapCpu0 = process.cpuUsage()
   const snap: Buffer = big.snapshot()
+  const snapCpuMs = cpuMs(snapCpu0)
   const snapMs = Number(process.hrtime.bigint() - start) / 1e6
   const restoreStart = process.hrtime.bigint()
+  const restoreCpu0 = process.cpuUsage()
   KvStateMachine.restore(snap)
+  const restoreCpuMs = cpuMs(restoreCpu0)
   const restoreMs = Number(process.hrtime.bigint() - restoreStart) / 1e6
-  console.log(`snapshot 1M keys x ${valueBytes} B: ${(snap.length / 1e6).toFixed(1)} MB in ${snapMs.toFixed(0)} ms; restore ${restoreMs.toFixed(0)} ms; memoryBytes≈${(big.memoryBytes() / 1e6).toFixed(0)} MB, heapUsed ${(process.memoryUsage().heapUsed / 1e6).toFixed(0)} MB`)
+  console.log(`snapshot 1M keys x ${valueBytes} B: ${(snap.length / 1e6).toFixed(1)} MB in ${snapMs.toFixed(0)} ms (cpu ${snapCpuMs.toFixed(0)}); restore ${restoreMs.toFixed(0)} ms (cpu ${restoreCpuMs.toFixed(0)}); memoryBytes≈${(big.memoryBytes() / 1e6).toFixed(0)} MB, heapUsed ${(process.memoryUsage().heapUsed / 1e6).toFixed(0)} MB`)
 }
 
 main()
