@@ -38,6 +38,9 @@ function main(): void {
   // Steady state: encode and decode without keeping results, as the server and replica do.
   const one = envelopes[0] as KvEnvelope
   timeIt('encodeEnvelope SET (3-byte value), steady', COUNT, () => { for (let i = 0; i < COUNT; i++) encodeEnvelope(one) })
+  // The shape a node really sends: its own client id (node id + 12 hex digits), a 100-byte value.
+  const real: KvEnvelope = { ...setEnvelope(7, 100), clientId: 'n1/0123456789ab' }
+  timeIt('encodeEnvelope SET (100-byte value, node id)', COUNT, () => { for (let i = 0; i < COUNT; i++) encodeEnvelope(real) })
   const oneEncoded = encodeEnvelope(one)
   timeIt('decodeEnvelope SET, steady', COUNT, () => { for (let i = 0; i < COUNT; i++) decodeEnvelope(oneEncoded) })
   let encoded: Buffer[] = []
