@@ -11,7 +11,7 @@
 // (bench/lib/cpu-profile-hook.ts; the profile is written there when it is
 // stopped with SIGTERM after serving) and the
 // whole-cluster restart is skipped (SIGKILL would lose the profile).
-import { readdirSync, statSync } from 'node:fs'
+import { readFileSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { fileURLToPath, pathToFileURL } from 'node:url'
@@ -26,6 +26,12 @@ export interface RestartResult {
   readonly logBytes: number
   readonly writeOpsPerSec: number
   readonly nodeServingMs: number
+  /**
+   * CPU time (user + system) the restarted node had used when it first
+   * served: on a shared, loaded machine wall time mostly measures the wait
+   * for a core, this measures the work. NaN where /proc is missing.
+   */
+  readonly nodeCpuMs: number
   /** NaN when skipped (--profile-dir). */
   readonly clusterServingMs: number
 }
@@ -54,17 +60,18 @@ export async function measureRestart(entries: number, log: (t: string) => void, 
     const hook = fileURLToPath(new URL('./lib/cpu-profile-hook.js', import.meta.url))
     const profileEnv: Record<string, string> = profileDir === null ? {} : { NODE_OPTIONS: `--import=${hook}`, CPU_PROFILE_DIR: profileDir }
     const nodeServingMs = await restartAndTime([follower], follower, marker, profileEnv)
-    log(`restart: one node serving again after ${nodeServingMs} ms`)
+    const nodeCpuMs = processCpuMs(follower.proc?.pid)
+    log(`restart: one node serving again after ${nodeServingMs} ms (${nodeCpuMs} ms of CPU)`)
     if (profileDir !== null) {
       await follower.kill('SIGTERM')
       log(`restart: profile of the restarted node written to ${profileDir}`)
-      return { entries, logBytes, writeOpsPerSec: w.opsPerSec, nodeServingMs, clusterServingMs: NaN }
+      return { entries, logBytes, writeOpsPerSec: w.opsPerSec, nodeServingMs, nodeCpuMs, clusterServingMs: NaN }
     }
 
     await Promise.all(t.cluster.nodes.map((n) => n.kill('SIGKILL')))
     const clusterServingMs = await restartAndTime(t.cluster.nodes, t.leader, marker)
     log(`restart: whole cluster serving again after ${clusterServingMs} ms`)
-    return { entries, logBytes, writeOpsPerSec: w.opsPerSec, nodeServingMs, clusterServingMs }
+    return { entries, logBytes, writeOpsPerSec: w.opsPerSec, nodeServingMs, nodeCpuMs, clusterServingMs }
   } finally {
     await t.stop()
   }
@@ -93,6 +100,19 @@ async function tryGet(port: number): Promise<string | null> {
     return null
   } finally {
     r.disconnect()
+  }
+}
+
+/** utime + stime of a process from /proc/<pid>/stat, in ms (clock ticks are 1/100 s on Linux). */
+function processCpuMs(pid: number | undefined): number {
+  if (pid === undefined) return NaN
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1')
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return (Number(fields[11]) + Number(fields[12])) * 10
+  } catch {
+    return NaN
   }
 }
 
