@@ -118,9 +118,6 @@ export class ByteReader {
   }
 }
 
-/** Up to this many bytes, a JavaScript loop copies faster than TypedArray.set. */
-const SHORT_COPY_BYTES = 32
-
 /** Writes into a buffer whose exact size was computed beforehand. */
 export class ByteWriter {
   pos = 0
@@ -148,20 +145,8 @@ export class ByteWriter {
 
   bytes(value: Uint8Array): void {
     this.u32(value.length)
-    this.bytesRaw(value)
-  }
-
-  /** The bytes alone, no length. Short runs (keys, ids) are copied in a loop: cheaper than a native set() call. */
-  bytesRaw(value: Uint8Array): void {
-    const length = value.length
-    if (length <= SHORT_COPY_BYTES) {
-      const buf = this.buf
-      let pos = this.pos
-      for (let i = 0; i < length; i++) buf[pos++] = value[i] as number
-    } else {
-      this.buf.set(value, this.pos)
-    }
-    this.pos += length
+    this.buf.set(value, this.pos)
+    this.pos += value.length
   }
 
   latin1(value: string): void {

@@ -52,8 +52,7 @@ export function encodeEnvelope(envelope: KvEnvelope): Buffer {
   const { nowMs, clientId, seq, write } = envelope
   checkUint53(nowMs, 'nowMs')
   checkUint53(seq, 'seq')
-  const clientIdUtf8 = utf8Of(clientId)
-  const clientIdBytes = clientIdUtf8.length
+  const clientIdBytes = Buffer.byteLength(clientId, 'utf8')
   if (clientIdBytes > CLIENT_ID_BYTES_MAX) {
     throw new KvEncodeError(`clientId is ${clientIdBytes} bytes, at most ${CLIENT_ID_BYTES_MAX}`)
   }
@@ -65,8 +64,7 @@ export function encodeEnvelope(envelope: KvEnvelope): Buffer {
   w.u8(ENVELOPE_VERSION)
   w.f64(nowMs)
   w.f64(seq)
-  w.u8(clientIdBytes)
-  w.bytesRaw(clientIdUtf8)
+  w.shortString(clientId, clientIdBytes)
   w.u32(write.watches.length)
   for (const watch of write.watches) {
     checkUint53(watch.version, 'watch version')
@@ -77,21 +75,6 @@ export function encodeEnvelope(envelope: KvEnvelope): Buffer {
   for (const op of write.ops) encodeOp(w, op)
   if (w.pos !== size) throw new KvEncodeError(`envelope size mismatch: wrote ${w.pos}, sized ${size}`)
   return w.buf
-}
-
-/**
- * A node encodes every client write under its one client id: keeping the last
- * id's UTF-8 bytes spares a measure and an encode (two native calls) per write.
- */
-let lastClientId = ''
-let lastClientIdUtf8 = Buffer.alloc(0)
-
-function utf8Of(clientId: string): Buffer {
-  if (clientId !== lastClientId) {
-    lastClientIdUtf8 = Buffer.from(clientId, 'utf8')
-    lastClientId = clientId
-  }
-  return lastClientIdUtf8
 }
 
 /**
