@@ -81,7 +81,7 @@ export class Keyspace {
   /** Keys with a finite deadline; bounds the stale entries in `expiry`. */
   private volatileCount = 0
   /** Exactly the bytes of every key and value held (the snapshot codec sizes its buffer from it). */
-  private keyValueBytesNow = 0
+  private heldKeyValueBytes = 0
 
   /** Last version handed out (even). */
   clock = 0
@@ -96,12 +96,12 @@ export class Keyspace {
   }
 
   get memoryBytes(): number {
-    return this.keyValueBytesNow + this.entries.size * ENTRY_OVERHEAD_BYTES
+    return this.heldKeyValueBytes + this.entries.size * ENTRY_OVERHEAD_BYTES
   }
 
   /** The sum of every held key's and value's length in bytes. */
   get keyValueBytes(): number {
-    return this.keyValueBytesNow
+    return this.heldKeyValueBytes
   }
 
   /** The sum of every tombstone key's length in bytes. */
@@ -134,7 +134,7 @@ export class Keyspace {
   put(key: string, existing: Entry | undefined, value: StoredValue, expireAtMs: number): void {
     this.clock += 2
     if (existing !== undefined) {
-      this.keyValueBytesNow += value.length - existing.value.length
+      this.heldKeyValueBytes += value.length - existing.value.length
       existing.value = value
       existing.version = this.clock
       this.setDeadline(key, existing, expireAtMs)
@@ -172,7 +172,7 @@ export class Keyspace {
     this.buckets = null
     this.expiry.clear()
     this.volatileCount = 0
-    this.keyValueBytesNow = 0
+    this.heldKeyValueBytes = 0
     this.tombstones.clear()
     this.tombstoneBytes = 0
     // Every key, present or not, now reports a version no WATCH has seen.
@@ -241,7 +241,7 @@ export class Keyspace {
   private insertEntry(key: string, entry: Entry): void {
     this.entries.set(key, entry)
     if (this.buckets !== null) addToBucket(this.buckets, key)
-    this.keyValueBytesNow += key.length + entry.value.length
+    this.heldKeyValueBytes += key.length + entry.value.length
     // Usually there are none: skip the lookup of a key in an empty table.
     if (this.tombstones.size > 0 && this.tombstones.delete(key)) this.tombstoneBytes -= key.length
   }
@@ -257,7 +257,7 @@ export class Keyspace {
       }
     }
     if (entry.expireAtMs !== Infinity) this.volatileCount--
-    this.keyValueBytesNow -= key.length + entry.value.length
+    this.heldKeyValueBytes -= key.length + entry.value.length
     this.addTombstone(key, tombstoneVersion)
   }
 
