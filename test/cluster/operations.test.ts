@@ -1,22 +1,9 @@
 // Operating a cluster with bin/raftkv and the /cluster routes: status fields,
 // learners promoted once caught up, removing the leader, a removed node that
 // keeps running, and refusing to re-add a member id by accident.
-import { execFile } from 'node:child_process'
-import { promisify } from 'node:util'
 import t from 'tap'
-import { ProcessCluster, cliPath, type ProcessNode } from './process-cluster.js'
+import { ProcessCluster, runCli as cli, type ProcessNode } from './process-cluster.js'
 
-const run = promisify(execFile)
-
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [cliPath, ...args], { timeout: 30_000 })
-    return { code: 0, stdout, stderr }
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string }
-    return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' }
-  }
-}
 
 function httpOf(node: ProcessNode): string {
   return `127.0.0.1:${node.spec.httpPort}`

@@ -2,7 +2,7 @@
 // (the compiled CLI) in its own temporary data directory, on free loopback
 // ports, configured through the process environment. Every wait is for a
 // condition with a generous bound, never a fixed sleep.
-import { spawn, type ChildProcess } from 'node:child_process'
+import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -29,6 +29,15 @@ export const cliPath = join(repoRoot, 'dist', 'bin', 'raftkv-cli.js')
  * outgoing connection of a parallel test between this check and the node's
  * own listen, which made starts fail with EADDRINUSE.
  */
+/** Runs `bin/raftkv` with these arguments; its exit code and output, never a throw. */
+export function runCli(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [cliPath, ...args], { timeout: 30_000 }, (error, stdout, stderr) => {
+      resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : 1, stdout, stderr })
+    })
+  })
+}
+
 export async function freePort(): Promise<number> {
   const ephemeralLow = ephemeralPortLow()
   const low = 10_000

@@ -5,22 +5,9 @@
 // the empty node as the voter it used to be. The cluster keeps every
 // acknowledged write, and the returning node serves all of them.
 // Also: the operator's `add` learns the new node's incarnation from the node.
-import { execFile } from 'node:child_process'
-import { promisify } from 'node:util'
 import t from 'tap'
-import { ProcessCluster, cliPath, freePort, type ProcessNode } from './process-cluster.js'
+import { ProcessCluster, freePort, runCli as cli, type ProcessNode } from './process-cluster.js'
 
-const run = promisify(execFile)
-
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [cliPath, ...args], { timeout: 30_000 })
-    return { code: 0, stdout, stderr }
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string }
-    return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' }
-  }
-}
 
 interface ClusterStatus {
   incarnation: string

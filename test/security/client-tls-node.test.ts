@@ -2,9 +2,9 @@
 // and https clients are served, plaintext ones are not.
 import { execFile, execFileSync } from 'node:child_process'
 import https from 'node:https'
-import t from 'tap'
-import { ProcessCluster, cliPath } from '../cluster/process-cluster.js'
-import { makePki } from './tls-certs.js'
+import t, { type Test } from 'tap'
+import { ProcessCluster, runCli, type ProcessNode } from '../cluster/process-cluster.js'
+import { makePki, type TestPki } from './tls-certs.js'
 
 const PASSWORD = 'pw-for-client-tls-node'
 
@@ -34,7 +34,8 @@ function cli(port: number, args: string[]): Promise<string> {
   })
 }
 
-t.test('a node with CLIENT_TLS_* serves redis-cli --tls and https, and not plaintext', { skip: redisCliTls() }, async (t) => {
+/** One node with CLIENT_TLS_* and REQUIREPASS, leading; stopped at teardown. */
+async function startTlsNode(t: Test): Promise<{ pki: TestPki; node: ProcessNode }> {
   const pki = makePki(t)
   const own = pki.issue('n1')
   const cluster = new ProcessCluster({ CLIENT_TLS_CERT: own.certPath, CLIENT_TLS_KEY: own.keyPath, REQUIREPASS: PASSWORD })
@@ -42,6 +43,11 @@ t.test('a node with CLIENT_TLS_* serves redis-cli --tls and https, and not plain
   const node = await cluster.addNode('n1')
   node.start()
   await cluster.waitFor(async () => (await httpsStatus(node.spec.httpPort, pki.ca)).includes('"role":"leader"'), 'n1 to lead, seen over https')
+  return { pki, node }
+}
+
+t.test('a node with CLIENT_TLS_* serves redis-cli --tls and https, and not plaintext', { skip: redisCliTls() }, async (t) => {
+  const { pki, node } = await startTlsNode(t)
   const tlsArgs = ['--tls', '--cacert', pki.caPath, '--no-auth-warning', '-a', PASSWORD]
   t.equal(await cli(node.spec.respPort, [...tlsArgs, 'SET', 'k', 'over-tls']), 'OK\n')
   t.equal(await cli(node.spec.respPort, [...tlsArgs, 'GET', 'k']), 'over-tls\n')
@@ -53,29 +59,15 @@ t.test('a node with CLIENT_TLS_* serves redis-cli --tls and https, and not plain
   t.not(plain, 200, 'plain http gets nothing')
 })
 
-function raftkvCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [cliPath, ...args], { timeout: 30_000 }, (error, stdout, stderr) => {
-      resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : 1, stdout, stderr })
-    })
-  })
-}
-
 t.test('bin/raftkv admin commands speak https to a node with CLIENT_TLS_*', async (t) => {
-  const pki = makePki(t)
-  const own = pki.issue('n1')
-  const cluster = new ProcessCluster({ CLIENT_TLS_CERT: own.certPath, CLIENT_TLS_KEY: own.keyPath, REQUIREPASS: PASSWORD })
-  t.teardown(() => cluster.stop())
-  const node = await cluster.addNode('n1')
-  node.start()
-  await cluster.waitFor(async () => (await httpsStatus(node.spec.httpPort, pki.ca)).includes('"role":"leader"'), 'n1 to lead, seen over https')
+  const { pki, node } = await startTlsNode(t)
   const target = ['--http', `127.0.0.1:${node.spec.httpPort}`, '--password', PASSWORD]
-  const ok = await raftkvCli(['status', ...target, '--https', '--cacert', pki.caPath, '--json'])
+  const ok = await runCli(['status', ...target, '--https', '--cacert', pki.caPath, '--json'])
   t.equal(ok.code, 0, `status over https succeeds: ${ok.stderr}`)
   t.match(JSON.parse(ok.stdout) as unknown, { id: 'n1', role: 'leader' }, 'and returns the node status')
-  const unverified = await raftkvCli(['status', ...target, '--https'])
+  const unverified = await runCli(['status', ...target, '--https'])
   t.equal(unverified.code, 1, 'a certificate the CLI cannot verify is refused')
   t.match(unverified.stderr, /cannot reach .* over https/, 'with a clear message')
-  const plain = await raftkvCli(['status', ...target])
+  const plain = await runCli(['status', ...target])
   t.equal(plain.code, 1, 'plain http to a TLS port fails')
 })
