@@ -5,9 +5,11 @@
 // 100-byte values on 1,000,000 random keys, one log entry each, from one
 // client id per node with increasing seqs, in batches of 256 entries.
 //
-//   node dist/bench/replay-bench.js --entries 1000000 [--dir /tmp/replay-1m] [--reps 1]
+//   node dist/bench/replay-bench.js --entries 1000000 [--dir DIR (default: the system temp dir)] [--reps 1]
 //   node --cpu-prof dist/bench/replay-bench.js --entries 1000000 --reps 1
 import { existsSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { encodeEnvelope, stampTime } from '../lib/kv/command-codec.js'
 import { KvStateMachine } from '../lib/kv/state-machine.js'
@@ -81,7 +83,7 @@ async function main(): Promise<void> {
     },
   })
   const entries = Number(values.entries)
-  const dir = values.dir ?? `/tmp/raftkv-replay-${entries}`
+  const dir = values.dir ?? join(tmpdir(), `raftkv-replay-${entries}`)
   if (!existsSync(dir)) {
     const t = performance.now()
     await writeLog(dir, entries)

@@ -5,7 +5,7 @@
 // follower, once for the whole cluster (which also needs an election).
 //
 //   node dist/bench/restart.js [--entries 1000000]
-//   node dist/bench/restart.js --entries 1000000 --profile-dir /tmp/prof
+//   node dist/bench/restart.js --entries 1000000 --profile-dir DIR
 //
 // With --profile-dir, the restarted follower runs under the CPU profiler
 // (bench/lib/cpu-profile-hook.ts; the profile is written there when it is
