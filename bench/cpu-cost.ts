@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs'
 import { basename } from 'node:path'
 import { parseArgs } from 'node:util'
+import { median } from './lib/result.js'
 import { redisBenchmark } from './lib/tools.js'
 import { startNodeFloor, startRaftkv, startRedis, type RespTarget } from './lib/targets.js'
 
@@ -49,11 +50,6 @@ async function measure(t: RespTarget, w: CostWorkload, requests: number): Promis
   const r = await redisBenchmark({ port: t.writePort, command: w.command, clients: w.clients, pipeline: w.pipeline, requests, valueBytes: 100, keys: 100_000, target: t.name, workload: w.id })
   const after = pids.map(cpuTicks)
   return { opsPerSec: r.opsPerSec, perProcessUs: pids.map((_, i) => (((after[i] as number) - (before[i] as number)) / ticksPerSecond) * 1e6 / r.requests) }
-}
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b)
-  return s.length === 0 ? NaN : (s[Math.floor((s.length - 1) / 2)] as number) / 2 + (s[Math.ceil((s.length - 1) / 2)] as number) / 2
 }
 
 async function main(): Promise<void> {
