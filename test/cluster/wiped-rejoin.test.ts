@@ -8,7 +8,6 @@
 import t from 'tap'
 import { ProcessCluster, freePort, runCli as cli, type ProcessNode } from './process-cluster.js'
 
-
 interface ClusterStatus {
   incarnation: string
   members: { id: string; role: string; incarnation: string }[]
