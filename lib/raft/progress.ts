@@ -51,6 +51,10 @@ export class Progress {
   readSeqAcked = 0
   /** Ticks since we last heard from this peer, for status. */
   lastContactTicks = 0
+  /** The highest commit index sent to this peer (in an append or heartbeat). */
+  commitSent = 0
+  /** A read this peer serves needs this commit index (see RaftNode.answerRead); 0 when none. */
+  commitWanted = 0
   readonly inflights: Inflights
 
   constructor(next: number, inflightAppendsMax: number) {

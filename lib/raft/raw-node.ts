@@ -802,6 +802,7 @@ export class RaftNode {
       else if (pr.state === 'snapshot' && pr.match >= pr.pendingSnapshot) pr.becomeProbe()
       pr.inflights.freeTo(m.index)
       if (!this.maybeCommitAndBroadcast()) this.sendAppendsWhileOpen(m.from)
+      if (pr.commitWanted > pr.commitSent && pr.match >= pr.commitWanted) this.sendCommit(m.from, pr)
       if (m.from === this.transferee && pr.match === this.log.lastIndex()) this.sendTimeoutNow(m.from)
     } else if (wasPaused) {
       this.sendAppendsWhileOpen(m.from)
@@ -853,16 +854,19 @@ export class RaftNode {
       this.becomeFollower(this.term, null)
       return true
     }
-    this.broadcastAppend(true)
+    // The new commit index rides on the next append or heartbeat instead of
+    // an empty append of its own: under steady writes the next batch follows
+    // within a turn, and an empty append (and its ack) per commit doubled
+    // the messages per write. A follower that serves a read is sent the
+    // commit with the read's answer (answerRead), so follower reads do not
+    // wait for the heartbeat.
+    this.broadcastAppend(false)
     return true
   }
 
   private broadcastAppend(commitAdvanced = false): void {
     for (const id of this.progress.keys()) {
       if (id === this.id) continue
-      // A new commit index travels at once, in an empty append if there is
-      // nothing new to send: followers apply (and serve reads and forwarded
-      // writes) without waiting for the next heartbeat.
       if (!this.sendAppendsWhileOpen(id) && commitAdvanced) this.sendAppend(id, true)
     }
   }
@@ -870,9 +874,20 @@ export class RaftNode {
   private broadcastHeartbeat(readSeq: number): void {
     for (const [id, pr] of this.progress) {
       if (id === this.id) continue
-      const commit = Math.min(pr.match, this.log.commit)
-      this.send({ type: 'Heartbeat', from: this.id, to: id, term: this.term, commit, readSeq })
+      this.sendHeartbeat(id, pr, readSeq)
     }
+  }
+
+  /** Tells one follower the commit index now: an append (empty if need be), or a heartbeat while appends are paused. */
+  private sendCommit(to: NodeId, pr: Progress): void {
+    if (!this.sendAppend(to, true)) this.sendHeartbeat(to, pr, this.readSeq)
+  }
+
+  private sendHeartbeat(to: NodeId, pr: Progress, readSeq: number): void {
+    // The leader never sends a commit beyond what it knows the follower holds.
+    const commit = Math.min(pr.match, this.log.commit)
+    if (commit > pr.commitSent) pr.commitSent = commit
+    this.send({ type: 'Heartbeat', from: this.id, to, term: this.term, commit, readSeq })
   }
 
   /** Returns whether anything was sent. */
@@ -897,6 +912,8 @@ export class RaftNode {
     const entries = pr.next <= this.log.lastIndex() ? this.log.slice(pr.next, this.log.lastIndex() + 1, this.opts.appendEntriesMax, this.opts.appendBytesMax) : []
     if (entries.length === 0 && pr.state === 'replicate' && !sendIfEmpty) return false
     this.send({ type: 'Append', from: this.id, to, term: this.term, prevIndex, prevTerm, entries, commit: this.log.commit })
+    const known = Math.min(this.log.commit, prevIndex + entries.length)
+    if (known > pr.commitSent) pr.commitSent = known
     const last = entries[entries.length - 1]
     if (pr.state === 'replicate' && last !== undefined) {
       pr.next = last.index + 1
@@ -972,8 +989,20 @@ export class RaftNode {
   }
 
   private answerRead(ctx: string, from: NodeId, index: number): void {
-    if (from === '' || from === this.id) this.readStates.push({ ctx, index })
-    else this.send({ type: 'ReadIndexResp', from: this.id, to: from, term: this.term, ctx, index })
+    if (from === '' || from === this.id) {
+      this.readStates.push({ ctx, index })
+      return
+    }
+    // The follower serves the read once it has applied `index`: make sure the
+    // commit index it needs is on its way (commits are not broadcast on
+    // their own, see maybeCommitAndBroadcast). Sent before the answer, on
+    // the same ordered connection.
+    const pr = this.progress.get(from)
+    if (index > 0 && pr !== undefined && pr.commitSent < index) {
+      if (pr.match >= index) this.sendCommit(from, pr)
+      else if (index > pr.commitWanted) pr.commitWanted = index // sent once it acks the entries (handleAppendResponse)
+    }
+    this.send({ type: 'ReadIndexResp', from: this.id, to: from, term: this.term, ctx, index })
   }
 
   private failPendingReads(): void {

@@ -94,16 +94,25 @@ t.test('§5.3 a leader counts its own log only once it is durable (advance)', as
   t.match(r.ready().committed, [{ kind: 'normal' }], 'and handed out for applying')
 })
 
-t.test('§5.3 followers learn the new commit index from the leader without waiting for a heartbeat', async (t) => {
+t.test('§5.3 followers learn a new commit index with the next append, not from an empty append of its own', async (t) => {
   const c = TestCluster.withVoters(3)
   const leader = c.electLeader()
   c.tick(2)
-  const p = c.raft(leader).propose(data('x'))
+  const followers = [...c.nodes.keys()].filter((id) => id !== leader)
+  const x = c.raft(leader).propose(data('x'))
+  const appendsBefore = c.sentCount('Append')
   c.stabilize() // no tick: no heartbeat
-  for (const n of c.nodes.values()) {
-    t.ok(p.ok && n.raft.status().commit >= p.index, `${n.id} knows x is committed`)
-    t.same(normalData(n.applied), ['x'], `${n.id} applied x`)
+  t.ok(x.ok && c.raft(leader).status().commit >= x.index, 'the leader committed x')
+  t.equal(c.sentCount('Append') - appendsBefore, 2, 'one append per follower: none just for the commit')
+  const y = c.raft(leader).propose(data('y'))
+  c.stabilize()
+  for (const f of followers) {
+    t.ok(x.ok && c.raft(f).status().commit >= x.index, `${f} learned x committed from the append that carried y`)
+    t.same(normalData(c.node(f).applied), ['x'], `${f} applied x`)
   }
+  c.tick(1)
+  for (const f of followers) t.same(normalData(c.node(f).applied), ['x', 'y'], `${f} applied y after the next heartbeat`)
+  t.ok(y.ok)
 })
 
 t.test('§5.3 a follower applies committed entries in log order, exactly once', async (t) => {

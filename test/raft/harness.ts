@@ -39,6 +39,7 @@ export class TestCluster {
   readonly cut = new Set<string>()
   /** When set, a queued message for which it returns true is dropped on delivery. */
   dropIf: ((m: Message) => boolean) | null = null
+  private readonly sentByType = new Map<Message['type'], number>()
   private seed = 1
 
   constructor(readonly options: Partial<RaftOptions> = {}) {}
@@ -126,7 +127,15 @@ export class TestCluster {
   }
 
   private enqueue(ms: readonly Message[]): void {
-    for (const m of ms) this.queue.push(m)
+    for (const m of ms) {
+      this.queue.push(m)
+      this.sentByType.set(m.type, (this.sentByType.get(m.type) ?? 0) + 1)
+    }
+  }
+
+  /** How many messages of this type the nodes have sent so far. */
+  sentCount(type: Message['type']): number {
+    return this.sentByType.get(type) ?? 0
   }
 
   /** Processes readies, then takes the queued messages out without delivering them. */

@@ -179,3 +179,54 @@ t.test('§6.4 a read index the leader granted still reaches a follower that has 
   c.processReadies()
   t.match(c.node(f).readStates, [{ ctx: 'r', index: c.raft(leader).status().commit }])
 })
+
+t.test('§6.4 a follower whose read is answered before it holds the read index is sent the commit index once it acks the entries', async (t) => {
+  const { c, leader, followers } = steady()
+  const f = followers[0] as string
+  const w = c.raft(leader).propose(data('w'))
+  const held: Message[] = []
+  // f misses w's append (held back) and the heartbeats of the read round, so
+  // the leader answers f's read while f does not hold w yet.
+  c.dropIf = (m) => {
+    if (m.to === f && m.type === 'Append') {
+      held.push(m)
+      return true
+    }
+    return m.to === f && m.type === 'Heartbeat'
+  }
+  c.stabilize()
+  t.ok(w.ok && c.raft(leader).status().commit >= w.index, 'w committed through the leader and g')
+  c.raft(f).readIndex('fr')
+  c.stabilize()
+  t.ok(w.ok && (c.node(f).readStates[0]?.index ?? -1) >= w.index, 'the read is answered with an index at or past w')
+  t.ok(w.ok && c.raft(f).status().commit < w.index, 'f does not know w is committed yet')
+  c.dropIf = null
+  for (const m of held) c.deliver(m) // carries the commit index from before w committed
+  c.stabilize() // no tick: no heartbeat
+  t.ok(w.ok && c.raft(f).status().applied >= w.index, 'f learned the commit and applied w without waiting for a heartbeat')
+})
+
+t.test('§6.4 a follower that acks the read index during the read round is sent the commit index with the answer', async (t) => {
+  const { c, leader, followers } = steady()
+  const [f, g] = followers as [string, string]
+  const w = c.raft(leader).propose(data('w'))
+  const held: Message[] = []
+  c.dropIf = (m) => {
+    if (m.to !== f || m.type !== 'Append') return false
+    held.push(m)
+    return true
+  }
+  c.stabilize() // w commits through the leader and g; f misses it
+  c.dropIf = null
+  c.raft(f).readIndex('fr')
+  for (const m of c.collect()) c.deliver(m) // the ReadIndex request
+  const round = c.collect()
+  t.match(ofType(round, 'Heartbeat').map((m) => m.to).sort(), [f, g].sort(), 'the read round')
+  for (const m of held) c.deliver(m) // f receives w now, with the commit index from before w committed
+  for (const m of c.collect()) c.deliver(m) // f's ack reaches the leader before the round completes
+  t.ok(w.ok && c.raft(f).status().commit < w.index, 'f holds w but does not know it is committed')
+  for (const m of round) if (m.to === g) c.deliver(m)
+  c.stabilize() // no tick; the round's heartbeat to f stays lost
+  t.match(c.node(f).readStates, [{ ctx: 'fr' }])
+  t.ok(w.ok && c.raft(f).status().applied >= w.index, 'f applied w with the answer, without waiting for the next heartbeat')
+})
