@@ -21,6 +21,9 @@ async function redisCli(node: ProcessNode, args: string[], input?: string): Prom
     p.stderr.on('data', (d: Buffer) => (err += d.toString()))
     p.on('error', reject)
     p.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`redis-cli exited ${String(code)}: ${err}${out}`))))
+    // redis-cli given its command as arguments may exit before we close its
+    // stdin: that EPIPE is no failure (the exit code and output say how it went).
+    p.stdin.on('error', () => {})
     p.stdin.end(input ?? '')
   })
 }
