@@ -840,6 +840,7 @@ export class RaftNode {
 
   /** On commit: broadcast the new commit index, answer waiting reads, finish removals. */
   private maybeCommitAndBroadcast(): boolean {
+    const configPending = this.log.uncommittedConfigIndex() !== 0
     if (!this.maybeCommit()) return false
     if (this.readsAwaitingCommit.length > 0 && this.log.term(this.log.commit) === this.term) {
       const waiting = this.readsAwaitingCommit
@@ -859,8 +860,10 @@ export class RaftNode {
     // within a turn, and an empty append (and its ack) per commit doubled
     // the messages per write. A follower that serves a read is sent the
     // commit with the read's answer (answerRead), so follower reads do not
-    // wait for the heartbeat.
-    this.broadcastAppend(false)
+    // wait for the heartbeat. A membership change that just committed is
+    // still told at once: it is rare, and who may campaign and whom a node
+    // hears depend on whether it committed.
+    this.broadcastAppend(configPending && this.log.uncommittedConfigIndex() === 0)
     return true
   }
 

@@ -115,6 +115,17 @@ t.test('§5.3 followers learn a new commit index with the next append, not from 
   t.ok(y.ok)
 })
 
+t.test('§4.1 a committed membership change is told to the followers at once, without waiting for an append or heartbeat', async (t) => {
+  const c = TestCluster.withVoters(3)
+  const leader = c.electLeader()
+  c.tick(2)
+  const r = c.raft(leader).proposeConfChange({ op: 'addLearner', id: 'n9', addr: 'n9:1' })
+  c.stabilize() // no tick, no later append
+  for (const f of [...c.nodes.keys()].filter((id) => id !== leader)) {
+    t.ok(r.ok && c.raft(f).status().commit >= r.index, `${f} knows the change committed`)
+  }
+})
+
 t.test('§5.3 a follower applies committed entries in log order, exactly once', async (t) => {
   const c = TestCluster.withVoters(3)
   const leader = c.electLeader()
