@@ -3,9 +3,9 @@
 // Avro, an unexpected frame) closes this connection with one reported
 // failure, and the node goes on serving everyone else.
 //
-// Writes never block. Frames written during one event-loop turn are corked and
-// leave in one writev when the turn ends, so a Ready batch with many small
-// messages costs one syscall. The bytes waiting in the socket are bounded by
+// Writes never block. Frames written during one event-loop turn leave in one
+// socket write when the turn ends (TurnWriter), so a Ready batch with many
+// small messages costs one syscall. The bytes waiting in the socket are bounded by
 // `sendQueueBytesMax`: beyond that a frame is dropped (raft retransmits).
 import type { Socket } from 'node:net'
 import { FrameDecoder, FrameError } from './frame-codec.js'
@@ -17,6 +17,7 @@ import {
   type PeerIdentity,
   type RefusalReason,
 } from './handshake.js'
+import { TurnWriter } from '../util/turn-writer.js'
 import { isTlsError, tlsFailureDetail } from './peer-tls.js'
 import { WireDecodeError, decodeWireMessage, wireCodec } from './wire-codec.js'
 import type { WireMessage } from './wire-message.js'
@@ -72,12 +73,17 @@ export class PeerConnection {
   private readonly decoder = new FrameDecoder(HANDSHAKE_FRAME_BYTES_MAX)
   private handshakeTimer: NodeJS.Timeout | null
   private stallTimer: NodeJS.Timeout | null = null
-  private corked = false
+  private readonly writer: TurnWriter
 
   constructor(private readonly options: PeerConnectionOptions) {
     this.socket = options.socket
     this.handshake = options.handshake
     this.remoteAddress = `${options.socket.remoteAddress ?? '?'}:${options.socket.remotePort ?? '?'}`
+    this.writer = new TurnWriter(this.socket, (accepted) => {
+      if (accepted || this.stallTimer !== null || this.state === 'closed') return
+      this.stallTimer = setTimeout(() => this.onStall(), options.writeStallTimeoutMs)
+      this.stallTimer.unref()
+    })
     this.socket.setNoDelay(true)
     this.socket.on('data', (chunk: Buffer) => this.onData(chunk))
     this.socket.on('drain', () => this.clearStallTimer())
@@ -95,25 +101,17 @@ export class PeerConnection {
   /** Queues a complete frame; false when it was dropped (not open, or the send queue is full). */
   send(frame: Buffer): boolean {
     if (this.state !== 'open') return false
-    if (this.socket.writableLength + frame.length > this.options.sendQueueBytesMax) {
+    if (this.writer.queuedBytes + frame.length > this.options.sendQueueBytesMax) {
       this.framesDropped++
       return false
     }
-    if (!this.corked) {
-      this.corked = true
-      this.socket.cork()
-      process.nextTick(() => this.uncork())
-    }
-    if (!this.socket.write(frame) && this.stallTimer === null) {
-      this.stallTimer = setTimeout(() => this.onStall(), this.options.writeStallTimeoutMs)
-      this.stallTimer.unref()
-    }
+    this.writer.write(frame)
     return true
   }
 
   /** Bytes written but not yet taken by the kernel. */
   queuedBytes(): number {
-    return this.socket.writableLength
+    return this.writer.queuedBytes
   }
 
   close(failure: ConnectionFailure = { kind: 'local', detail: 'closed locally' }): void {
@@ -196,11 +194,6 @@ export class PeerConnection {
 
   isClosed(): boolean {
     return this.state === 'closed'
-  }
-
-  private uncork(): void {
-    this.corked = false
-    if (!this.socket.destroyed) this.socket.uncork()
   }
 
   private onStall(): void {

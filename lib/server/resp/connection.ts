@@ -134,7 +134,7 @@ export class Connection implements ConnectionView {
   }
 
   outputBytes(): number {
-    return this.socket.writableLength
+    return this.queue.queuedBytes
   }
 
   /** Closes the connection at once (server shutdown, after draining timed out). */
@@ -212,7 +212,7 @@ export class Connection implements ConnectionView {
   private checkPressure(): void {
     if (this.closing) return
     const limits = this.server.limits
-    const over = this.queue.pendingCount > limits.pipelineCommandsMax || this.socket.writableLength > limits.outputPauseBytes
+    const over = this.queue.pendingCount > limits.pipelineCommandsMax || this.queue.queuedBytes > limits.outputPauseBytes
     if (over && !this.paused) {
       this.paused = true
       this.socket.pause()
@@ -311,8 +311,21 @@ export class Connection implements ConnectionView {
     this.queue.push(replyQueued)
   }
 
-  private settleWith(promise: Promise<Reply>, slot: Settle, slotNumber = 0): void {
-    promise.then(slot, (error: unknown) => slot(backendErrorReply(error, this.server.logger, slotNumber)))
+  /** Fills `slot` with the formatted outcome of `promise`, or with the error reply; never rejects. */
+  private settleWith<T>(promise: Promise<T>, format: (value: T) => Reply, slot: Settle, slotNumber = 0): void {
+    // One reaction per request (this runs for every command): format inside it rather than in a .then of its own.
+    promise.then(
+      (value) => {
+        let reply: Reply
+        try {
+          reply = format(value)
+        } catch (error) {
+          reply = backendErrorReply(error, this.server.logger, slotNumber)
+        }
+        slot(reply)
+      },
+      (error: unknown) => slot(backendErrorReply(error, this.server.logger, slotNumber)),
+    )
   }
 
   private runLocal(spec: LocalCommandSpec, args: Buffer[]): void {
@@ -321,7 +334,7 @@ export class Connection implements ConnectionView {
       this.queue.push(reply)
       return
     }
-    this.settleWith(reply, this.queue.reserve())
+    this.settleWith(reply, asReply, this.queue.reserve())
   }
 
   private consistency(): ReadConsistency {
@@ -349,7 +362,7 @@ export class Connection implements ConnectionView {
       this.queue.push(moved)
       return
     }
-    this.settleWith(this.sequencer.read(op, consistency).then(formatResult), this.queue.reserve())
+    this.settleWith(this.sequencer.read(op, consistency), formatResult, this.queue.reserve())
   }
 
   private runWrite(spec: KvCommandSpec, args: Buffer[]): void {
@@ -367,7 +380,8 @@ export class Connection implements ConnectionView {
     const result = this.sequencer.run('write', () => backend.write({ ops: [op], watches: [] }))
     const slot = spec.firstKey > 0 && args[spec.firstKey] !== undefined ? keySlot(args[spec.firstKey] as Buffer) : 0
     this.settleWith(
-      result.then((outcome) => applyReply(outcome, (results) => formatResult(results[0] ?? { t: 'nil' }))),
+      result,
+      (outcome) => applyReply(outcome, (results) => formatResult(results[0] ?? { t: 'nil' })),
       this.queue.reserve(),
       slot,
     )
@@ -425,10 +439,7 @@ export class Connection implements ConnectionView {
       () => null,
     )
     this.client.watches.push(recorded)
-    this.settleWith(
-      versions.then(() => replyOk),
-      this.queue.reserve(),
-    )
+    this.settleWith(versions, () => replyOk, this.queue.reserve())
   }
 
   private exec(): void {
@@ -460,7 +471,8 @@ export class Connection implements ConnectionView {
       return backend.write({ ops, watches: flat })
     })
     this.settleWith(
-      result.then((outcome) => applyReply(outcome, (results) => execReply(transaction, results))),
+      result,
+      (outcome) => applyReply(outcome, (results) => execReply(transaction, results)),
       this.queue.reserve(),
     )
   }
@@ -480,14 +492,19 @@ export class Connection implements ConnectionView {
     const backend = this.server.backend
     const page = this.sequencer.run('read', () => backend.scan(request.cursor, request.match, request.count, consistency))
     this.settleWith(
-      page.then((result) => {
+      page,
+      (result) => {
         if (result.t === 'error') return errorReply(`${result.code} ${result.message}`)
         const keys = request.type === null || request.type === 'string' ? result.keys : []
         return array([bulk(result.cursor), bulkArray(keys)])
-      }),
+      },
       this.queue.reserve(),
     )
   }
+}
+
+function asReply(reply: Reply): Reply {
+  return reply
 }
 
 function firstKeyOf(ops: readonly KvOp[]): Buffer | undefined {

@@ -3,10 +3,11 @@
 // must still leave in the order the commands arrived. Each command takes a
 // slot; a slot's reply is written once every slot before it is written.
 //
-// Writes within one tick are corked into one syscall. The bytes waiting in the
-// socket are bounded: a client that does not read its replies is closed
+// Replies written within one turn leave in one socket write (TurnWriter). The
+// bytes waiting in the socket are bounded: a client that does not read its replies is closed
 // (Redis' client-output-buffer-limit; CVE-2025-21605 for clients before AUTH).
 import type { Socket } from 'node:net'
+import { TurnWriter } from '../../util/turn-writer.js'
 import type { Reply } from './reply-writer.js'
 
 export type Settle = (reply: Reply) => void
@@ -18,7 +19,7 @@ interface Slot {
 export class ReplyQueue {
   private slots: Slot[] = []
   private head = 0
-  private corked = false
+  private readonly writer: TurnWriter
   private closed = false
   private ending = false
 
@@ -32,7 +33,16 @@ export class ReplyQueue {
       flushed(): void
       written(bytes: number): void
     },
-  ) {}
+  ) {
+    // Bytes held for the turn count against the pause threshold too: once
+    // they reach the socket, reading may resume (a full socket says so with 'drain').
+    this.writer = new TurnWriter(socket, () => this.events.flushed())
+  }
+
+  /** Reply bytes not yet taken by the kernel (this turn's and the socket's). */
+  get queuedBytes(): number {
+    return this.writer.queuedBytes
+  }
 
   /** Replies reserved but not yet written. */
   get pendingCount(): number {
@@ -68,6 +78,7 @@ export class ReplyQueue {
     this.ending = true
     if (this.pendingCount === 0 && !this.closed) {
       this.closed = true
+      this.writer.flush()
       this.socket.end()
     }
   }
@@ -99,17 +110,9 @@ export class ReplyQueue {
 
   private write(reply: Reply): void {
     if (this.closed || this.socket.destroyed) return
-    if (!this.corked) {
-      this.corked = true
-      this.socket.cork()
-      process.nextTick(() => {
-        this.corked = false
-        this.socket.uncork()
-      })
-    }
-    this.socket.write(reply)
+    this.writer.write(reply)
     this.events.written(reply.length)
-    if (this.socket.writableLength > this.outputBytesMax()) {
+    if (this.writer.queuedBytes > this.outputBytesMax()) {
       this.closed = true
       this.events.overflow()
     }
