@@ -43,7 +43,8 @@ const OP_TAGS = [
 const TAG_OF = new Map<KvOp['t'], number>(OP_TAGS.map((name, i) => [name, i]))
 
 const SET_CONDITIONS = ['always', 'nx', 'xx'] as const satisfies readonly KvSetCondition[]
-const EXPIRE_CONDITIONS = ['always', 'nx', 'xx', 'gt', 'lt'] as const satisfies readonly KvExpireCondition[]
+// Append only: entries already in logs hold these indexes.
+const EXPIRE_CONDITIONS = ['always', 'nx', 'xx', 'gt', 'lt', 'xxlt'] as const satisfies readonly KvExpireCondition[]
 const UNITS = ['seconds', 'milliseconds'] as const satisfies readonly KvTimeUnit[]
 const BASES = ['relative', 'absolute'] as const
 

@@ -29,8 +29,13 @@ export type KvSetExpiry =
 /** SET's NX / XX. */
 export type KvSetCondition = 'always' | 'nx' | 'xx'
 
-/** EXPIRE's NX / XX / GT / LT (Redis 7). Combinations are rejected by the parser. */
-export type KvExpireCondition = 'always' | 'nx' | 'xx' | 'gt' | 'lt'
+/**
+ * EXPIRE's NX / XX / GT / LT (Redis 7). The parser rejects the incompatible
+ * combinations. XX GT is plain 'gt' (GT never fires on a key without a deadline),
+ * but XX LT is its own condition: LT alone treats a missing deadline as infinite
+ * and sets one, while XX LT requires a deadline to already exist.
+ */
+export type KvExpireCondition = 'always' | 'nx' | 'xx' | 'gt' | 'lt' | 'xxlt'
 
 export interface KvPair {
   readonly key: Buffer

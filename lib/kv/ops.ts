@@ -318,6 +318,7 @@ function applyExpire(ks: Keyspace, op: ExpireOp, nowMs: number): KvOpResult {
     // A key without a deadline counts as an infinite TTL: never below a new one.
     case 'gt': if (current === Infinity || whenMs <= current) return ZERO; break
     case 'lt': if (current !== Infinity && whenMs >= current) return ZERO; break
+    case 'xxlt': if (current === Infinity || whenMs >= current) return ZERO; break
     case 'always': break
     default: return unreachable(op.condition, 'expire condition')
   }

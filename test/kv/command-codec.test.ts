@@ -1,6 +1,6 @@
 import t from 'tap'
 import { decodeEnvelope, encodeEnvelope, stampTime, NOW_OFFSET } from '../../lib/kv/command-codec.js'
-import type { KvEnvelope, KvOp, KvTimeUnit } from '../../lib/kv/command.js'
+import type { KvEnvelope, KvExpireCondition, KvOp, KvTimeUnit } from '../../lib/kv/command.js'
 import { KvDecodeError, KvEncodeError } from '../../lib/kv/errors.js'
 import { KvStateMachine } from '../../lib/kv/state-machine.js'
 import { Prng } from '../../lib/util/prng.js'
@@ -41,7 +41,7 @@ function randomOp(rng: Prng): KvOp {
     case 10: return { t: 'setnx', key: bytes(rng), value: bytes(rng) }
     case 11: return {
       t: 'expire', key: bytes(rng), base: rng.pick(['relative', 'absolute'] as const), unit, amount: int64(rng),
-      condition: rng.pick(['always', 'nx', 'xx', 'gt', 'lt'] as const),
+      condition: rng.pick(['always', 'nx', 'xx', 'gt', 'lt', 'xxlt'] as const),
     }
     case 12: return { t: 'ttl', key: bytes(rng), unit }
     case 13: return { t: 'expiretime', key: bytes(rng), unit }
@@ -73,6 +73,25 @@ t.test('envelopes from a seeded generator decode to what was encoded', async (t)
     t.same(decoded, envelope, `envelope ${i}`)
     if (t.passing() === false) break
   }
+})
+
+function expireEnvelope(condition: KvExpireCondition): KvEnvelope {
+  const op: KvOp = { t: 'expire', key: Buffer.from('k'), base: 'relative', unit: 'seconds', amount: 10n, condition }
+  return { nowMs: 1, clientId: 'c', seq: 1, write: { ops: [op], watches: [] } }
+}
+
+t.test('an EXPIRE XX LT op decodes to what was encoded', async (t) => {
+  const envelope = expireEnvelope('xxlt')
+  t.same(decodeEnvelope(encodeEnvelope(envelope)), envelope)
+})
+
+t.test('EXPIRE condition bytes already in logs keep their meaning', async (t) => {
+  // The condition is the last byte of an envelope whose last op is an expire.
+  const conditions: readonly KvExpireCondition[] = ['always', 'nx', 'xx', 'gt', 'lt', 'xxlt']
+  conditions.forEach((condition, tag) => {
+    const data = encodeEnvelope(expireEnvelope(condition))
+    t.equal(data[data.length - 1], tag, condition)
+  })
 })
 
 t.test('stampTime overwrites nowMs in place without touching the rest', async (t) => {

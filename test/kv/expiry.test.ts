@@ -69,6 +69,27 @@ t.test('EXPIRE NX, XX, GT and LT follow Redis 7', async (t) => {
   t.same(plain(d.sm.read(ttl('k', 'seconds'), T0)), { int: 15 })
 })
 
+t.test('EXPIRE XX LT leaves a key without a deadline without one', async (t) => {
+  const d = new Driver()
+  d.one(set('k', 'v'))
+  t.same(plain(d.one(expire('k', 10n, { condition: 'xxlt' }))), { int: 0 })
+  t.same(plain(d.sm.read(ttl('k'), T0)), { int: -1 })
+})
+
+t.test('EXPIRE XX LT lowers an existing deadline', async (t) => {
+  const d = new Driver()
+  d.one(set('k', 'v', px(20_000)))
+  t.same(plain(d.one(expire('k', 10n, { condition: 'xxlt' }))), { int: 1 })
+  t.same(plain(d.sm.read(ttl('k'), T0)), { int: 10_000 })
+})
+
+t.test('EXPIRE XX LT does not raise an existing deadline', async (t) => {
+  const d = new Driver()
+  d.one(set('k', 'v', px(20_000)))
+  t.same(plain(d.one(expire('k', 30n, { condition: 'xxlt' }))), { int: 0 })
+  t.same(plain(d.sm.read(ttl('k'), T0)), { int: 20_000 })
+})
+
 t.test('EXPIRE overflow is the Redis error naming the command', async (t) => {
   const d = new Driver()
   d.one(set('k', 'v'))

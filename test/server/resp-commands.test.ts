@@ -66,6 +66,13 @@ t.test('EXPIRE family, TTL, PTTL and PERSIST', async (t) => {
   t.same(await client.command('EXPIRE', 'k', '10', 'NX', 'XX'), { error: 'ERR NX and XX, GT or LT options at the same time are not compatible' })
 })
 
+t.test('EXPIRE XX LT does not give a key without a deadline one, as in Redis 7', async (t) => {
+  const { client } = await setup(t)
+  await client.command('SET', 'k', 'v')
+  t.equal(await client.command('EXPIRE', 'k', '10', 'XX', 'LT'), 0)
+  t.equal(await client.command('TTL', 'k'), -1)
+})
+
 t.test('MSET and MGET answer in key order with nil for missing keys', async (t) => {
   const { client } = await setup(t)
   t.equal(await client.command('MSET', 'a', '1', 'b', '2'), 'OK')

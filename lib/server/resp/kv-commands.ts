@@ -93,8 +93,9 @@ function parseExpire(base: 'relative' | 'absolute', unit: KvTimeUnit) {
       return errorReply('ERR NX and XX, GT or LT options at the same time are not compatible')
     }
     if (seen.has('GT') && seen.has('LT')) return errorReply('ERR GT and LT options at the same time are not compatible')
-    // XX with GT or LT: both must hold; GT/LT already imply the key has a deadline test.
-    if (seen.has('XX') && seen.size > 1) condition = seen.has('GT') ? 'gt' : 'lt'
+    // XX with GT or LT: both must hold. GT already fails on a key without a
+    // deadline, so XX GT is GT; LT sets one there, so XX LT needs its own condition.
+    if (seen.has('XX') && seen.size > 1) condition = seen.has('GT') ? 'gt' : 'xxlt'
     return { t: 'expire', key: arg(args, 1), base, unit, amount, condition }
   }
 }
