@@ -39,6 +39,7 @@ export const KEYS_PER_OP_MAX = 1 << 20
 const OP_TAGS = [
   'set', 'get', 'getdel', 'del', 'exists', 'incrby', 'append', 'strlen', 'mget', 'mset',
   'setnx', 'expire', 'ttl', 'expiretime', 'persist', 'type', 'dbsize', 'flushall', 'expireSweep',
+  'dbexpires',
 ] as const satisfies readonly KvOp['t'][]
 const TAG_OF = new Map<KvOp['t'], number>(OP_TAGS.map((name, i) => [name, i]))
 
@@ -253,7 +254,7 @@ function opBytes(op: KvOp): number {
       return 1 + 4 + op.key.length + 1 + 1 + 8 + 1
     case 'ttl': case 'expiretime':
       return 1 + 4 + op.key.length + 1
-    case 'dbsize': case 'flushall':
+    case 'dbsize': case 'dbexpires': case 'flushall':
       return 1
     default:
       return unreachable(op, 'kv op')
@@ -312,7 +313,7 @@ function encodeOp(w: ByteWriter, op: KvOp): void {
       return
     case 'ttl': case 'expiretime':
       w.bytes(op.key); w.u8(UNITS.indexOf(op.unit)); return
-    case 'dbsize': case 'flushall':
+    case 'dbsize': case 'dbexpires': case 'flushall':
       return
     default:
       unreachable(op, 'kv op')
@@ -370,7 +371,7 @@ function decodeOp(r: ByteReader): KvOp {
     }
     case 'ttl': case 'expiretime':
       return { t, key: r.bytes('key'), unit: UNITS[r.tag('time unit', UNITS.length)] as KvTimeUnit }
-    case 'dbsize': case 'flushall':
+    case 'dbsize': case 'dbexpires': case 'flushall':
       return { t }
     default:
       return unreachable(t, 'op tag')

@@ -87,6 +87,11 @@ export type KvOp =
   /** TYPE: "string" or "none" (a status reply). */
   | { readonly t: 'type'; readonly key: Buffer }
   | { readonly t: 'dbsize' }
+  /**
+   * INFO keyspace's `expires=`: keys held with a deadline, counting expired
+   * ones not yet swept (as DBSIZE does). No RESP command maps to it.
+   */
+  | { readonly t: 'dbexpires' }
   /** FLUSHALL / FLUSHDB (there is one database). */
   | { readonly t: 'flushall' }
   /**

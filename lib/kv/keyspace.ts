@@ -78,7 +78,7 @@ export class Keyspace {
    */
   private buckets: (Set<string> | undefined)[] | null = null
   private readonly expiry = new ExpiryIndex()
-  /** Keys with a finite deadline; bounds the stale entries in `expiry`. */
+  /** Keys with a finite deadline (INFO's `expires=`); also bounds the stale entries in `expiry`. */
   private volatileCount = 0
   /** Exactly the bytes of every key and value held (the snapshot codec sizes its buffer from it). */
   private heldKeyValueBytes = 0
@@ -93,6 +93,11 @@ export class Keyspace {
 
   get size(): number {
     return this.entries.size
+  }
+
+  /** Keys held with a finite deadline, expired or not; kept as a count, so O(1). */
+  get volatileSize(): number {
+    return this.volatileCount
   }
 
   get memoryBytes(): number {

@@ -33,9 +33,9 @@ export const VALUE_BYTES_MAX = 512 * 1024 * 1024
 /** Far below V8's string limit; Redis has none, but no real key comes close. */
 export const KEY_BYTES_MAX = 16 * 1024 * 1024
 
-export type KvReadOnlyOp = Extract<KvOp, { t: 'get' | 'strlen' | 'exists' | 'mget' | 'ttl' | 'expiretime' | 'type' | 'dbsize' }>
+export type KvReadOnlyOp = Extract<KvOp, { t: 'get' | 'strlen' | 'exists' | 'mget' | 'ttl' | 'expiretime' | 'type' | 'dbsize' | 'dbexpires' }>
 
-const READ_ONLY = new Set<KvOp['t']>(['get', 'strlen', 'exists', 'mget', 'ttl', 'expiretime', 'type', 'dbsize'])
+const READ_ONLY = new Set<KvOp['t']>(['get', 'strlen', 'exists', 'mget', 'ttl', 'expiretime', 'type', 'dbsize', 'dbexpires'])
 
 export function isReadOnlyOp(op: KvOp): op is KvReadOnlyOp {
   return READ_ONLY.has(op.t)
@@ -56,7 +56,7 @@ function keysTooLong(op: KvOp): boolean {
       return op.keys.some((k) => k.length > KEY_BYTES_MAX)
     case 'mset':
       return op.pairs.some((p) => p.key.length > KEY_BYTES_MAX)
-    case 'dbsize': case 'flushall':
+    case 'dbsize': case 'dbexpires': case 'flushall':
       return false
     default:
       return op.key.length > KEY_BYTES_MAX
@@ -98,6 +98,8 @@ export function readOp(ks: Keyspace, op: KvReadOnlyOp, nowMs: number): KvOpResul
     case 'dbsize':
       // Like Redis: keys still held, including expired ones not yet swept.
       return intResult(ks.size)
+    case 'dbexpires':
+      return intResult(ks.volatileSize)
     default:
       return unreachable(op, 'read-only op')
   }

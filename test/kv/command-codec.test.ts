@@ -19,7 +19,7 @@ function int64(rng: Prng): bigint {
 
 function randomOp(rng: Prng): KvOp {
   const unit: KvTimeUnit = rng.pick(['seconds', 'milliseconds'] as const)
-  switch (rng.int(19)) {
+  switch (rng.int(20)) {
     case 0: {
       const expiry = rng.pick([
         { t: 'none' } as const,
@@ -49,6 +49,7 @@ function randomOp(rng: Prng): KvOp {
     case 15: return { t: 'type', key: bytes(rng) }
     case 16: return { t: 'dbsize' }
     case 17: return { t: 'flushall' }
+    case 18: return { t: 'dbexpires' }
     default: return { t: 'expireSweep', keys: keys(rng) }
   }
 }

@@ -90,6 +90,43 @@ t.test('EXPIRE XX LT does not raise an existing deadline', async (t) => {
   t.same(plain(d.sm.read(ttl('k'), T0)), { int: 20_000 })
 })
 
+const dbexpires = (d: Driver): unknown => plain(d.sm.read({ t: 'dbexpires' }, T0))
+
+t.test('the expires count counts keys given a deadline by SET or EXPIRE', async (t) => {
+  const d = new Driver()
+  d.one(set('plain', 'v'))
+  d.one(set('px', 'v', px(1000)))
+  d.one(set('later', 'v'))
+  d.one(expire('later', 10n))
+  t.same(dbexpires(d), { int: 2 })
+})
+
+t.test('the expires count drops when a deadline is removed or its key deleted', async (t) => {
+  const d = new Driver()
+  for (const key of ['persisted', 'overwritten', 'deleted', 'kept']) d.one(set(key, 'v', px(1000)))
+  d.one({ t: 'persist', key: b('persisted') })
+  d.one(set('overwritten', 'w'))
+  d.one({ t: 'del', keys: [b('deleted')] })
+  t.same(dbexpires(d), { int: 1 })
+  d.one({ t: 'flushall' })
+  t.same(dbexpires(d), { int: 0 })
+})
+
+t.test('the expires count includes expired keys until they are swept, as DBSIZE does', async (t) => {
+  const d = new Driver()
+  d.one(set('k', 'v', px(10)))
+  t.same(plain(d.sm.read({ t: 'dbexpires' }, T0 + 20)), { int: 1 })
+  d.one({ t: 'expireSweep', keys: [b('k')] }, T0 + 20)
+  t.same(plain(d.sm.read({ t: 'dbexpires' }, T0 + 20)), { int: 0 })
+})
+
+t.test('the expires count survives a snapshot restore', async (t) => {
+  const d = new Driver()
+  d.one(set('a', 'v', px(1000)))
+  d.one(set('b', 'v'))
+  t.same(dbexpires(new Driver(KvStateMachine.restore(d.sm.snapshot()))), { int: 1 })
+})
+
 t.test('EXPIRE overflow is the Redis error naming the command', async (t) => {
   const d = new Driver()
   d.one(set('k', 'v'))

@@ -292,6 +292,15 @@ t.test('INFO has loading:0, a role and a Raft section', async (t) => {
   t.notMatch((await client.command('INFO', 'raft')) as string, /# Server/)
 })
 
+t.test('INFO keyspace counts the keys and the keys with a TTL, as Redis does', async (t) => {
+  const { client } = await setup(t)
+  await client.command('SET', 'plain', 'v')
+  await client.command('SET', 'ex', 'v', 'EX', '100')
+  await client.command('SET', 'later', 'v')
+  await client.command('PEXPIRE', 'later', '100000')
+  t.equal(await client.command('INFO', 'keyspace'), '# Keyspace\r\ndb0:keys=3,expires=2,avg_ttl=0\r\n')
+})
+
 t.test('CLUSTER SLOTS, SHARDS, INFO and MYID show the leader as master of every slot', async (t) => {
   const { client, backend } = await setup(t)
   t.same(await client.command('CLUSTER', 'SLOTS'), [[0, 16383, ['127.0.0.1', 7001, 'n1'], ['127.0.0.1', 7002, 'n2']]])

@@ -138,9 +138,11 @@ export function splitAddr(addr: string | null): [string, string] {
 
 async function keyspaceSection(ctx: CommandContext): Promise<string[]> {
   try {
-    const [result] = await ctx.server.backend.read([{ t: 'dbsize' }], 'stale')
-    if (result !== undefined && result.t === 'int' && Number(result.value) > 0) return [`db0:keys=${result.value}`]
-    return []
+    // One read, so both counts come from the same state.
+    const [keys, expires] = await ctx.server.backend.read([{ t: 'dbsize' }, { t: 'dbexpires' }], 'stale')
+    if (keys?.t !== 'int' || expires?.t !== 'int' || Number(keys.value) === 0) return []
+    // avg_ttl is Redis' sampled estimate; raftkv samples nothing, and 0 is what Redis prints without one.
+    return [`db0:keys=${keys.value},expires=${expires.value},avg_ttl=0`]
   } catch {
     return []
   }
