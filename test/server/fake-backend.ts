@@ -50,6 +50,8 @@ export class FakeBackend implements ClientBackend {
     ],
   }
   readonly adminCalls: { op: string; args: readonly string[] }[] = []
+  /** Data-directory incarnations, which only the operator status reports. */
+  readonly incarnations: Readonly<Record<string, string>> = { n1: 'inc-n1', n2: 'inc-n2' }
 
   private record(kind: FakeCall['kind'], consistency?: ReadConsistency): void {
     if (!this.batchScheduled) {
@@ -111,9 +113,15 @@ export class FakeBackend implements ClientBackend {
     this.record('admin')
     this.adminCalls.push({ op, args })
     if (this.clusterDown) throw new ClusterDownError()
-    if (op === 'status') return JSON.stringify({ id: this.node.id, role: this.node.role })
+    if (op === 'status') return this.statusJson()
     if (op === 'remove' && args[0] === 'nobody') throw new AdminError(`no member 'nobody'`)
     return JSON.stringify({ ok: true, op, args })
+  }
+
+  /** What admin('status') answers: a few of the runtime's fields, members with their incarnation. */
+  statusJson(): string {
+    const members = this.node.members.map((member) => ({ id: member.id, incarnation: this.incarnations[member.id] ?? '' }))
+    return JSON.stringify({ id: this.node.id, role: this.node.role, members })
   }
 
   /** Makes this node a follower of `leaderId` (or of nobody). */

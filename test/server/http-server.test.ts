@@ -149,6 +149,14 @@ t.test('GET /status reports the node view', async (t) => {
   t.match(got.body, { id: 'n1', role: 'leader', term: 3, leader: 'n1', commitIndex: 0, appliedIndex: 0, members: [{ id: 'n1' }, { id: 'n2' }] })
 })
 
+t.test('GET /status shows each member\'s incarnation, as /cluster/status does', async (t) => {
+  const { base } = await start(t)
+  const status = (await call(`${base}/status`)).body as { members: { id: string; incarnation: string }[] }
+  const cluster = (await call(`${base}/cluster/status`)).body as { members: { id: string; incarnation: string }[] }
+  t.same(status.members.map((m) => [m.id, m.incarnation]), [['n1', 'inc-n1'], ['n2', 'inc-n2']])
+  t.same(status.members.map((m) => [m.id, m.incarnation]), cluster.members.map((m) => [m.id, m.incarnation]))
+})
+
 t.test('GET /health is 200 with a leader and 503 with Retry-After without', async (t) => {
   const { base, backend } = await start(t)
   t.equal((await call(`${base}/health`)).status, 200)
@@ -199,7 +207,7 @@ t.test('an unknown path is a JSON 404 and a wrong method a 405', async (t) => {
 
 t.test('/cluster routes call backend.admin and map its errors', async (t) => {
   const { base, backend } = await start(t)
-  t.same((await call(`${base}/cluster/status`)).body, { id: 'n1', role: 'leader' })
+  t.same((await call(`${base}/cluster/status`)).body, JSON.parse(backend.statusJson()))
   t.equal((await call(`${base}/cluster/add`, post({ id: 'n3', raftAddr: '127.0.0.1:7103' }))).status, 200)
   t.same(backend.adminCalls.at(-1), { op: 'add', args: ['n3', '127.0.0.1:7103'] })
   t.equal((await call(`${base}/cluster/remove`, post({ id: 'nobody' }))).status, 400)

@@ -13,6 +13,7 @@ import { parseAddr } from '../resp/resp-server.js'
 import { HttpError, readJsonBody, sendJson, sendError, sendBackendError } from './http-io.js'
 import { deleteKey, getKey, postKey } from './key-routes.js'
 import { clusterRoute } from './cluster-routes.js'
+import { statusBody } from './status-body.js'
 
 export interface HttpServerOptions {
   /** `host:port`; port 0 picks a free one. */
@@ -103,7 +104,7 @@ async function route(
     if (method === 'GET') return getKey(context, response, path.slice('/key/'.length), url.searchParams)
     if (allow('GET,DELETE')) return deleteKey(context, response, path.slice('/key/'.length))
   }
-  if (path === '/status' && allow('GET')) return sendJson(response, 200, statusBody(context.backend))
+  if (path === '/status' && allow('GET')) return sendJson(response, 200, await statusBody(context.backend))
   if (path === '/health' && allow('GET')) {
     const info = context.backend.info()
     if (info.leaderId === null) {
@@ -123,21 +124,6 @@ async function route(
     return clusterRoute(context, response, method, path.slice('/cluster/'.length), body)
   }
   throw new HttpError(404, `no route for ${method} ${path}`)
-}
-
-function statusBody(backend: ClientBackend): unknown {
-  const info = backend.info()
-  return {
-    id: info.id,
-    role: info.role,
-    term: info.term,
-    leader: info.leaderId,
-    leaderRespAddr: info.leaderRespAddr,
-    commitIndex: info.commitIndex,
-    appliedIndex: info.appliedIndex,
-    snapshotIndex: info.snapshotIndex,
-    members: info.members,
-  }
 }
 
 export async function startHttpServer(options: HttpServerOptions): Promise<HttpServer> {
