@@ -10,8 +10,8 @@ import { HANDSHAKE_FRAME_BYTES_MAX, ListenerHandshake, NONCE_BYTES, PROTOCOL_VER
 import { WIRE_MESSAGE_TYPES, WireDecodeError, decodeWireMessage, encodeWireFrame } from '../../lib/transport/wire-codec.js'
 import { Prng } from '../../lib/util/prng.js'
 import { WireGen } from '../transport/fixtures/wire-gen.js'
-import { type FuzzResult, caseSeed, fail, newResult, sampleHeap } from './fuzz-result.js'
-import { Mutator } from './mutate.js'
+import { type FuzzResult, caseSeed, fail, newResult } from './fuzz-result.js'
+import { chunks, runCases } from './fuzz-loop.js'
 
 const FRAME_BYTES_MAX = 1024 * 1024
 
@@ -33,21 +33,9 @@ function helloFrame(rng: Prng): Buffer {
   })
 }
 
-function chunks(rng: Prng, input: Buffer): Buffer[] {
-  const out: Buffer[] = []
-  let rest = input
-  for (let n = rng.int(5); n > 0 && rest.length > 1; n--) {
-    const at = 1 + rng.int(rest.length - 1)
-    out.push(rest.subarray(0, at))
-    rest = rest.subarray(at)
-  }
-  out.push(rest)
-  return out
-}
-
 function decodeMessages(result: FuzzResult, seed: number, i: number, input: Buffer, rng: Prng): void {
   const decoder = new FrameDecoder(FRAME_BYTES_MAX)
-  for (const chunk of chunks(rng, input)) {
+  for (const chunk of chunks(rng, input, 5)) {
     const frames = decoder.push(chunk)
     if (frames instanceof FrameError) return
     if (decoder.bufferedBytes() > FRAME_BYTES_MAX + 4) fail(result, seed, i, 'decoder holds more than a frame', input)
@@ -64,7 +52,7 @@ function decodeMessages(result: FuzzResult, seed: number, i: number, input: Buff
 function handshakeOnce(result: FuzzResult, seed: number, i: number, input: Buffer, rng: Prng): void {
   const decoder = new FrameDecoder(HANDSHAKE_FRAME_BYTES_MAX)
   const listener = new ListenerHandshake({ selfId: 'n1', clusterId: 'cluster-a', secret: 'fuzz-secret', nonce: randomBytes(NONCE_BYTES) })
-  for (const chunk of chunks(rng, input)) {
+  for (const chunk of chunks(rng, input, 5)) {
     const frames = decoder.push(chunk)
     if (frames instanceof FrameError) return
     for (const payload of frames) {
@@ -77,10 +65,7 @@ function handshakeOnce(result: FuzzResult, seed: number, i: number, input: Buffe
 
 export function fuzzPeerFrames(seed: number, cases: number): FuzzResult {
   const result = newResult('peer-frames', cases)
-  const baseline = process.memoryUsage().heapUsed
-  for (let i = 0; i < cases; i++) {
-    const rng = new Prng(caseSeed(seed, i))
-    const mutator = new Mutator(rng)
+  runCases(result, seed, cases, ({ index: i, rng, mutator }) => {
     try {
       if (rng.chance(0.3)) {
         // A Hello and a forged Proof (no secret): mutated, they must still never authenticate.
@@ -94,7 +79,6 @@ export function fuzzPeerFrames(seed: number, cases: number): FuzzResult {
     } catch (error) {
       fail(result, seed, i, `threw ${String(error)}`, Buffer.alloc(0))
     }
-    if (i % 1000 === 0) sampleHeap(result, baseline)
-  }
+  })
   return result
 }

@@ -2,13 +2,12 @@
 // cluster routes, bodies, chunked encoding, auth) mutated and sent over raw
 // sockets. Every request gets an HTTP answer or a closed connection, never a
 // 500, and a sentinel request is served after every batch.
-import net from 'node:net'
 import { startHttpServer } from '../../lib/server/http/http-server.js'
 import { silentLogger } from '../../lib/util/logger.js'
 import { Prng } from '../../lib/util/prng.js'
 import { FakeBackend } from '../server/fake-backend.js'
-import { type FuzzResult, caseSeed, fail, newResult, sampleHeap } from './fuzz-result.js'
-import { Mutator } from './mutate.js'
+import { type FuzzResult, fail, newResult } from './fuzz-result.js'
+import { exchange, runSocketCases } from './fuzz-loop.js'
 
 const METHODS = ['GET', 'POST', 'DELETE', 'PUT', 'HEAD', 'OPTIONS', 'G\u0000T', 'CONNECT']
 const PATHS = ['/key', '/key/k', '/key/%ZZ', '/key/', '/status', '/health', '/metrics', '/cluster/status', '/cluster/add', '/cluster/remove', '/cluster/transfer-leader', '/nope', '/key/k?consistency=stale', '/key/k?consistency=x', '*', '//', '/key/a%00b']
@@ -42,26 +41,6 @@ export function httpSeedRequest(rng: Prng): Buffer {
   return Buffer.from(`${method} ${path} HTTP/1.1\r\n${headers.join('\r\n')}\r\n\r\n${encoded}`, 'latin1')
 }
 
-function exchange(port: number, input: Buffer, timeoutMs: number): Promise<{ text: string; closed: boolean }> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1')
-    const received: Buffer[] = []
-    let settled = false
-    const settle = (closed: boolean): void => {
-      if (settled) return
-      settled = true
-      clearTimeout(timer)
-      socket.destroy()
-      resolve({ text: Buffer.concat(received).toString('latin1'), closed })
-    }
-    const timer = setTimeout(() => settle(false), timeoutMs)
-    socket.on('data', (chunk: Buffer) => received.push(chunk))
-    socket.on('error', () => settle(true))
-    socket.on('close', () => settle(true))
-    socket.on('connect', () => socket.end(input))
-  })
-}
-
 export async function fuzzHttpServer(seed: number, cases: number, concurrency = 32): Promise<FuzzResult> {
   const result = newResult('http', cases)
   const server = await startHttpServer({
@@ -72,27 +51,20 @@ export async function fuzzHttpServer(seed: number, cases: number, concurrency = 
     limits: { headersTimeoutMs: 2000, requestTimeoutMs: 4000 },
   })
   const port = server.address.port
-  const baseline = process.memoryUsage().heapUsed
+  const sentinelRequest = Buffer.from('GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
   try {
-    for (let start = 0; start < cases; start += concurrency) {
-      const batch: Promise<void>[] = []
-      for (let i = start; i < Math.min(cases, start + concurrency); i++) {
-        const rng = new Prng(caseSeed(seed, i))
-        const mutator = new Mutator(rng)
-        const input = rng.chance(0.05) ? mutator.noise(2048) : rng.chance(0.8) ? mutator.mutate(httpSeedRequest(rng)) : httpSeedRequest(rng)
-        batch.push(
-          exchange(port, input, 10_000).then(({ text, closed }) => {
-            if (!closed) fail(result, seed, i, 'request neither answered nor closed', input)
-            if (text !== '' && !text.startsWith('HTTP/1.1 ')) fail(result, seed, i, 'answer is not HTTP', input)
-            if (/^HTTP\/1\.1 500 /m.test(text)) fail(result, seed, i, 'a 500 internal error', input)
-          }),
-        )
-      }
-      await Promise.all(batch)
-      const sentinel = await exchange(port, Buffer.from('GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'), 5000)
-      if (!sentinel.text.startsWith('HTTP/1.1 200')) fail(result, seed, start, 'the sentinel request was not served', Buffer.alloc(0))
-      sampleHeap(result, baseline)
-    }
+    await runSocketCases({
+      result, seed, cases, concurrency, port,
+      seedInput: httpSeedRequest,
+      check: ({ bytes, closed }, i, input) => {
+        const text = bytes.toString('latin1')
+        if (!closed) fail(result, seed, i, 'request neither answered nor closed', input)
+        if (text !== '' && !text.startsWith('HTTP/1.1 ')) fail(result, seed, i, 'answer is not HTTP', input)
+        if (/^HTTP\/1\.1 500 /m.test(text)) fail(result, seed, i, 'a 500 internal error', input)
+      },
+      sentinel: async () => (await exchange(port, sentinelRequest, 5000)).bytes.toString('latin1').startsWith('HTTP/1.1 200'),
+      sentinelRule: 'the sentinel request was not served',
+    })
   } finally {
     await server.close()
   }

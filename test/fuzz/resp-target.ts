@@ -1,15 +1,14 @@
 // Fuzz targets for the RESP side: the request reader alone (fast, millions
 // of cases), and the whole listener with its command layer over real
 // sockets, where a sentinel client must keep being served.
-import net from 'node:net'
 import { startRespServer, type RespServer } from '../../lib/server/resp/resp-server.js'
 import { ProtocolError, RequestReader, requestLimitsDefault } from '../../lib/server/resp/request-reader.js'
 import { silentLogger } from '../../lib/util/logger.js'
 import { Prng } from '../../lib/util/prng.js'
 import { FakeBackend } from '../server/fake-backend.js'
 import { encodeCommand } from '../server/helpers.js'
-import { type FuzzResult, caseSeed, fail, newResult, sampleHeap } from './fuzz-result.js'
-import { Mutator } from './mutate.js'
+import { type FuzzResult, fail, newResult } from './fuzz-result.js'
+import { chunks, exchange, runCases, runSocketCases } from './fuzz-loop.js'
 
 const NAMES = [
   'GET', 'SET', 'DEL', 'MSET', 'MGET', 'INCR', 'INCRBY', 'DECRBY', 'APPEND', 'STRLEN', 'EXPIRE', 'PEXPIREAT', 'TTL', 'PERSIST',
@@ -34,19 +33,6 @@ export function respSeedInput(rng: Prng): Buffer {
   return Buffer.concat(parts)
 }
 
-/** Splits `input` into 1-4 chunks at random points. */
-function chunks(rng: Prng, input: Buffer): Buffer[] {
-  const out: Buffer[] = []
-  let rest = input
-  for (let n = rng.int(4); n > 0 && rest.length > 1; n--) {
-    const at = 1 + rng.int(rest.length - 1)
-    out.push(rest.subarray(0, at))
-    rest = rest.subarray(at)
-  }
-  out.push(rest)
-  return out
-}
-
 /**
  * The reader alone: never throws, returns null or a ProtocolError, never
  * holds more than the (pre-AUTH) query buffer limit, and hands out only
@@ -54,10 +40,7 @@ function chunks(rng: Prng, input: Buffer): Buffer[] {
  */
 export function fuzzRequestReader(seed: number, cases: number): FuzzResult {
   const result = newResult('resp-reader', cases)
-  const baseline = process.memoryUsage().heapUsed
-  for (let i = 0; i < cases; i++) {
-    const rng = new Prng(caseSeed(seed, i))
-    const mutator = new Mutator(rng)
+  runCases(result, seed, cases, ({ index: i, rng, mutator }) => {
     const authenticated = rng.chance(0.5)
     const input = rng.chance(0.1) ? mutator.noise(4096) : mutator.mutate(respSeedInput(rng))
     const limits = requestLimitsDefault
@@ -70,7 +53,7 @@ export function fuzzRequestReader(seed: number, cases: number): FuzzResult {
       for (const arg of args) if (!Buffer.isBuffer(arg) || arg.length > bulkMax) badCommand = true
     })
     try {
-      for (const chunk of chunks(rng, input)) {
+      for (const chunk of chunks(rng, input, 4)) {
         const outcome = reader.feed(chunk)
         if (outcome !== null && !(outcome instanceof ProtocolError)) fail(result, seed, i, 'feed returned something else', input)
         if (reader.pendingBytes > queryMax) fail(result, seed, i, 'query buffer over its limit', input)
@@ -80,32 +63,8 @@ export function fuzzRequestReader(seed: number, cases: number): FuzzResult {
       fail(result, seed, i, `feed threw: ${String(error)}`, input)
     }
     if (badCommand) fail(result, seed, i, 'a command outside the limits was handed out', input)
-    if (i % 1000 === 0) sampleHeap(result, baseline)
-  }
-  sampleHeap(result, baseline)
-  return result
-}
-
-/** One connection's fate: replies seen, and whether the server closed it. */
-function exchange(port: number, input: Buffer, timeoutMs: number): Promise<{ bytes: Buffer; closed: boolean }> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1')
-    const received: Buffer[] = []
-    let settled = false
-    const settle = (closed: boolean): void => {
-      if (settled) return
-      settled = true
-      clearTimeout(timer)
-      socket.destroy()
-      resolve({ bytes: Buffer.concat(received), closed })
-    }
-    const timer = setTimeout(() => settle(false), timeoutMs)
-    socket.on('data', (chunk: Buffer) => received.push(chunk))
-    socket.on('error', () => settle(true))
-    socket.on('close', () => settle(true))
-    // Half-close after the input: the server answers what it can, then closes.
-    socket.on('connect', () => socket.end(input))
   })
+  return result
 }
 
 async function sentinelPing(port: number, password: string | null): Promise<boolean> {
@@ -132,32 +91,24 @@ export async function fuzzRespServer(seed: number, cases: number, options: { req
   const limits = { authFailDelayMs: 1, authFailDelayMsMax: 10 }
   const server: RespServer = await startRespServer({ addr: '127.0.0.1:0', backend, logger: silentLogger(), requirePass: password, limits })
   const port = server.address.port
-  const baseline = process.memoryUsage().heapUsed
-  const concurrency = options.concurrency ?? 32
   try {
-    for (let start = 0; start < cases; start += concurrency) {
-      const batch: Promise<void>[] = []
-      for (let i = start; i < Math.min(cases, start + concurrency); i++) {
-        const rng = new Prng(caseSeed(seed, i))
-        const mutator = new Mutator(rng)
-        const input = rng.chance(0.05) ? mutator.noise(2048) : rng.chance(0.8) ? mutator.mutate(respSeedInput(rng)) : respSeedInput(rng)
-        batch.push(
-          exchange(port, input, 10_000).then(({ bytes, closed }) => {
-            if (!closed) fail(result, seed, i, 'connection neither answered to the end nor closed', input)
-            const text = bytes.toString('latin1')
-            const protocolAt = text.indexOf('-ERR Protocol error')
-            if (protocolAt >= 0 && text.indexOf('\r\n', protocolAt) !== text.length - 2) {
-              fail(result, seed, i, 'something was sent after a protocol error', input)
-            }
-            if (text.includes('internal error')) fail(result, seed, i, 'an internal error reached the client', input)
-            if (password !== null && leaksData(text)) fail(result, seed, i, 'data was answered before AUTH', input)
-          }),
-        )
-      }
-      await Promise.all(batch)
-      if (!(await sentinelPing(port, password))) fail(result, seed, start, 'the sentinel client was not served', Buffer.alloc(0))
-      sampleHeap(result, baseline)
-    }
+    await runSocketCases({
+      result, seed, cases, port,
+      concurrency: options.concurrency ?? 32,
+      seedInput: respSeedInput,
+      check: ({ bytes, closed }, i, input) => {
+        if (!closed) fail(result, seed, i, 'connection neither answered to the end nor closed', input)
+        const text = bytes.toString('latin1')
+        const protocolAt = text.indexOf('-ERR Protocol error')
+        if (protocolAt >= 0 && text.indexOf('\r\n', protocolAt) !== text.length - 2) {
+          fail(result, seed, i, 'something was sent after a protocol error', input)
+        }
+        if (text.includes('internal error')) fail(result, seed, i, 'an internal error reached the client', input)
+        if (password !== null && leaksData(text)) fail(result, seed, i, 'data was answered before AUTH', input)
+      },
+      sentinel: () => sentinelPing(port, password),
+      sentinelRule: 'the sentinel client was not served',
+    })
   } finally {
     await server.close()
   }
