@@ -12,7 +12,7 @@
 //    once they hold the committed log.
 //  - a node removed, wiped and re-added under the same id, while partly
 //    caught up, voted for a stale member whose log listed its previous
-//    incarnation (safety; seed 4471, now 4766 and 9848 in incarnation-regression.test.ts): every
+//    incarnation (safety; seed 4471, later 4766 and 9848, now 93369 and 99180 in incarnation-regression.test.ts): every
 //    data directory now has an incarnation, members are added with theirs,
 //    and messages stamped for another incarnation are dropped. Members are
 //    now also wiped in place (memberWipeProbability), and replaced as the
