@@ -62,7 +62,7 @@ export interface ClientBackend {
 
   /**
    * Runs read-only ops (get, mget, exists, strlen, ttl, expiretime, type,
-   * dbsize) against the local state machine and resolves with one result per
+   * dbsize, dbexpires) against the local state machine and resolves with one result per
    * op, in order. `linearizable` waits for a ReadIndex barrier first (rejects
    * with ClusterDownError when no leader confirms it in time); `stale` runs at
    * once. The ops see one state: no entry is applied between them.
