@@ -42,6 +42,7 @@ import type {
   VoteRequest,
   VoteResponse,
 } from './types.js'
+import { sameIncarnation } from './types.js'
 
 export interface RaftOptions {
   readonly id: NodeId
@@ -1200,10 +1201,6 @@ function fromLeader(m: Message): boolean {
 }
 
 /** Incarnations match when equal, or when either is unknown (''): data from before incarnations is not checked. */
-function sameIncarnation(a: Incarnation, b: Incarnation): boolean {
-  return a === '' || b === '' || a === b
-}
-
 function sameHardState(a: HardState, b: HardState): boolean {
   return a.term === b.term && a.vote === b.vote && a.commit === b.commit
 }

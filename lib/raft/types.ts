@@ -14,6 +14,11 @@ export type NodeId = string
  */
 export type Incarnation = string
 
+/** Whether a stamp and an incarnation may name the same data directory ('' matches any). */
+export function sameIncarnation(a: Incarnation, b: Incarnation): boolean {
+  return a === '' || b === '' || a === b
+}
+
 /** A member of the cluster. `addr` is opaque to the core: the runtime uses it to dial peers. */
 export interface Member {
   readonly id: NodeId

@@ -719,9 +719,13 @@ export class Replica extends EventEmitter<ReplicaEvents> {
   }
 
   private onSnapshotChunk(c: SnapshotChunk, reply: (m: WireMessage) => void): void {
-    const verdict = receiveChunk(this.incomingSnapshot, c)
+    const verdict = receiveChunk(this.incomingSnapshot, c, this.incarnation)
     const ack = (nextOffset: number, ok: boolean): void => {
       reply({ type: 'SnapshotChunkAck', term: c.term, from: this.id, to: c.from, index: c.meta.index, nextOffset, ok })
+    }
+    if (verdict.t === 'drop') {
+      this.logger.debug({ from: c.from, reason: verdict.reason }, 'snapshot chunk dropped')
+      return
     }
     if (verdict.t === 'refuse') {
       this.logger.warn({ from: c.from, reason: verdict.reason }, 'snapshot chunk refused')

@@ -5,7 +5,7 @@
 // travel on the same peer connection as raft traffic but are small, so they
 // never hold up heartbeats for long.
 import { crc32c } from '../util/checksum.js'
-import type { Incarnation, NodeId, SnapshotMeta } from '../raft/types.js'
+import { sameIncarnation, type Incarnation, type NodeId, type SnapshotMeta } from '../raft/types.js'
 import type { SnapshotChunk, SnapshotChunkAck } from '../transport/wire-message.js'
 
 export const snapshotChunkBytes = 512 * 1024
@@ -82,9 +82,17 @@ export type ChunkVerdict =
   | { readonly t: 'ack'; readonly incoming: IncomingSnapshot; readonly nextOffset: number }
   | { readonly t: 'complete'; readonly incoming: IncomingSnapshot }
   | { readonly t: 'refuse'; readonly reason: string }
+  /** Not for this node: no answer, as the raft core gives none to a message stamped for another incarnation. */
+  | { readonly t: 'drop'; readonly reason: string }
 
-/** Takes one chunk into `current` (or starts a new incoming snapshot). */
-export function receiveChunk(current: IncomingSnapshot | null, c: SnapshotChunk): ChunkVerdict {
+/** Takes one chunk into `current` (or starts a new incoming snapshot); `self` is this node's incarnation. */
+export function receiveChunk(current: IncomingSnapshot | null, c: SnapshotChunk, self: Incarnation): ChunkVerdict {
+  // Checked on every chunk, before any bytes are held: a snapshot meant for
+  // the member this node was before its directory was wiped is never
+  // assembled (the core would drop it once complete). No refusal either: a
+  // refused sender starts over at offset 0 at once; silence makes it resend
+  // after snapshotResendMs and give up after snapshotAbandonMs.
+  if (!sameIncarnation(c.toIncarnation, self)) return { t: 'drop', reason: `snapshot stamped for incarnation ${c.toIncarnation}, this node is ${self}` }
   if (c.totalBytes < 0 || c.totalBytes > snapshotBytesMax) return { t: 'refuse', reason: `snapshot of ${c.totalBytes} bytes exceeds the limit` }
   let inc = current
   const same = inc !== null && inc.from === c.from && inc.meta.index === c.meta.index && inc.meta.term === c.meta.term && inc.data.length === c.totalBytes

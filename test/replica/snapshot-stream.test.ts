@@ -1,0 +1,49 @@
+// Receiving a snapshot in chunks: a snapshot stamped for another incarnation
+// of this node (the member it was before its directory was wiped) is never
+// assembled.
+import t from 'tap'
+import type { SnapshotChunk } from '../../lib/transport/wire-message.js'
+import { receiveChunk } from '../../lib/replica/snapshot-stream.js'
+import { crc32c } from '../../lib/util/checksum.js'
+
+function chunk(over: Partial<SnapshotChunk> = {}): SnapshotChunk {
+  const data = Buffer.from('snapshot bytes')
+  return {
+    type: 'SnapshotChunk',
+    term: 3,
+    from: 'n1',
+    to: 'n2',
+    meta: { index: 10, term: 3, config: { members: [] } },
+    offset: 0,
+    totalBytes: data.length,
+    data,
+    crc: crc32c(data),
+    fromIncarnation: 'a1',
+    toIncarnation: 'b1',
+    ...over,
+  }
+}
+
+t.test('a chunk stamped for this incarnation is taken', async (t) => {
+  t.match(receiveChunk(null, chunk(), 'b1'), { t: 'complete' })
+})
+
+t.test('a chunk stamped for another incarnation of this node is dropped before any bytes are held, without an answer', async (t) => {
+  const verdict = receiveChunk(null, chunk({ totalBytes: 1 << 30 }), 'b2')
+  t.match(verdict, { t: 'drop', reason: /incarnation b1, this node is b2/ })
+})
+
+t.test('a later chunk stamped for another incarnation does not join a snapshot in progress', async (t) => {
+  const data = Buffer.alloc(8, 1)
+  const first = receiveChunk(null, chunk({ data: data.subarray(0, 4), crc: crc32c(data.subarray(0, 4)), totalBytes: 8 }), 'b1')
+  t.match(first, { t: 'ack', nextOffset: 4 })
+  const incoming = first.t === 'ack' ? first.incoming : null
+  const stale = receiveChunk(incoming, chunk({ offset: 4, data: data.subarray(4), crc: crc32c(data.subarray(4)), totalBytes: 8, toIncarnation: 'b0' }), 'b1')
+  t.match(stale, { t: 'drop' })
+  t.equal(incoming?.receivedBytes, 4, 'the snapshot in progress is unchanged')
+})
+
+t.test('unstamped chunks (a peer or data from before incarnations) are not checked', async (t) => {
+  t.match(receiveChunk(null, chunk({ toIncarnation: '' }), 'b2'), { t: 'complete' })
+  t.match(receiveChunk(null, chunk(), ''), { t: 'complete' })
+})
