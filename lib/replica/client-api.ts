@@ -23,6 +23,8 @@ export interface MemberInfo {
   /** `host:port` of the member's RESP listener, when known. */
   readonly respAddr: string | null
   readonly httpAddr: string | null
+  /** The data-directory incarnation the member was added with; '' when unknown (see raft/types.ts). */
+  readonly incarnation: string
 }
 
 /** A snapshot of this node's view, cheap to take (INFO, /status, CLUSTER SLOTS). */

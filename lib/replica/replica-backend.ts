@@ -282,7 +282,7 @@ export class ReplicaBackend implements ClientBackend {
       snapshotIndex: this.replica.snapshotIndexNow(),
       members: st.config.members.map((m) => {
         const a = this.replica.memberAddrs(m.id)
-        return { id: m.id, role: m.role, raftAddr: a?.raft ?? m.addr, respAddr: a?.resp ?? null, httpAddr: a?.http ?? null }
+        return { id: m.id, role: m.role, raftAddr: a?.raft ?? m.addr, respAddr: a?.resp ?? null, httpAddr: a?.http ?? null, incarnation: m.incarnation ?? '' }
       }),
     }
   }

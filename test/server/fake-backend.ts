@@ -45,13 +45,11 @@ export class FakeBackend implements ClientBackend {
     appliedIndex: 0,
     snapshotIndex: 0,
     members: [
-      { id: 'n1', role: 'voter', raftAddr: '127.0.0.1:7101', respAddr: '127.0.0.1:7001', httpAddr: '127.0.0.1:7201' },
-      { id: 'n2', role: 'voter', raftAddr: '127.0.0.1:7102', respAddr: '127.0.0.1:7002', httpAddr: '127.0.0.1:7202' },
+      { id: 'n1', role: 'voter', raftAddr: '127.0.0.1:7101', respAddr: '127.0.0.1:7001', httpAddr: '127.0.0.1:7201', incarnation: 'inc-n1' },
+      { id: 'n2', role: 'voter', raftAddr: '127.0.0.1:7102', respAddr: '127.0.0.1:7002', httpAddr: '127.0.0.1:7202', incarnation: 'inc-n2' },
     ],
   }
   readonly adminCalls: { op: string; args: readonly string[] }[] = []
-  /** Data-directory incarnations, which only the operator status reports. */
-  readonly incarnations: Readonly<Record<string, string>> = { n1: 'inc-n1', n2: 'inc-n2' }
 
   private record(kind: FakeCall['kind'], consistency?: ReadConsistency): void {
     if (!this.batchScheduled) {
@@ -120,7 +118,7 @@ export class FakeBackend implements ClientBackend {
 
   /** What admin('status') answers: a few of the runtime's fields, members with their incarnation. */
   statusJson(): string {
-    const members = this.node.members.map((member) => ({ id: member.id, incarnation: this.incarnations[member.id] ?? '' }))
+    const members = this.node.members.map((member) => ({ id: member.id, incarnation: member.incarnation }))
     return JSON.stringify({ id: this.node.id, role: this.node.role, members })
   }
 

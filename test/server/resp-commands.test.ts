@@ -292,6 +292,13 @@ t.test('INFO has loading:0, a role and a Raft section', async (t) => {
   t.notMatch((await client.command('INFO', 'raft')) as string, /# Server/)
 })
 
+t.test('INFO raft lists each member with its incarnation', async (t) => {
+  const { client } = await setup(t)
+  const text = (await client.command('INFO', 'raft')) as string
+  t.match(text, /raft_member0:id=n1,role=voter,[^\r]*,incarnation=inc-n1\r\n/)
+  t.match(text, /raft_member1:id=n2,role=voter,[^\r]*,incarnation=inc-n2\r\n/)
+})
+
 t.test('INFO keyspace counts the keys and the keys with a TTL, as Redis does', async (t) => {
   const { client } = await setup(t)
   await client.command('SET', 'plain', 'v')

@@ -104,7 +104,7 @@ async function route(
     if (method === 'GET') return getKey(context, response, path.slice('/key/'.length), url.searchParams)
     if (allow('GET,DELETE')) return deleteKey(context, response, path.slice('/key/'.length))
   }
-  if (path === '/status' && allow('GET')) return sendJson(response, 200, await statusBody(context.backend))
+  if (path === '/status' && allow('GET')) return sendJson(response, 200, statusBody(context.backend))
   if (path === '/health' && allow('GET')) {
     const info = context.backend.info()
     if (info.leaderId === null) {

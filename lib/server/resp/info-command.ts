@@ -122,7 +122,7 @@ export function raftSection(info: NodeInfo): string[] {
   ]
   info.members.forEach((member, index) => {
     lines.push(
-      `raft_member${index}:id=${member.id},role=${member.role},raft_addr=${member.raftAddr},resp_addr=${member.respAddr ?? ''},http_addr=${member.httpAddr ?? ''}`,
+      `raft_member${index}:id=${member.id},role=${member.role},raft_addr=${member.raftAddr},resp_addr=${member.respAddr ?? ''},http_addr=${member.httpAddr ?? ''},incarnation=${member.incarnation}`,
     )
   })
   return lines
