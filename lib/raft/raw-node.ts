@@ -1200,7 +1200,6 @@ function fromLeader(m: Message): boolean {
   return m.type === 'Append' || m.type === 'Heartbeat' || m.type === 'Snapshot'
 }
 
-/** Incarnations match when equal, or when either is unknown (''): data from before incarnations is not checked. */
 function sameHardState(a: HardState, b: HardState): boolean {
   return a.term === b.term && a.vote === b.vote && a.commit === b.commit
 }

@@ -161,25 +161,17 @@ export class ReplicaBackend implements ClientBackend {
   // ---- Reads ---------------------------------------------------------------------
 
   read(ops: readonly KvOp[], consistency: ReadConsistency): Promise<KvOpResult[]> {
-    if (this.skipsBarrier(consistency)) return this.barrier(consistency).then(() => this.readNow(ops))
-    // The hot path of every linearizable read: one promise, settled straight
-    // from the ReadIndex round's answer when this node has applied that far
-    // already (it usually has); anything else goes the long way.
-    const deadline = Date.now() + this.replica.config.requestTimeoutMs
+    if (this.skipsBarrier(consistency)) return Promise.resolve().then(() => this.readNow(ops))
+    // The hot path of every linearizable read: one promise, settled from the
+    // ReadIndex round's answer (afterBarrier).
     return new Promise<KvOpResult[]>((resolve, reject) => {
-      const serve = (): void => {
+      this.afterBarrier(() => {
         try {
           resolve(this.readNow(ops))
         } catch (error) {
           reject(error)
         }
-      }
-      this.barrierQueue.push((index) => {
-        if (index >= 0 && index <= this.replica.appliedIndex()) serve()
-        else if (index >= 0) this.replica.waitApplied(index).then(serve)
-        else this.barrierRetries(deadline).then(serve, reject)
-      })
-      this.scheduleBarrier()
+      }, reject)
     })
   }
 
@@ -206,10 +198,23 @@ export class ReplicaBackend implements ClientBackend {
    */
   private barrier(consistency: ReadConsistency): Promise<void> {
     if (this.skipsBarrier(consistency)) return Promise.resolve()
+    return new Promise<void>((resolve, reject) => this.afterBarrier(resolve, reject))
+  }
+
+  /**
+   * Calls `serve` once this node has applied everything committed before
+   * now — straight from the shared round's answer when it has applied that
+   * far already (it usually has) — or `fail` when no leader confirms a round
+   * before the request timeout.
+   */
+  private afterBarrier(serve: () => void, fail: (error: unknown) => void): void {
     const deadline = Date.now() + this.replica.config.requestTimeoutMs
-    // The common case in as few promise hops as possible (this runs for every
-    // read batch); a failed round goes to the retry loop.
-    return this.barrierRound().then((index) => (index >= 0 ? this.replica.waitApplied(index) : this.barrierRetries(deadline)))
+    this.barrierQueue.push((index) => {
+      if (index >= 0 && index <= this.replica.appliedIndex()) serve()
+      else if (index >= 0) void this.replica.waitApplied(index).then(serve)
+      else this.barrierRetries(deadline).then(serve, fail)
+    })
+    this.scheduleBarrier()
   }
 
   private skipsBarrier(consistency: ReadConsistency): boolean {

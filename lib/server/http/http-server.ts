@@ -13,7 +13,6 @@ import { parseAddr } from '../resp/resp-server.js'
 import { HttpError, readJsonBody, sendJson, sendError, sendBackendError } from './http-io.js'
 import { deleteKey, getKey, postKey } from './key-routes.js'
 import { clusterRoute } from './cluster-routes.js'
-import { statusBody } from './status-body.js'
 
 export interface HttpServerOptions {
   /** `host:port`; port 0 picks a free one. */
@@ -124,6 +123,22 @@ async function route(
     return clusterRoute(context, response, method, path.slice('/cluster/'.length), body)
   }
   throw new HttpError(404, `no route for ${method} ${path}`)
+}
+
+function statusBody(backend: ClientBackend): unknown {
+  const info = backend.info()
+  return {
+    id: info.id,
+    role: info.role,
+    term: info.term,
+    leader: info.leaderId,
+    leaderRespAddr: info.leaderRespAddr,
+    commitIndex: info.commitIndex,
+    appliedIndex: info.appliedIndex,
+    snapshotIndex: info.snapshotIndex,
+    // With each member's incarnation, as /cluster/status and RAFT STATUS show it.
+    members: info.members,
+  }
 }
 
 export async function startHttpServer(options: HttpServerOptions): Promise<HttpServer> {
