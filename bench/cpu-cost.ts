@@ -4,7 +4,13 @@
 // per workload with redis-benchmark and reads each server's utime+stime from
 // /proc before and after; repetitions interleave across targets, medians.
 //
-//   node dist/bench/cpu-cost.js [--requests 200000] [--reps 3] [--only raftkv,node-floor,redis] [--compare-with <checkout>]
+//   node dist/bench/cpu-cost.js [--requests 200000] [--reps 3] [--only raftkv,node-floor,redis]
+//                               [--compare-with <checkout>] [--compare-env KEY=VALUE ...]
+//
+// --compare-with runs another checkout's build as a second raftkv target;
+// --compare-env starts that second target (this checkout's, unless
+// --compare-with names another) with extra environment, e.g.
+// `--compare-env NODE_OPTIONS=--max-semi-space-size=64` to weigh a runtime flag.
 import { readFileSync } from 'node:fs'
 import { basename } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -52,6 +58,16 @@ async function measure(t: RespTarget, w: CostWorkload, requests: number): Promis
   return { opsPerSec: r.opsPerSec, perProcessUs: pids.map((_, i) => (((after[i] as number) - (before[i] as number)) / ticksPerSecond) * 1e6 / r.requests) }
 }
 
+function parseEnvPairs(pairs: readonly string[]): Record<string, string> {
+  const env: Record<string, string> = {}
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=')
+    if (eq <= 0) throw new Error(`--compare-env wants KEY=VALUE, got ${JSON.stringify(pair)}`)
+    env[pair.slice(0, eq)] = pair.slice(eq + 1)
+  }
+  return env
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -59,6 +75,7 @@ async function main(): Promise<void> {
       reps: { type: 'string', default: '3' },
       only: { type: 'string', default: 'raftkv,node-floor,redis' },
       'compare-with': { type: 'string' },
+      'compare-env': { type: 'string', multiple: true, default: [] },
     },
   })
   const requests = Number(values.requests)
@@ -68,7 +85,11 @@ async function main(): Promise<void> {
   const results = new Map<string, Cost[]>()
   try {
     if (only.has('raftkv')) targets.push(await startRaftkv(3))
-    if (values['compare-with'] !== undefined) targets.push(await startRaftkv(3, {}, values['compare-with']))
+    const compareEnv = parseEnvPairs(values['compare-env'])
+    if (values['compare-with'] !== undefined || Object.keys(compareEnv).length > 0) {
+      const t = await startRaftkv(3, compareEnv, values['compare-with'] ?? null)
+      targets.push(values['compare-with'] === undefined ? { ...t, name: `${t.name} (${values['compare-env'].join(' ')})` } : t)
+    }
     if (only.has('node-floor')) targets.push(await startNodeFloor())
     if (only.has('redis')) targets.push(await startRedis())
     for (const t of targets) for (const w of workloads) await measure(t, w, Math.round(requests * w.share * 0.2)) // warm-up
