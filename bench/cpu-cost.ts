@@ -4,7 +4,7 @@
 // per workload with redis-benchmark and reads each server's utime+stime from
 // /proc before and after; repetitions interleave across targets, medians.
 //
-//   node dist/bench/cpu-cost.js [--requests 200000] [--reps 3] [--only raftkv,node-floor,redis]
+//   node dist/bench/cpu-cost.js [--requests 200000] [--reps 3] [--only raftkv,node-floor,replication-floor,redis]
 //                               [--compare-with <checkout>] [--compare-env KEY=VALUE ...]
 //
 // --compare-with runs another checkout's build as a second raftkv target;
@@ -16,7 +16,7 @@ import { basename } from 'node:path'
 import { parseArgs } from 'node:util'
 import { median } from './lib/result.js'
 import { redisBenchmark } from './lib/tools.js'
-import { startNodeFloor, startRaftkv, startRedis, type RespTarget } from './lib/targets.js'
+import { startNodeFloor, startRaftkv, startRedis, startReplicationFloor, type RespTarget } from './lib/targets.js'
 
 interface CostWorkload {
   readonly id: string
@@ -91,6 +91,7 @@ async function main(): Promise<void> {
       targets.push(values['compare-with'] === undefined ? { ...t, name: `${t.name} (${values['compare-env'].join(' ')})` } : t)
     }
     if (only.has('node-floor')) targets.push(await startNodeFloor())
+    if (only.has('replication-floor')) targets.push(await startReplicationFloor())
     if (only.has('redis')) targets.push(await startRedis())
     for (const t of targets) for (const w of workloads) await measure(t, w, Math.round(requests * w.share * 0.2)) // warm-up
     for (let rep = 0; rep < reps; rep++) {
@@ -108,7 +109,7 @@ async function main(): Promise<void> {
   }
   const rows = [
     `Command: \`node dist/bench/cpu-cost.js ${process.argv.slice(2).join(' ')}\` — ${new Date().toISOString()}; medians of ${reps}.`,
-    'CPU µs per request (utime+stime of each server process / requests). raftkv: leader, then the followers.',
+    'CPU µs per request (utime+stime of each server process / requests). raftkv and replication-floor: leader, then the followers.',
     '',
     '| target | workload | ops/s | CPU µs/op, write node | other nodes | all server processes |',
     '| --- | --- | --- | --- | --- | --- |',

@@ -4,7 +4,7 @@
 // a shared machine hurts all of them alike — prints medians, writes
 // bench/results/latest.{json,md}, and stops everything it started.
 //
-//   node dist/bench/suite.js [--quick] [--reps 3] [--seconds 5] [--only raftkv,redis,etcd,node-floor]
+//   node dist/bench/suite.js [--quick] [--reps 3] [--seconds 5] [--only raftkv,redis,etcd,node-floor,replication-floor]
 //     [--skip-5node] [--skip-restart] [--restart-entries 1000000]
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, tmpdir } from 'node:os'
@@ -15,7 +15,7 @@ import { runDriver } from './driver.js'
 import { measureRestart, type RestartResult } from './restart.js'
 import { fmtMs, fmtOps, fmtRatio, medianRun, type RunResult } from './lib/result.js'
 import { commandExists } from './lib/procs.js'
-import { startEtcd, startNodeFloor, startRaftkv, startRedis, type EtcdTarget, type RespTarget } from './lib/targets.js'
+import { startEtcd, startNodeFloor, startRaftkv, startRedis, startReplicationFloor, type EtcdTarget, type RespTarget } from './lib/targets.js'
 import { redisBenchmark, wrk } from './lib/tools.js'
 
 const valueBytes = 100
@@ -121,6 +121,10 @@ async function mainTable(s: Settings, scratchDir: string): Promise<Map<string, R
       log('starting node-floor-server (one Node.js process answering from memory: the runtime\'s ceiling)')
       resp.push(await startNodeFloor())
     }
+    if (s.only.has('replication-floor')) {
+      log('starting replication-floor-server ×3 (a majority-fsynced SET with none of raftkv\'s machinery: the replication floor)')
+      resp.push(await startReplicationFloor())
+    }
     if (s.only.has('etcd')) {
       log('starting a 3-member etcd cluster')
       etcd = await startEtcd(3)
@@ -175,9 +179,10 @@ function ratioRow(w: Workload, m: (target: string) => RunResult | undefined): st
   const r = m('redis-always')
   const e = m('etcd-3')
   const f = m('node-floor')
+  const rf = m('replication-floor')
   const cell = (x: RunResult | undefined): string => (x === undefined ? '–' : `${fmtOps(x.opsPerSec)} (${fmtMs(x.p50Ms)} / ${fmtMs(x.p99Ms)} / ${fmtMs(x.p999Ms)})`)
   const ratio = (x: RunResult | undefined): string => fmtRatio(k?.opsPerSec ?? NaN, x?.opsPerSec ?? NaN)
-  return `| ${w.title} | ${cell(k)} | ${cell(r)} | ${cell(e)} | ${cell(f)} | ${ratio(r)} | ${ratio(e)} | ${ratio(f)} |`
+  return `| ${w.title} | ${cell(k)} | ${cell(r)} | ${cell(e)} | ${cell(f)} | ${cell(rf)} | ${ratio(r)} | ${ratio(e)} | ${ratio(f)} | ${ratio(rf)} |`
 }
 
 function report(s: Settings, medians: Map<string, RunResult>, five: RunResult[], restart: RestartResult | null, command: string): string {
@@ -185,16 +190,17 @@ function report(s: Settings, medians: Map<string, RunResult>, five: RunResult[],
   const rows: string[] = [
     `Command: \`${command}\` — ${new Date().toISOString()}, ${cpus().length} CPUs, load average at the end: ${loadavg()[0]?.toFixed(1)}.`,
     `Medians of ${s.reps} repetitions of ${s.seconds} s; 100-byte values, 100,000 keys. Cells: ops/s (p50 / p99 / p99.9 ms).`,
-    'Follower GETs on Redis and node-floor are their only node; on etcd, a follower member.',
+    'Follower GETs on Redis, node-floor and replication-floor are their only node (the last one\'s leader); on etcd, a follower member.',
     'node-floor: one Node.js process answering SET/GET from a Map (bench/node-floor-server.ts) — no log, no fsync, no replication: the runtime\'s ceiling.',
+    'replication-floor: three Node.js processes, a SET acknowledged once fsynced on 2 of 3 (bench/replication-floor-server.ts) — no Raft core, codec, checksums, sessions or linearizable reads: the floor of a replicated write here.',
     '',
-    '| workload | raftkv 3 nodes | Redis (appendfsync always) | etcd 3 members | node-floor | raftkv/Redis | raftkv/etcd | raftkv/node-floor |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| workload | raftkv 3 nodes | Redis (appendfsync always) | etcd 3 members | node-floor | replication-floor | raftkv/Redis | raftkv/etcd | raftkv/node-floor | raftkv/replication-floor |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ]
   for (const w of workloads) {
     rows.push(ratioRow(w, (target) => {
       // Redis has no follower: compare follower reads with its one node.
-      const id = (target === 'redis-always' || target === 'node-floor') && w.follower ? 'get-c50-leader' : w.id
+      const id = (target === 'redis-always' || target === 'node-floor' || target === 'replication-floor') && w.follower ? 'get-c50-leader' : w.id
       return m(target, id)
     }))
   }
@@ -233,7 +239,7 @@ async function main(): Promise<void> {
       quick: { type: 'boolean', default: process.env.QUICK === '1' },
       reps: { type: 'string' },
       seconds: { type: 'string' },
-      only: { type: 'string', default: 'raftkv,redis,etcd,node-floor' },
+      only: { type: 'string', default: 'raftkv,redis,etcd,node-floor,replication-floor' },
       'skip-5node': { type: 'boolean', default: false },
       'skip-restart': { type: 'boolean', default: false },
       'restart-entries': { type: 'string' },

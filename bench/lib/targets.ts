@@ -96,6 +96,38 @@ export async function startNodeFloor(): Promise<RespTarget> {
   return { name: 'node-floor', writePort: port, followerPort: null, pids: () => [proc.pid ?? 0], stop: () => stopProcess(proc) }
 }
 
+/**
+ * The physical floor of a replicated, durable write in Node.js here:
+ * bench/replication-floor-server.ts, a leader and two followers, each with an
+ * O_DSYNC log, a SET acknowledged once durable on two of the three, and none
+ * of raftkv's machinery. pids(): the leader, then the followers.
+ */
+export async function startReplicationFloor(): Promise<RespTarget> {
+  const dir = mkdtempSync(join(tmpdir(), 'raftkv-bench-replication-floor-'))
+  const server = join(dirname(fileURLToPath(import.meta.url)), '..', 'replication-floor-server.js')
+  const started: ReturnType<typeof startProcess>[] = []
+  const stop = async (): Promise<void> => {
+    await Promise.all(started.map((p) => stopProcess(p.proc)))
+    rmSync(dir, { recursive: true, force: true })
+  }
+  try {
+    const followerPorts = [await freePort(), await freePort()]
+    for (const [i, port] of followerPorts.entries()) {
+      const f = startProcess(process.execPath, [server, 'follower', String(port), join(dir, `follower-${i + 1}`)])
+      started.push(f)
+      await waitFor(async () => f.output().includes('listening on'), `replication-floor follower on port ${port}\n${f.output()}`)
+    }
+    const port = await freePort()
+    const leader = startProcess(process.execPath, [server, 'leader', String(port), join(dir, 'leader'), ...followerPorts.map(String)])
+    started.unshift(leader)
+    await waitFor(async () => leader.output().includes('listening on'), `replication-floor leader on port ${port}\n${leader.output()}`)
+    return { name: 'replication-floor', writePort: port, followerPort: null, pids: () => started.map((p) => p.proc.pid ?? 0), stop }
+  } catch (err) {
+    await stop()
+    throw err
+  }
+}
+
 export interface EtcdTarget {
   readonly name: string
   /** http://127.0.0.1:port of each member's client listener (the JSON gateway lives there too). */
