@@ -194,6 +194,10 @@ const nil = Buffer.from('$-1\r\n')
 const emptyArray = Buffer.from('*0\r\n')
 const pong = Buffer.from('+PONG\r\n')
 const unknown = Buffer.from('-ERR unknown command\r\n')
+/** ioredis opens with HELLO 3: NOPROTO makes it fall back to RESP2 (any other error leaves it hung). */
+const noproto = Buffer.from('-NOPROTO unsupported protocol version\r\n')
+/** ioredis's ready check: INFO must answer, and say it is not loading. */
+const info = bulk('loading:0\r\n')
 
 /** One turn's SETs, encoded as they are parsed into a shared slab (the parser reuses its own buffers). */
 class FrameBuilder {
@@ -428,6 +432,10 @@ async function runLeader(clientPort: number, dataDir: string, followerPorts: num
           reply(pong)
         } else if (name === 'config') {
           reply(emptyArray) // redis-benchmark asks for the server's save/appendonly settings
+        } else if (name === 'info') {
+          reply(info)
+        } else if (name === 'hello') {
+          reply(noproto)
         } else {
           reply(unknown)
         }
