@@ -18,12 +18,19 @@
 // highest evicted version (a conservative answer: it can only cause an extra
 // abort, never a missed one).
 //
+// While a snapshot is being encoded in steps (snapshot-codec.ts,
+// SnapshotEncoder), writes go on: before a key's entry changes or goes, its
+// state at the snapshot's start is kept aside (copy on write), so the encoder
+// still sees the keyspace as it was. Keys created meanwhile need nothing: the
+// encoder walks the list of keys taken at the start.
+//
 // The SCAN bucket index is built on the first SCAN, not kept from the start: a
 // node that never serves SCAN (and every node while it replays its log at
 // start-up) would otherwise pay a hash of the key and a Set insert per new
 // key. It is local derived data, like the expiry index, and not in snapshots.
 
 import { ExpiryIndex, type ExpiryItem } from './expiry-index.js'
+import { assert } from '../util/assert.js'
 
 /** Values longer than this are kept as Buffers rather than strings. */
 export const STRING_VALUE_BYTES_MAX = 1024 * 1024
@@ -70,8 +77,13 @@ export function scanBucketOf(key: string): number {
   return h >>> (32 - SCAN_BUCKET_BITS)
 }
 
+/** A key's entry as it was when a snapshot started (a copy of its fields). */
+export type CapturedEntry = Readonly<Entry>
+
 export class Keyspace {
   readonly entries = new Map<string, Entry>()
+  /** Non-null while a snapshot is encoded in steps: what changed since it started (see the module comment). */
+  private captured: Map<string, CapturedEntry> | null = null
   /**
    * Keys by SCAN bucket; a slot is undefined until a key lands in it. Null
    * until the first SCAN asks for a bucket; from then on kept up to date.
@@ -139,6 +151,7 @@ export class Keyspace {
   put(key: string, existing: Entry | undefined, value: StoredValue, expireAtMs: number): void {
     this.clock += 2
     if (existing !== undefined) {
+      this.preserve(key, existing)
       this.heldKeyValueBytes += value.length - existing.value.length
       existing.value = value
       existing.version = this.clock
@@ -152,6 +165,7 @@ export class Keyspace {
 
   /** Changes only the deadline of a live key. */
   expire(key: string, entry: Entry, expireAtMs: number): void {
+    this.preserve(key, entry)
     this.clock += 2
     entry.version = this.clock
     this.setDeadline(key, entry, expireAtMs)
@@ -172,6 +186,7 @@ export class Keyspace {
   }
 
   flush(): void {
+    if (this.captured !== null) for (const [key, entry] of this.entries) this.preserve(key, entry)
     this.clock += 2
     this.entries.clear()
     this.buckets = null
@@ -236,6 +251,32 @@ export class Keyspace {
     return this.buckets[index]
   }
 
+  /**
+   * Starts keeping every entry's state from now, before it changes (one
+   * capture at a time). Returns what the caller reads through: `captured`
+   * first, then `entries`.
+   */
+  beginCapture(): ReadonlyMap<string, CapturedEntry> {
+    assert(this.captured === null, 'keyspace: a snapshot capture is already running')
+    this.captured = new Map()
+    return this.captured
+  }
+
+  endCapture(): void {
+    this.captured = null
+  }
+
+  get capturing(): boolean {
+    return this.captured !== null
+  }
+
+  /** Keeps `entry`'s current state aside for a running capture, once per key. */
+  private preserve(key: string, entry: Entry): void {
+    const captured = this.captured
+    if (captured === null || captured.has(key)) return
+    captured.set(key, { value: entry.value, expireAtMs: entry.expireAtMs, version: entry.version })
+  }
+
   /** The SCAN index of every key held, in the keyspace's own order (as if kept all along). */
   private buildBuckets(): (Set<string> | undefined)[] {
     const buckets: (Set<string> | undefined)[] = new Array<Set<string> | undefined>(SCAN_BUCKET_COUNT)
@@ -252,6 +293,7 @@ export class Keyspace {
   }
 
   private removeEntry(key: string, entry: Entry, tombstoneVersion: number): void {
+    this.preserve(key, entry)
     this.entries.delete(key)
     if (this.buckets !== null) {
       const b = scanBucketOf(key)

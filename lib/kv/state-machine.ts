@@ -22,7 +22,7 @@ import { globMatch } from './glob.js'
 import { Keyspace, SCAN_BUCKET_COUNT } from './keyspace.js'
 import { KEY_BYTES_MAX, applyOp, applySetFields, isReadOnlyOp, readOp } from './ops.js'
 import { SessionTable } from './session-table.js'
-import { decodeSnapshot, encodeSnapshot } from './snapshot-codec.js'
+import { SnapshotEncoder, decodeSnapshot, encodeSnapshot } from './snapshot-codec.js'
 import { assert } from '../util/assert.js'
 
 /** SCAN never returns more than this many keys per call, whatever COUNT says. */
@@ -172,6 +172,15 @@ export class KvStateMachine {
   /** The full state, checksummed, in one buffer (see snapshot-codec.ts). */
   snapshot(): Buffer {
     return encodeSnapshot({ appliedIndex: this.appliedIndex, keyspace: this.keyspace, sessions: this.sessions })
+  }
+
+  /**
+   * The same snapshot, of the state as it is now, encoded in steps while
+   * entries go on being applied (SnapshotEncoder). The caller must finish
+   * or abort it; until then writes keep a copy of what they change.
+   */
+  beginSnapshot(): SnapshotEncoder {
+    return new SnapshotEncoder({ appliedIndex: this.appliedIndex, keyspace: this.keyspace, sessions: this.sessions })
   }
 
   /** Rebuilds a state machine from `snapshot()` bytes. Throws KvSnapshotError on corruption. */
