@@ -7,11 +7,8 @@
 // Run alone: node dist/bench/node-floor-server.js <port>
 import { createServer, type Socket } from 'node:net'
 import RedisParser from 'redis-parser'
+import { nil, ok, otherCommandReply } from './lib/floor-replies.js'
 
-const ok = Buffer.from('+OK\r\n')
-const nil = Buffer.from('$-1\r\n')
-const emptyArray = Buffer.from('*0\r\n')
-const pong = Buffer.from('+PONG\r\n')
 
 function bulk(value: Buffer): Buffer {
   const header = Buffer.from(`$${value.length}\r\n`)
@@ -35,12 +32,8 @@ function serve(socket: Socket, store: Map<string, Buffer>): void {
       } else if (name === 'get' && args.length >= 2) {
         const v = store.get((args[1] as Buffer).toString('latin1'))
         reply(v === undefined ? nil : bulk(v))
-      } else if (name === 'ping') {
-        reply(pong)
-      } else if (name === 'config') {
-        reply(emptyArray) // redis-benchmark asks for the server's save/appendonly settings
       } else {
-        reply(ok)
+        reply(otherCommandReply(name))
       }
     },
     returnError: () => socket.destroy(),

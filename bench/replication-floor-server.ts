@@ -28,6 +28,7 @@ import { open, rename, unlink } from 'node:fs/promises'
 import { connect, createServer, type Socket } from 'node:net'
 import { join } from 'node:path'
 import RedisParser from 'redis-parser'
+import { nil, ok, otherCommandReply } from './lib/floor-replies.js'
 
 const segmentBytes = 64 * 1024 * 1024
 const zeroChunk = Buffer.alloc(1024 * 1024)
@@ -189,15 +190,6 @@ class GroupLog {
 
 // ---------------------------------------------------------------- leader
 
-const ok = Buffer.from('+OK\r\n')
-const nil = Buffer.from('$-1\r\n')
-const emptyArray = Buffer.from('*0\r\n')
-const pong = Buffer.from('+PONG\r\n')
-const unknown = Buffer.from('-ERR unknown command\r\n')
-/** ioredis opens with HELLO 3: NOPROTO makes it fall back to RESP2 (any other error leaves it hung). */
-const noproto = Buffer.from('-NOPROTO unsupported protocol version\r\n')
-/** ioredis's ready check: INFO must answer, and say it is not loading. */
-const info = bulk('loading:0\r\n')
 
 /** One turn's SETs, encoded as they are parsed into a shared slab (the parser reuses its own buffers). */
 class FrameBuilder {
@@ -428,16 +420,8 @@ async function runLeader(clientPort: number, dataDir: string, followerPorts: num
             const v = store.get(key)
             now.push(v === undefined ? nil : bulk(v))
           }
-        } else if (name === 'ping') {
-          reply(pong)
-        } else if (name === 'config') {
-          reply(emptyArray) // redis-benchmark asks for the server's save/appendonly settings
-        } else if (name === 'info') {
-          reply(info)
-        } else if (name === 'hello') {
-          reply(noproto)
         } else {
-          reply(unknown)
+          reply(otherCommandReply(name))
         }
       },
       returnError: () => socket.destroy(),
