@@ -11,7 +11,7 @@
 // --compare-env starts that second target (this checkout's, unless
 // --compare-with names another) with extra environment, e.g.
 // `--compare-env NODE_OPTIONS=--max-semi-space-size=64` to weigh a runtime flag.
-import { readFileSync } from 'node:fs'
+import { readFileSync, readdirSync } from 'node:fs'
 import { basename } from 'node:path'
 import { parseArgs } from 'node:util'
 import { median } from './lib/result.js'
@@ -44,18 +44,44 @@ function cpuTicks(pid: number): number {
   return Number(rest[11]) + Number(rest[12])
 }
 
+/**
+ * Nanoseconds the process's threads have spent runnable but waiting for a
+ * CPU (second field of /proc/<pid>/task/<tid>/schedstat), summed; NaN where
+ * the kernel does not keep it. On a saturated machine this is latency that
+ * no code change inside the process removes.
+ */
+function runQueueWaitNs(pid: number): number {
+  try {
+    let total = 0
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      total += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[1])
+    }
+    return total
+  } catch {
+    return NaN
+  }
+}
+
 interface Cost {
   readonly opsPerSec: number
   /** µs of CPU per request for each server process, the one taking writes first. */
   readonly perProcessUs: number[]
+  /** µs per request that the server processes' threads spent waiting for a CPU, summed over them. */
+  readonly runQueueWaitUs: number
 }
 
 async function measure(t: RespTarget, w: CostWorkload, requests: number): Promise<Cost> {
   const pids = t.pids()
   const before = pids.map(cpuTicks)
+  const waitBefore = pids.map(runQueueWaitNs)
   const r = await redisBenchmark({ port: t.writePort, command: w.command, clients: w.clients, pipeline: w.pipeline, requests, valueBytes: 100, keys: 100_000, target: t.name, workload: w.id })
   const after = pids.map(cpuTicks)
-  return { opsPerSec: r.opsPerSec, perProcessUs: pids.map((_, i) => (((after[i] as number) - (before[i] as number)) / ticksPerSecond) * 1e6 / r.requests) }
+  const waitNs = pids.map(runQueueWaitNs).reduce((sum, x, i) => sum + x - (waitBefore[i] as number), 0)
+  return {
+    opsPerSec: r.opsPerSec,
+    perProcessUs: pids.map((_, i) => (((after[i] as number) - (before[i] as number)) / ticksPerSecond) * 1e6 / r.requests),
+    runQueueWaitUs: waitNs / 1000 / r.requests,
+  }
 }
 
 function parseEnvPairs(pairs: readonly string[]): Record<string, string> {
@@ -100,7 +126,7 @@ async function main(): Promise<void> {
           const c = await measure(t, w, Math.round(requests * w.share))
           const k = `${t.name}/${w.id}`
           results.set(k, [...(results.get(k) ?? []), c])
-          process.stderr.write(`${k}: ${Math.round(c.opsPerSec)} ops/s, CPU µs/op ${c.perProcessUs.map((x) => x.toFixed(1)).join(' / ')}\n`)
+          process.stderr.write(`${k}: ${Math.round(c.opsPerSec)} ops/s, CPU µs/op ${c.perProcessUs.map((x) => x.toFixed(1)).join(' / ')}, run-queue wait µs/op ${c.runQueueWaitUs.toFixed(1)}\n`)
         }
       }
     }
@@ -110,9 +136,10 @@ async function main(): Promise<void> {
   const rows = [
     `Command: \`node dist/bench/cpu-cost.js ${process.argv.slice(2).join(' ')}\` — ${new Date().toISOString()}; medians of ${reps}.`,
     'CPU µs per request (utime+stime of each server process / requests). raftkv and replication-floor: leader, then the followers.',
+    'Run-queue wait: µs per request that the server processes\' threads were runnable but had no CPU (schedstat), summed over them.',
     '',
-    '| target | workload | ops/s | CPU µs/op, write node | other nodes | all server processes |',
-    '| --- | --- | --- | --- | --- | --- |',
+    '| target | workload | ops/s | CPU µs/op, write node | other nodes | all server processes | run-queue wait µs/op |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
   ]
   for (const t of targets) {
     for (const w of workloads) {
@@ -121,8 +148,9 @@ async function main(): Promise<void> {
       const per = Array.from({ length: n }, (_, i) => median(cs.map((c) => c.perProcessUs[i] as number)))
       const total = median(cs.map((c) => c.perProcessUs.reduce((a, b) => a + b, 0)))
       const others = per.slice(1).map((x) => x.toFixed(1)).join(', ') || '–'
+      const wait = median(cs.map((c) => c.runQueueWaitUs))
       const name = t.name.startsWith('raftkv-3-') && values['compare-with'] !== undefined ? `raftkv-3 (${basename(values['compare-with'])})` : t.name
-      rows.push(`| ${name} | ${w.id} | ${Math.round(median(cs.map((c) => c.opsPerSec))).toLocaleString('en-US')} | ${(per[0] ?? NaN).toFixed(1)} | ${others} | ${total.toFixed(1)} |`)
+      rows.push(`| ${name} | ${w.id} | ${Math.round(median(cs.map((c) => c.opsPerSec))).toLocaleString('en-US')} | ${(per[0] ?? NaN).toFixed(1)} | ${others} | ${total.toFixed(1)} | ${Number.isNaN(wait) ? '–' : wait.toFixed(1)} |`)
     }
   }
   process.stdout.write(rows.join('\n') + '\n')
