@@ -190,7 +190,6 @@ class GroupLog {
 
 // ---------------------------------------------------------------- leader
 
-
 /** One turn's SETs, encoded as they are parsed into a shared slab (the parser reuses its own buffers). */
 class FrameBuilder {
   private slab = Buffer.allocUnsafe(1024 * 1024)

@@ -1,8 +1,8 @@
 // The replies the two floor servers (node-floor-server.ts,
 // replication-floor-server.ts) give to everything but SET and GET: what
 // redis-benchmark and ioredis send around their real work, answered just
-// well enough for them to proceed (see ../shared ECOSYSTEM notes: ioredis
-// opens with HELLO 3, then INFO as its ready check).
+// well enough for them to proceed (ioredis opens with HELLO 3, then INFO as
+// its ready check).
 export const ok = Buffer.from('+OK\r\n')
 export const nil = Buffer.from('$-1\r\n')
 const pong = Buffer.from('+PONG\r\n')

@@ -253,8 +253,8 @@ export class Keyspace {
 
   /**
    * Starts keeping every entry's state from now, before it changes (one
-   * capture at a time). Returns what the caller reads through: `captured`
-   * first, then `entries`.
+   * capture at a time). Returns the kept states: a key found there changed
+   * after the start, and its entry object no longer holds the start's fields.
    */
   beginCapture(): ReadonlyMap<string, CapturedEntry> {
     assert(this.captured === null, 'keyspace: a snapshot capture is already running')

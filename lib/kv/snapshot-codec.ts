@@ -40,7 +40,7 @@ export interface SnapshotState {
  * checksum pass over it.
  *
  * A node takes one every SNAPSHOT_ENTRIES entries while it serves, and
- * 100,000 keys take 50–80 ms to encode here (longer on a loaded machine):
+ * 100,000 keys took 35–146 ms to encode in one go here (most 40–85 ms):
  * done in one go, that stalled every client of the node — and of the
  * cluster, when the leader or both followers reached the same index
  * together. So the keys are encoded in steps, with writes going on in
