@@ -680,7 +680,11 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     const kv = KvStateMachine.restore(staged.data)
     await this.storage.installSnapshot(meta, staged.data)
     this.emit('snapshot', 'installed', Date.now() - started, staged.data.length)
+    // The change feeds follow the new state machine, told that they missed what the snapshot covers.
+    const sink = this.kv.eventSink()
+    kv.setEventSink(sink)
     this.kv = kv
+    sink?.reset(meta.index)
     this.applied = meta.index
     this.snapshotIndex = meta.index
     this.appliedBytesSinceSnapshot = 0
