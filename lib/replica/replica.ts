@@ -118,6 +118,8 @@ export class Replica extends EventEmitter<ReplicaEvents> {
   private heldHardState: HardState | null = null
   private turnScheduled = false
   private pendingProposals: PendingProposal[] = []
+  /** Sees every entry this node applies, in order (the simulator's state-machine-safety check); null in production. */
+  applyObserver: ((e: Entry) => void) | null = null
 
   readonly clock: Clock
   readonly random: RandomSource
@@ -612,6 +614,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
       this.kv.skip(e.index)
     }
     this.applied = e.index
+    this.applyObserver?.(e)
     this.proposals.applied(e.index, e.term, result)
   }
 
