@@ -128,6 +128,7 @@ export class RuntimeCluster {
   private readonly appliedAt = new Map<number, string>()
   private phase: 'faults' | 'calm' | 'done' = 'faults'
   private partitionEndsMs = -1
+  private bootstrapped = false
 
   constructor(readonly options: RuntimeSimOptions) {
     this.prng = new Prng(options.seed)
@@ -209,8 +210,10 @@ export class RuntimeCluster {
   private configFor(host: SimHost): NodeConfig {
     const w = this.weather
     const addr = { host: `${host.id}.sim`, port: 7000 }
-    const first = this.hosts[0] as SimHost
-    const bootstraps = host === first && !first.everStarted
+    // The first node bootstraps the cluster (JOIN empty, as in .env1) until it
+    // has once started; every other start of an empty disk joins, as an
+    // operator would configure it (a wiped node must not found a second cluster).
+    const bootstraps = host === this.hosts[0] && !this.bootstrapped
     const joinVia = bootstraps ? null : this.joinTarget(host)
     return {
       nodeId: host.id,
@@ -271,6 +274,7 @@ export class RuntimeCluster {
       (replica) => {
         if (!process.alive) return
         host.everStarted = true
+        if (host === this.hosts[0]) this.bootstrapped = true
         host.replica = replica
         host.backend = new ReplicaBackend(replica, false)
         host.admin = new AdminCommands(replica)
@@ -380,7 +384,7 @@ export class RuntimeCluster {
       if (host !== null) this.sigterm(host)
     }
     for (const host of this.hosts) {
-      if (host.process === null && host.everStarted && !this.removed(host) && p.chance(w.restartProbability)) this.start(host)
+      if (host.process === null && host.boots > 0 && !this.removed(host) && p.chance(w.restartProbability)) this.start(host)
     }
     if (p.chance(w.partitionProbability)) this.partition()
     if (p.chance(w.addProbability)) this.addSpare()
@@ -498,7 +502,7 @@ export class RuntimeCluster {
   }
 
   private restartMembers(): void {
-    for (const host of this.hosts) if (host.process === null && host.everStarted && !this.removed(host)) this.start(host)
+    for (const host of this.hosts) if (host.process === null && host.boots > 0 && !this.removed(host)) this.start(host)
   }
 
   /** Within calmMsMax: one leader, every member running and applied up to the leader's commit. */
