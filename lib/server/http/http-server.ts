@@ -138,6 +138,8 @@ function statusBody(backend: ClientBackend): unknown {
     snapshotIndex: info.snapshotIndex,
     // With each member's incarnation, as /cluster/status and RAFT STATUS show it.
     members: info.members,
+    // Test-only switches that are on (RAFTKV_TEST_MODE); [] on any production node.
+    unsafeSwitches: info.unsafeSwitches ?? [],
   }
 }
 
