@@ -42,8 +42,8 @@ export interface ReplicaEvents {
   leaderChange: [NodeId | null]
   /** One batch written and fsynced: for the fsync latency histogram. */
   persisted: [durationMs: number, entries: number]
-  /** A snapshot saved locally or installed from the leader. */
-  snapshot: [kind: 'saved' | 'installed', durationMs: number, bytes: number]
+  /** A snapshot saved locally, installed from the leader, or delivered whole to a follower. */
+  snapshot: [kind: 'saved' | 'installed' | 'sent', durationMs: number, bytes: number]
 }
 
 export class Replica extends EventEmitter<ReplicaEvents> {
@@ -719,6 +719,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     if (verdict === 'done') {
       this.outgoingSnapshots.delete(ack.from)
       this.logger.info({ to: ack.from, index: out.meta.index, ms: Date.now() - out.startedMs }, 'snapshot delivered')
+      this.emit('snapshot', 'sent', Date.now() - out.startedMs, out.data.length)
       this.raft.reportSnapshot(ack.from, true)
       this.kick()
     } else if (verdict === 'more') {
