@@ -12,6 +12,7 @@ import type { Logger } from '../util/logger.js'
 import { instrumentBackend } from './instrumented-backend.js'
 import { NodeMetrics } from './node-metrics.js'
 import { StatusRecorder } from './status-recorder.js'
+import { systemIo } from './system-io.js'
 
 export interface RunningNode {
   readonly replica: Replica
@@ -25,7 +26,7 @@ export interface RunningNode {
 }
 
 export async function startNode(config: NodeConfig, logger: Logger, options: { processMetrics?: boolean } = {}): Promise<RunningNode> {
-  const replica = await Replica.start(config, logger)
+  const replica = await Replica.start(config, logger, systemIo)
   const fatal = new Promise<Error>((resolve) => replica.once('fatal', resolve))
   const backend = new ReplicaBackend(replica, config.followerWrites === 'moved')
   const admin = new AdminCommands(replica)
