@@ -1,13 +1,13 @@
 // tap's coverage-map: which source files each test file's coverage is kept for.
 // Unit and simulator tests are measured against lib/. Tests that start real
 // node processes (test/cluster, test/jepsen and the few that spawn nodes) are
-// not measured: their children would each write a V8 coverage dump that tap
+// not measured (test/replica and test/config start a node in this process, and
+// are measured): their children would each write a V8 coverage dump that tap
 // then merges, which costs more CI time than the table is worth, and what they
 // reach is reached in-process by the unit and simulator tests.
 const processTests = [
   /^test\/cluster\//,
   /^test\/jepsen\//,
-  /^test\/replica\/(disk-stall|snapshot-policy)\.test\.ts$/,
   /^test\/security\/(client-tls-node|secrets|tls-cluster)\.test\.ts$/,
   /^test\/storage\/crash-recovery\.test\.ts$/,
 ]
