@@ -9,6 +9,7 @@
 
 import { errorResult, type KvOpResult } from './command.js'
 import { MSG_NOT_INTEGER } from './errors.js'
+import type { KvEventClass, NotifyKeyEvent } from './key-events.js'
 import type { Entry, Keyspace } from './keyspace.js'
 import { isString, type Collection, type StoredString } from './values.js'
 import { Prng } from '../util/prng.js'
@@ -18,6 +19,19 @@ export interface CallContext {
   readonly nowMs: number
   /** The entry's seed (writes) or a local one (reads): the only source of random choices. */
   readonly seed: number
+  /** The keyspace-event hook (key-events.ts); reads never call it. */
+  readonly notify: NotifyKeyEvent
+}
+
+/**
+ * Reports a change to `key` with Redis's event name and type class; for a
+ * collection command, also the 'del' Redis reports when the change left the
+ * collection empty (and so removed the key). String events carry the value.
+ */
+export function emit(c: CallContext, event: string, typeClass: KvEventClass, key: string): void {
+  const entry = c.ks.entries.get(key)
+  c.notify(event, typeClass, key, entry !== undefined && isString(entry.value) ? entry.value : null)
+  if (entry === undefined && typeClass !== '$' && typeClass !== 'g') c.notify('del', 'g', key, null)
 }
 
 export interface KvCall {

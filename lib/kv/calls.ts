@@ -6,6 +6,7 @@
 import { errorResult, type KvOp, type KvOpResult } from './command.js'
 import { arityOk, wrongArity, type KvCall } from './call-context.js'
 import { hashCalls } from './hash-calls.js'
+import { NO_KEY_EVENTS, type NotifyKeyEvent } from './key-events.js'
 import type { Keyspace } from './keyspace.js'
 import { keyspaceCalls } from './keyspace-calls.js'
 import { listCalls } from './list-calls.js'
@@ -33,11 +34,11 @@ export function isReadOnlyCall(name: string): boolean {
 type CallOp = Extract<KvOp, { t: 'call' }>
 
 /** Runs a call op: `write` inside apply (the entry's time and seed), otherwise as a local read. */
-export function runCall(ks: Keyspace, op: CallOp, nowMs: number, write: boolean): KvOpResult {
+export function runCall(ks: Keyspace, op: CallOp, nowMs: number, write: boolean, notify: NotifyKeyEvent = NO_KEY_EVENTS): KvOpResult {
   const call = registry.get(op.name)
   if (call === undefined) return errorResult(`unknown command '${op.name.slice(0, 128)}'`)
   if (!arityOk(call.arity, op.args.length)) return wrongArity(op.name)
   // A write command reaching the read path would change state outside apply.
   if (call.write && !write) return errorResult(`'${op.name}' is a write command`)
-  return call.run({ ks, nowMs, seed: op.seed }, op.args)
+  return call.run({ ks, nowMs, seed: op.seed, notify: write ? notify : NO_KEY_EVENTS }, op.args)
 }

@@ -5,6 +5,7 @@ import {
   NOT_FLOAT,
   NOT_INTEGER,
   WRONGTYPE,
+  emit,
   findCollection,
   parseInteger,
   randomOf,
@@ -42,6 +43,7 @@ function hset(name: 'hset' | 'hmset'): KvCall {
         return added
       })
       if (done === null) return WRONGTYPE
+      emit(c, 'hset', 'h', text(args[0]))
       return name === 'hset' ? intResult(done.result) : OK
     },
   }
@@ -54,7 +56,9 @@ const hsetnx: KvCall = {
   run(c, args) {
     const field = text(args[1])
     const done = updateCollection(c, text(args[0]), 'hash', newHash, (h) => (h.map.has(field) ? 0 : (h.set(field, text(args[2])), 1)), (n) => n > 0)
-    return done === null ? WRONGTYPE : intResult(done.result)
+    if (done === null) return WRONGTYPE
+    if (done.result > 0) emit(c, 'hset', 'h', text(args[0]))
+    return intResult(done.result)
   },
 }
 
@@ -88,6 +92,7 @@ const hdel: KvCall = {
       for (let i = 1; i < args.length; i++) if ((h as HashValue).delete(text(args[i]))) n++
       return n
     }, (n) => n > 0)
+    if (removed > 0) emit(c, 'hdel', 'h', text(args[0]))
     return intResult(removed)
   },
 }
@@ -111,7 +116,9 @@ const hincrby: KvCall = {
       return next
     }, (r) => r !== null)
     if (done === null) return WRONGTYPE
-    return failure ?? intResult(done.result as bigint)
+    if (failure !== null) return failure
+    emit(c, 'hincrby', 'h', text(args[0]))
+    return intResult(done.result as bigint)
   },
 }
 
@@ -136,7 +143,9 @@ const hincrbyfloat: KvCall = {
       return next
     }, (r) => r !== null)
     if (done === null) return WRONGTYPE
-    return failure ?? textResult(done.result as string)
+    if (failure !== null) return failure
+    emit(c, 'hincrbyfloat', 'h', text(args[0]))
+    return textResult(done.result as string)
   },
 }
 

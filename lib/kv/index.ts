@@ -12,5 +12,6 @@ export {
   invalidExpireMessage,
 } from './errors.js'
 export { globMatch } from './glob.js'
+export { NO_KEY_EVENTS, type KvEventClass, type KvEventSink, type NotifyKeyEvent } from './key-events.js'
 export { KvStateMachine, SCAN_COUNT_MAX } from './state-machine.js'
 export { VALUE_BYTES_MAX, KEY_BYTES_MAX, type KvReadOnlyOp } from './ops.js'

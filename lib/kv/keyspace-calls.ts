@@ -2,7 +2,7 @@
 // TOUCH, RANDOMKEY and OBJECT. Texts follow Redis 7.0 (db.c, object.c).
 
 import { NIL, OK, arrayResult, errorResult, intResult, textResult, type KvOpResult } from './command.js'
-import { NOT_INTEGER, NO_SUCH_KEY, SYNTAX_ERROR, find, keyword, parseInteger, randomOf, text, type KvCall } from './call-context.js'
+import { NOT_INTEGER, NO_SUCH_KEY, SYNTAX_ERROR, emit, find, keyword, parseInteger, randomOf, text, type KvCall } from './call-context.js'
 import { globMatch } from './glob.js'
 import { cloneValue, encodingName } from './values.js'
 
@@ -39,6 +39,8 @@ function rename(name: string, nx: boolean): KvCall {
       c.ks.delete(from, source)
       // While a snapshot is encoded, the source's captured state may be this very object.
       c.ks.put(to, target, c.ks.capturing ? cloneValue(value) : value, expireAtMs)
+      emit(c, 'rename_from', 'g', from)
+      emit(c, 'rename_to', 'g', to)
       return nx ? intResult(1) : OK
     },
   }
@@ -68,6 +70,7 @@ const copy: KvCall = {
     const target = find(c, to, true)
     if (target !== undefined && !replace) return intResult(0)
     c.ks.put(to, target, cloneValue(source.value), source.expireAtMs)
+    emit(c, 'copy_to', 'g', to)
     return intResult(1)
   },
 }

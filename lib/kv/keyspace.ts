@@ -104,6 +104,11 @@ export class Keyspace {
   private tombstoneBytes = 0
   /** Version reported for an absent key without a tombstone. */
   tombstoneFloor = 0
+  /**
+   * Told when a write finds its key expired and removes it (liveForWrite), so
+   * the state machine can report Redis's `expired` event. Null: nobody listens.
+   */
+  onLazyExpire: ((key: string) => void) | null = null
 
   get size(): number {
     return this.entries.size
@@ -140,6 +145,7 @@ export class Keyspace {
     if (entry === undefined) return undefined
     if (entry.expireAtMs > nowMs) return entry
     this.removeEntry(key, entry, entry.version + 1)
+    this.onLazyExpire?.(key)
     return undefined
   }
 

@@ -9,6 +9,7 @@ import {
   SYNTAX_ERROR,
   WRONGTYPE,
   clampRange,
+  emit,
   findCollection,
   keyword,
   listIndex,
@@ -46,22 +47,30 @@ function push(name: string, end: End, onlyExisting: boolean): KvCall {
         }
         return l.size
       })
-      return done === null ? WRONGTYPE : intResult(done.result)
+      if (done === null) return WRONGTYPE
+      emit(c, end === 'left' ? 'lpush' : 'rpush', 'l', key)
+      return intResult(done.result)
     },
   }
 }
 
-/** Pops up to `count` elements from one end of an existing list (which the keyspace deletes once empty). */
-export function popElements(c: CallContext, key: string, end: End, count: number): string[] | null {
+/**
+ * Pops up to `count` elements from one end of an existing list (which the
+ * keyspace deletes once empty), reporting the pop unless `quiet` (LMOVE
+ * reports it after the push, as Redis does).
+ */
+export function popElements(c: CallContext, key: string, end: End, count: number, quiet = false): string[] | null {
   const found = findCollection(c, key, 'list', true)
   if (found === undefined) return []
   if (found === null) return null
-  return c.ks.change(key, found.entry, (value) => {
+  const popped = c.ks.change(key, found.entry, (value) => {
     const l = value as ListValue
     const out: string[] = []
     while (out.length < count && l.size > 0) out.push((end === 'left' ? l.popFront() : l.popBack()) as string)
     return out
   })
+  if (!quiet) emit(c, end === 'left' ? 'lpop' : 'rpop', 'l', key)
+  return popped
 }
 
 function pop(name: string, end: End): KvCall {
@@ -136,22 +145,25 @@ const lset: KvCall = {
     const at = listIndex(index, found.value.size)
     if (at < 0 || at >= found.value.size) return errorResult('index out of range')
     c.ks.change(key, found.entry, (l) => (l as ListValue).setAt(at, text(args[2])))
+    emit(c, 'lset', 'l', key)
     return OK
   },
 }
 
 /** Rewrites an existing list through `edit` (O(n)); `edit` answers the reply and whether it changed anything. */
-function rewrite(c: CallContext, args: readonly Buffer[], absent: KvOpResult, edit: (items: string[]) => [string[], KvOpResult, boolean]): KvOpResult {
+function rewrite(c: CallContext, args: readonly Buffer[], event: string, absent: KvOpResult, edit: (items: string[]) => [string[], KvOpResult, boolean]): KvOpResult {
   const key = text(args[0])
   const found = findCollection(c, key, 'list', true)
   if (found === undefined) return absent
   if (found === null) return WRONGTYPE
-  return c.ks.change(key, found.entry, (value) => {
+  const [reply, changed] = c.ks.change(key, found.entry, (value) => {
     const l = value as ListValue
     const [items, reply, changed] = edit(l.toArray())
     if (changed) l.replace(items)
     return [reply, changed] as const
-  }, ([, changed]) => changed)[0]
+  }, ([, changed]) => changed)
+  if (changed) emit(c, event, 'l', key)
+  return reply
 }
 
 const lrem: KvCall = {
@@ -162,7 +174,7 @@ const lrem: KvCall = {
     const count = parseLong(args[1])
     if (count === null) return NOT_INTEGER
     const element = text(args[2])
-    return rewrite(c, args, intResult(0), (items) => {
+    return rewrite(c, args, 'lrem', intResult(0), (items) => {
       let removed = 0
       const limit = count === 0 ? Infinity : Math.abs(count)
       const keep: boolean[] = items.map(() => true)
@@ -184,10 +196,11 @@ const ltrim: KvCall = {
     const start = parseLong(args[1])
     const end = parseLong(args[2])
     if (start === null || end === null) return NOT_INTEGER
-    return rewrite(c, args, OK, (items) => {
+    return rewrite(c, args, 'ltrim', OK, (items) => {
       const range = clampRange(start, end, items.length)
       const kept = range === null ? [] : items.slice(range[0], range[1] + 1)
-      return [kept, OK, kept.length !== items.length]
+      // Redis reports (and WATCH sees) LTRIM as a change even when it keeps everything.
+      return [kept, OK, true]
     })
   },
 }
@@ -201,7 +214,7 @@ const linsert: KvCall = {
     if (where !== 'BEFORE' && where !== 'AFTER') return SYNTAX_ERROR
     const pivot = text(args[2])
     const element = text(args[3])
-    return rewrite(c, args, intResult(0), (items) => {
+    return rewrite(c, args, 'linsert', intResult(0), (items) => {
       const at = items.indexOf(pivot)
       if (at < 0) return [items, intResult(-1), false]
       items.splice(where === 'BEFORE' ? at : at + 1, 0, element)
@@ -268,8 +281,10 @@ export function moveElement(c: CallContext, from: string, to: string, fromEnd: E
   if (source === undefined) return NIL
   if (source === null) return WRONGTYPE
   if (findCollection(c, to, 'list', true) === null) return WRONGTYPE
-  const element = (popElements(c, from, fromEnd, 1) as string[])[0] as string
+  const element = (popElements(c, from, fromEnd, 1, true) as string[])[0] as string
   updateCollection(c, to, 'list', newList, (l) => (toEnd === 'left' ? l.pushFront(element) : l.pushBack(element)))
+  emit(c, toEnd === 'left' ? 'lpush' : 'rpush', 'l', to)
+  emit(c, fromEnd === 'left' ? 'lpop' : 'rpop', 'l', from)
   return textResult(element)
 }
 

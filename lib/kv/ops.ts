@@ -25,6 +25,7 @@ import {
   MSG_STRING_TOO_LONG,
   invalidExpireMessage,
 } from './errors.js'
+import { NO_KEY_EVENTS, type NotifyKeyEvent } from './key-events.js'
 import { Keyspace, STRING_VALUE_BYTES_MAX, storedValueOf, storedValueOfRange, valueToBuffer, type Entry, type StoredValue } from './keyspace.js'
 import { WRONGTYPE } from './call-context.js'
 import { isReadOnlyCall, runCall } from './calls.js'
@@ -112,7 +113,7 @@ export function readOp(ks: Keyspace, op: KvReadOnlyOp, nowMs: number): KvOpResul
     case 'dbexpires':
       return intResult(ks.volatileSize)
     case 'call':
-      return runCall(ks, op, nowMs, false)
+      return runCall(ks, op, nowMs, false, NO_KEY_EVENTS)
     default:
       return unreachable(op, 'read-only op')
   }
@@ -126,20 +127,26 @@ function ttl(entry: Entry | undefined, unit: KvTimeUnit, nowMs: number): KvOpRes
   return intResult(unit === 'seconds' ? Math.floor((leftMs + 500) / 1000) : leftMs)
 }
 
-/** Applies one op inside an entry. Never throws on any input the codec can produce. */
-export function applyOp(ks: Keyspace, op: KvOp, nowMs: number): KvOpResult {
+/**
+ * Applies one op inside an entry. Never throws on any input the codec can
+ * produce. Each change is reported to `notify` as its keyspace event
+ * (key-events.ts), after it is made.
+ */
+export function applyOp(ks: Keyspace, op: KvOp, nowMs: number, notify: NotifyKeyEvent = NO_KEY_EVENTS): KvOpResult {
   // A read-only call inside an entry (MULTI) still reads without removing anything.
-  if (op.t === 'call') return runCall(ks, op, nowMs, !isReadOnlyCall(op.name))
+  if (op.t === 'call') return runCall(ks, op, nowMs, !isReadOnlyCall(op.name), notify)
   if (isReadOnlyOp(op)) return readOp(ks, op, nowMs)
   if (keysTooLong(op)) return errorResult(MSG_KEY_TOO_LONG)
   switch (op.t) {
     case 'set':
-      return applySet(ks, op, nowMs)
+      return applySet(ks, op, nowMs, notify)
     case 'setnx': {
       if (op.value.length > VALUE_BYTES_MAX) return errorResult(MSG_STRING_TOO_LONG)
       const key = keyOf(op.key)
       if (ks.liveForWrite(key, nowMs) !== undefined) return ZERO
-      ks.put(key, undefined, storedValueOf(op.value), Infinity)
+      const value = storedValueOf(op.value)
+      ks.put(key, undefined, value, Infinity)
+      notify('set', '$', key, value)
       return ONE
     }
     case 'getdel': {
@@ -149,6 +156,7 @@ export function applyOp(ks: Keyspace, op: KvOp, nowMs: number): KvOpResult {
       if (!isString(entry.value)) return WRONGTYPE
       const value = valueToBuffer(entry.value)
       ks.delete(key, entry)
+      notify('del', 'g', key, null)
       return bulkResult(value)
     }
     case 'del': {
@@ -158,30 +166,34 @@ export function applyOp(ks: Keyspace, op: KvOp, nowMs: number): KvOpResult {
         const entry = ks.liveForWrite(key, nowMs)
         if (entry !== undefined) {
           ks.delete(key, entry)
+          notify('del', 'g', key, null)
           count++
         }
       }
       return intResult(count)
     }
     case 'incrby':
-      return applyIncrBy(ks, keyOf(op.key), op.delta, nowMs)
+      return applyIncrBy(ks, keyOf(op.key), op.delta, nowMs, notify)
     case 'append':
-      return applyAppend(ks, keyOf(op.key), op.value, nowMs)
+      return applyAppend(ks, keyOf(op.key), op.value, nowMs, notify)
     case 'mset': {
       for (const pair of op.pairs) if (pair.value.length > VALUE_BYTES_MAX) return errorResult(MSG_STRING_TOO_LONG)
       for (const pair of op.pairs) {
         const key = keyOf(pair.key)
-        ks.put(key, ks.liveForWrite(key, nowMs), storedValueOf(pair.value), Infinity)
+        const value = storedValueOf(pair.value)
+        ks.put(key, ks.liveForWrite(key, nowMs), value, Infinity)
+        notify('set', '$', key, value)
       }
       return OK
     }
     case 'expire':
-      return applyExpire(ks, op, nowMs)
+      return applyExpire(ks, op, nowMs, notify)
     case 'persist': {
       const key = keyOf(op.key)
       const entry = ks.liveForWrite(key, nowMs)
       if (entry === undefined || entry.expireAtMs === Infinity) return ZERO
       ks.expire(key, entry, Infinity)
+      notify('persist', 'g', key, null)
       return ONE
     }
     case 'flushall':
@@ -189,7 +201,12 @@ export function applyOp(ks: Keyspace, op: KvOp, nowMs: number): KvOpResult {
       return OK
     case 'expireSweep': {
       let count = 0
-      for (const key of op.keys) if (ks.sweep(keyOf(key), nowMs)) count++
+      for (const k of op.keys) {
+        const key = keyOf(k)
+        if (!ks.sweep(key, nowMs)) continue
+        notify('expired', 'x', key, null)
+        count++
+      }
       return intResult(count)
     }
     default:
@@ -199,8 +216,8 @@ export function applyOp(ks: Keyspace, op: KvOp, nowMs: number): KvOpResult {
 
 type SetOp = Extract<KvOp, { t: 'set' }>
 
-function applySet(ks: Keyspace, op: SetOp, nowMs: number): KvOpResult {
-  return applySetFields(ks, keyOf(op.key), op.value, 0, op.value.length, op.condition, op.expiry, op.get, nowMs)
+function applySet(ks: Keyspace, op: SetOp, nowMs: number, notify: NotifyKeyEvent): KvOpResult {
+  return applySetFields(ks, keyOf(op.key), op.value, 0, op.value.length, op.condition, op.expiry, op.get, nowMs, notify)
 }
 
 /**
@@ -219,6 +236,7 @@ export function applySetFields(
   expiry: KvSetExpiry,
   get: boolean,
   nowMs: number,
+  notify: NotifyKeyEvent = NO_KEY_EVENTS,
 ): KvOpResult {
   if (valueEnd - valueStart > VALUE_BYTES_MAX) return errorResult(MSG_STRING_TOO_LONG)
   const deadline = setDeadlineMs(expiry, nowMs)
@@ -231,11 +249,22 @@ export function applySetFields(
   }
   const expireAtMs = deadline === 'keep' ? existing?.expireAtMs ?? Infinity : deadline
   if (expireAtMs <= nowMs) {
-    // A deadline already past (EXAT in the past): the key is set and gone at once.
+    // A deadline already past (EXAT in the past): the key is set and gone at
+    // once. Redis reports set, expire, then expired when it next finds it.
     if (existing !== undefined) ks.delete(key, existing)
-  } else {
-    ks.put(key, existing, storedValueOfRange(bytes, valueStart, valueEnd), expireAtMs)
+    if (notify !== NO_KEY_EVENTS) {
+      const value = storedValueOfRange(bytes, valueStart, valueEnd)
+      notify('set', '$', key, value)
+      notify('expire', 'g', key, null)
+      notify('expired', 'x', key, null)
+    }
+    return old
   }
+  const value = storedValueOfRange(bytes, valueStart, valueEnd)
+  ks.put(key, existing, value, expireAtMs)
+  notify('set', '$', key, value)
+  // KEEPTTL keeps a deadline without setting one: no expire event, as in Redis.
+  if (expiry.t === 'relative' || expiry.t === 'absolute') notify('expire', 'g', key, null)
   return old
 }
 
@@ -274,7 +303,7 @@ export function parseInt64(value: StoredValue): bigint | null {
   return n < INT64_MIN || n > INT64_MAX ? null : n
 }
 
-function applyIncrBy(ks: Keyspace, key: string, delta: bigint, nowMs: number): KvOpResult {
+function applyIncrBy(ks: Keyspace, key: string, delta: bigint, nowMs: number, notify: NotifyKeyEvent): KvOpResult {
   if (delta < INT64_MIN || delta > INT64_MAX) return errorResult(MSG_NOT_INTEGER)
   const entry = ks.liveForWrite(key, nowMs)
   let current = 0n
@@ -287,20 +316,29 @@ function applyIncrBy(ks: Keyspace, key: string, delta: bigint, nowMs: number): K
   const next = current + delta
   if (next < INT64_MIN || next > INT64_MAX) return errorResult(MSG_INCR_OVERFLOW)
   // INCR keeps the key's deadline.
-  ks.put(key, entry, next.toString(), entry?.expireAtMs ?? Infinity)
+  const value = next.toString()
+  ks.put(key, entry, value, entry?.expireAtMs ?? Infinity)
+  // INCR, DECR, INCRBY and DECRBY all report incrby, as in Redis.
+  notify('incrby', '$', key, value)
   return intResult(next)
 }
 
-function applyAppend(ks: Keyspace, key: string, suffix: Buffer, nowMs: number): KvOpResult {
+function applyAppend(ks: Keyspace, key: string, suffix: Buffer, nowMs: number, notify: NotifyKeyEvent): KvOpResult {
   const entry = ks.liveForWrite(key, nowMs)
   if (entry !== undefined && !isString(entry.value)) return WRONGTYPE
   const length = (entry === undefined ? 0 : (entry.value as StoredValue).length) + suffix.length
   if (length > VALUE_BYTES_MAX) return errorResult(MSG_STRING_TOO_LONG)
   if (entry === undefined) {
-    ks.put(key, undefined, storedValueOf(suffix), Infinity)
+    const created = storedValueOf(suffix)
+    ks.put(key, undefined, created, Infinity)
+    notify('append', '$', key, created)
     return intResult(length)
   }
-  if (suffix.length === 0) return intResult(length)
+  // Redis reports append even when nothing is appended.
+  if (suffix.length === 0) {
+    notify('append', '$', key, entry.value as StoredValue)
+    return intResult(length)
+  }
   let value: StoredValue
   if (typeof entry.value === 'string' && length <= STRING_VALUE_BYTES_MAX) {
     value = entry.value + suffix.toString('latin1')
@@ -308,6 +346,7 @@ function applyAppend(ks: Keyspace, key: string, suffix: Buffer, nowMs: number): 
     value = Buffer.concat([valueToBuffer(entry.value as StoredValue), suffix], length)
   }
   ks.put(key, entry, value, entry.expireAtMs)
+  notify('append', '$', key, value)
   return intResult(length)
 }
 
@@ -317,7 +356,7 @@ function expireCommandName(op: ExpireOp): string {
   return (op.unit === 'milliseconds' ? 'p' : '') + (op.base === 'absolute' ? 'expireat' : 'expire')
 }
 
-function applyExpire(ks: Keyspace, op: ExpireOp, nowMs: number): KvOpResult {
+function applyExpire(ks: Keyspace, op: ExpireOp, nowMs: number, notify: NotifyKeyEvent): KvOpResult {
   // expireGenericCommand: overflow checks come before the key is looked up.
   let when = op.amount
   const invalid = (): KvOpResult => errorResult(invalidExpireMessage(expireCommandName(op)))
@@ -343,7 +382,13 @@ function applyExpire(ks: Keyspace, op: ExpireOp, nowMs: number): KvOpResult {
     case 'always': break
     default: return unreachable(op.condition, 'expire condition')
   }
-  if (whenMs <= nowMs) ks.delete(key, entry)
-  else ks.expire(key, entry, whenMs)
+  // A deadline in the past deletes the key: Redis reports del, not expired.
+  if (whenMs <= nowMs) {
+    ks.delete(key, entry)
+    notify('del', 'g', key, null)
+  } else {
+    ks.expire(key, entry, whenMs)
+    notify('expire', 'g', key, null)
+  }
   return ONE
 }

@@ -6,6 +6,7 @@ import {
   OUT_OF_RANGE_POSITIVE,
   SYNTAX_ERROR,
   WRONGTYPE,
+  emit,
   find,
   findCollection,
   parseInteger,
@@ -36,7 +37,9 @@ const sadd: KvCall = {
       for (let i = 1; i < args.length; i++) if (s.add(text(args[i]))) added++
       return added
     }, (n) => n > 0)
-    return done === null ? WRONGTYPE : intResult(done.result)
+    if (done === null) return WRONGTYPE
+    if (done.result > 0) emit(c, 'sadd', 's', text(args[0]))
+    return intResult(done.result)
   },
 }
 
@@ -49,11 +52,13 @@ const srem: KvCall = {
     const found = findCollection(c, key, 'set', true)
     if (found === undefined) return intResult(0)
     if (found === null) return WRONGTYPE
-    return intResult(c.ks.change(key, found.entry, (s) => {
-      let removed = 0
-      for (let i = 1; i < args.length; i++) if ((s as SetValue).delete(text(args[i]))) removed++
-      return removed
-    }, (n) => n > 0))
+    const removed = c.ks.change(key, found.entry, (s) => {
+      let n = 0
+      for (let i = 1; i < args.length; i++) if ((s as SetValue).delete(text(args[i]))) n++
+      return n
+    }, (n) => n > 0)
+    if (removed > 0) emit(c, 'srem', 's', key)
+    return intResult(removed)
   },
 }
 
@@ -94,6 +99,7 @@ const spop: KvCall = {
       for (const member of picks) s.delete(member)
       return picks
     })
+    emit(c, 'spop', 's', key)
     return count < 0 ? textResult(popped[0] as string) : arrayResult(popped.map(textResult))
   },
 }
@@ -129,7 +135,9 @@ const smove: KvCall = {
     if (from === to) return intResult(source.value.has(member) ? 1 : 0)
     if (!source.value.has(member)) return intResult(0)
     c.ks.change(from, source.entry, (s) => (s as SetValue).delete(member))
-    updateCollection(c, to, 'set', newSet, (s) => s.add(member), (added) => added)
+    emit(c, 'srem', 's', from)
+    const added = updateCollection(c, to, 'set', newSet, (s) => s.add(member), (a) => a)
+    if (added?.result === true) emit(c, 'sadd', 's', to)
     return intResult(1)
   },
 }
@@ -190,12 +198,16 @@ function algebraStore(name: string, op: SetAlgebra): KvCall {
       const key = text(args[0])
       const existing = c.ks.liveForWrite(key, c.nowMs)
       if (members.length === 0) {
-        if (existing !== undefined) c.ks.delete(key, existing)
+        if (existing !== undefined) {
+          c.ks.delete(key, existing)
+          emit(c, 'del', 'g', key)
+        }
         return intResult(0)
       }
       const result = new SetValue()
       for (const m of members) result.add(m)
       c.ks.put(key, existing, result, Infinity)
+      emit(c, name, 's', key)
       return intResult(result.size)
     },
   }

@@ -19,7 +19,8 @@ import {
 import { PlainSetReader, decodeEnvelope } from './command-codec.js'
 import { KvDecodeError, MSG_INVALID_CURSOR } from './errors.js'
 import { globMatch } from './glob.js'
-import { Keyspace, SCAN_BUCKET_COUNT } from './keyspace.js'
+import type { KvEventClass, KvEventSink } from './key-events.js'
+import { Keyspace, SCAN_BUCKET_COUNT, type StoredValue } from './keyspace.js'
 import { KEY_BYTES_MAX, applyOp, applySetFields, isReadOnlyOp, readOp } from './ops.js'
 import { SessionTable } from './session-table.js'
 import { SnapshotEncoder, decodeSnapshot, encodeSnapshot } from './snapshot-codec.js'
@@ -38,6 +39,34 @@ export class KvStateMachine {
   private sessions = new SessionTable()
   /** Reused for every entry (apply is synchronous and not re-entered). */
   private readonly plainSet = new PlainSetReader()
+  /** Where keyspace events go (key-events.ts); null: none are produced. */
+  private sink: KvEventSink | null = null
+  /** The index of the entry being applied, for the events it produces. */
+  private applyingIndex = 0
+  /** Bound once, so ops report events without an allocation per entry. */
+  private readonly notify = (event: string, typeClass: KvEventClass, key: string, value: StoredValue | null): void => {
+    this.sink?.keyEvent(this.applyingIndex, event, typeClass, key, value)
+  }
+  private readonly notifyLazyExpire = (key: string): void => {
+    this.sink?.keyEvent(this.applyingIndex, 'expired', 'x', key, null)
+  }
+
+  constructor() {
+    this.keyspace.onLazyExpire = this.notifyLazyExpire
+  }
+
+  /**
+   * Sends every keyspace event of the entries applied from now on to `sink`,
+   * in log order (null stops it). The runtime moves the sink to the state
+   * machine that replaces this one after a snapshot install.
+   */
+  setEventSink(sink: KvEventSink | null): void {
+    this.sink = sink
+  }
+
+  eventSink(): KvEventSink | null {
+    return this.sink
+  }
 
   /**
    * Applies the entry at `index`. Indexes must increase; gaps are allowed
@@ -46,6 +75,7 @@ export class KvStateMachine {
   apply(index: number, data: Buffer): KvApplyResult {
     assert(index > this.appliedIndex, () => `apply: index ${index} <= appliedIndex ${this.appliedIndex}`)
     this.appliedIndex = index
+    this.applyingIndex = index
     const set = this.plainSet
     if (set.read(data) && set.keyEnd - set.keyStart <= KEY_BYTES_MAX) return this.applyPlainSet(index, data, set)
     let envelope
@@ -79,7 +109,7 @@ export class KvStateMachine {
       if (check.t === 'duplicate') return { t: 'duplicate', outcome: check.outcome }
     }
     const key = data.toString('latin1', set.keyStart, set.keyEnd)
-    const result = applySetFields(this.keyspace, key, data, set.valueStart, set.valueEnd, set.condition, set.expiry, set.get, set.nowMs)
+    const result = applySetFields(this.keyspace, key, data, set.valueStart, set.valueEnd, set.condition, set.expiry, set.get, set.nowMs, this.notify)
     const outcome: KvWriteOutcome = result === OK ? OK_OUTCOME : { t: 'results', results: [result] }
     if (clientId !== '') this.sessions.remember(clientId, seq, index, outcome)
     return outcome
@@ -96,7 +126,7 @@ export class KvStateMachine {
       if (this.keyspace.version(watch.key.toString('latin1'), nowMs) !== watch.version) return { t: 'watchAborted' }
     }
     const results: KvOpResult[] = new Array(write.ops.length)
-    for (let i = 0; i < write.ops.length; i++) results[i] = applyOp(this.keyspace, write.ops[i] as KvOp, nowMs)
+    for (let i = 0; i < write.ops.length; i++) results[i] = applyOp(this.keyspace, write.ops[i] as KvOp, nowMs, this.notify)
     return { t: 'results', results }
   }
 
@@ -189,6 +219,7 @@ export class KvStateMachine {
     const machine = new KvStateMachine()
     machine.appliedIndex = state.appliedIndex
     machine.keyspace = state.keyspace
+    machine.keyspace.onLazyExpire = machine.notifyLazyExpire
     machine.sessions = state.sessions
     return machine
   }

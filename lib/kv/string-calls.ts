@@ -9,6 +9,7 @@ import {
   NOT_INTEGER,
   SYNTAX_ERROR,
   WRONGTYPE,
+  emit,
   find,
   findString,
   keyword,
@@ -40,7 +41,7 @@ function setex(name: string, unit: 'seconds' | 'milliseconds'): KvCall {
       const value = args[2] as Buffer
       // setGenericCommand's own check names the command.
       if (amount <= 0n || (unit === 'seconds' && amount > INT64_MAX / 1000n)) return errorResult(invalidExpireMessage(name))
-      const result = applySetFields(c.ks, text(args[0]), value, 0, value.length, 'always', { t: 'relative', unit, amount }, false, c.nowMs)
+      const result = applySetFields(c.ks, text(args[0]), value, 0, value.length, 'always', { t: 'relative', unit, amount }, false, c.nowMs, c.notify)
       return result.t === 'error' ? errorResult(invalidExpireMessage(name)) : result
     },
   }
@@ -84,9 +85,17 @@ const getex: KvCall = {
     if (option.kind === 'expire') {
       const deadline = getexDeadline(option.option, option.amount, c.nowMs)
       if (typeof deadline !== 'number') return deadline
-      if (deadline <= c.nowMs) c.ks.delete(key, found.entry)
-      else c.ks.expire(key, found.entry, deadline)
-    } else if (option.kind === 'persist' && found.entry.expireAtMs !== Infinity) c.ks.expire(key, found.entry, Infinity)
+      if (deadline <= c.nowMs) {
+        c.ks.delete(key, found.entry)
+        emit(c, 'del', 'g', key)
+      } else {
+        c.ks.expire(key, found.entry, deadline)
+        emit(c, 'expire', 'g', key)
+      }
+    } else if (option.kind === 'persist' && found.entry.expireAtMs !== Infinity) {
+      c.ks.expire(key, found.entry, Infinity)
+      emit(c, 'persist', 'g', key)
+    }
     return reply
   },
 }
@@ -97,7 +106,7 @@ const getset: KvCall = {
   write: true,
   run(c, args) {
     const value = args[1] as Buffer
-    return applySetFields(c.ks, text(args[0]), value, 0, value.length, 'always', { t: 'none' }, true, c.nowMs)
+    return applySetFields(c.ks, text(args[0]), value, 0, value.length, 'always', { t: 'none' }, true, c.nowMs, c.notify)
   },
 }
 
@@ -112,6 +121,7 @@ const msetnx: KvCall = {
     for (let i = 0; i < args.length; i += 2) {
       const key = text(args[i])
       c.ks.put(key, c.ks.liveForWrite(key, c.nowMs), storedValueOf(args[i + 1] as Buffer), Infinity)
+      emit(c, 'set', '$', key)
     }
     return intResult(1)
   },
@@ -145,6 +155,7 @@ const incrbyfloat: KvCall = {
     const next = addFloatText(current, increment)
     if (typeof next !== 'string') return next
     c.ks.put(key, found?.entry, next, found?.entry.expireAtMs ?? Infinity)
+    emit(c, 'incrbyfloat', '$', key)
     return textResult(next)
   },
 }
@@ -197,6 +208,7 @@ const setrange: KvCall = {
     if (found !== undefined) valueToBuffer(found.value).copy(next)
     patch.copy(next, at)
     c.ks.put(key, found?.entry, storedValueOf(next), found?.entry.expireAtMs ?? Infinity)
+    emit(c, 'setrange', '$', key)
     return intResult(length)
   },
 }
@@ -228,12 +240,15 @@ const setbit: KvCall = {
     if (found === null) return WRONGTYPE
     const old = found === undefined ? Buffer.alloc(0) : valueToBuffer(found.value)
     const byte = offset >> 3
+    const previous = bitAt(old, offset)
+    // Redis leaves the key (its version, its events) alone when the bit and the length stay.
+    if (found !== undefined && byte < old.length && String(previous) === bitText) return intResult(previous)
     const next = Buffer.alloc(Math.max(old.length, byte + 1))
     old.copy(next)
-    const previous = bitAt(next, offset)
     const mask = 1 << (7 - (offset & 7))
     next[byte] = bitText === '1' ? (next[byte] as number) | mask : (next[byte] as number) & ~mask
     c.ks.put(key, found?.entry, storedValueOf(next), found?.entry.expireAtMs ?? Infinity)
+    emit(c, 'setbit', '$', key)
     return intResult(previous)
   },
 }

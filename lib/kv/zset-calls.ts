@@ -10,6 +10,7 @@ import {
   SYNTAX_ERROR,
   WRONGTYPE,
   clampRange,
+  emit,
   find,
   findCollection,
   keyword,
@@ -99,6 +100,7 @@ function zaddRun(c: CallContext, args: readonly Buffer[], incrOnly: boolean): Kv
   if (done === null) return WRONGTYPE
   if (nan) return errorResult('resulting score is not a number (NaN)')
   const r = done.result
+  if (r.added + r.updated > 0) emit(c, f.incr ? 'zincr' : 'zadd', 'z', key)
   if (f.incr) return r.processed > 0 ? score(r.last) : NIL
   return intResult(f.ch ? r.added + r.updated : r.added)
 }
@@ -349,11 +351,13 @@ const zrem: KvCall = {
     const found = findCollection(c, key, 'zset', true)
     if (found === undefined) return intResult(0)
     if (found === null) return WRONGTYPE
-    return intResult(c.ks.change(key, found.entry, (z) => {
-      let removed = 0
-      for (let i = 1; i < args.length; i++) if ((z as ZSetValue).delete(text(args[i]))) removed++
-      return removed
-    }, (n) => n > 0))
+    const removed = c.ks.change(key, found.entry, (z) => {
+      let n = 0
+      for (let i = 1; i < args.length; i++) if ((z as ZSetValue).delete(text(args[i]))) n++
+      return n
+    }, (n) => n > 0)
+    if (removed > 0) emit(c, 'zrem', 'z', key)
+    return intResult(removed)
   },
 }
 
@@ -373,6 +377,7 @@ function remrange(name: string, parse: typeof byScore): KvCall {
       if (ranks === null) return intResult(0)
       const doomed = nodesOf(found.value, ranks[0], ranks[1], false).map((n) => n.member)
       c.ks.change(key, found.entry, (z) => { for (const m of doomed) (z as ZSetValue).delete(m) })
+      emit(c, name, 'z', key)
       return intResult(doomed.length)
     },
   }
@@ -386,6 +391,7 @@ export function popMembers(c: CallContext, key: string, max: boolean, count: num
   const take = Math.min(count, z.size)
   const nodes = max ? nodesOf(z, z.size - take, z.size - 1, true) : nodesOf(z, 0, take - 1, false)
   c.ks.change(key, found.entry, (value) => { for (const n of nodes) (value as ZSetValue).delete(n.member) })
+  emit(c, max ? 'zpopmax' : 'zpopmin', 'z', key)
   return nodesReply(nodes, true)
 }
 
@@ -464,10 +470,14 @@ function storeOp(name: string, inter: boolean): KvCall {
       const dest = text(args[0])
       const existing = c.ks.liveForWrite(dest, c.nowMs)
       if (result.size === 0) {
-        if (existing !== undefined) c.ks.delete(dest, existing)
+        if (existing !== undefined) {
+          c.ks.delete(dest, existing)
+          emit(c, 'del', 'g', dest)
+        }
         return intResult(0)
       }
       c.ks.put(dest, existing, result, Infinity)
+      emit(c, name, 'z', dest)
       return intResult(result.size)
     },
   }

@@ -1,0 +1,52 @@
+// The keyspace-event hook: what applying an entry did to each key, named as
+// Redis names it for keyspace notifications (notify.c, and the
+// notifyKeyspaceEvent calls in t_string.c, expire.c, db.c, t_hash.c, ...).
+//
+// Events are produced inside apply, so every replica produces the same ones,
+// in log order, at the same index; the runtime hands them to a KvEventSink
+// (the change feeds in lib/feeds). An op emits an event only for a change it
+// made: a failed condition (SET NX on an existing key), an error or an
+// aborted MULTI emit nothing, as in Redis.
+//
+// To make a new op emit events: call `notify(event, typeClass, key, value)`
+// (the last argument of applyOp) after the change, once per key changed,
+// with Redis's event name and type class for that command.
+
+import type { StoredValue } from './keyspace.js'
+
+/**
+ * Redis's type classes for keyspace events (the flag letters of
+ * notify-keyspace-events): g generic (DEL, EXPIRE, RENAME, ...), $ string,
+ * l list, s set, h hash, z sorted set, t stream, x expired, e evicted,
+ * n new key. (K, E, A, m and d select channels or are not produced here.)
+ */
+export type KvEventClass = 'g' | '$' | 'l' | 's' | 'h' | 'z' | 't' | 'x' | 'e' | 'n'
+
+/**
+ * Called once per event while an entry is applied. `key` is the key's bytes
+ * as a latin1 string (one char per byte, as the keyspace holds it). `value`
+ * is the key's string value after the change when the event leaves one
+ * (set, incrby, append, ...), else null (del, expire, expired, and values
+ * that are not strings). Must not throw and must not touch the state machine.
+ */
+export type NotifyKeyEvent = (event: string, typeClass: KvEventClass, key: string, value: StoredValue | null) => void
+
+/** What applyOp is given when nobody listens. */
+export const NO_KEY_EVENTS: NotifyKeyEvent = () => {}
+
+/**
+ * Where a state machine sends its events. Calls come synchronously from
+ * `apply`, in log order; a sink must be quick (queue, don't write to sockets
+ * that may block) and must not throw.
+ */
+export interface KvEventSink {
+  /** One keyspace event of the entry at `index` (an entry may have several, in order). */
+  keyEvent(index: number, event: string, typeClass: KvEventClass, key: string, value: StoredValue | null): void
+  /** A PUBLISH applied at `index`. */
+  message(index: number, channel: Buffer, message: Buffer): void
+  /**
+   * The state was replaced by a snapshot taken at `index` (installed from
+   * the leader): the events of entries up to `index` were never seen here.
+   */
+  reset(index: number): void
+}
