@@ -5,11 +5,12 @@
 import t from 'tap'
 import { runDifferential } from './diff-run.js'
 import { haveRedisServer } from './redis-process.js'
+import { skipWhenMissing } from '../util/missing-tool.js'
 
 const SEQUENCES = Number(process.env['REDIS_DIFF_SEQUENCES'] ?? 12)
 const SEED = Number(process.env['REDIS_DIFF_SEED'] ?? 20_261_202)
 
-t.test('raftkv answers every command as redis-server does', { skip: haveRedisServer() ? false : 'redis-server is not installed (apt-get install redis-server)' }, async (t) => {
+t.test('raftkv answers every command as redis-server does', { skip: skipWhenMissing(haveRedisServer() ? false : 'redis-server is not installed (apt-get install redis-server)') }, async (t) => {
   const report = await runDifferential({ sequences: SEQUENCES, length: 150, seed: SEED, failuresMax: 3 })
   t.equal(report.sequences, SEQUENCES)
   t.ok(report.commands > SEQUENCES * 100, `${report.commands} commands compared`)
