@@ -5,8 +5,12 @@
 'use strict'
 
 const pollMs = 1000
-/** A node that has not answered within this is reported as not answering. */
-const answerTimeoutMs = 2500
+/**
+ * A node that has not answered within this is reported as not answering (a
+ * stopped process refuses at once; this is for a hung or unreachable one).
+ * Longer than the 5 s a node may hold back a 401 for a wrong password.
+ */
+const answerTimeoutMs = 6000
 /** The timeline shows the node's life so far, at least a minute and at most five. */
 const timelineSpanMsMin = 60_000
 const timelineSpanMsMax = 5 * 60_000
@@ -232,7 +236,8 @@ function renderTimeline(st) {
   list.replaceChildren()
   for (const c of changes.slice(-5).reverse()) {
     const li = document.createElement('li')
-    const what = c.leader === null ? 'no leader (election)' : `${c.leader} leads`
+    // Term 0 is a node that has not heard from any cluster yet (starting, or waiting to join).
+    const what = c.leader !== null ? `${c.leader} leads` : c.term === 0 ? 'starting, no leader known' : 'no leader (election)'
     li.append(`${clock(c.atMs)}  term `)
     const term = document.createElement('b')
     term.textContent = String(c.term)
