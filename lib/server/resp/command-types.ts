@@ -53,7 +53,9 @@ export interface CommandContext {
 }
 
 /** Docs groups, as COMMAND DOCS reports them. */
-export type CommandGroup = 'connection' | 'server' | 'string' | 'generic' | 'keyspace' | 'transactions' | 'cluster'
+export type CommandGroup =
+  | 'connection' | 'server' | 'string' | 'generic' | 'keyspace' | 'transactions' | 'cluster'
+  | 'hash' | 'list' | 'set' | 'sorted-set' | 'bitmap'
 
 export type CommandFlag =
   | 'write'
