@@ -16,10 +16,13 @@ install: node_modules/.package-lock.json
 build: install
 	npx tsc -p tsconfig.json
 
-# The README's test command: every tap test, ending with "N passed, N failed".
+# The README's test command: every tap test, then the coverage table, ending
+# with "N passed, N failed, N skipped". tap's exit code is kept (.tap-exit-code)
+# and judged by the summary with its plan, so an interrupted run cannot end green.
 test: build
-	@set -o pipefail; npx tap --reporter=tap 2>&1 | tee .tap-output.txt | grep -E '^(not ok|# Subtest|    not ok)' || true
-	@node scripts/tap-summary.mjs .tap-output.txt
+	@rm -f .tap-exit-code .tap/report/coverage-summary.json; \
+	{ npx tap --reporter=tap 2>&1; echo $$? > .tap-exit-code; } | tee .tap-output.txt | { grep -E '^(not ok|# Subtest|    not ok)' || true; }; \
+	node scripts/tap-summary.mjs .tap-output.txt --tap-exit "$$(cat .tap-exit-code 2>/dev/null || echo missing)" --coverage .tap/report/coverage-summary.json
 
 # The seeded simulators at scale: make sim SEEDS=100000 [SEED_START=1] runs SEEDS seeds of the
 # whole runtime (real Replica nodes on a simulated clock, disk and network), then SEEDS of the core-only profile.
@@ -28,7 +31,7 @@ sim: build
 	$(NODE) dist/test/sim/run-seeds.js --seeds $(SEEDS) $(if $(SEED_START),--start $(SEED_START),)
 
 clean:
-	rm -rf dist .tap .tap-output.txt
+	rm -rf dist .tap .tap-output.txt .tap-exit-code
 
 # One node each, in the foreground: run1 bootstraps and leads, run2/run3 join it.
 run1: build
@@ -67,6 +70,14 @@ bench: build
 .PHONY: jepsen
 jepsen: build
 	$(NODE) dist/test/jepsen/run.js --all --duration-ms $(or $(JEPSEN_DURATION_MS),300000) $(if $(JEPSEN_SEED),--seed $(JEPSEN_SEED),)
+
+# The differential test against redis-server at scale: make fuzz-redis N=1000 [SEED=n] [LENGTH=200];
+# a mismatch prints its seed and the shortest command sequence that reproduces it.
+N ?= 200
+.PHONY: fuzz-redis
+fuzz-redis: build
+	@command -v redis-server >/dev/null || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y redis-server; }
+	$(NODE) dist/test/redis-diff/run-diff.js --sequences $(N) $(if $(SEED),--seed $(SEED),) $(if $(LENGTH),--length $(LENGTH),)
 
 # Seeded fuzzing at scale (RESP reader and command layer, HTTP shim, peer frames):
 # make fuzz FUZZ_CASES=1000000 [FUZZ_SEED=n]; a failure prints the seed and case that replay it.

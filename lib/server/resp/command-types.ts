@@ -1,5 +1,6 @@
 // The shapes shared by the command table, the command implementations and
 // the connection that dispatches them.
+import type { CommandStats } from './command-stats.js'
 import type { AuthThrottle } from '../auth-throttle.js'
 import type { KvOp } from '../../kv/command.js'
 import type { ClientBackend } from '../../replica/client-api.js'
@@ -15,6 +16,8 @@ export interface ServerStats {
   commandsProcessed: number
   netInputBytes: number
   netOutputBytes: number
+  /** INFO commandstats and errorstats. */
+  readonly commands: CommandStats
 }
 
 /** A view of one connection that commands may inspect (CLIENT LIST). */
@@ -53,7 +56,9 @@ export interface CommandContext {
 }
 
 /** Docs groups, as COMMAND DOCS reports them. */
-export type CommandGroup = 'connection' | 'server' | 'string' | 'generic' | 'keyspace' | 'transactions' | 'cluster'
+export type CommandGroup =
+  | 'connection' | 'server' | 'string' | 'generic' | 'keyspace' | 'transactions' | 'cluster'
+  | 'hash' | 'list' | 'set' | 'sorted-set' | 'bitmap'
 
 export type CommandFlag =
   | 'write'
