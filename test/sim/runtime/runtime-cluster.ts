@@ -238,6 +238,7 @@ export class RuntimeCluster {
       maxClients: 100,
       logLevel: 'info',
       peerAddrOverrides: new Map(),
+      testMode: false,
       trackSyncedLengths: false,
       unsafeStaleReads: false,
       peerTls: null,
