@@ -100,6 +100,12 @@ export type KvOp =
    * through the log. Answers the number of keys deleted.
    */
   | { readonly t: 'expireSweep'; readonly keys: readonly Buffer[] }
+  /**
+   * PUBLISH, through the log so that every node delivers messages in one
+   * order. Changes no key; the state machine hands it to its event sink
+   * (key-events.ts) and answers 0 (the RESP layer answers the receivers).
+   */
+  | { readonly t: 'publish'; readonly channel: Buffer; readonly message: Buffer }
 
 export type KvOpType = KvOp['t']
 

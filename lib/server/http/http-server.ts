@@ -13,6 +13,8 @@ import { parseAddr } from '../resp/resp-server.js'
 import { HttpError, readJsonBody, sendJson, sendError, sendBackendError } from './http-io.js'
 import { deleteKey, getKey, postKey } from './key-routes.js'
 import { clusterRoute } from './cluster-routes.js'
+import { watchRoute } from './watch-route.js'
+import type { FeedHub } from '../../feeds/feed-hub.js'
 
 export interface HttpServerOptions {
   /** `host:port`; port 0 picks a free one. */
@@ -28,6 +30,8 @@ export interface HttpServerOptions {
   /** https with these (CLIENT_TLS_*); absent or null: plain http. */
   readonly tls?: ClientTlsOptions | null
   readonly limits?: Partial<HttpLimits>
+  /** The node's change feeds, for GET /watch; absent: /watch is 404. */
+  readonly feeds?: FeedHub | null
 }
 
 /** What bounds a slow or greedy HTTP client; every one is listed in the README. */
@@ -103,6 +107,7 @@ async function route(
     if (method === 'GET') return getKey(context, response, path.slice('/key/'.length), url.searchParams)
     if (allow('GET,DELETE')) return deleteKey(context, response, path.slice('/key/'.length))
   }
+  if (path === '/watch' && options.feeds && allow('GET')) return watchRoute(context, options.feeds, request, response, url)
   if (path === '/status' && allow('GET')) return sendJson(response, 200, statusBody(context.backend))
   if (path === '/health' && allow('GET')) {
     const info = context.backend.info()

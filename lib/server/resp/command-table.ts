@@ -6,6 +6,7 @@ import type { CommandContext, CommandSpec, LocalCommandSpec, SpecialCommandSpec 
 import { connectionCommands, localSpec, wrongArity } from './connection-commands.js'
 import { infoCommand } from './info-command.js'
 import { kvCommands } from './kv-commands.js'
+import { publishCommand, pubsubCommands } from './pubsub-commands.js'
 import { bulkArray, encodeValue, errorReply, integer, type Reply, type ReplyValue } from './reply-writer.js'
 
 function special(
@@ -104,6 +105,6 @@ const commandCommand: LocalCommandSpec = localSpec('command', {
   run: command,
 })
 
-for (const spec of [...connectionCommands, infoCommand, commandCommand, ...clusterCommands, ...kvCommands, ...specialCommands]) {
+for (const spec of [...connectionCommands, infoCommand, commandCommand, ...clusterCommands, ...kvCommands, ...specialCommands, ...pubsubCommands, publishCommand]) {
   table.set(spec.name, spec)
 }
