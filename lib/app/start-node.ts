@@ -13,6 +13,7 @@ import { startRespServer } from '../server/resp/resp-server.js'
 import type { Logger } from '../util/logger.js'
 import { instrumentBackend } from './instrumented-backend.js'
 import { NodeMetrics } from './node-metrics.js'
+import { systemIo } from './system-io.js'
 
 export interface RunningNode {
   readonly replica: Replica
@@ -27,7 +28,7 @@ export interface RunningNode {
 }
 
 export async function startNode(config: NodeConfig, logger: Logger, options: { processMetrics?: boolean } = {}): Promise<RunningNode> {
-  const replica = await Replica.start(config, logger)
+  const replica = await Replica.start(config, logger, systemIo)
   const fatal = new Promise<Error>((resolve) => replica.once('fatal', resolve))
   const backend = new ReplicaBackend(replica, config.followerWrites === 'moved')
   const admin = new AdminCommands(replica)

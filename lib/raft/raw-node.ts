@@ -175,6 +175,12 @@ export class RaftNode {
   /** incarnationOf()'s cache: the config it was built from (configs are immutable values) and its non-empty incarnations. */
   private incarnationsConfig: Config | null = null
   private readonly incarnations = new Map<NodeId, Incarnation>()
+  /**
+   * The incarnation stamped on the last leader message accepted, and its
+   * sender and term: replies to the leader we follow go to that incarnation
+   * even while our own (older) log lists another one for it (see stampsMatch).
+   */
+  private leaderStamp: { from: NodeId; term: number; incarnation: Incarnation } | null = null
 
   constructor(options: RaftOptions, initial: InitialState) {
     this.id = options.id
@@ -227,6 +233,7 @@ export class RaftNode {
       this.stepLowerTerm(m)
       return
     }
+    if (fromLeader(m)) this.leaderStamp = { from: m.from, term: m.term, incarnation: m.fromIncarnation ?? '' }
     this.stepCurrentTerm(m)
   }
 
@@ -1114,11 +1121,37 @@ export class RaftNode {
       this.otherIncarnationSeen = { from: m.from, incarnation: to }
       return false
     }
-    if (!sameIncarnation(m.fromIncarnation ?? '', this.incarnationOf(m.from))) {
+    if (!sameIncarnation(m.fromIncarnation ?? '', this.incarnationOf(m.from)) && !this.addressedByNewerConfig(m)) {
       this.droppedFromStaleIncarnation++
       return false
     }
     return true
+  }
+
+  /**
+   * A leader message stamped for exactly this incarnation of us is followed
+   * even when our configuration lists another incarnation of its sender
+   * (issue 21). The sender's configuration names our current incarnation, so
+   * its log holds the entry that added us; ours is the older log, replaying
+   * entries from before the sender itself was replaced, and only replication
+   * from it can bring us past them. Refusing it left a node that rejoined
+   * through a replaced leader stuck for good at the first entry naming that
+   * leader's previous incarnation.
+   *
+   * Why this gives back none of the safety the stamps exist for: a receiver
+   * of Append, Heartbeat or Snapshot only stores what it is sent and reports
+   * what it durably holds. It promises nothing on behalf of anyone's earlier
+   * incarnation, and its report is counted only by a leader whose
+   * configuration lists this incarnation of it (the to-stamp proves the
+   * sender's does; the leader checks our reply's from-stamp against its own
+   * configuration). Term rules still apply first: a stale leader's lower term
+   * is answered with ours. Votes are untouched: a vote request or a vote
+   * still needs both stamps to match the receiver's configuration, so a
+   * wiped node's vote is never counted as its predecessor's, and a wiped
+   * node never votes for a member its log lists under another incarnation.
+   */
+  private addressedByNewerConfig(m: Message): boolean {
+    return fromLeader(m) && this.incarnation !== '' && m.toIncarnation === this.incarnation
   }
 
   /**
@@ -1154,10 +1187,22 @@ export class RaftNode {
     return { term: this.term, vote: this.vote, commit: this.log.commit }
   }
 
-  /** Queues `m`, stamped with our incarnation and the one our configuration holds for the receiver. */
+  /**
+   * The incarnation a message to `to` is stamped for: the one our
+   * configuration lists, except for the leader we follow in this term, whose
+   * own stamp wins (our log may still list its previous incarnation; see
+   * addressedByNewerConfig). Acks and ReadIndex requests then reach it.
+   */
+  private receiverIncarnation(to: NodeId): Incarnation {
+    const s = this.leaderStamp
+    if (s !== null && to === this.leader && s.from === to && s.term === this.term && s.incarnation !== '') return s.incarnation
+    return this.incarnationOf(to)
+  }
+
+  /** Queues `m`, stamped with our incarnation and the one the receiver goes by (see receiverIncarnation). */
   private send(unstamped: UnstampedMessage): void {
     // Unstamped<Message> spread back with both stamps is a Message; TypeScript cannot see through the distributive Omit.
-    const m = { ...unstamped, fromIncarnation: this.incarnation, toIncarnation: this.incarnationOf(unstamped.to) } as Outgoing
+    const m = { ...unstamped, fromIncarnation: this.incarnation, toIncarnation: this.receiverIncarnation(unstamped.to) } as Outgoing
     if (this.role === 'leader') this.messagesNow.push(m)
     else this.messagesAfterPersist.push(m)
   }

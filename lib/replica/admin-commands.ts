@@ -4,10 +4,10 @@
 // operator can talk to whichever node is at hand. `identity` (this node's id
 // and data-directory incarnation) is what `add` asks the new node before
 // adding it: members are added with the incarnation they have.
-import { randomBytes } from 'node:crypto'
 import { parseHostPort } from '../config/node-config.js'
 import type { NodeId } from '../raft/types.js'
 import type { WireMessage } from '../transport/wire-message.js'
+import { sleepOn, type Clock } from '../util/clock.js'
 import { AdminError, ClusterDownError } from './client-api.js'
 import { decodeMemberAddrs, encodeMemberAddrs } from './member-addr.js'
 import { mostCaughtUpVoter, type Replica } from './replica.js'
@@ -16,7 +16,10 @@ const adminWaitMs = 10_000
 const pollMs = 20
 
 export class AdminCommands {
+  private readonly clock: Clock
+
   constructor(private readonly replica: Replica) {
+    this.clock = replica.clock
     replica.addMessageHandler((msg, _from, reply) => this.onMessage(msg, reply))
   }
 
@@ -92,7 +95,7 @@ export class AdminCommands {
 
   /** Runs `here` on the leader, or passes the command to the leader. */
   private async onLeader(op: string, args: readonly string[], here: () => Promise<string>): Promise<string> {
-    const deadline = Date.now() + adminWaitMs
+    const deadline = this.clock.nowMs() + adminWaitMs
     for (;;) {
       const leader = this.replica.leaderId()
       if (leader === this.replica.id) return here()
@@ -100,13 +103,13 @@ export class AdminCommands {
         const addr = this.replica.peerDialAddr(leader)
         if (addr !== null) return this.forward(addr, op, args)
       }
-      if (Date.now() > deadline) throw new ClusterDownError()
-      await sleep(pollMs)
+      if (this.clock.nowMs() > deadline) throw new ClusterDownError()
+      await sleepOn(this.clock, pollMs)
     }
   }
 
   private async forward(addr: string, op: string, args: readonly string[]): Promise<string> {
-    const res = await this.replica.transport.request(addr, { type: 'AdminRequest', requestId: randomBytes(8).toString('hex'), op, args }, adminWaitMs)
+    const res = await this.replica.transport.request(addr, { type: 'AdminRequest', requestId: this.replica.random.hex(8), op, args }, adminWaitMs)
     if (res.type !== 'AdminResponse') throw new AdminError(`unexpected answer ${res.type} from the leader`)
     if (!res.ok) throw new AdminError(res.error)
     return res.body
@@ -130,7 +133,7 @@ export class AdminCommands {
   private async askIncarnation(id: NodeId, raftAddr: string): Promise<string> {
     let body: { id?: unknown; incarnation?: unknown }
     try {
-      const res = await this.replica.transport.request(raftAddr, { type: 'AdminRequest', requestId: randomBytes(8).toString('hex'), op: 'identity', args: [] }, adminWaitMs)
+      const res = await this.replica.transport.request(raftAddr, { type: 'AdminRequest', requestId: this.replica.random.hex(8), op: 'identity', args: [] }, adminWaitMs)
       if (res.type !== 'AdminResponse' || !res.ok) throw new Error(res.type === 'AdminResponse' ? res.error : `unexpected ${res.type}`)
       body = JSON.parse(res.body) as typeof body
     } catch (err) {
@@ -154,19 +157,19 @@ export class AdminCommands {
   }
 
   private async change(cc: Parameters<Replica['proposeConfChange']>[0], message: string): Promise<string> {
-    const deadline = Date.now() + adminWaitMs
+    const deadline = this.clock.nowMs() + adminWaitMs
     for (;;) {
       const r = this.replica.proposeConfChange(cc)
       if (r.ok) {
-        await waitUntil(() => this.replica.appliedIndex() >= r.index || this.replica.isStopped(), deadline)
+        await waitUntil(this.clock, () => this.replica.appliedIndex() >= r.index || this.replica.isStopped(), deadline)
         if (this.replica.raft.termAt(r.index) !== r.term) throw new AdminError('the change was lost to a leader change; retry')
         return JSON.stringify({ ok: true, message, index: r.index })
       }
       if (r.reason === 'invalid') throw new AdminError(r.detail ?? 'invalid membership change')
       if (r.reason === 'notLeader') throw new ClusterDownError('leadership moved while changing membership; retry')
       // Another change is still committing: wait for it, within bounds.
-      if (Date.now() > deadline) throw new AdminError(`cannot change membership now (${r.reason}); retry`)
-      await sleep(pollMs)
+      if (this.clock.nowMs() > deadline) throw new AdminError(`cannot change membership now (${r.reason}); retry`)
+      await sleepOn(this.clock, pollMs)
     }
   }
 
@@ -176,9 +179,9 @@ export class AdminCommands {
     if (to === null) throw new AdminError('no other voter to transfer leadership to')
     if (to === st.id) return JSON.stringify({ ok: true, leader: to })
     if (!st.config.members.some((m) => m.id === to && m.role === 'voter')) throw new AdminError(`node ${to} is not a voter`)
-    const deadline = Date.now() + adminWaitMs
+    const deadline = this.clock.nowMs() + adminWaitMs
     this.replica.transferLeadership(to)
-    await waitUntil(() => this.replica.leaderId() !== st.id, deadline)
+    await waitUntil(this.clock, () => this.replica.leaderId() !== st.id, deadline)
     const leader = this.replica.leaderId()
     if (leader === st.id) throw new AdminError(`leadership transfer to ${to} did not complete in time`)
     return JSON.stringify({ ok: true, leader })
@@ -198,10 +201,6 @@ function expectArgs(op: string, args: readonly string[], min: number, max: numbe
   if (args.length < min || args.length > max) throw new AdminError(`wrong number of arguments for cluster command '${op}'`)
 }
 
-async function waitUntil(cond: () => boolean, deadline: number): Promise<void> {
-  while (!cond() && Date.now() < deadline) await sleep(pollMs)
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms))
+async function waitUntil(clock: Clock, cond: () => boolean, deadline: number): Promise<void> {
+  while (!cond() && clock.nowMs() < deadline) await sleepOn(clock, pollMs)
 }

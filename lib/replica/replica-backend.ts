@@ -3,11 +3,11 @@
 // it with a (clientId, seq) the state machine deduplicates, so a retried
 // forward applies at most once; reads wait for a ReadIndex barrier, batched so
 // that every read queued in one event-loop turn shares one round.
-import { randomBytes } from 'node:crypto'
 import { encodeEnvelope } from '../kv/command-codec.js'
 import type { KvApplyResult, KvOp, KvOpResult, KvScanResult, KvWrite } from '../kv/command.js'
 import type { NodeId } from '../raft/types.js'
 import type { ForwardRequest, WireMessage } from '../transport/wire-message.js'
+import { sleepOn, type Clock } from '../util/clock.js'
 import { decodeApplyResult, encodeApplyResult } from './apply-result-codec.js'
 import { ClusterDownError, NotLeaderError, UnknownOutcomeError, type ClientBackend, type NodeInfo, type NodeRole, type ReadConsistency } from './client-api.js'
 import type { AdminCommands } from './admin-commands.js'
@@ -30,13 +30,15 @@ export class ReplicaBackend implements ClientBackend {
   private readonly forwards = new Map<string, PendingForward>()
   private barrierQueue: ((index: number) => void)[] = []
   private barrierScheduled = false
+  private readonly clock: Clock
   admin: (op: string, args: readonly string[]) => Promise<string> = () => Promise.reject(new Error('admin commands are not wired'))
 
   constructor(
     private readonly replica: Replica,
     private readonly movedMode: boolean,
   ) {
-    this.clientId = `${replica.id}/${randomBytes(6).toString('hex')}`
+    this.clock = replica.clock
+    this.clientId = `${replica.id}/${replica.random.hex(6)}`
     replica.addMessageHandler((msg, from, reply) => this.onMessage(msg, from, reply))
     replica.on('leaderChange', () => this.onLeaderChange())
   }
@@ -50,23 +52,23 @@ export class ReplicaBackend implements ClientBackend {
   write(write: KvWrite): Promise<KvApplyResult> {
     const seq = ++this.seq
     const data = encodeEnvelope({ nowMs: 0, clientId: this.clientId, seq, write })
-    const deadline = Date.now() + this.replica.config.requestTimeoutMs
+    const deadline = this.clock.nowMs() + this.replica.config.requestTimeoutMs
     if (this.replica.leaderId() !== this.replica.id || this.replica.isStopped()) return this.writeLoop(seq, data, deadline, false)
     // The common case, on the leader: one proposal and one promise per write
     // (this runs for every client write); anything else goes round the loop.
     return this.replica.proposeLocal(data).then((o) => {
       if (o.t === 'applied') return checkDuplicate(o.result)
-      return (o.t === 'refused' ? sleep(leaderPollMs) : Promise.resolve()).then(() => this.writeLoop(seq, data, deadline, true))
+      return (o.t === 'refused' ? sleepOn(this.clock, leaderPollMs) : Promise.resolve()).then(() => this.writeLoop(seq, data, deadline, true))
     })
   }
 
   /** Until the deadline: propose here when leading, forward otherwise, wait out elections. */
   private async writeLoop(seq: number, data: Buffer, deadline: number, attemptedBefore: boolean): Promise<KvApplyResult> {
     let attempted = attemptedBefore
-    while (Date.now() < deadline && !this.replica.isStopped()) {
+    while (this.clock.nowMs() < deadline && !this.replica.isStopped()) {
       const leader = this.replica.leaderId()
       if (leader === null) {
-        await sleep(leaderPollMs)
+        await sleepOn(this.clock, leaderPollMs)
         continue
       }
       if (leader !== this.replica.id && this.movedMode) {
@@ -76,7 +78,7 @@ export class ReplicaBackend implements ClientBackend {
       const outcome = leader === this.replica.id ? await this.proposeHere(attempted ? Buffer.from(data) : data) : await this.forward(leader, `${this.clientId}:${seq}`, data, deadline)
       attempted = true
       if (outcome.t === 'done') return checkDuplicate(outcome.result)
-      if (outcome.t === 'retryLater') await sleep(leaderPollMs)
+      if (outcome.t === 'retryLater') await sleepOn(this.clock, leaderPollMs)
     }
     if (attempted) throw new UnknownOutcomeError()
     throw new ClusterDownError()
@@ -92,13 +94,13 @@ export class ReplicaBackend implements ClientBackend {
     if (this.forwards.size >= forwardsInFlightMax) return { t: 'retryLater' }
     const msg: ForwardRequest = { type: 'ForwardRequest', requestId, data }
     const answer = await new Promise<{ ok: true; result: KvApplyResult } | { ok: false; code: string; error: string } | null>((resolve) => {
-      const timer = setTimeout(() => {
+      const timer = this.clock.after(Math.max(1, Math.min(forwardAttemptMs, deadline - this.clock.nowMs())), () => {
         this.forwards.delete(requestId)
         resolve(null)
-      }, Math.max(1, Math.min(forwardAttemptMs, deadline - Date.now())))
+      })
       this.forwards.set(requestId, {
         resolve: (r) => {
-          clearTimeout(timer)
+          timer.cancel()
           this.forwards.delete(requestId)
           resolve(r)
         },
@@ -176,19 +178,19 @@ export class ReplicaBackend implements ClientBackend {
   }
 
   private readNow(ops: readonly KvOp[]): KvOpResult[] {
-    const nowMs = Date.now()
+    const nowMs = this.clock.nowMs()
     return ops.map((op) => this.replica.kv.read(op, nowMs))
   }
 
   async watchVersions(keys: readonly Buffer[], consistency: ReadConsistency): Promise<number[]> {
     await this.barrier(consistency)
-    const nowMs = Date.now()
+    const nowMs = this.clock.nowMs()
     return keys.map((k) => this.replica.kv.version(k, nowMs))
   }
 
   async scan(cursor: string, match: Buffer | null, count: number, consistency: ReadConsistency): Promise<KvScanResult> {
     await this.barrier(consistency)
-    return this.replica.kv.scan(cursor, match === null ? null : match.toString('latin1'), count, Date.now())
+    return this.replica.kv.scan(cursor, match === null ? null : match.toString('latin1'), count, this.clock.nowMs())
   }
 
   /**
@@ -208,7 +210,7 @@ export class ReplicaBackend implements ClientBackend {
    * before the request timeout.
    */
   private afterBarrier(serve: () => void, fail: (error: unknown) => void): void {
-    const deadline = Date.now() + this.replica.config.requestTimeoutMs
+    const deadline = this.clock.nowMs() + this.replica.config.requestTimeoutMs
     this.barrierQueue.push((index) => {
       if (index >= 0 && index <= this.replica.appliedIndex()) serve()
       else if (index >= 0) void this.replica.waitApplied(index).then(serve)
@@ -231,8 +233,8 @@ export class ReplicaBackend implements ClientBackend {
   }
 
   private async barrierRetries(deadline: number): Promise<void> {
-    while (!this.replica.isStopped() && Date.now() < deadline) {
-      await sleep(leaderPollMs)
+    while (!this.replica.isStopped() && this.clock.nowMs() < deadline) {
+      await sleepOn(this.clock, leaderPollMs)
       const index = await this.barrierRound()
       if (index >= 0) {
         await this.replica.waitApplied(index)
@@ -245,7 +247,7 @@ export class ReplicaBackend implements ClientBackend {
   private scheduleBarrier(): void {
     if (this.barrierScheduled) return
     this.barrierScheduled = true
-    setImmediate(() => {
+    this.clock.soon(() => {
       this.barrierScheduled = false
       const waiting = this.barrierQueue
       this.barrierQueue = []
@@ -255,14 +257,14 @@ export class ReplicaBackend implements ClientBackend {
       const settle = (index: number): void => {
         if (settled) return
         settled = true
-        clearTimeout(timer)
+        timer.cancel()
         for (const w of waiting) w(index)
       }
       const read = this.replica.readIndex()
-      const timer = setTimeout(() => {
+      const timer = this.clock.after(forwardAttemptMs, () => {
         this.replica.cancelRead(read.ctx)
         settle(-1)
-      }, forwardAttemptMs)
+      })
       void read.index.then(settle)
     })
   }
@@ -298,8 +300,4 @@ function checkDuplicate(r: KvApplyResult): KvApplyResult {
   if (r.t === 'duplicate' && r.outcome === null) throw new UnknownOutcomeError('the write was retried and an earlier attempt was applied; its result is unknown')
   if (r.t === 'duplicate' && r.outcome !== null) return r.outcome
   return r
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms))
 }

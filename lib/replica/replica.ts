@@ -6,7 +6,6 @@
 // on the event loop in small synchronous steps; only storage is awaited, and
 // while a batch is being persisted new proposals gather for the next one
 // (group commit).
-import { randomBytes } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import { formatHostPort, type NodeConfig } from '../config/node-config.js'
 import { encodeEnvelope, stampTime } from '../kv/command-codec.js'
@@ -15,14 +14,17 @@ import type { KvApplyResult } from '../kv/command.js'
 import { RaftNode, type ProposeResult, type RaftStatus } from '../raft/raw-node.js'
 import type { ConfChange, Config, Entry, HardState, Incarnation, InitialState, Message, NodeId, Ready, ReadState, SnapshotMeta, SnapshotRequest } from '../raft/types.js'
 import { NodeStorage } from '../storage/node-storage.js'
-import { PeerTransport } from '../transport/peer-transport.js'
+import type { PeerNetwork } from '../transport/peer-network.js'
 import type { JoinRequest, SnapshotChunk, SnapshotChunkAck, WireMessage } from '../transport/wire-message.js'
 import { assert } from '../util/assert.js'
+import { sleepOn, yieldOn, type Clock, type Timer } from '../util/clock.js'
 import type { Logger } from '../util/logger.js'
 import { Prng } from '../util/prng.js'
+import type { RandomSource } from '../util/random-source.js'
 import { AppliedWaiters } from './applied-waiters.js'
 import { decodeMemberAddrs, encodeMemberAddrs } from './member-addr.js'
 import { ProposalWaiters, type ProposalOutcome } from './proposal-waiters.js'
+import type { RuntimeIo } from './runtime-io.js'
 import { nextChunks, onChunkAck, receiveChunk, rewind, type IncomingSnapshot, type OutgoingSnapshot } from './snapshot-stream.js'
 
 const clusterIdKey = 'clusterId'
@@ -36,6 +38,23 @@ const expirySweepKeysMax = 256
 /** Keys of a snapshot encoded per event-loop turn: about 2 ms of encoding here. */
 const snapshotKeysPerTurn = 4096
 const expirySweepIntervalMs = 100
+/** A node without a leader for this many election timeouts asks a peer whether it is still a member… */
+const membershipProbeAfterElectionTimeouts = 3
+/** …at most once per this many election timeouts. */
+const membershipProbeEveryElectionTimeouts = 10
+const membershipProbeTimeoutMs = 2000
+/** One write stuck this many election timeouts is a stalled disk (checkDiskStall). */
+const diskStallElectionTimeouts = 2
+/** Peers remembered for answering before they are in the configuration (replyRoutes). */
+const replyRoutesMax = 64
+/** Peer/incarnation pairs reported as addressing another incarnation, at most. */
+const otherIncarnationReportsMax = 64
+const joinRequestTimeoutMs = 10_000
+/** Join retries back off from the first delay to the last, doubling. */
+const joinRetryDelayMsFirst = 200
+const joinRetryDelayMsMax = 2000
+/** A follower relaying a join waits this long for the leader's answer (below the joiner's own timeout). */
+const joinRelayTimeoutMs = 8000
 
 export interface ReplicaEvents {
   fatal: [Error]
@@ -53,7 +72,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
   private readonly selfAddr: string
   private stopped = false
   private looping = false
-  private tickTimer: NodeJS.Timeout | null = null
+  private tickTimer: Timer | null = null
   private lastLeader: NodeId | null = null
   /** Membership probe: when this node last knew a leader, and when it last asked a peer. */
   private leaderlessSinceMs: number | null = null
@@ -100,11 +119,15 @@ export class Replica extends EventEmitter<ReplicaEvents> {
   private turnScheduled = false
   private pendingProposals: PendingProposal[] = []
 
+  readonly clock: Clock
+  readonly random: RandomSource
+
   private constructor(
+    io: RuntimeIo,
     readonly config: NodeConfig,
     readonly logger: Logger,
     readonly storage: NodeStorage,
-    readonly transport: PeerTransport,
+    readonly transport: PeerNetwork,
     kv: KvStateMachine,
     initial: InitialState,
     clusterId: string,
@@ -112,6 +135,8 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     readonly incarnation: Incarnation,
   ) {
     super()
+    this.clock = io.clock
+    this.random = io.random
     const prng = new Prng(seed)
     this.raft = new RaftNode(
       {
@@ -132,9 +157,11 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     this.storedHardState = initial.hardState
   }
 
-  /** Opens storage, recovers state, starts the peer listener and the tick timer. */
-  static async start(config: NodeConfig, logger: Logger): Promise<Replica> {
+  /** Opens storage, recovers state, starts the peer listener and the tick timer, all through `io`. */
+  static async start(config: NodeConfig, logger: Logger, io: RuntimeIo): Promise<Replica> {
     const { storage, state } = await NodeStorage.open({
+      fs: io.fs,
+      clock: io.clock,
       dir: config.dataDir,
       fsync: config.fsync,
       segmentBytesMax: config.segmentBytesMax,
@@ -149,7 +176,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     // mistake this node for the member it was before the wipe.
     let incarnation = storage.getMeta(incarnationKey) ?? ''
     if (incarnation === '') {
-      incarnation = randomBytes(8).toString('hex')
+      incarnation = io.random.hex(8)
       await storage.setMeta(incarnationKey, incarnation)
     }
     let initial: InitialState
@@ -160,7 +187,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
         throw new Error(`DATA_DIR ${config.dataDir} holds a log but no cluster id: it belongs to an unfinished join; set JOIN or empty the directory`)
       }
       initial = RaftNode.bootstrapState({ id: config.nodeId, addr: selfMemberAddr(config), role: 'voter', incarnation })
-      clusterId = randomBytes(8).toString('hex')
+      clusterId = io.random.hex(8)
       await storage.persist(initial.hardState, initial.entries)
       await storage.setMeta(clusterIdKey, clusterId)
       kv = new KvStateMachine()
@@ -175,7 +202,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
       kv = snap === null ? new KvStateMachine() : KvStateMachine.restore(snap.data)
       if (!state.fresh) logger.info({ term: state.hardState.term, commit: state.hardState.commit, entries: state.entries.length, snapshotIndex: initial.snapshot.index }, 'recovered state')
     }
-    const transport = new PeerTransport({
+    const transport = io.connect({
       selfId: config.nodeId,
       clusterId,
       secret: config.clusterSecret,
@@ -183,11 +210,11 @@ export class Replica extends EventEmitter<ReplicaEvents> {
       logger,
       tls: config.peerTls,
     })
-    const replica = new Replica(config, logger, storage, transport, kv, initial, clusterId, randomBytes(4).readUInt32LE(0), incarnation)
+    const replica = new Replica(io, config, logger, storage, transport, kv, initial, clusterId, io.random.uint32(), incarnation)
     transport.onMessage((msg, from, reply) => replica.onWire(msg, from, reply))
     await transport.start()
     replica.syncPeers()
-    replica.tickTimer = setInterval(() => replica.onTick(), config.tickMs)
+    replica.tickTimer = io.clock.every(config.tickMs, () => replica.onTick())
     replica.kick()
     if (clusterId === '' && config.join !== null) void replica.joinLoop()
     return replica
@@ -237,7 +264,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     if (batch.length === 0) return
     this.pendingProposals = []
     // The leader stamps the time that expiries of these entries are computed from.
-    const nowMs = Date.now()
+    const nowMs = this.clock.nowMs()
     const data: Buffer[] = new Array<Buffer>(batch.length)
     for (let i = 0; i < batch.length; i++) {
       const p = batch[i] as PendingProposal
@@ -315,7 +342,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
   async stop(): Promise<void> {
     if (this.stopped) return
     this.stopped = true
-    if (this.tickTimer !== null) clearInterval(this.tickTimer)
+    this.tickTimer?.cancel()
     this.failProposals()
     for (const [ctx, w] of this.readWaiters) {
       this.readWaiters.delete(ctx)
@@ -350,21 +377,21 @@ export class Replica extends EventEmitter<ReplicaEvents> {
    */
   private checkMembership(): void {
     const st = this.raft.status()
-    const nowMs = Date.now()
+    const nowMs = this.clock.nowMs()
     if (st.leader !== null || this.removedReported || this.clusterId === '') {
       this.leaderlessSinceMs = null
       return
     }
     this.leaderlessSinceMs ??= nowMs
     const electionMs = this.config.electionTimeoutTicks * this.config.tickMs
-    if (nowMs - this.leaderlessSinceMs < 3 * electionMs || nowMs - this.lastMembershipProbeMs < 10 * electionMs) return
+    if (nowMs - this.leaderlessSinceMs < membershipProbeAfterElectionTimeouts * electionMs || nowMs - this.lastMembershipProbeMs < membershipProbeEveryElectionTimeouts * electionMs) return
     this.lastMembershipProbeMs = nowMs
     const peers = st.config.members.filter((m) => m.id !== this.id)
     if (peers.length === 0) return
-    const addr = this.peerDialAddr((peers[Math.floor(Math.random() * peers.length)] as (typeof peers)[number]).id)
+    const addr = this.peerDialAddr((peers[this.random.int(peers.length)] as (typeof peers)[number]).id)
     if (addr === null) return
     this.transport
-      .request(addr, { type: 'AdminRequest', requestId: randomBytes(8).toString('hex'), op: 'status', args: [] }, 2000)
+      .request(addr, { type: 'AdminRequest', requestId: this.random.hex(8), op: 'status', args: [] }, membershipProbeTimeoutMs)
       .then((res) => {
         if (res.type !== 'AdminResponse' || !res.ok || this.removedReported) return
         const body = JSON.parse(res.body) as { leader?: unknown; members?: { id?: unknown }[] }
@@ -387,7 +414,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     const seen = this.raft.status().otherIncarnationSeen
     if (seen === null) return
     const key = `${seen.from}/${seen.incarnation}`
-    if (this.otherIncarnationReported.has(key) || this.otherIncarnationReported.size >= 64) return
+    if (this.otherIncarnationReported.has(key) || this.otherIncarnationReported.size >= otherIncarnationReportsMax) return
     this.otherIncarnationReported.add(key)
     this.logger.warn({ peer: seen.from, theirs: seen.incarnation, ours: this.incarnation }, `peer ${seen.from} addresses this node as incarnation ${seen.incarnation}, not ${this.incarnation}: its log predates this node's (re)join, so its messages are ignored until it catches up`)
   }
@@ -400,8 +427,8 @@ export class Replica extends EventEmitter<ReplicaEvents> {
    */
   private checkDiskStall(): void {
     if (this.persistStartedMs === null || this.stallReported) return
-    const stalledMs = Date.now() - this.persistStartedMs
-    if (stalledMs < 2 * this.config.electionTimeoutTicks * this.config.tickMs) return
+    const stalledMs = this.clock.nowMs() - this.persistStartedMs
+    if (stalledMs < diskStallElectionTimeouts * this.config.electionTimeoutTicks * this.config.tickMs) return
     this.stallReported = true
     const st = this.raft.status()
     this.logger.error({ stalledMs }, 'the disk has not completed a write: ' + (st.role === 'leader' ? 'handing leadership over' : 'this node is falling behind'))
@@ -414,7 +441,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
   private leaderDuties(): void {
     const st = this.raft.status()
     if (st.role !== 'leader') return
-    const nowMs = Date.now()
+    const nowMs = this.clock.nowMs()
     if (!this.sweepInFlight && nowMs - this.lastSweepMs >= expirySweepIntervalMs) {
       this.lastSweepMs = nowMs
       this.sweepExpired(nowMs)
@@ -444,7 +471,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
   kick(): void {
     if (this.stopped || this.turnScheduled) return
     this.turnScheduled = true
-    setImmediate(() => this.endOfTurn())
+    this.clock.soon(() => this.endOfTurn())
   }
 
   /**
@@ -505,15 +532,15 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     if (rd.snapshot === null) this.applyReady(rd)
     const hardState = this.hardStateToWrite(rd)
     if (hardState !== null || rd.entries.length > 0) {
-      const started = performance.now()
-      this.persistStartedMs = Date.now()
+      const started = this.clock.monotonicMs()
+      this.persistStartedMs = this.clock.nowMs()
       try {
         await this.storage.persist(hardState, rd.entries)
       } finally {
         this.persistStartedMs = null
         this.stallReported = false
       }
-      this.emit('persisted', performance.now() - started, rd.entries.length)
+      this.emit('persisted', this.clock.monotonicMs() - started, rd.entries.length)
     }
     const lastStored = rd.entries[rd.entries.length - 1]
     if (lastStored !== undefined) this.storedIndex = lastStored.index
@@ -634,7 +661,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     if (this.snapshotting || index <= this.snapshotIndex || index > this.storedIndex) return
     this.snapshotting = true
     try {
-      const started = Date.now()
+      const started = this.clock.monotonicMs()
       const meta = this.raft.snapshotMeta(index)
       const bytesCovered = this.appliedBytesSinceSnapshot
       const data = await this.encodeSnapshotInSteps()
@@ -645,8 +672,9 @@ export class Replica extends EventEmitter<ReplicaEvents> {
       this.raft.compact(index)
       this.snapshotIndex = index
       this.appliedBytesSinceSnapshot = Math.max(0, this.appliedBytesSinceSnapshot - bytesCovered)
-      this.logger.info({ index, bytes: data.length, ms: Date.now() - started }, 'snapshot saved; log compacted')
-      this.emit('snapshot', 'saved', Date.now() - started, data.length)
+      const ms = this.clock.monotonicMs() - started
+      this.logger.info({ index, bytes: data.length, ms }, 'snapshot saved; log compacted')
+      this.emit('snapshot', 'saved', ms, data.length)
     } finally {
       this.snapshotting = false
     }
@@ -663,7 +691,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     const encoder = kv.beginSnapshot()
     try {
       while (!encoder.step(snapshotKeysPerTurn)) {
-        await new Promise<void>((resolve) => setImmediate(resolve))
+        await yieldOn(this.clock)
         if (this.stopped || this.kv !== kv) return null
       }
       return encoder.finish()
@@ -676,10 +704,10 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     const staged = this.stagedSnapshot
     assert(staged !== null && staged.meta.index === meta.index && staged.meta.term === meta.term, `install: no staged snapshot for index ${meta.index}`)
     this.stagedSnapshot = null
-    const started = Date.now()
+    const started = this.clock.monotonicMs()
     const kv = KvStateMachine.restore(staged.data)
     await this.storage.installSnapshot(meta, staged.data)
-    this.emit('snapshot', 'installed', Date.now() - started, staged.data.length)
+    this.emit('snapshot', 'installed', this.clock.monotonicMs() - started, staged.data.length)
     // The change feeds follow the new state machine, told that they missed what the snapshot covers.
     const sink = this.kv.eventSink()
     kv.setEventSink(sink)
@@ -702,7 +730,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
       this.raft.reportSnapshot(to, false)
       return
     }
-    const nowMs = Date.now()
+    const nowMs = this.clock.nowMs()
     const out: OutgoingSnapshot = {
       to, term, meta, data: latest.data, ackedOffset: 0, sentOffset: 0, lastProgressMs: nowMs, startedMs: nowMs,
       fromIncarnation: m.fromIncarnation ?? '', toIncarnation: m.toIncarnation ?? '',
@@ -719,10 +747,10 @@ export class Replica extends EventEmitter<ReplicaEvents> {
   private onSnapshotAck(ack: SnapshotChunkAck): void {
     const out = this.outgoingSnapshots.get(ack.from)
     if (out === undefined) return
-    const verdict = onChunkAck(out, ack, Date.now())
+    const verdict = onChunkAck(out, ack, this.clock.nowMs())
     if (verdict === 'done') {
       this.outgoingSnapshots.delete(ack.from)
-      this.logger.info({ to: ack.from, index: out.meta.index, ms: Date.now() - out.startedMs }, 'snapshot delivered')
+      this.logger.info({ to: ack.from, index: out.meta.index, ms: this.clock.nowMs() - out.startedMs }, 'snapshot delivered')
       this.raft.reportSnapshot(ack.from, true)
       this.kick()
     } else if (verdict === 'more') {
@@ -731,7 +759,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
   }
 
   private checkSnapshotTransfers(): void {
-    const nowMs = Date.now()
+    const nowMs = this.clock.nowMs()
     for (const [to, out] of this.outgoingSnapshots) {
       const silentMs = nowMs - out.lastProgressMs
       if (silentMs >= snapshotAbandonMs || this.raft.status().role !== 'leader') {
@@ -778,7 +806,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     // Only raft traffic marks a way back: a one-off request connection (a
     // join, an admin command) must get nothing but its answer. Bounded, and
     // only peers that proved the cluster secret get here.
-    if (isRaftMessage(msg) && (this.replyRoutes.size < 64 || this.replyRoutes.has(from))) this.replyRoutes.set(from, reply)
+    if (isRaftMessage(msg) && (this.replyRoutes.size < replyRoutesMax || this.replyRoutes.has(from))) this.replyRoutes.set(from, reply)
     switch (msg.type) {
       case 'SnapshotChunk':
         this.onSnapshotChunk(msg, reply)
@@ -807,11 +835,11 @@ export class Replica extends EventEmitter<ReplicaEvents> {
   /** Asks the cluster, through JOIN, to add this node; retries until it is a member. */
   private async joinLoop(): Promise<void> {
     const joinAddr = formatHostPort(this.config.join as NonNullable<NodeConfig['join']>)
-    let delayMs = 200
+    let delayMs = joinRetryDelayMsFirst
     for (let attempt = 1; !this.stopped; attempt++) {
       try {
-        const join: JoinRequest = { type: 'JoinRequest', requestId: randomBytes(8).toString('hex'), id: this.id, addr: this.selfAddr, incarnation: this.incarnation }
-        const res = await this.transport.request(joinAddr, join, 10_000)
+        const join: JoinRequest = { type: 'JoinRequest', requestId: this.random.hex(8), id: this.id, addr: this.selfAddr, incarnation: this.incarnation }
+        const res = await this.transport.request(joinAddr, join, joinRequestTimeoutMs)
         if (res.type === 'JoinResponse' && res.ok) {
           this.clusterId = res.clusterId
           this.transport.setClusterId(res.clusterId)
@@ -824,8 +852,8 @@ export class Replica extends EventEmitter<ReplicaEvents> {
       } catch (err) {
         this.logger.warn({ via: joinAddr, attempt, error: (err as Error).message }, 'join request failed; retrying')
       }
-      await sleep(delayMs)
-      delayMs = Math.min(delayMs * 2, 2000)
+      await sleepOn(this.clock, delayMs)
+      delayMs = Math.min(delayMs * 2, joinRetryDelayMsMax)
     }
   }
 
@@ -912,7 +940,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
       return
     }
     try {
-      const res = await this.transport.request(leaderAddr, req, 8000)
+      const res = await this.transport.request(leaderAddr, req, joinRelayTimeoutMs)
       reply(res)
     } catch (err) {
       respond(false, `could not reach the leader: ${(err as Error).message}`)
@@ -930,7 +958,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     if (this.stopped) return
     this.logger.fatal({ err: err.message, code: (err as NodeJS.ErrnoException).code }, 'fatal error: stopping this node')
     this.stopped = true
-    if (this.tickTimer !== null) clearInterval(this.tickTimer)
+    this.tickTimer?.cancel()
     this.failProposals()
     this.emit('fatal', err)
   }
@@ -982,8 +1010,4 @@ function isRaftMessage(msg: WireMessage): msg is Message {
     default:
       return true
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms))
 }

@@ -1,11 +1,11 @@
 // File operations on DATA_DIR with the durability steps spelled out once:
 // fsync files and the directory (unless fsync is 'never'), atomic replace via
 // tmp + fsync + rename + dir fsync, errors wrapped as StorageIoError, and the
-// test hooks (fault injection, synced-length tracking) in one place.
-import { constants as fsConstants, write } from 'node:fs'
-import { open, rename, unlink, type FileHandle } from 'node:fs/promises'
+// test hooks (fault injection, synced-length tracking) in one place. Every
+// operation goes through the injected FileSystem (file-system.ts).
 import { join } from 'node:path'
 import { StorageIoError } from './errors.js'
+import type { DiskFile, FileSystem, OpenMode } from './file-system.js'
 import type { SyncedLengths } from './synced-lengths.js'
 
 export type FsyncPolicy = 'always' | 'never'
@@ -19,6 +19,7 @@ export class DurableDir {
   private stagedCount = 0
 
   constructor(
+    readonly fs: FileSystem,
     readonly path: string,
     readonly fsync: FsyncPolicy,
     private readonly tracker: SyncedLengths | null,
@@ -39,14 +40,18 @@ export class DurableDir {
     }
   }
 
+  /** Opens `name` in this directory. */
+  open(name: string, mode: OpenMode, dsync = false): Promise<DiskFile> {
+    return this.io('open', name, () => this.fs.open(this.file(name), mode, { dsync }))
+  }
+
   /** Writes all of `data` at `position`; a short write is retried, not ignored. */
-  async writeAll(handle: FileHandle, name: string, data: Buffer, position: number): Promise<void> {
+  async writeAll(handle: DiskFile, name: string, data: Buffer, position: number): Promise<void> {
     await this.io('write', name, async () => {
       this.injectFault?.('write', name)
       let done = 0
       while (done < data.length) {
-        const { bytesWritten } = await handle.write(data, done, data.length - done, position + done)
-        done += bytesWritten
+        done += await handle.write(data, done, data.length - done, position + done)
       }
     })
   }
@@ -59,28 +64,22 @@ export class DurableDir {
    * against write + fdatasync (bench/storage-bench.ts, write paths): as fast
    * or faster, and it holds the event loop ~10 µs instead of ~30-50 µs.
    */
-  get appendOpenFlags(): number {
-    return fsConstants.O_RDWR | (this.fsync === 'always' ? fsConstants.O_DSYNC : 0)
+  get appendDsync(): boolean {
+    return this.fsync === 'always'
   }
 
   /**
-   * Writes all of `data` at `position` to a file opened with appendOpenFlags
+   * Writes all of `data` at `position` to a file opened with appendDsync
    * and returns when it is durable (with fsync 'always'). `lengthBytes` is
    * where the file's durable data ends then (for the power-loss tracker).
-   * Uses the callback API: one promise per call, no FileHandle plumbing.
    */
-  async writeDurably(handle: FileHandle, name: string, data: Buffer, position: number, lengthBytes: number): Promise<void> {
+  async writeDurably(handle: DiskFile, name: string, data: Buffer, position: number, lengthBytes: number): Promise<void> {
     await this.io('write', name, async () => {
       this.injectFault?.('write', name)
       if (this.fsync === 'always') this.injectFault?.('fsync', name)
       let done = 0
       while (done < data.length) {
-        done += await new Promise<number>((resolve, reject) => {
-          write(handle.fd, data, done, data.length - done, position + done, (error, bytesWritten) => {
-            if (error === null) resolve(bytesWritten)
-            else reject(error)
-          })
-        })
+        done += await handle.write(data, done, data.length - done, position + done)
       }
     })
     if (this.fsync === 'always') this.tracker?.synced(name, lengthBytes)
@@ -90,7 +89,7 @@ export class DurableDir {
    * Flushes a file. `dataOnly` uses fdatasync: enough after an append, since
    * fdatasync still flushes the size change that reading the data needs.
    */
-  async sync(handle: FileHandle, name: string, lengthBytes: number, dataOnly: boolean): Promise<void> {
+  async sync(handle: DiskFile, name: string, lengthBytes: number, dataOnly: boolean): Promise<void> {
     if (this.fsync === 'never') return
     await this.io('fsync', name, async () => {
       this.injectFault?.('fsync', name)
@@ -104,12 +103,7 @@ export class DurableDir {
     if (this.fsync === 'never') return
     await this.io('fsync', '.', async () => {
       this.injectFault?.('fsync', '.')
-      const handle = await open(this.path, 'r')
-      try {
-        await handle.sync()
-      } finally {
-        await handle.close()
-      }
+      await this.fs.syncDir(this.path)
     })
   }
 
@@ -130,7 +124,7 @@ export class DurableDir {
     this.stagedCount++
     const tmpName = `${name}.${this.stagedCount}${tmpSuffix}`
     await this.io('create', tmpName, async () => {
-      const handle = await open(this.file(tmpName), 'w')
+      const handle = await this.fs.open(this.file(tmpName), 'truncate')
       try {
         let position = 0
         for (const part of parts) {
@@ -153,13 +147,28 @@ export class DurableDir {
 
   /** Renames without the directory fsync: the caller decides when that is needed. */
   async rename(from: string, to: string): Promise<void> {
-    await this.io('rename', from, () => rename(this.file(from), this.file(to)))
+    await this.io('rename', from, () => this.fs.rename(this.file(from), this.file(to)))
     this.tracker?.renamed(from, to)
   }
 
   async remove(name: string): Promise<void> {
-    await this.io('unlink', name, () => unlink(this.file(name)))
+    await this.io('unlink', name, () => this.fs.unlink(this.file(name)))
     this.tracker?.removed(name)
+  }
+
+  /** Every name in the directory. */
+  names(): Promise<string[]> {
+    return this.io('readdir', '.', () => this.fs.readdir(this.path))
+  }
+
+  /** A file's whole content. */
+  read(name: string): Promise<Buffer> {
+    return this.io('read', name, () => this.fs.readFile(this.file(name)))
+  }
+
+  /** A file's length, or null when it is absent (or cannot be examined). */
+  sizeBytes(name: string): Promise<number | null> {
+    return this.fs.sizeBytes(this.file(name)).then((n) => n, () => null)
   }
 
   /** Records a file's length as durable (e.g. a file found whole on open). */

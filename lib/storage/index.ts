@@ -9,4 +9,5 @@ export {
   type StorageErrorCode,
 } from './errors.js'
 export type { FaultInjector, FaultPoint } from './durable-dir.js'
+export { nodeFileSystem, type DiskFile, type FileSystem, type OpenMode, type OpenOptions } from './file-system.js'
 export { syncedLengthsFileName } from './synced-lengths.js'

@@ -12,12 +12,11 @@
 // still be allocated (and journalled) on the first write. A segment therefore
 // ends in zeros after its last record; recovery reads a zero tail as the
 // clean end of the log.
-import { constants as fsConstants } from 'node:fs'
-import { open, readFile, type FileHandle } from 'node:fs/promises'
 import type { Logger } from '../util/logger.js'
 import { assert } from '../util/assert.js'
 import { StorageCorruptionError } from './errors.js'
 import { tmpSuffix, type DurableDir } from './durable-dir.js'
+import type { DiskFile } from './file-system.js'
 import { encodeBatchInto, type LogBatch } from './entry-codec.js'
 import {
   endOfNonZero,
@@ -74,7 +73,7 @@ export class SegmentWriter {
     private readonly dir: DurableDir,
     readonly seq: number,
     readonly name: string,
-    private readonly handle: FileHandle,
+    private readonly handle: DiskFile,
     /** Where the log's data ends: the next record goes here. */
     private sizeBytesNow: number,
     /** The file's length; past sizeBytes it is preallocated zeros. */
@@ -96,8 +95,7 @@ export class SegmentWriter {
    */
   static async create(dir: DurableDir, seq: number, firstRecords: Buffer): Promise<SegmentWriter> {
     const name = segmentFileName(seq)
-    const flags = dir.appendOpenFlags | fsConstants.O_CREAT | fsConstants.O_EXCL
-    const handle = await dir.io('create', name, () => open(dir.file(name), flags))
+    const handle = await dir.io('create', name, () => dir.fs.open(dir.file(name), 'createNew', { dsync: dir.appendDsync }))
     const writer = new SegmentWriter(dir, seq, name, handle, 0, 0)
     try {
       await dir.writeAll(handle, name, firstRecords, 0)
@@ -126,7 +124,7 @@ export class SegmentWriter {
     const name = segmentFileName(seq)
     await dir.rename(spareSegmentFileName, name)
     await dir.syncDir()
-    const handle = await dir.io('open', name, () => open(dir.file(name), dir.appendOpenFlags))
+    const handle = await dir.open(name, 'update', dir.appendDsync)
     const writer = new SegmentWriter(dir, seq, name, handle, 0, spareBytes)
     try {
       await writer.append(firstRecords)
@@ -139,7 +137,7 @@ export class SegmentWriter {
 
   static async reopen(dir: DurableDir, seq: number, sizeBytes: number, fileBytes: number): Promise<SegmentWriter> {
     const name = segmentFileName(seq)
-    const handle = await dir.io('open', name, () => open(dir.file(name), dir.appendOpenFlags))
+    const handle = await dir.open(name, 'update', dir.appendDsync)
     return new SegmentWriter(dir, seq, name, handle, sizeBytes, fileBytes)
   }
 
@@ -171,7 +169,7 @@ export class SegmentWriter {
  */
 export async function preallocateSpare(dir: DurableDir, segmentBytes: number, cancelled: () => boolean): Promise<boolean> {
   const tmpName = spareSegmentFileName + tmpSuffix
-  const handle = await dir.io('create', tmpName, () => open(dir.file(tmpName), 'w'))
+  const handle = await dir.io('create', tmpName, () => dir.fs.open(dir.file(tmpName), 'truncate'))
   let complete = false
   try {
     for (let position = 0; position < segmentBytes && !cancelled(); position += zeroChunk.length) {
@@ -216,7 +214,7 @@ export async function readSegment(
   visit: (payload: Buffer, offset: number) => void,
 ): Promise<SegmentRead> {
   const path = dir.file(name)
-  const buf = await dir.io('read', name, () => readFile(path))
+  const buf = await dir.read(name)
   const scan = scanRecords(buf, (payload, offset) => {
     try {
       visit(payload, offset)
@@ -251,7 +249,7 @@ export async function readSegment(
  * cannot leave its leftover bytes behind as a fresh "torn tail".
  */
 async function zeroDurably(dir: DurableDir, name: string, fromBytes: number, toBytes: number): Promise<void> {
-  const handle = await dir.io('open', name, () => open(dir.file(name), 'r+'))
+  const handle = await dir.open(name, 'update')
   try {
     for (let position = fromBytes; position < toBytes; position += zeroChunk.length) {
       await dir.writeAll(handle, name, zeroChunk.subarray(0, Math.min(zeroChunk.length, toBytes - position)), position)

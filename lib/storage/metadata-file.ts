@@ -1,8 +1,8 @@
 // A small durable key/value map for the runtime (cluster id and the like),
 // kept in one JSON file with a checksum and replaced atomically. It changes
 // rarely, so clarity wins over speed here.
-import { readFile } from 'node:fs/promises'
 import { crc32c } from '../util/checksum.js'
+import type { FileSystem } from './file-system.js'
 
 export const metadataFileName = 'metadata.json'
 
@@ -18,10 +18,10 @@ export function encodeMetadata(entries: ReadonlyMap<string, string>): Buffer {
 }
 
 /** The stored map, null when the file is absent, or the reason it is unusable. */
-export async function readMetadataFile(path: string): Promise<Map<string, string> | null | string> {
+export async function readMetadataFile(fs: FileSystem, path: string): Promise<Map<string, string> | null | string> {
   let text: string
   try {
-    text = await readFile(path, 'utf8')
+    text = (await fs.readFile(path)).toString('utf8')
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null
     throw error

@@ -20,13 +20,14 @@
 // renames it into place. The append path never waits for it: with no spare
 // ready a roll creates a plain (growing) segment, and the next append after a
 // spare becomes ready moves on to it.
-import { mkdir, readdir, stat } from 'node:fs/promises'
 import type { Entry, HardState, SnapshotMeta } from '../raft/types.js'
 import { assert } from '../util/assert.js'
+import { systemClock, type Clock } from '../util/clock.js'
 import { silentLogger, type Logger } from '../util/logger.js'
 import { DurableDir, type FaultInjector } from './durable-dir.js'
 import type { LogBatch } from './entry-codec.js'
 import { StorageClosedError, StorageFailedError, StorageIoError } from './errors.js'
+import { nodeFileSystem, type FileSystem } from './file-system.js'
 import {
   BatchRecordEncoder,
   parseSegmentFileName,
@@ -60,6 +61,10 @@ export interface StorageOptions {
   trackSyncedLengths?: boolean
   /** Test hook: called before each write and fsync; throw to simulate ENOSPC or EIO. */
   injectFault?: FaultInjector
+  /** The disk: node:fs unless given (the simulator passes its simulated disk). */
+  fs?: FileSystem
+  /** For the durations in log lines only; the system clock unless given. */
+  clock?: Clock
 }
 
 export const storageDefaults = Object.freeze({
@@ -92,6 +97,7 @@ export class NodeStorage {
   private constructor(
     private readonly dir: DurableDir,
     private readonly logger: Logger,
+    private readonly clock: Clock,
     private readonly segmentBytesMax: number,
     private readonly preallocate: boolean,
     /** Oldest first; the last one is the writer's. */
@@ -108,16 +114,18 @@ export class NodeStorage {
     const logger = options.logger ?? silentLogger()
     const segmentBytesMax = options.segmentBytesMax ?? storageDefaults.segmentBytesMax
     assert(segmentBytesMax > 0, 'segmentBytesMax must be positive')
-    await mkdir(options.dir, { recursive: true })
+    const fs = options.fs ?? nodeFileSystem
+    const clock = options.clock ?? systemClock
+    await fs.mkdirp(options.dir)
     const tracker = options.trackSyncedLengths === true ? new SyncedLengths(options.dir) : null
-    const dir = new DurableDir(options.dir, options.fsync, tracker, options.injectFault ?? null)
-    const started = performance.now()
+    const dir = new DurableDir(fs, options.dir, options.fsync, tracker, options.injectFault ?? null)
+    const started = clock.monotonicMs()
     const recovery = await recover(dir, logger)
     const encoder = new BatchRecordEncoder()
     const writer = await openWriter(dir, recovery, encoder)
     const snapshotIndex = recovery.snapshot?.meta.index ?? 0
     const preallocate = options.preallocateSegments ?? storageDefaults.preallocateSegments
-    const storage = new NodeStorage(dir, logger, segmentBytesMax, preallocate, recovery.segments, writer,
+    const storage = new NodeStorage(dir, logger, clock, segmentBytesMax, preallocate, recovery.segments, writer,
       recovery.hardState, recovery.snapshot, snapshotIndex + recovery.entries.length, recovery.metadata)
     if (tracker !== null) await markExistingFilesSynced(dir)
     // Finish any compaction a crash interrupted; harmless when there is none.
@@ -126,7 +134,7 @@ export class NodeStorage {
     await storage.findSpare()
     logger.info({
       dir: options.dir,
-      ms: Math.round(performance.now() - started),
+      ms: Math.round(clock.monotonicMs() - started),
       entries: recovery.entries.length,
       snapshotIndex,
       segments: storage.segments.length,
@@ -346,7 +354,7 @@ export class NodeStorage {
    * Then the next one is prepared in the background if needed.
    */
   private async findSpare(): Promise<void> {
-    const spareBytes = await stat(this.dir.file(spareSegmentFileName)).then((s) => s.size, () => null)
+    const spareBytes = await this.dir.sizeBytes(spareSegmentFileName)
     if (spareBytes !== null && (!this.preallocate || spareBytes !== this.segmentBytesMax)) {
       await this.dir.remove(spareSegmentFileName)
     } else {
@@ -376,13 +384,13 @@ export class NodeStorage {
   private startPreallocation(): void {
     if (!this.preallocate || this.spareBytes !== null || this.preallocation !== null) return
     if (this.closed || this.failure !== null) return
-    const started = performance.now()
+    const started = this.clock.monotonicMs()
     const bytes = this.segmentBytesMax
     this.preallocation = preallocateSpare(this.dir, bytes, () => this.closed)
       .then((complete) => {
         if (!complete) return
         this.spareBytes = bytes
-        this.logger.debug({ bytes, ms: Math.round(performance.now() - started) }, 'preallocated the next log segment')
+        this.logger.debug({ bytes, ms: Math.round(this.clock.monotonicMs() - started) }, 'preallocated the next log segment')
       }, (error: unknown) => {
         this.logger.warn({ err: error }, 'could not preallocate the next log segment; appends grow the current one meanwhile')
       })
@@ -396,7 +404,7 @@ export class NodeStorage {
   }
 
   private async removeSnapshotsBefore(index: number): Promise<void> {
-    const names = await this.dir.io('readdir', '.', () => readdir(this.dir.path))
+    const names = await this.dir.names()
     for (const name of names) {
       const snapshotIndex = parseSnapshotFileName(name)
       if (snapshotIndex !== null && snapshotIndex < index) await this.dir.remove(name)
@@ -443,10 +451,10 @@ async function openWriter(
 
 /** In test mode, files found on open count as durable at their current length. */
 async function markExistingFilesSynced(dir: DurableDir): Promise<void> {
-  const names = await readdir(dir.path)
+  const names = await dir.names()
   for (const name of names) {
     const ours = parseSegmentFileName(name) !== null || parseSnapshotFileName(name) !== null ||
       name === metadataFileName || name === spareSegmentFileName
-    if (ours) dir.markSynced(name, (await stat(dir.file(name))).size)
+    if (ours) dir.markSynced(name, (await dir.sizeBytes(name)) ?? 0)
   }
 }

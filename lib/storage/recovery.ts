@@ -4,7 +4,6 @@
 // void. Zeros after a segment's last record are its clean end (preallocated
 // space); a torn tail of the newest segment is cut off (zeroed); any other
 // damage stops start-up with a StorageCorruptionError.
-import { readdir } from 'node:fs/promises'
 import type { Entry, HardState, SnapshotMeta } from '../raft/types.js'
 import type { Logger } from '../util/logger.js'
 import { StorageCorruptionError } from './errors.js'
@@ -48,7 +47,7 @@ export interface Recovery {
 }
 
 export async function recover(dir: DurableDir, logger: Logger): Promise<Recovery> {
-  const names = await dir.io('readdir', '.', () => readdir(dir.path))
+  const names = await dir.names()
   await removeLeftovers(dir, names, logger)
   const metadata = await loadMetadata(dir)
   const snapshot = await loadNewestSnapshot(dir, names, logger)
@@ -69,7 +68,7 @@ async function removeLeftovers(dir: DurableDir, names: readonly string[], logger
 
 async function loadMetadata(dir: DurableDir): Promise<Map<string, string> | null> {
   const path = dir.file(metadataFileName)
-  const result = await dir.io('read', metadataFileName, () => readMetadataFile(path))
+  const result = await dir.io('read', metadataFileName, () => readMetadataFile(dir.fs, path))
   // It is only ever replaced by rename after an fsync, so damage is not a crash's doing.
   if (typeof result === 'string') throw new StorageCorruptionError(path, 0, result)
   return result
@@ -85,7 +84,7 @@ async function loadNewestSnapshot(
     .filter((c): c is { name: string; index: number } => c.index !== null)
     .sort((a, b) => b.index - a.index)
   for (const { name, index } of candidates) {
-    const loaded = await dir.io('read', name, () => readSnapshotFile(dir.file(name)))
+    const loaded = await dir.io('read', name, () => readSnapshotFile(dir.fs, dir.file(name)))
     const problem = typeof loaded === 'string'
       ? loaded
       : loaded.meta.index === index ? null : `holds index ${loaded.meta.index}, not ${index}`

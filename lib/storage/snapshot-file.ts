@@ -4,10 +4,10 @@
 // Layout: magic "RKVSNAP2" | metaBytes u32le | dataBytes u48le + 2 zero bytes
 //         | crc32c u32le over everything else | meta (Avro) | data
 // "RKVSNAP1" files (written before incarnations: members have none) are still read.
-import { readFile } from 'node:fs/promises'
 import avro from 'avsc'
 import type { SnapshotMeta } from '../raft/types.js'
 import { crc32c } from '../util/checksum.js'
+import type { FileSystem } from './file-system.js'
 
 const magic = Buffer.from('RKVSNAP2', 'latin1')
 const magicV1 = Buffer.from('RKVSNAP1', 'latin1')
@@ -104,8 +104,8 @@ export function encodeSnapshotFile(header: SnapshotHeader, data: Buffer): Buffer
 }
 
 /** Loads and checks a snapshot file. Returns the reason it is unusable as a string. */
-export async function readSnapshotFile(path: string): Promise<LoadedSnapshot | string> {
-  const buf = await readFile(path)
+export async function readSnapshotFile(fs: FileSystem, path: string): Promise<LoadedSnapshot | string> {
+  const buf = await fs.readFile(path)
   const v1 = buf.length >= headerBytes && buf.subarray(0, 8).equals(magicV1)
   if (buf.length < headerBytes || !(v1 || buf.subarray(0, 8).equals(magic))) return 'bad magic or short header'
   const metaBytes = buf.readUInt32LE(8)

@@ -3,6 +3,7 @@ export { formatHostPort, parseHostPort, type HostPort } from './address.js'
 export { FRAME_BYTES_MAX_DEFAULT, FrameDecoder, FrameError, encodeFrame } from './frame-codec.js'
 export { NODE_ID_PATTERN, PROTOCOL_VERSION, type RefusalReason } from './handshake.js'
 export { type PeerTlsOptions } from './peer-tls.js'
+export type { PeerNetwork } from './peer-network.js'
 export {
   PEER_TRANSPORT_DEFAULTS,
   PeerTransport,

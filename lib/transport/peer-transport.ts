@@ -18,6 +18,7 @@ import { LogLimiter } from './log-limiter.js'
 import { type ConnectionFailure, PeerConnection, type PeerConnectionEvents } from './peer-connection.js'
 import { PeerLink } from './peer-link.js'
 import { type PeerTlsOptions, peerTlsClientOptions, peerTlsServerOptions, tlsFailureDetail } from './peer-tls.js'
+import type { MessageHandler, PeerNetwork, PeerState } from './peer-network.js'
 import { encodeWireFrame } from './wire-codec.js'
 import { type WireMessage, isAddressed, isAllowedWithoutClusterId } from './wire-message.js'
 
@@ -65,8 +66,7 @@ export const PEER_TRANSPORT_DEFAULTS: TransportSettings = Object.freeze({
   inboundConnectionsMax: 256,
 })
 
-export type PeerState = 'connected' | 'connecting' | 'down'
-export type MessageHandler = (msg: WireMessage, from: NodeId, reply: (m: WireMessage) => void) => void
+export type { MessageHandler, PeerState } from './peer-network.js'
 /** Test hook: decides the fate of each message this node sends (including replies). */
 export type LinkFilter = (to: NodeId, msg: WireMessage) => 'deliver' | 'drop'
 
@@ -92,7 +92,7 @@ export class TransportError extends Error {
 
 type Settings = TransportSettings
 
-export class PeerTransport {
+export class PeerTransport implements PeerNetwork {
   private readonly selfId: NodeId
   private clusterId: string
   private readonly secret: string

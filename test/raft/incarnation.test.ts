@@ -174,3 +174,87 @@ t.test('a stale member cannot win with the vote of a wiped node still catching u
   t.equal(c.raft('n3').status().vote, '', 'n3 voted for nobody')
   t.ok(c.raft('n3').status().droppedForOtherIncarnation > 0)
 })
+
+// Issue 21: a node that rejoins empty through a leader that was itself
+// replaced replays entries listing that leader's previous incarnation. It
+// must still follow the leader that addresses its own current incarnation.
+
+/** n3 (now c2) has replayed entries 1-3, which list n2 at b1; n2 leads as b2. */
+const replacedLeader = { from: 'n2', to: 'n3', term: 2, fromIncarnation: 'b2', toIncarnation: 'c2' }
+
+t.test('a leader message stamped for this incarnation is followed though our log lists the leader\'s previous incarnation', async (t) => {
+  const r = lone('n3', stateOf(members, 3), { ...classic, incarnation: 'c2' })
+  const e4: Entry = { index: 4, term: 2, kind: 'normal', data: Buffer.from('x') }
+  r.step({ ...replacedLeader, type: 'Append', prevIndex: 3, prevTerm: 1, entries: [e4], commit: 4 })
+  const st = r.status()
+  t.equal(st.lastIndex, 4, 'the entry is appended')
+  t.equal(st.leader, 'n2', 'n2 is followed')
+  t.equal(st.droppedFromStaleIncarnation, 0)
+  t.match(ofType(messagesOf(drain(r)), 'AppendResp'), [{ to: 'n2', reject: false, index: 4, fromIncarnation: 'c2', toIncarnation: 'b2' }], 'the ack goes to the incarnation that sent the append')
+})
+
+t.test('heartbeats and ReadIndex requests reach the replaced leader too', async (t) => {
+  const r = lone('n3', stateOf(members, 3), { ...classic, incarnation: 'c2' })
+  r.step({ ...replacedLeader, type: 'Heartbeat', commit: 3, readSeq: 7 })
+  r.readIndex('q1')
+  const ms = messagesOf(drain(r))
+  t.match(ofType(ms, 'HeartbeatResp'), [{ to: 'n2', readSeq: 7, toIncarnation: 'b2' }])
+  t.match(ofType(ms, 'ReadIndex'), [{ to: 'n2', ctx: 'q1', toIncarnation: 'b2' }])
+})
+
+t.test('a vote request from the replaced member is still dropped while our log lists its previous incarnation', async (t) => {
+  const r = lone('n3', stateOf(members, 3), { ...classic, incarnation: 'c2' })
+  r.step({ type: 'Vote', from: 'n2', to: 'n3', term: 2, lastIndex: 9, lastTerm: 2, transfer: false, fromIncarnation: 'b2', toIncarnation: 'c2' })
+  t.same(messagesOf(drain(r)), [], 'no vote for a member our log names under another incarnation')
+  t.equal(r.status().droppedFromStaleIncarnation, 1)
+  t.equal(r.status().term, 1, 'its term is not taken either')
+})
+
+t.test('a leader message from an unlisted incarnation that does not name ours exactly is still dropped', async (t) => {
+  const r = lone('n3', stateOf(members, 3), { ...classic, incarnation: 'c2' })
+  r.step({ ...replacedLeader, type: 'Heartbeat', commit: 3, readSeq: 1, toIncarnation: '' })
+  t.same(messagesOf(drain(r)), [], 'an unknown to-stamp proves nothing about the sender\'s config')
+  t.equal(r.status().leader, null)
+  t.equal(r.status().droppedFromStaleIncarnation, 1)
+})
+
+t.test('a node rejoining empty through a replaced leader catches up past the entries naming its old incarnation (issue 21 in miniature)', async (t) => {
+  // Entries 1-7 as the README procedure twice leaves them: n2 replaced (b1 →
+  // b2) and promoted, then n3 replaced (c1 → c2) through n2, which now leads.
+  const cfg = (...ms: Member[]): Entry => ({ index: 0, term: 1, kind: 'config', config: { members: ms } })
+  const [m1, m2, m3] = members as [Member, Member, Member]
+  const m2b2: Member = { ...m2, incarnation: 'b2' }
+  const m3c2: Member = { ...m3, incarnation: 'c2', role: 'learner' }
+  const shapes: Entry[] = [
+    cfg(m1, m2, m3),
+    { index: 0, term: 1, kind: 'normal', data: Buffer.from('w') },
+    cfg(m1, m3),
+    cfg(m1, m3, { ...m2b2, role: 'learner' }),
+    cfg(m1, m3, m2b2),
+    cfg(m1, m2b2),
+    cfg(m1, m2b2, m3c2),
+  ]
+  const log = shapes.map((e, i) => ({ ...e, index: i + 1 }) as Entry)
+  const full: InitialState = { hardState: { term: 1, vote: '', commit: 7 }, snapshot: { index: 0, term: 0, config: { members: [] } }, entries: log }
+  const c = new TestCluster(classic)
+  c.add('n1', full, { incarnation: 'a1' })
+  // One entry per append, as a long log arrives in many: n3 holds entry 1 (naming n2 as b1) before the entries that replace n2.
+  c.add('n2', full, { incarnation: 'b2', appendEntriesMax: 1 })
+  c.add('n3', { hardState: { term: 0, vote: '', commit: 0 }, snapshot: { index: 0, term: 0, config: { members: [] } }, entries: [] }, { incarnation: 'c2' })
+  c.raft('n2').campaign()
+  c.stabilize()
+  t.equal(c.raft('n2').status().role, 'leader', 'the replaced node leads')
+  const n3 = c.raft('n3').status()
+  const leaderLast = c.raft('n2').status().lastIndex
+  t.equal(n3.lastIndex, leaderLast, 'n3 holds the whole log, past entry 1 that names n2 as b1')
+  t.equal(c.raft('n2').status().progress.get('n3')?.match, leaderLast, 'the leader counts n3 as caught up')
+  t.equal(c.raft('n2').status().droppedForOtherIncarnation, 0, 'the leader dropped none of n3\'s replies')
+  const promote = c.raft('n2').proposeConfChange({ op: 'promote', id: 'n3' })
+  t.ok(promote.ok, 'n3 can be promoted')
+  c.stabilize()
+  t.same(
+    c.raft('n3').status().config.members.map((m) => [m.id, m.role, m.incarnation]),
+    [['n1', 'voter', 'a1'], ['n2', 'voter', 'b2'], ['n3', 'voter', 'c2']],
+    'three voters, each at its current incarnation',
+  )
+})

@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import avro from 'avsc'
 import type { Entry } from '../../lib/raft/types.js'
 import { decodeBatch, decodeBatchWithAvsc, encodeBatchInto } from '../../lib/storage/entry-codec.js'
+import { nodeFileSystem } from '../../lib/storage/file-system.js'
 import { encodeSnapshotFile, readSnapshotFile } from '../../lib/storage/snapshot-file.js'
 import { crc32c } from '../../lib/util/checksum.js'
 
@@ -103,7 +104,7 @@ t.test('a snapshot file written before incarnations loads; a new one keeps them'
   head.writeUInt32LE(crc, 20)
   const oldPath = join(dir, 'old.snap')
   await writeFile(oldPath, Buffer.concat([head, data]))
-  const old = await readSnapshotFile(oldPath)
+  const old = await readSnapshotFile(nodeFileSystem, oldPath)
   if (typeof old === 'string') return t.fail(old)
   t.strictSame(old.meta.config.members, oldMembers)
   t.equal(old.data.toString(), 'state')
@@ -111,7 +112,7 @@ t.test('a snapshot file written before incarnations loads; a new one keeps them'
   const members = [{ id: 'n1', addr: 'a:1', role: 'voter' as const, incarnation: 'c0ffee' }]
   const newPath = join(dir, 'new.snap')
   await writeFile(newPath, Buffer.concat(encodeSnapshotFile({ meta: { index: 9, term: 3, config: { members } }, logStartSeq: 0 }, data)))
-  const loaded = await readSnapshotFile(newPath)
+  const loaded = await readSnapshotFile(nodeFileSystem, newPath)
   if (typeof loaded === 'string') return t.fail(loaded)
   t.strictSame(loaded.meta.config.members, members)
 })
