@@ -12,6 +12,7 @@ export class NodeMetrics {
   readonly requests: Counter<'command' | 'outcome'>
   readonly writeLatency: Histogram
   readonly readLatency: Histogram
+  readonly fsyncLatency: Histogram
   private clientCount: () => number = () => 0
   /** Bounded: commands and outcomes come from fixed sets (operation names, error codes). */
   private readonly requestChildren = new Map<string, Counter.Internal>()
@@ -40,14 +41,15 @@ export class NodeMetrics {
     const latencyBuckets = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]
     this.writeLatency = new Histogram({ name: 'raftkv_write_latency_seconds', help: 'Client write latency from request to committed and applied', buckets: latencyBuckets, registers: [registry] })
     this.readLatency = new Histogram({ name: 'raftkv_read_latency_seconds', help: 'Client read latency, ReadIndex barrier included', buckets: latencyBuckets, registers: [registry] })
-    const fsync = new Histogram({ name: 'raftkv_fsync_seconds', help: 'Time to write and fsync one batch of the log', buckets: [0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1], registers: [registry] })
+    this.fsyncLatency = new Histogram({ name: 'raftkv_fsync_seconds', help: 'Time to write and fsync one batch of the log', buckets: [0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1], registers: [registry] })
     const batchEntries = new Histogram({ name: 'raftkv_batch_entries', help: 'Entries per fsynced batch (group commit)', buckets: [0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024], registers: [registry] })
+    const fsync = this.fsyncLatency
     replica.on('persisted', (ms, entries) => {
       fsync.observe(ms / 1000)
       batchEntries.observe(entries)
     })
-    const snapshots = new Counter({ name: 'raftkv_snapshots_total', help: 'Snapshots saved locally or installed from the leader', labelNames: ['kind'], registers: [registry] })
-    const snapshotSeconds = new Histogram({ name: 'raftkv_snapshot_seconds', help: 'Time to save or install a snapshot', labelNames: ['kind'], buckets: [0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30], registers: [registry] })
+    const snapshots = new Counter({ name: 'raftkv_snapshots_total', help: 'Snapshots saved locally, installed from the leader, or sent to a follower (completed transfers)', labelNames: ['kind'], registers: [registry] })
+    const snapshotSeconds = new Histogram({ name: 'raftkv_snapshot_seconds', help: 'Time to save, install or send a snapshot', labelNames: ['kind'], buckets: [0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30], registers: [registry] })
     replica.on('snapshot', (kind, ms) => {
       snapshots.inc({ kind })
       snapshotSeconds.observe({ kind }, ms / 1000)

@@ -13,6 +13,7 @@ import { startRespServer } from '../server/resp/resp-server.js'
 import type { Logger } from '../util/logger.js'
 import { instrumentBackend } from './instrumented-backend.js'
 import { NodeMetrics } from './node-metrics.js'
+import { StatusRecorder } from './status-recorder.js'
 import { systemIo } from './system-io.js'
 
 export interface RunningNode {
@@ -37,6 +38,7 @@ export async function startNode(config: NodeConfig, logger: Logger, options: { p
   const metrics = new NodeMetrics(replica, options.processMetrics ?? true)
   metrics.countFeeds(feeds)
   const served = instrumentBackend(backend, metrics)
+  const recorder = new StatusRecorder(replica, metrics)
   let resp: Awaited<ReturnType<typeof startRespServer>> | null = null
   let http: Awaited<ReturnType<typeof startHttpServer>> | null = null
   try {
@@ -58,12 +60,14 @@ export async function startNode(config: NodeConfig, logger: Logger, options: { p
       logger,
       feeds,
       tls: config.clientTls,
+      statusDetail: () => recorder.detail(),
     })
   } catch (err) {
     await resp?.close()
     await replica.stop()
     throw err
   }
+  recorder.start()
   if (config.unsafeStaleReads) logger.warn('RAFTKV_UNSAFE_STALE_READS=yes: linearizable reads are served from local state WITHOUT ReadIndex (testing only)')
   logger.info({ raft: formatHostPort(config.raftAddr), resp: formatHostPort(config.respAddr), http: formatHostPort(config.httpAddr) }, 'node started')
   let stopping: Promise<void> | null = null
@@ -81,6 +85,7 @@ export async function startNode(config: NodeConfig, logger: Logger, options: { p
       stopping ??= (async () => {
         await handOverLeadership(replica, admin, logger)
         await Promise.allSettled([respServer.close(), httpServer.close()])
+        recorder.stop()
         await replica.stop()
       })()
       return stopping

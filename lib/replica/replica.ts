@@ -61,8 +61,8 @@ export interface ReplicaEvents {
   leaderChange: [NodeId | null]
   /** One batch written and fsynced: for the fsync latency histogram. */
   persisted: [durationMs: number, entries: number]
-  /** A snapshot saved locally or installed from the leader. */
-  snapshot: [kind: 'saved' | 'installed', durationMs: number, bytes: number]
+  /** A snapshot saved locally, installed from the leader, or delivered whole to a follower. */
+  snapshot: [kind: 'saved' | 'installed' | 'sent', durationMs: number, bytes: number]
 }
 
 export class Replica extends EventEmitter<ReplicaEvents> {
@@ -750,7 +750,9 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     const verdict = onChunkAck(out, ack, this.clock.nowMs())
     if (verdict === 'done') {
       this.outgoingSnapshots.delete(ack.from)
-      this.logger.info({ to: ack.from, index: out.meta.index, ms: this.clock.nowMs() - out.startedMs }, 'snapshot delivered')
+      const sendMs = this.clock.nowMs() - out.startedMs
+      this.logger.info({ to: ack.from, index: out.meta.index, ms: sendMs }, 'snapshot delivered')
+      this.emit('snapshot', 'sent', sendMs, out.data.length)
       this.raft.reportSnapshot(ack.from, true)
       this.kick()
     } else if (verdict === 'more') {

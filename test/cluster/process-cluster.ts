@@ -20,7 +20,7 @@ function findRepoRoot(): string {
   }
   return dir
 }
-const repoRoot = findRepoRoot()
+export const repoRoot = findRepoRoot()
 export const cliPath = join(repoRoot, 'dist', 'bin', 'raftkv-cli.js')
 
 /**

@@ -1,6 +1,7 @@
 // The HTTP shim (DESIGN.md §1): the seed's key API, kept compatible, plus
-// status, health, metrics and the /cluster operator routes. Every answer is
-// JSON except /metrics. Requests run through the same ClientBackend as RESP.
+// status, health, metrics, the /cluster operator routes and the status page
+// at /. Every answer is JSON except /metrics and the page. Requests run
+// through the same ClientBackend as RESP.
 import { timingSafeEqual, createHash } from 'node:crypto'
 import http from 'node:http'
 import https from 'node:https'
@@ -15,6 +16,8 @@ import { deleteKey, getKey, postKey } from './key-routes.js'
 import { clusterRoute } from './cluster-routes.js'
 import { watchRoute } from './watch-route.js'
 import type { FeedHub } from '../../feeds/feed-hub.js'
+import { statusBody, type StatusDetail } from './status-body.js'
+import { isStatusPagePath, loadStatusPage, type StatusPage } from './status-page.js'
 
 export interface HttpServerOptions {
   /** `host:port`; port 0 picks a free one. */
@@ -32,6 +35,8 @@ export interface HttpServerOptions {
   readonly limits?: Partial<HttpLimits>
   /** The node's change feeds, for GET /watch; absent: /watch is 404. */
   readonly feeds?: FeedHub | null
+  /** What GET /status adds to backend.info() (progress, load, leader changes); absent: info() alone. */
+  readonly statusDetail?: () => StatusDetail
 }
 
 /** What bounds a slow or greedy HTTP client; every one is listed in the README. */
@@ -108,7 +113,9 @@ async function route(
     if (allow('GET,DELETE')) return deleteKey(context, response, path.slice('/key/'.length))
   }
   if (path === '/watch' && options.feeds && allow('GET')) return watchRoute(context, options.feeds, request, response, url)
-  if (path === '/status' && allow('GET')) return sendJson(response, 200, statusBody(context.backend))
+  if (path === '/status' && allow('GET')) return sendJson(response, 200, statusBody(context.backend.info(), options.statusDetail?.() ?? null))
+  // The page's GET and HEAD were answered before the token check; other methods land here.
+  if (isStatusPagePath(path)) throw new HttpError(405, `method ${method} not allowed on ${path}`, { Allow: 'GET,HEAD' })
   if (path === '/health' && allow('GET')) {
     const info = context.backend.info()
     if (info.leaderId === null) {
@@ -130,22 +137,6 @@ async function route(
   throw new HttpError(404, `no route for ${method} ${path}`)
 }
 
-function statusBody(backend: ClientBackend): unknown {
-  const info = backend.info()
-  return {
-    id: info.id,
-    role: info.role,
-    term: info.term,
-    leader: info.leaderId,
-    leaderRespAddr: info.leaderRespAddr,
-    commitIndex: info.commitIndex,
-    appliedIndex: info.appliedIndex,
-    snapshotIndex: info.snapshotIndex,
-    // With each member's incarnation, as /cluster/status and RAFT STATUS show it.
-    members: info.members,
-  }
-}
-
 export async function startHttpServer(options: HttpServerOptions): Promise<HttpServer> {
   const { host, port } = parseAddr(options.addr)
   const tokenDigest = options.requirePass ? digest(options.requirePass) : null
@@ -156,12 +147,18 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   }
   const limits: HttpLimits = { ...httpLimitsDefault, ...options.limits }
   const throttle = new AuthThrottle({ delayMsMin: limits.authFailDelayMs, delayMsMax: limits.authFailDelayMsMax })
+  const page: StatusPage = loadStatusPage()
   const server = createServer(options.tls ?? null, limits, (request, response) => {
     let url: URL
     try {
       url = new URL(request.url ?? '/', 'http://localhost')
     } catch {
       sendError(response, new HttpError(400, 'malformed URL'))
+      return
+    }
+    // The page's files hold no data (it asks for the token itself); /health is for load balancers.
+    if (isStatusPagePath(url.pathname) && page.serve(request.method ?? 'GET', url.pathname, response)) {
+      request.resume()
       return
     }
     if (url.pathname !== '/health' && !authorized(request, tokenDigest)) {

@@ -1,0 +1,90 @@
+// Issue 21, as an operator hit it: the README's "a node lost its disk"
+// procedure, twice. n2 is wiped and rejoins; leadership moves to n2; then n3
+// is wiped and rejoins through n2. n3 replays the log from index 1, through
+// entries that name n2 by its previous incarnation, while n2 (the new
+// incarnation) leads. It must still catch up, be promoted, and serve every
+// acknowledged write; before the fix it stopped for good at the first entry
+// naming n2's old incarnation and the cluster was left with one voter short.
+import t from 'tap'
+import { ProcessCluster, runCli, type ProcessNode } from './process-cluster.js'
+
+interface ClusterStatus {
+  incarnation: string
+  members: { id: string; role: string; incarnation: string }[]
+}
+
+async function clusterStatus(node: ProcessNode): Promise<ClusterStatus | null> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${node.spec.httpPort}/cluster/status`, { signal: AbortSignal.timeout(2000) })
+    return res.ok ? ((await res.json()) as ClusterStatus) : null
+  } catch {
+    return null
+  }
+}
+
+/** More entries than one append carries (appendEntriesMax, 512): a rejoining node gets the log in several batches. */
+const keysBeforeFirstWipe = 700
+
+async function writeKeys(via: ProcessNode, prefix: string, count: number, acked: Map<string, string>): Promise<void> {
+  const c = via.redis()
+  try {
+    const p = c.pipeline()
+    for (let i = 0; i < count; i++) p.set(`${prefix}-${i}`, `v-${prefix}-${i}`)
+    const results = (await p.exec()) ?? []
+    for (const [i, [err, reply]] of results.entries()) if (err === null && reply === 'OK') acked.set(`${prefix}-${i}`, `v-${prefix}-${i}`)
+  } finally {
+    c.disconnect()
+  }
+}
+
+/** Kills `victim`, empties its data directory and starts it with JOIN pointing at `via`; waits until it is a voter under a new incarnation. */
+async function replace(cluster: ProcessCluster, victim: ProcessNode, via: ProcessNode, voters: number): Promise<void> {
+  const old = (await clusterStatus(victim))?.incarnation ?? ''
+  await victim.kill('SIGKILL')
+  cluster.wipe(victim)
+  victim.start({ JOIN: via.raftAddr })
+  await cluster.waitFor(async () => {
+    const leader = await cluster.leader()
+    const st = leader === null ? null : await clusterStatus(leader)
+    if (st === null) return false
+    const listed = st.members.find((m) => m.id === victim.spec.id)
+    const fresh = listed !== undefined && listed.role === 'voter' && listed.incarnation !== old && listed.incarnation !== ''
+    return fresh && st.members.filter((m) => m.role === 'voter').length === voters
+  }, `${victim.spec.id} to be a voter again under a new incarnation, among ${voters} voters`, 120_000)
+}
+
+for (const size of [3, 5]) {
+  t.test(`${size} nodes: a node wiped and rejoined through a replaced leader catches up and is promoted`, async (t) => {
+    const cluster = new ProcessCluster()
+    t.teardown(() => cluster.stop())
+    await cluster.start(size)
+    const acked = new Map<string, string>()
+    const n1 = cluster.node('n1')
+    const n2 = cluster.node('n2')
+    const n3 = cluster.node('n3')
+    await writeKeys(await cluster.waitForLeader(), 'before', keysBeforeFirstWipe, acked)
+
+    await replace(cluster, n2, n1, size)
+    const moved = await runCli(['transfer-leader', 'n2', '--http', `127.0.0.1:${n1.spec.httpPort}`])
+    t.equal(moved.code, 0, moved.stderr)
+    await cluster.waitFor(async () => (await n2.status())?.role === 'leader', 'n2, the replaced node, to lead')
+
+    await replace(cluster, n3, n2, size)
+    await writeKeys(await cluster.waitForLeader(), 'after', 300, acked)
+
+    const leader = await cluster.waitForLeader()
+    const st = await clusterStatus(leader)
+    t.equal(st?.members.filter((m) => m.role === 'voter').length, size, `${size} voters`)
+    t.equal(acked.size, keysBeforeFirstWipe + 300, 'every write was acknowledged')
+    for (const node of cluster.nodes) {
+      const c = node.redis()
+      let missing = 0
+      try {
+        for (const [key, value] of acked) if ((await c.get(key)) !== value) missing++
+      } finally {
+        c.disconnect()
+      }
+      t.equal(missing, 0, `${node.spec.id} serves all ${acked.size} acknowledged writes`)
+    }
+  })
+}
