@@ -11,7 +11,7 @@
 import type http from 'node:http'
 import type { FeedHub } from '../../feeds/feed-hub.js'
 import type { ChangeEvent } from '../../feeds/watch-history.js'
-import type { WatchFilter } from '../../feeds/watch-registry.js'
+import { matches, type WatchFilter } from '../../feeds/watch-registry.js'
 import type { RouteContext } from './http-server.js'
 import { HttpError, sendJson } from './http-io.js'
 
@@ -64,7 +64,7 @@ export async function watchRoute(context: RouteContext, feeds: FeedHub, request:
     from = context.backend.info().appliedIndex
   }
   // From here to add() nothing awaits: no event can fall between the history and the live feed.
-  const replay = feeds.history.after(from)
+  const replay = feeds.history.after(from)?.filter((e) => matches(filter, e.key)) ?? null
   if (replay === null) {
     sendJson(response, 410, {
       error: `changes after index ${from} are no longer held here (WATCH_HISTORY_ENTRIES); resume from a later index or read the current state`,
