@@ -1,7 +1,8 @@
 // The watch scenario's workload and checker. One writer sets keys under
 // `feed:` one write at a time, each with a value never used before; one
 // watcher follows GET /watch?prefix=feed: and, whenever its node dies or its
-// stream ends, reconnects to another live node with Last-Event-ID. At the
+// stream ends (or every couple of seconds anyway), reconnects to another live
+// node with Last-Event-ID. At the
 // end every change the watcher saw is checked against the writes:
 // - each acknowledged write was seen exactly once (a missing one is a gap);
 // - a write known not to have happened was never seen, an unknown one at most once;
@@ -23,6 +24,8 @@ export interface WatchVerdict {
 
 const keysUsed = 5
 const requestMs = 3000
+/** The watcher also leaves each node on its own after this long, so it resumes elsewhere even when no kill hits its node. */
+const hopMs = 2000
 
 export class WatchFeed {
   /** writes[i] set feed:<i % keysUsed> to `w<i>`. */
@@ -75,7 +78,9 @@ export class WatchFeed {
       void waitOpen(watch).then(() => {
         if (watch.status === 200) this.markOpened()
       })
+      const hop = setTimeout(() => watch.close(), hopMs)
       await watch.done
+      clearTimeout(hop)
       if (watch.status === 410) this.refusals.push(`${node.spec.id} refused to resume after ${String(lastId)}`)
       if (watch.status === 200) {
         // Events after the last dispatched id belong to an entry cut in half: the next stream resends it.
