@@ -16,17 +16,20 @@ install: node_modules/.package-lock.json
 build: install
 	npx tsc -p tsconfig.json
 
-# The README's test command: every tap test, ending with "N passed, N failed".
+# The README's test command: every tap test, then the coverage table, ending
+# with "N passed, N failed, N skipped". tap's exit code is kept (.tap-exit-code)
+# and judged by the summary with its plan, so an interrupted run cannot end green.
 test: build
-	@set -o pipefail; npx tap --reporter=tap 2>&1 | tee .tap-output.txt | grep -E '^(not ok|# Subtest|    not ok)' || true
-	@node scripts/tap-summary.mjs .tap-output.txt
+	@rm -f .tap-exit-code .tap/report/coverage-summary.json; \
+	{ npx tap --reporter=tap 2>&1; echo $$? > .tap-exit-code; } | tee .tap-output.txt | { grep -E '^(not ok|# Subtest|    not ok)' || true; }; \
+	node scripts/tap-summary.mjs .tap-output.txt --tap-exit "$$(cat .tap-exit-code 2>/dev/null || echo missing)" --coverage .tap/report/coverage-summary.json
 
 # The seeded simulator at scale: make sim SEEDS=100000 [SEED_START=1]
 sim: build
 	$(NODE) dist/test/sim/run-seeds.js --seeds $(SEEDS) $(if $(SEED_START),--start $(SEED_START),)
 
 clean:
-	rm -rf dist .tap .tap-output.txt
+	rm -rf dist .tap .tap-output.txt .tap-exit-code
 
 # One node each, in the foreground: run1 bootstraps and leads, run2/run3 join it.
 run1: build

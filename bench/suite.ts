@@ -11,6 +11,7 @@ import { cpus, loadavg, tmpdir } from 'node:os'
 import { basename, dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+import { writeBenchChart } from './chart.js'
 import { runDriver } from './driver.js'
 import { measureRestart, type RestartResult } from './restart.js'
 import { fmtMs, fmtOps, fmtRatio, medianRun, type RunResult } from './lib/result.js'
@@ -275,8 +276,9 @@ async function main(): Promise<void> {
     const json = { command, settings: { ...s, only: [...s.only] }, medians: [...medians.values()], runs: [...runs.values()].flat(), fiveNode: five, restart }
     writeFileSync(join(resultsDir, 'latest.json'), JSON.stringify(json, null, 2) + '\n')
     writeFileSync(join(resultsDir, 'latest.md'), md)
+    await writeBenchChart(join(resultsDir, 'latest.json'))
     process.stdout.write('\n' + md)
-    log(`done in ${Math.round((Date.now() - started) / 1000)} s; results in bench/results/latest.{json,md}`)
+    log(`done in ${Math.round((Date.now() - started) / 1000)} s; results in bench/results/latest.{json,md,svg}`)
   } finally {
     rmSync(scratch, { recursive: true, force: true })
   }

@@ -3,6 +3,7 @@
 // so that several nodes can live in one test process.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import type { FeedHub } from '../feeds/feed-hub.js'
+import { unsafeSwitchNames, unsafeSwitchesOn } from '../config/node-config.js'
 import type { Replica } from '../replica/replica.js'
 
 const roleCodes = { follower: 0, precandidate: 1, candidate: 2, leader: 3 } as const
@@ -35,6 +36,10 @@ export class NodeMetrics {
     new Gauge({ name: 'raftkv_peer_connected', help: '1 when the outbound connection to a peer is up', labelNames: ['peer'], registers: [registry], collect() {
       this.reset()
       for (const [peer, state] of replica.transport.peerState()) this.set({ peer }, state === 'connected' ? 1 : 0)
+    } })
+    const switchesOn = unsafeSwitchesOn(replica.config)
+    new Gauge({ name: 'raftkv_unsafe_switch', help: '1 when a test-only switch (RAFTKV_TEST_MODE) is on: this node is not safe for production', labelNames: ['switch'], registers: [registry], collect() {
+      for (const name of unsafeSwitchNames) this.set({ switch: name }, switchesOn.includes(name) ? 1 : 0)
     } })
     new Gauge({ name: 'raftkv_keys', help: 'Keys in the state machine', registers: [registry], collect() { this.set(replica.kv.size()) } })
     this.requests = new Counter({ name: 'raftkv_requests_total', help: 'Client requests by command (state machine operation) and outcome', labelNames: ['command', 'outcome'], registers: [registry] })

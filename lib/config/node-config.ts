@@ -64,9 +64,15 @@ export interface NodeConfig {
    * fault-injecting proxy between each pair of nodes in the fault suite).
    */
   readonly peerAddrOverrides: ReadonlyMap<string, string>
-  /** Test only (fault suite): record each file's length at its last fsync. */
+  /**
+   * RAFTKV_TEST_MODE=yes: the switch the unsafe test-only variables below need.
+   * Refused unless every listener is on a loopback address, so a production
+   * config cannot turn them on by mistake (not even from a stray env file).
+   */
+  readonly testMode: boolean
+  /** Test only (fault suite): record each file's length at its last fsync. Needs testMode. */
   readonly trackSyncedLengths: boolean
-  /** Test only: a deliberately broken node that serves linearizable reads without ReadIndex. */
+  /** Test only: a deliberately broken node that serves linearizable reads without ReadIndex. Needs testMode. */
   readonly unsafeStaleReads: boolean
   /** Mutual TLS between peers (PEER_TLS_CERT/KEY/CA, all or none); null: plain TCP. */
   readonly peerTls: (TlsFiles & { readonly ca: Buffer }) | null
@@ -177,6 +183,7 @@ export function parseNodeConfig(env: Env): NodeConfig {
     notifyKeyspaceEvents: notifyLetters(env, 'NOTIFY_KEYSPACE_EVENTS'),
     logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, tuningDefaults.LOG_LEVEL),
     peerAddrOverrides: addrOverrides(env, 'PEER_ADDR_OVERRIDES'),
+    testMode: yesNo(env, 'RAFTKV_TEST_MODE', 'no'),
     trackSyncedLengths: yesNo(env, 'RAFTKV_TRACK_SYNCED_LENGTHS', 'no'),
     unsafeStaleReads: yesNo(env, 'RAFTKV_UNSAFE_STALE_READS', 'no'),
     peerTls: peerTlsFiles(env),
@@ -186,7 +193,35 @@ export function parseNodeConfig(env: Env): NodeConfig {
     throw new ConfigError(`HEARTBEAT_TICKS (${config.heartbeatIntervalTicks}) must be below ELECTION_TICKS (${config.electionTimeoutTicks})`)
   }
   checkProtectedMode(config)
+  checkTestMode(config)
   return Object.freeze(config)
+}
+
+/** The unsafe switches that are on, by variable name (INFO, /status and a metric list them). */
+export function unsafeSwitchesOn(c: NodeConfig): string[] {
+  const on: string[] = []
+  if (c.unsafeStaleReads) on.push('RAFTKV_UNSAFE_STALE_READS')
+  if (c.trackSyncedLengths) on.push('RAFTKV_TRACK_SYNCED_LENGTHS')
+  return on
+}
+
+/** Every variable unsafeSwitchesOn can name, for a metric with a series per switch. */
+export const unsafeSwitchNames: readonly string[] = ['RAFTKV_UNSAFE_STALE_READS', 'RAFTKV_TRACK_SYNCED_LENGTHS']
+
+/**
+ * The test-only switches break safety (stale reads) or cost an fsync-time
+ * record per write: each needs RAFTKV_TEST_MODE=yes, and test mode needs every
+ * listener on loopback, where no production cluster lives.
+ */
+function checkTestMode(c: NodeConfig): void {
+  const on = unsafeSwitchesOn(c)
+  if (on.length > 0 && !c.testMode) {
+    throw new ConfigError(`${on.join(' and ')} ${on.length === 1 ? 'is' : 'are'} test-only: set RAFTKV_TEST_MODE=yes as well (refused on non-loopback addresses)`)
+  }
+  if (!c.testMode) return
+  for (const [name, addr] of [['RAFT_ADDR', c.raftAddr], ['RESP_ADDR', c.respAddr], ['HTTP_ADDR', c.httpAddr]] as const) {
+    if (!isLoopback(addr.host)) throw new ConfigError(`RAFTKV_TEST_MODE=yes is refused: ${name} ${addr.host} is not a loopback address`)
+  }
 }
 
 /** Like Redis' protected mode: no client port beyond loopback without a password. */

@@ -191,18 +191,29 @@ export class Keyspace {
     return true
   }
 
+  /**
+   * FLUSHALL. As in Redis 7, only keys that were held (live or expired but not
+   * yet removed) change version: each gets a tombstone at a new version; a
+   * WATCH on a key that did not exist survives. Tombstones past the bound raise
+   * the floor, as for any delete (an extra abort at worst, never a missed one).
+   */
   flush(): void {
     if (this.captured !== null) for (const [key, entry] of this.entries) this.preserve(key, entry)
     this.clock += 2
+    const flushed = [...this.entries.keys()]
     this.entries.clear()
     this.buckets = null
     this.expiry.clear()
     this.volatileCount = 0
     this.heldKeyValueBytes = 0
-    this.tombstones.clear()
-    this.tombstoneBytes = 0
-    // Every key, present or not, now reports a version no WATCH has seen.
-    this.tombstoneFloor = this.clock
+    for (const key of flushed) {
+      // Re-inserted last, so eviction order stays oldest-first.
+      if (this.tombstones.has(key)) {
+        this.tombstones.delete(key)
+        this.tombstoneBytes -= key.length
+      }
+      this.addTombstone(key, this.clock)
+    }
   }
 
   /**

@@ -1094,7 +1094,7 @@ export class RaftNode {
   }
 
   /** The incarnation our configuration lists for `id` ('' when unknown or not a member). Per message: cached per config. */
-  private incarnationOf(id: NodeId): Incarnation {
+  protected incarnationOf(id: NodeId): Incarnation {
     const config = this.log.config()
     if (config !== this.incarnationsConfig) {
       this.incarnationsConfig = config
@@ -1149,8 +1149,9 @@ export class RaftNode {
    * still needs both stamps to match the receiver's configuration, so a
    * wiped node's vote is never counted as its predecessor's, and a wiped
    * node never votes for a member its log lists under another incarnation.
+   * Protected so the simulator can build the variant without it and see it fail.
    */
-  private addressedByNewerConfig(m: Message): boolean {
+  protected addressedByNewerConfig(m: Message): boolean {
     return fromLeader(m) && this.incarnation !== '' && m.toIncarnation === this.incarnation
   }
 
@@ -1193,7 +1194,7 @@ export class RaftNode {
    * own stamp wins (our log may still list its previous incarnation; see
    * addressedByNewerConfig). Acks and ReadIndex requests then reach it.
    */
-  private receiverIncarnation(to: NodeId): Incarnation {
+  protected receiverIncarnation(to: NodeId): Incarnation {
     const s = this.leaderStamp
     if (s !== null && to === this.leader && s.from === to && s.term === this.term && s.incarnation !== '') return s.incarnation
     return this.incarnationOf(to)

@@ -40,6 +40,8 @@ export interface NodeInfo {
   readonly appliedIndex: number
   readonly snapshotIndex: number
   readonly members: readonly MemberInfo[]
+  /** Test-only switches that are on (RAFTKV_UNSAFE_STALE_READS, ...); absent or empty in production. */
+  readonly unsafeSwitches?: readonly string[]
 }
 
 export interface ClientBackend {

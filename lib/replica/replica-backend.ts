@@ -3,6 +3,7 @@
 // it with a (clientId, seq) the state machine deduplicates, so a retried
 // forward applies at most once; reads wait for a ReadIndex barrier, batched so
 // that every read queued in one event-loop turn shares one round.
+import { unsafeSwitchesOn } from '../config/node-config.js'
 import { encodeEnvelope } from '../kv/command-codec.js'
 import type { KvApplyResult, KvOp, KvOpResult, KvScanResult, KvWrite } from '../kv/command.js'
 import type { NodeId } from '../raft/types.js'
@@ -221,7 +222,7 @@ export class ReplicaBackend implements ClientBackend {
 
   private skipsBarrier(consistency: ReadConsistency): boolean {
     // RAFTKV_UNSAFE_STALE_READS: the deliberately broken build the fault suite must catch.
-    return consistency === 'stale' || this.replica.config.unsafeStaleReads
+    return consistency === 'stale' || (this.replica.config.testMode && this.replica.config.unsafeStaleReads)
   }
 
   /** One ReadIndex round shared with every read queued this turn: the safe index, or -1. */
@@ -291,6 +292,7 @@ export class ReplicaBackend implements ClientBackend {
         const a = this.replica.memberAddrs(m.id)
         return { id: m.id, role: m.role, raftAddr: a?.raft ?? m.addr, respAddr: a?.resp ?? null, httpAddr: a?.http ?? null, incarnation: m.incarnation ?? '' }
       }),
+      unsafeSwitches: unsafeSwitchesOn(this.replica.config),
     }
   }
 }

@@ -166,7 +166,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
       fsync: config.fsync,
       segmentBytesMax: config.segmentBytesMax,
       preallocateSegments: config.preallocateSegments,
-      trackSyncedLengths: config.trackSyncedLengths,
+      trackSyncedLengths: config.testMode && config.trackSyncedLengths,
       logger,
     })
     let clusterId = storage.getMeta(clusterIdKey) ?? ''

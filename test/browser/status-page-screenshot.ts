@@ -2,7 +2,7 @@
 //   node dist/test/browser/status-page-screenshot.js [out.png]   (default docs/status-page.png)
 // Three nodes under a steady mixed load for about a minute, with the events
 // the page exists to show: the leader killed, brought back, leadership
-// handed to n2, a snapshot taken on n2. Then n2's page (the leader's, with
+// handed to n3 and then to n2, a snapshot taken on n2. Then n2's page (the leader's, with
 // match, lag and last contact) is saved as a PNG. Needs Debian's chromium.
 import { mkdirSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
@@ -50,7 +50,7 @@ async function main(): Promise<void> {
   let clients: Redis[] = []
   try {
     await cluster.start(3)
-    const [n1, n2] = [cluster.node('n1'), cluster.node('n2')]
+    const [n1, n2, n3] = [cluster.node('n1'), cluster.node('n2'), cluster.node('n3')]
     const page = await browser.context.newPage()
     await page.goto(`http://127.0.0.1:${n2.spec.httpPort}/`)
     clients = cluster.nodes.map((n) => n.redis())
@@ -67,10 +67,14 @@ async function main(): Promise<void> {
     leader.start()
     await cluster.waitFor(async () => (await leader.status())?.leader !== null, `${leader.spec.id} to follow a leader`)
     await sleep(8_000)
-    step('handing leadership to n2')
-    await post(n1, '/cluster/transfer-leader', { id: 'n2' })
-    await cluster.waitFor(async () => (await n2.status())?.role === 'leader', 'n2 to lead')
-    await sleep(5_000)
+    // Leadership moves by transfer to n3 (unless it leads already), then to n2: the page ends on the leader's view.
+    for (const target of [n3, n2]) {
+      if ((await cluster.waitForLeader()) === target) continue
+      step(`handing leadership to ${target.spec.id}`)
+      await post(n1, '/cluster/transfer-leader', { id: target.spec.id })
+      await cluster.waitFor(async () => (await target.status())?.role === 'leader', `${target.spec.id} to lead`)
+      await sleep(5_000)
+    }
     step('snapshot on n2')
     await post(n2, '/cluster/snapshot', {})
     await sleep(15_000)

@@ -10,6 +10,7 @@ import { startHttpServer } from '../../lib/server/http/http-server.js'
 import { silentLogger } from '../../lib/util/logger.js'
 import { ProcessCluster, repoRoot, type ProcessNode } from '../cluster/process-cluster.js'
 import { FakeBackend } from '../server/fake-backend.js'
+import { skipWhenMissing } from '../util/missing-tool.js'
 import { findChromium, launchChromium, type Browser } from './chromium.js'
 
 const chromiumPath = findChromium()
@@ -26,10 +27,10 @@ async function until(condition: () => Promise<boolean>): Promise<void> {
   }
 }
 
-if (chromiumPath === null) {
-  // CI installs chromium (.ci/run); there a missing browser is a failure, not a skip.
-  if (process.env['CI'] === 'true') t.fail('chromium is not on PATH (apt-get install -y chromium)')
-  else t.plan(0, 'chromium is not on PATH (apt-get install -y chromium)')
+// .ci/run installs chromium; under CI=true a missing browser fails here instead of skipping.
+const missing = skipWhenMissing(chromiumPath === null ? 'chromium is not on PATH (apt-get install -y chromium)' : false)
+if (missing !== false || chromiumPath === null) {
+  t.plan(0, missing || 'chromium is not on PATH')
 } else {
   // Launched while the first test starts its cluster; both take seconds.
   const launched: Promise<Browser> = launchChromium(chromiumPath)

@@ -4,6 +4,7 @@
 import { execFile, spawn } from 'node:child_process'
 import { promisify } from 'node:util'
 import t from 'tap'
+import { skipWhenMissing } from '../util/missing-tool.js'
 import { ProcessCluster, type ProcessNode } from './process-cluster.js'
 
 const run = promisify(execFile)
@@ -28,7 +29,7 @@ async function redisCli(node: ProcessNode, args: string[], input?: string): Prom
   })
 }
 
-t.test('real clients against a three-node cluster', { skip: haveRedisTools ? false : 'redis-cli is not installed (apt-get install redis-tools)' }, async (t) => {
+t.test('real clients against a three-node cluster', { skip: skipWhenMissing(haveRedisTools ? false : 'redis-cli is not installed (apt-get install redis-tools)') }, async (t) => {
   const cluster = new ProcessCluster()
   t.teardown(() => cluster.stop())
   await cluster.start(3)

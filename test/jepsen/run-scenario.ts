@@ -54,7 +54,7 @@ export async function runScenario(o: RunOptions): Promise<RunReport> {
   const workloadSeed = seeds.nextUint32()
   const nemesisRng = new Prng(seeds.nextUint32())
   const proxyRng = new Prng(seeds.nextUint32())
-  const env = { ...scenarioEnv(o.scenario), ...(o.unsafeStaleReads === true ? { RAFTKV_UNSAFE_STALE_READS: 'yes' } : {}) }
+  const env = { ...scenarioEnv(o.scenario), ...(o.unsafeStaleReads === true ? { RAFTKV_TEST_MODE: 'yes', RAFTKV_UNSAFE_STALE_READS: 'yes' } : {}) }
   const spares = sparesFor(o.scenario)
   const cluster = await JepsenCluster.create(o.nodes, spares, env, () => proxyRng.next())
   const history = new History()

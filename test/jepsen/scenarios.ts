@@ -30,5 +30,5 @@ export function isScenarioName(s: string): s is ScenarioName {
 
 /** Node settings a scenario needs: power loss needs the storage to record synced lengths. */
 export function scenarioEnv(name: ScenarioName): Record<string, string> {
-  return name === 'power-loss' || name === 'mixed' ? { RAFTKV_TRACK_SYNCED_LENGTHS: 'yes' } : {}
+  return name === 'power-loss' || name === 'mixed' ? { RAFTKV_TEST_MODE: 'yes', RAFTKV_TRACK_SYNCED_LENGTHS: 'yes' } : {}
 }

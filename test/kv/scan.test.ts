@@ -18,7 +18,8 @@ t.test('glob matches Redis patterns', async (t) => {
 t.test('glob on a pathological pattern returns quickly', async (t) => {
   const start = process.hrtime.bigint()
   t.equal(globMatch('*a*a*a*a*a*a*a*a*a*a*b', 'a'.repeat(200)), false)
-  t.ok(process.hrtime.bigint() - start < 1_000_000_000n)
+  // Generous: backtracking glob matching would take hours on this pattern.
+  t.ok(process.hrtime.bigint() - start < 10_000_000_000n, 'well under 10 s')
 })
 
 t.test('a full SCAN iteration returns every key once', async (t) => {

@@ -50,14 +50,30 @@ t.test('a failed conditional write does not change the version', async (t) => {
   t.equal(d.sm.version(b('k'), T0), version)
 })
 
-t.test('FLUSHALL changes the version of every key, present or not', async (t) => {
+t.test('FLUSHALL changes the version of every key that existed, and of no key that did not (as Redis 7)', async (t) => {
   const d = new Driver()
   d.one(set('k', '1'))
+  d.one(set('gone', '1'))
+  d.one({ t: 'del', keys: [b('gone')] })
   const present = d.sm.version(b('k'), T0)
   const absent = d.sm.version(b('z'), T0)
+  const deleted = d.sm.version(b('gone'), T0)
   d.one({ t: 'flushall' })
-  t.not(d.sm.version(b('k'), T0), present)
-  t.not(d.sm.version(b('z'), T0), absent)
+  t.not(d.sm.version(b('k'), T0), present, 'a key that existed: EXEC aborts')
+  t.equal(d.sm.version(b('z'), T0), absent, 'a key that never existed: EXEC goes on')
+  t.equal(d.sm.version(b('gone'), T0), deleted, 'a key deleted before WATCH: EXEC goes on')
+  t.same(d.write([set('x', '1')], { watches: [{ key: b('z'), version: absent }] }).t, 'results')
+  t.same(d.write([set('x', '1')], { watches: [{ key: b('k'), version: present }] }), { t: 'watchAborted' })
+})
+
+t.test('a key recreated after FLUSHALL, then deleted, still aborts a WATCH taken before the flush', async (t) => {
+  const d = new Driver()
+  d.one(set('k', '1'))
+  const before = d.sm.version(b('k'), T0)
+  d.one({ t: 'flushall' })
+  d.one(set('k', '1'))
+  d.one({ t: 'del', keys: [b('k')] })
+  t.not(d.sm.version(b('k'), T0), before)
 })
 
 t.test('the same clientId and seq applied twice changes state once and answers the first result', async (t) => {

@@ -4,6 +4,7 @@ import { execFile, execFileSync } from 'node:child_process'
 import https from 'node:https'
 import t, { type Test } from 'tap'
 import { ProcessCluster, runCli, type ProcessNode } from '../cluster/process-cluster.js'
+import { skipWhenMissing } from '../util/missing-tool.js'
 import { makePki, type TestPki } from './tls-certs.js'
 
 const PASSWORD = 'pw-for-client-tls-node'
@@ -46,7 +47,7 @@ async function startTlsNode(t: Test): Promise<{ pki: TestPki; node: ProcessNode 
   return { pki, node }
 }
 
-t.test('a node with CLIENT_TLS_* serves redis-cli --tls and https, and not plaintext', { skip: redisCliTls() }, async (t) => {
+t.test('a node with CLIENT_TLS_* serves redis-cli --tls and https, and not plaintext', { skip: skipWhenMissing(redisCliTls()) }, async (t) => {
   const { pki, node } = await startTlsNode(t)
   const tlsArgs = ['--tls', '--cacert', pki.caPath, '--no-auth-warning', '-a', PASSWORD]
   t.equal(await cli(node.spec.respPort, [...tlsArgs, 'SET', 'k', 'over-tls']), 'OK\n')

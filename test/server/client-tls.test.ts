@@ -9,6 +9,7 @@ import t, { type Test } from 'tap'
 import { startHttpServer } from '../../lib/server/http/http-server.js'
 import { silentLogger } from '../../lib/util/logger.js'
 import { makePki, type TestPki } from '../security/tls-certs.js'
+import { skipWhenMissing } from '../util/missing-tool.js'
 import { FakeBackend } from './fake-backend.js'
 import { encodeCommand, startTestServer } from './helpers.js'
 
@@ -21,7 +22,7 @@ function redisCliTls(): string | false {
   const help = execFileSync('redis-cli', ['--help'], { encoding: 'utf8' })
   return help.includes('--tls') ? false : 'this redis-cli was built without TLS'
 }
-const skipCli = redisCliTls()
+const skipCli = skipWhenMissing(redisCliTls())
 
 function cli(port: number, args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
   return new Promise((resolve) => {

@@ -1,7 +1,8 @@
 // redis-cli (Debian's redis-tools) against the RESP server. Skipped when
-// redis-cli is not on PATH; CI installs it.
+// redis-cli is not on PATH, failed when it is missing under CI=true; CI installs it.
 import { execFile, execFileSync } from 'node:child_process'
 import t from 'tap'
+import { skipWhenMissing } from '../util/missing-tool.js'
 import { encodeCommand, startTestServer } from './helpers.js'
 
 function which(command: string): boolean {
@@ -13,7 +14,7 @@ function which(command: string): boolean {
   }
 }
 
-const skip = which('redis-cli') ? false : 'redis-cli is not on PATH (apt-get install redis-tools)'
+const skip = skipWhenMissing(which('redis-cli') ? false : 'redis-cli is not on PATH (apt-get install redis-tools)')
 
 function cli(port: number, args: string[], input?: string | Buffer): Promise<{ stdout: string; stderr: string; code: number }> {
   return new Promise((resolve) => {

@@ -134,7 +134,7 @@ export function formatSummary(b: BatchResult): string {
   return [
     `seeds run: ${b.seeds} (1-node ${b.bySize[1]}, 3-node ${b.bySize[3]}, 5-node ${b.bySize[5]}); steps: ${t.steps}; ticks: ${t.ticks}; time: ${(b.elapsedMs / 1000).toFixed(1)}s; failures: ${b.failures.length}`,
     `  messages ${t.messages} (dropped ${t.dropped}, duplicated ${t.duplicated}, lost in flight ${t.lostInFlight}); partitions ${JSON.stringify(t.partitions)}`,
-    `  crashes ${t.crashes} (inside a Ready ${t.crashesInReady}), restarts ${t.restarts}, wipes ${t.wipes} (members wiped in place ${t.memberWipes}, rejoined ${t.rejoins}); conf changes ${JSON.stringify(t.confChanges)} (leader removed itself ${t.removedLeader})`,
+    `  crashes ${t.crashes} (inside a Ready ${t.crashesInReady}), restarts ${t.restarts}, wipes ${t.wipes} (members wiped in place ${t.memberWipes}, rejoined ${t.rejoins}, promoted again ${t.replacedPromoted}, wiped while a replaced node led ${t.chainWipes}); conf changes ${JSON.stringify(t.confChanges)} (leader removed itself ${t.removedLeader})`,
     `  snapshots sent ${t.snapshotsSent}, installed ${t.snapshotsInstalled}, compactions ${t.compactions}; transfers ${t.transfers}; campaigns ${t.campaigns}; leaders ${t.leadersElected}`,
     `  writes accepted ${t.proposalsAccepted}, acknowledged ${t.writesAcked}; reads served ${t.readsServed}, failed ${t.readsFailed}; slowest recovery after calm ${t.livenessTicks} ticks`,
   ].join('\n')

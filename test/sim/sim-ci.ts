@@ -46,6 +46,8 @@ export function runCiShare(t: Test, share: number): void {
     'a node that hears nobody': s.partitions.inbound,
     'crashes and restarts': s.restarts,
     'members wiped in place and rejoined': s.rejoins,
+    'rejoined members promoted once caught up': s.replacedPromoted,
+    'a member wiped while a replaced node led (a chain of replacements)': s.chainWipes,
     'crashes inside the Ready loop': s.crashesInReady,
     'learners added': s.confChanges.addLearner,
     'learners promoted': s.confChanges.promote,

@@ -45,6 +45,10 @@ export interface SimStats {
   memberWipes: number
   /** Members wiped in place whose new incarnation the committed configuration lists again. */
   rejoins: number
+  /** Rejoined members the leader promoted once caught up, as the runtime does. */
+  replacedPromoted: number
+  /** Members wiped in place while the leader was itself a replaced node (a chain of replacements). */
+  chainWipes: number
   confChanges: Record<ConfChange['op'], number>
   removedLeader: number
   snapshotsSent: number
@@ -64,7 +68,7 @@ export function emptyStats(): SimStats {
   return {
     steps: 0, ticks: 0, messages: 0, dropped: 0, duplicated: 0, lostInFlight: 0,
     partitions: { isolate: 0, split: 0, bridge: 0, inbound: 0 },
-    crashes: 0, crashesInReady: 0, restarts: 0, wipes: 0, memberWipes: 0, rejoins: 0,
+    crashes: 0, crashesInReady: 0, restarts: 0, wipes: 0, memberWipes: 0, rejoins: 0, replacedPromoted: 0, chainWipes: 0,
     confChanges: { addLearner: 0, promote: 0, remove: 0 }, removedLeader: 0,
     snapshotsSent: 0, snapshotsInstalled: 0, compactions: 0, transfers: 0, campaigns: 0,
     proposalsAccepted: 0, writesAcked: 0, readsServed: 0, readsFailed: 0, leadersElected: 0, livenessTicks: 0,
@@ -97,6 +101,11 @@ export class SimCluster implements SimNodeEnv {
   readonly prng: Prng
   /** Draws for moves added after seeds were catalogued (see drawWeather), so that `prng` keeps its sequence. */
   private readonly side: Prng
+  private readonly chain: Prng
+  /** Members wiped in place, until the committed configuration lists their new incarnation as a voter. */
+  private readonly awaitingPromotion = new Set<NodeId>()
+  /** Members wiped in place at some point of the run (chains move leadership to them). */
+  private readonly replacedIds = new Set<NodeId>()
   readonly weather: Weather
   readonly network: SimNetwork
   readonly checker = new SafetyChecker()
@@ -121,7 +130,8 @@ export class SimCluster implements SimNodeEnv {
   constructor(readonly options: SimOptions) {
     this.prng = new Prng(options.seed)
     this.side = new Prng((options.seed ^ 0x5a5a5a5a) >>> 0)
-    this.weather = drawWeather(this.prng, this.side, {
+    this.chain = new Prng((options.seed ^ 0x3c3c3c3c) >>> 0)
+    this.weather = drawWeather(this.prng, this.side, this.chain, {
       ...(options.nodeCount === undefined ? {} : { nodeCount: options.nodeCount }),
       ...(options.weatherPatch === undefined ? {} : { patch: options.weatherPatch }),
       ...(options.raftPatch === undefined ? {} : { raftPatch: options.raftPatch }),
@@ -165,6 +175,7 @@ export class SimCluster implements SimNodeEnv {
     while (this.tick < this.weather.faultTicks) this.runTick()
     this.calm()
     this.checkLiveness()
+    this.checkReplacedCaughtUp()
     const settleTicks = 2 * (this.weather.raft.electionTimeoutTicks ?? 10)
     for (let i = 0; i < settleTicks; i++) this.runTick()
     this.deepCheck()
@@ -174,6 +185,9 @@ export class SimCluster implements SimNodeEnv {
     if (this.faultsOn) this.weatherActions()
     if (this.faultsOn && this.weather.memberWipeProbability > 0 && this.side.chance(this.weather.memberWipeProbability)) this.wipeMember()
     this.rejoinWiped()
+    // The runtime promotes caught-up learners; seeds from before chains leave it to the random operator until the calm.
+    if (this.weather.replacementChainProbability > 0 || !this.faultsOn) this.promoteRejoined()
+    if (this.faultsOn && this.weather.replacementChainProbability > 0 && this.chain.chance(this.weather.replacementChainProbability)) this.chainReplacement()
     this.clientActions()
     const base = this.tick * timeUnitsPerTick
     for (let unit = 0; unit < timeUnitsPerTick; unit++) {
@@ -508,6 +522,9 @@ export class SimCluster implements SimNodeEnv {
     this.stats.steps++
     this.stats.wipes++
     this.stats.memberWipes++
+    if (leader.incarnation !== `${leader.id}.1`) this.stats.chainWipes++
+    this.awaitingPromotion.add(node.id)
+    this.replacedIds.add(node.id)
     this.note(`${node.id} WIPED while a member: disk lost; it restarts empty under its old id (incarnation ${node.incarnation} → next)`)
     node.wipe(this.now)
     node.rejoinPending = true
@@ -545,6 +562,66 @@ export class SimCluster implements SimNodeEnv {
       this.afterEvent(leader)
       return
     }
+  }
+
+  /**
+   * The runtime's leader duty for rejoined members: promote a learner at its
+   * new incarnation once it holds the committed log. Deterministic: no draws.
+   */
+  private promoteRejoined(): void {
+    const leader = this.leader()
+    if (leader === null || leader.core === null) return
+    const committed = this.checker.committedConfig.members
+    for (const id of [...this.awaitingPromotion]) {
+      const node = this.byId.get(id) as SimNode
+      if (committed.some((m) => m.id === id && m.incarnation === node.incarnation && m.role === 'voter')) {
+        this.awaitingPromotion.delete(id)
+        this.stats.replacedPromoted++
+        this.note(`${id} is a voter again as incarnation ${node.incarnation}`)
+        continue
+      }
+      if (!node.rejoinPending && !committed.some((m) => m.id === id)) {
+        // Rejoined, then removed by the operator: nothing left to promote.
+        this.awaitingPromotion.delete(id)
+        continue
+      }
+      const st = this.statusOf.get(leader.id) as RaftStatus
+      const listed = st.config.members.find((m) => m.id === id)
+      const match = st.progress.get(id)?.match ?? 0
+      if (listed === undefined || listed.incarnation !== node.incarnation || listed.role !== 'learner' || st.commit === 0 || match < st.commit) continue
+      const r = leader.core.proposeConfChange({ op: 'promote', id })
+      if (!r.ok) continue
+      this.stats.steps++
+      this.stats.confChanges.promote++
+      this.note(`runtime on ${leader.id}: ${id} caught up as ${node.incarnation}: promote accepted at ${r.index}/${r.term}`)
+      leader.drain()
+      this.afterEvent(leader)
+      return
+    }
+  }
+
+  /**
+   * A chain of replacements (issue 21): leadership moves to a member that was
+   * itself replaced, and once it leads, another member is wiped in place and
+   * rejoins through it. The rejoining node then replays entries naming the
+   * leader's previous incarnation.
+   */
+  private chainReplacement(): void {
+    const leader = this.leader()
+    if (leader === null || leader.core === null || this.awaitingPromotion.size > 0) return
+    if (leader.incarnation !== `${leader.id}.1`) {
+      this.wipeMember()
+      return
+    }
+    const voters = (this.statusOf.get(leader.id) as RaftStatus).config.members.filter((m) => m.role === 'voter')
+    const replaced = voters.find((m) => this.replacedIds.has(m.id) && m.incarnation === this.byId.get(m.id)?.incarnation)
+    if (replaced === undefined) return
+    this.stats.steps++
+    this.stats.transfers++
+    this.note(`operator: transfer leadership ${leader.id} → ${replaced.id} (replaced as ${replaced.incarnation ?? ''})`)
+    leader.core.transferLeadership(replaced.id)
+    leader.drain()
+    this.afterEvent(leader)
   }
 
   private snapshotOne(): void {
@@ -662,6 +739,45 @@ export class SimCluster implements SimNodeEnv {
       return st === undefined ? `${n.id} down` : `${n.id} ${st.role} t${st.term} commit ${st.commit} last ${st.lastIndex} voters ${st.config.members.filter((m) => m.role === 'voter').map((m) => m.id).join(',')}`
     })
     throw new SimViolation('liveness', `no proposal committed within ${ticksMax} ticks of calm weather; ${states.join('; ')}`)
+  }
+
+  /**
+   * After the calm, every member that was wiped in place and is still in the
+   * configuration (or still asking to rejoin) must become a voter at its new
+   * incarnation holding the committed log, within a bound: a node that can
+   * never catch up leaves the cluster a voter short for good (issue 21).
+   */
+  private checkReplacedCaughtUp(): void {
+    const e = this.weather.raft.electionTimeoutTicks ?? 10
+    const leader = this.leader()
+    const lastIndex = leader === null ? 0 : (this.statusOf.get(leader.id) as RaftStatus).lastIndex
+    const ticksMax = 60 * e + 100 + lastIndex * e
+    let behind = this.replacedBehind()
+    for (let i = 0; i < ticksMax && behind.length > 0; i++) {
+      this.runTick()
+      behind = this.replacedBehind()
+    }
+    if (behind.length > 0) throw new SimViolation('liveness', `replaced members not caught-up voters within ${ticksMax} ticks of calm weather: ${behind.join('; ')}`)
+  }
+
+  private replacedBehind(): string[] {
+    const leader = this.leader()
+    if (leader === null) return this.awaitingPromotion.size === 0 ? [] : ['no leader']
+    const st = this.statusOf.get(leader.id) as RaftStatus
+    const behind: string[] = []
+    for (const id of this.awaitingPromotion) {
+      const node = this.byId.get(id) as SimNode
+      const committed = this.checker.committedConfig.members.find((m) => m.id === id)
+      if (committed === undefined && !node.rejoinPending) continue
+      const listed = st.config.members.find((m) => m.id === id)
+      const match = id === leader.id ? st.lastIndex : (st.progress.get(id)?.match ?? 0)
+      const voter = listed !== undefined && listed.incarnation === node.incarnation && listed.role === 'voter'
+      if (!voter || match < st.commit) {
+        const nodeSt = this.statusOf.get(id)
+        behind.push(`${id} (${node.incarnation}) ${listed === undefined ? 'not listed' : `listed as ${listed.incarnation ?? ''} ${listed.role}`}, match ${match} of commit ${st.commit}, its log ends at ${nodeSt?.lastIndex ?? '?'}`)
+      }
+    }
+    return behind
   }
 
   private proposeForLiveness(): void {

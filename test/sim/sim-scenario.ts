@@ -42,6 +42,15 @@ export interface Weather {
    * disks than that loses data (or a quorum) whatever the algorithm does.
    */
   readonly memberWipeProbability: number
+  /**
+   * Per tick: play the runtime's learner promotion for members that were
+   * wiped in place (the leader promotes a rejoined learner once it holds the
+   * committed log) and, with this probability, build a chain of
+   * replacements: move leadership to a replaced voter, and once it leads,
+   * wipe another member, which then rejoins through it (issue 21). 0: the
+   * run predates chains (promotion is left to the random operator).
+   */
+  readonly replacementChainProbability: number
   readonly snapshotProbability: number
   readonly transferProbability: number
   readonly campaignProbability: number
@@ -80,9 +89,10 @@ function maybe(prng: Prng, offChance: number, lo: number, hi: number): number {
 /**
  * `side` draws what was added after seeds were catalogued (member wipes), so
  * that `prng` draws exactly what it always did and a known seed replays the
- * same run as before when the addition is patched off.
+ * same run as before when the addition is patched off; `chain` likewise for
+ * what came after that (chains of replacements), so `side` is untouched too.
  */
-export function drawWeather(prng: Prng, side: Prng, overrides: WeatherOverrides = {}): Weather {
+export function drawWeather(prng: Prng, side: Prng, chain: Prng, overrides: WeatherOverrides = {}): Weather {
   // Drawn even when overridden, so that --nodes changes nothing else about the seed.
   const drawnCount = prng.pick<ClusterSize>([1, 3, 3, 5, 5])
   const nodeCount = overrides.nodeCount ?? drawnCount
@@ -130,6 +140,7 @@ export function drawWeather(prng: Prng, side: Prng, overrides: WeatherOverrides 
     unreachableReportProbability: prng.next(),
     keyCount: 1 + prng.int(6),
     memberWipeProbability: maybe(side, 0.5, 0.001, 0.02),
+    replacementChainProbability: maybe(chain, 0.3, 0.01, 0.1),
   }
   const patched = { ...drawn, ...overrides.patch }
   return { ...patched, raft: { ...patched.raft, ...overrides.raftPatch } }

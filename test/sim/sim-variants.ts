@@ -3,7 +3,7 @@
 // Each variant also tilts the weather towards the faults its bug needs.
 import { quorumValue } from '../../lib/raft/quorum.js'
 import { RaftNode } from '../../lib/raft/raw-node.js'
-import type { Message } from '../../lib/raft/types.js'
+import type { Incarnation, Message, NodeId } from '../../lib/raft/types.js'
 import type { SimOptions } from './sim-cluster.js'
 import type { CoreFactory } from './sim-node.js'
 
@@ -35,8 +35,25 @@ class IgnoresIncarnations extends RaftNode {
 
 export const ignoresIncarnations: CoreFactory = (options, initial) => new IgnoresIncarnations(options, initial)
 
-export type VariantName = 'forget-vote' | 'send-before-persist' | 'commit-previous-term' | 'ignore-incarnation'
-export const variantNames: readonly VariantName[] = ['forget-vote', 'send-before-persist', 'commit-previous-term', 'ignore-incarnation']
+/**
+ * The core before issue 21: a node follows only leaders whose incarnation its
+ * own configuration lists, and stamps its replies from that configuration. A
+ * node rejoining through a leader that was itself replaced stops for good at
+ * the first entry naming that leader's previous incarnation.
+ */
+class FollowsOnlyListedLeaders extends RaftNode {
+  protected override addressedByNewerConfig(_m: Message): boolean {
+    return false
+  }
+  protected override receiverIncarnation(to: NodeId): Incarnation {
+    return this.incarnationOf(to)
+  }
+}
+
+export const followsOnlyListedLeaders: CoreFactory = (options, initial) => new FollowsOnlyListedLeaders(options, initial)
+
+export type VariantName = 'forget-vote' | 'send-before-persist' | 'commit-previous-term' | 'ignore-incarnation' | 'follow-listed-leaders-only'
+export const variantNames: readonly VariantName[] = ['forget-vote', 'send-before-persist', 'commit-previous-term', 'ignore-incarnation', 'follow-listed-leaders-only']
 
 /** The options that turn a seed's run into the broken variant. */
 export function variantOptions(name: VariantName): Omit<SimOptions, 'seed'> {
@@ -83,5 +100,12 @@ export function variantOptions(name: VariantName): Omit<SimOptions, 'seed'> {
       // The weather is the seed's own: the bug needs a rare interleaving
       // (seeds 4766, 9848: incarnation-regression.test.ts), not a tilt that makes it common.
       return { coreFactory: ignoresIncarnations }
+    case 'follow-listed-leaders-only':
+      // Chains of replacements, and logs long enough to arrive in several appends.
+      return {
+        coreFactory: followsOnlyListedLeaders,
+        weatherPatch: { memberWipeProbability: 0.01, replacementChainProbability: 0.1 },
+        raftPatch: { appendEntriesMax: 2 },
+      }
   }
 }

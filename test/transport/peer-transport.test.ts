@@ -66,7 +66,8 @@ t.test('send() to a dead peer returns at once, never throws, and bounds what it 
   let accepted = 0
   for (let i = 0; i < 10_000; i++) if (a.transport.send('dead', heartbeat('a', 'dead', i))) accepted++
   const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6
-  t.ok(elapsedMs < 500, `10000 sends took ${elapsedMs.toFixed(1)} ms`)
+  // Generous: a send that waited for the dial (backoff 10-40 ms) would take minutes for 10000.
+  t.ok(elapsedMs < 10_000, `10000 sends took ${elapsedMs.toFixed(1)} ms`)
   t.ok(accepted > 0 && accepted < 10_000, `queued ${accepted} until the queue bound`)
   t.ok(a.transport.counters.framesDropped > 0)
   await waitFor(() => a.log.lines.some((l) => l.msg === 'peer connection attempt failed'), 'a dial failure')

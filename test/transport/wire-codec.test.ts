@@ -108,7 +108,8 @@ t.test('an array count larger than the frame is refused without looping over it'
   const payload = Buffer.concat([head.subarray(0, countAt), huge, Buffer.from([2])])
   const started = process.hrtime.bigint()
   t.throws(() => decodeWireMessage(payload), WireDecodeError)
-  t.ok(process.hrtime.bigint() - started < 50_000_000n, 'fails fast')
+  // Generous: looping over 2^40 entries would take hours, so any bound a loaded machine meets tells them apart.
+  t.ok(process.hrtime.bigint() - started < 5_000_000_000n, 'fails without looping (well under 5 s)')
 })
 
 t.test('random payloads only ever produce a message or a WireDecodeError (seeded, 20000 cases)', async (t) => {

@@ -80,6 +80,8 @@ export function statusBody(info: NodeInfo, detail: StatusDetail | null): Record<
     commitIndex: info.commitIndex,
     appliedIndex: info.appliedIndex,
     snapshotIndex: info.snapshotIndex,
+    // Test-only switches that are on (RAFTKV_TEST_MODE); [] on any production node.
+    unsafeSwitches: info.unsafeSwitches ?? [],
   }
   // With each member's incarnation, as /cluster/status and RAFT STATUS show it.
   if (detail === null) return { ...base, members: info.members }

@@ -119,6 +119,8 @@ export function raftSection(info: NodeInfo): string[] {
     `raft_applied_index:${info.appliedIndex}`,
     `raft_snapshot_index:${info.snapshotIndex}`,
     `raft_members:${info.members.length}`,
+    // Test-only switches (RAFTKV_TEST_MODE): empty on any production node.
+    `raft_unsafe_switches:${(info.unsafeSwitches ?? []).join(',')}`,
   ]
   info.members.forEach((member, index) => {
     lines.push(

@@ -73,13 +73,19 @@ export class ReplyQueue {
     }
   }
 
-  /** Ends the connection once every reply reserved so far is written (QUIT, protocol errors). */
+  /**
+   * Closes the connection once every reply reserved so far is written (QUIT,
+   * protocol errors). Closed, not half-closed: as Redis does, the socket is
+   * destroyed once the last reply is handed to the kernel, so a client that
+   * goes on writing gets an error at once instead of writing into a socket
+   * nobody reads (and the server side does not linger in FIN-WAIT-2).
+   */
   end(): void {
     this.ending = true
     if (this.pendingCount === 0 && !this.closed) {
       this.closed = true
       this.writer.flush()
-      this.socket.end()
+      this.socket.end(() => this.socket.destroy())
     }
   }
 

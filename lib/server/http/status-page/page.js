@@ -232,7 +232,8 @@ function renderTimeline(st) {
   list.replaceChildren()
   for (const c of changes.slice(-5).reverse()) {
     const li = document.createElement('li')
-    const what = c.leader === null ? 'no leader (election)' : `${c.leader} leads`
+    // Term 0 is a node that has not heard from any cluster yet (starting, or waiting to join).
+    const what = c.leader !== null ? `${c.leader} leads` : c.term === 0 ? 'starting, no leader known' : 'no leader (election)'
     li.append(`${clock(c.atMs)}  term `)
     const term = document.createElement('b')
     term.textContent = String(c.term)
