@@ -99,7 +99,7 @@ if (missing !== false || chromiumPath === null) {
 
   t.test('with REQUIREPASS the page asks for the password once and then shows the node', async (t) => {
     const backend = new FakeBackend()
-    const server = await startHttpServer({ addr: '127.0.0.1:0', backend, logger: silentLogger(), metricsText: async () => '', requirePass: 'sesame-123', limits: { authFailDelayMs: 1, authFailDelayMsMax: 1 } })
+    const server = await startHttpServer({ addr: '127.0.0.1:0', backend, logger: silentLogger(), metricsText: async () => '', requirePass: 'sesame-123' })
     t.teardown(() => server.close())
     const page = await newPage()
     t.teardown(() => page.close())

@@ -92,7 +92,9 @@ export interface StatusJson {
   commitIndex: number
   appliedIndex: number
   snapshotIndex: number
-  members: { id: string; role: string; match: number | null }[]
+  /** This node's data-directory incarnation (absent from nodes too old to say). */
+  incarnation?: string
+  members: { id: string; role: string; match: number | null; incarnation?: string }[]
 }
 
 export class ProcessNode {

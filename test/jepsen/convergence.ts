@@ -50,7 +50,7 @@ export interface Convergence {
   detail: string
 }
 
-/** Same applied index everywhere, equal to the commit index, and the same value of every key on every member. */
+/** Every member a voter, the same applied index everywhere, equal to the commit index, and the same value of every key on every member. */
 export async function awaitConvergence(cluster: JepsenCluster, keys: readonly string[], timeoutMs: number): Promise<Convergence> {
   const deadline = Date.now() + timeoutMs
   let last = 'no status yet'
@@ -72,6 +72,12 @@ async function convergenceGap(cluster: JepsenCluster, keys: readonly string[]): 
     if (st === null) return `${id} does not answer /status`
     if (st.appliedIndex !== st.commitIndex) return `${id} applied ${st.appliedIndex} of ${st.commitIndex}`
     applied.add(st.appliedIndex)
+  }
+  const leaderStatus = statuses.find((st) => st?.role === 'leader')
+  if (leaderStatus === undefined || leaderStatus === null) return 'no member answers as the leader'
+  for (const node of members) {
+    const listed = leaderStatus.members.find((m) => m.id === node.spec.id)
+    if (listed?.role !== 'voter') return `${node.spec.id} is ${listed === undefined ? 'not in' : `a ${listed.role} in`} the leader's configuration`
   }
   if (applied.size !== 1) return `applied indexes differ: ${statuses.map((s, i) => `${(members[i] as ProcessNode).spec.id}=${String(s?.appliedIndex)}`).join(' ')}`
   let reference: string | null = null

@@ -23,6 +23,7 @@ export const faultKinds = [
   'replace-node',
   'transfer-leader',
   'wipe-readd',
+  'replace-in-place',
   'torn-tail',
   'power-loss',
 ] as const
@@ -175,6 +176,8 @@ export class Nemesis {
         return this.replaceNode()
       case 'wipe-readd':
         return this.wipeReadd()
+      case 'replace-in-place':
+        return this.replaceInPlace()
       case 'torn-tail':
       case 'power-loss': {
         const victim = this.randomLive()
@@ -233,6 +236,40 @@ export class Nemesis {
     }
   }
 
+  /**
+   * The README's lost-disk procedure, as an operator follows it: a follower
+   * is killed, its data directory emptied, and it starts
+   * again at once with JOIN set to a live member; the runtime replaces its
+   * old incarnation. On heal it must be a voter again under a new
+   * incarnation; then, three times in four, it is made leader, so that the next
+   * replacement rejoins through a replaced leader (issue 21).
+   */
+  private async replaceInPlace(): Promise<{ detail: string; heal: Heal }> {
+    const c = this.cluster
+    // A follower: the leader is often the member replaced last, so the victim rejoins through a replaced leader.
+    const leader = await c.leader()
+    const victim = this.randomLive(leader === null ? [] : [leader])
+    // One lost disk at a time, and only with every member up: two members down, one of them wiped, is more than 3 nodes survive.
+    if (victim === null || c.liveNodes().length < c.memberNodes().length) return { detail: 'no candidate', heal: async () => {} }
+    const old = (await statusOf(victim))?.incarnation ?? ''
+    await c.kill(victim)
+    c.wipe(victim)
+    const contact = leader ?? this.randomLive([victim])
+    if (contact === null) {
+      c.startNode(victim)
+      return { detail: `${victim.spec.id} killed and wiped; no live member to join through`, heal: async () => {} }
+    }
+    c.startNode(victim, contact.raftAddr)
+    const makeLeader = this.rng.chance(0.75)
+    return {
+      detail: `${victim.spec.id} killed, wiped and restarted with JOIN=${contact.spec.id}${makeLeader ? '; then made leader' : ''}`,
+      heal: async () => {
+        if (!(await this.waitVoter(victim.spec.id, 60_000, old))) return
+        if (makeLeader) await adminPost(contact, 'transfer-leader', { id: victim.spec.id })
+      },
+    }
+  }
+
   /** Removes a member through any other live node; true once the configuration no longer holds it. */
   private async remove(id: string, timeoutMs = 0): Promise<boolean> {
     const deadline = Date.now() + timeoutMs
@@ -254,12 +291,13 @@ export class Nemesis {
     await this.waitVoter(node.spec.id, 20_000)
   }
 
-  private async waitVoter(id: string, timeoutMs: number): Promise<boolean> {
+  /** Whether `id` becomes a voter within the bound (under another incarnation than `notIncarnation`, when given). */
+  private async waitVoter(id: string, timeoutMs: number, notIncarnation = ''): Promise<boolean> {
     const deadline = Date.now() + timeoutMs
     while (Date.now() < deadline) {
       const leader = await this.cluster.leader()
       const st = leader === null ? null : await statusOf(leader)
-      if (st?.members.some((m) => m.id === id && m.role === 'voter') === true) return true
+      if (st?.members.some((m) => m.id === id && m.role === 'voter' && (notIncarnation === '' || m.incarnation !== notIncarnation)) === true) return true
       await sleep(200)
     }
     return false

@@ -5,8 +5,12 @@
 'use strict'
 
 const pollMs = 1000
-/** A node that has not answered within this is reported as not answering. */
-const answerTimeoutMs = 2500
+/**
+ * A node that has not answered within this is reported as not answering (a
+ * stopped process refuses at once; this is for a hung or unreachable one).
+ * Longer than the 5 s a node may hold back a 401 for a wrong password.
+ */
+const answerTimeoutMs = 6000
 /** The timeline shows the node's life so far, at least a minute and at most five. */
 const timelineSpanMsMin = 60_000
 const timelineSpanMsMax = 5 * 60_000
