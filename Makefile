@@ -69,6 +69,14 @@ bench: build
 jepsen: build
 	$(NODE) dist/test/jepsen/run.js --all --duration-ms $(or $(JEPSEN_DURATION_MS),300000) $(if $(JEPSEN_SEED),--seed $(JEPSEN_SEED),)
 
+# The differential test against redis-server at scale: make fuzz-redis N=1000 [SEED=n] [LENGTH=200];
+# a mismatch prints its seed and the shortest command sequence that reproduces it.
+N ?= 200
+.PHONY: fuzz-redis
+fuzz-redis: build
+	@command -v redis-server >/dev/null || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y redis-server; }
+	$(NODE) dist/test/redis-diff/run-diff.js --sequences $(N) $(if $(SEED),--seed $(SEED),) $(if $(LENGTH),--length $(LENGTH),)
+
 # Seeded fuzzing at scale (RESP reader and command layer, HTTP shim, peer frames):
 # make fuzz FUZZ_CASES=1000000 [FUZZ_SEED=n]; a failure prints the seed and case that replay it.
 FUZZ_CASES ?= 1000000

@@ -48,6 +48,11 @@ export class ByteReader {
     return this.input.readBigInt64LE(this.need(8, what))
   }
 
+  /** Any float64 (a sorted set's score); the caller checks what it may hold. */
+  f64(what: string): number {
+    return this.input.readDoubleLE(this.need(8, what))
+  }
+
   /** A non-negative safe integer stored as a float64 (indexes, versions, times). */
   uint53(what: string): number {
     const value = this.input.readDoubleLE(this.need(8, what))

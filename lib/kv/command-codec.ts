@@ -39,7 +39,7 @@ export const KEYS_PER_OP_MAX = 1 << 20
 const OP_TAGS = [
   'set', 'get', 'getdel', 'del', 'exists', 'incrby', 'append', 'strlen', 'mget', 'mset',
   'setnx', 'expire', 'ttl', 'expiretime', 'persist', 'type', 'dbsize', 'flushall', 'expireSweep',
-  'dbexpires', 'publish',
+  'dbexpires', 'call', 'publish',
 ] as const satisfies readonly KvOp['t'][]
 const TAG_OF = new Map<KvOp['t'], number>(OP_TAGS.map((name, i) => [name, i]))
 
@@ -258,6 +258,8 @@ function opBytes(op: KvOp): number {
       return 1 + 4 + op.key.length + 1
     case 'dbsize': case 'dbexpires': case 'flushall':
       return 1
+    case 'call':
+      return 1 + 1 + Buffer.byteLength(op.name, 'latin1') + 8 + keysBytes(op.args)
     default:
       return unreachable(op, 'kv op')
   }
@@ -319,6 +321,13 @@ function encodeOp(w: ByteWriter, op: KvOp): void {
       w.bytes(op.key); w.u8(UNITS.indexOf(op.unit)); return
     case 'dbsize': case 'dbexpires': case 'flushall':
       return
+    case 'call':
+      if (op.name.length > 255) throw new KvEncodeError('a command name is at most 255 bytes')
+      checkUint53(op.seed, 'call seed')
+      w.shortString(op.name, op.name.length)
+      w.f64(op.seed)
+      encodeKeys(w, op.args)
+      return
     default:
       unreachable(op, 'kv op')
   }
@@ -379,6 +388,11 @@ function decodeOp(r: ByteReader): KvOp {
       return { t, key: r.bytes('key'), unit: UNITS[r.tag('time unit', UNITS.length)] as KvTimeUnit }
     case 'dbsize': case 'dbexpires': case 'flushall':
       return { t }
+    case 'call': {
+      const name = r.shortString('command name')
+      const seed = r.uint53('call seed')
+      return { t, name, seed, args: decodeKeys(r) }
+    }
     default:
       return unreachable(t, 'op tag')
   }

@@ -101,6 +101,15 @@ export type KvOp =
    */
   | { readonly t: 'expireSweep'; readonly keys: readonly Buffer[] }
   /**
+   * Any other command, carried as the client wrote it: `name` (lower case)
+   * and its arguments after the name. The state machine parses and runs it
+   * (calls.ts), so the log holds the command itself and every replica makes
+   * the same decisions from it. `seed` drives the command's random choices
+   * (SPOP …): the node that took the command draws it, so it travels in the
+   * entry and every replica chooses alike; 0 for commands that choose nothing.
+   */
+  | { readonly t: 'call'; readonly name: string; readonly args: readonly Buffer[]; readonly seed: number }
+  /**
    * PUBLISH, through the log so that every node delivers messages in one
    * order. Changes no key; the state machine hands it to its event sink
    * (key-events.ts) and answers 0 (the RESP layer answers the receivers).
@@ -146,6 +155,8 @@ export type KvOpResult =
   /** A simple-string reply other than OK (TYPE answers "string" or "none"). */
   | { readonly t: 'status'; readonly value: string }
   | { readonly t: 'nil' }
+  /** RESP2's null array (`*-1`): LMPOP, BLPOP on timeout, LPOP with a count on a missing key. */
+  | { readonly t: 'nilArray' }
   | { readonly t: 'int'; readonly value: number | bigint }
   | { readonly t: 'bulk'; readonly value: Buffer }
   | { readonly t: 'array'; readonly items: readonly KvOpResult[] }
@@ -177,11 +188,20 @@ export type KvScanResult =
 /** Shorthands for building results, shared by the state machine and tests. */
 export const OK: KvOpResult = Object.freeze({ t: 'ok' })
 export const NIL: KvOpResult = Object.freeze({ t: 'nil' })
+export const NIL_ARRAY: KvOpResult = Object.freeze({ t: 'nilArray' })
+export const EMPTY_ARRAY: KvOpResult = Object.freeze({ t: 'array', items: Object.freeze([]) })
 export function intResult(value: number | bigint): KvOpResult {
   return { t: 'int', value }
 }
 export function bulkResult(value: Buffer): KvOpResult {
   return { t: 'bulk', value }
+}
+/** A bulk reply of a latin1 string (an element as the keyspace holds it: one char per byte). */
+export function textResult(value: string): KvOpResult {
+  return { t: 'bulk', value: Buffer.from(value, 'latin1') }
+}
+export function arrayResult(items: readonly KvOpResult[]): KvOpResult {
+  return { t: 'array', items }
 }
 export function errorResult(message: string, code: KvErrorCode = 'ERR'): KvOpResult {
   return { t: 'error', code, message }

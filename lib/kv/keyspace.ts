@@ -30,6 +30,7 @@
 // key. It is local derived data, like the expiry index, and not in snapshots.
 
 import { ExpiryIndex, type ExpiryItem } from './expiry-index.js'
+import { cloneValue, isString, valueBytes, type Collection, type Value } from './values.js'
 import { assert } from '../util/assert.js'
 
 /** Values longer than this are kept as Buffers rather than strings. */
@@ -46,7 +47,8 @@ const ENTRY_OVERHEAD_BYTES = 120
 export type StoredValue = string | Buffer
 
 export interface Entry {
-  value: StoredValue
+  /** A string (StoredValue) or a collection (values.ts). */
+  value: Value
   /** Absolute deadline in ms since the epoch; Infinity when the key has none. */
   expireAtMs: number
   /** Even; changes on every write to the key. */
@@ -154,11 +156,11 @@ export class Keyspace {
   }
 
   /** Creates or overwrites a key. `existing` must be what liveForWrite returned for it. */
-  put(key: string, existing: Entry | undefined, value: StoredValue, expireAtMs: number): void {
+  put(key: string, existing: Entry | undefined, value: Value, expireAtMs: number): void {
     this.clock += 2
     if (existing !== undefined) {
       this.preserve(key, existing)
-      this.heldKeyValueBytes += value.length - existing.value.length
+      this.heldKeyValueBytes += valueBytes(value) - valueBytes(existing.value)
       existing.value = value
       existing.version = this.clock
       this.setDeadline(key, existing, expireAtMs)
@@ -167,6 +169,30 @@ export class Keyspace {
     const entry: Entry = { value, expireAtMs: Infinity, version: this.clock }
     this.insertEntry(key, entry)
     this.setDeadline(key, entry, expireAtMs)
+  }
+
+  /**
+   * Changes a live key's collection in place: `mutate` runs between the
+   * bookkeeping (copy on write for a running snapshot, byte counts). With
+   * `changed` false (the write turned out to change nothing) the version
+   * stays, so WATCH does not abort for it; a collection left empty is
+   * deleted, as Redis does.
+   */
+  change<R>(key: string, entry: Entry, mutate: (value: Collection) => R, changed: (result: R) => boolean = () => true): R {
+    const value = entry.value
+    assert(!isString(value), 'keyspace.change: a string value')
+    this.preserve(key, entry, true)
+    const before = valueBytes(value)
+    const result = mutate(value)
+    this.heldKeyValueBytes += valueBytes(value) - before
+    if (value.size === 0) {
+      this.clock += 2
+      this.removeEntry(key, entry, this.clock)
+    } else if (changed(result)) {
+      this.clock += 2
+      entry.version = this.clock
+    }
+    return result
   }
 
   /** Changes only the deadline of a live key. */
@@ -287,11 +313,16 @@ export class Keyspace {
     return this.captured !== null
   }
 
-  /** Keeps `entry`'s current state aside for a running capture, once per key. */
-  private preserve(key: string, entry: Entry): void {
+  /**
+   * Keeps `entry`'s current state aside for a running capture, once per key.
+   * A collection about to change in place is cloned (`clone`); one about to
+   * leave the keyspace is kept as it is (whoever moves it to another key
+   * clones it while capturing: see `capturing`).
+   */
+  private preserve(key: string, entry: Entry, clone = false): void {
     const captured = this.captured
     if (captured === null || captured.has(key)) return
-    captured.set(key, { value: entry.value, expireAtMs: entry.expireAtMs, version: entry.version })
+    captured.set(key, { value: clone ? cloneValue(entry.value) : entry.value, expireAtMs: entry.expireAtMs, version: entry.version })
   }
 
   /** The SCAN index of every key held, in the keyspace's own order (as if kept all along). */
@@ -304,7 +335,7 @@ export class Keyspace {
   private insertEntry(key: string, entry: Entry): void {
     this.entries.set(key, entry)
     if (this.buckets !== null) addToBucket(this.buckets, key)
-    this.heldKeyValueBytes += key.length + entry.value.length
+    this.heldKeyValueBytes += key.length + valueBytes(entry.value)
     // Usually there are none: skip the lookup of a key in an empty table.
     if (this.tombstones.size > 0 && this.tombstones.delete(key)) this.tombstoneBytes -= key.length
   }
@@ -321,7 +352,7 @@ export class Keyspace {
       }
     }
     if (entry.expireAtMs !== Infinity) this.volatileCount--
-    this.heldKeyValueBytes -= key.length + entry.value.length
+    this.heldKeyValueBytes -= key.length + valueBytes(entry.value)
     this.addTombstone(key, tombstoneVersion)
   }
 

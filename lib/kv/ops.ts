@@ -27,23 +27,25 @@ import {
 } from './errors.js'
 import { NO_KEY_EVENTS, type NotifyKeyEvent } from './key-events.js'
 import { Keyspace, STRING_VALUE_BYTES_MAX, storedValueOf, storedValueOfRange, valueToBuffer, type Entry, type StoredValue } from './keyspace.js'
+import { WRONGTYPE } from './call-context.js'
+import { isReadOnlyCall, runCall } from './calls.js'
+import { isString, valueType } from './values.js'
 import { unreachable } from '../util/assert.js'
 
-/** Redis' proto-max-bulk-len: no value may grow beyond it. */
-export const VALUE_BYTES_MAX = 512 * 1024 * 1024
-/** Far below V8's string limit; Redis has none, but no real key comes close. */
-export const KEY_BYTES_MAX = 16 * 1024 * 1024
+import { KEY_BYTES_MAX, VALUE_BYTES_MAX } from './limits.js'
+export { KEY_BYTES_MAX, VALUE_BYTES_MAX }
 
-export type KvReadOnlyOp = Extract<KvOp, { t: 'get' | 'strlen' | 'exists' | 'mget' | 'ttl' | 'expiretime' | 'type' | 'dbsize' | 'dbexpires' }>
+/** Ops that only read; a 'call' is one when its command is (isReadOnlyCall). */
+export type KvReadOnlyOp = Extract<KvOp, { t: 'get' | 'strlen' | 'exists' | 'mget' | 'ttl' | 'expiretime' | 'type' | 'dbsize' | 'dbexpires' | 'call' }>
 
 const READ_ONLY = new Set<KvOp['t']>(['get', 'strlen', 'exists', 'mget', 'ttl', 'expiretime', 'type', 'dbsize', 'dbexpires'])
 
 export function isReadOnlyOp(op: KvOp): op is KvReadOnlyOp {
-  return READ_ONLY.has(op.t)
+  return op.t === 'call' ? isReadOnlyCall(op.name) : READ_ONLY.has(op.t)
 }
 
-const TYPE_STRING: KvOpResult = Object.freeze({ t: 'status', value: 'string' })
 const TYPE_NONE: KvOpResult = Object.freeze({ t: 'status', value: 'none' })
+const TYPE_NAMES = new Map(['string', 'hash', 'list', 'set', 'zset'].map((name) => [name, Object.freeze({ t: 'status', value: name }) as KvOpResult]))
 const ZERO = intResult(0)
 const ONE = intResult(1)
 
@@ -59,6 +61,9 @@ function keysTooLong(op: KvOp): boolean {
       return op.pairs.some((p) => p.key.length > KEY_BYTES_MAX)
     case 'dbsize': case 'dbexpires': case 'flushall': case 'publish':
       return false
+    case 'call':
+      // Collections hold elements as strings, which V8 bounds: no argument beyond the key bound.
+      return op.args.some((a) => a.length > KEY_BYTES_MAX)
     default:
       return op.key.length > KEY_BYTES_MAX
   }
@@ -69,10 +74,14 @@ export function readOp(ks: Keyspace, op: KvReadOnlyOp, nowMs: number): KvOpResul
   switch (op.t) {
     case 'get': {
       const entry = ks.live(keyOf(op.key), nowMs)
-      return entry === undefined ? NIL : bulkResult(valueToBuffer(entry.value))
+      if (entry === undefined) return NIL
+      return isString(entry.value) ? bulkResult(valueToBuffer(entry.value)) : WRONGTYPE
     }
-    case 'strlen':
-      return intResult(ks.live(keyOf(op.key), nowMs)?.value.length ?? 0)
+    case 'strlen': {
+      const entry = ks.live(keyOf(op.key), nowMs)
+      if (entry === undefined) return ZERO
+      return isString(entry.value) ? intResult(entry.value.length) : WRONGTYPE
+    }
     case 'exists': {
       let count = 0
       for (const key of op.keys) if (ks.live(keyOf(key), nowMs) !== undefined) count++
@@ -83,7 +92,7 @@ export function readOp(ks: Keyspace, op: KvReadOnlyOp, nowMs: number): KvOpResul
         t: 'array',
         items: op.keys.map((key) => {
           const entry = ks.live(keyOf(key), nowMs)
-          return entry === undefined ? NIL : bulkResult(valueToBuffer(entry.value))
+          return entry === undefined || !isString(entry.value) ? NIL : bulkResult(valueToBuffer(entry.value))
         }),
       }
     case 'ttl':
@@ -94,13 +103,17 @@ export function readOp(ks: Keyspace, op: KvReadOnlyOp, nowMs: number): KvOpResul
       if (entry.expireAtMs === Infinity) return intResult(-1)
       return intResult(op.unit === 'seconds' ? Math.floor(entry.expireAtMs / 1000) : entry.expireAtMs)
     }
-    case 'type':
-      return ks.live(keyOf(op.key), nowMs) === undefined ? TYPE_NONE : TYPE_STRING
+    case 'type': {
+      const entry = ks.live(keyOf(op.key), nowMs)
+      return entry === undefined ? TYPE_NONE : (TYPE_NAMES.get(valueType(entry.value)) as KvOpResult)
+    }
     case 'dbsize':
       // Like Redis: keys still held, including expired ones not yet swept.
       return intResult(ks.size)
     case 'dbexpires':
       return intResult(ks.volatileSize)
+    case 'call':
+      return runCall(ks, op, nowMs, false, NO_KEY_EVENTS)
     default:
       return unreachable(op, 'read-only op')
   }
@@ -120,6 +133,8 @@ function ttl(entry: Entry | undefined, unit: KvTimeUnit, nowMs: number): KvOpRes
  * (key-events.ts), after it is made.
  */
 export function applyOp(ks: Keyspace, op: KvOp, nowMs: number, notify: NotifyKeyEvent = NO_KEY_EVENTS): KvOpResult {
+  // A read-only call inside an entry (MULTI) still reads without removing anything.
+  if (op.t === 'call') return runCall(ks, op, nowMs, !isReadOnlyCall(op.name), notify)
   if (isReadOnlyOp(op)) return readOp(ks, op, nowMs)
   if (keysTooLong(op)) return errorResult(MSG_KEY_TOO_LONG)
   switch (op.t) {
@@ -138,6 +153,7 @@ export function applyOp(ks: Keyspace, op: KvOp, nowMs: number, notify: NotifyKey
       const key = keyOf(op.key)
       const entry = ks.liveForWrite(key, nowMs)
       if (entry === undefined) return NIL
+      if (!isString(entry.value)) return WRONGTYPE
       const value = valueToBuffer(entry.value)
       ks.delete(key, entry)
       notify('del', 'g', key, null)
@@ -229,7 +245,8 @@ export function applySetFields(
   const deadline = setDeadlineMs(expiry, nowMs)
   if (typeof deadline === 'object') return deadline
   const existing = ks.liveForWrite(key, nowMs)
-  const old = get ? (existing === undefined ? NIL : bulkResult(valueToBuffer(existing.value))) : OK
+  if (get && existing !== undefined && !isString(existing.value)) return WRONGTYPE
+  const old = get ? (existing === undefined ? NIL : bulkResult(valueToBuffer(existing.value as StoredValue))) : OK
   if ((condition === 'nx' && existing !== undefined) || (condition === 'xx' && existing === undefined)) {
     return get ? old : NIL
   }
@@ -294,6 +311,7 @@ function applyIncrBy(ks: Keyspace, key: string, delta: bigint, nowMs: number, no
   const entry = ks.liveForWrite(key, nowMs)
   let current = 0n
   if (entry !== undefined) {
+    if (!isString(entry.value)) return WRONGTYPE
     const parsed = parseInt64(entry.value)
     if (parsed === null) return errorResult(MSG_NOT_INTEGER)
     current = parsed
@@ -310,7 +328,8 @@ function applyIncrBy(ks: Keyspace, key: string, delta: bigint, nowMs: number, no
 
 function applyAppend(ks: Keyspace, key: string, suffix: Buffer, nowMs: number, notify: NotifyKeyEvent): KvOpResult {
   const entry = ks.liveForWrite(key, nowMs)
-  const length = (entry?.value.length ?? 0) + suffix.length
+  if (entry !== undefined && !isString(entry.value)) return WRONGTYPE
+  const length = (entry === undefined ? 0 : (entry.value as StoredValue).length) + suffix.length
   if (length > VALUE_BYTES_MAX) return errorResult(MSG_STRING_TOO_LONG)
   if (entry === undefined) {
     const created = storedValueOf(suffix)
@@ -320,14 +339,14 @@ function applyAppend(ks: Keyspace, key: string, suffix: Buffer, nowMs: number, n
   }
   // Redis reports append even when nothing is appended.
   if (suffix.length === 0) {
-    notify('append', '$', key, entry.value)
+    notify('append', '$', key, entry.value as StoredValue)
     return intResult(length)
   }
   let value: StoredValue
   if (typeof entry.value === 'string' && length <= STRING_VALUE_BYTES_MAX) {
     value = entry.value + suffix.toString('latin1')
   } else {
-    value = Buffer.concat([valueToBuffer(entry.value), suffix], length)
+    value = Buffer.concat([valueToBuffer(entry.value as StoredValue), suffix], length)
   }
   ks.put(key, entry, value, entry.expireAtMs)
   notify('append', '$', key, value)

@@ -3,7 +3,11 @@
 // no chunks to concatenate), and decoded in place.
 //
 //   header   "RKVS" | u32 format version | f64 appliedIndex | f64 clock | f64 tombstoneFloor
-//   keys     u32 count, each: bytes key | bytes value | f64 expireAtMs (Infinity: none) | f64 version
+//   keys     u32 count, each: bytes key | u8 type | value | f64 expireAtMs (Infinity: none) | f64 version
+//            type 0 (string): value is bytes. Types 1-4 (hash, list, set, zset): value is
+//            u8 big | u32 count | the elements in the collection's own order: hash
+//            (bytes field, bytes value), list and set (bytes), zset (bytes member, f64 score).
+//            Format version 1 had no type byte and only string values; it is still read.
 //   sessions u32 count, each (least recently applied first): u8+utf8 clientId | f64 seq | f64 index | outcome
 //   tombs    u32 count, each (oldest first): bytes key | f64 version
 //   trailer  u32 crc32c of every byte before it
@@ -17,14 +21,18 @@ import type { KvOpResult, KvWriteOutcome } from './command.js'
 import { ByteReader, ByteWriter } from './binary.js'
 import { KvSnapshotError } from './errors.js'
 import { Keyspace, storedValueOfRange, type CapturedEntry, type Entry, type StoredValue } from './keyspace.js'
+import { HashValue, ListValue, SetValue, ZSetValue, isString, type Collection, type Value } from './values.js'
 import { SessionTable, type Session } from './session-table.js'
 import { crc32c } from '../util/checksum.js'
 import { assert, unreachable } from '../util/assert.js'
 
 const MAGIC = 0x53564b52 // "RKVS" read as a little-endian u32
-export const SNAPSHOT_VERSION = 1
-/** Session outcomes nest one array deep (MGET inside MULTI); deeper means corruption. */
-const RESULT_DEPTH_MAX = 4
+export const SNAPSHOT_VERSION = 2
+/** The first format, strings only: still restored. */
+const SNAPSHOT_VERSION_STRINGS_ONLY = 1
+const TYPE_TAGS = ['string', 'hash', 'list', 'set', 'zset'] as const
+/** Session outcomes nest at most four arrays deep (LCS … IDX inside MULTI); far deeper means corruption. */
+const RESULT_DEPTH_MAX = 8
 
 export interface SnapshotState {
   readonly appliedIndex: number
@@ -114,7 +122,7 @@ export class SnapshotEncoder {
       const key = keys[i] as string
       const entry = (anyCaptured ? captured.get(key) : undefined) ?? (entries[i] as Entry)
       pos = writeStored(buf, pos, key)
-      pos = writeStored(buf, pos, entry.value)
+      pos = writeValue(buf, pos, entry.value)
       pos = buf.writeDoubleLE(entry.expireAtMs, pos)
       pos = buf.writeDoubleLE(entry.version, pos)
     }
@@ -153,7 +161,34 @@ export function encodeSnapshot(state: SnapshotState): Buffer {
 }
 
 function keysSectionBytes(ks: Keyspace): number {
-  return ks.entries.size * (4 + 4 + 8 + 8) + ks.keyValueBytes
+  // Per key: the key's length, the type, a value's length or a collection's count, two f64s.
+  return ks.entries.size * (4 + 1 + 4 + 8 + 8) + ks.keyValueBytes
+}
+
+/** A type byte, then a string or a collection (see the format at the top). */
+function writeValue(buf: Buffer, at: number, value: Value): number {
+  if (isString(value)) {
+    buf[at] = 0
+    return writeStored(buf, at + 1, value)
+  }
+  let pos = at
+  buf[pos++] = TYPE_TAGS.indexOf(value.type)
+  buf[pos++] = value.big ? 1 : 0
+  pos = buf.writeUInt32LE(value.size, pos)
+  switch (value.type) {
+    case 'hash':
+      for (const [f, v] of value.map) pos = writeStored(buf, writeStored(buf, pos, f), v)
+      return pos
+    case 'list':
+      for (let i = 0; i < value.size; i++) pos = writeStored(buf, pos, value.at(i))
+      return pos
+    case 'set':
+      for (const m of value.members) pos = writeStored(buf, pos, m)
+      return pos
+    case 'zset':
+      for (const [m, score] of value.scores) pos = buf.writeDoubleLE(score, writeStored(buf, pos, m))
+      return pos
+  }
 }
 
 /** The exact encoded size: header, the three sections, trailer. */
@@ -195,7 +230,7 @@ function outcomeBytes(outcome: KvWriteOutcome | null): number {
 
 function resultBytes(result: KvOpResult): number {
   switch (result.t) {
-    case 'ok': case 'nil':
+    case 'ok': case 'nil': case 'nilArray':
       return 1
     case 'status':
       return 1 + 4 + Buffer.byteLength(result.value, 'utf8')
@@ -223,12 +258,13 @@ function writeOutcome(w: ByteWriter, outcome: KvWriteOutcome | null): void {
   for (const result of outcome.results) writeResult(w, result)
 }
 
-const RESULT_TAGS = ['ok', 'status', 'nil', 'int', 'bulk', 'array', 'error'] as const
+// Append only: sessions in older snapshots hold these indexes.
+const RESULT_TAGS = ['ok', 'status', 'nil', 'int', 'bulk', 'array', 'error', 'nilArray'] as const
 
 function writeResult(w: ByteWriter, result: KvOpResult): void {
   w.u8(RESULT_TAGS.indexOf(result.t))
   switch (result.t) {
-    case 'ok': case 'nil':
+    case 'ok': case 'nil': case 'nilArray':
       return
     case 'status':
       return w.bytes(Buffer.from(result.value, 'utf8'))
@@ -260,12 +296,14 @@ export function decodeSnapshot(data: Buffer): SnapshotState {
   const r = new ByteReader(data, (message) => new KvSnapshotError(message), 0, bodyEnd)
   if (r.u32('magic') !== MAGIC) throw new KvSnapshotError('not a raftkv snapshot (bad magic)')
   const version = r.u32('format version')
-  if (version !== SNAPSHOT_VERSION) throw new KvSnapshotError(`unknown snapshot format version ${version}`)
+  if (version !== SNAPSHOT_VERSION && version !== SNAPSHOT_VERSION_STRINGS_ONLY) {
+    throw new KvSnapshotError(`unknown snapshot format version ${version}`)
+  }
   const appliedIndex = r.uint53('appliedIndex')
   const keyspace = new Keyspace()
   keyspace.clock = r.uint53('clock')
   keyspace.tombstoneFloor = r.uint53('tombstoneFloor')
-  readKeys(r, keyspace)
+  readKeys(r, keyspace, version === SNAPSHOT_VERSION)
   const sessions = new SessionTable()
   readSessions(r, sessions)
   readTombstones(r, keyspace)
@@ -273,19 +311,62 @@ export function decodeSnapshot(data: Buffer): SnapshotState {
   return { appliedIndex, keyspace, sessions }
 }
 
-function readKeys(r: ByteReader, keyspace: Keyspace): void {
+function readKeys(r: ByteReader, keyspace: Keyspace, typed: boolean): void {
   const count = r.count('key count', 24, Number.MAX_SAFE_INTEGER)
   const data = r.input
   for (let i = 0; i < count; i++) {
     const key = r.latin1('key')
-    // The value straight from the snapshot's bytes: no view in between.
-    const valueStart = r.skipBytes('value')
-    const value = storedValueOfRange(data, valueStart, r.offset)
+    const type = typed ? r.tag('value type', TYPE_TAGS.length) : 0
+    let value: Value
+    if (type === 0) {
+      // The value straight from the snapshot's bytes: no view in between.
+      const valueStart = r.skipBytes('value')
+      value = storedValueOfRange(data, valueStart, r.offset)
+    } else value = readCollection(r, type)
     const expireAtMs = r.f64orInfinity('expireAtMs')
     const version = r.uint53('version')
     const entry: Entry = { value, expireAtMs, version }
     if (!keyspace.load(key, entry)) throw new KvSnapshotError(`duplicate key in snapshot at record ${i}`)
   }
+}
+
+function readCollection(r: ByteReader, type: number): Collection {
+  const big = r.tag('collection encoding', 2) === 1
+  const count = r.count('element count', 4, Number.MAX_SAFE_INTEGER)
+  let value: Collection
+  switch (TYPE_TAGS[type]) {
+    case 'hash': {
+      const h = new HashValue()
+      for (let i = 0; i < count; i++) if (!h.set(r.latin1('field'), r.latin1('field value'))) throw new KvSnapshotError('duplicate hash field in snapshot')
+      value = h
+      break
+    }
+    case 'list': {
+      const l = new ListValue()
+      for (let i = 0; i < count; i++) l.pushBack(r.latin1('list element'))
+      value = l
+      break
+    }
+    case 'set': {
+      const s = new SetValue()
+      for (let i = 0; i < count; i++) if (!s.add(r.latin1('set member'))) throw new KvSnapshotError('duplicate set member in snapshot')
+      value = s
+      break
+    }
+    default: {
+      const z = new ZSetValue()
+      for (let i = 0; i < count; i++) {
+        const member = r.latin1('zset member')
+        const score = r.f64('zset score')
+        if (Number.isNaN(score) || !z.set(member, score)) throw new KvSnapshotError('bad or duplicate zset member in snapshot')
+      }
+      value = z
+    }
+  }
+  if (count === 0) throw new KvSnapshotError('empty collection in snapshot')
+  // The encoding Redis would report may have switched earlier than the content now says (it is one-way).
+  value.big = big || value.big
+  return value
 }
 
 function readSessions(r: ByteReader, sessions: SessionTable): void {
@@ -313,7 +394,7 @@ function readResult(r: ByteReader, depth: number): KvOpResult {
   if (depth > RESULT_DEPTH_MAX) throw new KvSnapshotError('session result nested too deeply')
   const t = RESULT_TAGS[r.tag('result tag', RESULT_TAGS.length)] as KvOpResult['t']
   switch (t) {
-    case 'ok': case 'nil':
+    case 'ok': case 'nil': case 'nilArray':
       return { t }
     case 'status':
       return { t, value: r.bytes('status').toString('utf8') }

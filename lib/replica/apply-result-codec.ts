@@ -51,6 +51,7 @@ function opToJson(r: KvOpResult): Json {
   switch (r.t) {
     case 'ok':
     case 'nil':
+    case 'nilArray':
       return { t: r.t }
     case 'status':
       return { t: 's', v: r.value }
@@ -72,6 +73,8 @@ function opFromJson(j: Json): KvOpResult {
       return { t: 'ok' }
     case 'nil':
       return { t: 'nil' }
+    case 'nilArray':
+      return { t: 'nilArray' }
     case 's':
       return { t: 'status', value: String(o['v']) }
     case 'i': {

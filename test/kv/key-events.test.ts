@@ -111,3 +111,28 @@ t.test('a restored state machine reports to the sink it is given, from the next 
   d2.one({ t: 'append', key: b('k'), value: b('x') }, T0 + 1)
   t.same(seen.map((e) => `${e.index} ${e.event}`), ['2 set', '2 expire', '3 expired', '3 append'])
 })
+
+t.test('hash, list, set, sorted-set and the newer string commands report the events redis-server 7.0 reports', async (t) => {
+  const d = new Driver()
+  const { seen } = recording(d.sm)
+  const call = (...words: string[]): KvOp => ({ t: 'call', name: (words[0] as string).toLowerCase(), args: words.slice(1).map(b), seed: 1 })
+  // Sent to redis-server 7.0.15 with notify-keyspace-events KEA; `expected` is
+  // the order of its __keyevent@0__ messages.
+  const commands = [
+    ['HSET', 'h', 'a', '1', 'b', '2'], ['HSETNX', 'h', 'a', 'x'], ['HSETNX', 'h', 'c', '3'], ['HINCRBY', 'h', 'a', '5'], ['HINCRBYFLOAT', 'h', 'b', '0.5'], ['HDEL', 'h', 'a', 'zz'], ['HDEL', 'h', 'b', 'c'],
+    ['RPUSH', 'l', 'a', 'b', 'c'], ['LPUSH', 'l', 'z'], ['LPUSHX', 'nol', 'q'], ['LPOP', 'l'], ['RPOP', 'l', '1'], ['LSET', 'l', '0', 'q'], ['LINSERT', 'l', 'BEFORE', 'q', 'p'], ['LREM', 'l', '0', 'p'], ['LTRIM', 'l', '0', '-1'], ['LMOVE', 'l', 'l2', 'LEFT', 'RIGHT'], ['RPOPLPUSH', 'l2', 'l3'], ['LMPOP', '2', 'l', 'l3', 'LEFT', 'COUNT', '5'],
+    ['SADD', 's', '1', '2', '3'], ['SADD', 's', '1'], ['SREM', 's', '1'], ['SMOVE', 's', 's2', '2'], ['SINTERSTORE', 's3', 's', 's2'], ['SUNIONSTORE', 's4', 's', 's2'], ['SPOP', 's'], ['SDIFFSTORE', 's4', 's', 's2'],
+    ['ZADD', 'z', '1', 'a', '2', 'b'], ['ZADD', 'z', '1', 'a'], ['ZINCRBY', 'z', '1', 'a'], ['ZREM', 'z', 'a'], ['ZADD', 'z', '3', 'c', '4', 'd'], ['ZREMRANGEBYSCORE', 'z', '3', '3'], ['ZPOPMIN', 'z'], ['ZPOPMAX', 'z'], ['ZADD', 'z', '1', 'a'], ['ZUNIONSTORE', 'z2', '1', 'z'], ['ZINTERSTORE', 'z3', '2', 'z', 'nope'], ['ZREMRANGEBYRANK', 'z', '0', '-1'],
+    ['SET', 'k', '10'], ['INCRBYFLOAT', 'k', '1.5'], ['SETRANGE', 'k', '0', 'x'], ['SETBIT', 'k', '1', '1'], ['GETSET', 'k', 'v'], ['SETEX', 'k', '100', 'v'], ['GETEX', 'k', 'PERSIST'], ['GETEX', 'k', 'EX', '100'], ['MSETNX', 'm1', 'a', 'm2', 'b'], ['RENAME', 'k', 'k2'], ['COPY', 'k2', 'k3'], ['GETEX', 'k3', 'PXAT', '1'],
+  ]
+  for (const words of commands) d.one(words[0] === 'SET' ? set(words[1] as string, words[2] as string) : call(...words))
+  const expected = [
+    'hset h', 'hset h', 'hincrby h', 'hincrbyfloat h', 'hdel h', 'hdel h', 'del h', 'rpush l', 'lpush l', 'lpop l', 'rpop l', 'lset l', 'linsert l', 'lrem l', 'ltrim l', 'rpush l2', 'lpop l', 'lpush l3', 'rpop l2', 'del l2', 'lpop l', 'del l',
+    'sadd s', 'srem s', 'srem s', 'sadd s2', 'sunionstore s4', 'spop s', 'del s', 'del s4',
+    'zadd z', 'zincr z', 'zrem z', 'zadd z', 'zremrangebyscore z', 'zpopmin z', 'zpopmax z', 'del z', 'zadd z', 'zunionstore z2', 'zremrangebyrank z', 'del z',
+    'set k', 'incrbyfloat k', 'setrange k', 'set k', 'set k', 'expire k', 'persist k', 'expire k', 'set m1', 'set m2', 'rename_from k', 'rename_to k2', 'copy_to k3', 'del k3',
+  ]
+  t.same(seen.map((e) => `${e.event} ${e.key}`), expected)
+  t.same(new Set(seen.filter((e) => e.event.startsWith('h')).map((e) => e.typeClass)), new Set(['h']))
+  t.same(seen.find((e) => e.event === 'incrbyfloat')?.value, '11.5', 'string events carry the value')
+})

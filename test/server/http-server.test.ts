@@ -57,6 +57,17 @@ t.test('GET of a missing key is 404 with a JSON error', async (t) => {
   t.match(got.body, { error: 'not found' })
 })
 
+t.test('GET of a key holding another type is 409 naming the type, and insert-only POST sees it exists', async (t) => {
+  const { base, backend } = await start(t)
+  backend.applyNow({ ops: [{ t: 'call', name: 'hset', args: [Buffer.from('h'), Buffer.from('f'), Buffer.from('v')], seed: 0 }], watches: [] })
+  const got = await call(`${base}/key/h`)
+  t.equal(got.status, 409)
+  t.same(got.body, { error: 'key holds a hash, not a string', key: 'h', type: 'hash' })
+  const inserted = await call(`${base}/key`, post([{ key: 'h', value: '1' }, { key: 'fresh', value: '2' }], { 'If-None-Match': '*' }))
+  t.equal(inserted.status, 409)
+  t.match(inserted.body, { keys: ['h'] })
+})
+
 t.test('keys in the path are URL-decoded', async (t) => {
   const { base } = await start(t)
   await call(`${base}/key`, post({ key: 'a b/c', value: 'v' }))

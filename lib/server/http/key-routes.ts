@@ -80,12 +80,10 @@ async function insertAll(context: RouteContext, response: http.ServerResponse, p
   const { backend } = context
   const keys = pairs.map((pair) => pair.key)
   const versions = await backend.watchVersions(keys, 'linearizable')
-  const existing = await backend.read([{ t: 'mget', keys }], 'linearizable')
-  const values = existing[0]
-  if (values?.t === 'array') {
-    const present = values.items.flatMap((item, index) => (item.t === 'nil' ? [] : [(keys[index] as Buffer).toString()]))
-    if (present.length > 0) return sendJson(response, 409, { error: 'key exists', keys: present })
-  }
+  // TYPE rather than MGET: a key holding a hash or a list exists too, though MGET reads it as nil.
+  const types = await backend.read(keys.map((key) => ({ t: 'type', key })), 'linearizable')
+  const present = types.flatMap((type, index) => (type.t === 'status' && type.value !== 'none' ? [(keys[index] as Buffer).toString()] : []))
+  if (present.length > 0) return sendJson(response, 409, { error: 'key exists', keys: present })
   const watches = keys.map((key, index) => ({ key, version: versions[index] ?? -1 }))
   const outcome = results(await backend.write({ ops: [{ t: 'mset', pairs }], watches }))
   if (outcome === 'aborted') return sendJson(response, 409, { error: 'a key was written concurrently; nothing was inserted' })
@@ -115,7 +113,11 @@ function consistencyOf(params: URLSearchParams): ReadConsistency {
 export async function getKey(context: RouteContext, response: http.ServerResponse, rawKey: string, params: URLSearchParams): Promise<void> {
   const key = decodeKey(rawKey)
   const consistency = consistencyOf(params)
-  const [result] = await context.backend.read([{ t: 'get', key }], consistency)
+  const [type, result] = await context.backend.read([{ t: 'type', key }, { t: 'get', key }], consistency)
+  if (type?.t === 'status' && type.value !== 'string' && type.value !== 'none') {
+    // Like RESP's WRONGTYPE: the key exists, but this route reads strings only.
+    return sendJson(response, 409, { error: `key holds a ${type.value}, not a string`, key: key.toString(), type: type.value })
+  }
   throwIfError(result)
   if (result === undefined || result.t !== 'bulk') return sendJson(response, 404, { error: 'not found', key: key.toString() })
   return sendJson(response, 200, { [key.toString()]: result.value.toString() })

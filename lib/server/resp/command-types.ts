@@ -59,7 +59,9 @@ export interface CommandContext {
 }
 
 /** Docs groups, as COMMAND DOCS reports them. */
-export type CommandGroup = 'connection' | 'server' | 'string' | 'generic' | 'keyspace' | 'transactions' | 'cluster' | 'pubsub'
+export type CommandGroup =
+  | 'connection' | 'server' | 'string' | 'generic' | 'keyspace' | 'transactions' | 'cluster'
+  | 'hash' | 'list' | 'set' | 'sorted-set' | 'bitmap' | 'pubsub'
 
 export type CommandFlag =
   | 'write'

@@ -4,7 +4,7 @@
 // writes are proposed together. Nothing a client sends can throw out of here.
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { Socket } from 'node:net'
-import type { KvApplyResult, KvOp, KvOpResult, KvWatch } from '../../kv/command.js'
+import type { KvApplyResult, KvOp, KvOpResult, KvScanResult, KvWatch } from '../../kv/command.js'
 import type { ReadConsistency } from '../../replica/client-api.js'
 import { backendErrorReply } from './backend-errors.js'
 import { ClientState, type QueuedCommand, type Transaction } from './client-state.js'
@@ -60,6 +60,8 @@ export function formatResult(result: KvOpResult): Reply {
       return simpleString(result.value)
     case 'nil':
       return replyNil
+    case 'nilArray':
+      return replyNilArray
     case 'int':
       return integer(result.value)
     case 'bulk':
@@ -518,13 +520,19 @@ export class Connection implements ConnectionView {
       return
     }
     const backend = this.server.backend
-    const page = this.sequencer.run('read', () => backend.scan(request.cursor, request.match, request.count, consistency))
+    const page = this.sequencer.run('read', async (): Promise<KvScanResult> => {
+      const result = await backend.scan(request.cursor, request.match, request.count, consistency)
+      if (result.t === 'error' || request.type === null || result.keys.length === 0) return result
+      // TYPE filter: the page's keys' types, read locally right after the page (which had the barrier).
+      const types = await backend.read(result.keys.map((key) => ({ t: 'type', key })), 'stale')
+      const keys = result.keys.filter((_, i) => { const type = types[i]; return type?.t === 'status' && type.value === request.type })
+      return { t: 'page', cursor: result.cursor, keys }
+    })
     this.settleWith(
       page,
       (result) => {
         if (result.t === 'error') return errorReply(`${result.code} ${result.message}`)
-        const keys = request.type === null || request.type === 'string' ? result.keys : []
-        return array([bulk(result.cursor), bulkArray(keys)])
+        return array([bulk(result.cursor), bulkArray(result.keys)])
       },
       this.queue.reserve(),
     )
@@ -540,6 +548,7 @@ function firstKeyOf(ops: readonly KvOp[]): Buffer | undefined {
     if ('key' in op) return op.key
     if ('keys' in op) return op.keys[0]
     if ('pairs' in op) return op.pairs[0]?.key
+    if ('args' in op) return op.args[0]
   }
   return undefined
 }

@@ -1,0 +1,295 @@
+// The value a key holds: a Redis string, hash, list, set or sorted set.
+//
+// Strings stay primitive (a latin1 string, or a Buffer when large: see
+// keyspace.ts), because they are almost every value and the hot path; the
+// four collection types are classes carrying a `type` tag, so `Value` is a
+// union discriminated by `typeof` first and by `type` second (valueType).
+//
+// Elements (fields, values, members) are latin1 strings: one char per byte,
+// binary-safe, and a Map key as they are. Each collection counts `itemsBytes`,
+// the exact bytes its elements take in a snapshot (snapshot-codec.ts), so the
+// snapshot's size is known before a byte is written, as it is for strings.
+//
+// Collections are changed in place; the keyspace keeps a clone of one that
+// is about to change while a snapshot is encoded (copy on write). So every
+// class can clone itself, and iteration orders are part of the state: the
+// same on every replica, and kept by clone and by the snapshot, because
+// SPOP's choice by seed reads the set's order.
+//
+// `big`: the encoding Redis would report has switched from the compact one
+// (listpack, intset) to the general one (hashtable, skiplist). Like Redis 7.0,
+// the switch is one-way while the key lives.
+
+import { SkipList } from './skip-list.js'
+
+export type StoredString = string | Buffer
+
+export type ValueType = 'string' | 'hash' | 'list' | 'set' | 'zset'
+
+/** Redis 7.0's default encoding thresholds (CONFIG's *-max-listpack-*, set-max-intset-entries). */
+export const HASH_LISTPACK_ENTRIES_MAX = 512
+export const ZSET_LISTPACK_ENTRIES_MAX = 128
+export const LISTPACK_VALUE_BYTES_MAX = 64
+export const INTSET_ENTRIES_MAX = 512
+
+export class HashValue {
+  readonly type = 'hash'
+  readonly map = new Map<string, string>()
+  itemsBytes = 0
+  big = false
+
+  get size(): number {
+    return this.map.size
+  }
+
+  /** Sets a field; true if it is new. */
+  set(field: string, value: string): boolean {
+    const old = this.map.get(field)
+    this.map.set(field, value)
+    if (old === undefined) this.itemsBytes += 8 + field.length + value.length
+    else this.itemsBytes += value.length - old.length
+    if (!this.big && (this.map.size > HASH_LISTPACK_ENTRIES_MAX || field.length > LISTPACK_VALUE_BYTES_MAX || value.length > LISTPACK_VALUE_BYTES_MAX)) this.big = true
+    return old === undefined
+  }
+
+  delete(field: string): boolean {
+    const old = this.map.get(field)
+    if (old === undefined) return false
+    this.map.delete(field)
+    this.itemsBytes -= 8 + field.length + old.length
+    return true
+  }
+
+  clone(): HashValue {
+    const copy = new HashValue()
+    for (const [f, v] of this.map) copy.map.set(f, v)
+    copy.itemsBytes = this.itemsBytes
+    copy.big = this.big
+    return copy
+  }
+}
+
+/**
+ * A list as a ring buffer: O(1) push and pop at both ends, O(1) index.
+ * Invariant: element i lives at ring[(head + i) & (ring.length - 1)], and
+ * ring.length is a power of two.
+ */
+export class ListValue {
+  readonly type = 'list'
+  private ring: (string | undefined)[] = new Array<string | undefined>(8)
+  private head = 0
+  size = 0
+  itemsBytes = 0
+  big = false
+
+  at(index: number): string {
+    return this.ring[(this.head + index) & (this.ring.length - 1)] as string
+  }
+
+  setAt(index: number, value: string): void {
+    const slot = (this.head + index) & (this.ring.length - 1)
+    this.itemsBytes += value.length - (this.ring[slot] as string).length
+    this.ring[slot] = value
+  }
+
+  pushBack(value: string): void {
+    if (this.size === this.ring.length) this.grow()
+    this.ring[(this.head + this.size) & (this.ring.length - 1)] = value
+    this.size++
+    this.itemsBytes += 4 + value.length
+  }
+
+  pushFront(value: string): void {
+    if (this.size === this.ring.length) this.grow()
+    this.head = (this.head - 1) & (this.ring.length - 1)
+    this.ring[this.head] = value
+    this.size++
+    this.itemsBytes += 4 + value.length
+  }
+
+  popFront(): string | undefined {
+    if (this.size === 0) return undefined
+    const value = this.ring[this.head] as string
+    this.ring[this.head] = undefined
+    this.head = (this.head + 1) & (this.ring.length - 1)
+    this.size--
+    this.itemsBytes -= 4 + value.length
+    return value
+  }
+
+  popBack(): string | undefined {
+    if (this.size === 0) return undefined
+    const slot = (this.head + this.size - 1) & (this.ring.length - 1)
+    const value = this.ring[slot] as string
+    this.ring[slot] = undefined
+    this.size--
+    this.itemsBytes -= 4 + value.length
+    return value
+  }
+
+  toArray(start = 0, end = this.size): string[] {
+    const out: string[] = []
+    for (let i = start; i < end; i++) out.push(this.at(i))
+    return out
+  }
+
+  /** Replaces the whole content (LREM, LINSERT, LTRIM: O(n), as in Redis). */
+  replace(items: readonly string[]): void {
+    let capacity = 8
+    while (capacity < items.length) capacity *= 2
+    this.ring = new Array<string | undefined>(capacity)
+    this.head = 0
+    this.size = 0
+    this.itemsBytes = 0
+    for (const item of items) this.pushBack(item)
+  }
+
+  clone(): ListValue {
+    const copy = new ListValue()
+    copy.replace(this.toArray())
+    copy.big = this.big
+    return copy
+  }
+
+  private grow(): void {
+    const items = this.toArray()
+    const next = new Array<string | undefined>(this.ring.length * 2)
+    for (let i = 0; i < items.length; i++) next[i] = items[i]
+    this.ring = next
+    this.head = 0
+  }
+}
+
+/** Redis' string2ll test for intset members: a canonical signed 64-bit integer. */
+const INTEGER_TEXT = /^(?:0|-?[1-9][0-9]{0,18})$/
+export function isInt64Text(text: string): boolean {
+  if (!INTEGER_TEXT.test(text)) return false
+  const n = BigInt(text)
+  return n >= -(2n ** 63n) && n < 2n ** 63n
+}
+
+/**
+ * A set as an array of members plus each member's index in it: O(1) add,
+ * remove (the last member moves into the hole) and random pick by index,
+ * which SPOP and SRANDMEMBER need.
+ */
+export class SetValue {
+  readonly type = 'set'
+  readonly index = new Map<string, number>()
+  readonly members: string[] = []
+  itemsBytes = 0
+  big = false
+
+  get size(): number {
+    return this.members.length
+  }
+
+  has(member: string): boolean {
+    return this.index.has(member)
+  }
+
+  add(member: string): boolean {
+    if (this.index.has(member)) return false
+    this.index.set(member, this.members.length)
+    this.members.push(member)
+    this.itemsBytes += 4 + member.length
+    if (!this.big && (this.members.length > INTSET_ENTRIES_MAX || !isInt64Text(member))) this.big = true
+    return true
+  }
+
+  delete(member: string): boolean {
+    const at = this.index.get(member)
+    if (at === undefined) return false
+    const last = this.members.pop() as string
+    if (last !== member) {
+      this.members[at] = last
+      this.index.set(last, at)
+    }
+    this.index.delete(member)
+    this.itemsBytes -= 4 + member.length
+    return true
+  }
+
+  clone(): SetValue {
+    const copy = new SetValue()
+    for (const m of this.members) copy.add(m)
+    copy.big = this.big
+    return copy
+  }
+}
+
+export class ZSetValue {
+  readonly type = 'zset'
+  readonly scores = new Map<string, number>()
+  readonly order = new SkipList()
+  itemsBytes = 0
+  big = false
+
+  get size(): number {
+    return this.scores.size
+  }
+
+  /** Adds or moves a member; true if it is new. */
+  set(member: string, score: number): boolean {
+    const old = this.scores.get(member)
+    if (old !== undefined) {
+      if (old === score) return false
+      this.order.delete(old, member)
+    } else this.itemsBytes += 12 + member.length
+    this.scores.set(member, score)
+    this.order.insert(score, member)
+    if (!this.big && (this.scores.size > ZSET_LISTPACK_ENTRIES_MAX || member.length > LISTPACK_VALUE_BYTES_MAX)) this.big = true
+    return old === undefined
+  }
+
+  delete(member: string): boolean {
+    const old = this.scores.get(member)
+    if (old === undefined) return false
+    this.scores.delete(member)
+    this.order.delete(old, member)
+    this.itemsBytes -= 12 + member.length
+    return true
+  }
+
+  clone(): ZSetValue {
+    const copy = new ZSetValue()
+    for (const [m, s] of this.scores) copy.set(m, s)
+    copy.big = this.big
+    return copy
+  }
+}
+
+export type Collection = HashValue | ListValue | SetValue | ZSetValue
+export type Value = StoredString | Collection
+
+export function isString(value: Value): value is StoredString {
+  return typeof value === 'string' || Buffer.isBuffer(value)
+}
+
+export function valueType(value: Value): ValueType {
+  return isString(value) ? 'string' : value.type
+}
+
+/** What a value adds to the keyspace's byte count (and a snapshot's keys section, past a fixed per-key part). */
+export function valueBytes(value: Value): number {
+  // A collection: an encoding byte, a u32 count, then its items.
+  return isString(value) ? value.length : 1 + value.itemsBytes
+}
+
+export function cloneValue(value: Value): Value {
+  return isString(value) ? value : value.clone()
+}
+
+/** OBJECT ENCODING's answer, as Redis 7.0 gives it. */
+export function encodingName(value: Value): string {
+  if (isString(value)) {
+    if (value.length <= 20 && isInt64Text(typeof value === 'string' ? value : value.toString('latin1'))) return 'int'
+    return value.length <= 44 ? 'embstr' : 'raw'
+  }
+  switch (value.type) {
+    case 'hash': return value.big ? 'hashtable' : 'listpack'
+    case 'list': return 'quicklist'
+    case 'set': return value.big ? 'hashtable' : 'intset'
+    case 'zset': return value.big ? 'skiplist' : 'listpack'
+  }
+}
