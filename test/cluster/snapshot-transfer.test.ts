@@ -33,6 +33,12 @@ t.test('a wiped follower is removed, re-added empty and restored from a snapshot
   t.equal(await r.get('key:0'), 'value:0')
   t.equal(await r.get('key:299'), 'value:299')
   t.match(victim.output, /installed snapshot from the leader/)
+  // GET /status counts them as the status page shows them: taken and sent on the leader, installed on the victim.
+  const counts = async (n: ProcessNode): Promise<Record<'saved' | 'sent' | 'installed', { count: number }>> =>
+    ((await (await fetch(`http://127.0.0.1:${n.spec.httpPort}/status`)).json()) as { snapshots: Record<'saved' | 'sent' | 'installed', { count: number }> }).snapshots
+  await cluster.waitFor(async () => (await counts(leader)).sent.count >= 1, 'the leader to count the snapshot it sent')
+  t.ok((await counts(leader)).saved.count >= 1, 'the leader counts the snapshots it took')
+  t.ok((await counts(victim)).installed.count >= 1, 'the restored node counts the snapshot it installed')
 })
 
 t.test('a 100 MB state reaches a new node without timeouts', async (t) => {
