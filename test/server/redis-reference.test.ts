@@ -117,3 +117,37 @@ for (const flush of ['FLUSHALL', 'FLUSHDB']) {
     }
   })
 }
+
+/** `name:k=v,k=v` lines of one INFO section, as a map of maps. */
+function infoFields(text: string): Map<string, Map<string, string>> {
+  const out = new Map<string, Map<string, string>>()
+  for (const line of text.split('\r\n')) {
+    const colon = line.indexOf(':')
+    if (line.startsWith('#') || colon < 0) continue
+    out.set(line.slice(0, colon), new Map(line.slice(colon + 1).split(',').map((kv) => kv.split('=') as [string, string])))
+  }
+  return out
+}
+
+t.test('INFO commandstats and errorstats count calls, rejected and failed calls, and errors by prefix, as Redis does', { skip }, async (t) => {
+  for (const { name, port } of await bothPorts(t)) {
+    await session(t, port, [['SET', 'k', 'v'], ['GET', 'k'], ['GET'], ['INCR', 'k'], ['NOSUCHCOMMAND'], ['MULTI'], ['GET'], ['DISCARD']])
+    const stats = infoFields(String((await session(t, port, [['INFO', 'commandstats']]))[0]))
+    const get = stats.get('cmdstat_get')
+    t.equal(get?.get('calls'), '1', `${name}: GET ran once`)
+    t.equal(get?.get('rejected_calls'), '2', `${name}: GET was refused twice (arity, once inside MULTI)`)
+    t.equal(get?.get('failed_calls'), '0', `${name}: GET never failed`)
+    t.match(get?.get('usec') ?? '', /^\d+$/, `${name}: usec is counted`)
+    const incr = stats.get('cmdstat_incr')
+    t.equal(incr?.get('calls'), '1', `${name}: INCR ran once`)
+    t.equal(incr?.get('failed_calls'), '1', `${name}: INCR failed (not an integer)`)
+    t.equal(incr?.get('rejected_calls'), '0', `${name}: INCR was not refused`)
+    const errors = infoFields(String((await session(t, port, [['INFO', 'errorstats']]))[0]))
+    t.equal(errors.get('errorstat_ERR')?.get('count'), '4', `${name}: four ERR replies (two arity, the integer, the unknown command)`)
+    t.equal(errors.get('errorstat_EXECABORT'), undefined, `${name}: DISCARD is no error`)
+    const plain = String((await session(t, port, [['INFO']]))[0])
+    t.notMatch(plain, /# Commandstats/, `${name}: a plain INFO leaves commandstats out`)
+    t.match(plain, /# Errorstats/, `${name}: a plain INFO has errorstats`)
+    t.match(String((await session(t, port, [['INFO', 'replication']]))[0]), /\r\nmaster_repl_offset:\d+\r\n/, `${name}: master_repl_offset`)
+  }
+})

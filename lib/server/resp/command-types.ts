@@ -1,5 +1,6 @@
 // The shapes shared by the command table, the command implementations and
 // the connection that dispatches them.
+import type { CommandStats } from './command-stats.js'
 import type { AuthThrottle } from '../auth-throttle.js'
 import type { KvOp } from '../../kv/command.js'
 import type { ClientBackend } from '../../replica/client-api.js'
@@ -15,6 +16,8 @@ export interface ServerStats {
   commandsProcessed: number
   netInputBytes: number
   netOutputBytes: number
+  /** INFO commandstats and errorstats. */
+  readonly commands: CommandStats
 }
 
 /** A view of one connection that commands may inspect (CLIENT LIST). */

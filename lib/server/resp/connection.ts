@@ -103,8 +103,9 @@ export class Connection implements ConnectionView {
       {
         overflow: () => this.overflow(),
         flushed: () => this.checkPressure(),
-        written: (bytes) => {
-          server.stats.netOutputBytes += bytes
+        written: (reply, tag) => {
+          server.stats.netOutputBytes += reply.length
+          server.stats.commands.written(reply, tag)
         },
       },
     )
@@ -247,6 +248,7 @@ export class Connection implements ConnectionView {
       this.server.logger.error({ err: error, client: this.client.id }, 'command failed unexpectedly')
       this.queue.push(errorReply('ERR internal error; see the server log'))
     }
+    this.queue.tag = null
     if (this.quitting) {
       this.closing = true
       this.queue.end()
@@ -262,10 +264,12 @@ export class Connection implements ConnectionView {
     }
     this.client.lastCommand = spec.name
     if (spec.arity > 0 ? args.length !== spec.arity : args.length < -spec.arity) {
+      this.server.stats.commands.rejected(spec.name)
       this.reject(transaction, wrongArity(spec.name))
       return
     }
     if (!this.client.authenticated && !spec.flags.includes('noauth')) {
+      this.server.stats.commands.rejected(spec.name)
       this.reject(transaction, noAuth)
       return
     }
@@ -273,6 +277,8 @@ export class Connection implements ConnectionView {
       this.queueCommand(transaction, spec, args)
       return
     }
+    // Replies queued from here on answer this command (INFO commandstats).
+    this.queue.tag = { command: spec.name, startedNs: process.hrtime.bigint() }
     switch (spec.kind) {
       case 'local':
         this.runLocal(spec, args)
@@ -306,6 +312,7 @@ export class Connection implements ConnectionView {
       // EXEC forgets the watches anyway; Redis queues UNWATCH and answers OK.
       queued = { t: 'fixed', reply: replyOk }
     } else {
+      this.server.stats.commands.rejected(spec.name)
       this.reject(transaction, notInMulti)
       return
     }

@@ -7,16 +7,19 @@ import type { CommandContext, LocalCommandSpec } from './command-types.js'
 import { localSpec, serverVersion } from './connection-commands.js'
 import { bulk, errorReply, type Reply } from './reply-writer.js'
 
-type Section = 'server' | 'clients' | 'memory' | 'persistence' | 'stats' | 'replication' | 'cpu' | 'raft' | 'keyspace'
+type Section = 'server' | 'clients' | 'memory' | 'persistence' | 'stats' | 'replication' | 'cpu' | 'commandstats' | 'errorstats' | 'raft' | 'keyspace'
 
-const allSections: readonly Section[] = ['server', 'clients', 'memory', 'persistence', 'stats', 'replication', 'cpu', 'raft', 'keyspace']
+const allSections: readonly Section[] = ['server', 'clients', 'memory', 'persistence', 'stats', 'replication', 'cpu', 'commandstats', 'errorstats', 'raft', 'keyspace']
+/** As in Redis 7, a plain INFO leaves commandstats out (one line per command ever called). */
+const defaultSections: readonly Section[] = allSections.filter((s) => s !== 'commandstats')
 
 function sectionsFor(args: readonly Buffer[]): Set<Section> {
-  if (args.length <= 1) return new Set(allSections)
+  if (args.length <= 1) return new Set(defaultSections)
   const chosen = new Set<Section>()
   for (const value of args.slice(1)) {
     const name = value.length > 32 ? '' : value.toString('latin1').toLowerCase()
-    if (name === 'all' || name === 'everything' || name === 'default') return new Set(allSections)
+    if (name === 'all' || name === 'everything') return new Set(allSections)
+    if (name === 'default') for (const s of defaultSections) chosen.add(s)
     if ((allSections as readonly string[]).includes(name)) chosen.add(name as Section)
   }
   return chosen
@@ -82,6 +85,10 @@ function statsSection(ctx: CommandContext): string[] {
   ]
 }
 
+// master_repl_offset is Redis' replication stream position in bytes; raftkv's
+// stream is the Raft log, so it is the commit index this node knows (entries,
+// not bytes), and a replica's slave_repl_offset is its applied index. Both grow
+// with every write, which is what monitoring reads them for.
 function replicationSection(info: NodeInfo): string[] {
   if (info.role === 'leader') {
     const replicas = info.members.filter((member) => member.id !== info.id)
@@ -90,6 +97,7 @@ function replicationSection(info: NodeInfo): string[] {
       const [host, port] = splitAddr(member.respAddr)
       lines.push(`slave${index}:ip=${host},port=${port},state=online,offset=0,lag=0`)
     })
+    lines.push(`master_repl_offset:${info.commitIndex}`)
     return lines
   }
   const [host, port] = splitAddr(info.leaderRespAddr)
@@ -98,8 +106,10 @@ function replicationSection(info: NodeInfo): string[] {
     `master_host:${host}`,
     `master_port:${port}`,
     `master_link_status:${info.leaderId === null ? 'down' : 'up'}`,
+    `slave_repl_offset:${info.appliedIndex}`,
     `slave_read_only:1`,
     `connected_slaves:0`,
+    `master_repl_offset:${info.commitIndex}`,
   ]
 }
 
@@ -161,6 +171,8 @@ async function info(ctx: CommandContext, args: readonly Buffer[]): Promise<Reply
     stats: () => statsSection(ctx),
     replication: () => replicationSection(node),
     cpu: cpuSection,
+    commandstats: () => ctx.server.stats.commands.commandLines(),
+    errorstats: () => ctx.server.stats.commands.errorLines(),
     raft: () => raftSection(node),
     keyspace: () => keyspaceSection(ctx),
   }

@@ -8,12 +8,14 @@
 // (Redis' client-output-buffer-limit; CVE-2025-21605 for clients before AUTH).
 import type { Socket } from 'node:net'
 import { TurnWriter } from '../../util/turn-writer.js'
+import type { ReplyTag } from './command-stats.js'
 import type { Reply } from './reply-writer.js'
 
 export type Settle = (reply: Reply) => void
 
 interface Slot {
   reply: Reply | null
+  readonly tag: ReplyTag | null
 }
 
 export class ReplyQueue {
@@ -22,6 +24,8 @@ export class ReplyQueue {
   private readonly writer: TurnWriter
   private closed = false
   private ending = false
+  /** The command whose replies are being queued now (INFO commandstats); null outside one. */
+  tag: ReplyTag | null = null
 
   constructor(
     private readonly socket: Socket,
@@ -31,7 +35,7 @@ export class ReplyQueue {
       overflow(): void
       /** Some replies left the queue (reading may resume). */
       flushed(): void
-      written(bytes: number): void
+      written(reply: Reply, tag: ReplyTag | null): void
     },
   ) {
     // Bytes held for the turn count against the pause threshold too: once
@@ -53,16 +57,16 @@ export class ReplyQueue {
   push(reply: Reply): void {
     if (this.ending) return
     if (this.pendingCount === 0) {
-      this.write(reply)
+      this.write(reply, this.tag)
       return
     }
-    this.slots.push({ reply })
+    this.slots.push({ reply, tag: this.tag })
   }
 
   /** Reserves the next position for a reply that will be known later. */
   reserve(): Settle {
     if (this.ending) return () => {}
-    const slot: Slot = { reply: null }
+    const slot: Slot = { reply: null, tag: this.tag }
     this.slots.push(slot)
     let settled = false
     return (reply: Reply) => {
@@ -101,7 +105,7 @@ export class ReplyQueue {
       const slot = this.slots[this.head] as Slot
       if (slot.reply === null) break
       this.head++
-      this.write(slot.reply)
+      this.write(slot.reply, slot.tag)
     }
     if (this.head === this.slots.length) {
       this.slots = []
@@ -114,10 +118,10 @@ export class ReplyQueue {
     this.events.flushed()
   }
 
-  private write(reply: Reply): void {
+  private write(reply: Reply, tag: ReplyTag | null): void {
     if (this.closed || this.socket.destroyed) return
     this.writer.write(reply)
-    this.events.written(reply.length)
+    this.events.written(reply, tag)
     if (this.writer.queuedBytes > this.outputBytesMax()) {
       this.closed = true
       this.events.overflow()

@@ -1,6 +1,7 @@
 // The Redis-protocol listener: accepts connections up to the client limit and
 // gives each one a Connection. See connection.ts for what happens on a
 // connection and request-reader.ts for the limits on what a client may send.
+import { CommandStats } from './command-stats.js'
 import { randomBytes } from 'node:crypto'
 import net from 'node:net'
 import tls from 'node:tls'
@@ -60,6 +61,7 @@ export async function startRespServer(options: RespServerOptions): Promise<RespS
     commandsProcessed: 0,
     netInputBytes: 0,
     netOutputBytes: 0,
+    commands: new CommandStats(),
   }
   const listener = createListener(options.tls ?? null, limits, options.logger)
   const context: ServerContext = {
