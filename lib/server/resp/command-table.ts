@@ -6,6 +6,7 @@ import type { CommandContext, CommandSpec, LocalCommandSpec, SpecialCommandSpec 
 import { connectionCommands, localSpec, wrongArity } from './connection-commands.js'
 import { infoCommand } from './info-command.js'
 import { kvCommands } from './kv-commands.js'
+import { publishCommand, pubsubCommands } from './pubsub-commands.js'
 import { hashCommands } from './hash-commands.js'
 import { listCommands } from './list-commands.js'
 import { setCommands } from './set-commands.js'
@@ -109,6 +110,6 @@ const commandCommand: LocalCommandSpec = localSpec('command', {
   run: command,
 })
 
-for (const spec of [...connectionCommands, infoCommand, commandCommand, ...clusterCommands, ...kvCommands, ...stringCommands, ...hashCommands, ...listCommands, ...setCommands, ...zsetCommands, ...specialCommands]) {
+for (const spec of [...connectionCommands, infoCommand, commandCommand, ...clusterCommands, ...kvCommands, ...stringCommands, ...hashCommands, ...listCommands, ...setCommands, ...zsetCommands, ...specialCommands, ...pubsubCommands, publishCommand]) {
   table.set(spec.name, spec)
 }

@@ -13,6 +13,7 @@ import type { CommandContext, CommandSpec, ConnectionView, KvCommandSpec, LocalC
 import { wrongArity } from './connection-commands.js'
 import { keySlot } from './key-slot.js'
 import { parseScan } from './kv-commands.js'
+import { ClientSubscriptions, subscriberModeReply } from './pubsub-commands.js'
 import { ReplyQueue, type Settle } from './reply-queue.js'
 import {
   array,
@@ -83,6 +84,7 @@ export class Connection implements ConnectionView {
   private quitting = false
   private authDelay: Promise<void> = Promise.resolve()
   private unauthTimer: NodeJS.Timeout | null = null
+  private subscriptions: ClientSubscriptions | null = null
 
   constructor(
     private readonly socket: Socket,
@@ -99,7 +101,7 @@ export class Connection implements ConnectionView {
     this.reader = new RequestReader(limits, () => this.client.authenticated, (args) => this.dispatch(args))
     this.queue = new ReplyQueue(
       socket,
-      () => (this.client.authenticated ? limits.outputBytesMax : limits.unauthOutputBytesMax),
+      () => this.outputBytesMax(),
       {
         overflow: () => this.overflow(),
         flushed: () => this.checkPressure(),
@@ -114,6 +116,11 @@ export class Connection implements ConnectionView {
       server,
       client: this.client,
       connection: this,
+      subscriptions: () => {
+        if (server.feeds === null) return null
+        this.subscriptions ??= new ClientSubscriptions(server.feeds, (reply) => this.queue.push(reply))
+        return this.subscriptions
+      },
       authenticate: (password) => this.authenticate(password),
       closeAfterReply: () => {
         this.quitting = true
@@ -182,9 +189,23 @@ export class Connection implements ConnectionView {
     this.queue.end()
   }
 
+  /** Redis's client-output-buffer-limit: its own class for subscribers (pubsub), normal otherwise. */
+  private outputBytesMax(): number {
+    const feeds = this.server.feeds
+    if (feeds !== null && this.subscriptions !== null && this.subscriptions.count > 0) return feeds.limits.subscriberOutputBytesMax
+    return this.client.authenticated ? this.server.limits.outputBytesMax : this.server.limits.unauthOutputBytesMax
+  }
+
   private overflow(): void {
     this.closing = true
     this.reader.stop()
+    const feeds = this.server.feeds
+    if (feeds !== null && this.subscriptions !== null && this.subscriptions.count > 0) {
+      feeds.counters.slowSubscriberDisconnects++
+      feeds.logger.warn({ client: this.client.id, addr: this.client.addr, bytesMax: feeds.limits.subscriberOutputBytesMax }, 'slow subscriber: output buffer over the pubsub limit, disconnecting it')
+      this.socket.destroy()
+      return
+    }
     this.server.logger.warn({ client: this.client.id, addr: this.client.addr }, 'client output buffer limit reached, closing client')
     this.socket.destroy()
   }
@@ -208,6 +229,7 @@ export class Connection implements ConnectionView {
     this.closing = true
     this.reader.stop()
     this.queue.close()
+    this.subscriptions?.dropAll()
     this.onClose(this)
   }
 
@@ -271,6 +293,11 @@ export class Connection implements ConnectionView {
     if (!this.client.authenticated && !spec.flags.includes('noauth')) {
       this.server.stats.commands.rejected(spec.name)
       this.reject(transaction, noAuth)
+      return
+    }
+    const subscribed = subscriberModeReply(this.subscriptions, spec.name, args)
+    if (subscribed !== null) {
+      this.queue.push(subscribed)
       return
     }
     if (transaction !== null && !transactionControl.has(spec.name)) {
@@ -388,9 +415,10 @@ export class Connection implements ConnectionView {
     const backend = this.server.backend
     const result = this.sequencer.run('write', () => backend.write({ ops: [op], watches: [] }))
     const slot = spec.firstKey > 0 && args[spec.firstKey] !== undefined ? keySlot(args[spec.firstKey] as Buffer) : 0
+    const custom = spec.reply
     this.settleWith(
       result,
-      (outcome) => applyReply(outcome, (results) => formatResult(results[0] ?? { t: 'nil' })),
+      (outcome) => applyReply(outcome, (results) => (custom !== undefined && results[0]?.t !== 'error' ? custom(this.context, args) : formatResult(results[0] ?? { t: 'nil' }))),
       this.queue.reserve(),
       slot,
     )
