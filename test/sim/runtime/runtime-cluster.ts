@@ -16,7 +16,7 @@
 //  - after the calm, every member holds the same keyspace at the same
 //    applied index, and a leader serves linearizable reads (liveness).
 import { handOverLeadership } from '../../../lib/app/start-node.js'
-import type { NodeConfig } from '../../../lib/config/node-config.js'
+import { parseNodeConfig, type NodeConfig } from '../../../lib/config/node-config.js'
 import { AdminCommands } from '../../../lib/replica/admin-commands.js'
 import { ReplicaBackend } from '../../../lib/replica/replica-backend.js'
 import { Replica } from '../../../lib/replica/replica.js'
@@ -108,6 +108,17 @@ export class SimHost {
     return this.replica !== null && !this.busy && !this.replica.isStopped()
   }
 }
+
+/** The defaults of every NodeConfig field, parsed as bin/raftkv would from a minimal environment. */
+const baseConfig: NodeConfig = parseNodeConfig({
+  NODE_ID: 'n1',
+  RAFT_ADDR: '127.0.0.1:7000',
+  RESP_ADDR: '127.0.0.1:6379',
+  HTTP_ADDR: '127.0.0.1:8080',
+  DATA_DIR: '/sim/n1',
+  JOIN: '',
+  CLUSTER_SECRET: 'simulated-cluster-secret',
+})
 
 const calmMsMax = 30_000
 const calmCheckEveryMs = 50
@@ -216,33 +227,23 @@ export class RuntimeCluster {
     const bootstraps = host === this.hosts[0] && !this.bootstrapped
     const joinVia = bootstraps ? null : this.joinTarget(host)
     return {
+      // Every field the runtime has, at its default; then what the simulation sets.
+      ...baseConfig,
       nodeId: host.id,
       raftAddr: addr,
       respAddr: { host: addr.host, port: 6379 },
       httpAddr: { host: addr.host, port: 8080 },
       dataDir: host.disk.dir,
       join: joinVia === null ? null : { host: `${joinVia}.sim`, port: 7000 },
-      clusterSecret: 'sim',
-      requirePass: null,
-      protectedMode: false,
       tickMs: w.tickMs,
       electionTimeoutTicks: w.electionTimeoutTicks,
       heartbeatIntervalTicks: w.heartbeatIntervalTicks,
       snapshotEntries: w.snapshotEntries,
-      snapshotLogBytes: 256 * 1024 * 1024,
       fsync: 'always',
       segmentBytesMax: w.segmentBytesMax,
       preallocateSegments: w.preallocateSegments,
       requestTimeoutMs: w.requestTimeoutMs,
       followerWrites: 'forward',
-      maxClients: 100,
-      logLevel: 'info',
-      peerAddrOverrides: new Map(),
-      testMode: false,
-      trackSyncedLengths: false,
-      unsafeStaleReads: false,
-      peerTls: null,
-      clientTls: null,
     }
   }
 
