@@ -100,9 +100,17 @@ export interface LocalCommandSpec extends CommandSpecBase {
   readonly queueable?: boolean
 }
 
+/** Where a blocking pop (BLPOP …) finds the keys it waits on and its timeout argument. */
+export interface BlockingSpec {
+  keys(args: readonly Buffer[]): readonly Buffer[]
+  timeout(args: readonly Buffer[]): Buffer | undefined
+}
+
 /** Becomes one KvOp: `read` ops run through backend.read, `write` ops through backend.write. */
 export interface KvCommandSpec extends CommandSpecBase {
   readonly kind: 'read' | 'write'
+  /** Set for the blocking pops: outside MULTI the connection waits (blocking-pop.ts). */
+  readonly blocking?: BlockingSpec
   /** Parses the arguments; a Reply is a syntax error answered without touching the store. */
   toOp(args: readonly Buffer[]): KvOp | Reply
   /** When set, the reply once the write succeeded (PUBLISH answers from local state, not the op's result). */

@@ -4,7 +4,9 @@
 // writes are proposed together. Nothing a client sends can throw out of here.
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { Socket } from 'node:net'
-import type { KvApplyResult, KvOp, KvOpResult, KvScanResult, KvWatch } from '../../kv/command.js'
+import { NIL_ARRAY, type KvApplyResult, type KvOp, type KvOpResult, type KvScanResult, type KvWatch } from '../../kv/command.js'
+import { parseTimeoutMs } from '../../kv/blocking-calls.js'
+import { isEmptyPop, waitAndPop } from './blocking-pop.js'
 import type { ReadConsistency } from '../../replica/client-api.js'
 import { backendErrorReply } from './backend-errors.js'
 import { ClientState, type QueuedCommand, type Transaction } from './client-state.js'
@@ -413,7 +415,10 @@ export class Connection implements ConnectionView {
       return
     }
     const backend = this.server.backend
-    const result = this.sequencer.run('write', () => backend.write({ ops: [op], watches: [] }))
+    const blocking = spec.blocking
+    const result = blocking === undefined
+      ? this.sequencer.run('write', () => backend.write({ ops: [op], watches: [] }))
+      : this.sequencer.run('write', () => this.blockingPop(op, blocking.keys(args), blocking.timeout(args)))
     const slot = spec.firstKey > 0 && args[spec.firstKey] !== undefined ? keySlot(args[spec.firstKey] as Buffer) : 0
     const custom = spec.reply
     this.settleWith(
@@ -422,6 +427,17 @@ export class Connection implements ConnectionView {
       this.queue.reserve(),
       slot,
     )
+  }
+
+  /** A blocking pop outside MULTI: tried at once, then waited for on this node (blocking-pop.ts). */
+  private async blockingPop(op: KvOp, keys: readonly Buffer[], timeoutArg: Buffer | undefined): Promise<KvApplyResult> {
+    const backend = this.server.backend
+    const first = await backend.write({ ops: [op], watches: [] })
+    const timeoutMs = parseTimeoutMs(timeoutArg)
+    // An error (a bad timeout, WRONGTYPE) or a pop that found data is the answer.
+    if (!isEmptyPop(first) || typeof timeoutMs !== 'number') return first
+    const outcome = await waitAndPop(backend, { op, keys, timeoutMs, closed: () => this.closing })
+    return outcome ?? { t: 'results', results: [NIL_ARRAY] }
   }
 
   private runSpecial(name: string, args: Buffer[]): void {
