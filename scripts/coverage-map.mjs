@@ -7,6 +7,7 @@
 const processTests = [
   /^test\/cluster\//,
   /^test\/jepsen\//,
+  /^test\/browser\//,
   /^test\/security\/(client-tls-node|secrets|tls-cluster)\.test\.ts$/,
   /^test\/storage\/crash-recovery\.test\.ts$/,
 ]

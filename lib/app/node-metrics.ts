@@ -2,6 +2,7 @@
 // histograms without hand-written bucketing). Each node gets its own registry
 // so that several nodes can live in one test process.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import type { FeedHub } from '../feeds/feed-hub.js'
 import { unsafeSwitchNames, unsafeSwitchesOn } from '../config/node-config.js'
 import type { Replica } from '../replica/replica.js'
 
@@ -80,6 +81,21 @@ export class NodeMetrics {
   /** The RESP server exists after the metrics: it hands over its counter here. */
   countClientsWith(count: () => number): void {
     this.clientCount = count
+  }
+
+  /** Gauges and counters of the change feeds (read from the hub when scraped). */
+  countFeeds(feeds: FeedHub): void {
+    const registry = this.registry
+    new Gauge({ name: 'raftkv_pubsub_subscribers', help: 'RESP connections in subscriber mode', registers: [registry], collect() { this.set(feeds.subscriberCount) } })
+    new Gauge({ name: 'raftkv_watchers', help: 'Open /watch streams', registers: [registry], collect() { this.set(feeds.watchers.size) } })
+    new Counter({ name: 'raftkv_pubsub_messages_sent_total', help: 'Pub/Sub messages (PUBLISH and keyspace notifications) handed to subscribers', registers: [registry], collect() { this.reset(); this.inc(feeds.pubsub.messagesSent) } })
+    new Counter({ name: 'raftkv_watch_events_sent_total', help: 'Keyspace events handed to /watch streams', registers: [registry], collect() { this.reset(); this.inc(feeds.watchers.eventsSent) } })
+    new Counter({ name: 'raftkv_slow_consumer_disconnects_total', help: 'Subscribers and watchers disconnected for going over their output limit', labelNames: ['kind'], registers: [registry], collect() {
+      this.reset()
+      this.inc({ kind: 'subscriber' }, feeds.counters.slowSubscriberDisconnects)
+      this.inc({ kind: 'watcher' }, feeds.counters.slowWatcherDisconnects)
+    } })
+    new Gauge({ name: 'raftkv_watch_history_events', help: 'Keyspace events held for /watch resumes', registers: [registry], collect() { this.set(feeds.history.size) } })
   }
 
   text(): Promise<string> {

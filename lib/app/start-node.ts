@@ -3,6 +3,8 @@
 // bin/raftkv calls startNode(); tests call it too, in-process or through
 // the CLI in a child process.
 import { formatHostPort, type NodeConfig } from '../config/node-config.js'
+import { FeedHub } from '../feeds/feed-hub.js'
+import { parseNotifyFlags } from '../feeds/notify-flags.js'
 import { AdminCommands } from '../replica/admin-commands.js'
 import { ReplicaBackend } from '../replica/replica-backend.js'
 import { Replica } from '../replica/replica.js'
@@ -17,6 +19,7 @@ import { systemIo } from './system-io.js'
 export interface RunningNode {
   readonly replica: Replica
   readonly backend: ReplicaBackend
+  readonly feeds: FeedHub
   readonly respAddr: { host: string; port: number }
   readonly httpAddr: { host: string; port: number }
   /** Stops listeners, then the replica; resolves when everything is closed. */
@@ -31,7 +34,9 @@ export async function startNode(config: NodeConfig, logger: Logger, options: { p
   const backend = new ReplicaBackend(replica, config.followerWrites === 'moved')
   const admin = new AdminCommands(replica)
   backend.useAdmin(admin)
+  const feeds = startFeeds(replica, config, logger)
   const metrics = new NodeMetrics(replica, options.processMetrics ?? true)
+  metrics.countFeeds(feeds)
   const served = instrumentBackend(backend, metrics)
   const recorder = new StatusRecorder(replica, metrics)
   let resp: Awaited<ReturnType<typeof startRespServer>> | null = null
@@ -45,6 +50,7 @@ export async function startNode(config: NodeConfig, logger: Logger, options: { p
       logger,
       movedMode: config.followerWrites === 'moved',
       tls: config.clientTls,
+      feeds,
     })
     http = await startHttpServer({
       addr: formatHostPort(config.httpAddr),
@@ -52,6 +58,7 @@ export async function startNode(config: NodeConfig, logger: Logger, options: { p
       requirePass: config.requirePass,
       metricsText: () => metrics.text(),
       logger,
+      feeds,
       tls: config.clientTls,
       statusDetail: () => recorder.detail(),
     })
@@ -70,6 +77,7 @@ export async function startNode(config: NodeConfig, logger: Logger, options: { p
   return {
     replica,
     backend,
+    feeds,
     respAddr: respServer.address,
     httpAddr: httpServer.address,
     fatal,
@@ -83,6 +91,27 @@ export async function startNode(config: NodeConfig, logger: Logger, options: { p
       return stopping
     },
   }
+}
+
+/** The change feeds, attached to the state machine from its current applied index on. */
+function startFeeds(replica: Replica, config: NodeConfig, logger: Logger): FeedHub {
+  const notifyFlags = parseNotifyFlags(config.notifyKeyspaceEvents)
+  // node-config.ts checked the letters already.
+  if (notifyFlags === null) throw new Error(`NOTIFY_KEYSPACE_EVENTS: invalid letters ${JSON.stringify(config.notifyKeyspaceEvents)}`)
+  const feeds = new FeedHub(replica.appliedIndex(), logger, {
+    notifyFlags,
+    limits: {
+      subscribersMax: config.subscribersMax,
+      subscriberOutputBytesMax: config.subscriberOutputBytesMax,
+      watchersMax: config.watchersMax,
+      watcherOutputBytesMax: config.watcherOutputBytesMax,
+      historyEventsMax: config.watchHistoryEntries,
+      historyBytesMax: config.watchHistoryBytes,
+      heartbeatMs: config.watchHeartbeatMs,
+    },
+  })
+  replica.kv.setEventSink(feeds)
+  return feeds
 }
 
 /**

@@ -48,6 +48,16 @@ export interface NodeConfig {
   readonly requestTimeoutMs: number
   readonly followerWrites: FollowerWrites
   readonly maxClients: number
+  /** Change feeds (lib/feeds/feed-limits.ts says what each bounds). */
+  readonly subscribersMax: number
+  readonly subscriberOutputBytesMax: number
+  readonly watchersMax: number
+  readonly watcherOutputBytesMax: number
+  readonly watchHistoryEntries: number
+  readonly watchHistoryBytes: number
+  readonly watchHeartbeatMs: number
+  /** notify-keyspace-events at start, in Redis's letters ('' = off, Redis's default). */
+  readonly notifyKeyspaceEvents: string
   readonly logLevel: LogLevel
   /**
    * Dial these addresses instead of a peer's advertised RAFT_ADDR (NAT, or a
@@ -90,6 +100,14 @@ export const tuningDefaults = Object.freeze({
   REQUEST_TIMEOUT_MS: 5000,
   FOLLOWER_WRITES: 'forward' as FollowerWrites,
   MAXCLIENTS: 10000,
+  SUBSCRIBERS_MAX: 1000,
+  SUBSCRIBER_OUTPUT_BYTES_MAX: 32 * 1024 * 1024,
+  WATCHERS_MAX: 1000,
+  WATCHER_OUTPUT_BYTES_MAX: 32 * 1024 * 1024,
+  WATCH_HISTORY_ENTRIES: 100_000,
+  WATCH_HISTORY_BYTES: 64 * 1024 * 1024,
+  WATCH_HEARTBEAT_MS: 15_000,
+  NOTIFY_KEYSPACE_EVENTS: '',
   LOG_LEVEL: 'info' as LogLevel,
   PROTECTED_MODE: 'yes',
 })
@@ -155,6 +173,14 @@ export function parseNodeConfig(env: Env): NodeConfig {
     requestTimeoutMs: int(env, 'REQUEST_TIMEOUT_MS', tuningDefaults.REQUEST_TIMEOUT_MS, 100, 600_000),
     followerWrites: oneOf(env, 'FOLLOWER_WRITES', ['forward', 'moved'] as const, tuningDefaults.FOLLOWER_WRITES),
     maxClients: int(env, 'MAXCLIENTS', tuningDefaults.MAXCLIENTS, 1, 1_000_000),
+    subscribersMax: int(env, 'SUBSCRIBERS_MAX', tuningDefaults.SUBSCRIBERS_MAX, 0, 1_000_000),
+    subscriberOutputBytesMax: int(env, 'SUBSCRIBER_OUTPUT_BYTES_MAX', tuningDefaults.SUBSCRIBER_OUTPUT_BYTES_MAX, 1024, 4 * 1024 * 1024 * 1024),
+    watchersMax: int(env, 'WATCHERS_MAX', tuningDefaults.WATCHERS_MAX, 0, 1_000_000),
+    watcherOutputBytesMax: int(env, 'WATCHER_OUTPUT_BYTES_MAX', tuningDefaults.WATCHER_OUTPUT_BYTES_MAX, 1024, 4 * 1024 * 1024 * 1024),
+    watchHistoryEntries: int(env, 'WATCH_HISTORY_ENTRIES', tuningDefaults.WATCH_HISTORY_ENTRIES, 1, 100_000_000),
+    watchHistoryBytes: int(env, 'WATCH_HISTORY_BYTES', tuningDefaults.WATCH_HISTORY_BYTES, 1024, 64 * 1024 * 1024 * 1024),
+    watchHeartbeatMs: int(env, 'WATCH_HEARTBEAT_MS', tuningDefaults.WATCH_HEARTBEAT_MS, 10, 3_600_000),
+    notifyKeyspaceEvents: notifyLetters(env, 'NOTIFY_KEYSPACE_EVENTS'),
     logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, tuningDefaults.LOG_LEVEL),
     peerAddrOverrides: addrOverrides(env, 'PEER_ADDR_OVERRIDES'),
     testMode: yesNo(env, 'RAFTKV_TEST_MODE', 'no'),
@@ -210,6 +236,13 @@ function checkProtectedMode(c: NodeConfig): void {
 
 export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'))
+}
+
+/** Redis's notify-keyspace-events letters (lib/feeds/notify-flags.ts parses them). */
+function notifyLetters(env: Env, name: string): string {
+  const text = (env[name] ?? tuningDefaults.NOTIFY_KEYSPACE_EVENTS).trim()
+  if (!/^[Ag$lshzxeKEtmdn]*$/.test(text)) throw new ConfigError(`${name} has an invalid event class character: use letters from 'Ag$lshzxeKEtmdn' (got ${JSON.stringify(text)})`)
+  return text
 }
 
 function required(env: Env, name: string): string {

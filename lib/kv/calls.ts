@@ -4,6 +4,7 @@
 // arguments, answers an error and changes nothing, so apply never throws.
 
 import { errorResult, type KvOp, type KvOpResult } from './command.js'
+import { blockingCalls } from './blocking-calls.js'
 import { arityOk, wrongArity, type KvCall } from './call-context.js'
 import { hashCalls } from './hash-calls.js'
 import { NO_KEY_EVENTS, type NotifyKeyEvent } from './key-events.js'
@@ -15,7 +16,7 @@ import { stringCalls } from './string-calls.js'
 import { zsetCalls } from './zset-calls.js'
 
 const registry = new Map<string, KvCall>()
-for (const call of [...stringCalls, ...keyspaceCalls, ...hashCalls, ...listCalls, ...setCalls, ...zsetCalls]) {
+for (const call of [...stringCalls, ...keyspaceCalls, ...hashCalls, ...listCalls, ...setCalls, ...zsetCalls, ...blockingCalls]) {
   registry.set(call.name, call)
 }
 

@@ -39,7 +39,7 @@ export const KEYS_PER_OP_MAX = 1 << 20
 const OP_TAGS = [
   'set', 'get', 'getdel', 'del', 'exists', 'incrby', 'append', 'strlen', 'mget', 'mset',
   'setnx', 'expire', 'ttl', 'expiretime', 'persist', 'type', 'dbsize', 'flushall', 'expireSweep',
-  'dbexpires', 'call',
+  'dbexpires', 'call', 'publish',
 ] as const satisfies readonly KvOp['t'][]
 const TAG_OF = new Map<KvOp['t'], number>(OP_TAGS.map((name, i) => [name, i]))
 
@@ -245,6 +245,8 @@ function opBytes(op: KvOp): number {
       return 1 + 4 + op.key.length + 8
     case 'append': case 'setnx':
       return 1 + 8 + op.key.length + op.value.length
+    case 'publish':
+      return 1 + 8 + op.channel.length + op.message.length
     case 'mset': {
       let size = 1 + 4
       for (const pair of op.pairs) size += 8 + pair.key.length + pair.value.length
@@ -302,6 +304,8 @@ function encodeOp(w: ByteWriter, op: KvOp): void {
       w.bytes(op.key); w.i64(op.delta); return
     case 'append': case 'setnx':
       w.bytes(op.key); w.bytes(op.value); return
+    case 'publish':
+      w.bytes(op.channel); w.bytes(op.message); return
     case 'mset':
       if (op.pairs.length > KEYS_PER_OP_MAX) throw new KvEncodeError(`mset holds at most ${KEYS_PER_OP_MAX} pairs`)
       w.u32(op.pairs.length)
@@ -364,6 +368,8 @@ function decodeOp(r: ByteReader): KvOp {
       return { t, key: r.bytes('key'), delta: r.i64('delta') }
     case 'append': case 'setnx':
       return { t, key: r.bytes('key'), value: r.bytes('value') }
+    case 'publish':
+      return { t, channel: r.bytes('channel'), message: r.bytes('message') }
     case 'mset': {
       const count = r.count('pair count', 8, KEYS_PER_OP_MAX)
       const pairs = new Array<{ key: Buffer; value: Buffer }>(count)

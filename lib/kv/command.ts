@@ -109,6 +109,12 @@ export type KvOp =
    * entry and every replica chooses alike; 0 for commands that choose nothing.
    */
   | { readonly t: 'call'; readonly name: string; readonly args: readonly Buffer[]; readonly seed: number }
+  /**
+   * PUBLISH, through the log so that every node delivers messages in one
+   * order. Changes no key; the state machine hands it to its event sink
+   * (key-events.ts) and answers 0 (the RESP layer answers the receivers).
+   */
+  | { readonly t: 'publish'; readonly channel: Buffer; readonly message: Buffer }
 
 export type KvOpType = KvOp['t']
 

@@ -30,6 +30,7 @@ import { assert } from '../util/assert.js'
 export const SCAN_COUNT_MAX = 100_000
 
 /** What most writes answer; shared, so a plain SET allocates no outcome. */
+const PUBLISH_RESULT: KvOpResult = Object.freeze({ t: 'int', value: 0 })
 const OK_OUTCOME: KvWriteOutcome = Object.freeze({ t: 'results', results: Object.freeze([OK]) })
 
 export class KvStateMachine {
@@ -126,8 +127,17 @@ export class KvStateMachine {
       if (this.keyspace.version(watch.key.toString('latin1'), nowMs) !== watch.version) return { t: 'watchAborted' }
     }
     const results: KvOpResult[] = new Array(write.ops.length)
-    for (let i = 0; i < write.ops.length; i++) results[i] = applyOp(this.keyspace, write.ops[i] as KvOp, nowMs, this.notify)
+    for (let i = 0; i < write.ops.length; i++) {
+      const op = write.ops[i] as KvOp
+      results[i] = op.t === 'publish' ? this.publish(op.channel, op.message) : applyOp(this.keyspace, op, nowMs, this.notify)
+    }
     return { t: 'results', results }
+  }
+
+  /** PUBLISH: no state changes; every node's sink sees the message at the same index. */
+  private publish(channel: Buffer, message: Buffer): KvOpResult {
+    this.sink?.message(this.applyingIndex, channel, message)
+    return PUBLISH_RESULT
   }
 
   isReadOnly(op: KvOp): boolean {

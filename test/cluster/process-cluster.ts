@@ -97,6 +97,22 @@ export interface StatusJson {
   members: { id: string; role: string; match: number | null; incarnation?: string }[]
 }
 
+/** What GET /cluster/status says of membership: this node's incarnation and every member's. */
+export interface ClusterStatus {
+  incarnation: string
+  members: { id: string; role: string; incarnation: string }[]
+}
+
+/** The node's /cluster/status, or null when it does not answer. */
+export async function clusterStatus(node: ProcessNode): Promise<ClusterStatus | null> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${node.spec.httpPort}/cluster/status`, { signal: AbortSignal.timeout(2000) })
+    return res.ok ? ((await res.json()) as ClusterStatus) : null
+  } catch {
+    return null
+  }
+}
+
 export class ProcessNode {
   proc: ChildProcess | null = null
   output = ''

@@ -6,21 +6,7 @@
 // acknowledged write; before the fix it stopped for good at the first entry
 // naming n2's old incarnation and the cluster was left with one voter short.
 import t from 'tap'
-import { ProcessCluster, runCli, type ProcessNode } from './process-cluster.js'
-
-interface ClusterStatus {
-  incarnation: string
-  members: { id: string; role: string; incarnation: string }[]
-}
-
-async function clusterStatus(node: ProcessNode): Promise<ClusterStatus | null> {
-  try {
-    const res = await fetch(`http://127.0.0.1:${node.spec.httpPort}/cluster/status`, { signal: AbortSignal.timeout(2000) })
-    return res.ok ? ((await res.json()) as ClusterStatus) : null
-  } catch {
-    return null
-  }
-}
+import { ProcessCluster, clusterStatus, runCli, type ProcessNode } from './process-cluster.js'
 
 /** More entries than one append carries (appendEntriesMax, 512): a rejoining node gets the log in several batches. */
 const keysBeforeFirstWipe = 700

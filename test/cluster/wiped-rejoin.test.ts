@@ -6,21 +6,7 @@
 // acknowledged write, and the returning node serves all of them.
 // Also: the operator's `add` learns the new node's incarnation from the node.
 import t from 'tap'
-import { ProcessCluster, freePort, runCli as cli, type ProcessNode } from './process-cluster.js'
-
-interface ClusterStatus {
-  incarnation: string
-  members: { id: string; role: string; incarnation: string }[]
-}
-
-async function clusterStatus(node: ProcessNode): Promise<ClusterStatus | null> {
-  try {
-    const res = await fetch(`http://127.0.0.1:${node.spec.httpPort}/cluster/status`, { signal: AbortSignal.timeout(2000) })
-    return res.ok ? ((await res.json()) as ClusterStatus) : null
-  } catch {
-    return null
-  }
-}
+import { ProcessCluster, clusterStatus, freePort, runCli as cli, type ProcessNode } from './process-cluster.js'
 
 t.test('a follower wiped and restarted under its old id rejoins, catches up, and no acknowledged write is lost', async (t) => {
   const cluster = new ProcessCluster()

@@ -10,6 +10,7 @@ import { checkHistory, opsByKey, type HistoryVerdict } from './linearizability.j
 import { Nemesis, nemesisTimingDefaults, type FaultRecord, type NemesisTiming } from './nemesis.js'
 import { formatWindow, rerunCommand, writeFailure } from './results.js'
 import { scenarioEnv, scenarios, sparesFor, type ScenarioName } from './scenarios.js'
+import { WatchFeed } from './watch-feed.js'
 import { sleep, Workload, workloadDefaults, workloadKeys } from './workload.js'
 
 export interface RunOptions {
@@ -68,11 +69,14 @@ export async function runScenario(o: RunOptions): Promise<RunReport> {
     const workload = new Workload(history, (w) => targetFor(cluster, w), workers, workloadSeed)
     const nemesis = new Nemesis(cluster, nemesisRng, scenarios[o.scenario], originMs, o.timing ?? nemesisTimingDefaults)
     schedule = nemesis.records
+    const feed = o.scenario === 'watch' ? new WatchFeed(cluster) : null
+    feed?.start()
     workload.start()
     await nemesis.run(o.durationMs)
     cluster.healAll()
     await sleep(settleMs)
     await workload.stop()
+    await feed?.stop(30_000)
     log(`${o.scenario}: ${nemesis.records.length} faults, ${history.ops.length} ops; healing and checking`)
     const base = { scenario: o.scenario, nodes: o.nodes, seed: o.seed, durationMs: o.durationMs, faults: schedule.length, schedule, rerun }
     const finish = (verdict: Verdict, detail: string, windows: AnomalyWindow[] = []): RunReport => {
@@ -90,8 +94,10 @@ export async function runScenario(o: RunOptions): Promise<RunReport> {
       return finish('anomaly', windows.map((w) => formatWindow(w, originMs)).join('\n\n'), windows)
     }
     if (!convergence.converged) return finish('diverged', convergence.detail)
+    const watched = feed?.check() ?? null
+    if (watched !== null && !watched.ok) return finish('anomaly', watched.detail)
     if (checked.verdict === 'budget') return finish('inconclusive', `checker gave up on ${checked.keys.filter((k) => k.verdict === 'budget').map((k) => k.key).join(', ')}`)
-    return finish('ok', `${checked.keys.reduce((s, k) => s + k.opsChecked, 0)} ops checked over ${checked.keys.length} keys; ${convergence.detail}`)
+    return finish('ok', `${checked.keys.reduce((s, k) => s + k.opsChecked, 0)} ops checked over ${checked.keys.length} keys; ${convergence.detail}${watched === null ? '' : `; ${watched.detail}`}`)
   } finally {
     await cluster.stop()
   }

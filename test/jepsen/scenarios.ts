@@ -16,6 +16,8 @@ export const scenarios = {
   'replace-chain-replay': ['replace-in-place', 'replace-in-place', 'replace-in-place', 'kill-random', 'pause-random', 'isolate-one'],
   'torn-tail': ['torn-tail'],
   'power-loss': ['power-loss'],
+  // Nodes and leaders killed while a /watch client follows the changes and resumes on another node (watch-feed.ts checks it).
+  watch: ['kill-random', 'kill-leader'],
   // Everything above, one fault at a time, in a random order.
   mixed: ['kill-random', 'kill-leader', 'pause-random', 'pause-leader', 'isolate-one', 'isolate-leader', 'majority-minority', 'bridge', 'one-way', 'delay', 'drop', 'replace-node', 'transfer-leader', 'wipe-readd', 'replace-in-place', 'torn-tail', 'power-loss'],
 } as const satisfies Record<string, readonly FaultKind[]>

@@ -19,7 +19,7 @@ function int64(rng: Prng): bigint {
 
 function randomOp(rng: Prng): KvOp {
   const unit: KvTimeUnit = rng.pick(['seconds', 'milliseconds'] as const)
-  switch (rng.int(20)) {
+  switch (rng.int(21)) {
     case 0: {
       const expiry = rng.pick([
         { t: 'none' } as const,
@@ -50,6 +50,7 @@ function randomOp(rng: Prng): KvOp {
     case 16: return { t: 'dbsize' }
     case 17: return { t: 'flushall' }
     case 18: return { t: 'dbexpires' }
+    case 19: return { t: 'publish', channel: bytes(rng), message: bytes(rng) }
     default: return { t: 'expireSweep', keys: keys(rng) }
   }
 }

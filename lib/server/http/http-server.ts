@@ -14,6 +14,8 @@ import { parseAddr } from '../resp/resp-server.js'
 import { HttpError, readJsonBody, sendJson, sendError, sendBackendError } from './http-io.js'
 import { deleteKey, getKey, postKey } from './key-routes.js'
 import { clusterRoute } from './cluster-routes.js'
+import { watchRoute } from './watch-route.js'
+import type { FeedHub } from '../../feeds/feed-hub.js'
 import { statusBody, type StatusDetail } from './status-body.js'
 import { isStatusPagePath, loadStatusPage, type StatusPage } from './status-page.js'
 
@@ -31,6 +33,8 @@ export interface HttpServerOptions {
   /** https with these (CLIENT_TLS_*); absent or null: plain http. */
   readonly tls?: ClientTlsOptions | null
   readonly limits?: Partial<HttpLimits>
+  /** The node's change feeds, for GET /watch; absent: /watch is 404. */
+  readonly feeds?: FeedHub | null
   /** What GET /status adds to backend.info() (progress, load, leader changes); absent: info() alone. */
   readonly statusDetail?: () => StatusDetail
 }
@@ -108,6 +112,7 @@ async function route(
     if (method === 'GET') return getKey(context, response, path.slice('/key/'.length), url.searchParams)
     if (allow('GET,DELETE')) return deleteKey(context, response, path.slice('/key/'.length))
   }
+  if (path === '/watch' && options.feeds && allow('GET')) return watchRoute(context, options.feeds, request, response, url)
   if (path === '/status' && allow('GET')) return sendJson(response, 200, statusBody(context.backend.info(), options.statusDetail?.() ?? null))
   // The page's GET and HEAD were answered before the token check; other methods land here.
   if (isStatusPagePath(path)) throw new HttpError(405, `method ${method} not allowed on ${path}`, { Allow: 'GET,HEAD' })

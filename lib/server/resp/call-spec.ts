@@ -6,7 +6,7 @@
 import { randomInt } from 'node:crypto'
 import type { KvOp } from '../../kv/command.js'
 import { lookupCall } from '../../kv/calls.js'
-import type { CommandFlag, CommandGroup, KvCommandSpec } from './command-types.js'
+import type { BlockingSpec, CommandFlag, CommandGroup, KvCommandSpec } from './command-types.js'
 import type { Reply } from './reply-writer.js'
 
 /** [name, [firstKey, lastKey, step], fast, since, summary] */
@@ -15,7 +15,7 @@ export type CallRow = readonly [string, readonly [number, number, number], boole
 /** Seeds fit a float64 exactly (the log stores them as one); randomInt allows a range below 2^48. */
 const SEED_LIMIT = 2 ** 48 - 1
 
-export function callSpecs(group: CommandGroup, rows: readonly CallRow[]): KvCommandSpec[] {
+export function callSpecs(group: CommandGroup, rows: readonly CallRow[], blocking?: BlockingSpec): KvCommandSpec[] {
   return rows.map(([name, keys, fast, since, summary]) => {
     const call = lookupCall(name)
     if (call === undefined) throw new Error(`call-spec: '${name}' is not in the state machine's registry`)
@@ -34,6 +34,7 @@ export function callSpecs(group: CommandGroup, rows: readonly CallRow[]): KvComm
       summary,
       since,
       toOp: (args: readonly Buffer[]): KvOp | Reply => ({ t: 'call', name, args: args.slice(1), seed: random ? randomInt(SEED_LIMIT) : 0 }),
+      ...(blocking === undefined ? {} : { blocking }),
     }
   })
 }

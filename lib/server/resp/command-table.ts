@@ -6,11 +6,12 @@ import type { CommandContext, CommandSpec, LocalCommandSpec, SpecialCommandSpec 
 import { connectionCommands, localSpec, wrongArity } from './connection-commands.js'
 import { infoCommand } from './info-command.js'
 import { kvCommands } from './kv-commands.js'
+import { publishCommand, pubsubCommands } from './pubsub-commands.js'
 import { hashCommands } from './hash-commands.js'
-import { listCommands } from './list-commands.js'
+import { blockingListCommands, listCommands } from './list-commands.js'
 import { setCommands } from './set-commands.js'
 import { stringCommands } from './string-commands.js'
-import { zsetCommands } from './zset-commands.js'
+import { blockingZsetCommands, zsetCommands } from './zset-commands.js'
 import { bulkArray, encodeValue, errorReply, integer, type Reply, type ReplyValue } from './reply-writer.js'
 
 function special(
@@ -109,6 +110,6 @@ const commandCommand: LocalCommandSpec = localSpec('command', {
   run: command,
 })
 
-for (const spec of [...connectionCommands, infoCommand, commandCommand, ...clusterCommands, ...kvCommands, ...stringCommands, ...hashCommands, ...listCommands, ...setCommands, ...zsetCommands, ...specialCommands]) {
+for (const spec of [...connectionCommands, infoCommand, commandCommand, ...clusterCommands, ...kvCommands, ...stringCommands, ...hashCommands, ...listCommands, ...blockingListCommands, ...setCommands, ...zsetCommands, ...blockingZsetCommands, ...specialCommands, ...pubsubCommands, publishCommand]) {
   table.set(spec.name, spec)
 }

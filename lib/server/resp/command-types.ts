@@ -2,10 +2,12 @@
 // the connection that dispatches them.
 import type { CommandStats } from './command-stats.js'
 import type { AuthThrottle } from '../auth-throttle.js'
+import type { FeedHub } from '../../feeds/feed-hub.js'
 import type { KvOp } from '../../kv/command.js'
 import type { ClientBackend } from '../../replica/client-api.js'
 import type { Logger } from '../../util/logger.js'
 import type { ClientState } from './client-state.js'
+import type { ClientSubscriptions } from './pubsub-commands.js'
 import type { Reply } from './reply-writer.js'
 import type { RespLimits } from './resp-limits.js'
 
@@ -40,6 +42,8 @@ export interface ServerContext {
   readonly logger: Logger
   readonly startedAtMs: number
   readonly runId: string
+  /** The node's change feeds (Pub/Sub, keyspace notifications); null where there are none (some tests). */
+  readonly feeds: FeedHub | null
   address(): { host: string; port: number }
   connections(): Iterable<ConnectionView>
 }
@@ -51,6 +55,8 @@ export interface CommandContext {
   readonly connection: ConnectionView
   /** Checks a password; on failure the reply is delayed (brute force). */
   authenticate(password: Buffer): Promise<boolean> | true
+  /** This connection's Pub/Sub subscriptions (created on first use); null without feeds. */
+  subscriptions(): ClientSubscriptions | null
   /** QUIT: close once this command's reply (and all before it) is written. */
   closeAfterReply(): void
 }
@@ -58,7 +64,7 @@ export interface CommandContext {
 /** Docs groups, as COMMAND DOCS reports them. */
 export type CommandGroup =
   | 'connection' | 'server' | 'string' | 'generic' | 'keyspace' | 'transactions' | 'cluster'
-  | 'hash' | 'list' | 'set' | 'sorted-set' | 'bitmap'
+  | 'hash' | 'list' | 'set' | 'sorted-set' | 'bitmap' | 'pubsub'
 
 export type CommandFlag =
   | 'write'
@@ -94,11 +100,21 @@ export interface LocalCommandSpec extends CommandSpecBase {
   readonly queueable?: boolean
 }
 
+/** Where a blocking pop (BLPOP …) finds the keys it waits on and its timeout argument. */
+export interface BlockingSpec {
+  keys(args: readonly Buffer[]): readonly Buffer[]
+  timeout(args: readonly Buffer[]): Buffer | undefined
+}
+
 /** Becomes one KvOp: `read` ops run through backend.read, `write` ops through backend.write. */
 export interface KvCommandSpec extends CommandSpecBase {
   readonly kind: 'read' | 'write'
+  /** Set for the blocking pops: outside MULTI the connection waits (blocking-pop.ts). */
+  readonly blocking?: BlockingSpec
   /** Parses the arguments; a Reply is a syntax error answered without touching the store. */
   toOp(args: readonly Buffer[]): KvOp | Reply
+  /** When set, the reply once the write succeeded (PUBLISH answers from local state, not the op's result). */
+  reply?(ctx: CommandContext, args: readonly Buffer[]): Reply
 }
 
 /** MULTI, EXEC, DISCARD, WATCH, UNWATCH, SCAN: handled by the connection itself. */

@@ -4,7 +4,9 @@
 // writes are proposed together. Nothing a client sends can throw out of here.
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { Socket } from 'node:net'
-import type { KvApplyResult, KvOp, KvOpResult, KvScanResult, KvWatch } from '../../kv/command.js'
+import { NIL_ARRAY, type KvApplyResult, type KvOp, type KvOpResult, type KvScanResult, type KvWatch } from '../../kv/command.js'
+import { parseTimeoutMs } from '../../kv/blocking-calls.js'
+import { isEmptyPop, waitAndPop } from './blocking-pop.js'
 import type { ReadConsistency } from '../../replica/client-api.js'
 import { backendErrorReply } from './backend-errors.js'
 import { ClientState, type QueuedCommand, type Transaction } from './client-state.js'
@@ -13,6 +15,7 @@ import type { CommandContext, CommandSpec, ConnectionView, KvCommandSpec, LocalC
 import { wrongArity } from './connection-commands.js'
 import { keySlot } from './key-slot.js'
 import { parseScan } from './kv-commands.js'
+import { ClientSubscriptions, subscriberModeReply } from './pubsub-commands.js'
 import { ReplyQueue, type Settle } from './reply-queue.js'
 import {
   array,
@@ -83,6 +86,7 @@ export class Connection implements ConnectionView {
   private quitting = false
   private authDelay: Promise<void> = Promise.resolve()
   private unauthTimer: NodeJS.Timeout | null = null
+  private subscriptions: ClientSubscriptions | null = null
 
   constructor(
     private readonly socket: Socket,
@@ -99,7 +103,7 @@ export class Connection implements ConnectionView {
     this.reader = new RequestReader(limits, () => this.client.authenticated, (args) => this.dispatch(args))
     this.queue = new ReplyQueue(
       socket,
-      () => (this.client.authenticated ? limits.outputBytesMax : limits.unauthOutputBytesMax),
+      () => this.outputBytesMax(),
       {
         overflow: () => this.overflow(),
         flushed: () => this.checkPressure(),
@@ -114,6 +118,11 @@ export class Connection implements ConnectionView {
       server,
       client: this.client,
       connection: this,
+      subscriptions: () => {
+        if (server.feeds === null) return null
+        this.subscriptions ??= new ClientSubscriptions(server.feeds, (reply) => this.queue.push(reply))
+        return this.subscriptions
+      },
       authenticate: (password) => this.authenticate(password),
       closeAfterReply: () => {
         this.quitting = true
@@ -182,9 +191,23 @@ export class Connection implements ConnectionView {
     this.queue.end()
   }
 
+  /** Redis's client-output-buffer-limit: its own class for subscribers (pubsub), normal otherwise. */
+  private outputBytesMax(): number {
+    const feeds = this.server.feeds
+    if (feeds !== null && this.subscriptions !== null && this.subscriptions.count > 0) return feeds.limits.subscriberOutputBytesMax
+    return this.client.authenticated ? this.server.limits.outputBytesMax : this.server.limits.unauthOutputBytesMax
+  }
+
   private overflow(): void {
     this.closing = true
     this.reader.stop()
+    const feeds = this.server.feeds
+    if (feeds !== null && this.subscriptions !== null && this.subscriptions.count > 0) {
+      feeds.counters.slowSubscriberDisconnects++
+      feeds.logger.warn({ client: this.client.id, addr: this.client.addr, bytesMax: feeds.limits.subscriberOutputBytesMax }, 'slow subscriber: output buffer over the pubsub limit, disconnecting it')
+      this.socket.destroy()
+      return
+    }
     this.server.logger.warn({ client: this.client.id, addr: this.client.addr }, 'client output buffer limit reached, closing client')
     this.socket.destroy()
   }
@@ -208,6 +231,7 @@ export class Connection implements ConnectionView {
     this.closing = true
     this.reader.stop()
     this.queue.close()
+    this.subscriptions?.dropAll()
     this.onClose(this)
   }
 
@@ -271,6 +295,11 @@ export class Connection implements ConnectionView {
     if (!this.client.authenticated && !spec.flags.includes('noauth')) {
       this.server.stats.commands.rejected(spec.name)
       this.reject(transaction, noAuth)
+      return
+    }
+    const subscribed = subscriberModeReply(this.subscriptions, spec.name, args)
+    if (subscribed !== null) {
+      this.queue.push(subscribed)
       return
     }
     if (transaction !== null && !transactionControl.has(spec.name)) {
@@ -386,14 +415,29 @@ export class Connection implements ConnectionView {
       return
     }
     const backend = this.server.backend
-    const result = this.sequencer.run('write', () => backend.write({ ops: [op], watches: [] }))
+    const blocking = spec.blocking
+    const result = blocking === undefined
+      ? this.sequencer.run('write', () => backend.write({ ops: [op], watches: [] }))
+      : this.sequencer.run('write', () => this.blockingPop(op, blocking.keys(args), blocking.timeout(args)))
     const slot = spec.firstKey > 0 && args[spec.firstKey] !== undefined ? keySlot(args[spec.firstKey] as Buffer) : 0
+    const custom = spec.reply
     this.settleWith(
       result,
-      (outcome) => applyReply(outcome, (results) => formatResult(results[0] ?? { t: 'nil' })),
+      (outcome) => applyReply(outcome, (results) => (custom !== undefined && results[0]?.t !== 'error' ? custom(this.context, args) : formatResult(results[0] ?? { t: 'nil' }))),
       this.queue.reserve(),
       slot,
     )
+  }
+
+  /** A blocking pop outside MULTI: tried at once, then waited for on this node (blocking-pop.ts). */
+  private async blockingPop(op: KvOp, keys: readonly Buffer[], timeoutArg: Buffer | undefined): Promise<KvApplyResult> {
+    const backend = this.server.backend
+    const first = await backend.write({ ops: [op], watches: [] })
+    const timeoutMs = parseTimeoutMs(timeoutArg)
+    // An error (a bad timeout, WRONGTYPE) or a pop that found data is the answer.
+    if (!isEmptyPop(first) || typeof timeoutMs !== 'number') return first
+    const outcome = await waitAndPop(backend, { op, keys, timeoutMs, closed: () => this.closing })
+    return outcome ?? { t: 'results', results: [NIL_ARRAY] }
   }
 
   private runSpecial(name: string, args: Buffer[]): void {

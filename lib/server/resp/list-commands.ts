@@ -23,3 +23,19 @@ export const listCommands = callSpecs('list', [
   ['rpoplpush', two, false, '1.2.0', 'Returns the last element of a list after removing and pushing it to another list. Deletes the list if the last element was popped.'],
   ['lmpop', [0, 0, 0], false, '7.0.0', 'Returns multiple elements from a list after removing them. Deletes the list if the last element was popped.'],
 ])
+
+/** `key [key …] timeout`: every argument but the last is a key. */
+const keysThenTimeout = { keys: (a: readonly Buffer[]) => a.slice(1, -1), timeout: (a: readonly Buffer[]) => a[a.length - 1] }
+
+export const blockingListCommands = [
+  ...callSpecs('list', [
+    ['blpop', [1, -2, 1], false, '2.0.0', 'Removes and returns the first element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.'],
+    ['brpop', [1, -2, 1], false, '2.0.0', 'Removes and returns the last element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.'],
+  ], keysThenTimeout),
+  ...callSpecs('list', [
+    ['blmove', two, false, '6.2.0', 'Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise. Deletes the list if the last element was moved.'],
+  ], { keys: (a) => a.slice(1, 2), timeout: (a) => a[5] }),
+  ...callSpecs('list', [
+    ['blmpop', [0, 0, 0], false, '7.0.0', 'Pops the first element from one of multiple lists. Blocks until an element is available otherwise. Deletes the list if the last element was popped.'],
+  ], { keys: (a) => a.slice(3, 3 + Math.max(0, Math.min(Number(a[2]?.toString() ?? '0') || 0, a.length - 3))), timeout: (a) => a[1] }),
+]

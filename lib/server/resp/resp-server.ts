@@ -9,6 +9,7 @@ import type { ClientBackend } from '../../replica/client-api.js'
 import type { Logger } from '../../util/logger.js'
 import { AuthThrottle } from '../auth-throttle.js'
 import { clientTlsServerOptions, type ClientTlsOptions } from '../client-tls.js'
+import type { FeedHub } from '../../feeds/feed-hub.js'
 import type { ServerContext, ServerStats } from './command-types.js'
 import { Connection, digest } from './connection.js'
 import { respLimitsDefault, type RespLimits } from './resp-limits.js'
@@ -25,6 +26,8 @@ export interface RespServerOptions {
   readonly movedMode?: boolean
   /** TLS on this port (CLIENT_TLS_*); absent or null: plain TCP. */
   readonly tls?: ClientTlsOptions | null
+  /** The node's change feeds (Pub/Sub, keyspace notifications); absent: those commands answer an error. */
+  readonly feeds?: FeedHub | null
 }
 
 export interface RespServer {
@@ -74,6 +77,7 @@ export async function startRespServer(options: RespServerOptions): Promise<RespS
     logger: options.logger,
     startedAtMs: Date.now(),
     runId: randomBytes(20).toString('hex'),
+    feeds: options.feeds ?? null,
     address: () => bound,
     connections: () => connections.values(),
   }

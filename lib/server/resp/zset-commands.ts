@@ -30,3 +30,10 @@ export const zsetCommands = callSpecs('sorted-set', [
   ['zrandmember', one, false, '6.2.0', 'Returns one or more random members from a sorted set.'],
   ['zscan', one, false, '2.8.0', 'Iterates over members and scores of a sorted set.'],
 ])
+
+const keysThenTimeout = { keys: (a: readonly Buffer[]) => a.slice(1, -1), timeout: (a: readonly Buffer[]) => a[a.length - 1] }
+
+export const blockingZsetCommands = callSpecs('sorted-set', [
+  ['bzpopmin', [1, -2, 1], true, '5.0.0', 'Removes and returns the member with the lowest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.'],
+  ['bzpopmax', [1, -2, 1], true, '5.0.0', 'Removes and returns the member with the highest score from one or more sorted sets. Blocks until a member available otherwise.  Deletes the sorted set if the last element was popped.'],
+], keysThenTimeout)

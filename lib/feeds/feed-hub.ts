@@ -1,0 +1,69 @@
+// The change feeds of one node: the state machine's event sink
+// (kv/key-events.ts) fanned out to PUBLISH/SUBSCRIBE, keyspace notifications,
+// the /watch history and the open /watch streams. Everything here runs
+// synchronously inside apply, so it only queues: subscribers' bytes go to
+// their connection's bounded buffer, watchers' events to a batch flushed
+// once per turn.
+import type { KvEventClass, KvEventSink } from '../kv/key-events.js'
+import type { StoredValue } from '../kv/keyspace.js'
+import type { Logger } from '../util/logger.js'
+import { feedLimitsDefault, type FeedLimits } from './feed-limits.js'
+import { NOTIFY_NONE, notifies, type NotifyFlags } from './notify-flags.js'
+import { PubSubRegistry } from './pubsub-registry.js'
+import { WatchHistory } from './watch-history.js'
+import { WatchRegistry } from './watch-registry.js'
+
+const keyspacePrefix = Buffer.from('__keyspace@0__:')
+const keyeventPrefix = Buffer.from('__keyevent@0__:')
+
+/** Counters for /metrics and INFO. */
+export interface FeedCounters {
+  /** Subscribers disconnected because their output buffer went over the limit. */
+  slowSubscriberDisconnects: number
+  /** Watch streams closed because their output went over the limit. */
+  slowWatcherDisconnects: number
+}
+
+export class FeedHub implements KvEventSink {
+  readonly limits: FeedLimits
+  readonly pubsub = new PubSubRegistry()
+  readonly watchers = new WatchRegistry()
+  readonly history: WatchHistory
+  readonly counters: FeedCounters = { slowSubscriberDisconnects: 0, slowWatcherDisconnects: 0 }
+  /** RESP connections in subscriber mode (bounded by limits.subscribersMax). */
+  subscriberCount = 0
+  /** notify-keyspace-events; may change at run time (CONFIG SET). */
+  notifyFlags: NotifyFlags
+
+  constructor(
+    startIndex: number,
+    readonly logger: Logger,
+    options: { limits?: Partial<FeedLimits>; notifyFlags?: NotifyFlags } = {},
+  ) {
+    this.limits = Object.freeze({ ...feedLimitsDefault, ...options.limits })
+    this.notifyFlags = options.notifyFlags ?? NOTIFY_NONE
+    this.history = new WatchHistory(this.limits.historyEventsMax, this.limits.historyBytesMax, startIndex)
+  }
+
+  keyEvent(index: number, event: string, typeClass: KvEventClass, key: string, value: StoredValue | null): void {
+    const change = { index, op: event, typeClass, key, value }
+    this.history.append(change)
+    this.watchers.offer(change)
+    if (this.pubsub.empty || !notifies(this.notifyFlags, typeClass)) return
+    // notify.c: the keyspace channel carries the event name, the keyevent channel the key.
+    const keyBytes = Buffer.from(key, 'latin1')
+    const eventBytes = Buffer.from(event, 'latin1')
+    if (this.notifyFlags.keyspace) this.pubsub.publish(Buffer.concat([keyspacePrefix, keyBytes]), eventBytes)
+    if (this.notifyFlags.keyevent) this.pubsub.publish(Buffer.concat([keyeventPrefix, eventBytes]), keyBytes)
+  }
+
+  message(_index: number, channel: Buffer, message: Buffer): void {
+    this.pubsub.publish(channel, message)
+  }
+
+  reset(index: number): void {
+    this.history.reset(index)
+    this.logger.info({ index, watchers: this.watchers.size }, 'state replaced by a snapshot: watch history restarts here, open watch streams end')
+    this.watchers.endAll('the node installed a snapshot; resume from your last event id')
+  }
+}

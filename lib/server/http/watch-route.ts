@@ -1,0 +1,101 @@
+// GET /watch?prefix=<p> | ?key=<k> — the keyspace's changes as Server-Sent
+// Events. Each change is one event: `data:` is JSON {"index","op","key","value"}
+// and `id:` is its log index, written on the last event of each log entry so
+// that a client resuming with Last-Event-ID (or ?from=) never gets half an
+// entry. A resume is served from the node's bounded history (every node
+// produces the same events at the same indexes, so any node will do);
+// older than that is 410 Gone with the oldest index still held, as etcd's
+// ErrCompacted. A watch without a starting point starts at an index
+// confirmed by ReadIndex: no write acknowledged before the request is
+// reported as a change after it.
+import type http from 'node:http'
+import type { FeedHub } from '../../feeds/feed-hub.js'
+import type { ChangeEvent } from '../../feeds/watch-history.js'
+import { matches, type WatchFilter } from '../../feeds/watch-registry.js'
+import type { RouteContext } from './http-server.js'
+import { HttpError, sendJson } from './http-io.js'
+
+/** The text of a latin1-held key or value for JSON (bytes read as UTF-8). */
+function text(value: string | Buffer): string {
+  return (typeof value === 'string' ? Buffer.from(value, 'latin1') : value).toString('utf8')
+}
+
+/** Events as SSE text; `id:` on the last event of each index. */
+export function formatEvents(events: readonly ChangeEvent[]): string {
+  let out = ''
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i] as ChangeEvent
+    const data = JSON.stringify({ index: e.index, op: e.op, key: text(e.key), value: e.value === null ? null : text(e.value) })
+    const last = events[i + 1]?.index !== e.index
+    out += last ? `id: ${e.index}\ndata: ${data}\n\n` : `data: ${data}\n\n`
+  }
+  return out
+}
+
+function parseFilter(url: URL): WatchFilter {
+  const key = url.searchParams.get('key')
+  const prefix = url.searchParams.get('prefix')
+  if ((key === null) === (prefix === null)) throw new HttpError(400, 'give exactly one of ?key=<key> or ?prefix=<prefix> (an empty prefix watches every key)')
+  if (key !== null) {
+    if (key === '') throw new HttpError(400, '?key= must not be empty')
+    return { t: 'key', key: Buffer.from(key).toString('latin1') }
+  }
+  return { t: 'prefix', prefix: Buffer.from(prefix as string).toString('latin1') }
+}
+
+/** ?from= or Last-Event-ID: resume after this index; null starts now. */
+function parseFrom(request: http.IncomingMessage, url: URL): number | null {
+  const raw = url.searchParams.get('from') ?? request.headers['last-event-id']
+  if (raw === undefined || raw === null) return null
+  const value = Array.isArray(raw) ? raw[0] ?? '' : raw
+  if (!/^[0-9]{1,15}$/.test(value.trim())) throw new HttpError(400, 'from / Last-Event-ID must be a log index (a non-negative integer)')
+  return Number(value.trim())
+}
+
+export async function watchRoute(context: RouteContext, feeds: FeedHub, request: http.IncomingMessage, response: http.ServerResponse, url: URL): Promise<void> {
+  const filter = parseFilter(url)
+  let from = parseFrom(request, url)
+  if (feeds.watchers.size >= feeds.limits.watchersMax) {
+    throw new HttpError(503, `too many watchers on this node (WATCHERS_MAX ${feeds.limits.watchersMax}); try another node`, { 'Retry-After': '1' })
+  }
+  if (from === null) {
+    // ReadIndex: once this resolves, everything committed before the request is applied here.
+    await context.backend.read([{ t: 'dbsize' }], 'linearizable')
+    from = context.backend.info().appliedIndex
+  }
+  // From here to add() nothing awaits: no event can fall between the history and the live feed.
+  const replay = feeds.history.after(from)?.filter((e) => matches(filter, e.key)) ?? null
+  if (replay === null) {
+    sendJson(response, 410, {
+      error: `changes after index ${from} are no longer held here (WATCH_HISTORY_ENTRIES); resume from a later index or read the current state`,
+      oldestIndex: feeds.history.horizon + 1,
+      resumeFrom: feeds.history.horizon,
+    })
+    return
+  }
+  response.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', 'X-Accel-Buffering': 'no' })
+  // An id before any event: a client that reconnects before the first change resumes from here, not from "now".
+  response.write(`retry: 1000\nid: ${from}\n\n${formatEvents(replay)}`)
+  let stop: () => void = () => {}
+  const heartbeat = setInterval(() => response.write(': heartbeat\n\n'), feeds.limits.heartbeatMs)
+  const close = (): void => {
+    clearInterval(heartbeat)
+    stop()
+  }
+  stop = feeds.watchers.add(filter, from, {
+    deliver: (events) => {
+      response.write(formatEvents(events))
+      if (response.writableLength > feeds.limits.watcherOutputBytesMax) {
+        feeds.counters.slowWatcherDisconnects++
+        feeds.logger.warn({ addr: request.socket.remoteAddress, bytesMax: feeds.limits.watcherOutputBytesMax }, 'slow watcher: output over the limit, closing its stream (it may resume with Last-Event-ID)')
+        close()
+        response.destroy()
+      }
+    },
+    end: (reason) => {
+      clearInterval(heartbeat)
+      response.end(`: ${reason}\n\n`)
+    },
+  })
+  response.on('close', close)
+}

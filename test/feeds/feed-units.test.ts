@@ -1,0 +1,57 @@
+import t from 'tap'
+import { formatNotifyFlags, parseNotifyFlags } from '../../lib/feeds/notify-flags.js'
+import { PubSubRegistry, type Subscriber } from '../../lib/feeds/pubsub-registry.js'
+import { WatchHistory, type ChangeEvent } from '../../lib/feeds/watch-history.js'
+
+const ev = (index: number, key = 'k'): ChangeEvent => ({ index, op: 'set', typeClass: '$', key, value: 'v' })
+
+t.test('notify-keyspace-events reads back as redis-server 7.0 prints it', async (t) => {
+  // Pairs recorded from CONFIG SET / CONFIG GET on redis-server 7.0.
+  const pairs: [string, string][] = [['KEA', 'AKE'], ['Kgn', 'gnK'], ['AKEn', 'AKE'], ['Em', 'Em'], ['g$xE', 'g$xE'], ['KEAm', 'AKEm'], ['Ez', 'zE'], ['K', 'K'], ['', '']]
+  for (const [input, shown] of pairs) t.equal(formatNotifyFlags(parseNotifyFlags(input) ?? { keyspace: false, keyevent: false, classes: new Set() }), shown, input)
+  t.equal(parseNotifyFlags('KEQ'), null, 'an unknown letter refuses the whole value')
+})
+
+t.test('the watch history serves every event after an index it still covers, and refuses older ones', async (t) => {
+  const h = new WatchHistory(4, 1 << 20, 10)
+  for (const i of [11, 12, 12, 13]) h.append(ev(i))
+  t.same(h.after(11)?.map((e) => e.index), [12, 12, 13])
+  t.same(h.after(10)?.map((e) => e.index), [11, 12, 12, 13])
+  t.equal(h.after(9), null, 'before the index the history started at')
+  h.append(ev(14))
+  t.equal(h.horizon, 11, 'evicting index 11 moves the horizon to it')
+  t.equal(h.after(10), null)
+  h.append(ev(15))
+  t.equal(h.horizon, 12, 'half of entry 12 evicted: a resume must start after all of it')
+  t.same(h.after(12)?.map((e) => e.index), [13, 14, 15])
+  h.reset(100)
+  t.equal(h.after(99), null, 'a snapshot install restarts the history at its index')
+  t.same(h.after(100), [])
+})
+
+t.test('the watch history is bounded by bytes as well as by count', async (t) => {
+  const h = new WatchHistory(1000, 1000, 0)
+  for (let i = 1; i <= 100; i++) h.append({ ...ev(i), value: 'x'.repeat(100) })
+  t.ok(h.size < 10, `${h.size} events held`)
+  t.same(h.after(h.horizon)?.map((e) => e.index).at(-1), 100)
+})
+
+t.test('a message reaches channel and pattern subscribers, and PUBSUB counts them as Redis does', async (t) => {
+  const r = new PubSubRegistry()
+  const got: string[] = []
+  const a: Subscriber = { send: (b) => got.push(`a ${b.toString('latin1').replace(/\r\n/g, ' ')}`) }
+  const b: Subscriber = { send: (x) => got.push(`b ${x.toString('latin1').replace(/\r\n/g, ' ')}`) }
+  r.subscribe(a, 'news')
+  r.psubscribe(a, 'n*')
+  r.psubscribe(b, 'n*')
+  t.equal(r.receivers(Buffer.from('news')), 3)
+  t.equal(r.publish(Buffer.from('news'), Buffer.from('hi')), 3)
+  t.same(got, ['a *3 $7 message $4 news $2 hi ', 'a *4 $8 pmessage $2 n* $4 news $2 hi ', 'b *4 $8 pmessage $2 n* $4 news $2 hi '])
+  t.same(r.activeChannels(null), ['news'])
+  t.equal(r.patternCount(), 1, 'NUMPAT counts distinct patterns')
+  r.unsubscribe(a, 'news')
+  r.punsubscribe(a, 'n*')
+  r.punsubscribe(b, 'n*')
+  t.ok(r.empty)
+  t.equal(r.publish(Buffer.from('news'), Buffer.from('hi')), 0)
+})
