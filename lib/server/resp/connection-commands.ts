@@ -3,6 +3,7 @@
 // replicated state.
 import type { CommandContext, CommandFlag, CommandGroup, LocalCommandSpec } from './command-types.js'
 import { parseInt64 } from './kv-commands.js'
+import { configSetNotify, notifyConfigValue } from './notify-config.js'
 import {
   bulk,
   bulkArray,
@@ -210,6 +211,8 @@ function configGet(ctx: CommandContext, args: readonly Buffer[]): Reply {
   const sub = word(arg(args, 1))
   if (sub === 'help') return bulkArray(['CONFIG GET <pattern> [<pattern> ...]'])
   if (sub !== 'get') {
+    const notifySet = sub === 'set' ? configSetNotify(ctx, args) : null
+    if (notifySet !== null) return notifySet
     if (sub === 'set' || sub === 'resetstat' || sub === 'rewrite') {
       return errorReply('ERR raftkv is configured through its environment; CONFIG ' + sub.toUpperCase() + ' is not supported')
     }
@@ -227,6 +230,8 @@ function configGet(ctx: CommandContext, args: readonly Buffer[]): Reply {
     timeout: String(Math.floor(limits.idleTimeoutMs / 1000)),
     'cluster-enabled': ctx.server.movedMode ? 'yes' : 'no',
   }
+  const notify = notifyConfigValue(ctx)
+  if (notify !== null) values['notify-keyspace-events'] = notify
   const result: string[] = []
   for (const pattern of args.slice(2)) {
     const matcher = globToRegExp(pattern.toString().toLowerCase())
@@ -275,7 +280,7 @@ export const connectionCommands: readonly LocalCommandSpec[] = [
   }),
   localSpec('config', {
     arity: -2, flags: ['admin', 'no-multi', 'stale'], group: 'server', summary: 'A container for server configuration commands.', since: '2.0.0',
-    subcommands: ['get', 'help'],
+    subcommands: ['get', 'help', 'set'],
     run: configGet,
   }),
   localSpec('readonly', {
