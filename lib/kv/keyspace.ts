@@ -104,6 +104,8 @@ export class Keyspace {
   private tombstoneBytes = 0
   /** Version reported for an absent key without a tombstone. */
   tombstoneFloor = 0
+  /** CONFIG parameters set through the log (replicated-config.ts); FLUSHALL leaves them. */
+  readonly config = new Map<string, string>()
   /**
    * Told when a write finds its key expired and removes it (liveForWrite), so
    * the state machine can report Redis's `expired` event. Null: nobody listens.
