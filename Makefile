@@ -24,8 +24,10 @@ test: build
 	{ npx tap --reporter=tap 2>&1; echo $$? > .tap-exit-code; } | tee .tap-output.txt | { grep -E '^(not ok|# Subtest|    not ok)' || true; }; \
 	node scripts/tap-summary.mjs .tap-output.txt --tap-exit "$$(cat .tap-exit-code 2>/dev/null || echo missing)" --coverage .tap/report/coverage-summary.json
 
-# The seeded simulator at scale: make sim SEEDS=100000 [SEED_START=1]
+# The seeded simulators at scale: make sim SEEDS=100000 [SEED_START=1] runs SEEDS seeds of the
+# whole runtime (real Replica nodes on a simulated clock, disk and network), then SEEDS of the core-only profile.
 sim: build
+	$(NODE) dist/test/sim/runtime/run-runtime-seeds.js --seeds $(SEEDS) $(if $(SEED_START),--start $(SEED_START),)
 	$(NODE) dist/test/sim/run-seeds.js --seeds $(SEEDS) $(if $(SEED_START),--start $(SEED_START),)
 
 clean:

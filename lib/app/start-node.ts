@@ -119,7 +119,7 @@ function startFeeds(replica: Replica, config: NodeConfig, logger: Logger): FeedH
  * caught-up voter, so clients see no election gap. Bounded: if the transfer
  * does not complete, the node stops anyway and the cluster elects normally.
  */
-async function handOverLeadership(replica: Replica, admin: AdminCommands, logger: Logger): Promise<void> {
+export async function handOverLeadership(replica: Replica, admin: AdminCommands, logger: Logger): Promise<void> {
   const st = replica.raft.status()
   if (replica.isStopped() || st.role !== 'leader') return
   if (!st.config.members.some((m) => m.role === 'voter' && m.id !== st.id)) return

@@ -86,7 +86,7 @@ const configSet: KvCall = {
       if (typeof value !== 'string') return value
       updates.set(name, value)
     }
-    for (const [name, value] of updates) c.ks.config.set(name, value)
+    for (const [name, value] of updates) c.ks.setConfig(name, value)
     return OK
   },
 }

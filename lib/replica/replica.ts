@@ -13,7 +13,7 @@ import { KvStateMachine } from '../kv/state-machine.js'
 import type { KvApplyResult } from '../kv/command.js'
 import { RaftNode, type ProposeResult, type RaftStatus } from '../raft/raw-node.js'
 import type { ConfChange, Config, Entry, HardState, Incarnation, InitialState, Message, NodeId, Ready, ReadState, SnapshotMeta, SnapshotRequest } from '../raft/types.js'
-import { NodeStorage } from '../storage/node-storage.js'
+import { NodeStorage, type RecoveredState } from '../storage/node-storage.js'
 import type { PeerNetwork } from '../transport/peer-network.js'
 import type { JoinRequest, SnapshotChunk, SnapshotChunkAck, WireMessage } from '../transport/wire-message.js'
 import { assert } from '../util/assert.js'
@@ -118,6 +118,8 @@ export class Replica extends EventEmitter<ReplicaEvents> {
   private heldHardState: HardState | null = null
   private turnScheduled = false
   private pendingProposals: PendingProposal[] = []
+  /** Sees every entry this node applies, in order (the simulator's state-machine-safety check); null in production. */
+  applyObserver: ((e: Entry) => void) | null = null
 
   readonly clock: Clock
   readonly random: RandomSource
@@ -182,13 +184,17 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     let initial: InitialState
     let kv: KvStateMachine
     if (clusterId === '' && config.join === null) {
-      if (!state.fresh) {
+      initial = RaftNode.bootstrapState({ id: config.nodeId, addr: selfMemberAddr(config), role: 'voter', incarnation })
+      // A bootstrap stopped by a disk error or a crash before the cluster id
+      // was stored left an empty log or exactly its own record: it is finished
+      // now instead of refusing to start (found by the runtime simulator).
+      const stored = holdsOnly(state, initial)
+      if (!stored && !holdsOnly(state, RaftNode.emptyState())) {
         await storage.close()
         throw new Error(`DATA_DIR ${config.dataDir} holds a log but no cluster id: it belongs to an unfinished join; set JOIN or empty the directory`)
       }
-      initial = RaftNode.bootstrapState({ id: config.nodeId, addr: selfMemberAddr(config), role: 'voter', incarnation })
       clusterId = io.random.hex(8)
-      await storage.persist(initial.hardState, initial.entries)
+      if (!stored) await storage.persist(initial.hardState, initial.entries)
       await storage.setMeta(clusterIdKey, clusterId)
       kv = new KvStateMachine()
       logger.info({ clusterId }, 'bootstrapped a new cluster with this node as its only member')
@@ -523,6 +529,12 @@ export class Replica extends EventEmitter<ReplicaEvents> {
   }
 
   private async handleReady(rd: Ready): Promise<void> {
+    // A batch that replaces a conflicting suffix makes that suffix no longer
+    // this node's log at once: until the batch is durable, a snapshot must
+    // not count on it (issue 15, finding 3: a snapshot of entries applied
+    // from the new leader, over stored entries of the old one).
+    const first = rd.entries[0]
+    if (first !== undefined && first.index <= this.storedIndex) this.storedIndex = first.index - 1
     this.sendAll(rd.messagesNow)
     if (rd.snapshot !== null) await this.installSnapshot(rd.snapshot)
     // Committed entries are durable on a quorum already, and a read state's
@@ -612,6 +624,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
       this.kv.skip(e.index)
     }
     this.applied = e.index
+    this.applyObserver?.(e)
     this.proposals.applied(e.index, e.term, result)
   }
 
@@ -666,9 +679,12 @@ export class Replica extends EventEmitter<ReplicaEvents> {
       const bytesCovered = this.appliedBytesSinceSnapshot
       const data = await this.encodeSnapshotInSteps()
       if (data === null) return
-      await this.storage.saveSnapshot(meta, data)
-      // A leader's snapshot may have been installed meanwhile (the loop runs on): it is newer.
-      if (this.stopped || this.snapshotIndex >= index) return
+      const saved = await this.storage.saveSnapshot(meta, data)
+      // A leader's snapshot may have been accepted by the core, or installed,
+      // meanwhile (the loop runs on while this one is encoded and written):
+      // it is newer, and neither the core's log nor storage may go back to
+      // this one (issue 15, finding 1; runtime seed 932).
+      if (!saved || this.stopped || this.snapshotIndex >= index || this.raft.status().snapshotIndex >= index) return
       this.raft.compact(index)
       this.snapshotIndex = index
       this.appliedBytesSinceSnapshot = Math.max(0, this.appliedBytesSinceSnapshot - bytesCovered)
@@ -987,6 +1003,13 @@ export function mostCaughtUpVoter(st: RaftStatus): NodeId | null {
     }
   }
   return best
+}
+
+/** Whether recovered storage holds exactly `initial` (hard state and entries, no snapshot). */
+function holdsOnly(state: RecoveredState, initial: InitialState): boolean {
+  const hs = state.hardState
+  return state.snapshot === null && hs.term === initial.hardState.term && hs.vote === initial.hardState.vote && hs.commit === initial.hardState.commit &&
+    JSON.stringify(state.entries) === JSON.stringify(initial.entries)
 }
 
 export function selfMemberAddr(config: NodeConfig): string {

@@ -180,9 +180,11 @@ export class NodeStorage {
    * segments it fully covers; entries after meta.index stay in the log.
    * The tmp file is written and fsynced outside the call queue, so a large
    * snapshot does not hold up persist() calls; only the rename and the
-   * deletions wait their turn.
+   * deletions wait their turn. Resolves false, storing nothing, when a
+   * snapshot at or past meta.index was stored meanwhile (one installed from
+   * the leader while this one was being encoded): it is newer, and keeps.
    */
-  saveSnapshot(meta: SnapshotMeta, data: Buffer): Promise<void> {
+  saveSnapshot(meta: SnapshotMeta, data: Buffer): Promise<boolean> {
     const name = snapshotFileName(meta.index)
     const logStartSeq = this.snapshot?.logStartSeq ?? 0
     const staging = this.failure === null && !this.closed
@@ -190,12 +192,16 @@ export class NodeStorage {
       : Promise.resolve(null)
     // Settled inside the queued step below; this only stops an unhandled rejection if that step never runs.
     staging.catch(() => undefined)
+    let saved = false
     return this.serialize(async () => {
       const tmpName = await staging
       const snapshotIndex = this.snapshot?.meta.index ?? 0
-      assert(meta.index >= snapshotIndex, () => `snapshot ${meta.index} is older than the stored ${snapshotIndex}`)
-      assert(meta.index <= this.lastIndex, () => `snapshot ${meta.index} is past the last entry ${this.lastIndex}`)
       assert(tmpName !== null, 'snapshot staged while storage was usable')
+      if (meta.index <= snapshotIndex && this.snapshot !== null) {
+        await this.dir.remove(tmpName)
+        return
+      }
+      assert(meta.index <= this.lastIndex, () => `snapshot ${meta.index} is past the last entry ${this.lastIndex}`)
       const snapshot = { name, meta, data, logStartSeq: this.snapshot?.logStartSeq ?? 0 }
       if (snapshot.logStartSeq === logStartSeq) {
         await this.dir.commitStaged(tmpName, name)
@@ -207,7 +213,8 @@ export class NodeStorage {
       }
       await this.removeSnapshotsBefore(meta.index)
       await this.removeSegmentsCoveredBy(meta.index)
-    })
+      saved = true
+    }).then(() => saved)
   }
 
   /**

@@ -146,8 +146,34 @@ async function replaySegments(
       replay.newestSegmentRecords = read.records
     }
   }
-  replay.entries = log.finish()
+  const replayed = log.finish()
+  replay.entries = dropSuperseded(replayed, snapshot, logger)
+  const lastIndex = snapshotIndex + replay.entries.length
+  // Commit is volatile state (the leader tells it again): it points no further than the entries kept.
+  if (replay.entries.length < replayed.length && replay.hardState.commit > lastIndex) replay.hardState = { ...replay.hardState, commit: lastIndex }
   return replay
+}
+
+/**
+ * Raft terms never decrease along a log, so entries after the snapshot with
+ * a lower term than the snapshot's are from a leader that the snapshot's
+ * leader superseded: a batch that truncated them never reached the disk
+ * before the node crashed, while the snapshot (taken from entries applied
+ * before they were stored here) did. None of them can be committed: a
+ * committed entry past the snapshot's index follows it in every later
+ * leader's log, so its term is at least the snapshot's. They are dropped
+ * (issue 15, finding 3).
+ */
+function dropSuperseded(entries: Entry[], snapshot: RecoveredSnapshot | null, logger: Logger): Entry[] {
+  if (snapshot === null) return entries
+  const cut = entries.findIndex((e) => e.term < snapshot.meta.term)
+  if (cut < 0) return entries
+  const first = entries[cut] as Entry
+  logger.warn(
+    { snapshotIndex: snapshot.meta.index, snapshotTerm: snapshot.meta.term, droppedFrom: first.index, droppedTerm: first.term, dropped: entries.length - cut },
+    `dropped ${entries.length - cut} log entries from index ${first.index} (term ${first.term}): older than the snapshot at ${snapshot.meta.index} (term ${snapshot.meta.term}), so superseded and never committed`,
+  )
+  return entries.slice(0, cut)
 }
 
 /** A contiguous run of replayed entries and where its first batch was read. */

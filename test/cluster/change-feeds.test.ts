@@ -100,6 +100,10 @@ t.test('change feeds on a three-node cluster', async (t) => {
   await t.test('keyspace events for SET, DEL, EXPIRE and expiry reach a follower in write order, as redis-server sends them', async (t) => {
     const [follower, other] = await followers()
     const seen: string[] = []
+    const admin = client(follower as ProcessNode)
+    t.equal(await admin.config('SET', 'notify-keyspace-events', 'Kgn'), 'OK')
+    t.same(await admin.config('GET', 'notify-keyspace-events'), ['notify-keyspace-events', 'gnK'], 'read back as redis-server 7.0 prints it')
+    t.equal(await admin.config('SET', 'notify-keyspace-events', 'KEA'), 'OK', 'back to what every node started with')
     const sub = client(follower as ProcessNode)
     sub.on('pmessage', (_p: string, channel: string, key: string) => {
       if (key.startsWith('ks:')) seen.push(`${channel.slice('__keyevent@0__:'.length)} ${key}`)

@@ -219,3 +219,38 @@ t.test('segments whose entries were all replaced by a truncation are compacted b
   t.same(state.hardState, { term: 3, vote: 'n2', commit: 25 })
   await again.close()
 })
+
+t.test("a node's own snapshot older than one installed meanwhile is not stored (issue 15, finding 1)", async (t) => {
+  const dir = t.testdir()
+  const storage = await fill(dir)
+  // Encoding of the node's own snapshot at 200 started; the leader's at 280 is installed before it is saved.
+  const install = storage.installSnapshot(meta(280, 3), Buffer.from('leader state at 280'))
+  const saved = storage.saveSnapshot(meta(200), Buffer.from('own state at 200'))
+  await install
+  t.equal(await saved, false, 'the older snapshot is refused, not asserted on')
+  t.same(storage.latestSnapshot(), { meta: meta(280, 3), data: Buffer.from('leader state at 280') })
+  await storage.close()
+  t.same(await snapshotsIn(dir), ['snapshot-00000000000000000280.snap'], 'no staged file is left behind')
+  t.notOk((await readdir(dir)).some((n) => n.endsWith('.tmp')), 'no tmp file left')
+})
+
+t.test('recovery drops entries after the snapshot with an older term than its own (issue 15, finding 3)', async (t) => {
+  const dir = t.testdir()
+  // Entries 1..20 of term 2 are stored; entries 11..12 of a term-4 leader were
+  // applied but the batch that truncated 11..20 never reached the disk, and a
+  // snapshot at 12 (term 4) was saved before the crash.
+  const { storage } = await open(dir)
+  await storage.persist({ term: 2, vote: 'n1', commit: 15 }, makeEntries(1, 20, 2))
+  t.equal(await storage.saveSnapshot(meta(12, 4), Buffer.from('state at 12, term 4')), true)
+  await storage.close()
+  const { storage: again, state } = await open(dir)
+  t.equal(state.snapshot?.meta.term, 4)
+  t.same(describe(state.entries), [], 'entries 13..20 of term 2 are not kept after a term-4 snapshot')
+  t.equal(state.hardState.commit, 12, 'the commit index points no further than the log kept')
+  // The log grows from the snapshot again.
+  await again.persist({ term: 4, vote: 'n1', commit: 13 }, makeEntries(13, 2, 4))
+  await again.close()
+  const { storage: third, state: after } = await open(dir)
+  t.same(describe(after.entries), describe(makeEntries(13, 2, 4)))
+  await third.close()
+})

@@ -3,6 +3,7 @@
 // replicated state.
 import type { CommandContext, CommandFlag, CommandGroup, LocalCommandSpec } from './command-types.js'
 import { parseInt64 } from './kv-commands.js'
+import { notifyConfigValue } from './notify-config.js'
 import {
   bulk,
   bulkArray,
@@ -252,6 +253,8 @@ async function configGetAll(ctx: CommandContext, args: readonly Buffer[]): Promi
       if (name?.t === 'bulk' && value?.t === 'bulk') values[name.value.toString('latin1')] = value.value.toString('latin1')
     }
   }
+  const notify = notifyConfigValue(ctx)
+  if (notify !== null) values['notify-keyspace-events'] = notify
   const result: string[] = []
   for (const pattern of args.slice(2)) {
     const matcher = globToRegExp(pattern.toString().toLowerCase())

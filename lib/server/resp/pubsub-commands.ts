@@ -51,6 +51,7 @@ export class ClientSubscriptions implements Subscriber {
 }
 
 const noFeeds = errorReply('ERR Pub/Sub is not available on this server')
+
 const tooManySubscribers = errorReply('ERR max number of subscribers reached')
 const pongArray = array([bulk('pong'), bulk('')])
 

@@ -1,0 +1,672 @@
+// The runtime simulator: N real Replica + ReplicaBackend + AdminCommands
+// instances, as lib/app wires them, on a simulated clock, disk and network,
+// driven by one seed. Clients issue SET, GET, INCR, DEL and MULTI/EXEC (and
+// stale reads) through ReplicaBackend on any node; operators add, remove,
+// transfer leadership, snapshot, SIGTERM, kill and power off nodes, wipe
+// removed ones and rejoin them; the network drops, duplicates, delays and
+// partitions. After the fault phase the weather calms, every node restarts,
+// and the run must converge. Checked throughout and at the end:
+//  - election safety (one leader per term) and state-machine safety (every
+//    node applies the same entry at each index);
+//  - no node stops on an assertion, unless the disk fault injected into it
+//    must stop it (EIO, ENOSPC);
+//  - the client history is linearizable (test/jepsen's checker; TIMEOUT is
+//    unknown, CLUSTERDOWN is not applied), acknowledged writes included;
+//  - stale reads return values some client wrote;
+//  - after the calm, every member holds the same keyspace at the same
+//    applied index, and a leader serves linearizable reads (liveness).
+import { handOverLeadership } from '../../../lib/app/start-node.js'
+import { parseNodeConfig, type NodeConfig } from '../../../lib/config/node-config.js'
+import { AdminCommands } from '../../../lib/replica/admin-commands.js'
+import { ReplicaBackend } from '../../../lib/replica/replica-backend.js'
+import { Replica } from '../../../lib/replica/replica.js'
+import type { RuntimeIo } from '../../../lib/replica/runtime-io.js'
+import type { Entry, NodeId } from '../../../lib/raft/types.js'
+import { StorageError } from '../../../lib/storage/errors.js'
+import { crc32c } from '../../../lib/util/checksum.js'
+import { Prng } from '../../../lib/util/prng.js'
+import { seededRandom } from '../../../lib/util/random-source.js'
+import { pino } from 'pino'
+import { SimViolation } from '../sim-checkers.js'
+import { drawRuntimeWeather, type RuntimeClusterSize, type RuntimeWeather, describeRuntimeWeather } from './runtime-weather.js'
+import { RuntimeTrace } from './runtime-trace.js'
+import { ClientWorkload, emptyWorkloadStats, type WorkloadStats } from './runtime-workload.js'
+import { emptyDiskStats, SimDisk, type DiskStats } from './sim-disk.js'
+import { emptyNetStats, SimPeerHub, type NetStats } from './sim-peer-network.js'
+import { SimProcess, SimScheduler } from './sim-scheduler.js'
+
+export interface RuntimeSimOptions {
+  readonly seed: number
+  readonly nodeCount?: RuntimeClusterSize
+  readonly patch?: Partial<RuntimeWeather>
+  readonly traceCapacity?: number
+  /** Print every event as it happens (--trace), with the nodes' debug logs. */
+  readonly live?: (line: string) => void
+}
+
+export interface RuntimeStats {
+  steps: number
+  simulatedMs: number
+  starts: number
+  kills: number
+  powerLosses: number
+  sigterms: number
+  diskFaultStops: number
+  joins: number
+  removes: number
+  wipes: number
+  transfers: number
+  snapshotsSaved: number
+  snapshotsInstalled: number
+  partitions: number
+  leadersElected: number
+  net: NetStats
+  disk: DiskStats
+  clients: WorkloadStats
+  /** Keys whose linearizability search hit its bound: inconclusive, not failed. */
+  searchesInconclusive: number
+  calmMs: number
+}
+
+export function emptyRuntimeStats(): RuntimeStats {
+  return {
+    steps: 0, simulatedMs: 0, starts: 0, kills: 0, powerLosses: 0, sigterms: 0, diskFaultStops: 0, joins: 0, removes: 0, wipes: 0,
+    transfers: 0, snapshotsSaved: 0, snapshotsInstalled: 0, partitions: 0, leadersElected: 0,
+    net: emptyNetStats(), disk: emptyDiskStats(), clients: emptyWorkloadStats(), searchesInconclusive: 0, calmMs: 0,
+  }
+}
+
+/** One simulated machine: its disk outlives its processes. */
+export class SimHost {
+  disk: SimDisk
+  process: SimProcess | null = null
+  replica: Replica | null = null
+  backend: ReplicaBackend | null = null
+  admin: AdminCommands | null = null
+  boots = 0
+  /** Set while a start or a SIGTERM is under way. */
+  busy = false
+  /** Pending client operations on this node: settled as lost when its process dies. */
+  readonly aborts = new Set<() => void>()
+  /** Whether a cluster was ever formed through this disk (then JOIN is ignored). */
+  everStarted = false
+  /** Whether a leader's configuration has listed this node (with this disk). */
+  memberSeen = false
+
+  constructor(
+    readonly id: NodeId,
+    disk: SimDisk,
+  ) {
+    this.disk = disk
+  }
+
+  get addr(): string {
+    return `${this.id}.sim:7000`
+  }
+
+  running(): boolean {
+    return this.replica !== null && !this.busy && !this.replica.isStopped()
+  }
+}
+
+/** The defaults of every NodeConfig field, parsed as bin/raftkv would from a minimal environment. */
+const baseConfig: NodeConfig = parseNodeConfig({
+  NODE_ID: 'n1',
+  RAFT_ADDR: '127.0.0.1:7000',
+  RESP_ADDR: '127.0.0.1:6379',
+  HTTP_ADDR: '127.0.0.1:8080',
+  DATA_DIR: '/sim/n1',
+  JOIN: '',
+  CLUSTER_SECRET: 'simulated-cluster-secret',
+})
+
+const calmMsMax = 30_000
+const calmCheckEveryMs = 50
+const keyspaceKeys = ['r0', 'r1', 'r2', 'c0', 'c1'] as const
+
+export class RuntimeCluster {
+  readonly prng: Prng
+  readonly weather: RuntimeWeather
+  readonly scheduler = new SimScheduler()
+  readonly hub: SimPeerHub
+  readonly trace: RuntimeTrace
+  readonly stats = emptyRuntimeStats()
+  readonly hosts: SimHost[] = []
+  private readonly byId = new Map<NodeId, SimHost>()
+  readonly workload: ClientWorkload
+  private violation: Error | null = null
+  private readonly leaderOfTerm = new Map<number, NodeId>()
+  private readonly appliedAt = new Map<number, string>()
+  private phase: 'faults' | 'calm' | 'done' = 'faults'
+  private partitionEndsMs = -1
+  private bootstrapped = false
+
+  constructor(readonly options: RuntimeSimOptions) {
+    this.prng = new Prng(options.seed)
+    this.weather = drawRuntimeWeather(this.prng, { ...(options.nodeCount === undefined ? {} : { nodeCount: options.nodeCount }), ...options.patch })
+    this.trace = new RuntimeTrace(options.traceCapacity ?? 300, () => this.scheduler.elapsedMs, options.live ?? null)
+    this.hub = new SimPeerHub(this.scheduler, new Prng(this.prng.nextUint32()), { ...this.weather.net }, null)
+    this.stats.net = this.hub.stats
+    const w = this.weather
+    for (let i = 1; i <= w.nodeCount + w.spareCount; i++) {
+      const id = `n${i}`
+      const host = new SimHost(id, this.newDisk(id))
+      this.hosts.push(host)
+      this.byId.set(id, host)
+    }
+    this.workload = new ClientWorkload(this, new Prng(this.prng.nextUint32()), this.stats.clients)
+  }
+
+  // ---- The run ------------------------------------------------------------------------
+
+  /** Runs the fault phase, calms the weather, waits for convergence and checks. Throws SimViolation. */
+  async run(): Promise<void> {
+    const w = this.weather
+    this.note(`seed ${this.options.seed}: ${describeRuntimeWeather(w)}`)
+    for (const host of this.hosts.slice(0, w.nodeCount)) this.start(host)
+    this.every(w.tickMs, () => this.checkStep())
+    this.every(w.operatorIntervalMs, () => {
+      if (this.phase === 'faults') this.operatorActs()
+    })
+    this.workload.start(w.clientCount)
+    await this.runUntil(w.faultMs)
+    this.calm()
+    const calmStartedMs = this.scheduler.elapsedMs
+    await this.converge(calmStartedMs)
+    this.stats.calmMs = this.scheduler.elapsedMs - calmStartedMs
+    await this.drive(this.workload.finalReads(this.leaderHost()), calmMsMax)
+    this.phase = 'done'
+    this.throwIfViolated()
+    this.checkKeyspaces()
+    this.workload.check()
+    this.stats.steps = this.scheduler.steps
+    this.stats.simulatedMs = this.scheduler.elapsedMs
+  }
+
+  private async runUntil(untilMs: number): Promise<void> {
+    await this.scheduler.runUntil(untilMs, () => this.violation !== null)
+    this.stats.steps = this.scheduler.steps
+    this.stats.simulatedMs = this.scheduler.elapsedMs
+    this.throwIfViolated()
+  }
+
+  /** Runs the simulation until `work` settles (at most `limitMs` more simulated ms), and returns its result. */
+  private async drive<T>(work: Promise<T>, limitMs: number): Promise<T> {
+    let settled = false
+    const watched = work.finally(() => {
+      settled = true
+    })
+    watched.catch(() => undefined)
+    await this.scheduler.runUntil(this.scheduler.elapsedMs + limitMs, () => settled || this.violation !== null)
+    this.throwIfViolated()
+    if (!settled) throw new SimViolation('liveness', `the final checks did not finish within ${limitMs}ms`)
+    return watched
+  }
+
+  private throwIfViolated(): void {
+    if (this.violation !== null) throw this.violation
+  }
+
+  /** Records a violation found inside a callback or promise; the run stops at the next step. */
+  fail(v: Error): void {
+    this.violation ??= v
+  }
+
+  // ---- Hosts: start, stop, kill ----------------------------------------------------------
+
+  private newDisk(id: NodeId): SimDisk {
+    return new SimDisk(`/sim/${id}`, this.scheduler, new Prng(this.prng.nextUint32()), { ...this.weather.disk }, this.stats.disk)
+  }
+
+  private configFor(host: SimHost): NodeConfig {
+    const w = this.weather
+    const addr = { host: `${host.id}.sim`, port: 7000 }
+    // The first node bootstraps the cluster (JOIN empty, as in .env1) until it
+    // has once started; every other start of an empty disk joins, as an
+    // operator would configure it (a wiped node must not found a second cluster).
+    const bootstraps = host === this.hosts[0] && !this.bootstrapped
+    const joinVia = bootstraps ? null : this.joinTarget(host)
+    return {
+      // Every field the runtime has, at its default; then what the simulation sets.
+      ...baseConfig,
+      nodeId: host.id,
+      raftAddr: addr,
+      respAddr: { host: addr.host, port: 6379 },
+      httpAddr: { host: addr.host, port: 8080 },
+      dataDir: host.disk.dir,
+      join: joinVia === null ? null : { host: `${joinVia}.sim`, port: 7000 },
+      tickMs: w.tickMs,
+      electionTimeoutTicks: w.electionTimeoutTicks,
+      heartbeatIntervalTicks: w.heartbeatIntervalTicks,
+      snapshotEntries: w.snapshotEntries,
+      fsync: 'always',
+      segmentBytesMax: w.segmentBytesMax,
+      preallocateSegments: w.preallocateSegments,
+      requestTimeoutMs: w.requestTimeoutMs,
+      followerWrites: 'forward',
+    }
+  }
+
+  /** A node joins through a member the current leader lists (n1 before there is one). */
+  private joinTarget(host: SimHost): NodeId {
+    const leader = this.leaderHost()
+    const members = leader?.replica?.raft.config().members.filter((m) => m.id !== host.id).map((m) => m.id) ?? []
+    return members.length === 0 ? 'n1' : this.prng.pick(members)
+  }
+
+  private start(host: SimHost): void {
+    if (host.replica !== null || host.busy) return
+    const process = new SimProcess(`${host.id}#${++host.boots}`)
+    host.process = process
+    host.disk.attach(process)
+    host.busy = true
+    this.stats.starts++
+    const clock = this.scheduler.clockFor(process)
+    const io: RuntimeIo = {
+      clock,
+      random: seededRandom(new Prng(this.prng.nextUint32())),
+      fs: host.disk,
+      connect: () => this.hub.endpoint(host.id, host.addr, clock, process),
+    }
+    const config = this.configFor(host)
+    if (config.join !== null && !host.everStarted) this.stats.joins++
+    this.note(`${host.id} START (boot ${host.boots})${config.join === null ? '' : ` with JOIN ${config.join.host}`}`)
+    const logger = pino({ level: this.options.live === undefined ? 'info' : 'debug', base: null, timestamp: false }, { write: (line: string) => this.trace.log(host.id, line) })
+    Replica.start(config, logger, io).then(
+      (replica) => {
+        if (!process.alive) return
+        host.everStarted = true
+        if (host === this.hosts[0]) this.bootstrapped = true
+        host.replica = replica
+        host.backend = new ReplicaBackend(replica, false)
+        host.admin = new AdminCommands(replica)
+        host.backend.useAdmin(host.admin)
+        host.busy = false
+        replica.applyObserver = (e) => this.observeApply(host, e)
+        replica.on('fatal', (err) => this.onFatal(host, process, err))
+        replica.on('snapshot', (kind) => {
+          if (kind === 'saved') this.stats.snapshotsSaved++
+          else this.stats.snapshotsInstalled++
+        })
+      },
+      (err: unknown) => {
+        if (!process.alive) return
+        const error = err instanceof Error ? err : new Error(String(err))
+        if (this.expectedStop(host, error)) {
+          this.note(`${host.id} could not start (injected disk fault): ${error.message}`)
+          this.processDied(host, false)
+          return
+        }
+        this.fail(new SimViolation('start-up', `${host.id} could not start: ${error.stack ?? error.message}`))
+      },
+    )
+  }
+
+  /** An injected EIO or ENOSPC must stop the node; anything else stopping it is a bug. */
+  private expectedStop(host: SimHost, err: Error): boolean {
+    return host.disk.faultsThisProcess > 0 && err instanceof StorageError
+  }
+
+  private onFatal(host: SimHost, process: SimProcess, err: Error): void {
+    if (!process.alive) return
+    if (this.expectedStop(host, err)) {
+      this.stats.diskFaultStops++
+      this.note(`${host.id} stopped by the injected disk fault: ${err.message}`)
+      this.processDied(host, false)
+      return
+    }
+    this.fail(new SimViolation('assertion stop', `${host.id} stopped: ${err.stack ?? err.message}`))
+  }
+
+  /** kill -9 (power: also loses the disk's unsynced writes). */
+  private kill(host: SimHost, power: boolean): void {
+    if (host.process === null) return
+    this.note(`${host.id} ${power ? 'POWER LOSS' : 'KILLED'}`)
+    this.processDied(host, power)
+  }
+
+  private processDied(host: SimHost, power: boolean): void {
+    const process = host.process
+    if (process === null) return
+    process.alive = false
+    host.process = null
+    host.replica = null
+    host.backend = null
+    host.admin = null
+    host.busy = false
+    if (power) {
+      host.disk.crash()
+      this.stats.powerLosses++
+    }
+    for (const abort of [...host.aborts]) abort()
+    host.aborts.clear()
+  }
+
+  /** SIGTERM: hand leadership over, stop cleanly, exit. */
+  private sigterm(host: SimHost): void {
+    const { replica, admin } = host
+    if (replica === null || admin === null || host.busy) return
+    host.busy = true
+    this.stats.sigterms++
+    this.note(`${host.id} SIGTERM`)
+    const logger = pino({ level: 'silent' })
+    void handOverLeadership(replica, admin, logger)
+      .then(() => replica.stop())
+      .then(
+        () => {
+          if (host.replica !== replica) return
+          this.note(`${host.id} stopped after SIGTERM`)
+          this.processDied(host, false)
+        },
+        (err: unknown) => {
+          if (host.replica !== replica) return
+          const error = err instanceof Error ? err : new Error(String(err))
+          if (this.expectedStop(host, error)) this.processDied(host, false)
+          else this.fail(new SimViolation('clean stop', `${host.id} failed to stop: ${error.stack ?? error.message}`))
+        },
+      )
+  }
+
+  // ---- Operators and weather ---------------------------------------------------------------
+
+  private operatorActs(): void {
+    const w = this.weather
+    const p = this.prng
+    if (this.partitionEndsMs >= 0 && this.scheduler.elapsedMs >= this.partitionEndsMs) this.heal()
+    if (p.chance(w.killProbability)) {
+      const host = this.pickRunning()
+      if (host !== null) {
+        const power = p.chance(w.powerLossProbability)
+        this.stats.kills++
+        this.kill(host, power)
+      }
+    }
+    if (p.chance(w.sigtermProbability)) {
+      const host = this.pickRunning()
+      if (host !== null) this.sigterm(host)
+    }
+    for (const host of this.hosts) {
+      if (host.process === null && host.boots > 0 && !this.removed(host) && p.chance(w.restartProbability)) this.start(host)
+    }
+    if (p.chance(w.partitionProbability)) this.partition()
+    if (p.chance(w.addProbability)) this.addSpare()
+    if (p.chance(w.removeProbability)) this.removeMember()
+    if (p.chance(w.wipeRemovedProbability)) this.wipeRemoved()
+    if (p.chance(w.transferProbability)) this.transfer()
+    if (p.chance(w.snapshotProbability)) this.snapshot()
+  }
+
+  private heal(): void {
+    if (!this.hub.partitioned()) return
+    this.hub.heal()
+    this.partitionEndsMs = -1
+    this.note('HEAL: every link works again')
+  }
+
+  private partition(): void {
+    const ids = this.hosts.filter((h) => h.everStarted).map((h) => h.id)
+    if (ids.length < 2) return
+    this.hub.heal()
+    this.stats.partitions++
+    const shape = this.prng.int(3)
+    const victim = this.prng.pick(ids)
+    if (shape === 0) {
+      for (const id of ids) {
+        this.hub.cut(victim, id)
+        this.hub.cut(id, victim)
+      }
+      this.note(`PARTITION: ${victim} isolated`)
+    } else if (shape === 1) {
+      for (const id of ids) this.hub.cut(id, victim)
+      this.note(`PARTITION: ${victim} hears nobody (it can still send)`)
+    } else {
+      const side = ids.filter(() => this.prng.chance(0.5))
+      const other = ids.filter((id) => !side.includes(id))
+      for (const a of side) {
+        for (const b of other) {
+          this.hub.cut(a, b)
+          this.hub.cut(b, a)
+        }
+      }
+      this.note(`PARTITION: [${side.join(',')}] | [${other.join(',')}]`)
+    }
+    this.partitionEndsMs = this.scheduler.elapsedMs + 50 + this.prng.int(1000)
+  }
+
+  private addSpare(): void {
+    const spare = this.hosts.find((h) => !h.everStarted && h.process === null)
+    if (spare === undefined || this.leaderHost() === null) return
+    this.note(`operator: add ${spare.id} (it starts with JOIN)`)
+    this.start(spare)
+  }
+
+  private removeMember(): void {
+    const via = this.pickRunning()
+    const leader = this.leaderHost()
+    if (via?.admin === null || via === null || leader?.replica == null) return
+    const voters = leader.replica.raft.config().members.filter((m) => m.role === 'voter')
+    const members = leader.replica.raft.config().members
+    if (voters.length <= 2 || members.length === 0) return
+    const target = this.prng.pick(members).id
+    this.stats.removes++
+    this.adminOp(via, 'remove', [target])
+  }
+
+  /** A removed node loses its disk and comes back empty, asking to join again. */
+  private wipeRemoved(): void {
+    const removed = this.hosts.filter((h) => h.everStarted && this.removed(h))
+    if (removed.length === 0) return
+    const host = this.prng.pick(removed)
+    this.kill(host, false)
+    host.disk = this.newDisk(host.id)
+    host.everStarted = false
+    host.memberSeen = false
+    this.stats.wipes++
+    this.note(`${host.id} WIPED after its removal: it rejoins empty`)
+    this.start(host)
+  }
+
+  private transfer(): void {
+    const via = this.pickRunning()
+    const leader = this.leaderHost()
+    if (via?.admin == null || leader?.replica == null) return
+    const voters = leader.replica.raft.config().members.filter((m) => m.role === 'voter')
+    if (voters.length === 0) return
+    this.stats.transfers++
+    this.adminOp(via, 'transfer-leader', [this.prng.pick(voters).id])
+  }
+
+  private snapshot(): void {
+    const via = this.pickRunning()
+    if (via === null) return
+    this.adminOp(via, 'snapshot', [])
+  }
+
+  private adminOp(host: SimHost, op: string, args: string[]): void {
+    const admin = host.admin
+    if (admin === null) return
+    this.note(`operator on ${host.id}: ${op} ${args.join(' ')}`)
+    admin.run(op, args).then(
+      (body) => this.note(`operator on ${host.id}: ${op} → ${body}`),
+      (err: unknown) => this.note(`operator on ${host.id}: ${op} failed: ${err instanceof Error ? err.message : String(err)}`),
+    )
+  }
+
+  // ---- Calm and convergence -------------------------------------------------------------------
+
+  private calm(): void {
+    this.phase = 'calm'
+    this.hub.heal()
+    this.hub.weather = { dropProbability: 0, duplicateProbability: 0, latencyMsMin: this.weather.net.latencyMsMin, latencyMsMax: Math.min(this.weather.net.latencyMsMax, 5) }
+    for (const host of this.hosts) host.disk.faultsOn = false
+    this.note('CALM: network healed, no more disk faults, every member restarts')
+    this.restartMembers()
+  }
+
+  private restartMembers(): void {
+    for (const host of this.hosts) if (host.process === null && host.boots > 0 && !this.removed(host)) this.start(host)
+  }
+
+  /** Within calmMsMax: one leader, every member running and applied up to the leader's commit. */
+  private async converge(startedMs: number): Promise<void> {
+    for (;;) {
+      const state = this.convergence()
+      if (state === null) return
+      if (this.scheduler.elapsedMs - startedMs > calmMsMax) {
+        throw new SimViolation('liveness', `no convergence within ${calmMsMax}ms of calm: ${state}`)
+      }
+      this.restartMembers()
+      await this.runUntil(this.scheduler.elapsedMs + calmCheckEveryMs)
+    }
+  }
+
+  /** Null once converged, else what is missing. */
+  private convergence(): string | null {
+    const leader = this.leaderHost()
+    if (leader?.replica == null) return `no leader; ${this.describeNodes()}`
+    const st = leader.replica.raft.status()
+    if (st.commit < st.lastIndex) return `leader ${leader.id} commit ${st.commit} < last ${st.lastIndex}; ${this.describeNodes()}`
+    for (const m of st.config.members) {
+      const host = this.byId.get(m.id)
+      const r = host?.replica
+      if (r == null || host?.busy === true) return `member ${m.id} not running; ${this.describeNodes()}`
+      if (r.appliedIndex() !== st.commit) return `member ${m.id} applied ${r.appliedIndex()} of ${st.commit}; ${this.describeNodes()}`
+      if (m.role === 'learner') return `member ${m.id} still a learner; ${this.describeNodes()}`
+    }
+    return null
+  }
+
+  private describeNodes(): string {
+    return this.hosts
+      .filter((h) => h.everStarted || h.process !== null)
+      .map((h) => {
+        const r = h.replica
+        if (r === null) return `${h.id} down`
+        const st = r.raft.status()
+        return `${h.id} ${st.role} t${st.term} commit ${st.commit} applied ${r.appliedIndex()} last ${st.lastIndex} members ${st.config.members.map((m) => `${m.id}${m.role === 'learner' ? '(l)' : ''}`).join(',')}`
+      })
+      .join('; ')
+  }
+
+  /** Every member holds the same keyspace at the same applied index. */
+  private checkKeyspaces(): void {
+    const leader = this.leaderHost()
+    if (leader?.replica == null) return
+    const st = leader.replica.raft.status()
+    let reference: { id: NodeId; digest: string } | null = null
+    for (const m of st.config.members) {
+      const r = this.byId.get(m.id)?.replica
+      if (r == null || r.appliedIndex() !== st.commit) continue
+      const digest = keyspaceDigest(r)
+      if (reference === null) reference = { id: m.id, digest }
+      else if (reference.digest !== digest) {
+        throw new SimViolation('keyspace agreement', `at applied index ${st.commit}, ${reference.id} holds ${reference.digest} but ${m.id} holds ${digest}`)
+      }
+    }
+  }
+
+  // ---- Checks after every step -------------------------------------------------------------------
+
+  /** Every tick: election safety, and a new leader noted in the trace. */
+  private checkStep(): void {
+    const leader = this.leaderHost()
+    for (const m of leader?.replica?.raft.config().members ?? []) {
+      const host = this.byId.get(m.id)
+      if (host !== undefined && host.everStarted) host.memberSeen = true
+    }
+    for (const host of this.hosts) {
+      const r = host.replica
+      if (r === null) continue
+      const leader = r.raft.leaderId()
+      if (leader !== host.id) continue
+      const term = r.raft.status().term
+      const known = this.leaderOfTerm.get(term)
+      if (known === undefined) {
+        this.leaderOfTerm.set(term, host.id)
+        this.stats.leadersElected++
+        this.note(`${host.id} leads in term ${term}`)
+      } else if (known !== host.id) {
+        this.fail(new SimViolation('election safety', `two leaders in term ${term}: ${known} and ${host.id}`))
+      }
+    }
+  }
+
+  /** State-machine safety: one entry per index, whichever node applies it. */
+  private observeApply(host: SimHost, e: Entry): void {
+    const fp = `${e.term}/${e.kind}/${e.kind === 'normal' ? crc32c(e.data) : e.kind === 'config' ? e.config.members.map((m) => `${m.id}:${m.role}:${m.incarnation ?? ''}`).join(',') : ''}`
+    const known = this.appliedAt.get(e.index)
+    if (known === undefined) this.appliedAt.set(e.index, fp)
+    else if (known !== fp) this.fail(new SimViolation('state-machine safety', `${host.id} applied ${fp} at ${e.index}, another node applied ${known}`))
+  }
+
+  // ---- Helpers -----------------------------------------------------------------------------------
+
+  /** The running node that leads in the highest term. */
+  leaderHost(): SimHost | null {
+    let best: SimHost | null = null
+    let bestTerm = -1
+    for (const host of this.hosts) {
+      const r = host.replica
+      if (r === null || host.busy || r.raft.leaderId() !== host.id) continue
+      const term = r.raft.status().term
+      if (term > bestTerm) {
+        best = host
+        bestTerm = term
+      }
+    }
+    return best
+  }
+
+  pickRunning(): SimHost | null {
+    const running = this.hosts.filter((h) => h.running())
+    return running.length === 0 ? null : this.prng.pick(running)
+  }
+
+  /** Was a member, and the leader's configuration no longer lists it. */
+  private removed(host: SimHost): boolean {
+    const leader = this.leaderHost()
+    if (!host.memberSeen || leader?.replica == null) return false
+    return !leader.replica.raft.config().members.some((m) => m.id === host.id)
+  }
+
+  private every(intervalMs: number, fn: () => void): void {
+    const arm = (): void => {
+      this.scheduler.at(intervalMs, null, () => {
+        if (this.phase === 'done') return
+        arm()
+        fn()
+      })
+    }
+    arm()
+  }
+
+  /** Resolves after `delayMs` of simulated time. */
+  sleep(delayMs: number): Promise<void> {
+    return new Promise((resolve) => this.scheduler.at(delayMs, null, resolve))
+  }
+
+  isDone(): boolean {
+    return this.phase === 'done'
+  }
+
+  inFaults(): boolean {
+    return this.phase === 'faults'
+  }
+
+  note(text: string): void {
+    this.trace.note(text)
+  }
+}
+
+/** The workload's keys and the key count, as one comparable string. */
+function keyspaceDigest(r: Replica): string {
+  const nowMs = r.clock.nowMs()
+  const parts = keyspaceKeys.map((k) => {
+    const res = r.kv.read({ t: 'get', key: Buffer.from(k) }, nowMs)
+    return `${k}=${res.t === 'bulk' ? res.value.toString('latin1') : res.t}`
+  })
+  parts.push(`dbsize=${r.kv.size(nowMs)}`)
+  return parts.join(' ')
+}
+
+export { describeRuntimeWeather }

@@ -1,0 +1,110 @@
+// The weather of one runtime-simulator run, drawn from its seed: cluster
+// size, the runtime's tuning, the network's and the disk's faults, and how
+// often operators and clients act. Each fault is sometimes off entirely and
+// otherwise drawn from a wide range (TigerBeetle's VOPR does the same), so
+// seeds visit calm runs, single-fault runs and storms.
+import type { Prng } from '../../../lib/util/prng.js'
+import type { DiskWeather } from './sim-disk.js'
+import type { NetWeather } from './sim-peer-network.js'
+
+export type RuntimeClusterSize = 1 | 3 | 5
+
+export interface RuntimeWeather {
+  readonly nodeCount: RuntimeClusterSize
+  /** Nodes beyond nodeCount that operators may add later. */
+  readonly spareCount: number
+  readonly tickMs: number
+  readonly electionTimeoutTicks: number
+  readonly heartbeatIntervalTicks: number
+  readonly snapshotEntries: number
+  readonly segmentBytesMax: number
+  readonly preallocateSegments: boolean
+  readonly requestTimeoutMs: number
+  readonly net: NetWeather
+  readonly disk: DiskWeather
+  /** Simulated ms of faults before the calm. */
+  readonly faultMs: number
+  /** Operators act every operatorIntervalMs; each probability is per action slot. */
+  readonly operatorIntervalMs: number
+  readonly killProbability: number
+  /** Of the kills, the share that are power losses (unsynced writes lost or torn), not just the process. */
+  readonly powerLossProbability: number
+  readonly sigtermProbability: number
+  readonly restartProbability: number
+  readonly partitionProbability: number
+  readonly healProbability: number
+  readonly addProbability: number
+  readonly removeProbability: number
+  readonly wipeRemovedProbability: number
+  readonly transferProbability: number
+  readonly snapshotProbability: number
+  readonly clientCount: number
+  readonly thinkMsMax: number
+  /** Of the reads, the share sent with `stale` (not linearizable, only checked for plausibility). */
+  readonly staleReadProbability: number
+}
+
+/** Some seeds turn a fault off entirely; the rest draw it from [lo, hi). */
+function maybe(prng: Prng, offProbability: number, lo: number, hi: number): number {
+  return prng.chance(offProbability) ? 0 : lo + prng.next() * (hi - lo)
+}
+
+export function drawRuntimeWeather(prng: Prng, patch: Partial<RuntimeWeather> = {}): RuntimeWeather {
+  const nodeCount = prng.pick<RuntimeClusterSize>([1, 3, 3, 3, 5])
+  const latencyMsMin = 0.1 + prng.next() * 2
+  const syncLatencyMsMin = 0.05 + prng.next() * 1
+  const drawn: RuntimeWeather = {
+    nodeCount,
+    spareCount: prng.int(3),
+    tickMs: 10,
+    electionTimeoutTicks: 8 + prng.int(8),
+    heartbeatIntervalTicks: 1 + prng.int(2),
+    snapshotEntries: prng.pick([10, 30, 100, 100_000]),
+    segmentBytesMax: prng.pick([1024, 4096, 65536]),
+    preallocateSegments: prng.chance(0.5),
+    requestTimeoutMs: 300 + prng.int(1200),
+    net: {
+      dropProbability: maybe(prng, 0.3, 0, 0.1),
+      duplicateProbability: maybe(prng, 0.6, 0, 0.03),
+      latencyMsMin,
+      latencyMsMax: latencyMsMin + prng.pick([0, 1, 3, 10, 30]),
+    },
+    disk: {
+      metaLatencyMsMax: prng.next() * 0.5,
+      syncLatencyMsMin,
+      syncLatencyMsMax: syncLatencyMsMin + prng.pick([0.1, 1, 5]),
+      stallProbability: maybe(prng, 0.6, 0.001, 0.02),
+      stallMsMax: prng.pick([50, 300, 1000]),
+      faultProbability: maybe(prng, 0.6, 0.0002, 0.003),
+      loseAllUnsyncedProbability: prng.next(),
+    },
+    faultMs: 1000 + prng.int(2000),
+    operatorIntervalMs: 50,
+    killProbability: maybe(prng, 0.3, 0.005, 0.05),
+    powerLossProbability: prng.next(),
+    sigtermProbability: maybe(prng, 0.5, 0.002, 0.02),
+    restartProbability: 0.05 + prng.next() * 0.3,
+    partitionProbability: maybe(prng, 0.4, 0.005, 0.05),
+    healProbability: 0.02 + prng.next() * 0.2,
+    addProbability: maybe(prng, 0.4, 0.005, 0.05),
+    removeProbability: maybe(prng, 0.5, 0.002, 0.02),
+    wipeRemovedProbability: prng.next() * 0.2,
+    transferProbability: maybe(prng, 0.5, 0.002, 0.03),
+    snapshotProbability: maybe(prng, 0.4, 0.005, 0.05),
+    clientCount: 1 + prng.int(4),
+    thinkMsMax: prng.pick([2, 10, 30]),
+    staleReadProbability: prng.next() * 0.3,
+  }
+  return { ...drawn, ...patch }
+}
+
+export function describeRuntimeWeather(w: RuntimeWeather): string {
+  const pct = (p: number): string => `${(p * 100).toFixed(1)}%`
+  return [
+    `${w.nodeCount} nodes + ${w.spareCount} spare, election ${w.electionTimeoutTicks}x${w.tickMs}ms, snapshot every ${w.snapshotEntries}, segments ${w.segmentBytesMax}B${w.preallocateSegments ? ' preallocated' : ''}`,
+    `net drop ${pct(w.net.dropProbability)} dup ${pct(w.net.duplicateProbability)} latency ${w.net.latencyMsMin.toFixed(1)}-${w.net.latencyMsMax.toFixed(1)}ms`,
+    `disk fsync ${w.disk.syncLatencyMsMin.toFixed(2)}-${w.disk.syncLatencyMsMax.toFixed(2)}ms stall ${pct(w.disk.stallProbability)}/${w.disk.stallMsMax}ms faults ${pct(w.disk.faultProbability)}`,
+    `kill ${pct(w.killProbability)} (power ${pct(w.powerLossProbability)}) sigterm ${pct(w.sigtermProbability)} partition ${pct(w.partitionProbability)} add ${pct(w.addProbability)} remove ${pct(w.removeProbability)} transfer ${pct(w.transferProbability)} snapshot ${pct(w.snapshotProbability)}`,
+    `${w.clientCount} clients, ${w.faultMs}ms of faults`,
+  ].join('; ')
+}

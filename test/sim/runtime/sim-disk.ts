@@ -1,0 +1,360 @@
+// A simulated disk for one node's DATA_DIR, behind lib/storage's FileSystem.
+// It keeps, per file, what the program sees and what would survive a power
+// loss, and for the directory, which names are durable:
+//  - a write is durable once fsynced (or at once on an O_DSYNC file);
+//  - creations, renames and unlinks are durable once the directory is fsynced;
+//  - at a crash, each file keeps its durable bytes plus a random prefix of its
+//    unsynced writes, the last one possibly cut short (a torn write), and the
+//    directory keeps a random prefix of its unsynced changes;
+//  - every operation takes simulated time (fsync latency, sometimes a long
+//    stall), and writes or fsyncs may fail with EIO or ENOSPC.
+// Operations of a process that died never complete, as in a killed process.
+import { basename, dirname } from 'node:path'
+import type { DiskFile, FileSystem, OpenMode, OpenOptions } from '../../../lib/storage/file-system.js'
+import type { Prng } from '../../../lib/util/prng.js'
+import type { SimProcess, SimScheduler } from './sim-scheduler.js'
+
+export interface DiskWeather {
+  /** Latency of a read, readdir, stat, rename or unlink: 0..this. */
+  readonly metaLatencyMsMax: number
+  /** Latency of an fsync or an O_DSYNC write: min..max. */
+  readonly syncLatencyMsMin: number
+  readonly syncLatencyMsMax: number
+  /** An fsync (or O_DSYNC write) that stalls for up to stallMsMax. */
+  readonly stallProbability: number
+  readonly stallMsMax: number
+  /** A write or fsync that fails (EIO or ENOSPC). */
+  readonly faultProbability: number
+  /** At a crash: the share of crashes that keep no unsynced write at all. */
+  readonly loseAllUnsyncedProbability: number
+}
+
+type Pending = { readonly t: 'write'; readonly position: number; readonly bytes: Buffer } | { readonly t: 'truncate' }
+
+class Inode {
+  /** What reads see: data[0, length). */
+  data: Buffer = Buffer.alloc(0)
+  length = 0
+  /** What survives a crash. */
+  durable: Buffer = Buffer.alloc(0)
+  /** Writes since the last fsync, oldest first. */
+  pending: Pending[] = []
+
+  static withContent(content: Buffer): Inode {
+    const inode = new Inode()
+    inode.data = Buffer.from(content)
+    inode.length = content.length
+    inode.durable = Buffer.from(content)
+    return inode
+  }
+
+  content(): Buffer {
+    return this.data.subarray(0, this.length)
+  }
+
+  write(bytes: Buffer, position: number): void {
+    const end = position + bytes.length
+    if (end > this.data.length) {
+      const grown = Buffer.alloc(Math.max(end, this.data.length * 2))
+      this.data.copy(grown, 0, 0, this.length)
+      this.data = grown
+    }
+    if (position > this.length) this.data.fill(0, this.length, position)
+    bytes.copy(this.data, position)
+    this.length = Math.max(this.length, end)
+  }
+
+  truncate(): void {
+    this.length = 0
+  }
+
+  writeDurable(bytes: Buffer, position: number): void {
+    this.durable = applyWrite(this.durable, bytes, position)
+  }
+
+  synced(): void {
+    this.durable = Buffer.from(this.content())
+    this.pending = []
+  }
+}
+
+function applyWrite(content: Buffer, bytes: Buffer, position: number): Buffer {
+  const end = position + bytes.length
+  const out = Buffer.alloc(Math.max(content.length, end))
+  content.copy(out)
+  bytes.copy(out, position)
+  return out
+}
+
+type DirOp = { readonly t: 'link'; readonly name: string; readonly inode: Inode } | { readonly t: 'rename'; readonly from: string; readonly to: string } | { readonly t: 'unlink'; readonly name: string }
+
+export interface DiskStats {
+  writes: number
+  syncs: number
+  stalls: number
+  faults: number
+  tornWrites: number
+  lostWrites: number
+  lostDirOps: number
+}
+
+export function emptyDiskStats(): DiskStats {
+  return { writes: 0, syncs: 0, stalls: 0, faults: 0, tornWrites: 0, lostWrites: 0, lostDirOps: 0 }
+}
+
+export class SimDisk implements FileSystem {
+  private files = new Map<string, Inode>()
+  private durableDir = new Map<string, Inode>()
+  private dirLog: DirOp[] = []
+  /** Writes issued and not yet completed: at a crash they may be lost, torn or whole. */
+  private readonly inflight = new Set<{ inode: Inode; bytes: Buffer; position: number }>()
+  private process: SimProcess | null = null
+  /** Off during the calm phase: no more stalls or errors. */
+  faultsOn = true
+  /** Faults injected into the current process: a fatal stop of that process is then expected. */
+  faultsThisProcess = 0
+
+  constructor(
+    readonly dir: string,
+    private readonly scheduler: SimScheduler,
+    private readonly prng: Prng,
+    public weather: DiskWeather,
+    readonly stats: DiskStats,
+  ) {}
+
+  /** The process that uses the disk from now on; the previous one's operations never complete. */
+  attach(process: SimProcess): void {
+    this.process = process
+    this.faultsThisProcess = 0
+  }
+
+  /** Power loss: keeps what a real disk could have kept, chosen from the seed. */
+  crash(): void {
+    const loseAll = this.prng.chance(this.weather.loseAllUnsyncedProbability)
+    const dir = new Map(this.durableDir)
+    const keptOps = loseAll ? 0 : this.prng.int(this.dirLog.length + 1)
+    this.stats.lostDirOps += this.dirLog.length - keptOps
+    for (const op of this.dirLog.slice(0, keptOps)) applyDirOp(dir, op)
+    for (const w of this.inflight) w.inode.pending.push({ t: 'write', position: w.position, bytes: w.bytes })
+    this.inflight.clear()
+    const survivors = new Map<string, Inode>()
+    const rebuilt = new Map<Inode, Inode>()
+    for (const [name, inode] of dir) {
+      let copy = rebuilt.get(inode)
+      if (copy === undefined) {
+        copy = Inode.withContent(this.survivingContent(inode, loseAll))
+        rebuilt.set(inode, copy)
+      }
+      survivors.set(name, copy)
+    }
+    this.files = survivors
+    this.durableDir = new Map(survivors)
+    this.dirLog = []
+    this.process = null
+  }
+
+  private survivingContent(inode: Inode, loseAll: boolean): Buffer {
+    let content: Buffer = inode.durable
+    const pending = inode.pending
+    const kept = loseAll ? 0 : this.prng.int(pending.length + 1)
+    this.stats.lostWrites += pending.length - kept
+    for (let i = 0; i < kept; i++) {
+      const p = pending[i] as Pending
+      if (p.t === 'truncate') {
+        content = Buffer.alloc(0)
+        continue
+      }
+      const torn = i === kept - 1 && p.bytes.length > 1 && this.prng.chance(0.5)
+      const bytes = torn ? p.bytes.subarray(0, 1 + this.prng.int(p.bytes.length - 1)) : p.bytes
+      if (torn) this.stats.tornWrites++
+      content = applyWrite(content, bytes, p.position)
+    }
+    return content
+  }
+
+  // ---- FileSystem ----------------------------------------------------------------
+
+  mkdirp(path: string): Promise<void> {
+    this.checkDir(path)
+    return this.complete(0, () => undefined)
+  }
+
+  readdir(path: string): Promise<string[]> {
+    this.checkDir(path)
+    return this.complete(this.metaLatency(), () => [...this.files.keys()].sort())
+  }
+
+  readFile(path: string): Promise<Buffer> {
+    return this.complete(this.metaLatency(), () => Buffer.from(this.existing(path, 'open').content()))
+  }
+
+  sizeBytes(path: string): Promise<number> {
+    return this.complete(this.metaLatency(), () => this.existing(path, 'stat').length)
+  }
+
+  open(path: string, mode: OpenMode, options?: OpenOptions): Promise<DiskFile> {
+    const name = this.nameOf(path)
+    return this.complete(this.metaLatency(), () => {
+      let inode = this.files.get(name)
+      if (mode === 'createNew' && inode !== undefined) throw fsError('EEXIST', 'open', path)
+      if ((mode === 'read' || mode === 'update') && inode === undefined) throw fsError('ENOENT', 'open', path)
+      if (inode === undefined) {
+        inode = new Inode()
+        this.files.set(name, inode)
+        this.dirLog.push({ t: 'link', name, inode })
+      } else if (mode === 'truncate') {
+        inode.truncate()
+        inode.pending.push({ t: 'truncate' })
+      }
+      return new SimDiskFile(this, inode, options?.dsync === true)
+    })
+  }
+
+  rename(from: string, to: string): Promise<void> {
+    const fromName = this.nameOf(from)
+    const toName = this.nameOf(to)
+    return this.complete(this.metaLatency(), () => {
+      const inode = this.existing(from, 'rename')
+      this.files.delete(fromName)
+      this.files.set(toName, inode)
+      this.dirLog.push({ t: 'rename', from: fromName, to: toName })
+    })
+  }
+
+  unlink(path: string): Promise<void> {
+    const name = this.nameOf(path)
+    return this.complete(this.metaLatency(), () => {
+      this.existing(path, 'unlink')
+      this.files.delete(name)
+      this.dirLog.push({ t: 'unlink', name })
+    })
+  }
+
+  syncDir(path: string): Promise<void> {
+    this.checkDir(path)
+    return this.syncOp('fsync', path, () => {
+      this.durableDir = new Map(this.files)
+      this.dirLog = []
+    })
+  }
+
+  // ---- For SimDiskFile ---------------------------------------------------------------
+
+  write(inode: Inode, dsync: boolean, data: Buffer, offset: number, length: number, position: number): Promise<number> {
+    this.stats.writes++
+    const bytes = Buffer.from(data.subarray(offset, offset + length))
+    const w = { inode, bytes, position }
+    this.inflight.add(w)
+    const done = (): number => {
+      this.inflight.delete(w)
+      inode.write(bytes, position)
+      if (dsync) inode.writeDurable(bytes, position)
+      else inode.pending.push({ t: 'write', position, bytes })
+      return length
+    }
+    if (dsync) return this.syncOp('write', this.dir, done, () => this.inflight.delete(w))
+    return this.faulty('write', this.dir, this.metaLatency(), done, () => this.inflight.delete(w))
+  }
+
+  sync(inode: Inode): Promise<void> {
+    return this.syncOp('fsync', this.dir, () => inode.synced())
+  }
+
+  // ---- Helpers ------------------------------------------------------------------------
+
+  private syncOp<T>(op: string, path: string, done: () => T, failed: () => void = () => {}): Promise<T> {
+    this.stats.syncs++
+    const w = this.weather
+    let latencyMs = w.syncLatencyMsMin + this.prng.next() * (w.syncLatencyMsMax - w.syncLatencyMsMin)
+    if (this.faultsOn && w.stallProbability > 0 && this.prng.chance(w.stallProbability)) {
+      this.stats.stalls++
+      latencyMs += this.prng.next() * w.stallMsMax
+    }
+    return this.faulty(op, path, latencyMs, done, failed)
+  }
+
+  private faulty<T>(op: string, path: string, latencyMs: number, done: () => T, failed: () => void): Promise<T> {
+    if (this.faultsOn && this.weather.faultProbability > 0 && this.prng.chance(this.weather.faultProbability)) {
+      this.stats.faults++
+      this.faultsThisProcess++
+      const code = this.prng.chance(0.5) ? 'EIO' : 'ENOSPC'
+      return this.complete(latencyMs, () => {
+        failed()
+        throw fsError(code, op, path)
+      })
+    }
+    return this.complete(latencyMs, done)
+  }
+
+  private complete<T>(latencyMs: number, result: () => T): Promise<T> {
+    const process = this.process
+    return new Promise<T>((resolve, reject) => {
+      if (process === null) return
+      this.scheduler.at(latencyMs, process, () => {
+        try {
+          resolve(result())
+        } catch (error) {
+          reject(error)
+        }
+      })
+    })
+  }
+
+  private metaLatency(): number {
+    return this.prng.next() * this.weather.metaLatencyMsMax
+  }
+
+  private existing(path: string, op: string): Inode {
+    const inode = this.files.get(this.nameOf(path))
+    if (inode === undefined) throw fsError('ENOENT', op, path)
+    return inode
+  }
+
+  private nameOf(path: string): string {
+    this.checkDir(dirname(path))
+    return basename(path)
+  }
+
+  private checkDir(path: string): void {
+    if (path !== this.dir) throw fsError('ENOENT', 'open', path)
+  }
+}
+
+function applyDirOp(dir: Map<string, Inode>, op: DirOp): void {
+  if (op.t === 'link') dir.set(op.name, op.inode)
+  else if (op.t === 'unlink') dir.delete(op.name)
+  else {
+    const inode = dir.get(op.from)
+    if (inode === undefined) return
+    dir.delete(op.from)
+    dir.set(op.to, inode)
+  }
+}
+
+class SimDiskFile implements DiskFile {
+  constructor(
+    private readonly disk: SimDisk,
+    private readonly inode: Inode,
+    private readonly dsync: boolean,
+  ) {}
+
+  write(data: Buffer, offset: number, length: number, position: number): Promise<number> {
+    return this.disk.write(this.inode, this.dsync, data, offset, length, position)
+  }
+
+  datasync(): Promise<void> {
+    return this.disk.sync(this.inode)
+  }
+
+  sync(): Promise<void> {
+    return this.disk.sync(this.inode)
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve()
+  }
+}
+
+function fsError(code: string, syscall: string, path: string): Error {
+  return Object.assign(new Error(`${code}: simulated ${syscall} '${path}'`), { code, syscall, path })
+}
