@@ -244,8 +244,11 @@ async function configGetAll(ctx: CommandContext, args: readonly Buffer[]): Promi
     // Every acknowledged write is fsynced on a majority first.
     appendfsync: 'always',
   }
-  // The replicated parameters, as this node has applied them.
-  const [replicated] = await ctx.server.backend.read([{ t: 'call', name: 'config-get', args: args.slice(2), seed: 0 }], 'stale')
+  // The replicated parameters, after a read barrier so that a CONFIG SET just
+  // answered (possibly by the leader, for a forwarded write) is applied here too;
+  // without a leader, as this node has applied them.
+  const op = { t: 'call', name: 'config-get', args: args.slice(2), seed: 0 } as const
+  const [replicated] = await ctx.server.backend.read([op], 'linearizable').catch(() => ctx.server.backend.read([op], 'stale'))
   if (replicated?.t === 'array') {
     for (let i = 0; i + 1 < replicated.items.length; i += 2) {
       const name = replicated.items[i]
