@@ -63,6 +63,7 @@ bench: build
 	@command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null && command -v etcd >/dev/null && command -v wrk >/dev/null || \
 		{ apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y redis-server redis-tools etcd-server etcd-client wrk; }
 	$(NODE) dist/bench/suite.js
+	$(NODE) dist/bench/subscriber-cost.js $(if $(QUICK),--reps 2 --requests 5000,--reps 3 --requests 20000)
 
 # The fault-injection suite, long: every scenario on 3 and 5 nodes for
 # JEPSEN_DURATION_MS each (default 5 minutes), then a table of verdicts.

@@ -8,7 +8,7 @@ import type { KvEventClass, KvEventSink } from '../kv/key-events.js'
 import type { StoredValue } from '../kv/keyspace.js'
 import type { Logger } from '../util/logger.js'
 import { feedLimitsDefault, type FeedLimits } from './feed-limits.js'
-import { NOTIFY_NONE, notifies, type NotifyFlags } from './notify-flags.js'
+import { NOTIFY_NONE, notifies, parseNotifyFlags, type NotifyFlags } from './notify-flags.js'
 import { PubSubRegistry } from './pubsub-registry.js'
 import { WatchHistory } from './watch-history.js'
 import { WatchRegistry } from './watch-registry.js'
@@ -59,6 +59,13 @@ export class FeedHub implements KvEventSink {
 
   message(_index: number, channel: Buffer, message: Buffer): void {
     this.pubsub.publish(channel, message)
+  }
+
+  /** CONFIG SET notify-keyspace-events, applied through the log: every node follows it. */
+  config(_index: number, name: string, value: string): void {
+    if (name !== 'notify-keyspace-events') return
+    const flags = parseNotifyFlags(value)
+    if (flags !== null) this.notifyFlags = flags
   }
 
   reset(index: number): void {

@@ -5,6 +5,7 @@
 
 import { errorResult, type KvOp, type KvOpResult } from './command.js'
 import { blockingCalls } from './blocking-calls.js'
+import { configCalls } from './replicated-config.js'
 import { arityOk, wrongArity, type KvCall } from './call-context.js'
 import { hashCalls } from './hash-calls.js'
 import { NO_KEY_EVENTS, type NotifyKeyEvent } from './key-events.js'
@@ -16,7 +17,7 @@ import { stringCalls } from './string-calls.js'
 import { zsetCalls } from './zset-calls.js'
 
 const registry = new Map<string, KvCall>()
-for (const call of [...stringCalls, ...keyspaceCalls, ...hashCalls, ...listCalls, ...setCalls, ...zsetCalls, ...blockingCalls]) {
+for (const call of [...stringCalls, ...keyspaceCalls, ...hashCalls, ...listCalls, ...setCalls, ...zsetCalls, ...blockingCalls, ...configCalls]) {
   registry.set(call.name, call)
 }
 

@@ -49,4 +49,9 @@ export interface KvEventSink {
    * the leader): the events of entries up to `index` were never seen here.
    */
   reset(index: number): void
+  /**
+   * A replicated CONFIG parameter was set by the entry at `index` (CONFIG SET
+   * through the log; replicated-config.ts), on every node alike.
+   */
+  config?(index: number, name: string, value: string): void
 }

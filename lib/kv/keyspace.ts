@@ -104,6 +104,15 @@ export class Keyspace {
   private tombstoneBytes = 0
   /** Version reported for an absent key without a tombstone. */
   tombstoneFloor = 0
+  /** CONFIG parameters set through the log (replicated-config.ts); FLUSHALL leaves them. */
+  readonly config = new Map<string, string>()
+  /** Told of each CONFIG SET as it is applied (the state machine passes it to its event sink). */
+  onConfig: ((name: string, value: string) => void) | null = null
+
+  setConfig(name: string, value: string): void {
+    this.config.set(name, value)
+    this.onConfig?.(name, value)
+  }
   /**
    * Told when a write finds its key expired and removes it (liveForWrite), so
    * the state machine can report Redis's `expired` event. Null: nobody listens.

@@ -10,6 +10,7 @@
 //            Format version 1 had no type byte and only string values; it is still read.
 //   sessions u32 count, each (least recently applied first): u8+utf8 clientId | f64 seq | f64 index | outcome
 //   tombs    u32 count, each (oldest first): bytes key | f64 version
+//   config   u32 count, each: bytes name | bytes value (CONFIG SET through the log; format 3 on)
 //   trailer  u32 crc32c of every byte before it
 //
 // Counts are written in the header of their section, so the writer knows them
@@ -27,7 +28,9 @@ import { crc32c } from '../util/checksum.js'
 import { assert, unreachable } from '../util/assert.js'
 
 const MAGIC = 0x53564b52 // "RKVS" read as a little-endian u32
-export const SNAPSHOT_VERSION = 2
+export const SNAPSHOT_VERSION = 3
+/** Typed values, no config section: still restored. */
+const SNAPSHOT_VERSION_NO_CONFIG = 2
 /** The first format, strings only: still restored. */
 const SNAPSHOT_VERSION_STRINGS_ONLY = 1
 const TYPE_TAGS = ['string', 'hash', 'list', 'set', 'zset'] as const
@@ -99,6 +102,8 @@ export class SnapshotEncoder {
       pos = writeStored(w.buf, pos, key)
       pos = w.buf.writeDoubleLE(version, pos)
     }
+    pos = w.buf.writeUInt32LE(ks.config.size, pos)
+    for (const [name, value] of ks.config) pos = writeStored(w.buf, writeStored(w.buf, pos, name), value)
     // Every byte was accounted for up front; a mismatch is a bug here, never bad input.
     assert(pos === size - 4, () => `snapshot size mismatch: sessions and tombstones end at ${pos}, expected ${size - 4}`)
     this.buf = w.buf
@@ -200,6 +205,8 @@ function snapshotBytes(state: SnapshotState): number {
     size += 1 + Buffer.byteLength(clientId, 'utf8') + 8 + 8 + outcomeBytes(session.outcome)
   }
   size += 4 + ks.tombstones.size * (4 + 8) + ks.tombstoneKeyBytes
+  size += 4
+  for (const [name, value] of ks.config) size += 8 + name.length + value.length
   return size + 4
 }
 
@@ -296,17 +303,18 @@ export function decodeSnapshot(data: Buffer): SnapshotState {
   const r = new ByteReader(data, (message) => new KvSnapshotError(message), 0, bodyEnd)
   if (r.u32('magic') !== MAGIC) throw new KvSnapshotError('not a raftkv snapshot (bad magic)')
   const version = r.u32('format version')
-  if (version !== SNAPSHOT_VERSION && version !== SNAPSHOT_VERSION_STRINGS_ONLY) {
+  if (version !== SNAPSHOT_VERSION && version !== SNAPSHOT_VERSION_NO_CONFIG && version !== SNAPSHOT_VERSION_STRINGS_ONLY) {
     throw new KvSnapshotError(`unknown snapshot format version ${version}`)
   }
   const appliedIndex = r.uint53('appliedIndex')
   const keyspace = new Keyspace()
   keyspace.clock = r.uint53('clock')
   keyspace.tombstoneFloor = r.uint53('tombstoneFloor')
-  readKeys(r, keyspace, version === SNAPSHOT_VERSION)
+  readKeys(r, keyspace, version !== SNAPSHOT_VERSION_STRINGS_ONLY)
   const sessions = new SessionTable()
   readSessions(r, sessions)
   readTombstones(r, keyspace)
+  if (version === SNAPSHOT_VERSION) readConfig(r, keyspace)
   r.expectEnd()
   return { appliedIndex, keyspace, sessions }
 }
@@ -419,6 +427,11 @@ function readResult(r: ByteReader, depth: number): KvOpResult {
     default:
       return unreachable(t, 'result tag')
   }
+}
+
+function readConfig(r: ByteReader, keyspace: Keyspace): void {
+  const count = r.count('config count', 8, 1024)
+  for (let i = 0; i < count; i++) keyspace.config.set(r.latin1('config name'), r.latin1('config value'))
 }
 
 function readTombstones(r: ByteReader, keyspace: Keyspace): void {

@@ -52,8 +52,18 @@ export class KvStateMachine {
     this.sink?.keyEvent(this.applyingIndex, 'expired', 'x', key, null)
   }
 
+  private readonly notifyConfig = (name: string, value: string): void => {
+    this.sink?.config?.(this.applyingIndex, name, value)
+  }
+
   constructor() {
     this.keyspace.onLazyExpire = this.notifyLazyExpire
+    this.keyspace.onConfig = this.notifyConfig
+  }
+
+  /** A replicated CONFIG parameter as applied here, or undefined when never set (replicated-config.ts has the defaults). */
+  configValue(name: string): string | undefined {
+    return this.keyspace.config.get(name)
   }
 
   /**
@@ -230,6 +240,7 @@ export class KvStateMachine {
     machine.appliedIndex = state.appliedIndex
     machine.keyspace = state.keyspace
     machine.keyspace.onLazyExpire = machine.notifyLazyExpire
+    machine.keyspace.onConfig = machine.notifyConfig
     machine.sessions = state.sessions
     return machine
   }

@@ -811,10 +811,20 @@ export class Replica extends EventEmitter<ReplicaEvents> {
       return
     }
     this.incomingSnapshot = null
-    this.stagedSnapshot = verdict.incoming
     ack(c.totalBytes, true)
+    // The one staging slot belongs to the snapshot the core accepts: one it
+    // drops (an older term, or at or below its commit) must not replace a
+    // staged snapshot the next Ready installs (issue 15, finding 2).
+    const staged = this.stagedSnapshot
+    this.stagedSnapshot = verdict.incoming
     this.raft.step({ type: 'Snapshot', from: c.from, to: this.id, term: c.term, snapshot: c.meta, fromIncarnation: c.fromIncarnation, toIncarnation: c.toIncarnation })
+    if (!this.coreHoldsSnapshot(c.meta)) this.stagedSnapshot = staged
     this.kick()
+  }
+
+  /** Whether the core's log now starts at `meta` (it accepted that snapshot). */
+  private coreHoldsSnapshot(meta: SnapshotMeta): boolean {
+    return this.raft.status().snapshotIndex === meta.index && this.raft.termAt(meta.index) === meta.term
   }
 
   // ---- Messages ------------------------------------------------------------------

@@ -38,12 +38,28 @@ export function runCli(args: readonly string[]): Promise<{ code: number; stdout:
   })
 }
 
+/** Ports this process handed out: each is free when picked but only bound later, by a child, so it must not be picked twice. */
+const portsHandedOut = new Set<number>()
+let portNext = 0
+
+/**
+ * A port below the ephemeral range (outgoing connections never take it) that
+ * nobody listens on. Ports are walked upwards from a random start, never
+ * handing out one twice: random picks per call would, by the birthday
+ * paradox, give two nodes of one 5-node cluster the same port about once in
+ * 200 clusters (seen in CI as EADDRINUSE).
+ */
 export async function freePort(): Promise<number> {
-  const ephemeralLow = ephemeralPortLow()
+  const high = ephemeralPortLow()
   const low = 10_000
-  for (let attempt = 0; attempt < 50 && ephemeralLow > low; attempt++) {
-    const port = low + Math.floor(Math.random() * (ephemeralLow - low))
-    if (await canListen(port)) return port
+  if (high <= low) return listenOnce(0)
+  if (portNext === 0) portNext = low + Math.floor(Math.random() * (high - low))
+  for (let attempt = 0; attempt < 500; attempt++) {
+    const port = portNext
+    portNext = portNext + 1 >= high ? low : portNext + 1
+    if (portsHandedOut.has(port) || !(await canListen(port))) continue
+    portsHandedOut.add(port)
+    return port
   }
   return listenOnce(0)
 }
@@ -247,7 +263,7 @@ export class ProcessCluster {
     return leaders.length === 1 ? (leaders[0] as ProcessNode) : null
   }
 
-  async waitForLeader(timeoutMs = 20_000): Promise<ProcessNode> {
+  async waitForLeader(timeoutMs = 40_000): Promise<ProcessNode> {
     let found: ProcessNode | null = null
     await this.waitFor(async () => {
       found = await this.leader()
@@ -256,7 +272,8 @@ export class ProcessCluster {
     return found as unknown as ProcessNode
   }
 
-  async waitFor(cond: () => Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
+  /** Generous by default: on two busy cores a node can take tens of seconds to start (conditions, not sleeps; only a failure waits this long). */
+  async waitFor(cond: () => Promise<boolean>, what: string, timeoutMs = 90_000): Promise<void> {
     const deadline = Date.now() + timeoutMs
     let delayMs = 20
     while (Date.now() < deadline) {

@@ -3,7 +3,7 @@
 // replicated state.
 import type { CommandContext, CommandFlag, CommandGroup, LocalCommandSpec } from './command-types.js'
 import { parseInt64 } from './kv-commands.js'
-import { configSetNotify, notifyConfigValue } from './notify-config.js'
+import { notifyConfigValue } from './notify-config.js'
 import {
   bulk,
   bulkArray,
@@ -207,18 +207,30 @@ function select(_ctx: CommandContext, args: readonly Buffer[]): Reply {
   return index === 0n ? replyOk : errorReply('ERR DB index is out of range')
 }
 
-function configGet(ctx: CommandContext, args: readonly Buffer[]): Reply {
+/** CONFIG SET: replicated parameters change on every node through the log (lib/kv/replicated-config.ts). */
+async function configSet(ctx: CommandContext, args: readonly Buffer[]): Promise<Reply> {
+  const outcome = await ctx.server.backend.write({ ops: [{ t: 'call', name: 'config-set', args: args.slice(2), seed: 0 }], watches: [] })
+  const result = outcome.t === 'results' ? outcome.results[0] : outcome.t === 'duplicate' && outcome.outcome?.t === 'results' ? outcome.outcome.results[0] : undefined
+  if (result?.t === 'ok') return replyOk
+  if (result?.t === 'error') return errorReply(`${result.code} ${result.message}`)
+  return errorReply('ERR CONFIG SET: the write was applied, but its result is no longer known')
+}
+
+function configGet(ctx: CommandContext, args: readonly Buffer[]): Reply | Promise<Reply> {
   const sub = word(arg(args, 1))
-  if (sub === 'help') return bulkArray(['CONFIG GET <pattern> [<pattern> ...]'])
+  if (sub === 'help') return bulkArray(['CONFIG GET <pattern> [<pattern> ...]', 'CONFIG SET <parameter> <value> [<parameter> <value> ...]'])
+  if (sub === 'set') return args.length < 4 || args.length % 2 !== 0 ? wrongArity('config|set') : configSet(ctx, args)
   if (sub !== 'get') {
-    const notifySet = sub === 'set' ? configSetNotify(ctx, args) : null
-    if (notifySet !== null) return notifySet
-    if (sub === 'set' || sub === 'resetstat' || sub === 'rewrite') {
+    if (sub === 'resetstat' || sub === 'rewrite') {
       return errorReply('ERR raftkv is configured through its environment; CONFIG ' + sub.toUpperCase() + ' is not supported')
     }
     return unknownSubcommand('CONFIG', arg(args, 1))
   }
   if (args.length < 3) return wrongArity('config|get')
+  return configGetAll(ctx, args)
+}
+
+async function configGetAll(ctx: CommandContext, args: readonly Buffer[]): Promise<Reply> {
   const limits = ctx.server.limits
   const values: Record<string, string> = {
     save: '',
@@ -229,6 +241,20 @@ function configGet(ctx: CommandContext, args: readonly Buffer[]): Reply {
     'client-query-buffer-limit': String(limits.queryBufferBytesMax),
     timeout: String(Math.floor(limits.idleTimeoutMs / 1000)),
     'cluster-enabled': ctx.server.movedMode ? 'yes' : 'no',
+    // Every acknowledged write is fsynced on a majority first.
+    appendfsync: 'always',
+  }
+  // The replicated parameters, after a read barrier so that a CONFIG SET just
+  // answered (possibly by the leader, for a forwarded write) is applied here too;
+  // without a leader, as this node has applied them.
+  const op = { t: 'call', name: 'config-get', args: args.slice(2), seed: 0 } as const
+  const [replicated] = await ctx.server.backend.read([op], 'linearizable').catch(() => ctx.server.backend.read([op], 'stale'))
+  if (replicated?.t === 'array') {
+    for (let i = 0; i + 1 < replicated.items.length; i += 2) {
+      const name = replicated.items[i]
+      const value = replicated.items[i + 1]
+      if (name?.t === 'bulk' && value?.t === 'bulk') values[name.value.toString('latin1')] = value.value.toString('latin1')
+    }
   }
   const notify = notifyConfigValue(ctx)
   if (notify !== null) values['notify-keyspace-events'] = notify
