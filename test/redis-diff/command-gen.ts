@@ -19,7 +19,8 @@ const POOLS = {
 } as const
 
 type Pool = keyof typeof POOLS
-const ALL_KEYS = Object.values(POOLS).flat()
+// Every key but the lex pool: nothing else may write there, or its members would get mixed scores.
+const ALL_KEYS = Object.entries(POOLS).filter(([pool]) => pool !== 'lex').flatMap(([, keys]) => keys)
 
 export class CommandGen {
   private readonly r: Prng
