@@ -1,4 +1,4 @@
-// Runtime CI seeds, share 2 of 4: real Replica + ReplicaBackend nodes on a simulated clock, disk and network.
+// Runtime CI seeds, share 2 of 8: real Replica + ReplicaBackend nodes on a simulated clock, disk and network.
 import t from 'tap'
 import { runRuntimeCiShare } from './runtime/runtime-ci.js'
 
