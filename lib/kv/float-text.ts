@@ -14,10 +14,17 @@
 /** The decimal syntax strtod and strtold accept (hexadecimal floats are refused here). */
 const DECIMAL = /^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$/
 const INFINITY_TEXT = /^[+-]?inf(?:inity)?$/i
+/** strtod's hexadecimal integers ("0x10"); hexadecimal fractions and p exponents are refused here. */
+const HEX_INTEGER = /^([+-]?)0[xX]([0-9a-fA-F]+)$/
 
 /** Redis' getDoubleFromObject: null where Redis answers "value is not a valid float". */
 export function parseDouble(text: string): number | null {
   if (INFINITY_TEXT.test(text)) return text.startsWith('-') ? -Infinity : Infinity
+  const hex = HEX_INTEGER.exec(text)
+  if (hex !== null) {
+    const value = Number(BigInt(`0x${hex[2] as string}`))
+    return Number.isFinite(value) ? (hex[1] === '-' ? -value : value) : null
+  }
   if (!DECIMAL.test(text)) return null
   const value = Number(text)
   // strtod's ERANGE: overflow, or underflow all the way to zero.
@@ -93,6 +100,12 @@ function roundQuotient(negative: boolean, numerator: bigint, denominator: bigint
 /** Redis' string2ld (strtold): null where Redis answers "value is not a valid float"; Infinity for "inf". */
 export function parseLongDouble(text: string): LongDouble | number | null {
   if (INFINITY_TEXT.test(text)) return text.startsWith('-') ? -Infinity : Infinity
+  const hex = HEX_INTEGER.exec(text)
+  if (hex !== null) {
+    const digits = hex[2] as string
+    if (digits.length > 4000) return null
+    return roundQuotient(hex[1] === '-', BigInt(`0x${digits}`), 1n, 0)
+  }
   if (!DECIMAL.test(text)) return null
   const negative = text.startsWith('-')
   const [base, expPart] = text.replace(/^[+-]/, '').split(/[eE]/) as [string, string | undefined]

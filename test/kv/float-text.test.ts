@@ -35,4 +35,5 @@ t.test('INCRBYFLOAT sums in long double and prints like Redis', async (t) => {
   t.equal(incr('1', '-1'), '0')
   t.equal(incr('-0.25', '0'), '-0.25')
   t.equal(incr('3.0e-5', '0'), '0.00003')
+  t.equal(incr('0x10', '1.5'), '17.5', 'strtold reads hexadecimal integers')
 })
