@@ -17,6 +17,19 @@ t.test('PING, ECHO and SELECT 0 answer like Redis', async (t) => {
   t.same(await client.command('SELECT', '1'), { error: 'ERR DB index is out of range' })
 })
 
+t.test('TIME answers this node\'s clock as seconds and microseconds, like Redis', async (t) => {
+  const { client } = await setup(t)
+  const before = Date.now()
+  const reply = await client.command('TIME')
+  const after = Date.now()
+  t.ok(Array.isArray(reply) && reply.length === 2, 'two bulk strings')
+  const [seconds, micros] = (reply as string[]).map(Number) as [number, number]
+  t.ok(Number.isInteger(seconds) && Number.isInteger(micros) && micros >= 0 && micros < 1_000_000, `integers, microseconds below a million (${String(reply)})`)
+  const ms = seconds * 1000 + micros / 1000
+  t.ok(ms >= before - 1 && ms <= after + 1, 'between the clock readings taken around it')
+  t.same(await client.command('TIME', 'x'), { error: "ERR wrong number of arguments for 'time' command" })
+})
+
 t.test('SET, GET, DEL, EXISTS, INCR, APPEND and STRLEN go through the backend', async (t) => {
   const { client } = await setup(t)
   t.equal(await client.command('SET', 'k', 'v'), 'OK')

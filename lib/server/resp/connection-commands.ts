@@ -279,6 +279,16 @@ export function globToRegExp(pattern: string): RegExp {
   return new RegExp(`^${source}$`, 's')
 }
 
+/**
+ * TIME: this node's wall clock as Redis answers it, seconds and microseconds
+ * since the epoch. Like Redis, each node reads its own clock (nothing goes
+ * through the log), so two nodes may differ by their clock skew.
+ */
+function serverTime(): Reply {
+  const micros = BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000))
+  return bulkArray([String(micros / 1_000_000n), String(micros % 1_000_000n)])
+}
+
 /** Connection commands; `closeAfterReply` gives QUIT its meaning. */
 export const connectionCommands: readonly LocalCommandSpec[] = [
   localSpec('ping', {
@@ -288,6 +298,10 @@ export const connectionCommands: readonly LocalCommandSpec[] = [
   localSpec('echo', {
     arity: 2, flags: ['fast', 'stale'], queueable: true, summary: 'Returns the given string.', since: '1.0.0',
     run: (_ctx, args) => bulk(arg(args, 1)),
+  }),
+  localSpec('time', {
+    arity: 1, flags: ['fast', 'stale', 'loading'], queueable: true, group: 'server', summary: 'Returns the server time.', since: '2.6.0',
+    run: () => serverTime(),
   }),
   localSpec('auth', { arity: -2, flags: ['noauth', 'no-multi', 'fast', 'stale'], summary: 'Authenticates the connection.', since: '1.0.0', run: auth }),
   localSpec('hello', { arity: -1, flags: ['noauth', 'no-multi', 'fast', 'stale'], summary: 'Handshakes with the Redis server.', since: '6.0.0', run: hello }),
