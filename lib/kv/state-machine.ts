@@ -69,10 +69,14 @@ export class KvStateMachine {
   /**
    * Sends every keyspace event of the entries applied from now on to `sink`,
    * in log order (null stops it). The runtime moves the sink to the state
-   * machine that replaces this one after a snapshot install.
+   * machine that replaces this one after a snapshot install. The sink is told
+   * at once of every replicated CONFIG parameter this state already holds:
+   * one set before a snapshot (installed, or restored at start) is never
+   * applied again, and the sink would otherwise keep an older value.
    */
   setEventSink(sink: KvEventSink | null): void {
     this.sink = sink
+    for (const [name, value] of this.keyspace.config) sink?.config?.(this.appliedIndex, name, value)
   }
 
   eventSink(): KvEventSink | null {

@@ -136,3 +136,13 @@ t.test('hash, list, set, sorted-set and the newer string commands report the eve
   t.same(new Set(seen.filter((e) => e.event.startsWith('h')).map((e) => e.typeClass)), new Set(['h']))
   t.same(seen.find((e) => e.event === 'incrbyfloat')?.value, '11.5', 'string events carry the value')
 })
+
+t.test('a sink attached to a state restored from a snapshot hears the notify-keyspace-events that state holds', async (t) => {
+  // Set through the log before the snapshot: a node that installs (or restarts from) it never applies that entry again.
+  const d = new Driver()
+  d.one({ t: 'call', name: 'config-set', args: [b('notify-keyspace-events'), b('KEA')], seed: 0 })
+  const restored = KvStateMachine.restore(d.sm.snapshot())
+  const heard: [string, string][] = []
+  restored.setEventSink({ keyEvent: () => {}, message: () => {}, reset: () => {}, config: (_index, name, value) => heard.push([name, value]) })
+  t.same(heard, [['notify-keyspace-events', 'AKE']], 'told at once, in the form CONFIG GET shows')
+})
