@@ -180,7 +180,9 @@ export class RaftNode {
    * sender and term: replies to the leader we follow go to that incarnation
    * even while our own (older) log lists another one for it (see stampsMatch).
    */
-  private leaderStamp: { from: NodeId; term: number; incarnation: Incarnation } | null = null
+  private leaderStampFrom: NodeId = ''
+  private leaderStampTerm = 0
+  private leaderStampIncarnation: Incarnation = ''
 
   constructor(options: RaftOptions, initial: InitialState) {
     this.id = options.id
@@ -233,7 +235,7 @@ export class RaftNode {
       this.stepLowerTerm(m)
       return
     }
-    if (fromLeader(m)) this.leaderStamp = { from: m.from, term: m.term, incarnation: m.fromIncarnation ?? '' }
+    if (fromLeader(m)) this.noteLeaderStamp(m)
     this.stepCurrentTerm(m)
   }
 
@@ -1195,9 +1197,22 @@ export class RaftNode {
    * addressedByNewerConfig). Acks and ReadIndex requests then reach it.
    */
   protected receiverIncarnation(to: NodeId): Incarnation {
-    const s = this.leaderStamp
-    if (s !== null && to === this.leader && s.from === to && s.term === this.term && s.incarnation !== '') return s.incarnation
+    if (to === this.leader && this.leaderStampFrom === to && this.leaderStampTerm === this.term && this.leaderStampIncarnation !== '') {
+      return this.leaderStampIncarnation
+    }
     return this.incarnationOf(to)
+  }
+
+  /**
+   * Records the stamp of an accepted leader message. Three plain fields,
+   * written only when they change: this runs for every Append and Heartbeat
+   * a follower accepts, and an object per message was garbage for nothing.
+   */
+  private noteLeaderStamp(m: Message): void {
+    const incarnation = m.fromIncarnation ?? ''
+    if (this.leaderStampFrom !== m.from) this.leaderStampFrom = m.from
+    if (this.leaderStampTerm !== m.term) this.leaderStampTerm = m.term
+    if (this.leaderStampIncarnation !== incarnation) this.leaderStampIncarnation = incarnation
   }
 
   /** Queues `m`, stamped with our incarnation and the one the receiver goes by (see receiverIncarnation). */
