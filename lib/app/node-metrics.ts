@@ -3,6 +3,7 @@
 // so that several nodes can live in one test process.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import type { FeedHub } from '../feeds/feed-hub.js'
+import { registerFeedMetrics } from '../feeds/feed-metrics.js'
 import { unsafeSwitchNames, unsafeSwitchesOn } from '../config/node-config.js'
 import type { Replica } from '../replica/replica.js'
 
@@ -85,17 +86,7 @@ export class NodeMetrics {
 
   /** Gauges and counters of the change feeds (read from the hub when scraped). */
   countFeeds(feeds: FeedHub): void {
-    const registry = this.registry
-    new Gauge({ name: 'raftkv_pubsub_subscribers', help: 'RESP connections in subscriber mode', registers: [registry], collect() { this.set(feeds.subscriberCount) } })
-    new Gauge({ name: 'raftkv_watchers', help: 'Open /watch streams', registers: [registry], collect() { this.set(feeds.watchers.size) } })
-    new Counter({ name: 'raftkv_pubsub_messages_sent_total', help: 'Pub/Sub messages (PUBLISH and keyspace notifications) handed to subscribers', registers: [registry], collect() { this.reset(); this.inc(feeds.pubsub.messagesSent) } })
-    new Counter({ name: 'raftkv_watch_events_sent_total', help: 'Keyspace events handed to /watch streams', registers: [registry], collect() { this.reset(); this.inc(feeds.watchers.eventsSent) } })
-    new Counter({ name: 'raftkv_slow_consumer_disconnects_total', help: 'Subscribers and watchers disconnected for going over their output limit', labelNames: ['kind'], registers: [registry], collect() {
-      this.reset()
-      this.inc({ kind: 'subscriber' }, feeds.counters.slowSubscriberDisconnects)
-      this.inc({ kind: 'watcher' }, feeds.counters.slowWatcherDisconnects)
-    } })
-    new Gauge({ name: 'raftkv_watch_history_events', help: 'Keyspace events held for /watch resumes', registers: [registry], collect() { this.set(feeds.history.size) } })
+    registerFeedMetrics(this.registry, feeds)
   }
 
   text(): Promise<string> {
