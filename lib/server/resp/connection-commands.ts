@@ -176,7 +176,7 @@ function clientSetInfo(ctx: CommandContext, args: readonly Buffer[]): Reply {
 }
 
 function describe(connection: CommandContext['connection']): string {
-  return connection.client.describe(Date.now(), connection.queryBufferBytes(), connection.outputBytes())
+  return connection.client.describe(Date.now(), connection.queryBufferBytes(), connection.outputBytes(), connection.subscriptionCounts())
 }
 
 function clientList(ctx: CommandContext, args: readonly Buffer[]): Reply {
