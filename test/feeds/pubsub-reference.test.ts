@@ -1,6 +1,7 @@
 // Pub/Sub as a client sees it, side by side against a real redis-server (the
 // reference where Redis defines a behaviour): PUBLISH's count inside MULTI,
-// CLIENT LIST's sub=/psub=/flags=P and INFO stats' pubsub lines. raftkv's side is one RESP server over an in-memory
+// CLIENT LIST's sub=/psub=/flags=P, INFO stats' pubsub lines, and HELLO on a
+// server without RESP3. raftkv's side is one RESP server over an in-memory
 // state machine whose events go to a FeedHub (a single node: its receivers
 // are all the receivers). Skipped without redis-server, failed under CI=true.
 import t, { type Test } from 'tap'
@@ -103,4 +104,18 @@ t.test('INFO stats counts channels and distinct patterns with a subscriber, as r
     t.same(during, ['pubsub_channels:3', 'pubsub_patterns:3', 'pubsubshard_channels:0'], `${name}: news, sport, weather; n*, s*, x*`)
   }
   t.same(seen['raftkv'], seen['redis-server'])
+})
+
+t.test('HELLO 3 answers what redis-server answers for a protocol version it does not have, and the connection stays in RESP2', { skip }, async (t) => {
+  const [raftkv, redis] = await bothSides(t)
+  const ours = await RawClient.connect((raftkv as Side).port, t)
+  const theirs = await RawClient.connect((redis as Side).port, t)
+  // redis-server has RESP3; 4 is a version it lacks, as 3 is here.
+  for (const rest of [[], ['SETNAME', 'x'], ['AUTH', 'default', 'pw']]) {
+    t.same(await ours.command('HELLO', '3', ...rest), await theirs.command('HELLO', '4', ...rest), `HELLO <version> ${rest.join(' ')}`)
+  }
+  t.same(await ours.command('HELLO', '3'), { error: 'NOPROTO unsupported protocol version' })
+  t.equal(await ours.command('PING'), 'PONG')
+  t.equal(await ours.command('CLIENT', 'GETNAME'), null, 'a refused HELLO sets no name')
+  t.match(await ours.command('CLIENT', 'INFO'), / resp=2 /)
 })
