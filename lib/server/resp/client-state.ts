@@ -42,6 +42,8 @@ export class ClientState {
   /** READONLY: this connection reads locally without a ReadIndex barrier. */
   staleReads = false
   transaction: Transaction | null = null
+  /** Waiting in a blocking pop (INFO's blocked_clients, CLIENT LIST's `b` flag), from its first empty try until it is answered. */
+  blocked = false
   /**
    * What each WATCH since the last EXEC/DISCARD/UNWATCH recorded: the keys'
    * versions, or null when the WATCH failed (no leader), in which case the
@@ -62,9 +64,9 @@ export class ClientState {
 
   /** One line of CLIENT LIST / CLIENT INFO, in Redis' field order. */
   describe(nowMs: number, queryBufferBytes: number, outputBytes: number, subscriptions: SubscriptionCounts): string {
-    // Redis's letters in its order: P (subscriber mode), x (MULTI), r (READONLY); N for none.
+    // Redis' order of the flags (networking.c, getClientInfoString): P (subscriber mode), x (MULTI), b (blocked), r (READONLY); N for none.
     const subscribed = subscriptions.channels + subscriptions.patterns > 0
-    const flags = `${subscribed ? 'P' : ''}${this.transaction !== null ? 'x' : ''}${this.staleReads ? 'r' : ''}` || 'N'
+    const flags = `${subscribed ? 'P' : ''}${this.transaction !== null ? 'x' : ''}${this.blocked ? 'b' : ''}${this.staleReads ? 'r' : ''}` || 'N'
     const fields = [
       `id=${this.id}`,
       `addr=${this.addr}`,
