@@ -27,9 +27,10 @@ import { ProposalWaiters, type ProposalOutcome } from './proposal-waiters.js'
 import type { RuntimeIo } from './runtime-io.js'
 import { nextChunks, onChunkAck, receiveChunk, rewind, type IncomingSnapshot, type OutgoingSnapshot } from './snapshot-stream.js'
 
-const clusterIdKey = 'clusterId'
+/** Metadata keys (NodeStorage.getMeta); lib/backup writes them too, when it seeds a data directory from a backup. */
+export const clusterIdKey = 'clusterId'
 /** This data directory's incarnation (raft/types.ts): drawn once, when the directory is first used. */
-const incarnationKey = 'incarnation'
+export const incarnationKey = 'incarnation'
 /** Silence from a snapshot receiver before we resend from the last ack. */
 const snapshotResendMs = 3000
 /** Give up on a snapshot transfer that made no progress for this long. */
@@ -37,6 +38,8 @@ const snapshotAbandonMs = 30_000
 const expirySweepKeysMax = 256
 /** Keys of a snapshot encoded per event-loop turn: about 2 ms of encoding here. */
 const snapshotKeysPerTurn = 4096
+/** A backup's capture polls this often while the node's own snapshot is being encoded. */
+const captureWaitMs = 10
 const expirySweepIntervalMs = 100
 /** A node without a leader for this many election timeouts asks a peer whether it is still a member… */
 const membershipProbeAfterElectionTimeouts = 3
@@ -343,6 +346,30 @@ export class Replica extends EventEmitter<ReplicaEvents> {
   async snapshotNow(): Promise<number> {
     await this.takeSnapshot()
     return this.snapshotIndex
+  }
+
+  /**
+   * The state machine's snapshot at the applied index, with its meta, for a
+   * backup (lib/backup): kept in memory only, the log is not compacted. One
+   * capture runs at a time (Keyspace.beginCapture), so this waits while the
+   * node's own snapshot is encoded. Null when the node stopped or installed
+   * a snapshot from the leader meanwhile (the caller may try again).
+   */
+  async captureSnapshot(): Promise<{ meta: SnapshotMeta; data: Buffer } | null> {
+    while (this.snapshotting) {
+      if (this.stopped) return null
+      await sleepOn(this.clock, captureWaitMs)
+    }
+    if (this.stopped) return null
+    this.snapshotting = true
+    try {
+      // Taken in the same turn as the encoder's start: both describe `applied`.
+      const meta = this.raft.snapshotMeta(this.applied)
+      const data = await this.encodeSnapshotInSteps()
+      return data === null ? null : { meta, data }
+    } finally {
+      this.snapshotting = false
+    }
   }
 
   async stop(): Promise<void> {
