@@ -9,6 +9,7 @@ import { parseNotifyFlags } from '../feeds/notify-flags.js'
 import { AdminCommands } from '../replica/admin-commands.js'
 import { ReplicaBackend } from '../replica/replica-backend.js'
 import { Replica } from '../replica/replica.js'
+import type { RuntimeIo } from '../replica/runtime-io.js'
 import type { TakeBackup } from '../server/http/backup-route.js'
 import { startHttpServer } from '../server/http/http-server.js'
 import { startRespServer } from '../server/resp/resp-server.js'
@@ -30,8 +31,14 @@ export interface RunningNode {
   readonly fatal: Promise<Error>
 }
 
-export async function startNode(config: NodeConfig, logger: Logger, options: { processMetrics?: boolean } = {}): Promise<RunningNode> {
-  const replica = await Replica.start(config, logger, systemIo)
+export interface StartOptions {
+  readonly processMetrics?: boolean
+  /** The clock, randomness, disk and peer network the node uses: the system's unless a test passes others (a disk that stalls). */
+  readonly io?: RuntimeIo
+}
+
+export async function startNode(config: NodeConfig, logger: Logger, options: StartOptions = {}): Promise<RunningNode> {
+  const replica = await Replica.start(config, logger, options.io ?? systemIo)
   const fatal = new Promise<Error>((resolve) => replica.once('fatal', resolve))
   const backend = new ReplicaBackend(replica, config.followerWrites === 'moved')
   const admin = new AdminCommands(replica)
@@ -127,7 +134,7 @@ function startFeeds(replica: Replica, config: NodeConfig, logger: Logger): FeedH
       heartbeatMs: config.watchHeartbeatMs,
     },
   })
-  replica.kv.setEventSink(feeds)
+  replica.attachEventSink(feeds)
   return feeds
 }
 
@@ -137,7 +144,7 @@ function startFeeds(replica: Replica, config: NodeConfig, logger: Logger): FeedH
  * does not complete, the node stops anyway and the cluster elects normally.
  */
 export async function handOverLeadership(replica: Replica, admin: AdminCommands, logger: Logger): Promise<void> {
-  const st = replica.raft.status()
+  const st = replica.status()
   if (replica.isStopped() || st.role !== 'leader') return
   if (!st.config.members.some((m) => m.role === 'voter' && m.id !== st.id)) return
   try {

@@ -22,6 +22,10 @@ export interface FeedCounters {
   slowSubscriberDisconnects: number
   /** Watch streams closed because their output went over the limit. */
   slowWatcherDisconnects: number
+  /** SUBSCRIBEs refused because SUBSCRIBERS_MAX connections were already subscribers. */
+  subscribersRefused: number
+  /** /watch requests refused (503) because WATCHERS_MAX streams were already open. */
+  watchersRefused: number
 }
 
 export class FeedHub implements KvEventSink {
@@ -29,7 +33,7 @@ export class FeedHub implements KvEventSink {
   readonly pubsub = new PubSubRegistry()
   readonly watchers = new WatchRegistry()
   readonly history: WatchHistory
-  readonly counters: FeedCounters = { slowSubscriberDisconnects: 0, slowWatcherDisconnects: 0 }
+  readonly counters: FeedCounters = { slowSubscriberDisconnects: 0, slowWatcherDisconnects: 0, subscribersRefused: 0, watchersRefused: 0 }
   /** RESP connections in subscriber mode (bounded by limits.subscribersMax). */
   subscriberCount = 0
   /** notify-keyspace-events; may change at run time (CONFIG SET). */

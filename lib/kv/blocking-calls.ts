@@ -8,9 +8,9 @@
 // t_zset.c, timeout.c).
 
 import { NIL_ARRAY, arrayResult, errorResult, textResult, type KvOpResult } from './command.js'
-import { SYNTAX_ERROR, WRONGTYPE, findCollection, keyword, text, type CallContext, type KvCall } from './call-context.js'
+import { SYNTAX_ERROR, WRONGTYPE, firstHolding, text, type CallContext, type KvCall } from './call-context.js'
 import { parseLongDouble, type LongDouble } from './float-text.js'
-import { moveElement, mpopLists, parseMpop, popElements } from './list-calls.js'
+import { endOf, moveElement, mpopLists, parseMpop, popElements, type End } from './list-calls.js'
 import { popMembers } from './zset-calls.js'
 
 /** Redis's getTimeoutFromObjectOrReply (seconds, a float): the timeout in ms, or the error reply. */
@@ -30,13 +30,6 @@ function longDoubleToNumber(value: LongDouble): number {
   return value.negative ? -magnitude : magnitude
 }
 
-type End = 'left' | 'right'
-
-function endOf(arg: Buffer | undefined): End | null {
-  const word = keyword(arg)
-  return word === 'LEFT' ? 'left' : word === 'RIGHT' ? 'right' : null
-}
-
 function bpop(name: string, end: End): KvCall {
   return {
     name,
@@ -45,15 +38,11 @@ function bpop(name: string, end: End): KvCall {
     run(c, args) {
       const timeout = parseTimeoutMs(args[args.length - 1])
       if (typeof timeout !== 'number') return timeout
-      for (const keyArg of args.slice(0, -1)) {
-        const key = text(keyArg)
-        const found = findCollection(c, key, 'list', true)
-        if (found === null) return WRONGTYPE
-        if (found === undefined) continue
-        const [element] = popElements(c, key, end, 1) as string[]
-        return arrayResult([textResult(key), textResult(element as string)])
-      }
-      return NIL_ARRAY
+      const key = firstHolding(c, args.slice(0, -1).map(text), 'list')
+      if (key === null) return WRONGTYPE
+      if (key === undefined) return NIL_ARRAY
+      const [element] = popElements(c, key, end, 1) as string[]
+      return arrayResult([textResult(key), textResult(element as string)])
     },
   }
 }
@@ -93,15 +82,11 @@ function bzpop(name: string, max: boolean): KvCall {
     run(c: CallContext, args) {
       const timeout = parseTimeoutMs(args[args.length - 1])
       if (typeof timeout !== 'number') return timeout
-      for (const keyArg of args.slice(0, -1)) {
-        const key = text(keyArg)
-        const found = findCollection(c, key, 'zset', true)
-        if (found === null) return WRONGTYPE
-        if (found === undefined) continue
-        const popped = popMembers(c, key, max, 1)
-        return popped.t === 'array' ? arrayResult([textResult(key), ...popped.items]) : popped
-      }
-      return NIL_ARRAY
+      const key = firstHolding(c, args.slice(0, -1).map(text), 'zset')
+      if (key === null) return WRONGTYPE
+      if (key === undefined) return NIL_ARRAY
+      const popped = popMembers(c, key, max, 1)
+      return popped.t === 'array' ? arrayResult([textResult(key), ...popped.items]) : popped
     },
   }
 }

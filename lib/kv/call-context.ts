@@ -7,7 +7,7 @@
 // seed the entry carries). Reads never remove an expired key; writes do,
 // through liveForWrite, at the same point on every replica.
 
-import { errorResult, type KvOpResult } from './command.js'
+import { errorResult, intResult, type KvOpResult } from './command.js'
 import { MSG_NOT_INTEGER } from './errors.js'
 import type { KvEventClass, NotifyKeyEvent } from './key-events.js'
 import type { Entry, Keyspace } from './keyspace.js'
@@ -144,6 +144,87 @@ export function updateCollection<K extends Collection['type'], R>(
   return { result }
 }
 
+/** The collection types whose elements are removed by name (HDEL, SREM, ZREM). */
+type Keyed = 'hash' | 'set' | 'zset'
+
+/**
+ * HDEL, SREM and ZREM: removes the named elements (args after the key) from
+ * the key's collection, reporting `event` if any went; the count removed.
+ */
+export function removeMembers(c: CallContext, args: readonly Buffer[], type: Keyed, event: string, typeClass: KvEventClass): KvOpResult {
+  const key = text(args[0])
+  const found = findCollection(c, key, type, true)
+  if (found === undefined) return intResult(0)
+  if (found === null) return WRONGTYPE
+  const removed = c.ks.change(key, found.entry, (value) => {
+    const from = value as Extract<Collection, { type: Keyed }>
+    let n = 0
+    for (let i = 1; i < args.length; i++) if (from.delete(text(args[i]))) n++
+    return n
+  }, (n) => n > 0)
+  if (removed > 0) emit(c, event, typeClass, key)
+  return intResult(removed)
+}
+
+/**
+ * The STORE forms (SINTERSTORE …, ZUNIONSTORE …): `result` replaces the key,
+ * whatever it held, without a deadline; an empty result deletes it instead.
+ * The reply is the result's size.
+ */
+export function storeCollection(c: CallContext, key: string, result: Collection, event: string, typeClass: KvEventClass): KvOpResult {
+  const existing = c.ks.liveForWrite(key, c.nowMs)
+  if (result.size === 0) {
+    if (existing !== undefined) {
+      c.ks.delete(key, existing)
+      emit(c, 'del', 'g', key)
+    }
+    return intResult(0)
+  }
+  c.ks.put(key, existing, result, Infinity)
+  emit(c, event, typeClass, key)
+  return intResult(result.size)
+}
+
+/**
+ * A read-only command on one collection key: `answer` gets the collection
+ * (undefined when absent); another type answers WRONGTYPE. `check`, if
+ * given, validates the arguments before the key is looked up (some commands
+ * check them before the key's type, as LRANGE does; others after, as LINDEX).
+ */
+export function collectionReader<K extends Collection['type']>(
+  type: K,
+  name: string,
+  arity: number,
+  answer: (value: Extract<Collection, { type: K }> | undefined, args: readonly Buffer[]) => KvOpResult,
+  check?: (args: readonly Buffer[]) => KvOpResult | null,
+): KvCall {
+  return {
+    name,
+    arity,
+    write: false,
+    run(c, args) {
+      const early = check?.(args) ?? null
+      if (early !== null) return early
+      const found = findCollection(c, text(args[0]), type, false)
+      return found === null ? WRONGTYPE : answer(found?.value, args)
+    },
+  }
+}
+
+/**
+ * The first of `keys` holding a collection of `type`, as the blocking pops and
+ * LMPOP choose their key: undefined when none does, null when a key met
+ * before it holds another type (WRONGTYPE).
+ */
+export function firstHolding(c: CallContext, keys: readonly string[], type: Collection['type']): string | undefined | null {
+  for (const key of keys) {
+    const found = findCollection(c, key, type, true)
+    if (found === null) return null
+    if (found !== undefined) return key
+  }
+  return undefined
+}
+
 /** A seeded generator for one command's random choices. */
 export function randomOf(c: CallContext): Prng {
   return new Prng(c.seed)
@@ -152,6 +233,17 @@ export function randomOf(c: CallContext): Prng {
 /** RESP list index → position (negative from the end); may fall outside [0, length). */
 export function listIndex(index: number, length: number): number {
   return index < 0 ? length + index : index
+}
+
+/**
+ * The optional count of LPOP, SPOP, ZPOPMIN …: -1 when absent, or the error
+ * reply (`tooMany` when more arguments follow: each command has its own).
+ */
+export function parsePopCount(args: readonly Buffer[], tooMany: KvOpResult): number | KvOpResult {
+  if (args.length > 2) return tooMany
+  if (args.length < 2) return -1
+  const n = parseInteger(args[1])
+  return n === null || n < 0n ? OUT_OF_RANGE_POSITIVE : Number(n)
 }
 
 /** Redis' start/stop clamping for LRANGE, ZRANGE, GETRANGE …: [start, end] inclusive, or null when empty. */

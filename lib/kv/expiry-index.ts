@@ -44,20 +44,8 @@ export class ExpiryIndex {
     const top = heap[0]
     const last = heap.pop()
     if (top === undefined || last === undefined || heap.length === 0) return top
-    let i = 0
-    const n = heap.length
-    for (;;) {
-      const left = 2 * i + 1
-      if (left >= n) break
-      const right = left + 1
-      let child = left
-      if (right < n && (heap[right] as ExpiryItem).atMs < (heap[left] as ExpiryItem).atMs) child = right
-      const c = heap[child] as ExpiryItem
-      if (c.atMs >= last.atMs) break
-      heap[i] = c
-      i = child
-    }
-    heap[i] = last
+    heap[0] = last
+    this.siftDown(0)
     return top
   }
 

@@ -5,10 +5,12 @@ import {
   NOT_FLOAT,
   NOT_INTEGER,
   WRONGTYPE,
+  collectionReader,
   emit,
   findCollection,
   parseInteger,
   randomOf,
+  removeMembers,
   text,
   updateCollection,
   wrongArity,
@@ -62,40 +64,15 @@ const hsetnx: KvCall = {
   },
 }
 
-function reader(name: string, arity: number, answer: (h: HashValue | undefined, args: readonly Buffer[]) => KvOpResult): KvCall {
-  return {
-    name,
-    arity,
-    write: false,
-    run(c, args) {
-      const h = readHash(c, args)
-      return h === null ? WRONGTYPE : answer(h, args)
-    },
-  }
-}
+const reader = (name: string, arity: number, answer: (h: HashValue | undefined, args: readonly Buffer[]) => KvOpResult): KvCall =>
+  collectionReader('hash', name, arity, answer)
 
 function fieldValue(h: HashValue | undefined, field: string): KvOpResult {
   const value = h?.map.get(field)
   return value === undefined ? NIL : textResult(value)
 }
 
-const hdel: KvCall = {
-  name: 'hdel',
-  arity: -3,
-  write: true,
-  run(c, args) {
-    const found = findCollection(c, text(args[0]), 'hash', true)
-    if (found === undefined) return intResult(0)
-    if (found === null) return WRONGTYPE
-    const removed = c.ks.change(text(args[0]), found.entry, (h) => {
-      let n = 0
-      for (let i = 1; i < args.length; i++) if ((h as HashValue).delete(text(args[i]))) n++
-      return n
-    }, (n) => n > 0)
-    if (removed > 0) emit(c, 'hdel', 'h', text(args[0]))
-    return intResult(removed)
-  },
-}
+const hdel: KvCall = { name: 'hdel', arity: -3, write: true, run: (c, args) => removeMembers(c, args, 'hash', 'hdel', 'h') }
 
 const hincrby: KvCall = {
   name: 'hincrby',
@@ -181,7 +158,7 @@ const hscan: KvCall = {
   arity: -3,
   write: false,
   run(c, args) {
-    return scanCollection(c, args, 'hash', (h) => (h as HashValue).map.entries())
+    return scanCollection(c, args, 'hash', { all: (h) => h.map.keys(), extra: (h, f) => h.map.get(f) ?? null })
   },
 }
 

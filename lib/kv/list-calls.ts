@@ -5,25 +5,28 @@ import { EMPTY_ARRAY, NIL, NIL_ARRAY, OK, arrayResult, errorResult, intResult, t
 import {
   NOT_INTEGER,
   NO_SUCH_KEY,
-  OUT_OF_RANGE_POSITIVE,
   SYNTAX_ERROR,
   WRONGTYPE,
   clampRange,
+  collectionReader,
   emit,
   findCollection,
+  firstHolding,
   keyword,
   listIndex,
   parseInteger,
+  parsePopCount,
   parseLong,
   text,
   updateCollection,
+  wrongArity,
   type CallContext,
   type KvCall,
 } from './call-context.js'
 import { ListValue } from './values.js'
 
 const newList = (): ListValue => new ListValue()
-type End = 'left' | 'right'
+export type End = 'left' | 'right'
 
 function readList(c: CallContext, key: Buffer | undefined): ListValue | undefined | null {
   const found = findCollection(c, text(key), 'list', false)
@@ -79,13 +82,8 @@ function pop(name: string, end: End): KvCall {
     arity: -2,
     write: true,
     run(c, args) {
-      if (args.length > 2) return errorResult(`wrong number of arguments for '${name}' command`)
-      let count = -1
-      if (args.length === 2) {
-        const n = parseInteger(args[1])
-        if (n === null || n < 0n) return OUT_OF_RANGE_POSITIVE
-        count = Number(n)
-      }
+      const count = parsePopCount(args, wrongArity(name))
+      if (typeof count !== 'number') return count
       const key = text(args[0])
       const found = findCollection(c, key, 'list', true)
       if (found === undefined) return count < 0 ? NIL : NIL_ARRAY
@@ -97,20 +95,8 @@ function pop(name: string, end: End): KvCall {
   }
 }
 
-function reader(name: string, arity: number, answer: (l: ListValue | undefined, args: readonly Buffer[]) => KvOpResult, check?: (args: readonly Buffer[]) => KvOpResult | null): KvCall {
-  return {
-    name,
-    arity,
-    write: false,
-    run(c, args) {
-      // Some commands check their arguments before the key's type (LRANGE), others after (LINDEX).
-      const early = check?.(args) ?? null
-      if (early !== null) return early
-      const l = readList(c, args[0])
-      return l === null ? WRONGTYPE : answer(l, args)
-    },
-  }
-}
+const reader = (name: string, arity: number, answer: (l: ListValue | undefined, args: readonly Buffer[]) => KvOpResult, check?: (args: readonly Buffer[]) => KvOpResult | null): KvCall =>
+  collectionReader('list', name, arity, answer, check)
 
 const twoIntegers = (args: readonly Buffer[]): KvOpResult | null => (parseLong(args[1]) === null || parseLong(args[2]) === null ? NOT_INTEGER : null)
 
@@ -270,7 +256,8 @@ const lpos: KvCall = {
   },
 }
 
-function endOf(arg: Buffer | undefined): End | null {
+/** LEFT or RIGHT (LMOVE, LMPOP and their blocking forms); null for anything else. */
+export function endOf(arg: Buffer | undefined): End | null {
   const word = keyword(arg)
   return word === 'LEFT' ? 'left' : word === 'RIGHT' ? 'right' : null
 }
@@ -329,14 +316,11 @@ export function parseMpop(args: readonly Buffer[], at: number, ends: (arg: Buffe
 
 /** LMPOP's pop from the first non-empty list, as [key, [elements]]; NIL_ARRAY when all are empty. */
 export function mpopLists(c: CallContext, keys: readonly string[], end: End, count: number): KvOpResult {
-  for (const key of keys) {
-    const found = findCollection(c, key, 'list', true)
-    if (found === null) return WRONGTYPE
-    if (found === undefined) continue
-    const items = popElements(c, key, end, count) as string[]
-    return arrayResult([textResult(key), arrayResult(items.map(textResult))])
-  }
-  return NIL_ARRAY
+  const key = firstHolding(c, keys, 'list')
+  if (key === null) return WRONGTYPE
+  if (key === undefined) return NIL_ARRAY
+  const items = popElements(c, key, end, count) as string[]
+  return arrayResult([textResult(key), arrayResult(items.map(textResult))])
 }
 
 const lmpop: KvCall = {

@@ -3,14 +3,17 @@
 
 import { EMPTY_ARRAY, NIL, arrayResult, errorResult, intResult, textResult, type KvOpResult } from './command.js'
 import {
-  OUT_OF_RANGE_POSITIVE,
   SYNTAX_ERROR,
   WRONGTYPE,
+  collectionReader,
   emit,
   find,
   findCollection,
   parseInteger,
+  parsePopCount,
   randomOf,
+  removeMembers,
+  storeCollection,
   text,
   updateCollection,
   type CallContext,
@@ -43,36 +46,10 @@ const sadd: KvCall = {
   },
 }
 
-const srem: KvCall = {
-  name: 'srem',
-  arity: -3,
-  write: true,
-  run(c, args) {
-    const key = text(args[0])
-    const found = findCollection(c, key, 'set', true)
-    if (found === undefined) return intResult(0)
-    if (found === null) return WRONGTYPE
-    const removed = c.ks.change(key, found.entry, (s) => {
-      let n = 0
-      for (let i = 1; i < args.length; i++) if ((s as SetValue).delete(text(args[i]))) n++
-      return n
-    }, (n) => n > 0)
-    if (removed > 0) emit(c, 'srem', 's', key)
-    return intResult(removed)
-  },
-}
+const srem: KvCall = { name: 'srem', arity: -3, write: true, run: (c, args) => removeMembers(c, args, 'set', 'srem', 's') }
 
-function reader(name: string, arity: number, answer: (s: SetValue | undefined, args: readonly Buffer[]) => KvOpResult): KvCall {
-  return {
-    name,
-    arity,
-    write: false,
-    run(c, args) {
-      const s = readSet(c, args[0])
-      return s === null ? WRONGTYPE : answer(s, args)
-    },
-  }
-}
+const reader = (name: string, arity: number, answer: (s: SetValue | undefined, args: readonly Buffer[]) => KvOpResult): KvCall =>
+  collectionReader('set', name, arity, answer)
 
 const spop: KvCall = {
   name: 'spop',
@@ -80,13 +57,8 @@ const spop: KvCall = {
   write: true,
   random: true,
   run(c, args) {
-    if (args.length > 2) return SYNTAX_ERROR
-    let count = -1
-    if (args.length === 2) {
-      const n = parseInteger(args[1])
-      if (n === null || n < 0n) return OUT_OF_RANGE_POSITIVE
-      count = Number(n)
-    }
+    const count = parsePopCount(args, SYNTAX_ERROR)
+    if (typeof count !== 'number') return count
     const key = text(args[0])
     const found = findCollection(c, key, 'set', true)
     if (found === undefined) return count < 0 ? NIL : EMPTY_ARRAY
@@ -194,21 +166,9 @@ function algebraStore(name: string, op: SetAlgebra): KvCall {
     run(c, args) {
       const sets = setsOf(c, args.slice(1), true)
       if (sets === null) return WRONGTYPE
-      const members = combine(op, sets)
-      const key = text(args[0])
-      const existing = c.ks.liveForWrite(key, c.nowMs)
-      if (members.length === 0) {
-        if (existing !== undefined) {
-          c.ks.delete(key, existing)
-          emit(c, 'del', 'g', key)
-        }
-        return intResult(0)
-      }
       const result = new SetValue()
-      for (const m of members) result.add(m)
-      c.ks.put(key, existing, result, Infinity)
-      emit(c, name, 's', key)
-      return intResult(result.size)
+      for (const m of combine(op, sets)) result.add(m)
+      return storeCollection(c, text(args[0]), result, name, 's')
     },
   }
 }
@@ -240,7 +200,7 @@ const sscan: KvCall = {
   name: 'sscan',
   arity: -3,
   write: false,
-  run: (c, args) => scanCollection(c, args, 'set', (s) => (s as SetValue).members.map((m) => [m, null] as const)),
+  run: (c, args) => scanCollection(c, args, 'set', { all: (s) => s.members, extra: () => null }),
 }
 
 export const setCalls: readonly KvCall[] = [

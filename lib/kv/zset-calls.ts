@@ -6,17 +6,20 @@ import { EMPTY_ARRAY, NIL, arrayResult, errorResult, intResult, textResult, type
 import {
   NOT_FLOAT,
   NOT_INTEGER,
-  OUT_OF_RANGE_POSITIVE,
   SYNTAX_ERROR,
   WRONGTYPE,
   clampRange,
+  collectionReader,
   emit,
   find,
   findCollection,
   keyword,
   parseInteger,
+  parsePopCount,
   parseLong,
   randomOf,
+  removeMembers,
+  storeCollection,
   text,
   updateCollection,
   type CallContext,
@@ -285,17 +288,8 @@ function zrange(name: string, preset: RangePreset): KvCall {
 
 // ---- single-key readers
 
-function reader(name: string, arity: number, answer: (z: ZSetValue | undefined, args: readonly Buffer[]) => KvOpResult): KvCall {
-  return {
-    name,
-    arity,
-    write: false,
-    run(c, args) {
-      const z = readZset(c, args[0])
-      return z === null ? WRONGTYPE : answer(z, args)
-    },
-  }
-}
+const reader = (name: string, arity: number, answer: (z: ZSetValue | undefined, args: readonly Buffer[]) => KvOpResult): KvCall =>
+  collectionReader('zset', name, arity, answer)
 
 function scoreOf(z: ZSetValue | undefined, member: Buffer | undefined): KvOpResult {
   const s = z?.scores.get(text(member))
@@ -342,24 +336,7 @@ const byRank = (a: readonly Buffer[]): ((z: ZSetValue) => [number, number] | nul
 
 // ---- writes that remove
 
-const zrem: KvCall = {
-  name: 'zrem',
-  arity: -3,
-  write: true,
-  run(c, args) {
-    const key = text(args[0])
-    const found = findCollection(c, key, 'zset', true)
-    if (found === undefined) return intResult(0)
-    if (found === null) return WRONGTYPE
-    const removed = c.ks.change(key, found.entry, (z) => {
-      let n = 0
-      for (let i = 1; i < args.length; i++) if ((z as ZSetValue).delete(text(args[i]))) n++
-      return n
-    }, (n) => n > 0)
-    if (removed > 0) emit(c, 'zrem', 'z', key)
-    return intResult(removed)
-  },
-}
+const zrem: KvCall = { name: 'zrem', arity: -3, write: true, run: (c, args) => removeMembers(c, args, 'zset', 'zrem', 'z') }
 
 function remrange(name: string, parse: typeof byScore): KvCall {
   return {
@@ -401,13 +378,9 @@ function zpop(name: string, max: boolean): KvCall {
     arity: -2,
     write: true,
     run(c, args) {
-      if (args.length > 2) return SYNTAX_ERROR
-      let count = 1
-      if (args.length === 2) {
-        const n = parseInteger(args[1])
-        if (n === null || n < 0n) return OUT_OF_RANGE_POSITIVE
-        count = Number(n)
-      }
+      const parsed = parsePopCount(args, SYNTAX_ERROR)
+      if (typeof parsed !== 'number') return parsed
+      const count = parsed < 0 ? 1 : parsed
       const found = findCollection(c, text(args[0]), 'zset', true)
       if (found === null) return WRONGTYPE
       if (found === undefined || count === 0) return EMPTY_ARRAY
@@ -466,19 +439,7 @@ function storeOp(name: string, inter: boolean): KvCall {
           j += 2
         } else return SYNTAX_ERROR
       }
-      const result = combineZsets(sources, weights, how, inter)
-      const dest = text(args[0])
-      const existing = c.ks.liveForWrite(dest, c.nowMs)
-      if (result.size === 0) {
-        if (existing !== undefined) {
-          c.ks.delete(dest, existing)
-          emit(c, 'del', 'g', dest)
-        }
-        return intResult(0)
-      }
-      c.ks.put(dest, existing, result, Infinity)
-      emit(c, name, 'z', dest)
-      return intResult(result.size)
+      return storeCollection(c, text(args[0]), combineZsets(sources, weights, how, inter), name, 'z')
     },
   }
 }
@@ -548,7 +509,7 @@ const zscan: KvCall = {
   name: 'zscan',
   arity: -3,
   write: false,
-  run: (c, args) => scanCollection(c, args, 'zset', (z) => [...(z as ZSetValue).scores].map(([m, s]) => [m, formatDouble(s)] as const)),
+  run: (c, args) => scanCollection(c, args, 'zset', { all: (z) => z.scores.keys(), extra: (z, m) => { const s = z.scores.get(m); return s === undefined ? null : formatDouble(s) } }),
 }
 
 export const zsetCalls: readonly KvCall[] = [

@@ -43,8 +43,8 @@ export class Progress {
   state: ProgressState = 'probe'
   /** In probe state: an append was sent and we wait for its answer (or a heartbeat answer). */
   probeSent = false
-  /** In snapshot state: the index of the snapshot being shipped. */
-  pendingSnapshot = 0
+  /** In snapshot state: the index of the snapshot being shipped (0 once it failed). */
+  snapshotIndexSent = 0
   /** Heard from since the last CheckQuorum round. */
   recentActive = false
   /** The highest ReadIndex round this peer has confirmed. */
@@ -53,7 +53,7 @@ export class Progress {
   lastContactTicks = 0
   /** The highest commit index sent to this peer (in an append or heartbeat). */
   commitSent = 0
-  /** A read this peer serves needs this commit index (see RaftNode.answerRead); 0 when none. */
+  /** A read this peer serves needs this commit index (see answerRead in read-only.ts); 0 when none. */
   commitWanted = 0
   readonly inflights: Inflights
 
@@ -65,8 +65,8 @@ export class Progress {
   becomeProbe(): void {
     if (this.state === 'snapshot') {
       // Resume after the snapshot if it went through, otherwise after match.
-      this.next = Math.max(this.match + 1, this.pendingSnapshot + 1)
-      this.pendingSnapshot = 0
+      this.next = Math.max(this.match + 1, this.snapshotIndexSent + 1)
+      this.snapshotIndexSent = 0
     } else {
       this.next = this.match + 1
     }
@@ -84,7 +84,7 @@ export class Progress {
 
   becomeSnapshot(snapshotIndex: number): void {
     this.state = 'snapshot'
-    this.pendingSnapshot = snapshotIndex
+    this.snapshotIndexSent = snapshotIndex
     this.probeSent = false
     this.inflights.reset()
   }

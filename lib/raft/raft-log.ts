@@ -18,16 +18,20 @@ export class RaftLog {
   /** Configurations in effect from each index on; configs[0] is the snapshot's. */
   private configs: ConfigAt[]
 
-  commit: number
+  // Positions, each moved only by the method that checks its rule (see the
+  // getters below); nothing outside writes them. Always
+  // applied ≤ applying ≤ commit ≤ lastIndex(), and handedOutIndex,
+  // persistedIndex ≤ lastIndex().
+  private commitIndex: number
   /** Last index handed to the application for applying (applied once advanced). */
-  applying: number
-  applied: number
+  private applyingIndex: number
+  private appliedIndex: number
   /** Last index included in a Ready for persisting. */
-  handedOutIndex: number
+  private handedOutIndex: number
   /** Last index confirmed durable by advance(). */
-  persistedIndex: number
+  private persistedIndexMax: number
   /** A snapshot received from the leader and not yet handed out for installing. */
-  pendingSnapshot: SnapshotMeta | null = null
+  private receivedSnapshot: SnapshotMeta | null = null
 
   constructor(snapshot: SnapshotMeta, entries: readonly Entry[], commit: number) {
     this.snapshotMeta = snapshot
@@ -39,11 +43,29 @@ export class RaftLog {
     }
     assert(commit >= snapshot.index, `log: commit ${commit} below snapshot ${snapshot.index}`)
     assert(commit <= this.lastIndex(), `log: commit ${commit} beyond last index ${this.lastIndex()}`)
-    this.commit = commit
-    this.applying = snapshot.index
-    this.applied = snapshot.index
+    this.commitIndex = commit
+    this.applyingIndex = snapshot.index
+    this.appliedIndex = snapshot.index
     this.handedOutIndex = this.lastIndex()
-    this.persistedIndex = this.lastIndex()
+    this.persistedIndexMax = this.lastIndex()
+  }
+
+  get commit(): number {
+    return this.commitIndex
+  }
+
+  /** Last index handed out for applying (in a Ready or an interim). */
+  get applying(): number {
+    return this.applyingIndex
+  }
+
+  get applied(): number {
+    return this.appliedIndex
+  }
+
+  /** Last index known durable on this node's disk. */
+  get persistedIndex(): number {
+    return this.persistedIndexMax
   }
 
   snapshot(): SnapshotMeta {
@@ -153,13 +175,13 @@ export class RaftLog {
     while ((this.configs[this.configs.length - 1] as ConfigAt).index >= index) this.configs.pop()
     assert(this.configs.length > 0, 'log: truncated the snapshot configuration')
     this.handedOutIndex = Math.min(this.handedOutIndex, index - 1)
-    this.persistedIndex = Math.min(this.persistedIndex, index - 1)
+    this.persistedIndexMax = Math.min(this.persistedIndexMax, index - 1)
   }
 
   commitTo(index: number): boolean {
-    if (index <= this.commit) return false
+    if (index <= this.commitIndex) return false
     assert(index <= this.lastIndex(), `log: commit ${index} beyond last index ${this.lastIndex()}`)
-    this.commit = index
+    this.commitIndex = index
     return true
   }
 
@@ -175,10 +197,17 @@ export class RaftLog {
     return i
   }
 
-  /** Entries not yet handed to storage. */
-  unpersisted(): Entry[] {
+  /** Whether entries wait to be handed to storage. */
+  hasUnhandedEntries(): boolean {
+    return this.handedOutIndex < this.lastIndex()
+  }
+
+  /** Entries not yet handed to storage, from now on counted as handed out (in a Ready). */
+  handOutUnpersisted(): Entry[] {
     if (this.handedOutIndex >= this.lastIndex()) return []
-    return this.entries.slice(this.handedOutIndex - this.snapshotMeta.index)
+    const out = this.entries.slice(this.handedOutIndex - this.snapshotMeta.index)
+    this.handedOutIndex = this.lastIndex()
+    return out
   }
 
   /** After a Ready's entries were made durable: only entries that were not replaced since count. */
@@ -186,10 +215,28 @@ export class RaftLog {
     for (let i = entries.length - 1; i >= 0; i--) {
       const e = entries[i] as Entry
       if (this.term(e.index) === e.term) {
-        this.persistedIndex = Math.max(this.persistedIndex, e.index)
+        this.persistedIndexMax = Math.max(this.persistedIndexMax, e.index)
         return
       }
     }
+  }
+
+  /** After a Ready's snapshot was installed and made durable. */
+  markSnapshotPersisted(index: number): void {
+    assert(index <= this.lastIndex(), `log: snapshot ${index} persisted beyond last index ${this.lastIndex()}`)
+    this.persistedIndexMax = Math.max(this.persistedIndexMax, index)
+  }
+
+  /** Whether a snapshot from the leader waits to be handed out for installing. */
+  hasReceivedSnapshot(): boolean {
+    return this.receivedSnapshot !== null
+  }
+
+  /** The snapshot from the leader to install, handed out once (null when none). */
+  takeReceivedSnapshot(): SnapshotMeta | null {
+    const s = this.receivedSnapshot
+    this.receivedSnapshot = null
+    return s
   }
 
   /** Replaces the whole log with a snapshot from the leader. */
@@ -198,18 +245,18 @@ export class RaftLog {
     this.snapshotMeta = meta
     this.entries = []
     this.configs = [{ index: meta.index, config: meta.config }]
-    this.commit = meta.index
-    this.applying = meta.index
-    this.applied = meta.index
+    this.commitIndex = meta.index
+    this.applyingIndex = meta.index
+    this.appliedIndex = meta.index
     this.handedOutIndex = meta.index
     // Not durable until the Ready carrying the snapshot is advanced.
-    this.persistedIndex = 0
-    this.pendingSnapshot = meta
+    this.persistedIndexMax = 0
+    this.receivedSnapshot = meta
   }
 
   /** Drops entries ≤ index after the application saved a snapshot there. */
   compact(index: number): SnapshotMeta {
-    assert(index <= this.applied, `log: compact ${index} beyond applied ${this.applied}`)
+    assert(index <= this.appliedIndex, `log: compact ${index} beyond applied ${this.appliedIndex}`)
     assert(index > this.snapshotMeta.index, `log: compact ${index} not beyond snapshot ${this.snapshotMeta.index}`)
     const meta = this.snapshotMetaAt(index)
     this.entries = this.entries.slice(index - this.snapshotMeta.index)
@@ -224,11 +271,25 @@ export class RaftLog {
     return { index, term, config: this.configAt(index) }
   }
 
-  /** Committed entries not yet handed out for applying, at most countMax. */
-  nextCommitted(countMax: number): Entry[] {
-    const hi = Math.min(this.commit, this.lastIndex())
-    if (this.applying >= hi) return []
-    return this.slice(this.applying + 1, hi + 1, countMax)
+  /** Whether committed entries wait to be handed out for applying. */
+  hasUnhandedCommitted(): boolean {
+    return this.applyingIndex < Math.min(this.commitIndex, this.lastIndex())
+  }
+
+  /** Committed entries not yet handed out for applying, at most countMax; from now on counted as applying. */
+  handOutCommitted(countMax: number): Entry[] {
+    const hi = Math.min(this.commitIndex, this.lastIndex())
+    if (this.applyingIndex >= hi) return []
+    const out = this.slice(this.applyingIndex + 1, hi + 1, countMax)
+    const last = out[out.length - 1]
+    if (last !== undefined) this.applyingIndex = last.index
+    return out
+  }
+
+  /** The application applied every entry up to `index` (etcd's appliedTo): only what was handed out. */
+  appliedTo(index: number): void {
+    assert(index <= this.applyingIndex, `log: applied ${index} beyond the ${this.applyingIndex} handed out`)
+    if (index > this.appliedIndex) this.appliedIndex = index
   }
 }
 

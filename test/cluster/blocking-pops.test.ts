@@ -2,9 +2,22 @@
 // on a follower is released by a push through another node, a pop lost to
 // another client keeps its client waiting, a timeout answers null, and a
 // blocked client keeps waiting across a leader change and gets the element
-// pushed through the new leader.
+// pushed through the new leader. Every push waits first until the node shows
+// its clients blocked (INFO clients' blocked_clients, as Redis reports it), so
+// each test proves a wait was released, not a pop that found data at once.
 import t from 'tap'
 import { ProcessCluster, type ProcessNode } from './process-cluster.js'
+
+/** `blocked_clients` of the node's INFO clients, asked over a connection of its own. */
+async function blockedClients(node: ProcessNode): Promise<number> {
+  const probe = node.redis()
+  try {
+    const info = await probe.info('clients')
+    return Number(/blocked_clients:(\d+)/.exec(info)?.[1] ?? NaN)
+  } finally {
+    probe.disconnect()
+  }
+}
 
 t.test('blocking pops on a three-node cluster', async (t) => {
   const cluster = new ProcessCluster()
@@ -13,13 +26,20 @@ t.test('blocking pops on a three-node cluster', async (t) => {
   const leader = await cluster.waitForLeader()
   const followers = cluster.nodes.filter((n) => n !== leader) as [ProcessNode, ProcessNode]
 
+  const waitBlocked = (node: ProcessNode, count: number): Promise<void> =>
+    cluster.waitFor(async () => (await blockedClients(node)) === count, `${count} blocked client(s) on ${node.spec.id}`)
+
   await t.test('BLPOP on a follower is released by an RPUSH through another node', async (t) => {
     const waiter = followers[0].redis()
     const pusher = followers[1].redis()
     t.teardown(() => { waiter.disconnect(); pusher.disconnect() })
     const popped = waiter.blpop('queue', 0)
     // The waiter is blocked on an empty list; the push through another follower releases it.
-    await cluster.waitFor(async () => (await pusher.exists('queue')) === 0, 'queue to be empty')
+    await waitBlocked(followers[0], 1)
+    const lister = followers[0].redis()
+    t.teardown(() => lister.disconnect())
+    t.match(String(await lister.client('LIST')), /flags=b /, 'CLIENT LIST flags the waiter b')
+    t.equal(await pusher.exists('queue'), 0)
     t.equal(await pusher.rpush('queue', 'job-1'), 1)
     t.same(await popped, ['queue', 'job-1'])
     t.equal(await pusher.llen('queue'), 0)
@@ -32,9 +52,12 @@ t.test('blocking pops on a three-node cluster', async (t) => {
     t.teardown(() => { a.disconnect(); b.disconnect(); pusher.disconnect() })
     const first = a.brpop('jobs', 0)
     const second = b.brpop('jobs', 0)
+    await Promise.all([waitBlocked(followers[0], 1), waitBlocked(followers[1], 1)])
     await pusher.lpush('jobs', 'one')
     const winner = await Promise.race([first, second])
     t.same(winner, ['jobs', 'one'])
+    // The loser is blocked again (or still) on its node, and no one else is.
+    await cluster.waitFor(async () => (await blockedClients(followers[0])) + (await blockedClients(followers[1])) === 1, 'the other client to go on waiting')
     await pusher.lpush('jobs', 'two')
     const both = (await Promise.all([first, second])).map((r) => (r as [string, string])[1]).sort()
     t.same(both, ['one', 'two'])
@@ -49,6 +72,7 @@ t.test('blocking pops on a three-node cluster', async (t) => {
     const d = followers[0].redis()
     t.teardown(() => d.disconnect())
     const zpopped = d.bzpopmin('scores', 0)
+    await Promise.all([waitBlocked(followers[1], 1), waitBlocked(followers[0], 1)])
     await pusher.rpush('src', 'm')
     await pusher.zadd('scores', 2, 'b', 1, 'a')
     t.equal(await moved, 'm')
@@ -61,11 +85,13 @@ t.test('blocking pops on a three-node cluster', async (t) => {
     const waiter = waiterNode.redis()
     t.teardown(() => waiter.disconnect())
     const popped = waiter.blpop('failover-queue', 0)
+    await waitBlocked(waiterNode, 1)
     await leader.kill('SIGKILL')
     const next = await cluster.waitForLeader(20_000)
     t.not(next.spec.id, leader.spec.id)
     const pusher = next.redis()
     t.teardown(() => pusher.disconnect())
+    t.equal(await blockedClients(waiterNode), 1, 'still blocked under the new leader')
     await pusher.rpush('failover-queue', 'after-failover')
     t.same(await popped, ['failover-queue', 'after-failover'])
   })

@@ -106,6 +106,13 @@ export class SimCluster implements SimNodeEnv {
   private readonly awaitingPromotion = new Set<NodeId>()
   /** Members wiped in place at some point of the run (chains move leadership to them). */
   private readonly replacedIds = new Set<NodeId>()
+  /**
+   * Nodes whose data directory was lost at some point of the run, in place
+   * (replacedIds) or while outside the configuration and re-added since:
+   * either way older entries name a previous incarnation of them, which is
+   * what a chain of replacements needs from its leader.
+   */
+  private readonly wipedIds = new Set<NodeId>()
   readonly weather: Weather
   readonly network: SimNetwork
   readonly checker = new SafetyChecker()
@@ -498,6 +505,7 @@ export class SimCluster implements SimNodeEnv {
     this.stats.steps++
     this.stats.wipes++
     this.note(`${node.id} WIPED: disk lost; it will come back empty`)
+    this.wipedIds.add(node.id)
     node.wipe(this.now)
   }
 
@@ -522,9 +530,10 @@ export class SimCluster implements SimNodeEnv {
     this.stats.steps++
     this.stats.wipes++
     this.stats.memberWipes++
-    if (leader.incarnation !== `${leader.id}.1`) this.stats.chainWipes++
+    if (this.wipedIds.has(leader.id)) this.stats.chainWipes++
     this.awaitingPromotion.add(node.id)
     this.replacedIds.add(node.id)
+    this.wipedIds.add(node.id)
     this.note(`${node.id} WIPED while a member: disk lost; it restarts empty under its old id (incarnation ${node.incarnation} → next)`)
     node.wipe(this.now)
     node.rejoinPending = true
@@ -609,7 +618,7 @@ export class SimCluster implements SimNodeEnv {
   private chainReplacement(): void {
     const leader = this.leader()
     if (leader === null || leader.core === null || this.awaitingPromotion.size > 0) return
-    if (leader.incarnation !== `${leader.id}.1`) {
+    if (this.wipedIds.has(leader.id)) {
       this.wipeMember()
       return
     }

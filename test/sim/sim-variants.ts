@@ -2,6 +2,7 @@
 // simulator's checks can fail (a checker that never fires proves nothing).
 // Each variant also tilts the weather towards the faults its bug needs.
 import { quorumValue } from '../../lib/raft/quorum.js'
+import { Raft } from '../../lib/raft/raft.js'
 import { RaftNode } from '../../lib/raft/raw-node.js'
 import type { Incarnation, Message, NodeId } from '../../lib/raft/types.js'
 import type { SimOptions } from './sim-cluster.js'
@@ -11,8 +12,8 @@ import type { CoreFactory } from './sim-node.js'
  * Commits the highest index a quorum holds whatever its term — the rule §5.4.2
  * forbids (the paper's Figure 8): a new leader can then overwrite it.
  */
-class CommitsPreviousTerms extends RaftNode {
-  protected override maybeCommit(): boolean {
+class CommitsPreviousTerms extends Raft {
+  override maybeCommit(): boolean {
     const voters = this.log.config().members.filter((m) => m.role === 'voter')
     const q = quorumValue(voters.map((m) => this.progress.get(m.id)?.match ?? 0))
     if (q <= this.log.commit) return false
@@ -20,20 +21,20 @@ class CommitsPreviousTerms extends RaftNode {
   }
 }
 
-const commitsPreviousTerms: CoreFactory = (options, initial) => new CommitsPreviousTerms(options, initial)
+const commitsPreviousTerms: CoreFactory = (options, initial) => new RaftNode(options, initial, (o, i) => new CommitsPreviousTerms(o, i))
 
 /**
  * Takes every message whatever incarnation it is stamped for: a node wiped and
  * back under its old id votes for (and acks) a member whose log still lists
  * its previous incarnation, as before incarnations existed (found by seed 4471).
  */
-class IgnoresIncarnations extends RaftNode {
-  protected override stampsMatch(_m: Message): boolean {
+class IgnoresIncarnations extends Raft {
+  override stampsMatch(_m: Message): boolean {
     return true
   }
 }
 
-export const ignoresIncarnations: CoreFactory = (options, initial) => new IgnoresIncarnations(options, initial)
+export const ignoresIncarnations: CoreFactory = (options, initial) => new RaftNode(options, initial, (o, i) => new IgnoresIncarnations(o, i))
 
 /**
  * The core before issue 21: a node follows only leaders whose incarnation its
@@ -41,16 +42,16 @@ export const ignoresIncarnations: CoreFactory = (options, initial) => new Ignore
  * node rejoining through a leader that was itself replaced stops for good at
  * the first entry naming that leader's previous incarnation.
  */
-class FollowsOnlyListedLeaders extends RaftNode {
-  protected override addressedByNewerConfig(_m: Message): boolean {
+class FollowsOnlyListedLeaders extends Raft {
+  override addressedByNewerConfig(_m: Message): boolean {
     return false
   }
-  protected override receiverIncarnation(to: NodeId): Incarnation {
+  override receiverIncarnation(to: NodeId): Incarnation {
     return this.incarnationOf(to)
   }
 }
 
-export const followsOnlyListedLeaders: CoreFactory = (options, initial) => new FollowsOnlyListedLeaders(options, initial)
+export const followsOnlyListedLeaders: CoreFactory = (options, initial) => new RaftNode(options, initial, (o, i) => new FollowsOnlyListedLeaders(o, i))
 
 export type VariantName = 'forget-vote' | 'send-before-persist' | 'commit-previous-term' | 'ignore-incarnation' | 'follow-listed-leaders-only'
 export const variantNames: readonly VariantName[] = ['forget-vote', 'send-before-persist', 'commit-previous-term', 'ignore-incarnation', 'follow-listed-leaders-only']

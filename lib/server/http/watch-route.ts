@@ -56,6 +56,7 @@ export async function watchRoute(context: RouteContext, feeds: FeedHub, request:
   const filter = parseFilter(url)
   let from = parseFrom(request, url)
   if (feeds.watchers.size >= feeds.limits.watchersMax) {
+    feeds.counters.watchersRefused++
     throw new HttpError(503, `too many watchers on this node (WATCHERS_MAX ${feeds.limits.watchersMax}); try another node`, { 'Retry-After': '1' })
   }
   if (from === null) {

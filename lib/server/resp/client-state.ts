@@ -32,6 +32,8 @@ export class ClientState {
   /** READONLY: this connection reads locally without a ReadIndex barrier. */
   staleReads = false
   transaction: Transaction | null = null
+  /** Waiting in a blocking pop (INFO's blocked_clients, CLIENT LIST's `b` flag), from its first empty try until it is answered. */
+  blocked = false
   /**
    * What each WATCH since the last EXEC/DISCARD/UNWATCH recorded: the keys'
    * versions, or null when the WATCH failed (no leader), in which case the
@@ -52,7 +54,8 @@ export class ClientState {
 
   /** One line of CLIENT LIST / CLIENT INFO, in Redis' field order. */
   describe(nowMs: number, queryBufferBytes: number, outputBytes: number): string {
-    const flags = `${this.transaction !== null ? 'x' : ''}${this.staleReads ? 'r' : ''}` || 'N'
+    // Redis' order of the flags (networking.c, getClientInfoString).
+    const flags = `${this.transaction !== null ? 'x' : ''}${this.blocked ? 'b' : ''}${this.staleReads ? 'r' : ''}` || 'N'
     const fields = [
       `id=${this.id}`,
       `addr=${this.addr}`,

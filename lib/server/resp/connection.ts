@@ -436,8 +436,13 @@ export class Connection implements ConnectionView {
     const timeoutMs = parseTimeoutMs(timeoutArg)
     // An error (a bad timeout, WRONGTYPE) or a pop that found data is the answer.
     if (!isEmptyPop(first) || typeof timeoutMs !== 'number') return first
-    const outcome = await waitAndPop(backend, { op, keys, timeoutMs, closed: () => this.closing })
-    return outcome ?? { t: 'results', results: [NIL_ARRAY] }
+    this.client.blocked = true
+    try {
+      const outcome = await waitAndPop(backend, { op, keys, timeoutMs, closed: () => this.closing })
+      return outcome ?? { t: 'results', results: [NIL_ARRAY] }
+    } finally {
+      this.client.blocked = false
+    }
   }
 
   private runSpecial(name: string, args: Buffer[]): void {

@@ -55,8 +55,12 @@ function serverSection(ctx: CommandContext): string[] {
 
 function clientsSection(ctx: CommandContext): string[] {
   let connected = 0
-  for (const _ of ctx.server.connections()) connected++
-  return [`connected_clients:${connected}`, `maxclients:${ctx.server.limits.clientsMax}`, `blocked_clients:0`]
+  let blocked = 0
+  for (const connection of ctx.server.connections()) {
+    connected++
+    if (connection.client.blocked) blocked++
+  }
+  return [`connected_clients:${connected}`, `maxclients:${ctx.server.limits.clientsMax}`, `blocked_clients:${blocked}`]
 }
 
 function memorySection(): string[] {

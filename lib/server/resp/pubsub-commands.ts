@@ -75,7 +75,10 @@ function subscribeRun(kind: 'subscribe' | 'psubscribe') {
     const subs = ctx.subscriptions()
     if (subs === null) return noFeeds
     const hub = ctx.server.feeds as FeedHub
-    if (subs.count === 0 && hub.subscriberCount >= hub.limits.subscribersMax) return tooManySubscribers
+    if (subs.count === 0 && hub.subscriberCount >= hub.limits.subscribersMax) {
+      hub.counters.subscribersRefused++
+      return tooManySubscribers
+    }
     const replies: Reply[] = []
     for (const name of args.slice(1)) {
       subs.change(kind, name.toString('latin1'))
