@@ -282,7 +282,7 @@ t.test('no leader: -CLUSTERDOWN; unknown outcome: -TIMEOUT that says it may have
 
 t.test('HELLO 3 answers NOPROTO and HELLO 2 answers the server fields', async (t) => {
   const { client } = await setup(t)
-  t.same(await client.command('HELLO', '3'), { error: 'NOPROTO sorry, this protocol version is not supported.' })
+  t.same(await client.command('HELLO', '3'), { error: 'NOPROTO unsupported protocol version' })
   const fields = (await client.command('HELLO', '2')) as RawReply[]
   t.equal(fields[0], 'server')
   t.equal(fields[5], 2)
