@@ -10,6 +10,7 @@ const processTests = [
   /^test\/browser\//,
   /^test\/security\/(client-tls-node|secrets|tls-cluster)\.test\.ts$/,
   /^test\/storage\/crash-recovery\.test\.ts$/,
+  /^test\/backup\/backup-cli\.test\.ts$/,
 ]
 
 export default function coverageMap(testFile) {
