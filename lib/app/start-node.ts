@@ -2,6 +2,7 @@
 // peer transport, state machine) + the RESP and HTTP listeners + metrics.
 // bin/raftkv calls startNode(); tests call it too, in-process or through
 // the CLI in a child process.
+import { encodeBackup } from '../backup/backup-file.js'
 import { formatHostPort, type NodeConfig } from '../config/node-config.js'
 import { FeedHub } from '../feeds/feed-hub.js'
 import { parseNotifyFlags } from '../feeds/notify-flags.js'
@@ -9,6 +10,7 @@ import { AdminCommands } from '../replica/admin-commands.js'
 import { ReplicaBackend } from '../replica/replica-backend.js'
 import { Replica } from '../replica/replica.js'
 import type { RuntimeIo } from '../replica/runtime-io.js'
+import type { TakeBackup } from '../server/http/backup-route.js'
 import { startHttpServer } from '../server/http/http-server.js'
 import { startRespServer } from '../server/resp/resp-server.js'
 import type { Logger } from '../util/logger.js'
@@ -68,6 +70,7 @@ export async function startNode(config: NodeConfig, logger: Logger, options: Sta
       feeds,
       tls: config.clientTls,
       statusDetail: () => recorder.detail(),
+      takeBackup: backupTaker(replica, backend),
     })
   } catch (err) {
     await resp?.close()
@@ -100,6 +103,20 @@ export async function startNode(config: NodeConfig, logger: Logger, options: Sta
   }
 }
 
+/**
+ * GET /cluster/backup: a linearizable backup waits for a ReadIndex barrier
+ * (an empty linearizable read), so it holds every write acknowledged before
+ * it was asked for; then the state machine is captured at the applied index.
+ */
+function backupTaker(replica: Replica, backend: ReplicaBackend): TakeBackup {
+  return async (consistency) => {
+    if (consistency === 'linearizable') await backend.read([], 'linearizable')
+    const snapshot = await replica.captureSnapshot()
+    if (snapshot === null) return null
+    return { meta: snapshot.meta, clusterId: replica.getClusterId(), parts: encodeBackup(snapshot.meta, snapshot.data) }
+  }
+}
+
 /** The change feeds, attached to the state machine from its current applied index on. */
 function startFeeds(replica: Replica, config: NodeConfig, logger: Logger): FeedHub {
   const notifyFlags = parseNotifyFlags(config.notifyKeyspaceEvents)
@@ -107,15 +124,7 @@ function startFeeds(replica: Replica, config: NodeConfig, logger: Logger): FeedH
   if (notifyFlags === null) throw new Error(`NOTIFY_KEYSPACE_EVENTS: invalid letters ${JSON.stringify(config.notifyKeyspaceEvents)}`)
   const feeds = new FeedHub(replica.appliedIndex(), logger, {
     notifyFlags,
-    limits: {
-      subscribersMax: config.subscribersMax,
-      subscriberOutputBytesMax: config.subscriberOutputBytesMax,
-      watchersMax: config.watchersMax,
-      watcherOutputBytesMax: config.watcherOutputBytesMax,
-      historyEventsMax: config.watchHistoryEntries,
-      historyBytesMax: config.watchHistoryBytes,
-      heartbeatMs: config.watchHeartbeatMs,
-    },
+    limits: config.feedLimits,
   })
   replica.attachEventSink(feeds)
   return feeds

@@ -10,9 +10,10 @@ import type { Logger } from '../util/logger.js'
 import { encodeMemberAddrs } from './member-addr.js'
 import type { RuntimeIo } from './runtime-io.js'
 
-const clusterIdKey = 'clusterId'
+/** Metadata keys (NodeStorage.getMeta); lib/backup writes them too, when it seeds a data directory from a backup. */
+export const clusterIdKey = 'clusterId'
 /** This data directory's incarnation (raft/types.ts): drawn once, when the directory is first used. */
-const incarnationKey = 'incarnation'
+export const incarnationKey = 'incarnation'
 
 export interface OpenedNode {
   readonly storage: NodeStorage

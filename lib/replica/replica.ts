@@ -14,7 +14,7 @@ import { formatHostPort, unsafeSwitchesOn, type NodeConfig } from '../config/nod
 import type { KvEventSink } from '../kv/key-events.js'
 import type { KvOp, KvOpResult, KvScanResult } from '../kv/command.js'
 import { RaftNode, type ProposeResult, type RaftStatus } from '../raft/raw-node.js'
-import type { ConfChange, Config, Entry, Incarnation, InitialState, Message, NodeId } from '../raft/types.js'
+import type { ConfChange, Config, Entry, Incarnation, InitialState, Message, NodeId, SnapshotMeta } from '../raft/types.js'
 import type { NodeStorage } from '../storage/node-storage.js'
 import type { PeerNetwork, PeerState } from '../transport/peer-network.js'
 import type { WireMessage } from '../transport/wire-message.js'
@@ -340,6 +340,11 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     if (route === undefined) return false
     route(msg)
     return true
+  }
+
+  /** The state machine at the applied index, for a backup (SnapshotTaker.capture); null: try again. */
+  captureSnapshot(): Promise<{ meta: SnapshotMeta; data: Buffer } | null> {
+    return this.taker.capture()
   }
 
   /** Takes a snapshot now (operator command), unless one is running. */

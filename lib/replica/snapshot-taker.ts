@@ -2,11 +2,14 @@
 // past SNAPSHOT_ENTRIES or SNAPSHOT_LOG_BYTES (or on an operator's command),
 // encoded a few thousand keys per event-loop turn, saved, and then the log
 // is compacted up to them. The Ready loop goes on meanwhile.
-import { yieldOn } from '../util/clock.js'
+import type { SnapshotMeta } from '../raft/types.js'
+import { sleepOn, yieldOn } from '../util/clock.js'
 import type { ReplicaContext } from './replica-context.js'
 
 /** Keys of a snapshot encoded per event-loop turn: about 2 ms of encoding here. */
 const snapshotKeysPerTurn = 4096
+/** A backup's capture polls this often while the node's own snapshot is being encoded. */
+const captureWaitMs = 10
 
 type TakerContext = Pick<ReplicaContext, 'config' | 'logger' | 'clock' | 'raft' | 'storage' | 'state' | 'events' | 'isStopped' | 'fail'>
 
@@ -49,6 +52,30 @@ export class SnapshotTaker {
       const ms = clock.monotonicMs() - started
       this.ctx.logger.info({ index, bytes: data.length, ms }, 'snapshot saved; log compacted')
       this.ctx.events.emit('snapshot', 'saved', ms, data.length)
+    } finally {
+      this.taking = false
+    }
+  }
+
+  /**
+   * The state machine's snapshot at the applied index, with its meta, for a
+   * backup (lib/backup): kept in memory only, the log is not compacted. One
+   * capture runs at a time (Keyspace.beginCapture), so this waits while the
+   * node's own snapshot is taken. Null when the node stopped or installed a
+   * snapshot from the leader meanwhile (the caller may try again).
+   */
+  async capture(): Promise<{ meta: SnapshotMeta; data: Buffer } | null> {
+    while (this.taking) {
+      if (this.ctx.isStopped()) return null
+      await sleepOn(this.ctx.clock, captureWaitMs)
+    }
+    if (this.ctx.isStopped()) return null
+    this.taking = true
+    try {
+      // Taken in the same turn as the encoder's start: both describe `applied`.
+      const meta = this.ctx.raft.snapshotMeta(this.ctx.state.applied)
+      const data = await this.encodeInSteps()
+      return data === null ? null : { meta, data }
     } finally {
       this.taking = false
     }
