@@ -15,15 +15,16 @@ import type { Replica } from '../../../lib/replica/replica.js'
 import { crc32c } from '../../../lib/util/checksum.js'
 import { SimViolation } from '../sim-checkers.js'
 
+// Records keep the entry itself (entries are immutable): comparing is a
+// byte compare, and a fingerprint is computed only for a violation's message.
 interface StoredRecord {
-  readonly fp: string
+  readonly entry: Entry
   readonly prevTerm: number
   readonly node: NodeId
 }
 
 interface CommittedRecord {
-  readonly term: number
-  readonly fp: string
+  readonly entry: Entry
   readonly node: NodeId
   /** The lowest term of a node seen applying it: a leader of a higher term must hold it. */
   observedTerm: number
@@ -57,14 +58,13 @@ export class RuntimeSafety {
     let prevTerm = batchPrevTerm
     for (const e of entries) {
       if (e.term >= termSpan) throw new SimViolation('sanity', `term ${e.term} out of the simulator's range`)
-      const fp = fingerprint(e)
       const key = e.index * termSpan + e.term
       const known = this.stored.get(key)
       if (known === undefined) {
         // Unknown when the entry before it is compacted away: the first holder's record stands.
-        if (prevTerm !== undefined) this.stored.set(key, { fp, prevTerm, node })
-      } else if (known.fp !== fp) {
-        throw new SimViolation('log matching', `entry ${e.index}/${e.term} is "${fp}" on ${node} but "${known.fp}" on ${known.node}`)
+        if (prevTerm !== undefined) this.stored.set(key, { entry: e, prevTerm, node })
+      } else if (!sameEntry(known.entry, e)) {
+        throw new SimViolation('log matching', `entry ${e.index}/${e.term} is "${fingerprint(e)}" on ${node} but "${fingerprint(known.entry)}" on ${known.node}`)
       } else if (prevTerm !== undefined && known.prevTerm !== prevTerm) {
         throw new SimViolation('log matching', `entry ${e.index}/${e.term} follows term ${prevTerm} on ${node} but term ${known.prevTerm} on ${known.node}`)
       }
@@ -74,12 +74,11 @@ export class RuntimeSafety {
 
   /** `node`, in `term`, applied `e`: one entry per index, whoever applies it. */
   observeApply(node: NodeId, term: number, e: Entry): void {
-    const fp = fingerprint(e)
     const known = this.committed[e.index]
     if (known === undefined) {
-      this.committed[e.index] = { term: e.term, fp, node, observedTerm: term }
-    } else if (known.term !== e.term || known.fp !== fp) {
-      throw new SimViolation('state-machine safety', `${node} applied ${e.term} "${fp}" at ${e.index}, ${known.node} applied ${known.term} "${known.fp}"`)
+      this.committed[e.index] = { entry: e, node, observedTerm: term }
+    } else if (!sameEntry(known.entry, e)) {
+      throw new SimViolation('state-machine safety', `${node} applied ${e.term} "${fingerprint(e)}" at ${e.index}, ${known.node} applied ${known.entry.term} "${fingerprint(known.entry)}"`)
     } else if (term < known.observedTerm) {
       known.observedTerm = term
     }
@@ -94,10 +93,10 @@ export class RuntimeSafety {
       const c = this.committed[i]
       if (c === undefined || c.observedTerm >= term) continue
       const have = r.termAt(i)
-      if (have !== c.term) {
+      if (have !== c.entry.term) {
         throw new SimViolation(
           'leader completeness',
-          `${node} leads term ${term} without entry ${i}/${c.term} "${c.fp}", applied by ${c.node} in term ${c.observedTerm} (it has ${have === undefined ? 'nothing' : `term ${have}`} there)`,
+          `${node} leads term ${term} without entry ${i}/${c.entry.term} "${fingerprint(c.entry)}", applied by ${c.node} in term ${c.observedTerm} (it has ${have === undefined ? 'nothing' : `term ${have}`} there)`,
         )
       }
     }
@@ -111,6 +110,13 @@ export class RuntimeSafety {
       throw new SimViolation('linearizable reads', `a ReadIndex on ${node} answered ${readIndex}, below index ${floor} applied before the read began`)
     }
   }
+}
+
+function sameEntry(a: Entry, b: Entry): boolean {
+  if (a === b) return true
+  if (a.term !== b.term || a.kind !== b.kind) return false
+  if (a.kind === 'normal' && b.kind === 'normal') return a.data.equals(b.data)
+  return fingerprint(a) === fingerprint(b)
 }
 
 function fingerprint(e: Entry): string {
