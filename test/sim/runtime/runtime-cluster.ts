@@ -166,7 +166,7 @@ export class RuntimeCluster {
       this.hosts.push(host)
       this.byId.set(id, host)
     }
-    this.workload = new ClientWorkload(this, new Prng(this.prng.nextUint32()), this.stats.clients)
+    this.workload = new ClientWorkload(this, new Prng(this.prng.nextUint32()), new Prng(this.addedPrng.nextUint32()), this.stats.clients)
   }
 
   // ---- The run ------------------------------------------------------------------------

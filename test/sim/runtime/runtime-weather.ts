@@ -43,6 +43,8 @@ export interface RuntimeWeather {
    * as they did before it existed.
    */
   readonly wipeMemberProbability: number
+  /** Of the client operations, the share that are WATCH + MULTI/EXEC or a SCAN (drawn with wipeMemberProbability). */
+  readonly watchScanShare: number
   readonly transferProbability: number
   readonly snapshotProbability: number
   readonly clientCount: number
@@ -57,8 +59,8 @@ function maybe(prng: Prng, offProbability: number, lo: number, hi: number): numb
 }
 
 /** Weather added after the first seeds were kept as regressions: drawn from a stream of its own. */
-export function drawAddedWeather(prng: Prng): Pick<RuntimeWeather, 'wipeMemberProbability'> {
-  return { wipeMemberProbability: maybe(prng, 0.5, 0.002, 0.02) }
+export function drawAddedWeather(prng: Prng): Pick<RuntimeWeather, 'wipeMemberProbability' | 'watchScanShare'> {
+  return { wipeMemberProbability: maybe(prng, 0.5, 0.002, 0.02), watchScanShare: maybe(prng, 0.4, 0.05, 0.3) }
 }
 
 export function drawRuntimeWeather(prng: Prng, added: Prng, patch: Partial<RuntimeWeather> = {}): RuntimeWeather {
@@ -118,6 +120,6 @@ export function describeRuntimeWeather(w: RuntimeWeather): string {
     `net drop ${pct(w.net.dropProbability)} dup ${pct(w.net.duplicateProbability)} latency ${w.net.latencyMsMin.toFixed(1)}-${w.net.latencyMsMax.toFixed(1)}ms`,
     `disk fsync ${w.disk.syncLatencyMsMin.toFixed(2)}-${w.disk.syncLatencyMsMax.toFixed(2)}ms stall ${pct(w.disk.stallProbability)}/${w.disk.stallMsMax}ms faults ${pct(w.disk.faultProbability)}`,
     `kill ${pct(w.killProbability)} (power ${pct(w.powerLossProbability)}) sigterm ${pct(w.sigtermProbability)} partition ${pct(w.partitionProbability)} add ${pct(w.addProbability)} remove ${pct(w.removeProbability)} wipe member ${pct(w.wipeMemberProbability)} transfer ${pct(w.transferProbability)} snapshot ${pct(w.snapshotProbability)}`,
-    `${w.clientCount} clients, ${w.faultMs}ms of faults`,
+    `${w.clientCount} clients (WATCH/SCAN ${pct(w.watchScanShare)}), ${w.faultMs}ms of faults`,
   ].join('; ')
 }
