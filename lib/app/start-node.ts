@@ -124,15 +124,7 @@ function startFeeds(replica: Replica, config: NodeConfig, logger: Logger): FeedH
   if (notifyFlags === null) throw new Error(`NOTIFY_KEYSPACE_EVENTS: invalid letters ${JSON.stringify(config.notifyKeyspaceEvents)}`)
   const feeds = new FeedHub(replica.appliedIndex(), logger, {
     notifyFlags,
-    limits: {
-      subscribersMax: config.subscribersMax,
-      subscriberOutputBytesMax: config.subscriberOutputBytesMax,
-      watchersMax: config.watchersMax,
-      watcherOutputBytesMax: config.watcherOutputBytesMax,
-      historyEventsMax: config.watchHistoryEntries,
-      historyBytesMax: config.watchHistoryBytes,
-      heartbeatMs: config.watchHeartbeatMs,
-    },
+    limits: config.feedLimits,
   })
   replica.attachEventSink(feeds)
   return feeds

@@ -17,9 +17,13 @@
 // SPOP's choice by seed reads the set's order.
 //
 // `big`: the encoding Redis would report has switched from the compact one
-// (listpack, intset) to the general one (hashtable, skiplist). Like Redis 7.0,
-// the switch is one-way while the key lives.
+// (listpack, intset) to the general one (hashtable, skiplist), by the
+// thresholds in force when an element was added (EncodingLimits: CONFIG SET's
+// *-max-listpack-*, set-max-intset-entries, replicated, so the same on every
+// replica at the same index). Like Redis 7.0, the switch is one-way while the
+// key lives; a STORE result is judged on its final content.
 
+import { ListValue } from './list-value.js'
 import { ScanIndex, type ScanPage } from './scan-index.js'
 import { SkipList } from './skip-list.js'
 
@@ -27,15 +31,39 @@ export type StoredString = string | Buffer
 
 export type ValueType = 'string' | 'hash' | 'list' | 'set' | 'zset'
 
-/** Redis 7.0's default encoding thresholds (CONFIG's *-max-listpack-*, set-max-intset-entries). */
-export const HASH_LISTPACK_ENTRIES_MAX = 512
-export const ZSET_LISTPACK_ENTRIES_MAX = 128
-export const LISTPACK_VALUE_BYTES_MAX = 64
-export const INTSET_ENTRIES_MAX = 512
+/**
+ * Redis's encoding thresholds, as CONFIG holds them (defaults: Redis 7.0's).
+ * The keyspace owns one, changed in place by CONFIG SET; its collections
+ * keep a reference to it.
+ */
+export class EncodingLimits {
+  hashEntriesMax = 512
+  hashValueBytesMax = 64
+  setIntsetEntriesMax = 512
+  zsetEntriesMax = 128
+  zsetValueBytesMax = 64
+
+  /** Takes a CONFIG parameter's new value (names as Redis spells them, old ziplist aliases too); others are ignored. */
+  set(name: string, value: string): void {
+    const n = Number(value)
+    switch (name.replace('ziplist', 'listpack')) {
+      case 'hash-max-listpack-entries': this.hashEntriesMax = n; break
+      case 'hash-max-listpack-value': this.hashValueBytesMax = n; break
+      case 'set-max-intset-entries': this.setIntsetEntriesMax = n; break
+      case 'zset-max-listpack-entries': this.zsetEntriesMax = n; break
+      case 'zset-max-listpack-value': this.zsetValueBytesMax = n; break
+    }
+  }
+}
+
+/** For collections made outside a keyspace (tests, benchmarks). */
+const DEFAULT_LIMITS: Readonly<EncodingLimits> = Object.freeze(new EncodingLimits())
 
 export class HashValue {
   readonly type = 'hash'
   readonly map = new Map<string, string>()
+  constructor(private readonly limits: Readonly<EncodingLimits> = DEFAULT_LIMITS) {}
+
   itemsBytes = 0
   big = false
   /** HSCAN's index of the fields, from the first HSCAN on (scan-index.ts). */
@@ -53,7 +81,8 @@ export class HashValue {
       this.itemsBytes += 8 + field.length + value.length
       this.scanIndex?.add(field)
     } else this.itemsBytes += value.length - old.length
-    if (!this.big && (this.map.size > HASH_LISTPACK_ENTRIES_MAX || field.length > LISTPACK_VALUE_BYTES_MAX || value.length > LISTPACK_VALUE_BYTES_MAX)) this.big = true
+    const l = this.limits
+    if (!this.big && (this.map.size > l.hashEntriesMax || field.length > l.hashValueBytesMax || value.length > l.hashValueBytesMax)) this.big = true
     return old === undefined
   }
 
@@ -72,102 +101,11 @@ export class HashValue {
   }
 
   clone(): HashValue {
-    const copy = new HashValue()
+    const copy = new HashValue(this.limits)
     for (const [f, v] of this.map) copy.map.set(f, v)
     copy.itemsBytes = this.itemsBytes
     copy.big = this.big
     return copy
-  }
-}
-
-/**
- * A list as a ring buffer: O(1) push and pop at both ends, O(1) index.
- * Invariant: element i lives at ring[(head + i) & (ring.length - 1)], and
- * ring.length is a power of two.
- */
-export class ListValue {
-  readonly type = 'list'
-  private ring: (string | undefined)[] = new Array<string | undefined>(8)
-  private head = 0
-  size = 0
-  itemsBytes = 0
-  big = false
-
-  at(index: number): string {
-    return this.ring[(this.head + index) & (this.ring.length - 1)] as string
-  }
-
-  setAt(index: number, value: string): void {
-    const slot = (this.head + index) & (this.ring.length - 1)
-    this.itemsBytes += value.length - (this.ring[slot] as string).length
-    this.ring[slot] = value
-  }
-
-  pushBack(value: string): void {
-    if (this.size === this.ring.length) this.grow()
-    this.ring[(this.head + this.size) & (this.ring.length - 1)] = value
-    this.size++
-    this.itemsBytes += 4 + value.length
-  }
-
-  pushFront(value: string): void {
-    if (this.size === this.ring.length) this.grow()
-    this.head = (this.head - 1) & (this.ring.length - 1)
-    this.ring[this.head] = value
-    this.size++
-    this.itemsBytes += 4 + value.length
-  }
-
-  popFront(): string | undefined {
-    if (this.size === 0) return undefined
-    const value = this.ring[this.head] as string
-    this.ring[this.head] = undefined
-    this.head = (this.head + 1) & (this.ring.length - 1)
-    this.size--
-    this.itemsBytes -= 4 + value.length
-    return value
-  }
-
-  popBack(): string | undefined {
-    if (this.size === 0) return undefined
-    const slot = (this.head + this.size - 1) & (this.ring.length - 1)
-    const value = this.ring[slot] as string
-    this.ring[slot] = undefined
-    this.size--
-    this.itemsBytes -= 4 + value.length
-    return value
-  }
-
-  toArray(start = 0, end = this.size): string[] {
-    const out: string[] = []
-    for (let i = start; i < end; i++) out.push(this.at(i))
-    return out
-  }
-
-  /** Replaces the whole content (LREM, LINSERT, LTRIM: O(n), as in Redis). */
-  replace(items: readonly string[]): void {
-    let capacity = 8
-    while (capacity < items.length) capacity *= 2
-    this.ring = new Array<string | undefined>(capacity)
-    this.head = 0
-    this.size = 0
-    this.itemsBytes = 0
-    for (const item of items) this.pushBack(item)
-  }
-
-  clone(): ListValue {
-    const copy = new ListValue()
-    copy.replace(this.toArray())
-    copy.big = this.big
-    return copy
-  }
-
-  private grow(): void {
-    const items = this.toArray()
-    const next = new Array<string | undefined>(this.ring.length * 2)
-    for (let i = 0; i < items.length; i++) next[i] = items[i]
-    this.ring = next
-    this.head = 0
   }
 }
 
@@ -188,6 +126,8 @@ export class SetValue {
   readonly type = 'set'
   readonly index = new Map<string, number>()
   readonly members: string[] = []
+  constructor(private readonly limits: Readonly<EncodingLimits> = DEFAULT_LIMITS) {}
+
   itemsBytes = 0
   big = false
   /** SSCAN's index of the members, from the first SSCAN on (scan-index.ts). */
@@ -207,7 +147,7 @@ export class SetValue {
     this.members.push(member)
     this.itemsBytes += 4 + member.length
     this.scanIndex?.add(member)
-    if (!this.big && (this.members.length > INTSET_ENTRIES_MAX || !isInt64Text(member))) this.big = true
+    if (!this.big && (this.members.length > this.limits.setIntsetEntriesMax || !isInt64Text(member))) this.big = true
     return true
   }
 
@@ -231,7 +171,7 @@ export class SetValue {
   }
 
   clone(): SetValue {
-    const copy = new SetValue()
+    const copy = new SetValue(this.limits)
     for (const m of this.members) copy.add(m)
     copy.big = this.big
     return copy
@@ -241,6 +181,8 @@ export class SetValue {
 export class ZSetValue {
   readonly type = 'zset'
   readonly scores = new Map<string, number>()
+  constructor(private readonly limits: Readonly<EncodingLimits> = DEFAULT_LIMITS) {}
+
   readonly order = new SkipList()
   itemsBytes = 0
   big = false
@@ -263,7 +205,8 @@ export class ZSetValue {
     }
     this.scores.set(member, score)
     this.order.insert(score, member)
-    if (!this.big && (this.scores.size > ZSET_LISTPACK_ENTRIES_MAX || member.length > LISTPACK_VALUE_BYTES_MAX)) this.big = true
+    // Only a new member can switch the encoding: Redis moves an existing one within its listpack.
+    if (old === undefined && !this.big && (this.scores.size > this.limits.zsetEntriesMax || member.length > this.limits.zsetValueBytesMax)) this.big = true
     return old === undefined
   }
 
@@ -283,13 +226,14 @@ export class ZSetValue {
   }
 
   clone(): ZSetValue {
-    const copy = new ZSetValue()
+    const copy = new ZSetValue(this.limits)
     for (const [m, s] of this.scores) copy.set(m, s)
     copy.big = this.big
     return copy
   }
 }
 
+export { ListValue }
 export type Collection = HashValue | ListValue | SetValue | ZSetValue
 export type Value = StoredString | Collection
 

@@ -1,6 +1,7 @@
 // Tuning variables parse to what the README's configuration table says, and
 // a bad value stops start-up with one line naming the variable.
 import t from 'tap'
+import { feedLimitsDefault } from '../../lib/config/feed-limits.js'
 import { ConfigError, parseNodeConfig, tuningDefaults } from '../../lib/config/node-config.js'
 import { minimalEnv } from './fixtures/minimal-env.js'
 
@@ -29,4 +30,15 @@ t.test('HIGH_WATER_FILE defaults to beside DATA_DIR, may be set or turned off, a
   t.equal(parseNodeConfig({ ...base, HIGH_WATER_FILE: '/var/lib/raftkv/n1.high-water' }).highWaterFile, '/var/lib/raftkv/n1.high-water')
   t.equal(parseNodeConfig({ ...base, HIGH_WATER_FILE: 'off' }).highWaterFile, null)
   t.throws(() => parseNodeConfig({ ...base, HIGH_WATER_FILE: './data/n1/hw' }), new ConfigError('HIGH_WATER_FILE must be outside DATA_DIR (a copy of the directory would carry it): got "./data/n1/hw"'))
+})
+
+t.test('the change feeds\' limits come from one table: the documented defaults, each variable read and range-checked by name', async (t) => {
+  const MiB = 1024 * 1024
+  const documented = { subscribersMax: 1000, subscriberOutputBytesMax: 32 * MiB, watchersMax: 1000, watcherOutputBytesMax: 32 * MiB, historyEventsMax: 100_000, historyBytesMax: 64 * MiB, heartbeatMs: 15_000 }
+  t.same(parseNodeConfig(base).feedLimits, documented)
+  t.same(feedLimitsDefault, documented, 'a FeedHub built without a config has the same bounds')
+  const env = { SUBSCRIBERS_MAX: '5', SUBSCRIBER_OUTPUT_BYTES_MAX: '2048', WATCHERS_MAX: '0', WATCHER_OUTPUT_BYTES_MAX: '4096', WATCH_HISTORY_ENTRIES: '10', WATCH_HISTORY_BYTES: '8192', WATCH_HEARTBEAT_MS: '500' }
+  t.same(parseNodeConfig({ ...base, ...env }).feedLimits, { subscribersMax: 5, subscriberOutputBytesMax: 2048, watchersMax: 0, watcherOutputBytesMax: 4096, historyEventsMax: 10, historyBytesMax: 8192, heartbeatMs: 500 })
+  t.throws(() => parseNodeConfig({ ...base, WATCHERS_MAX: 'many' }), new ConfigError('WATCHERS_MAX must be an integer (got "many")'))
+  t.throws(() => parseNodeConfig({ ...base, SUBSCRIBER_OUTPUT_BYTES_MAX: '10' }), new ConfigError('SUBSCRIBER_OUTPUT_BYTES_MAX must be between 1024 and 4294967296 (got 10)'))
 })

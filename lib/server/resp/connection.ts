@@ -345,6 +345,9 @@ export class Connection implements ConnectionView {
       else queued = custom === undefined ? { t: 'op', op } : { t: 'op', op, reply: () => custom(this.context, args) }
     } else if (spec.kind === 'local' && spec.queueable === true) {
       queued = { t: 'local', run: () => spec.run(this.context, args) as Reply }
+    } else if (spec.name === 'scan') {
+      // Inside MULTI, SCAN is applied with the transaction's other commands (lib/kv/keyspace-scan.ts), as Redis allows.
+      queued = { t: 'op', op: { t: 'call', name: 'scan', args: args.slice(1), seed: 0 } }
     } else if (spec.name === 'unwatch') {
       // EXEC forgets the watches anyway; Redis queues UNWATCH and answers OK.
       queued = { t: 'fixed', reply: replyOk }

@@ -36,6 +36,15 @@ export interface RuntimeWeather {
   readonly addProbability: number
   readonly removeProbability: number
   readonly wipeRemovedProbability: number
+  /**
+   * A member's data directory lost in place, the node restarted with JOIN:
+   * the cluster replaces its old incarnation (the incarnation path). Drawn
+   * from its own stream (drawAddedWeather), so seeds that leave it off run
+   * as they did before it existed.
+   */
+  readonly wipeMemberProbability: number
+  /** Of the client operations, the share that are WATCH + MULTI/EXEC or a SCAN (drawn with wipeMemberProbability). */
+  readonly watchScanShare: number
   readonly transferProbability: number
   readonly snapshotProbability: number
   readonly clientCount: number
@@ -49,7 +58,12 @@ function maybe(prng: Prng, offProbability: number, lo: number, hi: number): numb
   return prng.chance(offProbability) ? 0 : lo + prng.next() * (hi - lo)
 }
 
-export function drawRuntimeWeather(prng: Prng, patch: Partial<RuntimeWeather> = {}): RuntimeWeather {
+/** Weather added after the first seeds were kept as regressions: drawn from a stream of its own. */
+export function drawAddedWeather(prng: Prng): Pick<RuntimeWeather, 'wipeMemberProbability' | 'watchScanShare'> {
+  return { wipeMemberProbability: maybe(prng, 0.5, 0.002, 0.02), watchScanShare: maybe(prng, 0.4, 0.05, 0.3) }
+}
+
+export function drawRuntimeWeather(prng: Prng, added: Prng, patch: Partial<RuntimeWeather> = {}): RuntimeWeather {
   const nodeCount = prng.pick<RuntimeClusterSize>([1, 3, 3, 3, 5])
   const latencyMsMin = 0.1 + prng.next() * 2
   const syncLatencyMsMin = 0.05 + prng.next() * 1
@@ -94,6 +108,7 @@ export function drawRuntimeWeather(prng: Prng, patch: Partial<RuntimeWeather> = 
     clientCount: 1 + prng.int(4),
     thinkMsMax: prng.pick([2, 10, 30]),
     staleReadProbability: prng.next() * 0.3,
+    ...drawAddedWeather(added),
   }
   return { ...drawn, ...patch }
 }
@@ -104,7 +119,7 @@ export function describeRuntimeWeather(w: RuntimeWeather): string {
     `${w.nodeCount} nodes + ${w.spareCount} spare, election ${w.electionTimeoutTicks}x${w.tickMs}ms, snapshot every ${w.snapshotEntries}, segments ${w.segmentBytesMax}B${w.preallocateSegments ? ' preallocated' : ''}`,
     `net drop ${pct(w.net.dropProbability)} dup ${pct(w.net.duplicateProbability)} latency ${w.net.latencyMsMin.toFixed(1)}-${w.net.latencyMsMax.toFixed(1)}ms`,
     `disk fsync ${w.disk.syncLatencyMsMin.toFixed(2)}-${w.disk.syncLatencyMsMax.toFixed(2)}ms stall ${pct(w.disk.stallProbability)}/${w.disk.stallMsMax}ms faults ${pct(w.disk.faultProbability)}`,
-    `kill ${pct(w.killProbability)} (power ${pct(w.powerLossProbability)}) sigterm ${pct(w.sigtermProbability)} partition ${pct(w.partitionProbability)} add ${pct(w.addProbability)} remove ${pct(w.removeProbability)} transfer ${pct(w.transferProbability)} snapshot ${pct(w.snapshotProbability)}`,
-    `${w.clientCount} clients, ${w.faultMs}ms of faults`,
+    `kill ${pct(w.killProbability)} (power ${pct(w.powerLossProbability)}) sigterm ${pct(w.sigtermProbability)} partition ${pct(w.partitionProbability)} add ${pct(w.addProbability)} remove ${pct(w.removeProbability)} wipe member ${pct(w.wipeMemberProbability)} transfer ${pct(w.transferProbability)} snapshot ${pct(w.snapshotProbability)}`,
+    `${w.clientCount} clients (WATCH/SCAN ${pct(w.watchScanShare)}), ${w.faultMs}ms of faults`,
   ].join('; ')
 }
