@@ -10,6 +10,7 @@ import { ReplicaBackend } from '../replica/replica-backend.js'
 import { Replica } from '../replica/replica.js'
 import { startHttpServer } from '../server/http/http-server.js'
 import { startRespServer } from '../server/resp/resp-server.js'
+import { offsetClock } from '../util/clock.js'
 import type { Logger } from '../util/logger.js'
 import { instrumentBackend } from './instrumented-backend.js'
 import { NodeMetrics } from './node-metrics.js'
@@ -29,7 +30,9 @@ export interface RunningNode {
 }
 
 export async function startNode(config: NodeConfig, logger: Logger, options: { processMetrics?: boolean } = {}): Promise<RunningNode> {
-  const replica = await Replica.start(config, logger, systemIo)
+  // RAFTKV_TEST_CLOCK_OFFSET_MS (test mode only): the replica runs on a skewed wall clock.
+  const io = config.testClockOffsetMs === 0 ? systemIo : { ...systemIo, clock: offsetClock(systemIo.clock, config.testClockOffsetMs) }
+  const replica = await Replica.start(config, logger, io)
   const fatal = new Promise<Error>((resolve) => replica.once('fatal', resolve))
   const backend = new ReplicaBackend(replica, config.followerWrites === 'moved')
   const admin = new AdminCommands(replica)

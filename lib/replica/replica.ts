@@ -18,6 +18,7 @@ import type { PeerNetwork } from '../transport/peer-network.js'
 import type { JoinRequest, SnapshotChunk, SnapshotChunkAck, WireMessage } from '../transport/wire-message.js'
 import { assert } from '../util/assert.js'
 import { sleepOn, yieldOn, type Clock, type Timer } from '../util/clock.js'
+import { LeaderClock } from './leader-clock.js'
 import type { Logger } from '../util/logger.js'
 import { Prng } from '../util/prng.js'
 import type { RandomSource } from '../util/random-source.js'
@@ -123,6 +124,8 @@ export class Replica extends EventEmitter<ReplicaEvents> {
 
   readonly clock: Clock
   readonly random: RandomSource
+  /** The clock TTL expiry follows on this node (see leader-clock.ts). */
+  private readonly leaderClock: LeaderClock
 
   private constructor(
     io: RuntimeIo,
@@ -138,6 +141,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
   ) {
     super()
     this.clock = io.clock
+    this.leaderClock = new LeaderClock(io.clock)
     this.random = io.random
     const prng = new Prng(seed)
     this.raft = new RaftNode(
@@ -270,7 +274,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     if (batch.length === 0) return
     this.pendingProposals = []
     // The leader stamps the time that expiries of these entries are computed from.
-    const nowMs = this.clock.nowMs()
+    const nowMs = this.stampClock()
     const data: Buffer[] = new Array<Buffer>(batch.length)
     for (let i = 0; i < batch.length; i++) {
       const p = batch[i] as PendingProposal
@@ -298,6 +302,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     const index = new Promise<number>((resolve) => {
       this.readWaiters.set(ctx, resolve)
     })
+    this.stampClock()
     this.raft.readIndex(ctx)
     this.kick()
     return { ctx, index }
@@ -365,8 +370,24 @@ export class Replica extends EventEmitter<ReplicaEvents> {
 
   // ---- Time -----------------------------------------------------------------
 
+  /**
+   * The cluster clock now (see leader-clock.ts), also handed to the core to
+   * stamp on the messages it sends next; returned for a proposal's time stamp.
+   */
+  private stampClock(): number {
+    const nowMs = this.leaderClock.nowMs(this.raft.leaderId() === this.id)
+    this.raft.setClockStamp(nowMs)
+    return nowMs
+  }
+
+  /** The time a read decides TTL expiry at: the cluster clock (see leader-clock.ts). */
+  readClockMs(): number {
+    return this.leaderClock.readNowMs(this.raft.leaderId() === this.id)
+  }
+
   private onTick(): void {
     if (this.stopped) return
+    this.stampClock()
     this.raft.tick()
     this.checkSnapshotTransfers()
     this.checkDiskStall()
@@ -447,7 +468,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
   private leaderDuties(): void {
     const st = this.raft.status()
     if (st.role !== 'leader') return
-    const nowMs = this.clock.nowMs()
+    const nowMs = this.readClockMs()
     if (!this.sweepInFlight && nowMs - this.lastSweepMs >= expirySweepIntervalMs) {
       this.lastSweepMs = nowMs
       this.sweepExpired(nowMs)
@@ -817,6 +838,8 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     // staged snapshot the next Ready installs (issue 15, finding 2).
     const staged = this.stagedSnapshot
     this.stagedSnapshot = verdict.incoming
+    this.leaderClock.hear(c.clockMs ?? 0)
+    this.stampClock()
     this.raft.step({ type: 'Snapshot', from: c.from, to: this.id, term: c.term, snapshot: c.meta, fromIncarnation: c.fromIncarnation, toIncarnation: c.toIncarnation })
     if (!this.coreHoldsSnapshot(c.meta)) this.stagedSnapshot = staged
     this.kick()
@@ -853,6 +876,8 @@ export class Replica extends EventEmitter<ReplicaEvents> {
         for (const h of this.messageHandlers) if (h(msg, from, reply)) return
         return
       default:
+        this.leaderClock.hear(msg.clockMs ?? 0)
+        this.stampClock()
         this.raft.step(msg)
         this.kick()
     }

@@ -24,6 +24,7 @@ import type { RuntimeIo } from '../../../lib/replica/runtime-io.js'
 import type { Entry, NodeId } from '../../../lib/raft/types.js'
 import { StorageError } from '../../../lib/storage/errors.js'
 import { crc32c } from '../../../lib/util/checksum.js'
+import { offsetClock } from '../../../lib/util/clock.js'
 import { Prng } from '../../../lib/util/prng.js'
 import { seededRandom } from '../../../lib/util/random-source.js'
 import { pino } from 'pino'
@@ -31,6 +32,7 @@ import { SimViolation } from '../sim-checkers.js'
 import { drawRuntimeWeather, type RuntimeClusterSize, type RuntimeWeather, describeRuntimeWeather } from './runtime-weather.js'
 import { RuntimeTrace } from './runtime-trace.js'
 import { ClientWorkload, emptyWorkloadStats, type WorkloadStats } from './runtime-workload.js'
+import { emptyTtlStats, TtlWorkload, type TtlStats } from './ttl-workload.js'
 import { emptyDiskStats, SimDisk, type DiskStats } from './sim-disk.js'
 import { emptyNetStats, SimPeerHub, type NetStats } from './sim-peer-network.js'
 import { SimProcess, SimScheduler } from './sim-scheduler.js'
@@ -42,6 +44,11 @@ export interface RuntimeSimOptions {
   readonly traceCapacity?: number
   /** Print every event as it happens (--trace), with the nodes' debug logs. */
   readonly live?: (line: string) => void
+  /**
+   * The broken variant from before issue 18's fix: reads decide TTL expiry on
+   * the serving node's own wall clock. Only for showing that the TTL check fails.
+   */
+  readonly readsOnOwnClock?: boolean
 }
 
 export interface RuntimeStats {
@@ -63,6 +70,7 @@ export interface RuntimeStats {
   net: NetStats
   disk: DiskStats
   clients: WorkloadStats
+  ttl: TtlStats
   /** Keys whose linearizability search hit its bound: inconclusive, not failed. */
   searchesInconclusive: number
   calmMs: number
@@ -72,7 +80,7 @@ export function emptyRuntimeStats(): RuntimeStats {
   return {
     steps: 0, simulatedMs: 0, starts: 0, kills: 0, powerLosses: 0, sigterms: 0, diskFaultStops: 0, joins: 0, removes: 0, wipes: 0,
     transfers: 0, snapshotsSaved: 0, snapshotsInstalled: 0, partitions: 0, leadersElected: 0,
-    net: emptyNetStats(), disk: emptyDiskStats(), clients: emptyWorkloadStats(), searchesInconclusive: 0, calmMs: 0,
+    net: emptyNetStats(), disk: emptyDiskStats(), clients: emptyWorkloadStats(), ttl: emptyTtlStats(), searchesInconclusive: 0, calmMs: 0,
   }
 }
 
@@ -134,6 +142,7 @@ export class RuntimeCluster {
   readonly hosts: SimHost[] = []
   private readonly byId = new Map<NodeId, SimHost>()
   readonly workload: ClientWorkload
+  readonly ttlWorkload: TtlWorkload
   private violation: Error | null = null
   private readonly leaderOfTerm = new Map<number, NodeId>()
   private readonly appliedAt = new Map<number, string>()
@@ -143,7 +152,7 @@ export class RuntimeCluster {
 
   constructor(readonly options: RuntimeSimOptions) {
     this.prng = new Prng(options.seed)
-    this.weather = drawRuntimeWeather(this.prng, { ...(options.nodeCount === undefined ? {} : { nodeCount: options.nodeCount }), ...options.patch })
+    this.weather = drawRuntimeWeather(this.prng, new Prng(sideSeed(options.seed)), { ...(options.nodeCount === undefined ? {} : { nodeCount: options.nodeCount }), ...options.patch })
     this.trace = new RuntimeTrace(options.traceCapacity ?? 300, () => this.scheduler.elapsedMs, options.live ?? null)
     this.hub = new SimPeerHub(this.scheduler, new Prng(this.prng.nextUint32()), { ...this.weather.net }, null)
     this.stats.net = this.hub.stats
@@ -155,6 +164,7 @@ export class RuntimeCluster {
       this.byId.set(id, host)
     }
     this.workload = new ClientWorkload(this, new Prng(this.prng.nextUint32()), this.stats.clients)
+    this.ttlWorkload = new TtlWorkload(this, new Prng(sideSeed(options.seed) + 1), this.stats.ttl)
   }
 
   // ---- The run ------------------------------------------------------------------------
@@ -169,6 +179,7 @@ export class RuntimeCluster {
       if (this.phase === 'faults') this.operatorActs()
     })
     this.workload.start(w.clientCount)
+    this.ttlWorkload.start(w.ttlClientCount)
     await this.runUntil(w.faultMs)
     this.calm()
     const calmStartedMs = this.scheduler.elapsedMs
@@ -179,6 +190,7 @@ export class RuntimeCluster {
     this.throwIfViolated()
     this.checkKeyspaces()
     this.workload.check()
+    this.ttlWorkload.check()
     this.stats.steps = this.scheduler.steps
     this.stats.simulatedMs = this.scheduler.elapsedMs
   }
@@ -261,7 +273,8 @@ export class RuntimeCluster {
     host.disk.attach(process)
     host.busy = true
     this.stats.starts++
-    const clock = this.scheduler.clockFor(process)
+    // A skewed host: its wall clock (what TTLs are stamped and read with) is offset; timers are not.
+    const clock = offsetClock(this.scheduler.clockFor(process), this.weather.clockOffsetsMs[this.hosts.indexOf(host)] ?? 0)
     const io: RuntimeIo = {
       clock,
       random: seededRandom(new Prng(this.prng.nextUint32())),
@@ -278,6 +291,7 @@ export class RuntimeCluster {
         host.everStarted = true
         if (host === this.hosts[0]) this.bootstrapped = true
         host.replica = replica
+        if (this.options.readsOnOwnClock === true) replica.readClockMs = () => clock.nowMs()
         host.backend = new ReplicaBackend(replica, false)
         host.admin = new AdminCommands(replica)
         host.backend.useAdmin(host.admin)
@@ -665,8 +679,15 @@ function keyspaceDigest(r: Replica): string {
     const res = r.kv.read({ t: 'get', key: Buffer.from(k) }, nowMs)
     return `${k}=${res.t === 'bulk' ? res.value.toString('latin1') : res.t}`
   })
-  parts.push(`dbsize=${r.kv.size(nowMs)}`)
+  // Every key held, expired or not: nodes at one applied index hold the same
+  // ones, while which of them count as expired depends on each node's clock.
+  parts.push(`dbsize=${r.kv.size()}`)
   return parts.join(' ')
 }
 
 export { describeRuntimeWeather }
+
+/** The seed of the draws added after the seeds were catalogued (see drawRuntimeWeather). */
+function sideSeed(seed: number): number {
+  return (seed ^ 0x5bd1e995) >>> 0
+}

@@ -42,6 +42,10 @@ export interface RuntimeWeather {
   readonly thinkMsMax: number
   /** Of the reads, the share sent with `stale` (not linearizable, only checked for plausibility). */
   readonly staleReadProbability: number
+  /** Each host's wall clock runs this far ahead (negative: behind), in host order; TTL expiry must not follow it. */
+  readonly clockOffsetsMs: readonly number[]
+  /** Clients that SET keys with PX and read them back (ttl-workload.ts). */
+  readonly ttlClientCount: number
 }
 
 /** Some seeds turn a fault off entirely; the rest draw it from [lo, hi). */
@@ -49,7 +53,14 @@ function maybe(prng: Prng, offProbability: number, lo: number, hi: number): numb
   return prng.chance(offProbability) ? 0 : lo + prng.next() * (hi - lo)
 }
 
-export function drawRuntimeWeather(prng: Prng, patch: Partial<RuntimeWeather> = {}): RuntimeWeather {
+/** Clock skew of up to this much either way: several seconds, beyond any TTL the clients set. */
+const clockOffsetMsMax = 8000
+
+/**
+ * `side` draws what was added after the seeds were catalogued (clock skew, TTL
+ * clients), so that `prng` keeps its sequence and a seed's other weather stays.
+ */
+export function drawRuntimeWeather(prng: Prng, side: Prng, patch: Partial<RuntimeWeather> = {}): RuntimeWeather {
   const nodeCount = prng.pick<RuntimeClusterSize>([1, 3, 3, 3, 5])
   const latencyMsMin = 0.1 + prng.next() * 2
   const syncLatencyMsMin = 0.05 + prng.next() * 1
@@ -94,8 +105,13 @@ export function drawRuntimeWeather(prng: Prng, patch: Partial<RuntimeWeather> = 
     clientCount: 1 + prng.int(4),
     thinkMsMax: prng.pick([2, 10, 30]),
     staleReadProbability: prng.next() * 0.3,
+    clockOffsetsMs: [],
+    ttlClientCount: 0,
   }
-  return { ...drawn, ...patch }
+  const skewed = side.chance(0.7)
+  const hostCount = drawn.nodeCount + drawn.spareCount
+  const clockOffsetsMs = Array.from({ length: hostCount }, () => (skewed ? side.int(2 * clockOffsetMsMax + 1) - clockOffsetMsMax : 0))
+  return { ...drawn, clockOffsetsMs, ttlClientCount: side.chance(0.6) ? 1 : 0, ...patch }
 }
 
 export function describeRuntimeWeather(w: RuntimeWeather): string {
@@ -105,6 +121,6 @@ export function describeRuntimeWeather(w: RuntimeWeather): string {
     `net drop ${pct(w.net.dropProbability)} dup ${pct(w.net.duplicateProbability)} latency ${w.net.latencyMsMin.toFixed(1)}-${w.net.latencyMsMax.toFixed(1)}ms`,
     `disk fsync ${w.disk.syncLatencyMsMin.toFixed(2)}-${w.disk.syncLatencyMsMax.toFixed(2)}ms stall ${pct(w.disk.stallProbability)}/${w.disk.stallMsMax}ms faults ${pct(w.disk.faultProbability)}`,
     `kill ${pct(w.killProbability)} (power ${pct(w.powerLossProbability)}) sigterm ${pct(w.sigtermProbability)} partition ${pct(w.partitionProbability)} add ${pct(w.addProbability)} remove ${pct(w.removeProbability)} transfer ${pct(w.transferProbability)} snapshot ${pct(w.snapshotProbability)}`,
-    `${w.clientCount} clients, ${w.faultMs}ms of faults`,
+    `${w.clientCount} clients + ${w.ttlClientCount} with TTLs, clocks ${w.clockOffsetsMs.some((o) => o !== 0) ? `offset ${w.clockOffsetsMs.map((o) => `${o}ms`).join('/')}` : 'in step'}, ${w.faultMs}ms of faults`,
   ].join('; ')
 }
