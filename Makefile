@@ -19,7 +19,8 @@ build: install
 # The README's test command: every tap test, then the coverage table, ending
 # with "N passed, N failed, N skipped". tap's exit code is kept (.tap-exit-code)
 # and judged by the summary with its plan, so an interrupted run cannot end green.
-test: build
+test: install
+	@rm -rf dist && npx tsc -p tsconfig.json
 	@rm -f .tap-exit-code .tap/report/coverage-summary.json; \
 	{ npx tap --reporter=tap 2>&1; echo $$? > .tap-exit-code; } | tee .tap-output.txt | { grep -E '^(not ok|# Subtest|    not ok)' || true; }; \
 	node scripts/tap-summary.mjs .tap-output.txt --tap-exit "$$(cat .tap-exit-code 2>/dev/null || echo missing)" --coverage .tap/report/coverage-summary.json

@@ -4,7 +4,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import type { FeedHub } from '../feeds/feed-hub.js'
 import { registerFeedMetrics } from '../feeds/feed-metrics.js'
-import { unsafeSwitchNames, unsafeSwitchesOn } from '../config/node-config.js'
+import { unsafeSwitchNames } from '../config/node-config.js'
 import type { Replica } from '../replica/replica.js'
 
 const roleCodes = { follower: 0, precandidate: 1, candidate: 2, leader: 3 } as const
@@ -23,7 +23,7 @@ export class NodeMetrics {
     const registry = this.registry
     registry.setDefaultLabels({ node: replica.id })
     if (withProcessMetrics) collectDefaultMetrics({ register: registry })
-    const status = (): ReturnType<Replica['raft']['status']> => replica.raft.status()
+    const status = (): ReturnType<Replica['status']> => replica.status()
     new Gauge({ name: 'raftkv_role', help: 'Raft role: 0 follower, 1 pre-candidate, 2 candidate, 3 leader', registers: [registry], collect() { this.set(roleCodes[status().role]) } })
     new Gauge({ name: 'raftkv_term', help: 'Current Raft term', registers: [registry], collect() { this.set(status().term) } })
     new Gauge({ name: 'raftkv_commit_index', help: 'Highest log index known committed', registers: [registry], collect() { this.set(status().commit) } })
@@ -36,13 +36,13 @@ export class NodeMetrics {
     } })
     new Gauge({ name: 'raftkv_peer_connected', help: '1 when the outbound connection to a peer is up', labelNames: ['peer'], registers: [registry], collect() {
       this.reset()
-      for (const [peer, state] of replica.transport.peerState()) this.set({ peer }, state === 'connected' ? 1 : 0)
+      for (const [peer, state] of replica.peerStates()) this.set({ peer }, state === 'connected' ? 1 : 0)
     } })
-    const switchesOn = unsafeSwitchesOn(replica.config)
+    const switchesOn = replica.unsafeSwitches()
     new Gauge({ name: 'raftkv_unsafe_switch', help: '1 when a test-only switch (RAFTKV_TEST_MODE) is on: this node is not safe for production', labelNames: ['switch'], registers: [registry], collect() {
       for (const name of unsafeSwitchNames) this.set({ switch: name }, switchesOn.includes(name) ? 1 : 0)
     } })
-    new Gauge({ name: 'raftkv_keys', help: 'Keys in the state machine', registers: [registry], collect() { this.set(replica.kv.size()) } })
+    new Gauge({ name: 'raftkv_keys', help: 'Keys in the state machine', registers: [registry], collect() { this.set(replica.keyCount()) } })
     this.requests = new Counter({ name: 'raftkv_requests_total', help: 'Client requests by command (state machine operation) and outcome', labelNames: ['command', 'outcome'], registers: [registry] })
     const latencyBuckets = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]
     this.writeLatency = new Histogram({ name: 'raftkv_write_latency_seconds', help: 'Client write latency from request to committed and applied', buckets: latencyBuckets, registers: [registry] })

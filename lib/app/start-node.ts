@@ -2,12 +2,15 @@
 // peer transport, state machine) + the RESP and HTTP listeners + metrics.
 // bin/raftkv calls startNode(); tests call it too, in-process or through
 // the CLI in a child process.
+import { encodeBackup } from '../backup/backup-file.js'
 import { formatHostPort, type NodeConfig } from '../config/node-config.js'
 import { FeedHub } from '../feeds/feed-hub.js'
 import { parseNotifyFlags } from '../feeds/notify-flags.js'
 import { AdminCommands } from '../replica/admin-commands.js'
 import { ReplicaBackend } from '../replica/replica-backend.js'
 import { Replica } from '../replica/replica.js'
+import type { RuntimeIo } from '../replica/runtime-io.js'
+import type { TakeBackup } from '../server/http/backup-route.js'
 import { startHttpServer } from '../server/http/http-server.js'
 import { startRespServer } from '../server/resp/resp-server.js'
 import { offsetClock } from '../util/clock.js'
@@ -29,10 +32,16 @@ export interface RunningNode {
   readonly fatal: Promise<Error>
 }
 
-export async function startNode(config: NodeConfig, logger: Logger, options: { processMetrics?: boolean } = {}): Promise<RunningNode> {
+export interface StartOptions {
+  readonly processMetrics?: boolean
+  /** The clock, randomness, disk and peer network the node uses: the system's unless a test passes others (a disk that stalls). */
+  readonly io?: RuntimeIo
+}
+
+export async function startNode(config: NodeConfig, logger: Logger, options: StartOptions = {}): Promise<RunningNode> {
+  const io = options.io ?? systemIo
   // RAFTKV_TEST_CLOCK_OFFSET_MS (test mode only): the replica runs on a skewed wall clock.
-  const io = config.testClockOffsetMs === 0 ? systemIo : { ...systemIo, clock: offsetClock(systemIo.clock, config.testClockOffsetMs) }
-  const replica = await Replica.start(config, logger, io)
+  const replica = await Replica.start(config, logger, config.testClockOffsetMs === 0 ? io : { ...io, clock: offsetClock(io.clock, config.testClockOffsetMs) })
   const fatal = new Promise<Error>((resolve) => replica.once('fatal', resolve))
   const backend = new ReplicaBackend(replica, config.followerWrites === 'moved')
   const admin = new AdminCommands(replica)
@@ -64,6 +73,7 @@ export async function startNode(config: NodeConfig, logger: Logger, options: { p
       feeds,
       tls: config.clientTls,
       statusDetail: () => recorder.detail(),
+      takeBackup: backupTaker(replica, backend),
     })
   } catch (err) {
     await resp?.close()
@@ -96,6 +106,20 @@ export async function startNode(config: NodeConfig, logger: Logger, options: { p
   }
 }
 
+/**
+ * GET /cluster/backup: a linearizable backup waits for a ReadIndex barrier
+ * (an empty linearizable read), so it holds every write acknowledged before
+ * it was asked for; then the state machine is captured at the applied index.
+ */
+function backupTaker(replica: Replica, backend: ReplicaBackend): TakeBackup {
+  return async (consistency) => {
+    if (consistency === 'linearizable') await backend.read([], 'linearizable')
+    const snapshot = await replica.captureSnapshot()
+    if (snapshot === null) return null
+    return { meta: snapshot.meta, clusterId: replica.getClusterId(), parts: encodeBackup(snapshot.meta, snapshot.data) }
+  }
+}
+
 /** The change feeds, attached to the state machine from its current applied index on. */
 function startFeeds(replica: Replica, config: NodeConfig, logger: Logger): FeedHub {
   const notifyFlags = parseNotifyFlags(config.notifyKeyspaceEvents)
@@ -103,17 +127,9 @@ function startFeeds(replica: Replica, config: NodeConfig, logger: Logger): FeedH
   if (notifyFlags === null) throw new Error(`NOTIFY_KEYSPACE_EVENTS: invalid letters ${JSON.stringify(config.notifyKeyspaceEvents)}`)
   const feeds = new FeedHub(replica.appliedIndex(), logger, {
     notifyFlags,
-    limits: {
-      subscribersMax: config.subscribersMax,
-      subscriberOutputBytesMax: config.subscriberOutputBytesMax,
-      watchersMax: config.watchersMax,
-      watcherOutputBytesMax: config.watcherOutputBytesMax,
-      historyEventsMax: config.watchHistoryEntries,
-      historyBytesMax: config.watchHistoryBytes,
-      heartbeatMs: config.watchHeartbeatMs,
-    },
+    limits: config.feedLimits,
   })
-  replica.kv.setEventSink(feeds)
+  replica.attachEventSink(feeds)
   return feeds
 }
 
@@ -123,7 +139,7 @@ function startFeeds(replica: Replica, config: NodeConfig, logger: Logger): FeedH
  * does not complete, the node stops anyway and the cluster elects normally.
  */
 export async function handOverLeadership(replica: Replica, admin: AdminCommands, logger: Logger): Promise<void> {
-  const st = replica.raft.status()
+  const st = replica.status()
   if (replica.isStopped() || st.role !== 'leader') return
   if (!st.config.members.some((m) => m.role === 'voter' && m.id !== st.id)) return
   try {

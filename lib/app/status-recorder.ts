@@ -113,11 +113,11 @@ export class StatusRecorder {
   }
 
   detail(): StatusDetail {
-    const st = this.replica.raft.status()
+    const st = this.replica.status()
     // A term bump without a new leader (a failed election) fires no leaderChange.
     this.observeLeader(st)
-    const peers = this.replica.transport.peerState()
-    const tickMs = this.replica.config.tickMs
+    const peers = this.replica.peerStates()
+    const tickMs = this.replica.tickMs()
     const members = new Map<string, MemberDetail>()
     for (const m of st.config.members) {
       const pr = st.progress.get(m.id)
@@ -148,7 +148,7 @@ export class StatusRecorder {
     return { count: this.snapshots[kind].count, lastAtMs: this.snapshots[kind].lastAtMs }
   }
 
-  private observeLeader(st = this.replica.raft.status()): void {
+  private observeLeader(st = this.replica.status()): void {
     recordLeaderChange(this.leaderChanges, { atMs: Date.now(), term: st.term, leader: st.leader }, this.options.leaderChangesMax)
   }
 

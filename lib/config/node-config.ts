@@ -6,14 +6,11 @@ import { readFileSync } from 'node:fs'
 import { isIP } from 'node:net'
 import { createSecureContext } from 'node:tls'
 import { parse as parseDotenv } from 'dotenv'
+import { ConfigError } from './config-error.js'
+import { feedLimitVariables, type FeedLimits } from './feed-limits.js'
+import { parseIntVariable, parseIntVariables } from './int-variables.js'
 
-export class ConfigError extends Error {
-  readonly code = 'ERR_CONFIG'
-  constructor(message: string) {
-    super(message)
-    this.name = 'ConfigError'
-  }
-}
+export { ConfigError }
 
 export interface HostPort {
   readonly host: string
@@ -48,14 +45,8 @@ export interface NodeConfig {
   readonly requestTimeoutMs: number
   readonly followerWrites: FollowerWrites
   readonly maxClients: number
-  /** Change feeds (lib/feeds/feed-limits.ts says what each bounds). */
-  readonly subscribersMax: number
-  readonly subscriberOutputBytesMax: number
-  readonly watchersMax: number
-  readonly watcherOutputBytesMax: number
-  readonly watchHistoryEntries: number
-  readonly watchHistoryBytes: number
-  readonly watchHeartbeatMs: number
+  /** Change feeds: SUBSCRIBERS_MAX, WATCHERS_MAX, WATCH_HISTORY_* … (feed-limits.ts is their table). */
+  readonly feedLimits: FeedLimits
   /** notify-keyspace-events at start, in Redis's letters ('' = off, Redis's default). */
   readonly notifyKeyspaceEvents: string
   readonly logLevel: LogLevel
@@ -92,7 +83,7 @@ export interface TlsFiles {
   readonly ca: Buffer | null
 }
 
-/** Every tuning variable with its default; the README lists the same table. */
+/** Every tuning variable with its default (the change feeds' are in feed-limits.ts); the README lists the same table. */
 export const tuningDefaults = Object.freeze({
   TICK_MS: 50,
   ELECTION_TICKS: 10,
@@ -105,13 +96,6 @@ export const tuningDefaults = Object.freeze({
   REQUEST_TIMEOUT_MS: 5000,
   FOLLOWER_WRITES: 'forward' as FollowerWrites,
   MAXCLIENTS: 10000,
-  SUBSCRIBERS_MAX: 1000,
-  SUBSCRIBER_OUTPUT_BYTES_MAX: 32 * 1024 * 1024,
-  WATCHERS_MAX: 1000,
-  WATCHER_OUTPUT_BYTES_MAX: 32 * 1024 * 1024,
-  WATCH_HISTORY_ENTRIES: 100_000,
-  WATCH_HISTORY_BYTES: 64 * 1024 * 1024,
-  WATCH_HEARTBEAT_MS: 15_000,
   NOTIFY_KEYSPACE_EVENTS: '',
   LOG_LEVEL: 'info' as LogLevel,
   PROTECTED_MODE: 'yes',
@@ -178,13 +162,7 @@ export function parseNodeConfig(env: Env): NodeConfig {
     requestTimeoutMs: int(env, 'REQUEST_TIMEOUT_MS', tuningDefaults.REQUEST_TIMEOUT_MS, 100, 600_000),
     followerWrites: oneOf(env, 'FOLLOWER_WRITES', ['forward', 'moved'] as const, tuningDefaults.FOLLOWER_WRITES),
     maxClients: int(env, 'MAXCLIENTS', tuningDefaults.MAXCLIENTS, 1, 1_000_000),
-    subscribersMax: int(env, 'SUBSCRIBERS_MAX', tuningDefaults.SUBSCRIBERS_MAX, 0, 1_000_000),
-    subscriberOutputBytesMax: int(env, 'SUBSCRIBER_OUTPUT_BYTES_MAX', tuningDefaults.SUBSCRIBER_OUTPUT_BYTES_MAX, 1024, 4 * 1024 * 1024 * 1024),
-    watchersMax: int(env, 'WATCHERS_MAX', tuningDefaults.WATCHERS_MAX, 0, 1_000_000),
-    watcherOutputBytesMax: int(env, 'WATCHER_OUTPUT_BYTES_MAX', tuningDefaults.WATCHER_OUTPUT_BYTES_MAX, 1024, 4 * 1024 * 1024 * 1024),
-    watchHistoryEntries: int(env, 'WATCH_HISTORY_ENTRIES', tuningDefaults.WATCH_HISTORY_ENTRIES, 1, 100_000_000),
-    watchHistoryBytes: int(env, 'WATCH_HISTORY_BYTES', tuningDefaults.WATCH_HISTORY_BYTES, 1024, 64 * 1024 * 1024 * 1024),
-    watchHeartbeatMs: int(env, 'WATCH_HEARTBEAT_MS', tuningDefaults.WATCH_HEARTBEAT_MS, 10, 3_600_000),
+    feedLimits: parseIntVariables(env, feedLimitVariables),
     notifyKeyspaceEvents: notifyLetters(env, 'NOTIFY_KEYSPACE_EVENTS'),
     logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, tuningDefaults.LOG_LEVEL),
     peerAddrOverrides: addrOverrides(env, 'PEER_ADDR_OVERRIDES'),
@@ -307,12 +285,7 @@ function signedInt(env: Env, name: string, dflt: number, min: number, max: numbe
 }
 
 function int(env: Env, name: string, dflt: number, min: number, max: number): number {
-  const v = env[name]
-  if (v === undefined || v.trim() === '') return dflt
-  if (!/^\d+$/.test(v.trim())) throw new ConfigError(`${name} must be an integer (got ${JSON.stringify(v)})`)
-  const n = Number(v.trim())
-  if (n < min || n > max) throw new ConfigError(`${name} must be between ${min} and ${max} (got ${n})`)
-  return n
+  return parseIntVariable(env, { name, default: dflt, min, max })
 }
 
 function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], dflt: T): T {

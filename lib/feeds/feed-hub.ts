@@ -7,7 +7,7 @@
 import type { KvEventClass, KvEventSink } from '../kv/key-events.js'
 import type { StoredValue } from '../kv/keyspace.js'
 import type { Logger } from '../util/logger.js'
-import { feedLimitsDefault, type FeedLimits } from './feed-limits.js'
+import { feedLimitsDefault, type FeedLimits } from '../config/feed-limits.js'
 import { NOTIFY_NONE, notifies, parseNotifyFlags, type NotifyFlags } from './notify-flags.js'
 import { PubSubRegistry } from './pubsub-registry.js'
 import { WatchHistory } from './watch-history.js'

@@ -109,6 +109,11 @@ export class PubSubRegistry {
     return this.channels.get(channel)?.size ?? 0
   }
 
+  /** Channels with at least one subscriber (INFO's pubsub_channels). */
+  channelCount(): number {
+    return this.channels.size
+  }
+
   /** PUBSUB NUMPAT: distinct patterns subscribed (Redis 7 counts patterns, not clients). */
   patternCount(): number {
     return this.patterns.size

@@ -11,13 +11,14 @@ import { hashCalls } from './hash-calls.js'
 import { NO_KEY_EVENTS, type NotifyKeyEvent } from './key-events.js'
 import type { Keyspace } from './keyspace.js'
 import { keyspaceCalls } from './keyspace-calls.js'
+import { keyspaceScanCalls } from './keyspace-scan.js'
 import { listCalls } from './list-calls.js'
 import { setCalls } from './set-calls.js'
 import { stringCalls } from './string-calls.js'
 import { zsetCalls } from './zset-calls.js'
 
 const registry = new Map<string, KvCall>()
-for (const call of [...stringCalls, ...keyspaceCalls, ...hashCalls, ...listCalls, ...setCalls, ...zsetCalls, ...blockingCalls, ...configCalls]) {
+for (const call of [...stringCalls, ...keyspaceCalls, ...keyspaceScanCalls, ...hashCalls, ...listCalls, ...setCalls, ...zsetCalls, ...blockingCalls, ...configCalls]) {
   registry.set(call.name, call)
 }
 

@@ -1,22 +1,30 @@
 // HSCAN, SSCAN and ZSCAN. A compact collection (listpack, intset in Redis)
 // answers in one page with cursor 0, as Redis does. A large one is paged by
-// a hash of each element into SCAN_BUCKET_COUNT buckets, the cursor being the
-// next bucket: every element present for the whole scan is returned at least
-// once, whatever is added or removed meanwhile. A page costs O(n) here
-// (Redis walks its hash table instead); the count bounds the reply, not the work.
+// its scan index (scan-index.ts): a page costs O(COUNT) amortized, and every
+// element present for the whole scan is returned, whatever is added or
+// removed meanwhile. COUNT bounds the work; MATCH filters what it found, so a
+// page may come back empty with a non-zero cursor, as in Redis.
 
 import { arrayResult, errorResult, textResult, type KvOpResult } from './command.js'
 import { NOT_INTEGER, SYNTAX_ERROR, WRONGTYPE, findCollection, keyword, parseInteger, text, type CallContext } from './call-context.js'
 import { globMatch } from './glob.js'
-import { SCAN_BUCKET_COUNT, scanBucketOf } from './keyspace.js'
-import type { Collection } from './values.js'
+import type { HashValue, SetValue, ZSetValue } from './values.js'
 
 const EMPTY_SCAN: KvOpResult = arrayResult([textResult('0'), arrayResult([])])
 
-/** Each element to scan and what follows it in the reply (a hash's value, a zset's score). */
-export type ScanItems = (value: Collection) => Iterable<readonly [string, string | null]>
+type Scanned = HashValue | SetValue | ZSetValue
 
-export function scanCollection(c: CallContext, args: readonly Buffer[], type: Collection['type'], items: ScanItems): KvOpResult {
+/**
+ * How a type lists its elements: `all` of them (a compact collection's one
+ * page), and what follows an element in the reply (a hash's value, a zset's
+ * score; null: nothing).
+ */
+export interface ScanItems<V extends Scanned> {
+  all(value: V): Iterable<string>
+  extra(value: V, element: string): string | null
+}
+
+export function scanCollection<K extends Scanned['type']>(c: CallContext, args: readonly Buffer[], type: K, items: ScanItems<Extract<Scanned, { type: K }>>): KvOpResult {
   const cursorText = text(args[1])
   if (!/^[0-9]{1,20}$/.test(cursorText) || BigInt(cursorText) >= 2n ** 64n) return errorResult('invalid cursor')
   const found = findCollection(c, text(args[0]), type, false)
@@ -36,29 +44,21 @@ export function scanCollection(c: CallContext, args: readonly Buffer[], type: Co
       if (pattern === '*') pattern = null
     } else return SYNTAX_ERROR
   }
-  const cursor = Number(cursorText)
-  const big = found.value.big
-  const page: [number, string, string | null][] = []
-  for (const [element, extra] of items(found.value)) {
-    const bucket = big ? scanBucketOf(element) : 0
-    if (!big || bucket >= cursor) page.push([bucket, element, extra])
-  }
+  // K is one of the scanned types, so the value is one too (findCollection's type is over every collection).
+  const value = found.value as Extract<Scanned, { type: K }>
+  let elements: Iterable<string>
   let next = 0
-  if (big) {
-    page.sort((x, y) => x[0] - y[0])
-    let end = 0
-    while (end < page.length && end < count) {
-      const bucket = (page[end] as [number, string, string | null])[0]
-      while (end < page.length && (page[end] as [number, string, string | null])[0] === bucket) end++
-    }
-    if (end < page.length) next = (page[end] as [number, string, string | null])[0]
-    page.length = end
-  }
+  if (value.big) {
+    const page = value.scanPage(Number(cursorText), count)
+    elements = page.elements
+    next = page.next
+  } else elements = items.all(value)
   const out: KvOpResult[] = []
-  for (const [, element, extra] of page) {
+  for (const element of elements) {
     if (pattern !== null && !globMatch(pattern, element)) continue
     out.push(textResult(element))
+    const extra = items.extra(value, element)
     if (extra !== null) out.push(textResult(extra))
   }
-  return arrayResult([textResult(String(next > 0 && next < SCAN_BUCKET_COUNT ? next : 0)), arrayResult(out)])
+  return arrayResult([textResult(String(next)), arrayResult(out)])
 }

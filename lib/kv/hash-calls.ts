@@ -158,7 +158,7 @@ const hscan: KvCall = {
   arity: -3,
   write: false,
   run(c, args) {
-    return scanCollection(c, args, 'hash', (h) => (h as HashValue).map.entries())
+    return scanCollection(c, args, 'hash', { all: (h) => h.map.keys(), extra: (h, f) => h.map.get(f) ?? null })
   },
 }
 

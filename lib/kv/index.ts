@@ -13,5 +13,6 @@ export {
 } from './errors.js'
 export { globMatch } from './glob.js'
 export { NO_KEY_EVENTS, type KvEventClass, type KvEventSink, type NotifyKeyEvent } from './key-events.js'
-export { KvStateMachine, SCAN_COUNT_MAX } from './state-machine.js'
+export { KvStateMachine } from './state-machine.js'
+export { SCAN_COUNT_MAX } from './keyspace-scan.js'
 export { VALUE_BYTES_MAX, KEY_BYTES_MAX, type KvReadOnlyOp } from './ops.js'

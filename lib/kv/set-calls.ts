@@ -200,7 +200,7 @@ const sscan: KvCall = {
   name: 'sscan',
   arity: -3,
   write: false,
-  run: (c, args) => scanCollection(c, args, 'set', (s) => (s as SetValue).members.map((m) => [m, null] as const)),
+  run: (c, args) => scanCollection(c, args, 'set', { all: (s) => s.members, extra: () => null }),
 }
 
 export const setCalls: readonly KvCall[] = [

@@ -10,6 +10,8 @@
 // with different scores (which Redis leaves unspecified) follows the shape,
 // and ZREMRANGEBYLEX must still remove the same members everywhere.
 
+import { elementHash } from './element-hash.js'
+
 export const SKIP_LEVEL_MAX = 32
 
 export interface SkipNode {
@@ -23,17 +25,7 @@ export interface SkipNode {
 
 /** A quarter of nodes go up a level, as in Redis (ZSKIPLIST_P), by two bits of the member's hash at a time. */
 function levelOf(member: string): number {
-  let h = 0x811c9dc5
-  for (let i = 0; i < member.length; i++) {
-    h ^= member.charCodeAt(i)
-    h = Math.imul(h, 0x01000193)
-  }
-  // Murmur3's finalizer: FNV alone leaves the low bits of short members poorly mixed.
-  h ^= h >>> 16
-  h = Math.imul(h, 0x85ebca6b)
-  h ^= h >>> 13
-  h = Math.imul(h, 0xc2b2ae35)
-  h ^= h >>> 16
+  let h = elementHash(member)
   let level = 1
   while ((h & 3) === 0 && level < 16) {
     h >>>= 2

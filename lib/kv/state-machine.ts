@@ -17,17 +17,16 @@ import {
   type KvWriteOutcome,
 } from './command.js'
 import { PlainSetReader, decodeEnvelope } from './command-codec.js'
-import { KvDecodeError, MSG_INVALID_CURSOR } from './errors.js'
-import { globMatch } from './glob.js'
+import { KvDecodeError } from './errors.js'
 import type { KvEventClass, KvEventSink } from './key-events.js'
-import { Keyspace, SCAN_BUCKET_COUNT, type StoredValue } from './keyspace.js'
+import { Keyspace, type StoredValue } from './keyspace.js'
+import { scanKeys } from './keyspace-scan.js'
 import { KEY_BYTES_MAX, applyOp, applySetFields, isReadOnlyOp, readOp } from './ops.js'
 import { SessionTable } from './session-table.js'
 import { SnapshotEncoder, decodeSnapshot, encodeSnapshot } from './snapshot-codec.js'
 import { assert } from '../util/assert.js'
 
 /** SCAN never returns more than this many keys per call, whatever COUNT says. */
-export const SCAN_COUNT_MAX = 100_000
 
 /** What most writes answer; shared, so a plain SET allocates no outcome. */
 const PUBLISH_RESULT: KvOpResult = Object.freeze({ t: 'int', value: 0 })
@@ -181,30 +180,9 @@ export class KvStateMachine {
     return this.keyspace.expiredKeys(nowMs, max).map((key) => Buffer.from(key, 'latin1'))
   }
 
-  /**
-   * One page of SCAN. The cursor is a bucket number (keys are bucketed by a
-   * hash of their bytes, the same on every node), so every key present for the
-   * whole iteration is returned at least once, as Redis guarantees. A page may
-   * hold more than `count` keys when a bucket is large, as in Redis.
-   */
+  /** One page of SCAN (keyspace-scan.ts). */
   scan(cursor: string, match: string | null, count: number, nowMs: number): KvScanResult {
-    if (!/^[0-9]{1,20}$/.test(cursor)) return { t: 'error', code: 'ERR', message: MSG_INVALID_CURSOR }
-    let bucket = Number(cursor)
-    const wanted = Math.min(Math.max(1, count), SCAN_COUNT_MAX)
-    const keys: Buffer[] = []
-    // `match` is a pattern over the key's bytes; latin1 maps each byte to one char.
-    const pattern = match === null || match === '*' ? null : match
-    while (bucket < SCAN_BUCKET_COUNT && keys.length < wanted) {
-      const set = this.keyspace.bucket(bucket)
-      bucket++
-      if (set === undefined) continue
-      for (const key of set) {
-        if (pattern !== null && !globMatch(pattern, key)) continue
-        if (this.keyspace.live(key, nowMs) === undefined) continue
-        keys.push(Buffer.from(key, 'latin1'))
-      }
-    }
-    return { t: 'page', cursor: bucket >= SCAN_BUCKET_COUNT ? '0' : String(bucket), keys }
+    return scanKeys(this.keyspace, cursor, match, count, nowMs)
   }
 
   /** Keys held; with `nowMs`, only those not yet expired then. */

@@ -20,6 +20,7 @@
 // (listpack, intset) to the general one (hashtable, skiplist). Like Redis 7.0,
 // the switch is one-way while the key lives.
 
+import { ScanIndex, type ScanPage } from './scan-index.js'
 import { SkipList } from './skip-list.js'
 
 export type StoredString = string | Buffer
@@ -37,6 +38,8 @@ export class HashValue {
   readonly map = new Map<string, string>()
   itemsBytes = 0
   big = false
+  /** HSCAN's index of the fields, from the first HSCAN on (scan-index.ts). */
+  private scanIndex: ScanIndex | null = null
 
   get size(): number {
     return this.map.size
@@ -46,8 +49,10 @@ export class HashValue {
   set(field: string, value: string): boolean {
     const old = this.map.get(field)
     this.map.set(field, value)
-    if (old === undefined) this.itemsBytes += 8 + field.length + value.length
-    else this.itemsBytes += value.length - old.length
+    if (old === undefined) {
+      this.itemsBytes += 8 + field.length + value.length
+      this.scanIndex?.add(field)
+    } else this.itemsBytes += value.length - old.length
     if (!this.big && (this.map.size > HASH_LISTPACK_ENTRIES_MAX || field.length > LISTPACK_VALUE_BYTES_MAX || value.length > LISTPACK_VALUE_BYTES_MAX)) this.big = true
     return old === undefined
   }
@@ -57,7 +62,13 @@ export class HashValue {
     if (old === undefined) return false
     this.map.delete(field)
     this.itemsBytes -= 8 + field.length + old.length
+    this.scanIndex?.delete(field)
     return true
+  }
+
+  scanPage(cursor: number, count: number): ScanPage {
+    this.scanIndex ??= new ScanIndex(this.map.keys())
+    return this.scanIndex.page(cursor, count)
   }
 
   clone(): HashValue {
@@ -179,6 +190,8 @@ export class SetValue {
   readonly members: string[] = []
   itemsBytes = 0
   big = false
+  /** SSCAN's index of the members, from the first SSCAN on (scan-index.ts). */
+  private scanIndex: ScanIndex | null = null
 
   get size(): number {
     return this.members.length
@@ -193,6 +206,7 @@ export class SetValue {
     this.index.set(member, this.members.length)
     this.members.push(member)
     this.itemsBytes += 4 + member.length
+    this.scanIndex?.add(member)
     if (!this.big && (this.members.length > INTSET_ENTRIES_MAX || !isInt64Text(member))) this.big = true
     return true
   }
@@ -207,7 +221,13 @@ export class SetValue {
     }
     this.index.delete(member)
     this.itemsBytes -= 4 + member.length
+    this.scanIndex?.delete(member)
     return true
+  }
+
+  scanPage(cursor: number, count: number): ScanPage {
+    this.scanIndex ??= new ScanIndex(this.members)
+    return this.scanIndex.page(cursor, count)
   }
 
   clone(): SetValue {
@@ -224,6 +244,8 @@ export class ZSetValue {
   readonly order = new SkipList()
   itemsBytes = 0
   big = false
+  /** ZSCAN's index of the members, from the first ZSCAN on (scan-index.ts). */
+  private scanIndex: ScanIndex | null = null
 
   get size(): number {
     return this.scores.size
@@ -235,7 +257,10 @@ export class ZSetValue {
     if (old !== undefined) {
       if (old === score) return false
       this.order.delete(old, member)
-    } else this.itemsBytes += 12 + member.length
+    } else {
+      this.itemsBytes += 12 + member.length
+      this.scanIndex?.add(member)
+    }
     this.scores.set(member, score)
     this.order.insert(score, member)
     if (!this.big && (this.scores.size > ZSET_LISTPACK_ENTRIES_MAX || member.length > LISTPACK_VALUE_BYTES_MAX)) this.big = true
@@ -248,7 +273,13 @@ export class ZSetValue {
     this.scores.delete(member)
     this.order.delete(old, member)
     this.itemsBytes -= 12 + member.length
+    this.scanIndex?.delete(member)
     return true
+  }
+
+  scanPage(cursor: number, count: number): ScanPage {
+    this.scanIndex ??= new ScanIndex(this.scores.keys())
+    return this.scanIndex.page(cursor, count)
   }
 
   clone(): ZSetValue {

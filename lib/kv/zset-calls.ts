@@ -509,7 +509,7 @@ const zscan: KvCall = {
   name: 'zscan',
   arity: -3,
   write: false,
-  run: (c, args) => scanCollection(c, args, 'zset', (z) => [...(z as ZSetValue).scores].map(([m, s]) => [m, formatDouble(s)] as const)),
+  run: (c, args) => scanCollection(c, args, 'zset', { all: (z) => z.scores.keys(), extra: (z, m) => { const s = z.scores.get(m); return s === undefined ? null : formatDouble(s) } }),
 }
 
 export const zsetCalls: readonly KvCall[] = [

@@ -10,7 +10,8 @@ import type { WireMessage } from '../transport/wire-message.js'
 import { sleepOn, type Clock } from '../util/clock.js'
 import { AdminError, ClusterDownError } from './client-api.js'
 import { decodeMemberAddrs, encodeMemberAddrs } from './member-addr.js'
-import { mostCaughtUpVoter, type Replica } from './replica.js'
+import type { Replica } from './replica.js'
+import { mostCaughtUpVoter } from './tick-chores.js'
 
 const adminWaitMs = 10_000
 const pollMs = 20
@@ -55,8 +56,8 @@ export class AdminCommands {
   }
 
   status(): Record<string, unknown> {
-    const st = this.replica.raft.status()
-    const tickMs = this.replica.config.tickMs
+    const st = this.replica.status()
+    const tickMs = this.replica.tickMs()
     return {
       id: st.id,
       role: st.role,
@@ -109,18 +110,18 @@ export class AdminCommands {
   }
 
   private async forward(addr: string, op: string, args: readonly string[]): Promise<string> {
-    const res = await this.replica.transport.request(addr, { type: 'AdminRequest', requestId: this.replica.random.hex(8), op, args }, adminWaitMs)
+    const res = await this.replica.request(addr, { type: 'AdminRequest', requestId: this.replica.random.hex(8), op, args }, adminWaitMs)
     if (res.type !== 'AdminResponse') throw new AdminError(`unexpected answer ${res.type} from the leader`)
     if (!res.ok) throw new AdminError(res.error)
     return res.body
   }
 
   private async add(id: NodeId, addrText: string): Promise<string> {
-    const existing = this.replica.raft.status().config.members.find((m) => m.id === id)
+    const existing = this.replica.status().config.members.find((m) => m.id === id)
     if (existing !== undefined) throw new AdminError(`node ${id} is already a member (${existing.role}); remove it first to re-add it`)
     const hp = parseHostPort(addrText)
     const addr = hp === null ? addrText : encodeMemberAddrs({ raft: addrText, resp: null, http: null })
-    const dialAddr = this.replica.config.peerAddrOverrides.get(id) ?? (hp === null ? (decodeMemberAddrs(addrText)?.raft ?? addrText) : addrText)
+    const dialAddr = this.replica.dialAddrOr(id, hp === null ? (decodeMemberAddrs(addrText)?.raft ?? addrText) : addrText)
     const incarnation = await this.askIncarnation(id, dialAddr)
     return this.change({ op: 'addLearner', id, addr, incarnation }, `added ${id} as a learner; it becomes a voter once caught up`)
   }
@@ -133,7 +134,7 @@ export class AdminCommands {
   private async askIncarnation(id: NodeId, raftAddr: string): Promise<string> {
     let body: { id?: unknown; incarnation?: unknown }
     try {
-      const res = await this.replica.transport.request(raftAddr, { type: 'AdminRequest', requestId: this.replica.random.hex(8), op: 'identity', args: [] }, adminWaitMs)
+      const res = await this.replica.request(raftAddr, { type: 'AdminRequest', requestId: this.replica.random.hex(8), op: 'identity', args: [] }, adminWaitMs)
       if (res.type !== 'AdminResponse' || !res.ok) throw new Error(res.type === 'AdminResponse' ? res.error : `unexpected ${res.type}`)
       body = JSON.parse(res.body) as typeof body
     } catch (err) {
@@ -145,7 +146,7 @@ export class AdminCommands {
   }
 
   private async remove(id: NodeId): Promise<string> {
-    const st = this.replica.raft.status()
+    const st = this.replica.status()
     if (!st.config.members.some((m) => m.id === id)) throw new AdminError(`node ${id} is not a member`)
     if (id === this.replica.id) {
       // Hand leadership over first so clients see no election gap; the new
@@ -162,7 +163,7 @@ export class AdminCommands {
       const r = this.replica.proposeConfChange(cc)
       if (r.ok) {
         await waitUntil(this.clock, () => this.replica.appliedIndex() >= r.index || this.replica.isStopped(), deadline)
-        if (this.replica.raft.termAt(r.index) !== r.term) throw new AdminError('the change was lost to a leader change; retry')
+        if (this.replica.termAt(r.index) !== r.term) throw new AdminError('the change was lost to a leader change; retry')
         return JSON.stringify({ ok: true, message, index: r.index })
       }
       if (r.reason === 'invalid') throw new AdminError(r.detail ?? 'invalid membership change')
@@ -174,7 +175,7 @@ export class AdminCommands {
   }
 
   private async transfer(target: NodeId | null): Promise<string> {
-    const st = this.replica.raft.status()
+    const st = this.replica.status()
     const to = target ?? mostCaughtUpVoter(st)
     if (to === null) throw new AdminError('no other voter to transfer leadership to')
     if (to === st.id) return JSON.stringify({ ok: true, leader: to })

@@ -3,7 +3,6 @@
 // it with a (clientId, seq) the state machine deduplicates, so a retried
 // forward applies at most once; reads wait for a ReadIndex barrier, batched so
 // that every read queued in one event-loop turn shares one round.
-import { unsafeSwitchesOn } from '../config/node-config.js'
 import { encodeEnvelope } from '../kv/command-codec.js'
 import type { KvApplyResult, KvOp, KvOpResult, KvScanResult, KvWrite } from '../kv/command.js'
 import type { NodeId } from '../raft/types.js'
@@ -53,7 +52,7 @@ export class ReplicaBackend implements ClientBackend {
   write(write: KvWrite): Promise<KvApplyResult> {
     const seq = ++this.seq
     const data = encodeEnvelope({ nowMs: 0, clientId: this.clientId, seq, write })
-    const deadline = this.clock.nowMs() + this.replica.config.requestTimeoutMs
+    const deadline = this.clock.nowMs() + this.replica.requestTimeoutMs()
     if (this.replica.leaderId() !== this.replica.id || this.replica.isStopped()) return this.writeLoop(seq, data, deadline, false)
     // The common case, on the leader: one proposal and one promise per write
     // (this runs for every client write); anything else goes round the loop.
@@ -182,18 +181,18 @@ export class ReplicaBackend implements ClientBackend {
   // computed from, not this node's own (see leader-clock.ts).
   private readNow(ops: readonly KvOp[]): KvOpResult[] {
     const nowMs = this.replica.readClockMs()
-    return ops.map((op) => this.replica.kv.read(op, nowMs))
+    return this.replica.readLocal(ops, nowMs)
   }
 
   async watchVersions(keys: readonly Buffer[], consistency: ReadConsistency): Promise<number[]> {
     await this.barrier(consistency)
     const nowMs = this.replica.readClockMs()
-    return keys.map((k) => this.replica.kv.version(k, nowMs))
+    return this.replica.keyVersions(keys, nowMs)
   }
 
   async scan(cursor: string, match: Buffer | null, count: number, consistency: ReadConsistency): Promise<KvScanResult> {
     await this.barrier(consistency)
-    return this.replica.kv.scan(cursor, match === null ? null : match.toString('latin1'), count, this.replica.readClockMs())
+    return this.replica.scanLocal(cursor, match === null ? null : match.toString('latin1'), count, this.replica.readClockMs())
   }
 
   /**
@@ -213,7 +212,7 @@ export class ReplicaBackend implements ClientBackend {
    * before the request timeout.
    */
   private afterBarrier(serve: () => void, fail: (error: unknown) => void): void {
-    const deadline = this.clock.nowMs() + this.replica.config.requestTimeoutMs
+    const deadline = this.clock.nowMs() + this.replica.requestTimeoutMs()
     this.barrierQueue.push((index) => {
       if (index >= 0 && index <= this.replica.appliedIndex()) serve()
       else if (index >= 0) void this.replica.waitApplied(index).then(serve)
@@ -224,7 +223,7 @@ export class ReplicaBackend implements ClientBackend {
 
   private skipsBarrier(consistency: ReadConsistency): boolean {
     // RAFTKV_UNSAFE_STALE_READS: the deliberately broken build the fault suite must catch.
-    return consistency === 'stale' || (this.replica.config.testMode && this.replica.config.unsafeStaleReads)
+    return consistency === 'stale' || this.replica.staleReadsForced()
   }
 
   /** One ReadIndex round shared with every read queued this turn: the safe index, or -1. */
@@ -275,7 +274,7 @@ export class ReplicaBackend implements ClientBackend {
   // ---- Info ------------------------------------------------------------------------
 
   info(): NodeInfo {
-    const st = this.replica.raft.status()
+    const st = this.replica.status()
     const self = st.config.members.find((m) => m.id === st.id)
     let role: NodeRole = st.role
     if (self === undefined && st.config.members.length > 0) role = 'removed'
@@ -294,7 +293,7 @@ export class ReplicaBackend implements ClientBackend {
         const a = this.replica.memberAddrs(m.id)
         return { id: m.id, role: m.role, raftAddr: a?.raft ?? m.addr, respAddr: a?.resp ?? null, httpAddr: a?.http ?? null, incarnation: m.incarnation ?? '' }
       }),
-      unsafeSwitches: unsafeSwitchesOn(this.replica.config),
+      unsafeSwitches: this.replica.unsafeSwitches(),
     }
   }
 }

@@ -11,3 +11,4 @@ export {
 export type { FaultInjector, FaultPoint } from './durable-dir.js'
 export { nodeFileSystem, type DiskFile, type FileSystem, type OpenMode, type OpenOptions } from './file-system.js'
 export { syncedLengthsFileName } from './synced-lengths.js'
+export { decodeSnapshotFile, encodeSnapshotFile, type LoadedSnapshot, type SnapshotHeader } from './snapshot-file.js'

@@ -105,14 +105,23 @@ export function encodeSnapshotFile(header: SnapshotHeader, data: Buffer): Buffer
 
 /** Loads and checks a snapshot file. Returns the reason it is unusable as a string. */
 export async function readSnapshotFile(fs: FileSystem, path: string): Promise<LoadedSnapshot | string> {
-  const buf = await fs.readFile(path)
-  const v1 = buf.length >= headerBytes && buf.subarray(0, 8).equals(magicV1)
-  if (buf.length < headerBytes || !(v1 || buf.subarray(0, 8).equals(magic))) return 'bad magic or short header'
+  return decodeSnapshotFile(await fs.readFile(path))
+}
+
+/**
+ * Checks and decodes a snapshot file's bytes (also a backup's: lib/backup).
+ * Returns the reason they are unusable as a string: truncated, longer than
+ * the header says, not a snapshot file, or a checksum mismatch.
+ */
+export function decodeSnapshotFile(buf: Buffer): LoadedSnapshot | string {
+  const v1 = buf.length >= 8 && buf.subarray(0, 8).equals(magicV1)
+  if (buf.length >= 8 && !(v1 || buf.subarray(0, 8).equals(magic))) return 'not a raftkv snapshot file (bad magic)'
+  if (buf.length < headerBytes) return `truncated: ${buf.length} bytes, shorter than the ${headerBytes}-byte header`
   const metaBytes = buf.readUInt32LE(8)
   const dataBytes = buf.readUIntLE(12, 6)
-  if (headerBytes + metaBytes + dataBytes !== buf.length) {
-    return `length ${buf.length} does not match header (${headerBytes + metaBytes + dataBytes})`
-  }
+  const expectedBytes = headerBytes + metaBytes + dataBytes
+  if (buf.length < expectedBytes) return `truncated: ${buf.length} bytes of the ${expectedBytes} its header announces`
+  if (buf.length > expectedBytes) return `${buf.length} bytes, longer than the ${expectedBytes} its header announces`
   let crc = crc32c(buf.subarray(0, crcOffset))
   crc = crc32c(buf.subarray(headerBytes), crc)
   if (crc !== buf.readUInt32LE(crcOffset)) return 'checksum mismatch'

@@ -3,24 +3,14 @@
 // ports, configured through the process environment. Every wait is for a
 // condition with a generous bound, never a fixed sleep.
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 import { Redis } from 'ioredis'
+import { repoRoot } from '../util/repo-root.js'
 
-/** The repository root, from the .ts source or its compiled copy in dist/. */
-function findRepoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url))
-  while (!existsSync(join(dir, 'package.json')) || dir.endsWith('dist')) {
-    const parent = dirname(dir)
-    if (parent === dir) throw new Error('cannot find the repository root')
-    dir = parent
-  }
-  return dir
-}
-export const repoRoot = findRepoRoot()
+export { repoRoot }
 export const cliPath = join(repoRoot, 'dist', 'bin', 'raftkv-cli.js')
 
 /**

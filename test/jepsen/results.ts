@@ -2,22 +2,16 @@
 // seed and fault schedule, the smallest window of history per failing key,
 // the whole history, the nodes' log tails, and the command that reruns the
 // same schedule.
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { repoRoot } from '../util/repo-root.js'
 import type { AnomalyWindow } from './anomaly-window.js'
 import { formatOp, type Op } from './history.js'
 import type { FaultRecord } from './nemesis.js'
 
 /** test/jepsen/results in the source tree, from the .ts file or its compiled copy in dist/. */
 export function resultsRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url))
-  while (!existsSync(join(dir, 'package.json')) || dir.endsWith('dist')) {
-    const parent = dirname(dir)
-    if (parent === dir) throw new Error('cannot find the repository root')
-    dir = parent
-  }
-  return join(dir, 'test', 'jepsen', 'results')
+  return join(repoRoot, 'test', 'jepsen', 'results')
 }
 
 export function rerunCommand(scenario: string, nodes: number, seed: number, durationMs: number, extra = ''): string {

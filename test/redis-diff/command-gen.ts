@@ -242,7 +242,7 @@ export class CommandGen {
     }
   }
 
-  /** SCAN TYPE: never inside MULTI (raftkv runs SCAN on the connection, outside transactions). */
+  /** SCAN TYPE, with a COUNT that takes the whole keyspace in one page (page boundaries differ from Redis's). */
   scan(): Command {
     return ['SCAN', '0', 'TYPE', this.pick(['set', 'string', 'hash', 'zset', 'list', 'bogus']), 'COUNT', '100000']
   }
@@ -264,7 +264,7 @@ export class CommandGen {
         out.push(['MULTI'])
         // No SPOP inside: its different picks are reconciled between commands, not within a transaction.
         for (let i = this.int(1, 4); i > 0; i--) {
-          let command = this.command()
+          let command = this.r.chance(0.05) ? this.scan() : this.command()
           while (command[0] === 'SPOP') command = this.command()
           out.push(command)
         }

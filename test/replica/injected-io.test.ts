@@ -5,8 +5,9 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
+import { repoRoot } from '../util/repo-root.js'
 
-const replicaDir = join(import.meta.dirname, '../../lib/replica')
+const replicaDir = join(repoRoot, 'lib', 'replica')
 const forbidden: readonly [RegExp, string][] = [
   [/\bDate\.now\(/, 'Date.now'],
   [/\bperformance\.now\(/, 'performance.now'],

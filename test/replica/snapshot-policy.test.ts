@@ -37,7 +37,7 @@ async function startSingle(t: Test, env: Record<string, string>): Promise<Runnin
     await node.stop()
     rmSync(root, { recursive: true, force: true })
   })
-  await waitFor(() => node.replica.raft.status().role === 'leader', 'n1 to lead')
+  await waitFor(() => node.replica.status().role === 'leader', 'n1 to lead')
   return node
 }
 
@@ -48,9 +48,8 @@ function setWrite(i: number, valueBytes: number): KvWrite {
 t.test('entries holding SNAPSHOT_LOG_BYTES trigger a snapshot before SNAPSHOT_ENTRIES is reached', async (t) => {
   const node = await startSingle(t, { SNAPSHOT_ENTRIES: '1000000', SNAPSHOT_LOG_BYTES: '65536' })
   for (let i = 0; i < 40; i++) await node.backend.write(setWrite(i, 4096))
-  await waitFor(() => node.replica.storage.latestSnapshot() !== null, 'a snapshot')
-  t.ok((node.replica.storage.latestSnapshot()?.meta.index ?? 0) > 0, 'a snapshot was saved')
-  t.ok(node.replica.raft.status().firstIndex > 1, 'the log was compacted')
+  await waitFor(() => node.replica.snapshotIndexNow() > 0, 'a snapshot')
+  t.ok(node.replica.status().firstIndex > 1, 'the log was compacted')
 })
 
 t.test('no snapshot is taken while both thresholds are unmet', async (t) => {
@@ -58,6 +57,6 @@ t.test('no snapshot is taken while both thresholds are unmet', async (t) => {
   for (let i = 0; i < 40; i++) await node.backend.write(setWrite(i, 4096))
   // 40 writes of 4 KiB are 160 KiB, far below 1 MiB: applied, but not snapshotted.
   await waitFor(() => node.replica.appliedIndex() >= 40, 'the writes to apply')
-  t.equal(node.replica.storage.latestSnapshot(), null, 'no snapshot')
-  t.equal(node.replica.raft.status().firstIndex, 1, 'the log is whole')
+  t.equal(node.replica.snapshotIndexNow(), 0, 'no snapshot')
+  t.equal(node.replica.status().firstIndex, 1, 'the log is whole')
 })

@@ -4,8 +4,9 @@ import { execFile } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
+import { repoRoot } from '../util/repo-root.js'
 
-const script = join(import.meta.dirname, '..', '..', 'scripts', 'tap-summary.mjs')
+const script = join(repoRoot, 'scripts', 'tap-summary.mjs')
 
 function summarize(dir: string, tap: string, args: string[] = []): Promise<{ lines: string[]; code: number }> {
   const file = join(dir, 'out.txt')
@@ -71,7 +72,7 @@ t.test("tap's non-zero exit code fails the run, and a missing one (tap killed) t
 
 t.test('a folder below its coverage floor fails the run; the table comes before the count line', async (t) => {
   const dir = t.testdir()
-  const root = join(import.meta.dirname, '..', '..')
+  const root = repoRoot
   const entry = (total: number, covered: number) => ({
     lines: { total, covered },
     branches: { total: 0, covered: 0 },

@@ -202,6 +202,25 @@ t.test('a run-time error inside EXEC answers in its slot and the rest applies', 
   t.equal(await client.command('GET', 'y'), '2')
 })
 
+t.test('SCAN inside MULTI is queued and answers in EXEC, seeing the commands queued before it, as in Redis', async (t) => {
+  const { client } = await setup(t)
+  await client.command('SET', 'old', 'x')
+  t.equal(await client.command('MULTI'), 'OK')
+  t.equal(await client.command('SET', 'new', 'y'), 'QUEUED')
+  t.equal(await client.command('SCAN', '0', 'COUNT', '1000'), 'QUEUED')
+  t.equal(await client.command('SCAN', '0', 'MATCH', 'n*', 'TYPE', 'string'), 'QUEUED')
+  t.equal(await client.command('SCAN', '0', 'TYPE', 'hash'), 'QUEUED')
+  t.equal(await client.command('SCAN', 'abc', 'COUNT'), 'QUEUED')
+  t.equal(await client.command('SCAN', '0', 'COUNT'), 'QUEUED')
+  const [set, all, matched, hashes, badCursor, badOption] = (await client.command('EXEC')) as [string, [string, string[]], [string, string[]], unknown, unknown, unknown]
+  t.equal(set, 'OK')
+  t.same([all[0], [...all[1]].sort()], ['0', ['new', 'old']])
+  t.same(matched, ['0', ['new']])
+  t.same(hashes, ['0', []])
+  t.same(badCursor, { error: 'ERR invalid cursor' })
+  t.same(badOption, { error: 'ERR syntax error' })
+})
+
 t.test('MULTI nesting, EXEC and DISCARD without MULTI are errors', async (t) => {
   const { client } = await setup(t)
   t.same(await client.command('EXEC'), { error: 'ERR EXEC without MULTI' })
@@ -263,7 +282,7 @@ t.test('no leader: -CLUSTERDOWN; unknown outcome: -TIMEOUT that says it may have
 
 t.test('HELLO 3 answers NOPROTO and HELLO 2 answers the server fields', async (t) => {
   const { client } = await setup(t)
-  t.same(await client.command('HELLO', '3'), { error: 'NOPROTO sorry, this protocol version is not supported.' })
+  t.same(await client.command('HELLO', '3'), { error: 'NOPROTO unsupported protocol version' })
   const fields = (await client.command('HELLO', '2')) as RawReply[]
   t.equal(fields[0], 'server')
   t.equal(fields[5], 2)

@@ -11,6 +11,7 @@
 import { pathToFileURL } from 'node:url'
 import { emptyStats, SimCluster, describeWeather, type SimOptions, type SimStats } from './sim-cluster.js'
 import type { ClusterSize, Weather } from './sim-scenario.js'
+import { addCounters, cliUsage, formatFailureReport, parseSeedArgs, printBatch, replayCommand as sharedReplayCommand, profileFlags, type CounterTree, type SeedCli } from './seed-cli.js'
 import { variantNames, variantOptions, type VariantName } from './sim-variants.js'
 
 export interface SeedResult {
@@ -68,7 +69,7 @@ export function runBatch(b: BatchOptions): BatchResult {
     const r = runSeed(seedOptions(seed, b))
     seeds++
     if (r.weather !== null) bySize[r.weather.nodeCount]++
-    addStats(totals, r.stats)
+    addCounters(totals as unknown as CounterTree, r.stats as unknown as CounterTree, maxCounters)
     if (!r.ok) {
       failures.push(r)
       if (b.stopOnFailure === true) break
@@ -99,34 +100,19 @@ export function seedOptions(seed: number, p: SeedProfile): SimOptions {
   }
 }
 
-function addStats(into: SimStats, s: SimStats): void {
-  const target = into as unknown as Record<string, number | Record<string, number>>
-  for (const [k, v] of Object.entries(s) as [string, number | Record<string, number>][]) {
-    if (typeof v === 'number') {
-      target[k] = k === 'livenessTicks' ? Math.max(target[k] as number, v) : (target[k] as number) + v
-    } else {
-      const sub = target[k] as Record<string, number>
-      for (const [kk, vv] of Object.entries(v)) sub[kk] = (sub[kk] ?? 0) + vv
-    }
-  }
-}
-
 export function replayCommand(seed: number, p: SeedProfile): string {
-  const extra = `${p.nodeCount === undefined ? '' : ` --nodes ${p.nodeCount}`}${p.variant === undefined ? '' : ` --variant ${p.variant}`}${p.tcp === true ? ' --tcp' : ''}${p.careful === true ? ' --careful' : ''}${p.patch === undefined ? '' : ` --patch '${JSON.stringify(p.patch)}'`}`
-  return `node --enable-source-maps dist/test/sim/run-seeds.js --seed ${seed}${extra} --trace`
+  const own = `${p.variant === undefined ? '' : ` --variant ${p.variant}`}${p.tcp === true ? ' --tcp' : ''}${p.careful === true ? ' --careful' : ''}`
+  return sharedReplayCommand('run-seeds.js', seed, profileFlags(p, own))
 }
 
 export function formatFailure(r: SeedResult, p: SeedProfile): string {
-  const lines = [
-    `SIMULATION FAILED: seed ${r.seed}${p.variant === undefined ? '' : ` (variant ${p.variant})`} after ${r.stats.steps} steps, tick ${r.stats.ticks}`,
-    `  ${r.error?.message ?? 'unknown error'}`,
-    `  replay: ${replayCommand(r.seed, p)}`,
-  ]
-  if (r.weather !== null) lines.push(`  weather: ${describeWeather(r.weather)}`)
-  if (r.error !== null && r.error.name !== 'SimViolation' && r.error.stack !== undefined) lines.push(r.error.stack)
-  lines.push(`  last ${r.trace.length} events:`)
-  for (const t of r.trace) lines.push(`    ${t}`)
-  return lines.join('\n')
+  return formatFailureReport({
+    headline: `SIMULATION FAILED: seed ${r.seed}${p.variant === undefined ? '' : ` (variant ${p.variant})`} after ${r.stats.steps} steps, tick ${r.stats.ticks}`,
+    error: r.error,
+    replay: replayCommand(r.seed, p),
+    weather: r.weather === null ? null : describeWeather(r.weather),
+    trace: r.trace,
+  })
 }
 
 export function formatSummary(b: BatchResult): string {
@@ -142,79 +128,32 @@ export function formatSummary(b: BatchResult): string {
 
 // ---- CLI --------------------------------------------------------------------------------
 
-interface CliArgs {
-  start: number
-  count: number
-  nodeCount?: ClusterSize
-  variant?: VariantName
-  tcp: boolean
-  careful: boolean
-  patch?: Partial<Weather>
-  trace: boolean
-}
-
-function parseArgs(argv: readonly string[]): CliArgs {
-  const args: CliArgs = { start: 1, count: 100, tcp: false, careful: false, trace: false }
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i]
-    const value = (): string => {
-      const v = argv[++i]
-      if (v === undefined) usage(`${flag} needs a value`)
-      return v
-    }
-    if (flag === '--seeds') args.count = int(value(), flag)
-    else if (flag === '--start') args.start = int(value(), flag)
-    else if (flag === '--seed') {
-      args.start = int(value(), flag)
-      args.count = 1
-    } else if (flag === '--nodes') {
-      const n = int(value(), flag)
-      if (n !== 1 && n !== 3 && n !== 5) usage('--nodes must be 1, 3 or 5')
-      args.nodeCount = n
-    } else if (flag === '--variant') {
-      const v = value()
-      if (!(variantNames as readonly string[]).includes(v)) usage(`--variant must be one of ${variantNames.join(', ')}`)
-      args.variant = v as VariantName
-    } else if (flag === '--trace') args.trace = true
-    else if (flag === '--tcp') args.tcp = true
-    else if (flag === '--careful') args.careful = true
-    else if (flag === '--patch') args.patch = parsePatch(value())
-    else if (flag === '--help' || flag === '-h') usage('')
-    else usage(`unknown argument ${flag}`)
-  }
-  return args
-}
-
-function parsePatch(text: string): Partial<Weather> {
-  try {
-    const parsed: unknown = JSON.parse(text)
-    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) return parsed as Partial<Weather>
-  } catch {
-    // Reported below.
-  }
-  return usage(`--patch needs a JSON object of weather fields, got ${text}`)
-}
-
-function int(s: string, flag: string | undefined): number {
-  const n = Number(s)
-  if (!Number.isSafeInteger(n) || n < 0) usage(`${flag} needs a non-negative integer, got ${s}`)
-  return n
-}
-
-function usage(problem: string): never {
-  if (problem !== '') console.error(`run-seeds: ${problem}`)
-  console.error('usage: run-seeds.js [--seeds N] [--start S] [--seed N] [--nodes 1|3|5] [--variant NAME] [--tcp] [--careful] [--patch JSON] [--trace]')
-  process.exit(problem === '' ? 0 : 2)
-}
+/** The slowest recovery is the worst seed's, not a sum. */
+const maxCounters: ReadonlySet<string> = new Set(['livenessTicks'])
 
 function main(): void {
-  const args = parseArgs(process.argv.slice(2))
+  const own: { variant?: VariantName; tcp: boolean; careful: boolean } = { tcp: false, careful: false }
+  const cli: SeedCli = {
+    program: 'run-seeds',
+    extraUsage: '[--variant NAME] [--tcp] [--careful]',
+    extraFlag: (flag, value) => {
+      if (flag === '--variant') {
+        const v = value()
+        if (!(variantNames as readonly string[]).includes(v)) cliUsage(cli, `--variant must be one of ${variantNames.join(', ')}`)
+        own.variant = v as VariantName
+      } else if (flag === '--tcp') own.tcp = true
+      else if (flag === '--careful') own.careful = true
+      else return false
+      return true
+    },
+  }
+  const args = parseSeedArgs(process.argv.slice(2), cli)
   const profile: SeedProfile = {
     ...(args.nodeCount === undefined ? {} : { nodeCount: args.nodeCount }),
-    ...(args.variant === undefined ? {} : { variant: args.variant }),
-    tcp: args.tcp,
-    careful: args.careful,
-    ...(args.patch === undefined ? {} : { patch: args.patch }),
+    ...(own.variant === undefined ? {} : { variant: own.variant }),
+    tcp: own.tcp,
+    careful: own.careful,
+    ...(args.patch === undefined ? {} : { patch: args.patch as Partial<Weather> }),
   }
   if (args.trace && args.count === 1) {
     // Replay one seed, printing every event as it happens.
@@ -223,10 +162,7 @@ function main(): void {
     process.exit(r.ok ? 0 : 1)
   }
   const b = runBatch({ start: args.start, count: args.count, ...profile })
-  for (const f of b.failures.slice(0, 3)) console.log(formatFailure(f, profile) + '\n')
-  if (b.failures.length > 0) console.log(`failing seeds: ${b.failures.map((f) => f.seed).join(' ')}`)
-  console.log(formatSummary(b))
-  process.exit(b.failures.length > 0 ? 1 : 0)
+  process.exit(printBatch(b.failures, (f) => formatFailure(f, profile), formatSummary(b)))
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) main()

@@ -1,10 +1,12 @@
-// The simulator's flight recorder: a fixed ring of the last events, formatted
-// only when a violation is reported (or printed live with --trace). Message
-// events keep a reference to the message, which is immutable, so recording is
-// one slot update and no string building on the hot path.
+// The core simulator's flight recorder: the last events in a TraceRing,
+// formatted only when a violation is reported (or printed live with
+// --trace). Message events keep a reference to the message, which is
+// immutable, so recording is one slot update and no string building on the
+// hot path.
 import type { Entry, Message } from '../../lib/raft/types.js'
 import { entryFingerprint } from './sim-kv.js'
 import { timeUnitsPerTick } from './sim-network.js'
+import { TraceRing } from './trace-ring.js'
 
 interface Slot {
   time: number
@@ -14,20 +16,18 @@ interface Slot {
 }
 
 export class Trace {
-  private readonly ring: Slot[] = []
-  private next = 0
-  private filled = 0
+  private readonly ring: TraceRing<Slot>
 
   constructor(
     readonly capacity: number,
     /** When set, every event is also formatted and handed here at once. */
     private readonly live: ((line: string) => void) | null,
   ) {
-    for (let i = 0; i < capacity; i++) this.ring.push({ time: 0, verb: '', msg: null, text: '' })
+    this.ring = new TraceRing(capacity, () => ({ time: 0, verb: '', msg: null, text: '' }))
   }
 
   message(time: number, verb: string, msg: Message): void {
-    const slot = this.claim()
+    const slot = this.ring.claim()
     slot.time = time
     slot.verb = verb
     slot.msg = msg
@@ -36,7 +36,7 @@ export class Trace {
   }
 
   note(time: number, text: string): void {
-    const slot = this.claim()
+    const slot = this.ring.claim()
     slot.time = time
     slot.verb = ''
     slot.msg = null
@@ -46,17 +46,7 @@ export class Trace {
 
   /** Oldest first. */
   lines(): string[] {
-    const out: string[] = []
-    const start = this.filled < this.capacity ? 0 : this.next
-    for (let i = 0; i < this.filled; i++) out.push(formatSlot(this.ring[(start + i) % this.capacity] as Slot))
-    return out
-  }
-
-  private claim(): Slot {
-    const slot = this.ring[this.next] as Slot
-    this.next = (this.next + 1) % this.capacity
-    if (this.filled < this.capacity) this.filled++
-    return slot
+    return this.ring.lines(formatSlot)
   }
 }
 

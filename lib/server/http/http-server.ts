@@ -15,6 +15,7 @@ import { HttpError, readJsonBody, sendJson, sendError, sendBackendError } from '
 import { deleteKey, getKey, postKey } from './key-routes.js'
 import { clusterRoute } from './cluster-routes.js'
 import { watchRoute } from './watch-route.js'
+import { backupRoute, type TakeBackup } from './backup-route.js'
 import type { FeedHub } from '../../feeds/feed-hub.js'
 import { statusBody, type StatusDetail } from './status-body.js'
 import { isStatusPagePath, loadStatusPage, type StatusPage } from './status-page.js'
@@ -37,6 +38,8 @@ export interface HttpServerOptions {
   readonly feeds?: FeedHub | null
   /** What GET /status adds to backend.info() (progress, load, leader changes); absent: info() alone. */
   readonly statusDetail?: () => StatusDetail
+  /** GET /cluster/backup (backup-route.ts); absent: that route is 404. */
+  readonly takeBackup?: TakeBackup
 }
 
 /** What bounds a slow or greedy HTTP client; every one is listed in the README. */
@@ -130,6 +133,7 @@ async function route(
     response.end(text)
     return
   }
+  if (path === '/cluster/backup' && options.takeBackup && allow('GET')) return backupRoute(options.takeBackup, response, url)
   if (path.startsWith('/cluster/')) {
     const body = method === 'POST' ? await readJsonBody(request, context.bodyBytesMax, true) : null
     return clusterRoute(context, response, method, path.slice('/cluster/'.length), body)

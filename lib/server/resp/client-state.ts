@@ -6,12 +6,22 @@ import type { Reply } from './reply-writer.js'
 
 /** One command queued between MULTI and EXEC. */
 export type QueuedCommand =
-  /** A key-value op: sent with the transaction's write. */
-  | { readonly t: 'op'; readonly op: KvOp }
+  /**
+   * A key-value op: sent with the transaction's write. `reply`, when set,
+   * answers it in EXEC's array instead of the op's result (PUBLISH answers
+   * its receivers, as it does outside MULTI).
+   */
+  | { readonly t: 'op'; readonly op: KvOp; readonly reply?: () => Reply }
   /** A reply known at queue time (an error found while parsing the arguments), answered in EXEC's array. */
   | { readonly t: 'fixed'; readonly reply: Reply }
   /** A connection-local command (PING, ECHO …), run when EXEC runs. */
   | { readonly t: 'local'; readonly run: () => Reply }
+
+/** A connection's Pub/Sub subscriptions, as CLIENT LIST shows them. */
+export interface SubscriptionCounts {
+  readonly channels: number
+  readonly patterns: number
+}
 
 export interface Transaction {
   readonly queued: QueuedCommand[]
@@ -53,9 +63,10 @@ export class ClientState {
   }
 
   /** One line of CLIENT LIST / CLIENT INFO, in Redis' field order. */
-  describe(nowMs: number, queryBufferBytes: number, outputBytes: number): string {
-    // Redis' order of the flags (networking.c, getClientInfoString).
-    const flags = `${this.transaction !== null ? 'x' : ''}${this.blocked ? 'b' : ''}${this.staleReads ? 'r' : ''}` || 'N'
+  describe(nowMs: number, queryBufferBytes: number, outputBytes: number, subscriptions: SubscriptionCounts): string {
+    // Redis' order of the flags (networking.c, getClientInfoString): P (subscriber mode), x (MULTI), b (blocked), r (READONLY); N for none.
+    const subscribed = subscriptions.channels + subscriptions.patterns > 0
+    const flags = `${subscribed ? 'P' : ''}${this.transaction !== null ? 'x' : ''}${this.blocked ? 'b' : ''}${this.staleReads ? 'r' : ''}` || 'N'
     const fields = [
       `id=${this.id}`,
       `addr=${this.addr}`,
@@ -66,8 +77,8 @@ export class ClientState {
       `idle=${Math.floor((nowMs - this.lastInteractionMs) / 1000)}`,
       `flags=${flags}`,
       `db=0`,
-      `sub=0`,
-      `psub=0`,
+      `sub=${subscriptions.channels}`,
+      `psub=${subscriptions.patterns}`,
       `ssub=0`,
       `multi=${this.transaction === null ? -1 : this.transaction.queued.length}`,
       `qbuf=${queryBufferBytes}`,

@@ -33,7 +33,7 @@ const specialCommands: readonly SpecialCommandSpec[] = [
   special('discard', 1, ['fast', 'no-multi', 'loading', 'stale'], 'transactions', [0, 0, 0], 'Discards a transaction.', '2.0.0'),
   special('watch', -2, ['fast', 'no-multi', 'loading', 'stale'], 'transactions', [1, -1, 1], 'Monitors changes to keys to determine the execution of a transaction.', '2.2.0'),
   special('unwatch', 1, ['fast', 'no-multi', 'loading', 'stale'], 'transactions', [0, 0, 0], 'Forgets about watched keys of a transaction.', '2.2.0'),
-  special('scan', -2, ['readonly', 'no-multi'], 'generic', [0, 0, 0], 'Iterates over the key names in the database.', '2.8.0'),
+  special('scan', -2, ['readonly'], 'generic', [0, 0, 0], 'Iterates over the key names in the database.', '2.8.0'),
 ]
 
 const table = new Map<string, CommandSpec>()

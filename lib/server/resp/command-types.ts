@@ -6,7 +6,7 @@ import type { FeedHub } from '../../feeds/feed-hub.js'
 import type { KvOp } from '../../kv/command.js'
 import type { ClientBackend } from '../../replica/client-api.js'
 import type { Logger } from '../../util/logger.js'
-import type { ClientState } from './client-state.js'
+import type { ClientState, SubscriptionCounts } from './client-state.js'
 import type { ClientSubscriptions } from './pubsub-commands.js'
 import type { Reply } from './reply-writer.js'
 import type { RespLimits } from './resp-limits.js'
@@ -27,6 +27,7 @@ export interface ConnectionView {
   readonly client: ClientState
   queryBufferBytes(): number
   outputBytes(): number
+  subscriptionCounts(): SubscriptionCounts
 }
 
 /** What every command can see of the server. */

@@ -90,7 +90,8 @@ async function hello(ctx: CommandContext, args: readonly Buffer[]): Promise<Repl
   if (args.length >= 2) {
     const version = parseInt64(arg(args, 1))
     if (version === null) return errorReply('ERR Protocol version is not an integer or out of range')
-    if (version === 3n) return errorReply('NOPROTO sorry, this protocol version is not supported.')
+    // No RESP3 here: 3 gets what Redis answers for any version it lacks, which is
+    // what clients (ioredis, redis-cli -3) take as "fall back to RESP2".
     if (version !== 2n) return errorReply('NOPROTO unsupported protocol version')
   }
   let name: Buffer | null = null
@@ -176,7 +177,7 @@ function clientSetInfo(ctx: CommandContext, args: readonly Buffer[]): Reply {
 }
 
 function describe(connection: CommandContext['connection']): string {
-  return connection.client.describe(Date.now(), connection.queryBufferBytes(), connection.outputBytes())
+  return connection.client.describe(Date.now(), connection.queryBufferBytes(), connection.outputBytes(), connection.subscriptionCounts())
 }
 
 function clientList(ctx: CommandContext, args: readonly Buffer[]): Reply {

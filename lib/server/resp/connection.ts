@@ -9,7 +9,7 @@ import { parseTimeoutMs } from '../../kv/blocking-calls.js'
 import { isEmptyPop, waitAndPop } from './blocking-pop.js'
 import type { ReadConsistency } from '../../replica/client-api.js'
 import { backendErrorReply } from './backend-errors.js'
-import { ClientState, type QueuedCommand, type Transaction } from './client-state.js'
+import { ClientState, type QueuedCommand, type SubscriptionCounts, type Transaction } from './client-state.js'
 import { lookupCommand } from './command-table.js'
 import type { CommandContext, CommandSpec, ConnectionView, KvCommandSpec, LocalCommandSpec, ServerContext } from './command-types.js'
 import { wrongArity } from './connection-commands.js'
@@ -36,6 +36,7 @@ import { Sequencer } from './sequencer.js'
 const noAuth = errorReply('NOAUTH Authentication required.')
 const execAbort = errorReply('EXECABORT Transaction discarded because of previous errors.')
 const notInMulti = errorReply('ERR Command not allowed inside a transaction')
+const noSubscriptions: SubscriptionCounts = Object.freeze({ channels: 0, patterns: 0 })
 /** Commands that act on a transaction in progress instead of being queued. */
 const transactionControl = new Set(['exec', 'discard', 'multi', 'watch', 'quit'])
 
@@ -147,6 +148,11 @@ export class Connection implements ConnectionView {
 
   outputBytes(): number {
     return this.queue.queuedBytes
+  }
+
+  subscriptionCounts(): SubscriptionCounts {
+    const subs = this.subscriptions
+    return subs === null ? noSubscriptions : { channels: subs.channels.size, patterns: subs.patterns.size }
   }
 
   /** Closes the connection at once (server shutdown, after draining timed out). */
@@ -334,9 +340,14 @@ export class Connection implements ConnectionView {
     let queued: QueuedCommand
     if (spec.kind === 'read' || spec.kind === 'write') {
       const op = spec.toOp(args)
-      queued = Buffer.isBuffer(op) ? { t: 'fixed', reply: op } : { t: 'op', op }
+      const custom = spec.reply
+      if (Buffer.isBuffer(op)) queued = { t: 'fixed', reply: op }
+      else queued = custom === undefined ? { t: 'op', op } : { t: 'op', op, reply: () => custom(this.context, args) }
     } else if (spec.kind === 'local' && spec.queueable === true) {
       queued = { t: 'local', run: () => spec.run(this.context, args) as Reply }
+    } else if (spec.name === 'scan') {
+      // Inside MULTI, SCAN is applied with the transaction's other commands (lib/kv/keyspace-scan.ts), as Redis allows.
+      queued = { t: 'op', op: { t: 'call', name: 'scan', args: args.slice(1), seed: 0 } }
     } else if (spec.name === 'unwatch') {
       // EXEC forgets the watches anyway; Redis queues UNWATCH and answers OK.
       queued = { t: 'fixed', reply: replyOk }
@@ -602,7 +613,10 @@ function execReply(transaction: Transaction, results: readonly KvOpResult[]): Re
   const replies: Reply[] = []
   let next = 0
   for (const queued of transaction.queued) {
-    if (queued.t === 'op') replies.push(formatResult(results[next++] ?? { t: 'nil' }))
+    if (queued.t === 'op') {
+      const result = results[next++] ?? { t: 'nil' }
+      replies.push(queued.reply !== undefined && result.t !== 'error' ? queued.reply() : formatResult(result))
+    }
     else if (queued.t === 'fixed') replies.push(queued.reply)
     else replies.push(queued.run())
   }

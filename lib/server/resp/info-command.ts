@@ -86,7 +86,18 @@ function statsSection(ctx: CommandContext): string[] {
     `rejected_connections:${stats.connectionsRejected}`,
     `total_net_input_bytes:${stats.netInputBytes}`,
     `total_net_output_bytes:${stats.netOutputBytes}`,
+    ...pubsubLines(ctx),
   ]
+}
+
+/**
+ * Redis 7's pub/sub lines of INFO stats: channels and distinct patterns with
+ * a subscriber on this node. raftkv has no sharded Pub/Sub (SSUBSCRIBE), so
+ * pubsubshard_channels is 0, as Redis prints it with none.
+ */
+function pubsubLines(ctx: CommandContext): string[] {
+  const pubsub = ctx.server.feeds?.pubsub
+  return [`pubsub_channels:${pubsub?.channelCount() ?? 0}`, `pubsub_patterns:${pubsub?.patternCount() ?? 0}`, `pubsubshard_channels:0`]
 }
 
 // master_repl_offset is Redis' replication stream position in bytes; raftkv's

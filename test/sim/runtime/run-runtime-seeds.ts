@@ -5,6 +5,7 @@
 //   node --enable-source-maps dist/test/sim/runtime/run-runtime-seeds.js --seed N [--trace] [--patch JSON]
 // Exits 1 when any seed failed.
 import { pathToFileURL } from 'node:url'
+import { addCounters, formatFailureReport, parseSeedArgs, printBatch, replayCommand as sharedReplayCommand, profileFlags, type CounterTree } from '../seed-cli.js'
 import { emptyRuntimeStats, RuntimeCluster, type RuntimeSimOptions, type RuntimeStats } from './runtime-cluster.js'
 import { describeRuntimeWeather, type RuntimeClusterSize, type RuntimeWeather } from './runtime-weather.js'
 
@@ -50,7 +51,7 @@ export async function runRuntimeBatch(start: number, count: number, profile: Run
   for (let seed = start; seed < start + count; seed++) {
     const r = await runRuntimeSeed(seedOptions(seed, profile))
     if (r.weather !== null) bySize[r.weather.nodeCount]++
-    addStats(totals as unknown as Tree, r.stats as unknown as Tree)
+    addCounters(totals as unknown as CounterTree, r.stats as unknown as CounterTree, maxCounters)
     if (!r.ok) failures.push(r)
   }
   return { seeds: count, bySize, failures, totals, elapsedMs: performance.now() - started }
@@ -60,33 +61,18 @@ export function seedOptions(seed: number, p: RuntimeProfile): RuntimeSimOptions 
   return { seed, ...(p.nodeCount === undefined ? {} : { nodeCount: p.nodeCount }), ...(p.patch === undefined ? {} : { patch: p.patch }) }
 }
 
-interface Tree {
-  [k: string]: number | Tree
-}
-
-function addStats(into: Tree, s: Tree): void {
-  for (const [k, v] of Object.entries(s)) {
-    if (typeof v === 'number') into[k] = k === 'calmMs' ? Math.max(into[k] as number, v) : (into[k] as number) + v
-    else addStats(into[k] as Tree, v)
-  }
-}
-
 export function replayCommand(seed: number, p: RuntimeProfile): string {
-  const extra = `${p.nodeCount === undefined ? '' : ` --nodes ${p.nodeCount}`}${p.patch === undefined ? '' : ` --patch '${JSON.stringify(p.patch)}'`}`
-  return `node --enable-source-maps dist/test/sim/runtime/run-runtime-seeds.js --seed ${seed}${extra} --trace`
+  return sharedReplayCommand('runtime/run-runtime-seeds.js', seed, profileFlags(p))
 }
 
 export function formatRuntimeFailure(r: RuntimeSeedResult, p: RuntimeProfile): string {
-  const lines = [
-    `RUNTIME SIMULATION FAILED: seed ${r.seed} after ${r.stats.steps} steps, ${r.stats.simulatedMs.toFixed(0)} simulated ms`,
-    `  ${r.error?.message ?? 'unknown error'}`,
-    `  replay: ${replayCommand(r.seed, p)}`,
-  ]
-  if (r.weather !== null) lines.push(`  weather: ${describeRuntimeWeather(r.weather)}`)
-  if (r.error !== null && r.error.name !== 'SimViolation' && r.error.stack !== undefined) lines.push(r.error.stack)
-  lines.push(`  last ${r.trace.length} events:`)
-  for (const t of r.trace) lines.push(`    ${t}`)
-  return lines.join('\n')
+  return formatFailureReport({
+    headline: `RUNTIME SIMULATION FAILED: seed ${r.seed} after ${r.stats.steps} steps, ${r.stats.simulatedMs.toFixed(0)} simulated ms`,
+    error: r.error,
+    replay: replayCommand(r.seed, p),
+    weather: r.weather === null ? null : describeRuntimeWeather(r.weather),
+    trace: r.trace,
+  })
 }
 
 export function formatRuntimeSummary(b: RuntimeBatchResult): string {
@@ -102,57 +88,14 @@ export function formatRuntimeSummary(b: RuntimeBatchResult): string {
 
 // ---- CLI --------------------------------------------------------------------------------
 
-interface CliArgs {
-  start: number
-  count: number
-  nodeCount?: RuntimeClusterSize
-  patch?: Partial<RuntimeWeather>
-  trace: boolean
-}
-
-function parseArgs(argv: readonly string[]): CliArgs {
-  const args: CliArgs = { start: 1, count: 100, trace: false }
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i]
-    const value = (): string => {
-      const v = argv[++i]
-      if (v === undefined) usage(`${flag} needs a value`)
-      return v
-    }
-    if (flag === '--seeds') args.count = int(value(), flag)
-    else if (flag === '--start') args.start = int(value(), flag)
-    else if (flag === '--seed') {
-      args.start = int(value(), flag)
-      args.count = 1
-    } else if (flag === '--nodes') {
-      const n = int(value(), flag)
-      if (n !== 1 && n !== 3 && n !== 5) usage('--nodes must be 1, 3 or 5')
-      args.nodeCount = n
-    } else if (flag === '--patch') args.patch = JSON.parse(value()) as Partial<RuntimeWeather>
-    else if (flag === '--trace') args.trace = true
-    else if (flag === '--help' || flag === '-h') usage('')
-    else usage(`unknown argument ${flag}`)
-  }
-  return args
-}
-
-function int(s: string, flag: string | undefined): number {
-  const n = Number(s)
-  if (!Number.isSafeInteger(n) || n < 0) usage(`${flag} needs a non-negative integer, got ${s}`)
-  return n
-}
-
-function usage(problem: string): never {
-  if (problem !== '') console.error(`run-runtime-seeds: ${problem}`)
-  console.error('usage: run-runtime-seeds.js [--seeds N] [--start S] [--seed N] [--nodes 1|3|5] [--patch JSON] [--trace]')
-  process.exit(problem === '' ? 0 : 2)
-}
+/** The slowest calm is the worst seed's, not a sum. */
+const maxCounters: ReadonlySet<string> = new Set(['calmMs'])
 
 async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2))
+  const args = parseSeedArgs(process.argv.slice(2), { program: 'run-runtime-seeds', extraUsage: '' })
   const profile: RuntimeProfile = {
     ...(args.nodeCount === undefined ? {} : { nodeCount: args.nodeCount }),
-    ...(args.patch === undefined ? {} : { patch: args.patch }),
+    ...(args.patch === undefined ? {} : { patch: args.patch as Partial<RuntimeWeather> }),
   }
   if (args.trace && args.count === 1) {
     const r = await runRuntimeSeed({ ...seedOptions(args.start, profile), live: (line) => console.log(line) })
@@ -160,10 +103,7 @@ async function main(): Promise<void> {
     process.exit(r.ok ? 0 : 1)
   }
   const b = await runRuntimeBatch(args.start, args.count, profile)
-  for (const f of b.failures.slice(0, 3)) console.log(formatRuntimeFailure(f, profile) + '\n')
-  if (b.failures.length > 0) console.log(`failing seeds: ${b.failures.map((f) => f.seed).join(' ')}`)
-  console.log(formatRuntimeSummary(b))
-  process.exit(b.failures.length > 0 ? 1 : 0)
+  process.exit(printBatch(b.failures, (f) => formatRuntimeFailure(f, profile), formatRuntimeSummary(b)))
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) void main()

@@ -262,7 +262,7 @@ export class RuntimeCluster {
   /** A node joins through a member the current leader lists (n1 before there is one). */
   private joinTarget(host: SimHost): NodeId {
     const leader = this.leaderHost()
-    const members = leader?.replica?.raft.config().members.filter((m) => m.id !== host.id).map((m) => m.id) ?? []
+    const members = leader?.replica?.configuration().members.filter((m) => m.id !== host.id).map((m) => m.id) ?? []
     return members.length === 0 ? 'n1' : this.prng.pick(members)
   }
 
@@ -458,8 +458,8 @@ export class RuntimeCluster {
     const via = this.pickRunning()
     const leader = this.leaderHost()
     if (via?.admin === null || via === null || leader?.replica == null) return
-    const voters = leader.replica.raft.config().members.filter((m) => m.role === 'voter')
-    const members = leader.replica.raft.config().members
+    const voters = leader.replica.configuration().members.filter((m) => m.role === 'voter')
+    const members = leader.replica.configuration().members
     if (voters.length <= 2 || members.length === 0) return
     const target = this.prng.pick(members).id
     this.stats.removes++
@@ -484,7 +484,7 @@ export class RuntimeCluster {
     const via = this.pickRunning()
     const leader = this.leaderHost()
     if (via?.admin == null || leader?.replica == null) return
-    const voters = leader.replica.raft.config().members.filter((m) => m.role === 'voter')
+    const voters = leader.replica.configuration().members.filter((m) => m.role === 'voter')
     if (voters.length === 0) return
     this.stats.transfers++
     this.adminOp(via, 'transfer-leader', [this.prng.pick(voters).id])
@@ -538,7 +538,7 @@ export class RuntimeCluster {
   private convergence(): string | null {
     const leader = this.leaderHost()
     if (leader?.replica == null) return `no leader; ${this.describeNodes()}`
-    const st = leader.replica.raft.status()
+    const st = leader.replica.status()
     if (st.commit < st.lastIndex) return `leader ${leader.id} commit ${st.commit} < last ${st.lastIndex}; ${this.describeNodes()}`
     for (const m of st.config.members) {
       const host = this.byId.get(m.id)
@@ -556,7 +556,7 @@ export class RuntimeCluster {
       .map((h) => {
         const r = h.replica
         if (r === null) return `${h.id} down`
-        const st = r.raft.status()
+        const st = r.status()
         return `${h.id} ${st.role} t${st.term} commit ${st.commit} applied ${r.appliedIndex()} last ${st.lastIndex} members ${st.config.members.map((m) => `${m.id}${m.role === 'learner' ? '(l)' : ''}`).join(',')}`
       })
       .join('; ')
@@ -566,7 +566,7 @@ export class RuntimeCluster {
   private checkKeyspaces(): void {
     const leader = this.leaderHost()
     if (leader?.replica == null) return
-    const st = leader.replica.raft.status()
+    const st = leader.replica.status()
     let reference: { id: NodeId; digest: string } | null = null
     for (const m of st.config.members) {
       const r = this.byId.get(m.id)?.replica
@@ -584,16 +584,16 @@ export class RuntimeCluster {
   /** Every tick: election safety, and a new leader noted in the trace. */
   private checkStep(): void {
     const leader = this.leaderHost()
-    for (const m of leader?.replica?.raft.config().members ?? []) {
+    for (const m of leader?.replica?.configuration().members ?? []) {
       const host = this.byId.get(m.id)
       if (host !== undefined && host.everStarted) host.memberSeen = true
     }
     for (const host of this.hosts) {
       const r = host.replica
       if (r === null) continue
-      const leader = r.raft.leaderId()
+      const leader = r.leaderId()
       if (leader !== host.id) continue
-      const term = r.raft.status().term
+      const term = r.status().term
       const known = this.leaderOfTerm.get(term)
       if (known === undefined) {
         this.leaderOfTerm.set(term, host.id)
@@ -621,8 +621,8 @@ export class RuntimeCluster {
     let bestTerm = -1
     for (const host of this.hosts) {
       const r = host.replica
-      if (r === null || host.busy || r.raft.leaderId() !== host.id) continue
-      const term = r.raft.status().term
+      if (r === null || host.busy || r.leaderId() !== host.id) continue
+      const term = r.status().term
       if (term > bestTerm) {
         best = host
         bestTerm = term
@@ -640,7 +640,7 @@ export class RuntimeCluster {
   private removed(host: SimHost): boolean {
     const leader = this.leaderHost()
     if (!host.memberSeen || leader?.replica == null) return false
-    return !leader.replica.raft.config().members.some((m) => m.id === host.id)
+    return !leader.replica.configuration().members.some((m) => m.id === host.id)
   }
 
   private every(intervalMs: number, fn: () => void): void {
@@ -676,12 +676,12 @@ export class RuntimeCluster {
 function keyspaceDigest(r: Replica): string {
   const nowMs = r.clock.nowMs()
   const parts = keyspaceKeys.map((k) => {
-    const res = r.kv.read({ t: 'get', key: Buffer.from(k) }, nowMs)
-    return `${k}=${res.t === 'bulk' ? res.value.toString('latin1') : res.t}`
+    const [res] = r.readLocal([{ t: 'get', key: Buffer.from(k) }], nowMs)
+    return `${k}=${res?.t === 'bulk' ? res.value.toString('latin1') : res?.t}`
   })
   // Every key held, expired or not: nodes at one applied index hold the same
   // ones, while which of them count as expired depends on each node's clock.
-  parts.push(`dbsize=${r.kv.size()}`)
+  parts.push(`dbsize=${r.keyCount()}`)
   return parts.join(' ')
 }
 

@@ -1,6 +1,7 @@
-// The runtime simulator's flight recorder: a ring of the last events (the
-// driver's notes and the nodes' own log lines, as the runtime logs them),
-// formatted only when a run fails or when printed live (--trace).
+// The runtime simulator's flight recorder: the last events in a TraceRing
+// (the driver's notes and the nodes' own log lines, as the runtime logs
+// them), formatted only when a run fails or when printed live (--trace).
+import { TraceRing } from '../trace-ring.js'
 import { simEpochMs } from './sim-scheduler.js'
 
 interface Slot {
@@ -12,16 +13,14 @@ interface Slot {
 }
 
 export class RuntimeTrace {
-  private readonly ring: Slot[] = []
-  private next = 0
-  private filled = 0
+  private readonly ring: TraceRing<Slot>
 
   constructor(
     readonly capacity: number,
     private readonly now: () => number,
     private readonly live: ((line: string) => void) | null,
   ) {
-    for (let i = 0; i < capacity; i++) this.ring.push({ timeMs: 0, node: '', text: '', json: false })
+    this.ring = new TraceRing(capacity, () => ({ timeMs: 0, node: '', text: '', json: false }))
   }
 
   note(text: string): void {
@@ -35,16 +34,11 @@ export class RuntimeTrace {
 
   /** Oldest first. */
   lines(): string[] {
-    const out: string[] = []
-    const start = this.filled < this.capacity ? 0 : this.next
-    for (let i = 0; i < this.filled; i++) out.push(format(this.ring[(start + i) % this.capacity] as Slot))
-    return out
+    return this.ring.lines(format)
   }
 
   private record(node: string, text: string, json: boolean): void {
-    const slot = this.ring[this.next] as Slot
-    this.next = (this.next + 1) % this.capacity
-    if (this.filled < this.capacity) this.filled++
+    const slot = this.ring.claim()
     slot.timeMs = this.now()
     slot.node = node
     slot.text = text
