@@ -11,7 +11,7 @@ import { errorResult, intResult, type KvOpResult } from './command.js'
 import { MSG_NOT_INTEGER } from './errors.js'
 import type { KvEventClass, NotifyKeyEvent } from './key-events.js'
 import type { Entry, Keyspace } from './keyspace.js'
-import { isString, type Collection, type StoredString } from './values.js'
+import { isString, type Collection, type EncodingLimits, type StoredString } from './values.js'
 import { Prng } from '../util/prng.js'
 
 export interface CallContext {
@@ -128,14 +128,14 @@ export function updateCollection<K extends Collection['type'], R>(
   c: CallContext,
   key: string,
   type: K,
-  create: () => Extract<Collection, { type: K }>,
+  create: (limits: EncodingLimits) => Extract<Collection, { type: K }>,
   mutate: (value: Extract<Collection, { type: K }>) => R,
   changed?: (result: R) => boolean,
 ): { result: R } | null {
   const found = findCollection(c, key, type, true)
   if (found === null) return null
   if (found === undefined) {
-    const value = create()
+    const value = create(c.ks.encodingLimits)
     const result = mutate(value)
     if (value.size > 0) c.ks.put(key, undefined, value, Infinity)
     return { result }

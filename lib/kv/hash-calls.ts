@@ -23,9 +23,9 @@ import { MSG_INCR_OVERFLOW } from './errors.js'
 import { parseLongDouble } from './float-text.js'
 import { randomCount, randomPicks } from './random-picks.js'
 import { addFloatText } from './string-calls.js'
-import { HashValue } from './values.js'
+import { HashValue, type EncodingLimits } from './values.js'
 
-const newHash = (): HashValue => new HashValue()
+const newHash = (limits: EncodingLimits): HashValue => new HashValue(limits)
 
 function readHash(c: CallContext, args: readonly Buffer[]): HashValue | undefined | null {
   const found = findCollection(c, text(args[0]), 'hash', false)

@@ -30,7 +30,7 @@
 // key. It is local derived data, like the expiry index, and not in snapshots.
 
 import { ExpiryIndex, type ExpiryItem } from './expiry-index.js'
-import { cloneValue, isString, valueBytes, type Collection, type Value } from './values.js'
+import { EncodingLimits, cloneValue, isString, valueBytes, type Collection, type Value } from './values.js'
 import { assert } from '../util/assert.js'
 
 /** Values longer than this are kept as Buffers rather than strings. */
@@ -109,8 +109,12 @@ export class Keyspace {
   /** Told of each CONFIG SET as it is applied (the state machine passes it to its event sink). */
   onConfig: ((name: string, value: string) => void) | null = null
 
+  /** The encoding thresholds those parameters set; collections of this keyspace read them. */
+  readonly encodingLimits = new EncodingLimits()
+
   setConfig(name: string, value: string): void {
     this.config.set(name, value)
+    this.encodingLimits.set(name, value)
     this.onConfig?.(name, value)
   }
   /**

@@ -1,10 +1,12 @@
 // CONFIG parameters that change at run time, on every node, through the log
 // (CONFIG SET is a write): `notify-keyspace-events`, which the change feeds
-// read, and Redis's encoding thresholds, accepted and shown by CONFIG GET but
-// without effect here (raftkv switches encodings at Redis 7.0's defaults,
-// whatever they say). `maxmemory-policy` accepts only `noeviction`: raftkv
-// never evicts. The values set are state-machine state (in snapshots); a
-// parameter never set reads as its default.
+// read, and Redis's encoding thresholds, which decide the encoding OBJECT
+// ENCODING names as Redis 7.0 decides it (values.ts, EncodingLimits; the
+// list ones change nothing there: Redis 7.0 calls every list a quicklist).
+// The old ziplist names are aliases of the listpack ones, as in Redis.
+// `maxmemory-policy` accepts only `noeviction`: raftkv never evicts. The
+// values set are state-machine state (in snapshots); a parameter never set
+// reads as its default.
 
 import { OK, arrayResult, errorResult, textResult, type KvOpResult } from './command.js'
 import { text, type KvCall } from './call-context.js'
@@ -47,6 +49,31 @@ export function normalizeKeyspaceEvents(value: string): string | null {
   return out
 }
 
+/** Each alias and the parameter it names (Redis 7 renamed ziplist to listpack), both ways. */
+const ALIASES: ReadonlyMap<string, string> = new Map(
+  ['hash-max-listpack-entries', 'hash-max-listpack-value', 'zset-max-listpack-entries', 'zset-max-listpack-value', 'list-max-listpack-size']
+    .flatMap((name) => [[name, name.replace('listpack', 'ziplist')], [name.replace('listpack', 'ziplist'), name]] as [string, string][]),
+)
+
+/** Integer parameters' ranges and the text Redis gives when a value falls outside. */
+const INT_RANGES: ReadonlyMap<string, readonly [number, number]> = new Map([
+  ['list-max-listpack-size', [-2147483648, 2147483647]],
+  ['list-max-ziplist-size', [-2147483648, 2147483647]],
+  ['list-compress-depth', [0, 2147483647]],
+])
+const SIZE_MAX_TEXT = '9223372036854775807'
+
+/** memtoull's units, for the *-value parameters (Redis's MEMORY_CONFIG): k is 1000, kb 1024, and so on. */
+const MEMORY_UNITS: ReadonlyMap<string, number> = new Map([['', 1], ['b', 1], ['k', 1e3], ['kb', 1024], ['m', 1e6], ['mb', 1024 ** 2], ['g', 1e9], ['gb', 1024 ** 3]])
+
+/** The integer a threshold's text stands for, or null when Redis could not parse it. */
+function parseThreshold(name: string, value: string): number | null {
+  const match = /^(-?[0-9]{1,18})([a-z]*)$/i.exec(value)
+  if (match === null) return null
+  const unit = name.endsWith('-value') ? MEMORY_UNITS.get((match[2] as string).toLowerCase()) : match[2] === '' ? 1 : undefined
+  return unit === undefined ? null : Number(match[1]) * unit
+}
+
 function failed(name: string, why: string): KvOpResult {
   return errorResult(`CONFIG SET failed (possibly related to argument '${name}') - ${why}`)
 }
@@ -63,8 +90,12 @@ function validate(name: string, value: string): string | KvOpResult {
     if (policy !== 'noeviction') return failed(name, 'raftkv never evicts keys: only noeviction is supported')
     return policy
   }
-  if (!/^-?[0-9]{1,18}$/.test(value)) return failed(name, "argument couldn't be parsed into an integer")
-  return String(Number(value))
+  const n = parseThreshold(name, value)
+  if (n === null) return failed(name, "argument couldn't be parsed into an integer")
+  const range = INT_RANGES.get(name)
+  if (range !== undefined && (n < range[0] || n > range[1])) return failed(name, `argument must be between ${range[0]} and ${range[1]} inclusive`)
+  if (range === undefined && n < 0) return failed(name, `argument must be between 0 and ${SIZE_MAX_TEXT} inclusive`)
+  return String(n)
 }
 
 /** CONFIG SET name value [name value …], all or nothing (args are the pairs). */
@@ -86,7 +117,11 @@ const configSet: KvCall = {
       if (typeof value !== 'string') return value
       updates.set(name, value)
     }
-    for (const [name, value] of updates) c.ks.setConfig(name, value)
+    for (const [name, value] of updates) {
+      c.ks.setConfig(name, value)
+      const alias = ALIASES.get(name)
+      if (alias !== undefined) c.ks.setConfig(alias, value)
+    }
     return OK
   },
 }

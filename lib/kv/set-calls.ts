@@ -21,9 +21,9 @@ import {
 } from './call-context.js'
 import { scanCollection } from './collection-scan.js'
 import { randomCount, randomPicks } from './random-picks.js'
-import { SetValue, isString } from './values.js'
+import { SetValue, isString, type EncodingLimits } from './values.js'
 
-const newSet = (): SetValue => new SetValue()
+const newSet = (limits: EncodingLimits): SetValue => new SetValue(limits)
 
 function readSet(c: CallContext, key: Buffer | string | undefined, write = false): SetValue | undefined | null {
   const found = findCollection(c, typeof key === 'string' ? key : text(key), 'set', write)
@@ -166,7 +166,7 @@ function algebraStore(name: string, op: SetAlgebra): KvCall {
     run(c, args) {
       const sets = setsOf(c, args.slice(1), true)
       if (sets === null) return WRONGTYPE
-      const result = new SetValue()
+      const result = new SetValue(c.ks.encodingLimits)
       for (const m of combine(op, sets)) result.add(m)
       return storeCollection(c, text(args[0]), result, name, 's')
     },

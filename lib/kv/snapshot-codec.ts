@@ -22,7 +22,7 @@ import type { KvOpResult, KvWriteOutcome } from './command.js'
 import { ByteReader, ByteWriter } from './binary.js'
 import { KvSnapshotError } from './errors.js'
 import { Keyspace, storedValueOfRange, type CapturedEntry, type Entry, type StoredValue } from './keyspace.js'
-import { HashValue, ListValue, SetValue, ZSetValue, isString, type Collection, type Value } from './values.js'
+import { HashValue, ListValue, SetValue, ZSetValue, isString, type Collection, type EncodingLimits, type Value } from './values.js'
 import { SessionTable, type Session } from './session-table.js'
 import { crc32c } from '../util/checksum.js'
 import { assert, unreachable } from '../util/assert.js'
@@ -330,7 +330,7 @@ function readKeys(r: ByteReader, keyspace: Keyspace, typed: boolean): void {
       // The value straight from the snapshot's bytes: no view in between.
       const valueStart = r.skipBytes('value')
       value = storedValueOfRange(data, valueStart, r.offset)
-    } else value = readCollection(r, type)
+    } else value = readCollection(r, type, keyspace.encodingLimits)
     const expireAtMs = r.f64orInfinity('expireAtMs')
     const version = r.uint53('version')
     const entry: Entry = { value, expireAtMs, version }
@@ -338,13 +338,13 @@ function readKeys(r: ByteReader, keyspace: Keyspace, typed: boolean): void {
   }
 }
 
-function readCollection(r: ByteReader, type: number): Collection {
+function readCollection(r: ByteReader, type: number, limits: EncodingLimits): Collection {
   const big = r.tag('collection encoding', 2) === 1
   const count = r.count('element count', 4, Number.MAX_SAFE_INTEGER)
   let value: Collection
   switch (TYPE_TAGS[type]) {
     case 'hash': {
-      const h = new HashValue()
+      const h = new HashValue(limits)
       for (let i = 0; i < count; i++) if (!h.set(r.latin1('field'), r.latin1('field value'))) throw new KvSnapshotError('duplicate hash field in snapshot')
       value = h
       break
@@ -356,13 +356,13 @@ function readCollection(r: ByteReader, type: number): Collection {
       break
     }
     case 'set': {
-      const s = new SetValue()
+      const s = new SetValue(limits)
       for (let i = 0; i < count; i++) if (!s.add(r.latin1('set member'))) throw new KvSnapshotError('duplicate set member in snapshot')
       value = s
       break
     }
     default: {
-      const z = new ZSetValue()
+      const z = new ZSetValue(limits)
       for (let i = 0; i < count; i++) {
         const member = r.latin1('zset member')
         const score = r.f64('zset score')
@@ -372,8 +372,9 @@ function readCollection(r: ByteReader, type: number): Collection {
     }
   }
   if (count === 0) throw new KvSnapshotError('empty collection in snapshot')
-  // The encoding Redis would report may have switched earlier than the content now says (it is one-way).
-  value.big = big || value.big
+  // The encoding as the snapshot's writer had it: it depends on the thresholds in force when each
+  // element came (and the config section, read later, may hold other ones now), not on the content.
+  value.big = big
   return value
 }
 
@@ -431,7 +432,7 @@ function readResult(r: ByteReader, depth: number): KvOpResult {
 
 function readConfig(r: ByteReader, keyspace: Keyspace): void {
   const count = r.count('config count', 8, 1024)
-  for (let i = 0; i < count; i++) keyspace.config.set(r.latin1('config name'), r.latin1('config value'))
+  for (let i = 0; i < count; i++) keyspace.setConfig(r.latin1('config name'), r.latin1('config value'))
 }
 
 function readTombstones(r: ByteReader, keyspace: Keyspace): void {

@@ -17,8 +17,11 @@
 // SPOP's choice by seed reads the set's order.
 //
 // `big`: the encoding Redis would report has switched from the compact one
-// (listpack, intset) to the general one (hashtable, skiplist). Like Redis 7.0,
-// the switch is one-way while the key lives.
+// (listpack, intset) to the general one (hashtable, skiplist), by the
+// thresholds in force when an element was added (EncodingLimits: CONFIG SET's
+// *-max-listpack-*, set-max-intset-entries, replicated, so the same on every
+// replica at the same index). Like Redis 7.0, the switch is one-way while the
+// key lives; a STORE result is judged on its final content.
 
 import { ScanIndex, type ScanPage } from './scan-index.js'
 import { SkipList } from './skip-list.js'
@@ -27,15 +30,39 @@ export type StoredString = string | Buffer
 
 export type ValueType = 'string' | 'hash' | 'list' | 'set' | 'zset'
 
-/** Redis 7.0's default encoding thresholds (CONFIG's *-max-listpack-*, set-max-intset-entries). */
-export const HASH_LISTPACK_ENTRIES_MAX = 512
-export const ZSET_LISTPACK_ENTRIES_MAX = 128
-export const LISTPACK_VALUE_BYTES_MAX = 64
-export const INTSET_ENTRIES_MAX = 512
+/**
+ * Redis's encoding thresholds, as CONFIG holds them (defaults: Redis 7.0's).
+ * The keyspace owns one, changed in place by CONFIG SET; its collections
+ * keep a reference to it.
+ */
+export class EncodingLimits {
+  hashEntriesMax = 512
+  hashValueBytesMax = 64
+  setIntsetEntriesMax = 512
+  zsetEntriesMax = 128
+  zsetValueBytesMax = 64
+
+  /** Takes a CONFIG parameter's new value (names as Redis spells them, old ziplist aliases too); others are ignored. */
+  set(name: string, value: string): void {
+    const n = Number(value)
+    switch (name.replace('ziplist', 'listpack')) {
+      case 'hash-max-listpack-entries': this.hashEntriesMax = n; break
+      case 'hash-max-listpack-value': this.hashValueBytesMax = n; break
+      case 'set-max-intset-entries': this.setIntsetEntriesMax = n; break
+      case 'zset-max-listpack-entries': this.zsetEntriesMax = n; break
+      case 'zset-max-listpack-value': this.zsetValueBytesMax = n; break
+    }
+  }
+}
+
+/** For collections made outside a keyspace (tests, benchmarks). */
+const DEFAULT_LIMITS: Readonly<EncodingLimits> = Object.freeze(new EncodingLimits())
 
 export class HashValue {
   readonly type = 'hash'
   readonly map = new Map<string, string>()
+  constructor(private readonly limits: Readonly<EncodingLimits> = DEFAULT_LIMITS) {}
+
   itemsBytes = 0
   big = false
   /** HSCAN's index of the fields, from the first HSCAN on (scan-index.ts). */
@@ -53,7 +80,8 @@ export class HashValue {
       this.itemsBytes += 8 + field.length + value.length
       this.scanIndex?.add(field)
     } else this.itemsBytes += value.length - old.length
-    if (!this.big && (this.map.size > HASH_LISTPACK_ENTRIES_MAX || field.length > LISTPACK_VALUE_BYTES_MAX || value.length > LISTPACK_VALUE_BYTES_MAX)) this.big = true
+    const l = this.limits
+    if (!this.big && (this.map.size > l.hashEntriesMax || field.length > l.hashValueBytesMax || value.length > l.hashValueBytesMax)) this.big = true
     return old === undefined
   }
 
@@ -72,7 +100,7 @@ export class HashValue {
   }
 
   clone(): HashValue {
-    const copy = new HashValue()
+    const copy = new HashValue(this.limits)
     for (const [f, v] of this.map) copy.map.set(f, v)
     copy.itemsBytes = this.itemsBytes
     copy.big = this.big
@@ -188,6 +216,8 @@ export class SetValue {
   readonly type = 'set'
   readonly index = new Map<string, number>()
   readonly members: string[] = []
+  constructor(private readonly limits: Readonly<EncodingLimits> = DEFAULT_LIMITS) {}
+
   itemsBytes = 0
   big = false
   /** SSCAN's index of the members, from the first SSCAN on (scan-index.ts). */
@@ -207,7 +237,7 @@ export class SetValue {
     this.members.push(member)
     this.itemsBytes += 4 + member.length
     this.scanIndex?.add(member)
-    if (!this.big && (this.members.length > INTSET_ENTRIES_MAX || !isInt64Text(member))) this.big = true
+    if (!this.big && (this.members.length > this.limits.setIntsetEntriesMax || !isInt64Text(member))) this.big = true
     return true
   }
 
@@ -231,7 +261,7 @@ export class SetValue {
   }
 
   clone(): SetValue {
-    const copy = new SetValue()
+    const copy = new SetValue(this.limits)
     for (const m of this.members) copy.add(m)
     copy.big = this.big
     return copy
@@ -241,6 +271,8 @@ export class SetValue {
 export class ZSetValue {
   readonly type = 'zset'
   readonly scores = new Map<string, number>()
+  constructor(private readonly limits: Readonly<EncodingLimits> = DEFAULT_LIMITS) {}
+
   readonly order = new SkipList()
   itemsBytes = 0
   big = false
@@ -263,7 +295,8 @@ export class ZSetValue {
     }
     this.scores.set(member, score)
     this.order.insert(score, member)
-    if (!this.big && (this.scores.size > ZSET_LISTPACK_ENTRIES_MAX || member.length > LISTPACK_VALUE_BYTES_MAX)) this.big = true
+    // Only a new member can switch the encoding: Redis moves an existing one within its listpack.
+    if (old === undefined && !this.big && (this.scores.size > this.limits.zsetEntriesMax || member.length > this.limits.zsetValueBytesMax)) this.big = true
     return old === undefined
   }
 
@@ -283,7 +316,7 @@ export class ZSetValue {
   }
 
   clone(): ZSetValue {
-    const copy = new ZSetValue()
+    const copy = new ZSetValue(this.limits)
     for (const [m, s] of this.scores) copy.set(m, s)
     copy.big = this.big
     return copy

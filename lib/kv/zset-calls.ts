@@ -29,9 +29,9 @@ import { scanCollection } from './collection-scan.js'
 import { formatDouble, parseDouble } from './float-text.js'
 import { randomCount, randomPicks } from './random-picks.js'
 import type { SkipNode } from './skip-list.js'
-import { ZSetValue, isString, type SetValue } from './values.js'
+import { ZSetValue, isString, type EncodingLimits, type SetValue } from './values.js'
 
-const newZset = (): ZSetValue => new ZSetValue()
+const newZset = (limits: EncodingLimits): ZSetValue => new ZSetValue(limits)
 const MSG_NOT_FLOAT_RANGE = 'min or max is not a float'
 const MSG_NOT_LEX_RANGE = 'min or max not valid string range item'
 
@@ -439,7 +439,7 @@ function storeOp(name: string, inter: boolean): KvCall {
           j += 2
         } else return SYNTAX_ERROR
       }
-      return storeCollection(c, text(args[0]), combineZsets(sources, weights, how, inter), name, 'z')
+      return storeCollection(c, text(args[0]), combineZsets(new ZSetValue(c.ks.encodingLimits), sources, weights, how, inter), name, 'z')
     },
   }
 }
@@ -454,8 +454,8 @@ function weighted(weight: number, value: number): number {
   return Number.isNaN(w) ? 0 : w
 }
 
-function combineZsets(sources: readonly (ZSetValue | SetValue | undefined)[], weights: readonly number[], how: Aggregate, inter: boolean): ZSetValue {
-  const out = new ZSetValue()
+/** Fills `out` (empty) with the union or intersection of `sources`. */
+function combineZsets(out: ZSetValue, sources: readonly (ZSetValue | SetValue | undefined)[], weights: readonly number[], how: Aggregate, inter: boolean): ZSetValue {
   const indexed = sources.map((s, i) => ({ s, w: weights[i] as number }))
   if (inter) {
     if (indexed.some((x) => x.s === undefined || x.s.size === 0)) return out

@@ -3,7 +3,7 @@
 // event-loop turn in which something happened; while a batch is being
 // persisted, new proposals gather for the next one (group commit), and what
 // needs no fsync goes ahead at once (runInterim).
-import type { Message, Ready, SnapshotMeta } from '../raft/types.js'
+import type { Entry, Message, Ready, SnapshotMeta } from '../raft/types.js'
 import type { AppliedWaiters } from './applied-waiters.js'
 import type { HeldHardState } from './held-hard-state.js'
 import type { ReadWaiters } from './read-waiters.js'
@@ -27,6 +27,9 @@ export interface WriteInFlight {
   readonly seq: number
 }
 
+/** Sees each batch of entries once it is durable, with the term of the entry before the first (undefined if compacted). */
+export type StoredObserver = (entries: readonly Entry[], prevTerm: number | undefined) => void
+
 type LoopContext = Pick<ReplicaContext, 'raft' | 'clock' | 'storage' | 'state' | 'proposals' | 'events' | 'isStopped' | 'fail'>
 
 export class ReadyLoop {
@@ -35,6 +38,8 @@ export class ReadyLoop {
   private loopDone: Promise<void> = Promise.resolve()
   private write: WriteInFlight | null = null
   private writeSeq = 0
+  /** The simulator's log-matching check; null in production. */
+  storedObserver: StoredObserver | null = null
 
   constructor(
     private readonly ctx: LoopContext,
@@ -112,6 +117,8 @@ export class ReadyLoop {
   private async handleReady(rd: Ready): Promise<void> {
     const { state, clock } = this.ctx
     state.batchWriting(rd.entries)
+    // Read before the write: while it is in flight, a new leader's append may replace what precedes it.
+    const prevTerm = this.storedObserver === null || rd.entries.length === 0 ? undefined : this.ctx.raft.termAt((rd.entries[0] as Entry).index - 1)
     this.duties.sendAll(rd.messagesNow)
     if (rd.snapshot !== null) await this.duties.installSnapshot(rd.snapshot)
     // Committed entries are durable on a quorum already, and a read state's
@@ -131,6 +138,7 @@ export class ReadyLoop {
       this.ctx.events.emit('persisted', clock.monotonicMs() - started, rd.entries.length)
     }
     state.batchStored(rd.entries)
+    if (rd.entries.length > 0) this.storedObserver?.(rd.entries, prevTerm)
     if (this.ctx.isStopped()) return
     this.duties.sendAll(rd.messagesAfterPersist)
     if (rd.snapshot !== null) this.applyReady(rd)

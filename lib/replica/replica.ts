@@ -33,7 +33,7 @@ import { MembershipWatch } from './membership-watch.js'
 import { notProposed, ProposalBatch } from './proposal-batch.js'
 import { ProposalWaiters, type ProposalOutcome } from './proposal-waiters.js'
 import { ReadWaiters } from './read-waiters.js'
-import { ReadyLoop } from './ready-loop.js'
+import { ReadyLoop, type StoredObserver } from './ready-loop.js'
 import { memberAddrsIn, peerDialAddr, type ReplicaContext, type ReplicaEvents } from './replica-context.js'
 import type { RuntimeIo } from './runtime-io.js'
 import { SnapshotReceiver } from './snapshot-receiver.js'
@@ -264,6 +264,11 @@ export class Replica extends EventEmitter<ReplicaEvents> {
   /** Sees every entry this node applies, in order (the simulator's state-machine-safety check). */
   set applyObserver(observer: ((e: Entry) => void) | null) {
     this.state.observer = observer
+  }
+
+  /** Sees every batch of entries once it is durable on this node (the simulator's log-matching check). */
+  set storedObserver(observer: StoredObserver | null) {
+    this.loop.storedObserver = observer
   }
 
   /** Lets another module take runtime messages (forwarding, admin); return true when handled. */

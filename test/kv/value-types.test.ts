@@ -89,6 +89,36 @@ t.test('a snapshot restores every type with its order, encoding and deadline', a
   ])
 })
 
+t.test('OBJECT ENCODING follows the thresholds CONFIG SET gives, as redis-server 7.0 does, and a snapshot keeps each encoding', async (t) => {
+  const m = new Machine()
+  const encoding = (key: string): unknown => show(m.read(call('object', 'encoding', key)))
+  t.equal(show(m.run(call('config-set', 'hash-max-ziplist-entries', '2', 'zset-max-listpack-value', '3', 'set-max-intset-entries', '2'))), 'ok')
+  // The alias sets the listpack name too.
+  t.same(show(m.read(call('config-get', 'hash-max-*-entries'))), ['hash-max-listpack-entries', '2', 'hash-max-ziplist-entries', '2'])
+  m.run(call('hset', 'h2', 'a', '1', 'b', '2'))
+  m.run(call('hset', 'h3', 'a', '1', 'b', '2', 'c', '3'))
+  m.run(call('sadd', 's2', '1', '2'))
+  m.run(call('sadd', 's3', '1', '2', '3'))
+  m.run(call('zadd', 'zshort', '1', 'abc'))
+  m.run(call('zadd', 'zlong', '1', 'abcd'))
+  t.same(['h2', 'h3', 's2', 's3', 'zshort', 'zlong'].map(encoding), ['listpack', 'hashtable', 'intset', 'hashtable', 'listpack', 'skiplist'])
+  // A lower threshold later switches nothing until an element comes; a score change is not one (Redis moves it in place).
+  m.run(call('config-set', 'zset-max-listpack-entries', '0'))
+  m.run(call('zadd', 'zshort', '5', 'abc'))
+  t.equal(encoding('zshort'), 'listpack')
+  // Raised again: the restored machine must not judge these by its own (default) thresholds.
+  m.run(call('config-set', 'hash-max-listpack-entries', '1000', 'zset-max-listpack-entries', '1000', 'zset-max-listpack-value', '1000'))
+  m.run(call('hset', 'h600', ...Array.from({ length: 600 }, (_, i) => [`f${i}`, 'v']).flat()))
+  m.run(call('zadd', 'z200', ...Array.from({ length: 200 }, (_, i) => [String(i), `m${i}`]).flat()))
+  const restored = new Machine(KvStateMachine.restore(m.sm.snapshot()))
+  const keys = ['h2', 'h3', 's2', 's3', 'zshort', 'zlong', 'h600', 'z200']
+  t.same(keys.map((k) => show(restored.read(call('object', 'encoding', k)))), keys.map(encoding))
+  t.equal(encoding('h600'), 'listpack')
+  t.same(show(m.run(call('config-set', 'hash-max-listpack-value', '-1'))), "-ERR CONFIG SET failed (possibly related to argument 'hash-max-listpack-value') - argument must be between 0 and 9223372036854775807 inclusive")
+  t.same(show(m.run(call('config-set', 'hash-max-listpack-value', '2kb'))), 'ok')
+  t.same(show(m.read(call('config-get', 'hash-max-listpack-value'))), ['hash-max-listpack-value', '2048'])
+})
+
 t.test('a format-1 snapshot (strings only, no type byte) is still restored', async (t) => {
   // Written by hand in the old layout: header, one key, no sessions, no tombstones, crc.
   const key = Buffer.from('old')

@@ -247,6 +247,26 @@ export class CommandGen {
     return ['SCAN', '0', 'TYPE', this.pick(['set', 'string', 'hash', 'zset', 'list', 'bogus']), 'COUNT', '100000']
   }
 
+  /**
+   * CONFIG SET of some encoding thresholds (by either name Redis knows them
+   * by), small enough that the pools' collections cross them, so OBJECT
+   * ENCODING is compared on both sides of each switch.
+   */
+  thresholds(): Command {
+    const out = ['CONFIG', 'SET']
+    const names = [
+      ['hash-max-listpack-entries', 'hash-max-ziplist-entries', String(this.int(0, 6))],
+      ['hash-max-listpack-value', 'hash-max-ziplist-value', this.pick([String(this.int(0, 70)), '1k'])],
+      ['set-max-intset-entries', 'set-max-intset-entries', String(this.int(0, 6))],
+      ['zset-max-listpack-entries', 'zset-max-ziplist-entries', String(this.int(0, 6))],
+      ['zset-max-listpack-value', 'zset-max-ziplist-value', String(this.int(0, 70))],
+      ['list-max-listpack-size', 'list-max-ziplist-size', String(this.int(-5, 8))],
+    ] as const
+    for (const [name, alias, value] of names) if (this.r.chance(0.6)) out.push(this.r.chance(0.5) ? name : alias, value)
+    if (out.length === 2) out.push('set-max-intset-entries', String(this.int(0, 6)))
+    return out
+  }
+
   /** One command of any family. */
   command(): Command {
     const family = this.pick(['string', 'hash', 'list', 'set', 'zset'] as const)
@@ -256,7 +276,9 @@ export class CommandGen {
   /** A sequence: single commands, and now and then a MULTI/EXEC (with a WATCH before it). */
   sequence(length: number): Command[] {
     const out: Command[] = []
+    if (this.r.chance(0.5)) out.push(this.thresholds())
     while (out.length < length) {
+      if (this.r.chance(0.01)) out.push(this.thresholds())
       if (this.r.chance(0.08)) {
         const watched = this.pick(ALL_KEYS)
         if (this.r.chance(0.5)) out.push(['WATCH', watched])

@@ -88,6 +88,10 @@ export async function reset(t: Targets): Promise<void> {
   }
   await t.redis.send(['FLUSHALL'])
   await (t.raftkv[0] as WireClient).send(['FLUSHALL'])
+  // The encoding thresholds a sequence may have set (command-gen.ts), back to Redis 7.0's defaults.
+  const defaults = ['hash-max-listpack-entries', '512', 'hash-max-listpack-value', '64', 'set-max-intset-entries', '512', 'zset-max-listpack-entries', '128', 'zset-max-listpack-value', '64', 'list-max-listpack-size', '-2']
+  await t.redis.send(['CONFIG', 'SET', ...defaults])
+  await (t.raftkv[0] as WireClient).send(['CONFIG', 'SET', ...defaults])
 }
 
 /** Runs `commands` on both sides; the first mismatch, or null. */

@@ -3,12 +3,12 @@
 // the runtime as it ships, a read decides expiry on the cluster clock and no
 // key reads as gone and then present; with reads on the serving node's own
 // clock (the runtime before the fix) the TTL check fails these seeds, or this
-// test no longer reaches what it is about. Found by running seeds 1-60 with
-// that variant: 12 of them fail, 2, 7 and 13 among them.
+// test no longer reaches what it is about. Found by running seeds 1-40 with
+// that variant: 1, 13, 20 and 29 fail it.
 import t from 'tap'
 import { runRuntimeSeed, seedOptions } from './runtime/run-runtime-seeds.js'
 
-const seeds = [2, 7, 13]
+const seeds = [1, 13, 20]
 
 for (const seed of seeds) {
   t.test(`runtime seed ${seed}: no key with a TTL reads as gone and then present, on clocks seconds apart`, async (t) => {

@@ -80,9 +80,10 @@ export function formatRuntimeSummary(b: RuntimeBatchResult): string {
   const c = t.clients
   return [
     `runtime seeds run: ${b.seeds} (1-node ${b.bySize[1]}, 3-node ${b.bySize[3]}, 5-node ${b.bySize[5]}); steps: ${t.steps}; simulated: ${(t.simulatedMs / 1000).toFixed(1)}s; time: ${(b.elapsedMs / 1000).toFixed(1)}s; failures: ${b.failures.length}`,
-    `  nodes started ${t.starts} (joins ${t.joins}), killed ${t.kills} (power losses ${t.powerLosses}), SIGTERM ${t.sigterms}, stopped by disk faults ${t.diskFaultStops}; removes ${t.removes}, wipes ${t.wipes}, transfers ${t.transfers}, partitions ${t.partitions}, leaders ${t.leadersElected}`,
+    `  nodes started ${t.starts} (joins ${t.joins}), killed ${t.kills} (power losses ${t.powerLosses}), SIGTERM ${t.sigterms}, stopped by disk faults ${t.diskFaultStops}; removes ${t.removes}, wipes ${t.wipes}, members wiped in place ${t.memberWipes} (replaced ${t.memberReplacements}), transfers ${t.transfers}, partitions ${t.partitions}, leaders ${t.leadersElected}`,
     `  snapshots saved ${t.snapshotsSaved}, installed ${t.snapshotsInstalled}; net ${JSON.stringify(t.net)}; disk ${JSON.stringify(t.disk)}`,
-    `  client ops ${c.invoked} (ok ${c.ok}, failed ${c.failed}, unknown ${c.unknown}); writes acked ${c.writesAcked}, reads ${c.readsOk}, stale reads ${c.staleReads}, MULTI/EXEC ${c.multiExecs}, via a follower ${c.forwardedOps}; TTL sets ${t.ttl.sets}, TTL reads ${t.ttl.reads} (gone ${t.ttl.readsGone}); inconclusive key searches ${t.searchesInconclusive}; slowest calm ${t.calmMs.toFixed(0)}ms`,
+    `  client ops ${c.invoked} (ok ${c.ok}, failed ${c.failed}, unknown ${c.unknown}); writes acked ${c.writesAcked}, reads ${c.readsOk}, stale reads ${c.staleReads}, MULTI/EXEC ${c.multiExecs}, WATCH+EXEC applied ${c.watchedApplied} aborted ${c.watchAborted}, SCAN ${c.scans}, via a follower ${c.forwardedOps}; TTL sets ${t.ttl.sets}, TTL reads ${t.ttl.reads} (gone ${t.ttl.readsGone}); inconclusive key searches ${t.searchesInconclusive}; slowest calm ${t.calmMs.toFixed(0)}ms`,
+    `  core checks on the real nodes: new leaders' logs complete ${t.leaderLogsChecked}, ReadIndex answers at or above the read floor ${t.readFloorsChecked}`,
   ].join('\n')
 }
 

@@ -21,15 +21,15 @@ import { AdminCommands } from '../../../lib/replica/admin-commands.js'
 import { ReplicaBackend } from '../../../lib/replica/replica-backend.js'
 import { Replica } from '../../../lib/replica/replica.js'
 import type { RuntimeIo } from '../../../lib/replica/runtime-io.js'
-import type { Entry, NodeId } from '../../../lib/raft/types.js'
+import type { NodeId } from '../../../lib/raft/types.js'
 import { StorageError } from '../../../lib/storage/errors.js'
-import { crc32c } from '../../../lib/util/checksum.js'
 import { offsetClock } from '../../../lib/util/clock.js'
 import { Prng } from '../../../lib/util/prng.js'
 import { seededRandom } from '../../../lib/util/random-source.js'
 import { pino } from 'pino'
 import { SimViolation } from '../sim-checkers.js'
 import { drawRuntimeWeather, type RuntimeClusterSize, type RuntimeWeather, describeRuntimeWeather } from './runtime-weather.js'
+import { RuntimeSafety } from './runtime-safety.js'
 import { RuntimeTrace } from './runtime-trace.js'
 import { ClientWorkload, emptyWorkloadStats, type WorkloadStats } from './runtime-workload.js'
 import { emptyTtlStats, TtlWorkload, type TtlStats } from './ttl-workload.js'
@@ -62,6 +62,9 @@ export interface RuntimeStats {
   joins: number
   removes: number
   wipes: number
+  /** Members whose data directory was wiped in place, and who were replaced under a new incarnation. */
+  memberWipes: number
+  memberReplacements: number
   transfers: number
   snapshotsSaved: number
   snapshotsInstalled: number
@@ -74,13 +77,16 @@ export interface RuntimeStats {
   /** Keys whose linearizability search hit its bound: inconclusive, not failed. */
   searchesInconclusive: number
   calmMs: number
+  /** The core's checks on the real nodes: new leaders' logs checked for completeness, ReadIndex answers checked against the read floor. */
+  leaderLogsChecked: number
+  readFloorsChecked: number
 }
 
 export function emptyRuntimeStats(): RuntimeStats {
   return {
-    steps: 0, simulatedMs: 0, starts: 0, kills: 0, powerLosses: 0, sigterms: 0, diskFaultStops: 0, joins: 0, removes: 0, wipes: 0,
+    steps: 0, simulatedMs: 0, starts: 0, kills: 0, powerLosses: 0, sigterms: 0, diskFaultStops: 0, joins: 0, removes: 0, wipes: 0, memberWipes: 0, memberReplacements: 0,
     transfers: 0, snapshotsSaved: 0, snapshotsInstalled: 0, partitions: 0, leadersElected: 0,
-    net: emptyNetStats(), disk: emptyDiskStats(), clients: emptyWorkloadStats(), ttl: emptyTtlStats(), searchesInconclusive: 0, calmMs: 0,
+    net: emptyNetStats(), disk: emptyDiskStats(), clients: emptyWorkloadStats(), ttl: emptyTtlStats(), searchesInconclusive: 0, calmMs: 0, leaderLogsChecked: 0, readFloorsChecked: 0,
   }
 }
 
@@ -100,6 +106,10 @@ export class SimHost {
   everStarted = false
   /** Whether a leader's configuration has listed this node (with this disk). */
   memberSeen = false
+  /** Wiped in place while a member: the incarnation the cluster still lists, until it is replaced. */
+  replacing: string | null = null
+  /** The member a node wiped in place points JOIN at when no leader is seen: one that was running beside it. */
+  rejoinVia: NodeId | null = null
 
   constructor(
     readonly id: NodeId,
@@ -134,6 +144,9 @@ const keyspaceKeys = ['r0', 'r1', 'r2', 'c0', 'c1'] as const
 
 export class RuntimeCluster {
   readonly prng: Prng
+  /** Choices added after the first regression seeds were kept (drawAddedWeather): their own stream, so those seeds replay. */
+  private readonly addedPrng: Prng
+  readonly safety = new RuntimeSafety()
   readonly weather: RuntimeWeather
   readonly scheduler = new SimScheduler()
   readonly hub: SimPeerHub
@@ -144,15 +157,14 @@ export class RuntimeCluster {
   readonly workload: ClientWorkload
   readonly ttlWorkload: TtlWorkload
   private violation: Error | null = null
-  private readonly leaderOfTerm = new Map<number, NodeId>()
-  private readonly appliedAt = new Map<number, string>()
   private phase: 'faults' | 'calm' | 'done' = 'faults'
   private partitionEndsMs = -1
   private bootstrapped = false
 
   constructor(readonly options: RuntimeSimOptions) {
     this.prng = new Prng(options.seed)
-    this.weather = drawRuntimeWeather(this.prng, new Prng(sideSeed(options.seed)), { ...(options.nodeCount === undefined ? {} : { nodeCount: options.nodeCount }), ...options.patch })
+    this.addedPrng = new Prng(addedStreamSeed(options.seed))
+    this.weather = drawRuntimeWeather(this.prng, this.addedPrng, new Prng(clockStreamSeed(options.seed)), { ...(options.nodeCount === undefined ? {} : { nodeCount: options.nodeCount }), ...options.patch })
     this.trace = new RuntimeTrace(options.traceCapacity ?? 300, () => this.scheduler.elapsedMs, options.live ?? null)
     this.hub = new SimPeerHub(this.scheduler, new Prng(this.prng.nextUint32()), { ...this.weather.net }, null)
     this.stats.net = this.hub.stats
@@ -163,8 +175,8 @@ export class RuntimeCluster {
       this.hosts.push(host)
       this.byId.set(id, host)
     }
-    this.workload = new ClientWorkload(this, new Prng(this.prng.nextUint32()), this.stats.clients)
-    this.ttlWorkload = new TtlWorkload(this, new Prng(sideSeed(options.seed) + 1), this.stats.ttl)
+    this.workload = new ClientWorkload(this, new Prng(this.prng.nextUint32()), new Prng(this.addedPrng.nextUint32()), this.stats.clients)
+    this.ttlWorkload = new TtlWorkload(this, new Prng(clockStreamSeed(options.seed) + 1), this.stats.ttl)
   }
 
   // ---- The run ------------------------------------------------------------------------
@@ -193,6 +205,8 @@ export class RuntimeCluster {
     this.ttlWorkload.check()
     this.stats.steps = this.scheduler.steps
     this.stats.simulatedMs = this.scheduler.elapsedMs
+    this.stats.leaderLogsChecked = this.safety.leaderLogsChecked
+    this.stats.readFloorsChecked = this.safety.readFloorsChecked
   }
 
   private async runUntil(untilMs: number): Promise<void> {
@@ -263,7 +277,11 @@ export class RuntimeCluster {
   private joinTarget(host: SimHost): NodeId {
     const leader = this.leaderHost()
     const members = leader?.replica?.configuration().members.filter((m) => m.id !== host.id).map((m) => m.id) ?? []
-    return members.length === 0 ? 'n1' : this.prng.pick(members)
+    if (members.length > 0) return this.prng.pick(members)
+    // No leader seen now (a member wiped in place may have been it): any
+    // other node that holds the cluster, as an operator would point JOIN
+    // at a surviving member, never at the wiped node itself.
+    return host.rejoinVia ?? 'n1'
   }
 
   private start(host: SimHost): void {
@@ -296,7 +314,7 @@ export class RuntimeCluster {
         host.admin = new AdminCommands(replica)
         host.backend.useAdmin(host.admin)
         host.busy = false
-        replica.applyObserver = (e) => this.observeApply(host, e)
+        this.observe(host, replica)
         replica.on('fatal', (err) => this.onFatal(host, process, err))
         replica.on('snapshot', (kind) => {
           if (kind === 'saved') this.stats.snapshotsSaved++
@@ -406,6 +424,7 @@ export class RuntimeCluster {
     if (p.chance(w.addProbability)) this.addSpare()
     if (p.chance(w.removeProbability)) this.removeMember()
     if (p.chance(w.wipeRemovedProbability)) this.wipeRemoved()
+    if (this.addedPrng.chance(w.wipeMemberProbability)) this.wipeMember()
     if (p.chance(w.transferProbability)) this.transfer()
     if (p.chance(w.snapshotProbability)) this.snapshot()
   }
@@ -460,7 +479,9 @@ export class RuntimeCluster {
     if (via?.admin === null || via === null || leader?.replica == null) return
     const voters = leader.replica.configuration().members.filter((m) => m.role === 'voter')
     const members = leader.replica.configuration().members
-    if (voters.length <= 2 || members.length === 0) return
+    // Not while a wiped member awaits its replacement: its old incarnation
+    // still counts as a voter that never answers.
+    if (voters.length <= 2 || members.length === 0 || this.hosts.some((h) => h.replacing !== null)) return
     const target = this.prng.pick(members).id
     this.stats.removes++
     this.adminOp(via, 'remove', [target])
@@ -478,6 +499,49 @@ export class RuntimeCluster {
     this.stats.wipes++
     this.note(`${host.id} WIPED after its removal: it rejoins empty`)
     this.start(host)
+  }
+
+  /**
+   * A member loses its data directory in place and comes back empty under
+   * its old id, with JOIN: the leader removes its old incarnation and adds
+   * the new one as a learner. One at a time, and only with three voters or
+   * more, so a quorum of the committed data always survives (README: wipe
+   * one member at a time).
+   */
+  private wipeMember(): void {
+    const leader = this.leaderHost()
+    if (leader?.replica == null || this.hosts.some((h) => h.replacing !== null)) return
+    const members = leader.replica.configuration().members
+    if (members.filter((m) => m.role === 'voter').length < 3) return
+    // Not while a node is still joining: its JOIN may point at the node wiped.
+    if (this.hosts.some((h) => h.busy || (h.process !== null && !h.memberSeen))) return
+    const candidates = this.hosts.filter((h) => h.running() && members.some((m) => m.id === h.id))
+    if (candidates.length < 2) return
+    const host = this.addedPrng.pick(candidates)
+    host.rejoinVia = this.addedPrng.pick(candidates.filter((h) => h !== host)).id
+    host.replacing = host.replica?.incarnation ?? null
+    this.kill(host, false)
+    host.disk = this.newDisk(host.id)
+    host.everStarted = false
+    host.memberSeen = false
+    this.stats.memberWipes++
+    this.note(`${host.id} WIPED IN PLACE while a member (incarnation ${host.replacing}): it restarts empty with JOIN`)
+    this.start(host)
+  }
+
+  /** A member wiped in place is replaced once the leader lists it as a voter under another incarnation. */
+  private checkReplacements(): void {
+    const leader = this.leaderHost()
+    if (leader?.replica == null) return
+    const members = leader.replica.configuration().members
+    for (const host of this.hosts) {
+      if (host.replacing === null) continue
+      const m = members.find((mm) => mm.id === host.id)
+      if (m === undefined || m.role !== 'voter' || (m.incarnation ?? '') === host.replacing) continue
+      this.note(`${host.id} replaced: a voter again under incarnation ${m.incarnation ?? ''}`)
+      host.replacing = null
+      this.stats.memberReplacements++
+    }
   }
 
   private transfer(): void {
@@ -583,6 +647,7 @@ export class RuntimeCluster {
 
   /** Every tick: election safety, and a new leader noted in the trace. */
   private checkStep(): void {
+    this.checkReplacements()
     const leader = this.leaderHost()
     for (const m of leader?.replica?.configuration().members ?? []) {
       const host = this.byId.get(m.id)
@@ -590,27 +655,47 @@ export class RuntimeCluster {
     }
     for (const host of this.hosts) {
       const r = host.replica
-      if (r === null) continue
-      const leader = r.leaderId()
-      if (leader !== host.id) continue
-      const term = r.status().term
-      const known = this.leaderOfTerm.get(term)
-      if (known === undefined) {
-        this.leaderOfTerm.set(term, host.id)
-        this.stats.leadersElected++
-        this.note(`${host.id} leads in term ${term}`)
-      } else if (known !== host.id) {
-        this.fail(new SimViolation('election safety', `two leaders in term ${term}: ${known} and ${host.id}`))
+      if (r === null || r.leaderId() !== host.id) continue
+      try {
+        this.observeLeadership(host, r)
+      } catch (err) {
+        this.fail(err instanceof Error ? err : new Error(String(err)))
       }
     }
   }
 
-  /** State-machine safety: one entry per index, whichever node applies it. */
-  private observeApply(host: SimHost, e: Entry): void {
-    const fp = `${e.term}/${e.kind}/${e.kind === 'normal' ? crc32c(e.data) : e.kind === 'config' ? e.config.members.map((m) => `${m.id}:${m.role}:${m.incarnation ?? ''}`).join(',') : ''}`
-    const known = this.appliedAt.get(e.index)
-    if (known === undefined) this.appliedAt.set(e.index, fp)
-    else if (known !== fp) this.fail(new SimViolation('state-machine safety', `${host.id} applied ${fp} at ${e.index}, another node applied ${known}`))
+  /** The core's checks on this node (runtime-safety.ts): what it stores, applies, leads and reads. */
+  private observe(host: SimHost, replica: Replica): void {
+    const checked = (check: () => void): void => {
+      try {
+        check()
+      } catch (err) {
+        this.fail(err instanceof Error ? err : new Error(String(err)))
+      }
+    }
+    replica.storedObserver = (entries, prevTerm) => checked(() => this.safety.observeStored(host.id, entries, prevTerm))
+    replica.applyObserver = (e) => checked(() => this.safety.observeApply(host.id, replica.status().term, e))
+    replica.on('leaderChange', (leader) => {
+      if (leader === host.id) checked(() => this.observeLeadership(host, replica))
+    })
+    // Every ReadIndex the node starts (its ReplicaBackend's reads and
+    // barriers), seen as it passes: the answer must reach the read floor.
+    const readIndex = replica.readIndex.bind(replica)
+    replica.readIndex = () => {
+      const floor = this.safety.appliedMax
+      const read = readIndex()
+      void read.index.then((index) => checked(() => this.safety.checkReadIndex(host.id, index, floor)))
+      return read
+    }
+  }
+
+  /** Election safety, and leader completeness the first time this node is seen leading its term. */
+  private observeLeadership(host: SimHost, r: Replica): void {
+    const term = r.status().term
+    if (!this.safety.observeLeader(term, host.id)) return
+    this.stats.leadersElected++
+    this.note(`${host.id} leads in term ${term}`)
+    this.safety.checkLeaderLog(host.id, term, r)
   }
 
   // ---- Helpers -----------------------------------------------------------------------------------
@@ -639,7 +724,7 @@ export class RuntimeCluster {
   /** Was a member, and the leader's configuration no longer lists it. */
   private removed(host: SimHost): boolean {
     const leader = this.leaderHost()
-    if (!host.memberSeen || leader?.replica == null) return false
+    if (host.replacing !== null || !host.memberSeen || leader?.replica == null) return false
     return !leader.replica.configuration().members.some((m) => m.id === host.id)
   }
 
@@ -672,6 +757,16 @@ export class RuntimeCluster {
   }
 }
 
+/** The seed of the stream drawAddedWeather and the added operator choices use: apart from the seed's own stream. */
+function addedStreamSeed(seed: number): number {
+  return (Math.imul(seed, 0x9e3779b1) ^ 0x5bd1e995) >>> 0
+}
+
+/** The seed of the stream drawClockWeather and the TTL clients use (issue 18): apart from the others. */
+function clockStreamSeed(seed: number): number {
+  return (Math.imul(seed, 0x85ebca6b) ^ 0xc2b2ae35) >>> 0
+}
+
 /** The workload's keys and the key count, as one comparable string. */
 function keyspaceDigest(r: Replica): string {
   const nowMs = r.clock.nowMs()
@@ -686,8 +781,3 @@ function keyspaceDigest(r: Replica): string {
 }
 
 export { describeRuntimeWeather }
-
-/** The seed of the draws added after the seeds were catalogued (see drawRuntimeWeather). */
-function sideSeed(seed: number): number {
-  return (seed ^ 0x5bd1e995) >>> 0
-}

@@ -36,6 +36,15 @@ export interface RuntimeWeather {
   readonly addProbability: number
   readonly removeProbability: number
   readonly wipeRemovedProbability: number
+  /**
+   * A member's data directory lost in place, the node restarted with JOIN:
+   * the cluster replaces its old incarnation (the incarnation path). Drawn
+   * from its own stream (drawAddedWeather), so seeds that leave it off run
+   * as they did before it existed.
+   */
+  readonly wipeMemberProbability: number
+  /** Of the client operations, the share that are WATCH + MULTI/EXEC or a SCAN (drawn with wipeMemberProbability). */
+  readonly watchScanShare: number
   readonly transferProbability: number
   readonly snapshotProbability: number
   readonly clientCount: number
@@ -53,14 +62,22 @@ function maybe(prng: Prng, offProbability: number, lo: number, hi: number): numb
   return prng.chance(offProbability) ? 0 : lo + prng.next() * (hi - lo)
 }
 
+/** Weather added after the first seeds were kept as regressions: drawn from a stream of its own. */
+export function drawAddedWeather(prng: Prng): Pick<RuntimeWeather, 'wipeMemberProbability' | 'watchScanShare'> {
+  return { wipeMemberProbability: maybe(prng, 0.5, 0.002, 0.02), watchScanShare: maybe(prng, 0.4, 0.05, 0.3) }
+}
+
 /** Clock skew of up to this much either way: several seconds, beyond any TTL the clients set. */
 const clockOffsetMsMax = 8000
 
-/**
- * `side` draws what was added after the seeds were catalogued (clock skew, TTL
- * clients), so that `prng` keeps its sequence and a seed's other weather stays.
- */
-export function drawRuntimeWeather(prng: Prng, side: Prng, patch: Partial<RuntimeWeather> = {}): RuntimeWeather {
+/** Per-host clock offsets and TTL clients (issue 18), from a stream of their own so that the other streams keep their draws. */
+export function drawClockWeather(prng: Prng, hostCount: number): Pick<RuntimeWeather, 'clockOffsetsMs' | 'ttlClientCount'> {
+  const skewed = prng.chance(0.7)
+  const clockOffsetsMs = Array.from({ length: hostCount }, () => (skewed ? prng.int(2 * clockOffsetMsMax + 1) - clockOffsetMsMax : 0))
+  return { clockOffsetsMs, ttlClientCount: prng.chance(0.6) ? 1 : 0 }
+}
+
+export function drawRuntimeWeather(prng: Prng, added: Prng, clock: Prng, patch: Partial<RuntimeWeather> = {}): RuntimeWeather {
   const nodeCount = prng.pick<RuntimeClusterSize>([1, 3, 3, 3, 5])
   const latencyMsMin = 0.1 + prng.next() * 2
   const syncLatencyMsMin = 0.05 + prng.next() * 1
@@ -105,13 +122,11 @@ export function drawRuntimeWeather(prng: Prng, side: Prng, patch: Partial<Runtim
     clientCount: 1 + prng.int(4),
     thinkMsMax: prng.pick([2, 10, 30]),
     staleReadProbability: prng.next() * 0.3,
+    ...drawAddedWeather(added),
     clockOffsetsMs: [],
     ttlClientCount: 0,
   }
-  const skewed = side.chance(0.7)
-  const hostCount = drawn.nodeCount + drawn.spareCount
-  const clockOffsetsMs = Array.from({ length: hostCount }, () => (skewed ? side.int(2 * clockOffsetMsMax + 1) - clockOffsetMsMax : 0))
-  return { ...drawn, clockOffsetsMs, ttlClientCount: side.chance(0.6) ? 1 : 0, ...patch }
+  return { ...drawn, ...drawClockWeather(clock, drawn.nodeCount + drawn.spareCount), ...patch }
 }
 
 export function describeRuntimeWeather(w: RuntimeWeather): string {
@@ -120,7 +135,7 @@ export function describeRuntimeWeather(w: RuntimeWeather): string {
     `${w.nodeCount} nodes + ${w.spareCount} spare, election ${w.electionTimeoutTicks}x${w.tickMs}ms, snapshot every ${w.snapshotEntries}, segments ${w.segmentBytesMax}B${w.preallocateSegments ? ' preallocated' : ''}`,
     `net drop ${pct(w.net.dropProbability)} dup ${pct(w.net.duplicateProbability)} latency ${w.net.latencyMsMin.toFixed(1)}-${w.net.latencyMsMax.toFixed(1)}ms`,
     `disk fsync ${w.disk.syncLatencyMsMin.toFixed(2)}-${w.disk.syncLatencyMsMax.toFixed(2)}ms stall ${pct(w.disk.stallProbability)}/${w.disk.stallMsMax}ms faults ${pct(w.disk.faultProbability)}`,
-    `kill ${pct(w.killProbability)} (power ${pct(w.powerLossProbability)}) sigterm ${pct(w.sigtermProbability)} partition ${pct(w.partitionProbability)} add ${pct(w.addProbability)} remove ${pct(w.removeProbability)} transfer ${pct(w.transferProbability)} snapshot ${pct(w.snapshotProbability)}`,
-    `${w.clientCount} clients + ${w.ttlClientCount} with TTLs, clocks ${w.clockOffsetsMs.some((o) => o !== 0) ? `offset ${w.clockOffsetsMs.map((o) => `${o}ms`).join('/')}` : 'in step'}, ${w.faultMs}ms of faults`,
+    `kill ${pct(w.killProbability)} (power ${pct(w.powerLossProbability)}) sigterm ${pct(w.sigtermProbability)} partition ${pct(w.partitionProbability)} add ${pct(w.addProbability)} remove ${pct(w.removeProbability)} wipe member ${pct(w.wipeMemberProbability)} transfer ${pct(w.transferProbability)} snapshot ${pct(w.snapshotProbability)}`,
+    `${w.clientCount} clients (WATCH/SCAN ${pct(w.watchScanShare)}) + ${w.ttlClientCount} with TTLs, clocks ${w.clockOffsetsMs.some((o) => o !== 0) ? `offset ${w.clockOffsetsMs.map((o) => `${o}ms`).join('/')}` : 'in step'}, ${w.faultMs}ms of faults`,
   ].join('; ')
 }

@@ -1,6 +1,8 @@
 // The clients of the runtime simulator. Each client issues one operation at
 // a time through ReplicaBackend on a node picked at random: SET, GET, INCR,
-// DEL, MULTI/EXEC (a SET and an INCR in one entry), and GETs with `stale`.
+// DEL, MULTI/EXEC (a SET and an INCR in one entry), GETs with `stale`, and
+// in some seeds WATCH + MULTI/EXEC (a SET applied only if the key's version
+// is unchanged) and SCAN.
 // Every answer is recorded as test/jepsen records it:
 //   ok      — the reply was seen;
 //   failed  — CLUSTERDOWN (nothing was proposed), or a read that failed;
@@ -16,6 +18,7 @@ import type { Op, OpKind, Outcome } from '../../jepsen/history.js'
 import { formatOp } from '../../jepsen/history.js'
 import { checkHistory } from '../../jepsen/linearizability.js'
 import { SimViolation } from '../sim-checkers.js'
+import { ttlKeys } from './ttl-workload.js'
 import type { RuntimeCluster, SimHost } from './runtime-cluster.js'
 
 export interface WorkloadStats {
@@ -28,14 +31,20 @@ export interface WorkloadStats {
   staleReads: number
   multiExecs: number
   forwardedOps: number
+  /** WATCH + MULTI/EXEC: applied, or aborted because the watched key changed. */
+  watchedApplied: number
+  watchAborted: number
+  scans: number
 }
 
 export function emptyWorkloadStats(): WorkloadStats {
-  return { invoked: 0, ok: 0, failed: 0, unknown: 0, writesAcked: 0, readsOk: 0, staleReads: 0, multiExecs: 0, forwardedOps: 0 }
+  return { invoked: 0, ok: 0, failed: 0, unknown: 0, writesAcked: 0, readsOk: 0, staleReads: 0, multiExecs: 0, forwardedOps: 0, watchedApplied: 0, watchAborted: 0, scans: 0 }
 }
 
 const registers = ['r0', 'r1', 'r2'] as const
 const counters = ['c0', 'c1'] as const
+/** Every key a client writes, the TTL clients' (ttl-workload.ts) included. */
+const allKeys = [...registers, ...counters, ...ttlKeys] as const
 /** Search steps per key before the linearizability check gives up (inconclusive, not failed). */
 const searchStepsMax = 2_000_000
 
@@ -52,6 +61,8 @@ export class ClientWorkload {
   constructor(
     private readonly cluster: RuntimeCluster,
     private readonly prng: Prng,
+    /** WATCH and SCAN choices: a stream of their own (drawAddedWeather), so seeds without them run as before. */
+    private readonly addedPrng: Prng,
     private readonly stats: WorkloadStats,
   ) {}
 
@@ -80,6 +91,9 @@ export class ClientWorkload {
   }
 
   private async issue(client: number, host: SimHost): Promise<void> {
+    if (this.addedPrng.chance(this.cluster.weather.watchScanShare)) {
+      return this.addedPrng.chance(0.7) ? this.watchedWrite(client, host, this.addedPrng.pick(registers)) : this.scan(host)
+    }
     const roll = this.prng.next()
     if (roll < 0.3) return this.read(client, host, this.pickKey(), this.prng.chance(this.cluster.weather.staleReadProbability))
     if (roll < 0.55) return this.write(client, host, [this.setOp(this.prng.pick(registers))])
@@ -116,6 +130,41 @@ export class ClientWorkload {
     const outcome = await this.settle(host, backend.write(write).then(resultsOf))
     this.complete(client, host.id, ops, outcome)
     if (outcome.t === 'ok') this.stats.writesAcked++
+  }
+
+  /**
+   * WATCH key, then MULTI/SET/EXEC: the SET applies only if no write touched
+   * the key in between. Applied, it enters the history as a SET; aborted, it
+   * did nothing (failed); unanswered, it is unknown.
+   */
+  private async watchedWrite(client: number, host: SimHost, key: string): Promise<void> {
+    const backend = host.backend
+    if (backend === null) return
+    const versions = await this.answer(host, backend.watchVersions([Buffer.from(key)], 'linearizable'))
+    const version = versions?.[0]
+    if (version === undefined || host.backend !== backend) return
+    const planned = this.setOp(key)
+    const op = this.invoke(client, host.id, planned)
+    this.cluster.note(`client ${client} → ${host.id}: WATCH ${key} (version ${version}) MULTI ${describePlanned(planned)} EXEC`)
+    const outcome = await this.settle(
+      host,
+      backend.write({ ops: [toKvOp(planned)], watches: [{ key: Buffer.from(key), version }] }).then((r): Outcomes => (r.t === 'watchAborted' ? { t: 'failed', error: 'EXEC aborted: the watched key changed' } : resultsOf(r))),
+    )
+    this.complete(client, host.id, [op], outcome)
+    if (outcome.t === 'ok') this.stats.watchedApplied++
+    else if (outcome.t === 'failed' && outcome.error.startsWith('EXEC aborted')) this.stats.watchAborted++
+  }
+
+  /** SCAN 0 COUNT 100: a page of keys, each one the workload could have written. */
+  private async scan(host: SimHost): Promise<void> {
+    const backend = host.backend
+    if (backend === null) return
+    const page = await this.answer(host, backend.scan('0', null, 100, 'linearizable'))
+    if (page === null) return
+    if (page.t === 'error') throw new SimViolation('client contract', `SCAN on ${host.id} answered ${page.code} ${page.message}`)
+    this.stats.scans++
+    const stray = page.keys.map((k) => k.toString('latin1')).filter((k) => !(allKeys as readonly string[]).includes(k))
+    if (stray.length > 0) throw new SimViolation('scan', `SCAN on ${host.id} returned keys no client wrote: ${stray.join(', ')}`)
   }
 
   // ---- Reads --------------------------------------------------------------------------------
@@ -179,6 +228,25 @@ export class ClientWorkload {
       this.stats[state]++
     })
     this.cluster.note(`client ${client} ← ${node}: ${ops.map((op) => `${op.kind} ${op.key} ${op.outcome}${op.outcome === 'ok' ? ` ${JSON.stringify(op.result)}` : ` (${op.error ?? ''})`}`).join(' + ')}`)
+  }
+
+  /** A read's answer; null when it failed, timed out or the node died first (a read that did nothing). */
+  private answer<T>(host: SimHost, request: Promise<T>): Promise<T | null> {
+    return new Promise<T | null>((resolve) => {
+      const abort = (): void => resolve(null)
+      host.aborts.add(abort)
+      request.then(
+        (v) => {
+          host.aborts.delete(abort)
+          resolve(v)
+        },
+        (err: unknown) => {
+          host.aborts.delete(abort)
+          if (err instanceof SimViolation) this.cluster.fail(err)
+          resolve(null)
+        },
+      )
+    })
   }
 
   /** The request's outcome, or unknown when the node dies first (the connection broke). */

@@ -21,7 +21,7 @@ export function emptyTtlStats(): TtlStats {
   return { sets: 0, reads: 0, readsGone: 0 }
 }
 
-const ttlKeys = ['t0', 't1'] as const
+export const ttlKeys = ['t0', 't1'] as const
 const ttlMsMin = 20
 const ttlMsMax = 3000
 
