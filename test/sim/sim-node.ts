@@ -1,8 +1,18 @@
-// One simulated raftkv process: a real RaftNode core, its durable store, its
-// state machine, and the documented Ready loop (send messagesNow → install
-// snapshot, persist → send messagesAfterPersist → apply, serve reads →
-// advance). A crash can be armed at a point inside that loop, so that it
-// loses exactly what a real process would: everything not yet persisted.
+// One node of the core-only profile: a real RaftNode core, its durable
+// store, its state machine, and the documented Ready loop in its plainest
+// form (send messagesNow → install snapshot, persist → send
+// messagesAfterPersist → apply, serve reads → advance), run synchronously,
+// as etcd's rafttest drives its core. A crash can be armed at a point inside
+// that loop, so that it loses exactly what a real process would: everything
+// not yet persisted; and deliberate bugs can be switched on to show the
+// checkers catch them.
+//
+// It stands in for no duty of the runtime: group commit, interim applies,
+// held hard state, stepped and chunked snapshots, join and promotion, the
+// watchdogs and sweeps are lib/replica's, and the runtime simulator
+// (runtime/) runs them as they ship. This driver exists so the core alone
+// can be run for thousands of seeds in a minute or two, with crash points between
+// every step of a Ready, which the real, asynchronous loop cannot offer.
 import { assert } from '../../lib/util/assert.js'
 import { RaftNode, type RaftOptions } from '../../lib/raft/raw-node.js'
 import type { Entry, InitialState, Message, NodeId, Ready, ReadState, SnapshotMeta } from '../../lib/raft/types.js'
