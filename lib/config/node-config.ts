@@ -65,6 +65,11 @@ export interface NodeConfig {
   readonly trackSyncedLengths: boolean
   /** Test only: a deliberately broken node that serves linearizable reads without ReadIndex. Needs testMode. */
   readonly unsafeStaleReads: boolean
+  /**
+   * Test only: this node's wall clock runs this many ms ahead (negative:
+   * behind), to test TTLs under clock skew with real processes. Needs testMode.
+   */
+  readonly testClockOffsetMs: number
   /** Mutual TLS between peers (PEER_TLS_CERT/KEY/CA, all or none); null: plain TCP. */
   readonly peerTls: (TlsFiles & { readonly ca: Buffer }) | null
   /** TLS on the RESP and HTTP ports (CLIENT_TLS_CERT/KEY, optional CLIENT_TLS_CA); null: plain. */
@@ -164,6 +169,7 @@ export function parseNodeConfig(env: Env): NodeConfig {
     testMode: yesNo(env, 'RAFTKV_TEST_MODE', 'no'),
     trackSyncedLengths: yesNo(env, 'RAFTKV_TRACK_SYNCED_LENGTHS', 'no'),
     unsafeStaleReads: yesNo(env, 'RAFTKV_UNSAFE_STALE_READS', 'no'),
+    testClockOffsetMs: signedInt(env, 'RAFTKV_TEST_CLOCK_OFFSET_MS', 0, -clockOffsetMsMax, clockOffsetMsMax),
     peerTls: peerTlsFiles(env),
     clientTls: clientTlsFiles(env),
   }
@@ -180,11 +186,12 @@ export function unsafeSwitchesOn(c: NodeConfig): string[] {
   const on: string[] = []
   if (c.unsafeStaleReads) on.push('RAFTKV_UNSAFE_STALE_READS')
   if (c.trackSyncedLengths) on.push('RAFTKV_TRACK_SYNCED_LENGTHS')
+  if (c.testClockOffsetMs !== 0) on.push('RAFTKV_TEST_CLOCK_OFFSET_MS')
   return on
 }
 
 /** Every variable unsafeSwitchesOn can name, for a metric with a series per switch. */
-export const unsafeSwitchNames: readonly string[] = ['RAFTKV_UNSAFE_STALE_READS', 'RAFTKV_TRACK_SYNCED_LENGTHS']
+export const unsafeSwitchNames: readonly string[] = ['RAFTKV_UNSAFE_STALE_READS', 'RAFTKV_TRACK_SYNCED_LENGTHS', 'RAFTKV_TEST_CLOCK_OFFSET_MS']
 
 /**
  * The test-only switches break safety (stale reads) or cost an fsync-time
@@ -263,6 +270,18 @@ function addrOverrides(env: Env, name: string): ReadonlyMap<string, string> {
     out.set(id, addr)
   }
   return out
+}
+
+/** A day: enough skew for any test, and far from overflowing a timestamp. */
+const clockOffsetMsMax = 86_400_000
+
+function signedInt(env: Env, name: string, dflt: number, min: number, max: number): number {
+  const v = env[name]
+  if (v === undefined || v.trim() === '') return dflt
+  if (!/^-?\d+$/.test(v.trim())) throw new ConfigError(`${name} must be an integer (got ${JSON.stringify(v)})`)
+  const n = Number(v.trim())
+  if (n < min || n > max) throw new ConfigError(`${name} must be between ${min} and ${max} (got ${n})`)
+  return n
 }
 
 function int(env: Env, name: string, dflt: number, min: number, max: number): number {

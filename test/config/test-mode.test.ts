@@ -78,3 +78,12 @@ t.test('a node with an unsafe switch on says so in INFO, /status and /metrics; a
     }
   }
 })
+
+t.test('RAFTKV_TEST_CLOCK_OFFSET_MS skews a node only in test mode, and is listed as an unsafe switch', async (t) => {
+  t.throws(() => parseNodeConfig({ ...base, RAFTKV_TEST_CLOCK_OFFSET_MS: '5000' }), new ConfigError('RAFTKV_TEST_CLOCK_OFFSET_MS is test-only: set RAFTKV_TEST_MODE=yes as well (refused on non-loopback addresses)'))
+  t.throws(() => parseNodeConfig({ ...base, RAFTKV_TEST_MODE: 'yes', RAFTKV_TEST_CLOCK_OFFSET_MS: '5s' }), { name: 'ConfigError', message: /RAFTKV_TEST_CLOCK_OFFSET_MS must be an integer/ })
+  const behind = parseNodeConfig({ ...base, RAFTKV_TEST_MODE: 'yes', RAFTKV_TEST_CLOCK_OFFSET_MS: '-7000' })
+  t.equal(behind.testClockOffsetMs, -7000)
+  t.same(unsafeSwitchesOn(behind), ['RAFTKV_TEST_CLOCK_OFFSET_MS'])
+  t.equal(parseNodeConfig(base).testClockOffsetMs, 0)
+})
