@@ -4,6 +4,7 @@
 // CLI can print it and exit 2 instead of showing a stack trace.
 import { readFileSync } from 'node:fs'
 import { isIP } from 'node:net'
+import { resolve, sep } from 'node:path'
 import { createSecureContext } from 'node:tls'
 import { parse as parseDotenv } from 'dotenv'
 import { ConfigError } from './config-error.js'
@@ -27,6 +28,13 @@ export interface NodeConfig {
   readonly respAddr: HostPort
   readonly httpAddr: HostPort
   readonly dataDir: string
+  /**
+   * HIGH_WATER_FILE: where the node records, outside DATA_DIR, the furthest
+   * log position it stored, so a copied-back DATA_DIR is refused
+   * (lib/storage/high-water-file.ts). Default: DATA_DIR's path + ".high-water";
+   * null ("off"): not kept.
+   */
+  readonly highWaterFile: string | null
   /** RAFT_ADDR of a member to join through; null bootstraps a new cluster. */
   readonly join: HostPort | null
   readonly clusterSecret: string
@@ -147,6 +155,7 @@ export function parseNodeConfig(env: Env): NodeConfig {
     respAddr,
     httpAddr,
     dataDir,
+    highWaterFile: highWaterFileOf(env, dataDir),
     join,
     clusterSecret,
     requirePass,
@@ -179,6 +188,18 @@ export function parseNodeConfig(env: Env): NodeConfig {
   checkProtectedMode(config)
   checkTestMode(config)
   return Object.freeze(config)
+}
+
+/** HIGH_WATER_FILE, or beside DATA_DIR by default (never inside it: a copy of the directory must not carry it). */
+function highWaterFileOf(env: Env, dataDir: string): string | null {
+  const text = (env['HIGH_WATER_FILE'] ?? '').trim()
+  if (text === 'off') return null
+  const file = text === '' ? `${dataDir.replace(/\/+$/, '')}.high-water` : text
+  const dir = resolve(dataDir)
+  if (resolve(file) === dir || resolve(file).startsWith(dir + sep)) {
+    throw new ConfigError(`HIGH_WATER_FILE must be outside DATA_DIR (a copy of the directory would carry it): got ${JSON.stringify(file)}`)
+  }
+  return file
 }
 
 /** The unsafe switches that are on, by variable name (INFO, /status and a metric list them). */

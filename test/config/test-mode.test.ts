@@ -11,16 +11,9 @@ import { ConfigError, parseNodeConfig, unsafeSwitchesOn } from '../../lib/config
 import { silentLogger } from '../../lib/util/logger.js'
 import { freePort } from '../cluster/process-cluster.js'
 import { RawClient } from '../server/helpers.js'
+import { minimalEnv } from './fixtures/minimal-env.js'
 
-const base = {
-  NODE_ID: 'n1',
-  RAFT_ADDR: '127.0.0.1:7001',
-  RESP_ADDR: '127.0.0.1:6381',
-  HTTP_ADDR: '127.0.0.1:8001',
-  DATA_DIR: './data/n1',
-  JOIN: '',
-  CLUSTER_SECRET: 'test-mode-secret',
-}
+const base = minimalEnv
 
 t.test('an unsafe switch without RAFTKV_TEST_MODE=yes is refused with one line naming both', async (t) => {
   t.throws(() => parseNodeConfig({ ...base, RAFTKV_UNSAFE_STALE_READS: 'yes' }), new ConfigError('RAFTKV_UNSAFE_STALE_READS is test-only: set RAFTKV_TEST_MODE=yes as well (refused on non-loopback addresses)'))

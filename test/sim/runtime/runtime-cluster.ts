@@ -260,6 +260,8 @@ export class RuntimeCluster {
       respAddr: { host: addr.host, port: 6379 },
       httpAddr: { host: addr.host, port: 8080 },
       dataDir: host.disk.dir,
+      // The simulated disk holds one directory; the high-water record lives outside it.
+      highWaterFile: null,
       join: joinVia === null ? null : { host: `${joinVia}.sim`, port: 7000 },
       tickMs: w.tickMs,
       electionTimeoutTicks: w.electionTimeoutTicks,
