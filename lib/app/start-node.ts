@@ -13,6 +13,7 @@ import type { RuntimeIo } from '../replica/runtime-io.js'
 import type { TakeBackup } from '../server/http/backup-route.js'
 import { startHttpServer } from '../server/http/http-server.js'
 import { startRespServer } from '../server/resp/resp-server.js'
+import { offsetClock } from '../util/clock.js'
 import type { Logger } from '../util/logger.js'
 import { instrumentBackend } from './instrumented-backend.js'
 import { NodeMetrics } from './node-metrics.js'
@@ -38,7 +39,9 @@ export interface StartOptions {
 }
 
 export async function startNode(config: NodeConfig, logger: Logger, options: StartOptions = {}): Promise<RunningNode> {
-  const replica = await Replica.start(config, logger, options.io ?? systemIo)
+  const io = options.io ?? systemIo
+  // RAFTKV_TEST_CLOCK_OFFSET_MS (test mode only): the replica runs on a skewed wall clock.
+  const replica = await Replica.start(config, logger, config.testClockOffsetMs === 0 ? io : { ...io, clock: offsetClock(io.clock, config.testClockOffsetMs) })
   const fatal = new Promise<Error>((resolve) => replica.once('fatal', resolve))
   const backend = new ReplicaBackend(replica, config.followerWrites === 'moved')
   const admin = new AdminCommands(replica)

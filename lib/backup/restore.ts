@@ -51,8 +51,10 @@ export async function restoreDataDir(config: NodeConfig, backup: VerifiedBackup,
     config: { members: [{ id: config.nodeId, addr: selfMemberAddr(config), role: 'voter', incarnation }] },
   }
   try {
-    const { storage } = await NodeStorage.open({ dir: staging, fsync: 'always', segmentBytesMax: config.segmentBytesMax, preallocateSegments: false })
+    const { storage } = await NodeStorage.open({ dir: staging, fsync: 'always', segmentBytesMax: config.segmentBytesMax, preallocateSegments: false, highWaterFile: config.highWaterFile })
     try {
+      // The node's record outside DATA_DIR names the new directory from the start (a new incarnation).
+      await storage.adoptHighWater(incarnation, true)
       await storage.installSnapshot(meta, backup.data)
       // Everything up to the snapshot counts as committed; no vote in its term yet.
       await storage.persist({ term: meta.term, vote: '', commit: meta.index }, [])

@@ -4,6 +4,7 @@
 // CLI can print it and exit 2 instead of showing a stack trace.
 import { readFileSync } from 'node:fs'
 import { isIP } from 'node:net'
+import { resolve, sep } from 'node:path'
 import { createSecureContext } from 'node:tls'
 import { parse as parseDotenv } from 'dotenv'
 import { ConfigError } from './config-error.js'
@@ -27,6 +28,13 @@ export interface NodeConfig {
   readonly respAddr: HostPort
   readonly httpAddr: HostPort
   readonly dataDir: string
+  /**
+   * HIGH_WATER_FILE: where the node records, outside DATA_DIR, the furthest
+   * log position it stored, so a copied-back DATA_DIR is refused
+   * (lib/storage/high-water-file.ts). Default: DATA_DIR's path + ".high-water";
+   * null ("off"): not kept.
+   */
+  readonly highWaterFile: string | null
   /** RAFT_ADDR of a member to join through; null bootstraps a new cluster. */
   readonly join: HostPort | null
   readonly clusterSecret: string
@@ -65,6 +73,11 @@ export interface NodeConfig {
   readonly trackSyncedLengths: boolean
   /** Test only: a deliberately broken node that serves linearizable reads without ReadIndex. Needs testMode. */
   readonly unsafeStaleReads: boolean
+  /**
+   * Test only: this node's wall clock runs this many ms ahead (negative:
+   * behind), to test TTLs under clock skew with real processes. Needs testMode.
+   */
+  readonly testClockOffsetMs: number
   /** Mutual TLS between peers (PEER_TLS_CERT/KEY/CA, all or none); null: plain TCP. */
   readonly peerTls: (TlsFiles & { readonly ca: Buffer }) | null
   /** TLS on the RESP and HTTP ports (CLIENT_TLS_CERT/KEY, optional CLIENT_TLS_CA); null: plain. */
@@ -142,6 +155,7 @@ export function parseNodeConfig(env: Env): NodeConfig {
     respAddr,
     httpAddr,
     dataDir,
+    highWaterFile: highWaterFileOf(env, dataDir),
     join,
     clusterSecret,
     requirePass,
@@ -164,6 +178,7 @@ export function parseNodeConfig(env: Env): NodeConfig {
     testMode: yesNo(env, 'RAFTKV_TEST_MODE', 'no'),
     trackSyncedLengths: yesNo(env, 'RAFTKV_TRACK_SYNCED_LENGTHS', 'no'),
     unsafeStaleReads: yesNo(env, 'RAFTKV_UNSAFE_STALE_READS', 'no'),
+    testClockOffsetMs: signedInt(env, 'RAFTKV_TEST_CLOCK_OFFSET_MS', 0, -clockOffsetMsMax, clockOffsetMsMax),
     peerTls: peerTlsFiles(env),
     clientTls: clientTlsFiles(env),
   }
@@ -175,16 +190,29 @@ export function parseNodeConfig(env: Env): NodeConfig {
   return Object.freeze(config)
 }
 
+/** HIGH_WATER_FILE, or beside DATA_DIR by default (never inside it: a copy of the directory must not carry it). */
+function highWaterFileOf(env: Env, dataDir: string): string | null {
+  const text = (env['HIGH_WATER_FILE'] ?? '').trim()
+  if (text === 'off') return null
+  const file = text === '' ? `${dataDir.replace(/\/+$/, '')}.high-water` : text
+  const dir = resolve(dataDir)
+  if (resolve(file) === dir || resolve(file).startsWith(dir + sep)) {
+    throw new ConfigError(`HIGH_WATER_FILE must be outside DATA_DIR (a copy of the directory would carry it): got ${JSON.stringify(file)}`)
+  }
+  return file
+}
+
 /** The unsafe switches that are on, by variable name (INFO, /status and a metric list them). */
 export function unsafeSwitchesOn(c: NodeConfig): string[] {
   const on: string[] = []
   if (c.unsafeStaleReads) on.push('RAFTKV_UNSAFE_STALE_READS')
   if (c.trackSyncedLengths) on.push('RAFTKV_TRACK_SYNCED_LENGTHS')
+  if (c.testClockOffsetMs !== 0) on.push('RAFTKV_TEST_CLOCK_OFFSET_MS')
   return on
 }
 
 /** Every variable unsafeSwitchesOn can name, for a metric with a series per switch. */
-export const unsafeSwitchNames: readonly string[] = ['RAFTKV_UNSAFE_STALE_READS', 'RAFTKV_TRACK_SYNCED_LENGTHS']
+export const unsafeSwitchNames: readonly string[] = ['RAFTKV_UNSAFE_STALE_READS', 'RAFTKV_TRACK_SYNCED_LENGTHS', 'RAFTKV_TEST_CLOCK_OFFSET_MS']
 
 /**
  * The test-only switches break safety (stale reads) or cost an fsync-time
@@ -263,6 +291,18 @@ function addrOverrides(env: Env, name: string): ReadonlyMap<string, string> {
     out.set(id, addr)
   }
   return out
+}
+
+/** A day: enough skew for any test, and far from overflowing a timestamp. */
+const clockOffsetMsMax = 86_400_000
+
+function signedInt(env: Env, name: string, dflt: number, min: number, max: number): number {
+  const v = env[name]
+  if (v === undefined || v.trim() === '') return dflt
+  if (!/^-?\d+$/.test(v.trim())) throw new ConfigError(`${name} must be an integer (got ${JSON.stringify(v)})`)
+  const n = Number(v.trim())
+  if (n < min || n > max) throw new ConfigError(`${name} must be between ${min} and ${max} (got ${n})`)
+  return n
 }
 
 function int(env: Env, name: string, dflt: number, min: number, max: number): number {

@@ -14,13 +14,46 @@ import { elementHash } from './element-hash.js'
 
 export const SKIP_LEVEL_MAX = 32
 
-export interface SkipNode {
-  readonly score: number
-  readonly member: string
-  /** next[i]: the following node on level i; span[i]: how many ranks it skips. */
-  readonly next: (SkipNode | null)[]
-  readonly span: number[]
-  prev: SkipNode | null
+/**
+ * A node of the list. Three quarters of nodes have one level only, so level 0
+ * lives in fields of the node and only the levels above it in an array
+ * (`upper`): one heap object per node for most, where a pair of arrays per
+ * node (next pointers, spans) cost about 100 bytes more each.
+ */
+export class SkipNode {
+  /** The following node on level 0, and how many ranks it skips (1, but for the head). */
+  next0: SkipNode | null = null
+  span0 = 0
+  prev: SkipNode | null = null
+  /** Levels 1 and up: upper[2(i-1)] is the following node on level i, upper[2(i-1)+1] its span; null for a one-level node. */
+  private readonly upper: (SkipNode | null | number)[] | null
+
+  constructor(
+    readonly score: number,
+    readonly member: string,
+    level: number,
+  ) {
+    this.upper = level > 1 ? new Array<SkipNode | null | number>(2 * (level - 1)).fill(null) : null
+    if (this.upper !== null) for (let i = 1; i < this.upper.length; i += 2) this.upper[i] = 0
+  }
+
+  next(i: number): SkipNode | null {
+    return i === 0 ? this.next0 : ((this.upper as (SkipNode | null)[])[2 * (i - 1)] ?? null)
+  }
+
+  setNext(i: number, node: SkipNode | null): void {
+    if (i === 0) this.next0 = node
+    else (this.upper as (SkipNode | null)[])[2 * (i - 1)] = node
+  }
+
+  span(i: number): number {
+    return i === 0 ? this.span0 : ((this.upper as number[])[2 * (i - 1) + 1] as number)
+  }
+
+  setSpan(i: number, span: number): void {
+    if (i === 0) this.span0 = span
+    else (this.upper as number[])[2 * (i - 1) + 1] = span
+  }
 }
 
 /** A quarter of nodes go up a level, as in Redis (ZSKIPLIST_P), by two bits of the member's hash at a time. */
@@ -39,12 +72,8 @@ export function compareEntry(scoreA: number, memberA: string, scoreB: number, me
   return memberA === memberB ? 0 : memberA < memberB ? -1 : 1
 }
 
-function makeNode(level: number, score: number, member: string): SkipNode {
-  return { score, member, next: new Array<SkipNode | null>(level).fill(null), span: new Array<number>(level).fill(0), prev: null }
-}
-
 export class SkipList {
-  private readonly head: SkipNode = makeNode(SKIP_LEVEL_MAX, -Infinity, '')
+  private readonly head: SkipNode = new SkipNode(-Infinity, '', SKIP_LEVEL_MAX)
   private tail: SkipNode | null = null
   private level = 1
   length = 0
@@ -55,8 +84,8 @@ export class SkipList {
     let x = this.head
     for (let i = this.level - 1; i >= 0; i--) {
       rank[i] = i === this.level - 1 ? 0 : (rank[i + 1] as number)
-      for (let n = x.next[i]; n != null && compareEntry(n.score, n.member, score, member) < 0; n = x.next[i]) {
-        rank[i] = (rank[i] as number) + (x.span[i] as number)
+      for (let n = x.next(i); n != null && compareEntry(n.score, n.member, score, member) < 0; n = x.next(i)) {
+        rank[i] = (rank[i] as number) + x.span(i)
         x = n
       }
       update[i] = x
@@ -66,22 +95,22 @@ export class SkipList {
       for (let i = this.level; i < level; i++) {
         rank[i] = 0
         update[i] = this.head
-        this.head.span[i] = this.length
+        this.head.setSpan(i, this.length)
       }
       this.level = level
     }
-    const node = makeNode(level, score, member)
+    const node = new SkipNode(score, member, level)
     for (let i = 0; i < level; i++) {
       const u = update[i] as SkipNode
-      node.next[i] = u.next[i] as SkipNode | null
-      u.next[i] = node
+      node.setNext(i, u.next(i))
+      u.setNext(i, node)
       const skipped = (rank[0] as number) - (rank[i] as number)
-      node.span[i] = (u.span[i] as number) - skipped
-      u.span[i] = skipped + 1
+      node.setSpan(i, u.span(i) - skipped)
+      u.setSpan(i, skipped + 1)
     }
-    for (let i = level; i < this.level; i++) (update[i] as SkipNode).span[i] = ((update[i] as SkipNode).span[i] as number) + 1
+    for (let i = level; i < this.level; i++) (update[i] as SkipNode).setSpan(i, (update[i] as SkipNode).span(i) + 1)
     node.prev = update[0] === this.head ? null : (update[0] as SkipNode)
-    const after = node.next[0]
+    const after = node.next0
     if (after != null) after.prev = node
     else this.tail = node
     this.length++
@@ -91,22 +120,22 @@ export class SkipList {
     const update = new Array<SkipNode>(SKIP_LEVEL_MAX)
     let x = this.head
     for (let i = this.level - 1; i >= 0; i--) {
-      for (let n = x.next[i]; n != null && compareEntry(n.score, n.member, score, member) < 0; n = x.next[i]) x = n
+      for (let n = x.next(i); n != null && compareEntry(n.score, n.member, score, member) < 0; n = x.next(i)) x = n
       update[i] = x
     }
-    const target = x.next[0]
+    const target = x.next0
     if (target == null || target.score !== score || target.member !== member) return false
     for (let i = 0; i < this.level; i++) {
       const u = update[i] as SkipNode
-      if (u.next[i] === target) {
-        u.span[i] = (u.span[i] as number) + (target.span[i] as number) - 1
-        u.next[i] = target.next[i] as SkipNode | null
-      } else u.span[i] = (u.span[i] as number) - 1
+      if (u.next(i) === target) {
+        u.setSpan(i, u.span(i) + target.span(i) - 1)
+        u.setNext(i, target.next(i))
+      } else u.setSpan(i, u.span(i) - 1)
     }
-    const after = target.next[0]
+    const after = target.next0
     if (after != null) after.prev = target.prev
     else this.tail = target.prev
-    while (this.level > 1 && this.head.next[this.level - 1] == null) this.level--
+    while (this.level > 1 && this.head.next(this.level - 1) == null) this.level--
     this.length--
     return true
   }
@@ -116,8 +145,8 @@ export class SkipList {
     let x = this.head
     let rank = 0
     for (let i = this.level - 1; i >= 0; i--) {
-      for (let n = x.next[i]; n != null && compareEntry(n.score, n.member, score, member) <= 0; n = x.next[i]) {
-        rank += x.span[i] as number
+      for (let n = x.next(i); n != null && compareEntry(n.score, n.member, score, member) <= 0; n = x.next(i)) {
+        rank += x.span(i)
         x = n
       }
       if (x !== this.head && x.score === score && x.member === member) return rank - 1
@@ -132,9 +161,9 @@ export class SkipList {
     let traversed = 0
     const target = rank + 1
     for (let i = this.level - 1; i >= 0; i--) {
-      while (x.next[i] != null && traversed + (x.span[i] as number) <= target) {
-        traversed += x.span[i] as number
-        x = x.next[i] as SkipNode
+      for (let n = x.next(i); n != null && traversed + x.span(i) <= target; n = x.next(i)) {
+        traversed += x.span(i)
+        x = n
       }
       if (traversed === target) return x
     }
@@ -149,12 +178,12 @@ export class SkipList {
     let x = this.head
     let rank = 0
     for (let i = this.level - 1; i >= 0; i--) {
-      for (let n = x.next[i]; n != null && !after(n); n = x.next[i]) {
-        rank += x.span[i] as number
+      for (let n = x.next(i); n != null && !after(n); n = x.next(i)) {
+        rank += x.span(i)
         x = n
       }
     }
-    const node = x.next[0]
+    const node = x.next0
     return node == null ? null : { node, rank }
   }
 
@@ -163,8 +192,8 @@ export class SkipList {
     let x = this.head
     let rank = 0
     for (let i = this.level - 1; i >= 0; i--) {
-      for (let n = x.next[i]; n != null && within(n); n = x.next[i]) {
-        rank += x.span[i] as number
+      for (let n = x.next(i); n != null && within(n); n = x.next(i)) {
+        rank += x.span(i)
         x = n
       }
     }
@@ -172,7 +201,7 @@ export class SkipList {
   }
 
   first(): SkipNode | null {
-    return this.head.next[0] ?? null
+    return this.head.next0
   }
 
   last(): SkipNode | null {

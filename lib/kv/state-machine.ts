@@ -158,7 +158,7 @@ export class KvStateMachine {
   }
 
   /**
-   * Answers a read-only op from local state at the node's `nowMs` (after the
+   * Answers a read-only op from local state at `nowMs`, the cluster clock the runtime passes (after the
    * runtime's read barrier). A key past its deadline reads as absent even if
    * its sweep has not been applied yet.
    */

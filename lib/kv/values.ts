@@ -23,6 +23,7 @@
 // replica at the same index). Like Redis 7.0, the switch is one-way while the
 // key lives; a STORE result is judged on its final content.
 
+import { ListValue } from './list-value.js'
 import { ScanIndex, type ScanPage } from './scan-index.js'
 import { SkipList } from './skip-list.js'
 
@@ -105,97 +106,6 @@ export class HashValue {
     copy.itemsBytes = this.itemsBytes
     copy.big = this.big
     return copy
-  }
-}
-
-/**
- * A list as a ring buffer: O(1) push and pop at both ends, O(1) index.
- * Invariant: element i lives at ring[(head + i) & (ring.length - 1)], and
- * ring.length is a power of two.
- */
-export class ListValue {
-  readonly type = 'list'
-  private ring: (string | undefined)[] = new Array<string | undefined>(8)
-  private head = 0
-  size = 0
-  itemsBytes = 0
-  big = false
-
-  at(index: number): string {
-    return this.ring[(this.head + index) & (this.ring.length - 1)] as string
-  }
-
-  setAt(index: number, value: string): void {
-    const slot = (this.head + index) & (this.ring.length - 1)
-    this.itemsBytes += value.length - (this.ring[slot] as string).length
-    this.ring[slot] = value
-  }
-
-  pushBack(value: string): void {
-    if (this.size === this.ring.length) this.grow()
-    this.ring[(this.head + this.size) & (this.ring.length - 1)] = value
-    this.size++
-    this.itemsBytes += 4 + value.length
-  }
-
-  pushFront(value: string): void {
-    if (this.size === this.ring.length) this.grow()
-    this.head = (this.head - 1) & (this.ring.length - 1)
-    this.ring[this.head] = value
-    this.size++
-    this.itemsBytes += 4 + value.length
-  }
-
-  popFront(): string | undefined {
-    if (this.size === 0) return undefined
-    const value = this.ring[this.head] as string
-    this.ring[this.head] = undefined
-    this.head = (this.head + 1) & (this.ring.length - 1)
-    this.size--
-    this.itemsBytes -= 4 + value.length
-    return value
-  }
-
-  popBack(): string | undefined {
-    if (this.size === 0) return undefined
-    const slot = (this.head + this.size - 1) & (this.ring.length - 1)
-    const value = this.ring[slot] as string
-    this.ring[slot] = undefined
-    this.size--
-    this.itemsBytes -= 4 + value.length
-    return value
-  }
-
-  toArray(start = 0, end = this.size): string[] {
-    const out: string[] = []
-    for (let i = start; i < end; i++) out.push(this.at(i))
-    return out
-  }
-
-  /** Replaces the whole content (LREM, LINSERT, LTRIM: O(n), as in Redis). */
-  replace(items: readonly string[]): void {
-    let capacity = 8
-    while (capacity < items.length) capacity *= 2
-    this.ring = new Array<string | undefined>(capacity)
-    this.head = 0
-    this.size = 0
-    this.itemsBytes = 0
-    for (const item of items) this.pushBack(item)
-  }
-
-  clone(): ListValue {
-    const copy = new ListValue()
-    copy.replace(this.toArray())
-    copy.big = this.big
-    return copy
-  }
-
-  private grow(): void {
-    const items = this.toArray()
-    const next = new Array<string | undefined>(this.ring.length * 2)
-    for (let i = 0; i < items.length; i++) next[i] = items[i]
-    this.ring = next
-    this.head = 0
   }
 }
 
@@ -323,6 +233,7 @@ export class ZSetValue {
   }
 }
 
+export { ListValue }
 export type Collection = HashValue | ListValue | SetValue | ZSetValue
 export type Value = StoredString | Collection
 

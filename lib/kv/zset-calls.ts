@@ -199,7 +199,7 @@ function nodesOf(z: ZSetValue, from: number, to: number, reverse: boolean): Skip
   let node = z.order.at(reverse ? to : from)
   for (let n = to - from + 1; n > 0 && node !== null; n--) {
     out.push(node)
-    node = reverse ? node.prev : node.next[0] ?? null
+    node = reverse ? node.prev : node.next0
   }
   return out
 }

@@ -83,6 +83,9 @@ export class Raft {
   readonly reads: ReadOnly
   readonly stamps = new IncarnationStamps()
 
+  /** Copied into every message sent (see MessageBase.clockMs); 0: none given. */
+  clockStampMs = 0
+
   /** Messages that need nothing durable first (a leader's), and those that wait for this Ready's fsync. */
   messagesNow: Message[] = []
   messagesAfterPersist: Message[] = []
@@ -379,7 +382,12 @@ export class Raft {
   /** Queues `m`, stamped with our incarnation and the one the receiver goes by (see receiverIncarnation). */
   send(unstamped: UnstampedMessage): void {
     // Unstamped<Message> spread back with both stamps is a Message; TypeScript cannot see through the distributive Omit.
-    const m = { ...unstamped, fromIncarnation: this.incarnation, toIncarnation: this.receiverIncarnation(unstamped.to) } as Message
+    const toIncarnation = this.receiverIncarnation(unstamped.to)
+    const m = (
+      this.clockStampMs === 0
+        ? { ...unstamped, fromIncarnation: this.incarnation, toIncarnation }
+        : { ...unstamped, fromIncarnation: this.incarnation, toIncarnation, clockMs: this.clockStampMs }
+    ) as Message
     if (this.role === 'leader') this.messagesNow.push(m)
     else this.messagesAfterPersist.push(m)
   }

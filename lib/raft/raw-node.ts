@@ -121,6 +121,15 @@ export class RaftNode {
     this.r.step(m)
   }
 
+  /**
+   * The cluster clock (ms since the epoch) to stamp on messages from now on,
+   * as MessageBase.clockMs. The core only copies it: time stays the
+   * runtime's business (lib/replica/leader-clock.ts).
+   */
+  setClockStamp(clockMs: number): void {
+    this.r.clockStampMs = clockMs
+  }
+
   propose(data: Buffer): ProposeResult {
     const refused = this.refuseProposal()
     if (refused !== null) return refused

@@ -93,6 +93,14 @@ interface MessageBase {
   readonly term: number
   readonly fromIncarnation?: Incarnation
   readonly toIncarnation?: Incarnation
+  /**
+   * The cluster clock as the sender knew it, ms since the epoch: a leader's
+   * own wall clock (never below what it heard), anyone else's latest leader
+   * time. Opaque to the core, which copies in what the runtime gave it
+   * (RaftNode.setClockStamp) and never reads it; the runtime decides TTL
+   * expiry on reads from it (lib/replica/leader-clock.ts). Absent or 0: unknown.
+   */
+  readonly clockMs?: number
 }
 
 /** Asks for a vote. For PreVote `term` is the term the sender would campaign in. */

@@ -34,6 +34,7 @@ export async function openNode(config: NodeConfig, logger: Logger, io: RuntimeIo
     segmentBytesMax: config.segmentBytesMax,
     preallocateSegments: config.preallocateSegments,
     trackSyncedLengths: config.testMode && config.trackSyncedLengths,
+    highWaterFile: config.highWaterFile,
     logger,
   })
   let clusterId = storage.getMeta(clusterIdKey) ?? ''
@@ -42,10 +43,17 @@ export async function openNode(config: NodeConfig, logger: Logger, io: RuntimeIo
   // checked). A wiped directory gets a new one, so the cluster cannot
   // mistake this node for the member it was before the wipe.
   let incarnation = storage.getMeta(incarnationKey) ?? ''
-  if (incarnation === '') {
-    incarnation = io.random.hex(8)
-    await storage.setMeta(incarnationKey, incarnation)
+  const drawn = incarnation === ''
+  if (drawn) incarnation = io.random.hex(8)
+  // Before the directory takes a new incarnation: the record outside it must
+  // name that incarnation first (high-water-file.ts). Refuses a copied-back directory.
+  try {
+    await storage.adoptHighWater(incarnation, state.fresh)
+  } catch (error) {
+    await storage.close()
+    throw error
   }
+  if (drawn) await storage.setMeta(incarnationKey, incarnation)
   if (clusterId === '' && config.join === null) {
     const initial = RaftNode.bootstrapState({ id: config.nodeId, addr: selfMemberAddr(config), role: 'voter', incarnation })
     // A bootstrap stopped by a disk error or a crash before the cluster id

@@ -3,7 +3,6 @@
 // turn: one append, one append message per follower, one timestamp.
 import { stampTime } from '../kv/command-codec.js'
 import type { RaftNode } from '../raft/raw-node.js'
-import type { Clock } from '../util/clock.js'
 import type { ProposalOutcome, ProposalWaiters } from './proposal-waiters.js'
 
 /** Proposals gathered in one turn at most; a larger burst is proposed in several batches. */
@@ -20,7 +19,8 @@ export class ProposalBatch {
 
   constructor(
     private readonly raft: RaftNode,
-    private readonly clock: Clock,
+    /** The cluster clock (leader-clock.ts), stamped on the core's messages too. */
+    private readonly stampClock: () => number,
     private readonly proposals: ProposalWaiters,
   ) {}
 
@@ -36,7 +36,7 @@ export class ProposalBatch {
     if (batch.length === 0) return
     this.pending = []
     // The leader stamps the time that expiries of these entries are computed from.
-    const nowMs = this.clock.nowMs()
+    const nowMs = this.stampClock()
     const data: Buffer[] = new Array<Buffer>(batch.length)
     for (let i = 0; i < batch.length; i++) {
       const p = batch[i] as PendingProposal

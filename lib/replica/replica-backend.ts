@@ -177,20 +177,22 @@ export class ReplicaBackend implements ClientBackend {
     })
   }
 
+  // Expiry on reads follows the cluster clock, the one writes' expiries were
+  // computed from, not this node's own (see leader-clock.ts).
   private readNow(ops: readonly KvOp[]): KvOpResult[] {
-    const nowMs = this.clock.nowMs()
+    const nowMs = this.replica.readClockMs()
     return this.replica.readLocal(ops, nowMs)
   }
 
   async watchVersions(keys: readonly Buffer[], consistency: ReadConsistency): Promise<number[]> {
     await this.barrier(consistency)
-    const nowMs = this.clock.nowMs()
+    const nowMs = this.replica.readClockMs()
     return this.replica.keyVersions(keys, nowMs)
   }
 
   async scan(cursor: string, match: Buffer | null, count: number, consistency: ReadConsistency): Promise<KvScanResult> {
     await this.barrier(consistency)
-    return this.replica.scanLocal(cursor, match === null ? null : match.toString('latin1'), count, this.clock.nowMs())
+    return this.replica.scanLocal(cursor, match === null ? null : match.toString('latin1'), count, this.replica.readClockMs())
   }
 
   /**

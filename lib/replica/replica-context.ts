@@ -32,6 +32,7 @@ export interface ReplicaContext {
   readonly incarnation: Incarnation
   readonly config: NodeConfig
   readonly logger: Logger
+  /** Wall time for timers and deadlines only: TTL expiry follows the cluster clock below. */
   readonly clock: Clock
   readonly random: RandomSource
   readonly raft: RaftNode
@@ -50,6 +51,15 @@ export interface ReplicaContext {
   proposeLocal(data: Buffer): Promise<ProposalOutcome>
   /** Stops the node: an error it cannot go on from (a failed disk write). */
   fail(err: unknown): void
+  /** A peer message's cluster time (clockMs) was heard (see leader-clock.ts). */
+  hearClock(clockMs: number): void
+  /**
+   * The cluster clock now (leader-clock.ts), also handed to the core to stamp
+   * on the messages it sends next: call before stepping, ticking or proposing.
+   */
+  stampClock(): number
+  /** The time a read or the leader's expiry sweep decides TTL expiry at (leader-clock.ts). */
+  readClockMs(): number
 }
 
 /** Where to dial a member: its advertised RAFT_ADDR unless PEER_ADDR_OVERRIDES says otherwise. */

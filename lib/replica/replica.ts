@@ -19,6 +19,7 @@ import type { NodeStorage } from '../storage/node-storage.js'
 import type { PeerNetwork, PeerState } from '../transport/peer-network.js'
 import type { WireMessage } from '../transport/wire-message.js'
 import type { Clock, Timer } from '../util/clock.js'
+import { LeaderClock } from './leader-clock.js'
 import type { Logger } from '../util/logger.js'
 import { Prng } from '../util/prng.js'
 import type { RandomSource } from '../util/random-source.js'
@@ -50,6 +51,8 @@ type WireHandler = (msg: WireMessage, from: NodeId, reply: (m: WireMessage) => v
 export class Replica extends EventEmitter<ReplicaEvents> {
   readonly clock: Clock
   readonly random: RandomSource
+  /** The clock TTL expiry follows on this node (see leader-clock.ts). */
+  private readonly leaderClock: LeaderClock
   private readonly ctx: ReplicaContext
   private readonly raft: RaftNode
   private readonly state: AppliedState
@@ -89,6 +92,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
   ) {
     super()
     this.clock = io.clock
+    this.leaderClock = new LeaderClock(io.clock)
     this.random = io.random
     const prng = new Prng(seed)
     this.raft = new RaftNode(
@@ -104,7 +108,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     this.state = new AppliedState(kv, initial)
     this.clusterIdNow = clusterId
     this.reads = new ReadWaiters(config.nodeId)
-    this.batch = new ProposalBatch(this.raft, this.clock, this.proposals)
+    this.batch = new ProposalBatch(this.raft, () => this.stampClock(), this.proposals)
     this.ctx = {
       id: config.nodeId,
       incarnation,
@@ -124,6 +128,9 @@ export class Replica extends EventEmitter<ReplicaEvents> {
       sendTo: (to, msg) => this.sendTo(to, msg),
       proposeLocal: (data) => this.proposeLocal(data),
       fail: (err) => this.fail(err instanceof Error ? err : new Error(String(err))),
+      hearClock: (clockMs) => this.leaderClock.hear(clockMs),
+      stampClock: () => this.stampClock(),
+      readClockMs: () => this.readClockMs(),
     }
     this.taker = new SnapshotTaker(this.ctx)
     this.receiver = new SnapshotReceiver(this.ctx)
@@ -297,6 +304,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
   /** Starts one ReadIndex round trip: `index` resolves with the safe read index, or -1. */
   readIndex(): { ctx: string; index: Promise<number> } {
     const read = this.reads.add()
+    this.stampClock()
     this.raft.readIndex(read.ctx)
     this.kick()
     return read
@@ -373,10 +381,23 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     return this.stopped
   }
 
+  /** The time a read decides TTL expiry at: the cluster clock, not this node's own (see leader-clock.ts). */
+  readClockMs(): number {
+    return this.leaderClock.readNowMs(this.raft.leaderId() === this.id)
+  }
+
   // ---- Inside -----------------------------------------------------------------
+
+  /** The cluster clock now, also handed to the core to stamp on the messages it sends next. */
+  private stampClock(): number {
+    const nowMs = this.leaderClock.nowMs(this.raft.leaderId() === this.id)
+    this.raft.setClockStamp(nowMs)
+    return nowMs
+  }
 
   private onTick(): void {
     if (this.stopped) return
+    this.stampClock()
     this.raft.tick()
     this.sender.checkTransfers()
     this.chores.checkDiskStall()
@@ -424,6 +445,8 @@ export class Replica extends EventEmitter<ReplicaEvents> {
         for (const h of this.messageHandlers) if (h(msg, from, reply)) return
         return
       default:
+        this.leaderClock.hear(msg.clockMs ?? 0)
+        this.stampClock()
         this.raft.step(msg)
         this.kick()
     }

@@ -9,7 +9,7 @@ import { assert } from '../util/assert.js'
 import type { ReplicaContext } from './replica-context.js'
 import { receiveChunk, type IncomingSnapshot } from './snapshot-stream.js'
 
-type ReceiverContext = Pick<ReplicaContext, 'id' | 'incarnation' | 'logger' | 'clock' | 'raft' | 'storage' | 'state' | 'proposals' | 'events' | 'kick'>
+type ReceiverContext = Pick<ReplicaContext, 'id' | 'incarnation' | 'logger' | 'clock' | 'raft' | 'storage' | 'state' | 'proposals' | 'events' | 'kick' | 'hearClock' | 'stampClock'>
 
 export class SnapshotReceiver {
   private incoming: IncomingSnapshot | null = null
@@ -45,6 +45,8 @@ export class SnapshotReceiver {
     // staged snapshot the next Ready installs (issue 15, finding 2).
     const staged = this.staged
     this.staged = verdict.incoming
+    ctx.hearClock(c.clockMs ?? 0)
+    ctx.stampClock()
     ctx.raft.step({ type: 'Snapshot', from: c.from, to: ctx.id, term: c.term, snapshot: c.meta, fromIncarnation: c.fromIncarnation, toIncarnation: c.toIncarnation })
     if (!this.coreHolds(c.meta)) this.staged = staged
     ctx.kick()

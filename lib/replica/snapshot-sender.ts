@@ -23,7 +23,11 @@ export class SnapshotSender {
     const { ctx } = this
     const { to, term, snapshot: meta } = m
     const existing = this.outgoing.get(to)
-    if (existing !== undefined && existing.meta.index === meta.index) return
+    // The same snapshot to the same incarnation is already on its way. One
+    // stamped for an earlier incarnation (the member was wiped and re-added
+    // meanwhile) is dropped by the receiver chunk by chunk, and would keep
+    // the core waiting for its report for good: replace it (runtime seed 197).
+    if (existing !== undefined && existing.meta.index === meta.index && existing.term === term && existing.toIncarnation === (m.toIncarnation ?? '')) return
     const latest = ctx.storage.latestSnapshot()
     if (latest === null || latest.meta.index !== meta.index) {
       ctx.raft.reportSnapshot(to, false)

@@ -3,23 +3,36 @@
 // encoded a few thousand keys per event-loop turn, saved, and then the log
 // is compacted up to them. The Ready loop goes on meanwhile.
 import type { SnapshotMeta } from '../raft/types.js'
-import { sleepOn, yieldOn } from '../util/clock.js'
+import type { KvStateMachine } from '../kv/state-machine.js'
+import type { SnapshotEncoder } from '../kv/snapshot-codec.js'
+import { yieldOn, type Timer } from '../util/clock.js'
 import type { ReplicaContext } from './replica-context.js'
 
 /** Keys of a snapshot encoded per event-loop turn: about 2 ms of encoding here. */
 const snapshotKeysPerTurn = 4096
-/** A backup's capture polls this often while the node's own snapshot is being encoded. */
+/** A backup's capture polls this often while the node's own snapshot is being encoded, or the core catches up. */
 const captureWaitMs = 10
 
 type TakerContext = Pick<ReplicaContext, 'config' | 'logger' | 'clock' | 'raft' | 'storage' | 'state' | 'events' | 'isStopped' | 'fail'>
 
+/** A backup's capture, begun: its meta and encoder describe one applied index. */
+interface StartedCapture {
+  readonly meta: SnapshotMeta
+  readonly encoder: SnapshotEncoder
+  readonly kv: KvStateMachine
+}
+
 export class SnapshotTaker {
   private taking = false
+  /** Backups waiting for their capture to start (startCapture), oldest first. */
+  private readonly captureQueue: ((started: StartedCapture | null) => void)[] = []
+  private captureRetry: Timer | null = null
 
   constructor(private readonly ctx: TakerContext) {}
 
   /** After a batch: starts a snapshot in the background when the log since the last one is long enough. */
   maybeTake(): void {
+    this.startCapture()
     const { state, config } = this.ctx
     if (this.taking) return
     if (state.applied - state.snapshotIndex >= config.snapshotEntries || state.bytesSinceSnapshot >= config.snapshotLogBytes) {
@@ -54,6 +67,7 @@ export class SnapshotTaker {
       this.ctx.events.emit('snapshot', 'saved', ms, data.length)
     } finally {
       this.taking = false
+      this.startCapture()
     }
   }
 
@@ -65,20 +79,53 @@ export class SnapshotTaker {
    * snapshot from the leader meanwhile (the caller may try again).
    */
   async capture(): Promise<{ meta: SnapshotMeta; data: Buffer } | null> {
-    while (this.taking) {
-      if (this.ctx.isStopped()) return null
-      await sleepOn(this.ctx.clock, captureWaitMs)
-    }
-    if (this.ctx.isStopped()) return null
-    this.taking = true
+    const started = await new Promise<StartedCapture | null>((resolve) => {
+      this.captureQueue.push(resolve)
+      this.startCapture()
+    })
+    if (started === null) return null
     try {
-      // Taken in the same turn as the encoder's start: both describe `applied`.
-      const meta = this.ctx.raft.snapshotMeta(this.ctx.state.applied)
-      const data = await this.encodeInSteps()
-      return data === null ? null : { meta, data }
+      while (!started.encoder.step(snapshotKeysPerTurn)) {
+        await yieldOn(this.ctx.clock)
+        if (this.ctx.isStopped() || this.ctx.state.kv !== started.kv) return null
+      }
+      return { meta: started.meta, data: started.encoder.finish() }
     } finally {
+      started.encoder.abort() // a no-op after finish()
       this.taking = false
+      this.startCapture()
     }
+  }
+
+  /**
+   * Starts the next queued capture when none runs and the core knows the
+   * applied index (it learns it when the loop advances, a moment after the
+   * state machine applied it; the meta — term, members — is known up to
+   * there only). Synchronous, so the meta and the encoder describe the same
+   * state: the loop calls it right after each advance (maybeTake), when the
+   * two agree even under a steady stream of writes; a timer retries too.
+   */
+  private startCapture(): void {
+    const next = this.captureQueue[0]
+    if (next === undefined || this.taking) return
+    const { raft, state } = this.ctx
+    if (this.ctx.isStopped()) {
+      this.captureQueue.shift()
+      next(null)
+      this.startCapture()
+      return
+    }
+    if (raft.status().applied !== state.applied) {
+      this.captureRetry ??= this.ctx.clock.after(captureWaitMs, () => {
+        this.captureRetry = null
+        this.startCapture()
+      })
+      return
+    }
+    this.captureQueue.shift()
+    this.taking = true
+    const kv = state.kv
+    next({ meta: raft.snapshotMeta(state.applied), encoder: kv.beginSnapshot(), kv })
   }
 
   /**

@@ -13,7 +13,7 @@ const diskStallElectionTimeouts = 2
 const expirySweepKeysMax = 256
 const expirySweepIntervalMs = 100
 
-type ChoresContext = Pick<ReplicaContext, 'config' | 'logger' | 'clock' | 'raft' | 'state' | 'proposeLocal'>
+type ChoresContext = Pick<ReplicaContext, 'config' | 'logger' | 'clock' | 'raft' | 'state' | 'proposeLocal' | 'readClockMs'>
 
 export class TickChores {
   /** The write the watchdog already reported (ReadyLoop's write number), so it says so once per write. */
@@ -51,7 +51,8 @@ export class TickChores {
     const { ctx } = this
     const st = ctx.raft.status()
     if (st.role !== 'leader') return
-    const nowMs = ctx.clock.nowMs()
+    // Expired on the cluster clock, the one reads decide expiry on (leader-clock.ts).
+    const nowMs = ctx.readClockMs()
     if (!this.sweepInFlight && nowMs - this.lastSweepMs >= expirySweepIntervalMs) {
       this.lastSweepMs = nowMs
       this.sweepExpired(nowMs)

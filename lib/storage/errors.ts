@@ -7,6 +7,7 @@ export type StorageErrorCode =
   | 'ERR_STORAGE_IO'
   | 'ERR_STORAGE_FAILED'
   | 'ERR_STORAGE_CLOSED'
+  | 'ERR_STORAGE_ROLLED_BACK'
 
 export abstract class StorageError extends Error {
   abstract readonly code: StorageErrorCode
@@ -59,6 +60,23 @@ export class StorageFailedError extends StorageError {
   constructor(readonly first: StorageIoError) {
     super(`storage refuses writes after an earlier disk error: ${first.message}`, { cause: first })
     this.name = 'StorageFailedError'
+  }
+}
+
+/**
+ * DATA_DIR holds an older state than the node itself recorded outside it
+ * (high-water-file.ts): a copy put back, or another life of this node. It
+ * has forgotten votes and entries it acknowledged; serving from it could
+ * lose acknowledged writes, so the node must not start. One line, naming
+ * both positions, the record and what to do.
+ */
+export class StorageRolledBackError extends StorageError {
+  readonly code = 'ERR_STORAGE_ROLLED_BACK'
+  constructor(dir: string, found: string, recorded: string, recordFile: string) {
+    super(`DATA_DIR ${dir} holds an older state than this node had: it has ${found}, but the node had written ${recorded} (${recordFile}). ` +
+      'It was copied back from an old copy and has forgotten votes and entries it acknowledged, so it refuses to start: ' +
+      'empty DATA_DIR and start the node with JOIN set (it rejoins as a new incarnation), or seed a new cluster with raftkv restore')
+    this.name = 'StorageRolledBackError'
   }
 }
 

@@ -6,6 +6,7 @@ export {
   StorageError,
   StorageFailedError,
   StorageIoError,
+  StorageRolledBackError,
   type StorageErrorCode,
 } from './errors.js'
 export type { FaultInjector, FaultPoint } from './durable-dir.js'

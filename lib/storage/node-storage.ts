@@ -26,7 +26,7 @@ import { systemClock, type Clock } from '../util/clock.js'
 import { silentLogger, type Logger } from '../util/logger.js'
 import { DurableDir, type FaultInjector } from './durable-dir.js'
 import type { LogBatch } from './entry-codec.js'
-import { StorageClosedError, StorageFailedError, StorageIoError } from './errors.js'
+import { StorageClosedError, StorageFailedError, StorageIoError, StorageRolledBackError } from './errors.js'
 import { nodeFileSystem, type FileSystem } from './file-system.js'
 import {
   BatchRecordEncoder,
@@ -36,6 +36,7 @@ import {
   segmentFileName,
   spareSegmentFileName,
 } from './log-segment.js'
+import { compareLogPositions, formatLogPosition, HighWaterFile, type HighWater } from './high-water-file.js'
 import { encodeMetadata, metadataFileName } from './metadata-file.js'
 import { recover, type RecoveredSnapshot, type SegmentInfo } from './recovery.js'
 import { encodeSnapshotFile, parseSnapshotFileName, snapshotFileName } from './snapshot-file.js'
@@ -61,6 +62,12 @@ export interface StorageOptions {
   trackSyncedLengths?: boolean
   /** Test hook: called before each write and fsync; throw to simulate ENOSPC or EIO. */
   injectFault?: FaultInjector
+  /**
+   * A file OUTSIDE `dir` recording the furthest log position stored, so that
+   * a copied-back directory is refused (high-water-file.ts; checked by
+   * adoptHighWater). Absent or null: no such record.
+   */
+  highWaterFile?: string | null
   /** The disk: node:fs unless given (the simulator passes its simulated disk). */
   fs?: FileSystem
   /** For the durations in log lines only; the system clock unless given. */
@@ -93,6 +100,9 @@ export class NodeStorage {
   private spareBytes: number | null = null
   /** The background preallocation, if one runs; it never rejects. */
   private preallocation: Promise<void> | null = null
+  /** Kept up to date after each write once adoptHighWater accepted the directory. */
+  private highWater: { file: HighWaterFile; incarnation: string } | null = null
+  private highWaterFound: { file: HighWaterFile; recorded: HighWater | null | string } | null = null
 
   private constructor(
     private readonly dir: DurableDir,
@@ -127,6 +137,9 @@ export class NodeStorage {
     const preallocate = options.preallocateSegments ?? storageDefaults.preallocateSegments
     const storage = new NodeStorage(dir, logger, clock, segmentBytesMax, preallocate, recovery.segments, writer,
       recovery.hardState, recovery.snapshot, snapshotIndex + recovery.entries.length, recovery.metadata)
+    if (options.highWaterFile !== undefined && options.highWaterFile !== null) {
+      storage.highWaterFound = await HighWaterFile.open(fs, options.highWaterFile, logger)
+    }
     if (tracker !== null) await markExistingFilesSynced(dir)
     // Finish any compaction a crash interrupted; harmless when there is none.
     await storage.removeSnapshotsBefore(snapshotIndex)
@@ -246,6 +259,35 @@ export class NodeStorage {
     await this.preallocation
   }
 
+  /**
+   * Checks the directory against the high-water file (when one is
+   * configured) and keeps that file up to date from now on. `incarnation`
+   * is the directory's; `fresh` says it held no state. Throws
+   * StorageRolledBackError when the directory holds an earlier log position
+   * than recorded, or another incarnation's state. A fresh directory, an
+   * absent or unreadable record start a new record (written durably first).
+   */
+  async adoptHighWater(incarnation: string, fresh: boolean): Promise<void> {
+    const found = this.highWaterFound
+    if (found === null) return
+    this.highWaterFound = null
+    const { file, recorded } = found
+    const here: HighWater = { incarnation, segmentSeq: this.writer.seq, segmentBytes: this.writer.sizeBytes }
+    if (typeof recorded === 'string') this.logger.warn({ file: file.path, reason: recorded }, 'the high-water file is unreadable (a crash while it was written?); starting a new one')
+    if (!fresh && recorded !== null && typeof recorded !== 'string') {
+      if (recorded.incarnation !== incarnation) {
+        throw new StorageRolledBackError(this.dir.path, `incarnation ${incarnation}`, `incarnation ${recorded.incarnation} since`, file.path)
+      }
+      if (compareLogPositions(here, recorded) < 0) {
+        throw new StorageRolledBackError(this.dir.path, `its log up to ${formatLogPosition(here)}`, `up to ${formatLogPosition(recorded)}`, file.path)
+      }
+    }
+    const sameLife = recorded !== null && typeof recorded !== 'string' && recorded.incarnation === incarnation
+    if (sameLife) file.note(here)
+    else await file.writeDurably(here)
+    this.highWater = { file, incarnation }
+  }
+
   /** The newest snapshot, for sending to followers. Do not modify `data`. */
   latestSnapshot(): { meta: SnapshotMeta; data: Buffer } | null {
     return this.snapshot === null ? null : { meta: this.snapshot.meta, data: this.snapshot.data }
@@ -276,6 +318,7 @@ export class NodeStorage {
       this.closed = true
       await this.preallocation
       await this.writer.close()
+      await this.highWater?.file.close()
     })
     this.queue = result.catch(() => undefined)
     return result
@@ -289,6 +332,8 @@ export class NodeStorage {
       this.busy = true
       try {
         await operation()
+        // Only after the write is durable: the record must never get ahead of the directory.
+        this.highWater?.file.note({ incarnation: this.highWater.incarnation, segmentSeq: this.writer.seq, segmentBytes: this.writer.sizeBytes })
       } catch (error) {
         // A failed write may have left a partial record: refuse all further
         // writes, so that partial record stays the tail a restart cuts off.

@@ -25,7 +25,7 @@ import avro from 'avsc'
 import { UnionCodec, WireDecodeError } from './wire-codec.js'
 import { handshakeBranchTypes, transcriptType } from './wire-schema.js'
 
-export const PROTOCOL_VERSION = 2
+export const PROTOCOL_VERSION = 3
 /** Handshake frames are tiny; before authentication a peer gets no more than this per frame. */
 export const HANDSHAKE_FRAME_BYTES_MAX = 4096
 export const HANDSHAKE_TIMEOUT_MS_DEFAULT = 5000

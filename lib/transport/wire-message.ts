@@ -57,6 +57,8 @@ export interface SnapshotChunk {
   /** The stamps of the Snapshot message this stream carries (see raft/types.ts). */
   readonly fromIncarnation: Incarnation
   readonly toIncarnation: Incarnation
+  /** The sender's cluster clock (see raft/types.ts MessageBase.clockMs); absent or 0: unknown. */
+  readonly clockMs?: number
 }
 /** `nextOffset` is where the receiver wants the stream to continue; ok=false asks for a restart. */
 export interface SnapshotChunkAck {

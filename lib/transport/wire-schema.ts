@@ -16,11 +16,18 @@
 // fromIncarnation/toIncarnation stamps on every raft message and snapshot
 // chunk, and JoinRequest.incarnation. Version-1 peers are refused by the
 // handshake (the whole cluster is upgraded together), so no V1 schema is kept.
+//
+// Version 3 appended `clockMs` (long, default 0 = unknown) to every raft
+// message and snapshot chunk: the cluster clock as the sender knew it, which
+// TTL expiry on reads follows (see raft/types.ts MessageBase.clockMs). A
+// version-2 node would decide expiry from its own clock, so mixing them
+// would bring back the skew bug: version-2 peers are refused by the
+// handshake, as version 1 was, and no V2 schema is kept.
 import avro from 'avsc'
 import type { Entry, Member } from '../raft/types.js'
 
 type AvroSchema = avro.Schema
-type Field = { name: string; type: AvroSchema; default?: string }
+type Field = { name: string; type: AvroSchema; default?: string | number }
 
 const long = 'long'
 const string = 'string'
@@ -38,7 +45,7 @@ const f = (name: string, type: AvroSchema): Field => ({ name, type })
 const inc = (name: string): Field => ({ name, type: string, default: '' })
 const addressed = [f('from', string), f('to', string), f('term', long)]
 /** Appended to every raft message: the sender's incarnation and the receiver's as the sender's config lists it. */
-const stamps = [inc('fromIncarnation'), inc('toIncarnation')]
+const stamps = [inc('fromIncarnation'), inc('toIncarnation'), { name: 'clockMs', type: long, default: 0 }]
 
 const MEMBER = record('Member', [
   f('id', string),
@@ -187,7 +194,8 @@ class PlainRecordType extends avro.types.LogicalType {
 
   protected override _fromValue(value: Fields): Fields {
     const out: Fields = this.tag === null ? {} : { type: this.tag }
-    for (const name of this.fieldNames) out[name] = value[name]
+    // clockMs 0 (unknown) decodes as absent, the shape the core builds.
+    for (const name of this.fieldNames) if (name !== 'clockMs' || value[name] !== 0) out[name] = value[name]
     return out
   }
 

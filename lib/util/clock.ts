@@ -52,3 +52,8 @@ export function sleepOn(clock: Clock, delayMs: number): Promise<void> {
 export function yieldOn(clock: Clock): Promise<void> {
   return new Promise((resolve) => clock.soon(resolve))
 }
+
+/** `clock` with its wall time moved by `offsetMs` (timers and monotonic time unchanged): a skewed node, for tests. */
+export function offsetClock(clock: Clock, offsetMs: number): Clock {
+  return Object.freeze({ ...clock, nowMs: () => clock.nowMs() + offsetMs })
+}

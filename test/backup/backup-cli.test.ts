@@ -1,11 +1,14 @@
 // Bad input to `raftkv backup` and `raftkv restore` ends with one line on
 // stderr that says what to do, and a non-zero exit: 2 for a wrong command
 // line, 1 for a file or directory that cannot be used. Nothing is written.
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+// So does `raftkv start` on a data directory copied back from an older state.
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
 import { encodeBackup } from '../../lib/backup/backup-file.js'
+import { incarnationKey } from '../../lib/replica/bootstrap.js'
+import { NodeStorage } from '../../lib/storage/index.js'
 import { runCli } from '../cluster/process-cluster.js'
 import { Driver, set } from '../kv/fixtures/driver.js'
 
@@ -26,9 +29,27 @@ mkdirSync(usedDir)
 writeFileSync(join(usedDir, 'metadata.json'), '{}')
 const env = (dataDir: string): string => {
   const file = join(root, `${dataDir.replace(/\W/g, '_')}.env`)
-  writeFileSync(file, `NODE_ID=r1\nRAFT_ADDR=127.0.0.1:7101\nRESP_ADDR=127.0.0.1:6101\nHTTP_ADDR=127.0.0.1:8101\nDATA_DIR=${dataDir}\nCLUSTER_SECRET=cli-test-secret\n`)
+  writeFileSync(file, `NODE_ID=r1\nRAFT_ADDR=127.0.0.1:7101\nRESP_ADDR=127.0.0.1:6101\nHTTP_ADDR=127.0.0.1:8101\nDATA_DIR=${dataDir}\nCLUSTER_SECRET=cli-test-secret\nLOG_LEVEL=silent\n`)
   return file
 }
+
+// A node's directory as it was (copied aside), then as it became; then the old copy put back.
+const nodeDir = join(root, 'node')
+async function writeAs(entriesFrom: number, count: number): Promise<void> {
+  const { storage, state } = await NodeStorage.open({ dir: nodeDir, fsync: 'always', preallocateSegments: false, highWaterFile: `${nodeDir}.high-water` })
+  await storage.adoptHighWater('0123456789abcdef', state.fresh)
+  await storage.setMeta(incarnationKey, '0123456789abcdef')
+  await storage.setMeta('clusterId', 'fedcba9876543210')
+  const entries = Array.from({ length: count }, (_, i) => ({ index: entriesFrom + i, term: 1, kind: 'normal' as const, data: Buffer.from('x') }))
+  await storage.persist({ term: 1, vote: 'r1', commit: 0 }, entries)
+  await storage.close()
+}
+await writeAs(1, 2)
+cpSync(nodeDir, join(root, 'node-copy'), { recursive: true })
+await writeAs(3, 2)
+rmSync(nodeDir, { recursive: true })
+cpSync(join(root, 'node-copy'), nodeDir, { recursive: true })
+rmSync(join(root, 'node-copy'), { recursive: true })
 
 const cases: { args: string[]; code: number; line: RegExp }[] = [
   { args: ['backup'], code: 2, line: /^raftkv: backup takes one file to write: raftkv backup OUT --env FILE/ },
@@ -41,6 +62,7 @@ const cases: { args: string[]; code: number; line: RegExp }[] = [
   { args: ['restore', '--env', env(join(root, 'fresh'))], code: 2, line: /^raftkv: restore takes one backup file: raftkv restore FILE --env FILE$/ },
   { args: ['restore', join(root, 'damaged.backup'), '--env', env(join(root, 'fresh'))], code: 1, line: /^raftkv: backup .*damaged\.backup is unusable: checksum mismatch/ },
   { args: ['restore', goodFile, '--env', env(usedDir)], code: 1, line: /^raftkv: DATA_DIR .*used is not empty: a restore seeds a new node/ },
+  { args: ['start', '--env', env(nodeDir)], code: 1, line: /^raftkv: cannot start: DATA_DIR .*node holds an older state than this node had: it has its log up to segment 1 byte \d+, but the node had written up to segment 1 byte \d+/ },
 ]
 
 t.test('each bad command line fails in one line with its exit code', async (t) => {
@@ -57,6 +79,6 @@ t.test('each bad command line fails in one line with its exit code', async (t) =
 })
 
 t.test('nothing was written by the refused commands', async (t) => {
-  t.same(readdirSync(root).filter((n) => !n.endsWith('.env')).sort(), ['damaged.backup', 'good.backup', 'truncated.backup', 'used'])
+  t.same(readdirSync(root).filter((n) => !n.endsWith('.env')).sort(), ['damaged.backup', 'good.backup', 'node', 'node.high-water', 'truncated.backup', 'used'])
   t.same(readdirSync(usedDir), ['metadata.json'])
 })

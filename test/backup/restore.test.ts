@@ -2,7 +2,7 @@
 // cluster holding the backup: the backup's index and term, this node alone
 // as a voter under a new incarnation, a new cluster id. It never writes
 // into a directory that holds anything.
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
@@ -11,6 +11,7 @@ import { RestoreError, restoreDataDir } from '../../lib/backup/restore.js'
 import { parseNodeConfig, type NodeConfig } from '../../lib/config/node-config.js'
 import { KvStateMachine } from '../../lib/kv/state-machine.js'
 import { clusterIdKey, incarnationKey } from '../../lib/replica/bootstrap.js'
+import { decodeHighWater } from '../../lib/storage/high-water-file.js'
 import { NodeStorage } from '../../lib/storage/index.js'
 import { systemRandom } from '../../lib/util/random-source.js'
 import { Driver, T0, get, plain, set } from '../kv/fixtures/driver.js'
@@ -38,7 +39,9 @@ t.test('a restored directory opens as this node alone, at the backup index, unde
   t.match(restored.clusterId, /^[0-9a-f]{16}$/)
   t.match(restored.incarnation, /^[0-9a-f]{16}$/)
   t.not(restored.incarnation, 'old')
-  t.same(readdirSync(root), ['r1'], 'the staging directory was renamed into place')
+  t.same(readdirSync(root).sort(), ['r1', 'r1.high-water'], 'the staging directory was renamed into place')
+  const record = decodeHighWater(readFileSync(join(root, 'r1.high-water')))
+  t.equal(typeof record !== 'string' && record.incarnation, restored.incarnation, "the node's high-water record names the new incarnation")
 
   const { storage, state } = await NodeStorage.open({ dir: config.dataDir, fsync: 'always', preallocateSegments: false })
   t.teardown(() => storage.close())
@@ -68,5 +71,5 @@ t.test('a restore into an empty existing directory works; into one holding anyth
   await t.rejects(restoreDataDir(configFor(used), backupOf(1), systemRandom), RestoreError)
   await t.rejects(restoreDataDir(configFor(used), backupOf(1), systemRandom), { message: `DATA_DIR ${used} is not empty: a restore seeds a new node; point DATA_DIR at a new directory (or empty this one)` })
   t.same(readdirSync(used), ['segment-0000000000000001.log'])
-  t.same(readdirSync(root).sort(), ['empty', 'used'], 'no staging directory left behind')
+  t.same(readdirSync(root).sort(), ['empty', 'empty.high-water', 'used'], 'no staging directory left behind')
 })

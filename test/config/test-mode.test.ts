@@ -11,16 +11,9 @@ import { ConfigError, parseNodeConfig, unsafeSwitchesOn } from '../../lib/config
 import { silentLogger } from '../../lib/util/logger.js'
 import { freePort } from '../cluster/process-cluster.js'
 import { RawClient } from '../server/helpers.js'
+import { minimalEnv } from './fixtures/minimal-env.js'
 
-const base = {
-  NODE_ID: 'n1',
-  RAFT_ADDR: '127.0.0.1:7001',
-  RESP_ADDR: '127.0.0.1:6381',
-  HTTP_ADDR: '127.0.0.1:8001',
-  DATA_DIR: './data/n1',
-  JOIN: '',
-  CLUSTER_SECRET: 'test-mode-secret',
-}
+const base = minimalEnv
 
 t.test('an unsafe switch without RAFTKV_TEST_MODE=yes is refused with one line naming both', async (t) => {
   t.throws(() => parseNodeConfig({ ...base, RAFTKV_UNSAFE_STALE_READS: 'yes' }), new ConfigError('RAFTKV_UNSAFE_STALE_READS is test-only: set RAFTKV_TEST_MODE=yes as well (refused on non-loopback addresses)'))
@@ -77,4 +70,13 @@ t.test('a node with an unsafe switch on says so in INFO, /status and /metrics; a
       rmSync(root, { recursive: true, force: true })
     }
   }
+})
+
+t.test('RAFTKV_TEST_CLOCK_OFFSET_MS skews a node only in test mode, and is listed as an unsafe switch', async (t) => {
+  t.throws(() => parseNodeConfig({ ...base, RAFTKV_TEST_CLOCK_OFFSET_MS: '5000' }), new ConfigError('RAFTKV_TEST_CLOCK_OFFSET_MS is test-only: set RAFTKV_TEST_MODE=yes as well (refused on non-loopback addresses)'))
+  t.throws(() => parseNodeConfig({ ...base, RAFTKV_TEST_MODE: 'yes', RAFTKV_TEST_CLOCK_OFFSET_MS: '5s' }), { name: 'ConfigError', message: /RAFTKV_TEST_CLOCK_OFFSET_MS must be an integer/ })
+  const behind = parseNodeConfig({ ...base, RAFTKV_TEST_MODE: 'yes', RAFTKV_TEST_CLOCK_OFFSET_MS: '-7000' })
+  t.equal(behind.testClockOffsetMs, -7000)
+  t.same(unsafeSwitchesOn(behind), ['RAFTKV_TEST_CLOCK_OFFSET_MS'])
+  t.equal(parseNodeConfig(base).testClockOffsetMs, 0)
 })

@@ -3,16 +3,9 @@
 import t from 'tap'
 import { feedLimitsDefault } from '../../lib/config/feed-limits.js'
 import { ConfigError, parseNodeConfig, tuningDefaults } from '../../lib/config/node-config.js'
+import { minimalEnv } from './fixtures/minimal-env.js'
 
-const base = {
-  NODE_ID: 'n1',
-  RAFT_ADDR: '127.0.0.1:7001',
-  RESP_ADDR: '127.0.0.1:6381',
-  HTTP_ADDR: '127.0.0.1:8001',
-  DATA_DIR: './data/n1',
-  JOIN: '',
-  CLUSTER_SECRET: 'tuning-config-secret',
-}
+const base = minimalEnv
 
 t.test('snapshot and segment defaults match the documented table', async (t) => {
   const c = parseNodeConfig(base)
@@ -29,6 +22,14 @@ t.test('SEGMENT_PREALLOCATE=no turns preallocation off', async (t) => {
 t.test('a bad SEGMENT_PREALLOCATE or SNAPSHOT_LOG_BYTES is refused with the variable named', async (t) => {
   t.throws(() => parseNodeConfig({ ...base, SEGMENT_PREALLOCATE: 'maybe' }), new ConfigError('SEGMENT_PREALLOCATE must be yes or no (got "maybe")'))
   t.throws(() => parseNodeConfig({ ...base, SNAPSHOT_LOG_BYTES: '10' }), { name: 'ConfigError', message: /SNAPSHOT_LOG_BYTES/ })
+})
+
+t.test('HIGH_WATER_FILE defaults to beside DATA_DIR, may be set or turned off, and is refused inside DATA_DIR', async (t) => {
+  t.equal(parseNodeConfig(base).highWaterFile, './data/n1.high-water')
+  t.equal(parseNodeConfig({ ...base, DATA_DIR: './data/n1/' }).highWaterFile, './data/n1.high-water', 'a trailing slash does not put it inside')
+  t.equal(parseNodeConfig({ ...base, HIGH_WATER_FILE: '/var/lib/raftkv/n1.high-water' }).highWaterFile, '/var/lib/raftkv/n1.high-water')
+  t.equal(parseNodeConfig({ ...base, HIGH_WATER_FILE: 'off' }).highWaterFile, null)
+  t.throws(() => parseNodeConfig({ ...base, HIGH_WATER_FILE: './data/n1/hw' }), new ConfigError('HIGH_WATER_FILE must be outside DATA_DIR (a copy of the directory would carry it): got "./data/n1/hw"'))
 })
 
 t.test('the change feeds\' limits come from one table: the documented defaults, each variable read and range-checked by name', async (t) => {

@@ -35,7 +35,7 @@ t.test('a snapshot the core drops does not replace the staged one it accepted (i
     connect: () => (endpoint = hub.endpoint('n2', 'n2.sim:7000', clock, process)),
   }
   const config = {
-    ...parseNodeConfig({ NODE_ID: 'n2', RAFT_ADDR: '127.0.0.1:7000', RESP_ADDR: '127.0.0.1:6379', HTTP_ADDR: '127.0.0.1:8080', DATA_DIR: '/sim/n2', JOIN: '127.0.0.1:7001', CLUSTER_SECRET: 'simulated-cluster-secret' }),
+    ...parseNodeConfig({ NODE_ID: 'n2', RAFT_ADDR: '127.0.0.1:7000', RESP_ADDR: '127.0.0.1:6379', HTTP_ADDR: '127.0.0.1:8080', DATA_DIR: '/sim/n2', JOIN: '127.0.0.1:7001', CLUSTER_SECRET: 'simulated-cluster-secret', HIGH_WATER_FILE: 'off' }),
     raftAddr: { host: 'n2.sim', port: 7000 },
     join: { host: 'n1.sim', port: 7000 },
   }

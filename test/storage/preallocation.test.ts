@@ -108,15 +108,38 @@ t.test('a crash during preallocation: the partial spare is removed on open and a
   t.same((await reopenEntries(dir)).entries, describe(makeEntries(1, next + 1000 - 1, 1)))
 })
 
-t.test('a spare of another size (SEGMENT_BYTES changed) is replaced, not adopted', async (t) => {
+// Whether the reopened node wants a spare at all depends on its newest
+// segment: a growing one does, a preallocated one with more than half its
+// room left does not (an idle node holds one unused segment, not two). The
+// first run used to leave either, depending on whether its background
+// preallocation finished before its first append (it then adopted the spare):
+// under load the reopened node sometimes wanted no spare, so none was made and
+// the test's stat failed with ENOENT. Each case is now set up deterministically.
+t.test('a spare of another size (SEGMENT_BYTES changed) is replaced by one of the right size when the newest segment grows', async (t) => {
   const dir = t.testdir()
-  const { storage } = await open(dir)
+  // Without preallocation the newest segment is a growing one: a spare is due at once after reopening.
+  const { storage } = await open(dir, { preallocateSegments: false })
   await fill(storage, 1, 2)
   await storage.close()
   await writeFile(join(dir, spareSegmentFileName), Buffer.alloc(4096))
   const { storage: again } = await open(dir)
   await again.awaitPreallocation()
   t.equal((await stat(join(dir, spareSegmentFileName))).size, segmentBytes)
+  await again.close()
+})
+
+t.test('a spare of another size is removed, and none made, while the newest segment is preallocated with room left', async (t) => {
+  const dir = t.testdir()
+  const { storage } = await open(dir)
+  await storage.awaitPreallocation()
+  // The spare is ready: this append moves to it rather than grow the first segment.
+  await fill(storage, 1, 2)
+  await storage.close()
+  t.equal((await segmentsIn(dir)).length, 2, 'the first append moved to the spare')
+  await writeFile(join(dir, spareSegmentFileName), Buffer.alloc(4096))
+  const { storage: again } = await open(dir)
+  await again.awaitPreallocation()
+  await t.rejects(stat(join(dir, spareSegmentFileName)), { code: 'ENOENT' }, 'the wrong-size spare is gone and no spare is due yet')
   await again.close()
 })
 

@@ -48,6 +48,7 @@ export async function runRuntimeCiShare(t: Test, share: number): Promise<void> {
     'operations through a follower': s.clients.forwardedOps,
     'unknown outcomes (TIMEOUT or lost connection)': s.clients.unknown,
     'CLUSTERDOWN answers': s.clients.failed,
+    'TTL keys read as expired (clocks skewed by seconds)': s.ttl.readsGone,
   }
   for (const [what, n] of Object.entries(exercised)) t.ok(n > 0, `exercised: ${what} (${n})`)
 }

@@ -23,6 +23,7 @@ import { Replica } from '../../../lib/replica/replica.js'
 import type { RuntimeIo } from '../../../lib/replica/runtime-io.js'
 import type { NodeId } from '../../../lib/raft/types.js'
 import { StorageError } from '../../../lib/storage/errors.js'
+import { offsetClock } from '../../../lib/util/clock.js'
 import { Prng } from '../../../lib/util/prng.js'
 import { seededRandom } from '../../../lib/util/random-source.js'
 import { pino } from 'pino'
@@ -31,6 +32,7 @@ import { drawRuntimeWeather, type RuntimeClusterSize, type RuntimeWeather, descr
 import { RuntimeSafety } from './runtime-safety.js'
 import { RuntimeTrace } from './runtime-trace.js'
 import { ClientWorkload, emptyWorkloadStats, type WorkloadStats } from './runtime-workload.js'
+import { emptyTtlStats, TtlWorkload, type TtlStats } from './ttl-workload.js'
 import { emptyDiskStats, SimDisk, type DiskStats } from './sim-disk.js'
 import { emptyNetStats, SimPeerHub, type NetStats } from './sim-peer-network.js'
 import { SimProcess, SimScheduler } from './sim-scheduler.js'
@@ -42,6 +44,11 @@ export interface RuntimeSimOptions {
   readonly traceCapacity?: number
   /** Print every event as it happens (--trace), with the nodes' debug logs. */
   readonly live?: (line: string) => void
+  /**
+   * The broken variant from before issue 18's fix: reads decide TTL expiry on
+   * the serving node's own wall clock. Only for showing that the TTL check fails.
+   */
+  readonly readsOnOwnClock?: boolean
 }
 
 export interface RuntimeStats {
@@ -66,6 +73,7 @@ export interface RuntimeStats {
   net: NetStats
   disk: DiskStats
   clients: WorkloadStats
+  ttl: TtlStats
   /** Keys whose linearizability search hit its bound: inconclusive, not failed. */
   searchesInconclusive: number
   calmMs: number
@@ -78,7 +86,7 @@ export function emptyRuntimeStats(): RuntimeStats {
   return {
     steps: 0, simulatedMs: 0, starts: 0, kills: 0, powerLosses: 0, sigterms: 0, diskFaultStops: 0, joins: 0, removes: 0, wipes: 0, memberWipes: 0, memberReplacements: 0,
     transfers: 0, snapshotsSaved: 0, snapshotsInstalled: 0, partitions: 0, leadersElected: 0,
-    net: emptyNetStats(), disk: emptyDiskStats(), clients: emptyWorkloadStats(), searchesInconclusive: 0, calmMs: 0, leaderLogsChecked: 0, readFloorsChecked: 0,
+    net: emptyNetStats(), disk: emptyDiskStats(), clients: emptyWorkloadStats(), ttl: emptyTtlStats(), searchesInconclusive: 0, calmMs: 0, leaderLogsChecked: 0, readFloorsChecked: 0,
   }
 }
 
@@ -147,6 +155,7 @@ export class RuntimeCluster {
   readonly hosts: SimHost[] = []
   private readonly byId = new Map<NodeId, SimHost>()
   readonly workload: ClientWorkload
+  readonly ttlWorkload: TtlWorkload
   private violation: Error | null = null
   private phase: 'faults' | 'calm' | 'done' = 'faults'
   private partitionEndsMs = -1
@@ -155,7 +164,7 @@ export class RuntimeCluster {
   constructor(readonly options: RuntimeSimOptions) {
     this.prng = new Prng(options.seed)
     this.addedPrng = new Prng(addedStreamSeed(options.seed))
-    this.weather = drawRuntimeWeather(this.prng, this.addedPrng, { ...(options.nodeCount === undefined ? {} : { nodeCount: options.nodeCount }), ...options.patch })
+    this.weather = drawRuntimeWeather(this.prng, this.addedPrng, new Prng(clockStreamSeed(options.seed)), { ...(options.nodeCount === undefined ? {} : { nodeCount: options.nodeCount }), ...options.patch })
     this.trace = new RuntimeTrace(options.traceCapacity ?? 300, () => this.scheduler.elapsedMs, options.live ?? null)
     this.hub = new SimPeerHub(this.scheduler, new Prng(this.prng.nextUint32()), { ...this.weather.net }, null)
     this.stats.net = this.hub.stats
@@ -167,6 +176,7 @@ export class RuntimeCluster {
       this.byId.set(id, host)
     }
     this.workload = new ClientWorkload(this, new Prng(this.prng.nextUint32()), new Prng(this.addedPrng.nextUint32()), this.stats.clients)
+    this.ttlWorkload = new TtlWorkload(this, new Prng(clockStreamSeed(options.seed) + 1), this.stats.ttl)
   }
 
   // ---- The run ------------------------------------------------------------------------
@@ -181,6 +191,7 @@ export class RuntimeCluster {
       if (this.phase === 'faults') this.operatorActs()
     })
     this.workload.start(w.clientCount)
+    this.ttlWorkload.start(w.ttlClientCount)
     await this.runUntil(w.faultMs)
     this.calm()
     const calmStartedMs = this.scheduler.elapsedMs
@@ -191,6 +202,7 @@ export class RuntimeCluster {
     this.throwIfViolated()
     this.checkKeyspaces()
     this.workload.check()
+    this.ttlWorkload.check()
     this.stats.steps = this.scheduler.steps
     this.stats.simulatedMs = this.scheduler.elapsedMs
     this.stats.leaderLogsChecked = this.safety.leaderLogsChecked
@@ -248,6 +260,8 @@ export class RuntimeCluster {
       respAddr: { host: addr.host, port: 6379 },
       httpAddr: { host: addr.host, port: 8080 },
       dataDir: host.disk.dir,
+      // The simulated disk holds one directory; the high-water record lives outside it.
+      highWaterFile: null,
       join: joinVia === null ? null : { host: `${joinVia}.sim`, port: 7000 },
       tickMs: w.tickMs,
       electionTimeoutTicks: w.electionTimeoutTicks,
@@ -279,7 +293,8 @@ export class RuntimeCluster {
     host.disk.attach(process)
     host.busy = true
     this.stats.starts++
-    const clock = this.scheduler.clockFor(process)
+    // A skewed host: its wall clock (what TTLs are stamped and read with) is offset; timers are not.
+    const clock = offsetClock(this.scheduler.clockFor(process), this.weather.clockOffsetsMs[this.hosts.indexOf(host)] ?? 0)
     const io: RuntimeIo = {
       clock,
       random: seededRandom(new Prng(this.prng.nextUint32())),
@@ -296,6 +311,7 @@ export class RuntimeCluster {
         host.everStarted = true
         if (host === this.hosts[0]) this.bootstrapped = true
         host.replica = replica
+        if (this.options.readsOnOwnClock === true) replica.readClockMs = () => clock.nowMs()
         host.backend = new ReplicaBackend(replica, false)
         host.admin = new AdminCommands(replica)
         host.backend.useAdmin(host.admin)
@@ -748,6 +764,11 @@ function addedStreamSeed(seed: number): number {
   return (Math.imul(seed, 0x9e3779b1) ^ 0x5bd1e995) >>> 0
 }
 
+/** The seed of the stream drawClockWeather and the TTL clients use (issue 18): apart from the others. */
+function clockStreamSeed(seed: number): number {
+  return (Math.imul(seed, 0x85ebca6b) ^ 0xc2b2ae35) >>> 0
+}
+
 /** The workload's keys and the key count, as one comparable string. */
 function keyspaceDigest(r: Replica): string {
   const nowMs = r.clock.nowMs()
@@ -755,7 +776,9 @@ function keyspaceDigest(r: Replica): string {
     const [res] = r.readLocal([{ t: 'get', key: Buffer.from(k) }], nowMs)
     return `${k}=${res?.t === 'bulk' ? res.value.toString('latin1') : res?.t}`
   })
-  parts.push(`dbsize=${r.keyCount(nowMs)}`)
+  // Every key held, expired or not: nodes at one applied index hold the same
+  // ones, while which of them count as expired depends on each node's clock.
+  parts.push(`dbsize=${r.keyCount()}`)
   return parts.join(' ')
 }
 

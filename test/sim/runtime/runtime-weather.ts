@@ -51,6 +51,10 @@ export interface RuntimeWeather {
   readonly thinkMsMax: number
   /** Of the reads, the share sent with `stale` (not linearizable, only checked for plausibility). */
   readonly staleReadProbability: number
+  /** Each host's wall clock runs this far ahead (negative: behind), in host order; TTL expiry must not follow it. */
+  readonly clockOffsetsMs: readonly number[]
+  /** Clients that SET keys with PX and read them back (ttl-workload.ts). */
+  readonly ttlClientCount: number
 }
 
 /** Some seeds turn a fault off entirely; the rest draw it from [lo, hi). */
@@ -63,7 +67,17 @@ export function drawAddedWeather(prng: Prng): Pick<RuntimeWeather, 'wipeMemberPr
   return { wipeMemberProbability: maybe(prng, 0.5, 0.002, 0.02), watchScanShare: maybe(prng, 0.4, 0.05, 0.3) }
 }
 
-export function drawRuntimeWeather(prng: Prng, added: Prng, patch: Partial<RuntimeWeather> = {}): RuntimeWeather {
+/** Clock skew of up to this much either way: several seconds, beyond any TTL the clients set. */
+const clockOffsetMsMax = 8000
+
+/** Per-host clock offsets and TTL clients (issue 18), from a stream of their own so that the other streams keep their draws. */
+export function drawClockWeather(prng: Prng, hostCount: number): Pick<RuntimeWeather, 'clockOffsetsMs' | 'ttlClientCount'> {
+  const skewed = prng.chance(0.7)
+  const clockOffsetsMs = Array.from({ length: hostCount }, () => (skewed ? prng.int(2 * clockOffsetMsMax + 1) - clockOffsetMsMax : 0))
+  return { clockOffsetsMs, ttlClientCount: prng.chance(0.6) ? 1 : 0 }
+}
+
+export function drawRuntimeWeather(prng: Prng, added: Prng, clock: Prng, patch: Partial<RuntimeWeather> = {}): RuntimeWeather {
   const nodeCount = prng.pick<RuntimeClusterSize>([1, 3, 3, 3, 5])
   const latencyMsMin = 0.1 + prng.next() * 2
   const syncLatencyMsMin = 0.05 + prng.next() * 1
@@ -109,8 +123,10 @@ export function drawRuntimeWeather(prng: Prng, added: Prng, patch: Partial<Runti
     thinkMsMax: prng.pick([2, 10, 30]),
     staleReadProbability: prng.next() * 0.3,
     ...drawAddedWeather(added),
+    clockOffsetsMs: [],
+    ttlClientCount: 0,
   }
-  return { ...drawn, ...patch }
+  return { ...drawn, ...drawClockWeather(clock, drawn.nodeCount + drawn.spareCount), ...patch }
 }
 
 export function describeRuntimeWeather(w: RuntimeWeather): string {
@@ -120,6 +136,6 @@ export function describeRuntimeWeather(w: RuntimeWeather): string {
     `net drop ${pct(w.net.dropProbability)} dup ${pct(w.net.duplicateProbability)} latency ${w.net.latencyMsMin.toFixed(1)}-${w.net.latencyMsMax.toFixed(1)}ms`,
     `disk fsync ${w.disk.syncLatencyMsMin.toFixed(2)}-${w.disk.syncLatencyMsMax.toFixed(2)}ms stall ${pct(w.disk.stallProbability)}/${w.disk.stallMsMax}ms faults ${pct(w.disk.faultProbability)}`,
     `kill ${pct(w.killProbability)} (power ${pct(w.powerLossProbability)}) sigterm ${pct(w.sigtermProbability)} partition ${pct(w.partitionProbability)} add ${pct(w.addProbability)} remove ${pct(w.removeProbability)} wipe member ${pct(w.wipeMemberProbability)} transfer ${pct(w.transferProbability)} snapshot ${pct(w.snapshotProbability)}`,
-    `${w.clientCount} clients (WATCH/SCAN ${pct(w.watchScanShare)}), ${w.faultMs}ms of faults`,
+    `${w.clientCount} clients (WATCH/SCAN ${pct(w.watchScanShare)}) + ${w.ttlClientCount} with TTLs, clocks ${w.clockOffsetsMs.some((o) => o !== 0) ? `offset ${w.clockOffsetsMs.map((o) => `${o}ms`).join('/')}` : 'in step'}, ${w.faultMs}ms of faults`,
   ].join('; ')
 }

@@ -18,6 +18,7 @@ import type { Op, OpKind, Outcome } from '../../jepsen/history.js'
 import { formatOp } from '../../jepsen/history.js'
 import { checkHistory } from '../../jepsen/linearizability.js'
 import { SimViolation } from '../sim-checkers.js'
+import { ttlKeys } from './ttl-workload.js'
 import type { RuntimeCluster, SimHost } from './runtime-cluster.js'
 
 export interface WorkloadStats {
@@ -42,7 +43,8 @@ export function emptyWorkloadStats(): WorkloadStats {
 
 const registers = ['r0', 'r1', 'r2'] as const
 const counters = ['c0', 'c1'] as const
-const allKeys = [...registers, ...counters] as const
+/** Every key a client writes, the TTL clients' (ttl-workload.ts) included. */
+const allKeys = [...registers, ...counters, ...ttlKeys] as const
 /** Search steps per key before the linearizability check gives up (inconclusive, not failed). */
 const searchStepsMax = 2_000_000
 

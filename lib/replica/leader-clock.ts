@@ -1,0 +1,55 @@
+// The cluster clock that TTL expiry follows (issue 18, "TTLs under clock
+// skew"). A write's expiry is computed from the time its leader stamps on it;
+// a read must decide expiry on the same clock, or a key read as gone on a
+// node whose clock runs ahead could read as present on the leader afterwards.
+//
+// Every raft message carries the sender's idea of the cluster clock
+// (MessageBase.clockMs): a leader stamps its own wall clock, never below what
+// it heard; anyone else stamps the latest leader time it heard, carried
+// forward by its own elapsed (monotonic) time, or 0 when it heard none — a
+// follower's own wall clock never enters the cluster clock. So:
+//  - a read on the leader uses max(own clock, carried-forward time heard);
+//  - a linearizable read on a follower uses the time heard with the ReadIndex
+//    answer (stamped by the leader after the read began), carried forward;
+//  - a stale read uses the carried-forward time heard last (or its own clock
+//    when it has heard nothing: a stale read promises no order anyway);
+//  - the time only moves forward: a new leader whose clock is behind goes on
+//    from the highest time it heard (heartbeats, appends and the votes that
+//    elected it carry it), so an expired key does not come back.
+import type { Clock } from '../util/clock.js'
+
+export class LeaderClock {
+  /** The highest cluster time heard, and the monotonic time when it was heard; 0 when none. */
+  private heardMs = 0
+  private heardAtMonotonicMs = 0
+
+  constructor(private readonly clock: Clock) {}
+
+  /** A message's clockMs (0: the sender knew none). */
+  hear(clockMs: number): void {
+    if (clockMs <= 0) return
+    const carried = this.carriedMs()
+    if (clockMs <= carried) return
+    this.heardMs = clockMs
+    this.heardAtMonotonicMs = this.clock.monotonicMs()
+  }
+
+  /** The time heard last, moved forward by the time elapsed here since; 0 when none. */
+  private carriedMs(): number {
+    if (this.heardMs === 0) return 0
+    return this.heardMs + Math.max(0, Math.floor(this.clock.monotonicMs() - this.heardAtMonotonicMs))
+  }
+
+  /** What this node stamps on its messages and decides expiry with, leading or not. */
+  nowMs(leading: boolean): number {
+    const carried = this.carriedMs()
+    if (leading) return Math.max(this.clock.nowMs(), carried)
+    return carried
+  }
+
+  /** For reads: the cluster clock, or this node's own when it has heard none yet. */
+  readNowMs(leading: boolean): number {
+    const t = this.nowMs(leading)
+    return t === 0 ? this.clock.nowMs() : t
+  }
+}
