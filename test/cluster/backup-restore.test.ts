@@ -141,8 +141,9 @@ t.test('a backup taken under load restores into a new 3-node cluster holding exa
   t.equal(restored.code, 0, restored.stderr)
   t.match(restored.stdout, /new cluster [0-9a-f]{16}/)
   n1.start()
-  await target.waitFor(async () => (await n1.status())?.role === 'leader', 'the restored node to lead')
+  // The joiners start at once: they retry their join until the restored node leads.
   for (const id of ['n2', 'n3']) (await target.addNode(id)).start()
+  await target.waitFor(async () => (await n1.status())?.role === 'leader', 'the restored node to lead')
   await target.waitForVoters(3)
 
   for (const node of target.nodes) {
