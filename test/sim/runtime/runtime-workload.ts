@@ -18,6 +18,7 @@ import type { Op, OpKind, Outcome } from '../../jepsen/history.js'
 import { formatOp } from '../../jepsen/history.js'
 import { checkHistory } from '../../jepsen/linearizability.js'
 import { SimViolation } from '../sim-checkers.js'
+import { runClientLoop } from './client-loop.js'
 import { ttlKeys } from './ttl-workload.js'
 import type { RuntimeCluster, SimHost } from './runtime-cluster.js'
 
@@ -67,27 +68,7 @@ export class ClientWorkload {
   ) {}
 
   start(clients: number): void {
-    for (let c = 0; c < clients; c++) void this.clientLoop(c)
-  }
-
-  private async clientLoop(client: number): Promise<void> {
-    const thinkMsMax = this.cluster.weather.thinkMsMax
-    // Clients act during the fault phase; the calm lets their last requests settle.
-    while (this.cluster.inFaults()) {
-      await this.cluster.sleep(this.prng.next() * thinkMsMax)
-      if (!this.cluster.inFaults()) return
-      const host = this.cluster.pickRunning()
-      if (host === null) {
-        await this.cluster.sleep(20)
-        continue
-      }
-      try {
-        await this.issue(client, host)
-      } catch (err) {
-        this.cluster.fail(err instanceof Error ? err : new Error(String(err)))
-        return
-      }
-    }
+    for (let c = 0; c < clients; c++) void runClientLoop(this.cluster, this.prng, (host) => this.issue(c, host))
   }
 
   private async issue(client: number, host: SimHost): Promise<void> {

@@ -9,6 +9,7 @@
 import type { KvOp, KvOpResult } from '../../../lib/kv/command.js'
 import type { Prng } from '../../../lib/util/prng.js'
 import { SimViolation } from '../sim-checkers.js'
+import { runClientLoop } from './client-loop.js'
 import type { RuntimeCluster, SimHost } from './runtime-cluster.js'
 
 export interface TtlStats {
@@ -48,28 +49,13 @@ export class TtlWorkload {
   ) {}
 
   start(clients: number): void {
-    for (let c = 0; c < clients; c++) void this.clientLoop()
+    for (let c = 0; c < clients; c++) void runClientLoop(this.cluster, this.prng, (host) => this.issue(host))
   }
 
-  private async clientLoop(): Promise<void> {
-    const thinkMsMax = this.cluster.weather.thinkMsMax
-    while (this.cluster.inFaults()) {
-      await this.cluster.sleep(this.prng.next() * thinkMsMax)
-      if (!this.cluster.inFaults()) return
-      const host = this.cluster.pickRunning()
-      if (host === null) {
-        await this.cluster.sleep(20)
-        continue
-      }
-      const key = this.prng.pick(ttlKeys)
-      try {
-        if (this.prng.chance(0.3)) await this.set(host, key, ttlMsMin + this.prng.int(ttlMsMax - ttlMsMin))
-        else await this.read(host, key)
-      } catch (err) {
-        this.cluster.fail(err instanceof Error ? err : new Error(String(err)))
-        return
-      }
-    }
+  private issue(host: SimHost): Promise<void> {
+    const key = this.prng.pick(ttlKeys)
+    if (this.prng.chance(0.3)) return this.set(host, key, ttlMsMin + this.prng.int(ttlMsMax - ttlMsMin))
+    return this.read(host, key)
   }
 
   private async set(host: SimHost, key: string, ttlMs: number): Promise<void> {
