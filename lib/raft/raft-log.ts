@@ -1,8 +1,12 @@
 // The in-memory view of one node's Raft log: the entries after the last
 // snapshot, the commit and apply positions, and how far the log has been
 // handed to storage and confirmed durable. Storage owns the bytes on disk;
-// this class owns the positions the algorithm reasons about.
+// this class owns the positions the algorithm reasons about. The entries
+// themselves live in an EntryRing (typed arrays and byte slabs, see
+// entry-ring.ts); the Entry objects this class hands out are made on demand
+// and short-lived, and their data are views into the ring's slabs.
 import { assert } from '../util/assert.js'
+import { EntryRing, KIND_CONFIG, KIND_NOOP, KIND_NORMAL } from './entry-ring.js'
 import type { Config, Entry, SnapshotMeta } from './types.js'
 
 interface ConfigAt {
@@ -13,9 +17,13 @@ interface ConfigAt {
 export class RaftLog {
   /** The compaction point: entries at or below snapshot.index are gone. */
   private snapshotMeta: SnapshotMeta
-  /** entries[i] has index snapshotMeta.index + 1 + i. */
-  private entries: Entry[]
-  /** Configurations in effect from each index on; configs[0] is the snapshot's. */
+  /** The entries after the snapshot: entries.firstIndex is always snapshotMeta.index + 1. */
+  private readonly entries: EntryRing
+  /**
+   * Configurations in effect from each index on; configs[0] is the
+   * snapshot's, every later one is a config entry still in the log (the
+   * ring keeps only its kind and term: the config itself lives here).
+   */
   private configs: ConfigAt[]
 
   // Positions, each moved only by the method that checks its rule (see the
@@ -35,11 +43,11 @@ export class RaftLog {
 
   constructor(snapshot: SnapshotMeta, entries: readonly Entry[], commit: number) {
     this.snapshotMeta = snapshot
-    this.entries = [...entries]
+    this.entries = new EntryRing(snapshot.index + 1)
     this.configs = [{ index: snapshot.index, config: snapshot.config }]
-    for (const [i, e] of this.entries.entries()) {
+    for (const [i, e] of entries.entries()) {
       assert(e.index === snapshot.index + 1 + i, `log: entry ${e.index} out of place at offset ${i}`)
-      if (e.kind === 'config') this.configs.push({ index: e.index, config: e.config })
+      this.push(e)
     }
     assert(commit >= snapshot.index, `log: commit ${commit} below snapshot ${snapshot.index}`)
     assert(commit <= this.lastIndex(), `log: commit ${commit} beyond last index ${this.lastIndex()}`)
@@ -77,23 +85,66 @@ export class RaftLog {
   }
 
   lastIndex(): number {
-    return this.snapshotMeta.index + this.entries.length
+    return this.snapshotMeta.index + this.entries.count
   }
 
   lastTerm(): number {
-    const last = this.entries[this.entries.length - 1]
-    return last === undefined ? this.snapshotMeta.term : last.term
+    return this.entries.count === 0 ? this.snapshotMeta.term : this.entries.termAt(this.lastIndex())
   }
 
   /** The term at `index`, or undefined when compacted away or beyond the end. */
   term(index: number): number | undefined {
     if (index === this.snapshotMeta.index) return this.snapshotMeta.term
-    return this.entry(index)?.term
+    if (index <= this.snapshotMeta.index || index > this.lastIndex()) return undefined
+    return this.entries.termAt(index)
   }
 
+  /** The entry at `index` (a new object each call; its data a view into the log's slabs), or undefined. */
   entry(index: number): Entry | undefined {
-    if (index <= this.snapshotMeta.index) return undefined
-    return this.entries[index - this.snapshotMeta.index - 1]
+    if (index <= this.snapshotMeta.index || index > this.lastIndex()) return undefined
+    return this.makeEntry(index)
+  }
+
+  private makeEntry(index: number): Entry {
+    const term = this.entries.termAt(index)
+    switch (this.entries.kindAt(index)) {
+      case KIND_NORMAL:
+        return { index, term, kind: 'normal', data: this.entries.dataAt(index) }
+      case KIND_NOOP:
+        return { index, term, kind: 'noop' }
+      case KIND_CONFIG:
+        return { index, term, kind: 'config', config: this.configEntryAt(index) }
+    }
+  }
+
+  /** The config carried by the config entry at `index` (rare: a linear search is fine). */
+  private configEntryAt(index: number): Config {
+    for (let i = this.configs.length - 1; i > 0; i--) {
+      const c = this.configs[i] as ConfigAt
+      if (c.index === index) return c.config
+    }
+    assert(false, `log: no config entry at index ${index}`)
+  }
+
+  /** The flow-control size of the entry at `index` (see entryBytes), without making it. */
+  private bytesAt(index: number): number {
+    switch (this.entries.kindAt(index)) {
+      case KIND_NORMAL:
+        return this.entries.dataBytesAt(index) + 24
+      case KIND_NOOP:
+        return 24
+      case KIND_CONFIG:
+        return 24 + this.configEntryAt(index).members.length * 64
+    }
+  }
+
+  private push(e: Entry): void {
+    if (e.kind === 'normal') this.entries.push(e.term, KIND_NORMAL, e.data)
+    else if (e.kind === 'noop') this.entries.push(e.term, KIND_NOOP, null)
+    else {
+      this.entries.push(e.term, KIND_CONFIG, null)
+      this.configs.push({ index: e.index, config: e.config })
+    }
   }
 
   matchTerm(index: number, term: number): boolean {
@@ -113,10 +164,9 @@ export class RaftLog {
     const out: Entry[] = []
     let bytes = 0
     for (let i = lo; i < end; i++) {
-      const e = this.entries[i - this.snapshotMeta.index - 1] as Entry
-      bytes += entryBytes(e)
+      bytes += this.bytesAt(i)
       if (out.length > 0 && bytes > bytesMax) break
-      out.push(e)
+      out.push(this.makeEntry(i))
     }
     return out
   }
@@ -145,8 +195,7 @@ export class RaftLog {
   append(entries: readonly Entry[]): void {
     for (const e of entries) {
       assert(e.index === this.lastIndex() + 1, `log: append of ${e.index} after ${this.lastIndex()}`)
-      this.entries.push(e)
-      if (e.kind === 'config') this.configs.push({ index: e.index, config: e.config })
+      this.push(e)
     }
   }
 
@@ -171,7 +220,7 @@ export class RaftLog {
   }
 
   private truncateFrom(index: number): void {
-    this.entries.length = index - this.snapshotMeta.index - 1
+    this.entries.truncateFrom(index)
     while ((this.configs[this.configs.length - 1] as ConfigAt).index >= index) this.configs.pop()
     assert(this.configs.length > 0, 'log: truncated the snapshot configuration')
     this.handedOutIndex = Math.min(this.handedOutIndex, index - 1)
@@ -205,7 +254,7 @@ export class RaftLog {
   /** Entries not yet handed to storage, from now on counted as handed out (in a Ready). */
   handOutUnpersisted(): Entry[] {
     if (this.handedOutIndex >= this.lastIndex()) return []
-    const out = this.entries.slice(this.handedOutIndex - this.snapshotMeta.index)
+    const out = this.slice(this.handedOutIndex + 1, this.lastIndex() + 1)
     this.handedOutIndex = this.lastIndex()
     return out
   }
@@ -243,7 +292,7 @@ export class RaftLog {
   restore(meta: SnapshotMeta): void {
     assert(meta.index > this.commit, `log: restoring snapshot ${meta.index} at or below commit ${this.commit}`)
     this.snapshotMeta = meta
-    this.entries = []
+    this.entries.reset(meta.index + 1)
     this.configs = [{ index: meta.index, config: meta.config }]
     this.commitIndex = meta.index
     this.applyingIndex = meta.index
@@ -259,7 +308,7 @@ export class RaftLog {
     assert(index <= this.appliedIndex, `log: compact ${index} beyond applied ${this.appliedIndex}`)
     assert(index > this.snapshotMeta.index, `log: compact ${index} not beyond snapshot ${this.snapshotMeta.index}`)
     const meta = this.snapshotMetaAt(index)
-    this.entries = this.entries.slice(index - this.snapshotMeta.index)
+    this.entries.dropTo(index)
     this.snapshotMeta = meta
     this.configs = [{ index, config: meta.config }, ...this.configs.filter((c) => c.index > index)]
     return meta

@@ -1,0 +1,204 @@
+// The Raft log's entries held compactly: a ring of typed arrays keyed by
+// index (term, kind, where the data is) and the data bytes copied into large
+// append-only slabs. Holding up to SNAPSHOT_ENTRIES entries as one object and
+// one Buffer each made every scavenge copy the recent ones and filled old
+// space with them; here the garbage collector sees a few arrays and a few
+// slabs, whatever the entry count.
+//
+// Who may hold a view into a slab: whoever receives an entry from RaftLog
+// (storage persisting a Ready, the transport encoding an Append, the state
+// machine applying it). A slab's bytes are written once and never again:
+// truncation and compaction move counters only, and a slab is released (its
+// reference dropped) only when compaction passes every entry in it, so a view
+// stays valid and unchanged as long as anybody holds it. The cost of that
+// safety: a view kept past its use keeps its whole slab alive, so the state
+// machine copies what it keeps (the keyspace does).
+import { assert } from '../util/assert.js'
+
+/** How entries are told apart in the ring; config entries keep their object in RaftLog. */
+export const KIND_NORMAL = 0
+export const KIND_NOOP = 1
+export const KIND_CONFIG = 2
+export type EntryKindCode = typeof KIND_NORMAL | typeof KIND_NOOP | typeof KIND_CONFIG
+
+/** Bytes per slab: large enough that slabs are few, small enough that compaction frees memory steadily. */
+export const SLAB_BYTES = 1 << 20
+const RING_SLOTS_FIRST = 1024
+
+/** Append-only byte slabs; slab `seq` is slabs[seq - firstSeq]. */
+class DataSlabs {
+  private slabs: Buffer[] = []
+  private firstSeq = 0
+  /** Write offset in the last slab. */
+  private cursor = 0
+  /** Where the last write() put its bytes (fields, not a returned object: no allocation per entry). */
+  writtenSeq = 0
+  writtenOffset = 0
+
+  /** The seq a zero-length write gets: the slab being written, or the next one. Never below an earlier write's seq. */
+  currentSeq(): number {
+    return this.slabs.length > 0 ? this.firstSeq + this.slabs.length - 1 : this.firstSeq
+  }
+
+  write(data: Buffer): void {
+    let slab = this.slabs[this.slabs.length - 1]
+    if (slab === undefined || this.cursor + data.length > slab.length) {
+      // A new slab, big enough for an entry larger than SLAB_BYTES; the
+      // old slab's tail stays unused (its bytes are never written later).
+      slab = Buffer.allocUnsafeSlow(Math.max(SLAB_BYTES, data.length))
+      this.slabs.push(slab)
+      this.cursor = 0
+    }
+    data.copy(slab, this.cursor)
+    this.writtenSeq = this.firstSeq + this.slabs.length - 1
+    this.writtenOffset = this.cursor
+    this.cursor += data.length
+  }
+
+  view(seq: number, offset: number, length: number): Buffer {
+    const slab = this.slabs[seq - this.firstSeq]
+    // The message is built only on failure: this runs for every entry handed out.
+    if (slab === undefined) assert(false, `entry ring: slab ${seq} already released`)
+    return slab.subarray(offset, offset + length)
+  }
+
+  /** Drops every slab below `seq`; views into them stay valid (nothing writes them again). */
+  releaseBefore(seq: number): void {
+    let n = 0
+    while (n < this.slabs.length && this.firstSeq + n < seq) n++
+    if (n === 0) return
+    this.slabs.splice(0, n)
+    this.firstSeq += n
+    if (this.slabs.length === 0) this.cursor = 0
+  }
+
+  /** Drops every slab: the next write starts a new one. */
+  releaseAll(): void {
+    this.releaseBefore(this.firstSeq + this.slabs.length)
+  }
+
+  slabCount(): number {
+    return this.slabs.length
+  }
+}
+
+/**
+ * Entries [firstIndex, firstIndex + count) as parallel typed arrays in a ring
+ * whose slot count is a power of two; it doubles when full (the log holds at
+ * most what compaction and the snapshot interval leave it).
+ */
+export class EntryRing {
+  private firstIdx: number
+  private countNow = 0
+  /** Slot of firstIdx. */
+  private head = 0
+  private mask = RING_SLOTS_FIRST - 1
+  private terms = new Float64Array(RING_SLOTS_FIRST)
+  private kinds = new Uint8Array(RING_SLOTS_FIRST)
+  private slabSeqs = new Float64Array(RING_SLOTS_FIRST)
+  private offsets = new Uint32Array(RING_SLOTS_FIRST)
+  private lengths = new Uint32Array(RING_SLOTS_FIRST)
+  private readonly data = new DataSlabs()
+
+  constructor(firstIndex: number) {
+    this.firstIdx = firstIndex
+  }
+
+  get firstIndex(): number {
+    return this.firstIdx
+  }
+
+  get count(): number {
+    return this.countNow
+  }
+
+  /** Appends the entry at index firstIndex + count; `data` is copied (null for noop and config entries). */
+  push(term: number, kind: EntryKindCode, data: Buffer | null): void {
+    if (this.countNow === this.mask + 1) this.grow()
+    const slot = (this.head + this.countNow) & this.mask
+    this.terms[slot] = term
+    this.kinds[slot] = kind
+    if (data !== null && data.length > 0) {
+      this.data.write(data)
+      this.slabSeqs[slot] = this.data.writtenSeq
+      this.offsets[slot] = this.data.writtenOffset
+      this.lengths[slot] = data.length
+    } else {
+      this.slabSeqs[slot] = this.data.currentSeq()
+      this.offsets[slot] = 0
+      this.lengths[slot] = 0
+    }
+    this.countNow++
+  }
+
+  private slotOf(index: number): number {
+    if (index < this.firstIdx || index >= this.firstIdx + this.countNow) {
+      // Built only on failure: every term lookup comes through here.
+      assert(false, `entry ring: index ${index} outside [${this.firstIdx}, ${this.firstIdx + this.countNow})`)
+    }
+    return (this.head + (index - this.firstIdx)) & this.mask
+  }
+
+  termAt(index: number): number {
+    return this.terms[this.slotOf(index)] as number
+  }
+
+  kindAt(index: number): EntryKindCode {
+    return this.kinds[this.slotOf(index)] as EntryKindCode
+  }
+
+  dataBytesAt(index: number): number {
+    return this.lengths[this.slotOf(index)] as number
+  }
+
+  /** A view of a normal entry's data (see the file comment for how long it stays valid). */
+  dataAt(index: number): Buffer {
+    const slot = this.slotOf(index)
+    return this.data.view(this.slabSeqs[slot] as number, this.offsets[slot] as number, this.lengths[slot] as number)
+  }
+
+  /** Forgets entries from `index` on; their bytes stay where they are, never overwritten. */
+  truncateFrom(index: number): void {
+    assert(index >= this.firstIdx && index <= this.firstIdx + this.countNow, `entry ring: truncate at ${index} outside the ring`)
+    this.countNow = index - this.firstIdx
+  }
+
+  /** Forgets entries up to `index` (compaction) and releases the slabs only they used. */
+  dropTo(index: number): void {
+    assert(index >= this.firstIdx - 1 && index < this.firstIdx + this.countNow, `entry ring: drop to ${index} outside the ring`)
+    const n = index - this.firstIdx + 1
+    this.head = (this.head + n) & this.mask
+    this.countNow -= n
+    this.firstIdx = index + 1
+    if (this.countNow > 0) this.data.releaseBefore(this.slabSeqs[this.head] as number)
+    else this.data.releaseBefore(this.data.currentSeq())
+  }
+
+  /** Empties the ring so that the next entry pushed has `firstIndex`; every slab is released. */
+  reset(firstIndex: number): void {
+    this.firstIdx = firstIndex
+    this.countNow = 0
+    this.head = 0
+    this.data.releaseAll()
+  }
+
+  /** Slabs held, for tests and status. */
+  slabCount(): number {
+    return this.data.slabCount()
+  }
+
+  private grow(): void {
+    const slots = (this.mask + 1) * 2
+    const move = <A extends Float64Array | Uint32Array | Uint8Array>(from: A, to: A): A => {
+      for (let i = 0; i < this.countNow; i++) to[i] = from[(this.head + i) & this.mask] as number
+      return to
+    }
+    this.terms = move(this.terms, new Float64Array(slots))
+    this.kinds = move(this.kinds, new Uint8Array(slots))
+    this.slabSeqs = move(this.slabSeqs, new Float64Array(slots))
+    this.offsets = move(this.offsets, new Uint32Array(slots))
+    this.lengths = move(this.lengths, new Uint32Array(slots))
+    this.head = 0
+    this.mask = slots - 1
+  }
+}

@@ -1,0 +1,105 @@
+// The Raft log's compact entry store (lib/raft/entry-ring.ts): entries keep
+// their terms, kinds and bytes across the ring's wrap-around and growth; a
+// view handed out stays unchanged whatever happens to the log afterwards;
+// slabs are released only when compaction passes every entry in them.
+import t from 'tap'
+import { EntryRing, KIND_NOOP, KIND_NORMAL, SLAB_BYTES } from '../../lib/raft/entry-ring.js'
+import { RaftLog } from '../../lib/raft/raft-log.js'
+import type { Entry } from '../../lib/raft/types.js'
+
+function bytesOf(index: number, length = 100): Buffer {
+  return Buffer.alloc(length, index % 251)
+}
+
+t.test('entries keep term, kind and bytes across wrap-around and growth of the ring', async (t) => {
+  const ring = new EntryRing(1)
+  for (let i = 1; i <= 1000; i++) ring.push(i, KIND_NORMAL, bytesOf(i))
+  ring.dropTo(900) // the head moves, so growth has to unwrap the ring
+  for (let i = 1001; i <= 3000; i++) ring.push(i, i % 7 === 0 ? KIND_NOOP : KIND_NORMAL, i % 7 === 0 ? null : bytesOf(i))
+  t.equal(ring.firstIndex, 901)
+  t.equal(ring.count, 2100)
+  let bad = 0
+  for (let i = 901; i <= 3000; i++) {
+    if (ring.termAt(i) !== i) bad++
+    const noop = i > 1000 && i % 7 === 0
+    if (ring.kindAt(i) !== (noop ? KIND_NOOP : KIND_NORMAL)) bad++
+    if (!noop && !ring.dataAt(i).equals(bytesOf(i))) bad++
+  }
+  t.equal(bad, 0)
+})
+
+t.test('a view handed out keeps its bytes after the entry is truncated and its index written again', async (t) => {
+  const ring = new EntryRing(1)
+  ring.push(1, KIND_NORMAL, Buffer.from('first'))
+  const view = ring.dataAt(1)
+  ring.truncateFrom(1)
+  ring.push(2, KIND_NORMAL, Buffer.from('other'))
+  t.equal(view.toString(), 'first')
+  t.equal(ring.dataAt(1).toString(), 'other')
+})
+
+t.test('the data is copied in: the caller may reuse its buffer after pushing', async (t) => {
+  const ring = new EntryRing(1)
+  const mine = Buffer.from('abc')
+  ring.push(1, KIND_NORMAL, mine)
+  mine.write('xyz')
+  t.equal(ring.dataAt(1).toString(), 'abc')
+})
+
+t.test('compaction releases a slab only once every entry in it is passed', async (t) => {
+  const ring = new EntryRing(1)
+  const perSlab = Math.floor(SLAB_BYTES / 1000)
+  for (let i = 1; i <= perSlab * 3; i++) ring.push(1, KIND_NORMAL, bytesOf(i, 1000))
+  t.equal(ring.slabCount(), 3)
+  ring.dropTo(perSlab - 1)
+  t.equal(ring.slabCount(), 3, 'the last entry of the first slab is still there')
+  ring.dropTo(perSlab)
+  t.equal(ring.slabCount(), 2)
+  ring.dropTo(perSlab * 3)
+  t.equal(ring.slabCount(), 1, 'an empty ring keeps the slab it writes into')
+  ring.push(1, KIND_NORMAL, bytesOf(7, 1000))
+  t.ok(ring.dataAt(perSlab * 3 + 1).equals(bytesOf(7, 1000)))
+})
+
+t.test('an entry larger than a slab gets a slab of its own size', async (t) => {
+  const ring = new EntryRing(1)
+  ring.push(1, KIND_NORMAL, bytesOf(1))
+  const big = Buffer.alloc(SLAB_BYTES + 10, 3)
+  ring.push(1, KIND_NORMAL, big)
+  t.equal(ring.slabCount(), 2)
+  t.ok(ring.dataAt(2).equals(big))
+  t.ok(ring.dataAt(1).equals(bytesOf(1)))
+})
+
+t.test('reset empties the ring at a new index and releases every slab', async (t) => {
+  const ring = new EntryRing(1)
+  for (let i = 1; i <= 10; i++) ring.push(1, KIND_NORMAL, bytesOf(i))
+  ring.reset(500)
+  t.equal(ring.slabCount(), 0)
+  t.equal(ring.count, 0)
+  ring.push(2, KIND_NORMAL, bytesOf(500))
+  t.equal(ring.firstIndex, 500)
+  t.ok(ring.dataAt(500).equals(bytesOf(500)))
+})
+
+t.test('reading outside the ring stops on an assertion', async (t) => {
+  const ring = new EntryRing(5)
+  ring.push(1, KIND_NOOP, null)
+  t.throws(() => ring.termAt(4))
+  t.throws(() => ring.termAt(6))
+})
+
+t.test('the log hands out config entries with their config, normal entries with their bytes', async (t) => {
+  const config = { members: [{ id: 'a', addr: 'x', role: 'voter' as const }] }
+  const entries: Entry[] = [
+    { index: 1, term: 1, kind: 'noop' },
+    { index: 2, term: 1, kind: 'config', config },
+    { index: 3, term: 2, kind: 'normal', data: Buffer.from('set') },
+  ]
+  const log = new RaftLog({ index: 0, term: 0, config: { members: [] } }, entries, 0)
+  t.same(log.slice(1, 4), entries)
+  const e2 = log.entry(2)
+  t.equal(e2?.kind === 'config' ? e2.config : null, config, 'the config object itself')
+  t.same(log.slice(1, 4, Infinity, 24 + 24 + 64), entries.slice(0, 2), 'the byte bound counts a config entry by its members')
+  t.same(log.slice(1, 4, Infinity, 24 + 24 + 63), entries.slice(0, 1))
+})
