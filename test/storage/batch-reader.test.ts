@@ -89,3 +89,12 @@ t.test('normal and noop entries are the same bytes in record types 2 and 3', asy
   t.equal(v3[0], 3)
   t.same(v3.subarray(1, end), v2.subarray(1))
 })
+
+t.test('negative and large longs round-trip through record type 3 as avsc reads them', async (t) => {
+  const hardState = { term: 2 ** 53 - 2, vote: 'nœud', commit: 2 ** 40 }
+  const entries: Entry[] = [{ index: 2 ** 31, term: 2 ** 35 + 1, kind: 'config', config: { members: [{ id: 'n1', addr: 'a:1', role: 'learner', incarnation: 'é' }] } }]
+  const buf = Buffer.alloc(256)
+  const end = encodeBatchInto({ hardState, entries }, buf, 0)
+  t.same(decodeBatchWithAvsc(buf.subarray(0, end)), { hardState, entries })
+  t.same(decodeBatch(buf.subarray(0, end)), { hardState, entries })
+})

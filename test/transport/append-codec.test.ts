@@ -105,3 +105,13 @@ t.test('an Append whose entries come in several array blocks decodes as avsc dec
   const reference = wireUnionType.fromBuffer(blocks) as { Append: AppendRequest }
   t.same(reference.Append.entries, entries)
 })
+
+t.test('an unsafe integer in an Append is refused at encode time', async (t) => {
+  t.throws(() => encodeWireFrame({ ...append('n2', []), commit: Number.MAX_SAFE_INTEGER }), RangeError)
+  t.throws(() => encodeWireFrame(append('n2', [{ index: 1.5, term: 1, kind: 'noop' }])), RangeError)
+})
+
+t.test('remembered encodings are bounded: the oldest are dropped', async (t) => {
+  for (let i = 0; i < 200; i++) encodeWireFrame(append('n2', entriesOf(1, 1)))
+  t.ok(rememberedRuns() <= 64, `${rememberedRuns()} remembered`)
+})
