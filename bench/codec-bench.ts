@@ -28,16 +28,22 @@ function appendTo(to: string, entries: readonly Entry[]): AppendRequest {
   return { type: 'Append', from: 'node-1', to, term: 7, prevIndex, prevTerm: 7, entries, commit: prevIndex, fromIncarnation: 'a1b2', toIncarnation: 'c3d4', clockMs: 1_767_000_000_000 }
 }
 
-/** The best of ROUNDS runs of `iterations` calls, in µs per entry: on a shared machine the minimum is the least disturbed. */
+/**
+ * CPU time (user + system, GC threads included) of `iterations` calls, in
+ * µs per entry, median of ROUNDS runs: on a shared, loaded machine CPU time
+ * moves far less than wall time.
+ */
 function timeUsPerEntry(label: string, entriesPerCall: number, iterations: number, fn: (i: number) => unknown): void {
   for (let i = 0; i < iterations / 5; i++) fn(i) // warm-up
-  let best = Infinity
+  const rounds: number[] = []
   for (let round = 0; round < ROUNDS; round++) {
-    const start = process.hrtime.bigint()
+    const start = process.cpuUsage()
     for (let i = 0; i < iterations; i++) fn(i)
-    best = Math.min(best, Number(process.hrtime.bigint() - start) / iterations / entriesPerCall)
+    const used = process.cpuUsage(start)
+    rounds.push((used.user + used.system) / iterations / entriesPerCall)
   }
-  console.log(`${label.padEnd(44)} ${(best / 1000).toFixed(3)} µs/entry`)
+  rounds.sort((a, b) => a - b)
+  console.log(`${label.padEnd(44)} ${(rounds[ROUNDS >> 1] as number).toFixed(3)} µs/entry`)
 }
 
 let sink: unknown = null
