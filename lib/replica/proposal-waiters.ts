@@ -78,10 +78,10 @@ export class ProposalWaiters {
 
   /** The entry at `index` was applied with `term`. */
   applied(index: number, term: number, result: KvApplyResult | null): void {
-    const indexes = this.indexes
-    while (this.head < indexes.length) {
+    // this.indexes, not a local: shift() may compact the arrays.
+    while (this.head < this.indexes.length) {
       const at = this.head
-      const waiterIndex = indexes[at] as number
+      const waiterIndex = this.indexes[at] as number
       if (waiterIndex > index) break
       const waiter = this.waiters[at] as ProposalWaiter
       const waiterTerm = this.terms[at] as number
