@@ -8,6 +8,7 @@ import type { WriteTarget } from '../../replica/client-api.js'
 import type { Logger } from '../../util/logger.js'
 import { backendErrorReply } from './backend-errors.js'
 import type { CommandContext, KvCommandSpec } from './command-types.js'
+import { keySlot } from './key-slot.js'
 import { ReplySlot } from './reply-queue.js'
 import { array, bulk, errorReply, integer, replyNil, replyNilArray, replyOk, simpleString, type Reply } from './reply-writer.js'
 import type { SequencedRead, SequencedWrite, WorkGroup } from './sequencer.js'
@@ -65,8 +66,8 @@ export class CommandReply extends ReplySlot implements WriteTarget, SequencedWri
 
   constructor(
     private readonly logger: Logger,
-    /** The hash slot a -MOVED reply names. */
-    private readonly keySlot: number,
+    /** The key whose hash slot a -MOVED reply names (computed only for an error reply). */
+    private readonly key: Buffer | undefined,
     private readonly custom: CustomReply | null,
   ) {
     super()
@@ -77,7 +78,7 @@ export class CommandReply extends ReplySlot implements WriteTarget, SequencedWri
     try {
       reply = this.formatWrite(outcome)
     } catch (error) {
-      reply = backendErrorReply(error, this.logger, this.keySlot)
+      reply = backendErrorReply(error, this.logger, this.keySlot())
     }
     this.finish(reply)
   }
@@ -91,7 +92,7 @@ export class CommandReply extends ReplySlot implements WriteTarget, SequencedWri
     try {
       reply = formatResult(result)
     } catch (error) {
-      reply = backendErrorReply(error, this.logger, this.keySlot)
+      reply = backendErrorReply(error, this.logger, this.keySlot())
     }
     this.finish(reply)
   }
@@ -102,10 +103,14 @@ export class CommandReply extends ReplySlot implements WriteTarget, SequencedWri
 
   private errorReply(error: unknown): Reply {
     try {
-      return backendErrorReply(error, this.logger, this.keySlot)
+      return backendErrorReply(error, this.logger, this.keySlot())
     } catch {
       return errorReply('ERR internal error; see the server log')
     }
+  }
+
+  private keySlot(): number {
+    return this.key === undefined ? 0 : keySlot(this.key)
   }
 
   private finish(reply: Reply): void {

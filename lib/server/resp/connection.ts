@@ -388,7 +388,7 @@ export class Connection implements ConnectionView {
       this.queue.push(moved)
       return
     }
-    this.sequencer.read(op, consistency, this.queue.reserveSlot(new CommandReply(this.server.logger, 0, null)))
+    this.sequencer.read(op, consistency, this.queue.reserveSlot(new CommandReply(this.server.logger, undefined, null)))
   }
 
   private runWrite(spec: KvCommandSpec, args: Buffer[]): void {
@@ -402,15 +402,15 @@ export class Connection implements ConnectionView {
       this.queue.push(moved)
       return
     }
-    const slot = spec.firstKey > 0 && args[spec.firstKey] !== undefined ? keySlot(args[spec.firstKey] as Buffer) : 0
     const blocking = spec.blocking
     if (blocking === undefined) {
       // The hot path: the reply slot is the backend's target (command-reply.ts).
       const custom = spec.reply === undefined ? null : { spec, context: this.context, args }
-      const reply = this.queue.reserveSlot(new CommandReply(this.server.logger, slot, custom))
+      const reply = this.queue.reserveSlot(new CommandReply(this.server.logger, spec.firstKey > 0 ? args[spec.firstKey] : undefined, custom))
       this.sequencer.write({ ops: [op], watches: noWatches }, reply)
       return
     }
+    const slot = spec.firstKey > 0 && args[spec.firstKey] !== undefined ? keySlot(args[spec.firstKey] as Buffer) : 0
     const result = this.sequencer.run('write', () => this.blockingPop(op, blocking.keys(args), blocking.timeout(args)))
     const custom = spec.reply
     this.settleWith(
