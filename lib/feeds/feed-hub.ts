@@ -50,9 +50,9 @@ export class FeedHub implements KvEventSink {
   }
 
   keyEvent(index: number, event: string, typeClass: KvEventClass, key: string, value: StoredValue | null): void {
-    const change = { index, op: event, typeClass, key, value }
-    this.history.append(change)
-    this.watchers.offer(change)
+    this.history.append(index, event, typeClass, key, value)
+    // An event object only when a stream is open to take it.
+    if (this.watchers.size > 0) this.watchers.offer({ index, op: event, typeClass, key, value })
     if (this.pubsub.empty || !notifies(this.notifyFlags, typeClass)) return
     // notify.c: the keyspace channel carries the event name, the keyevent channel the key.
     const keyBytes = Buffer.from(key, 'latin1')

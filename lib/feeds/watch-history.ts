@@ -20,12 +20,22 @@ export interface ChangeEvent {
   readonly value: StoredValue | null
 }
 
-/** A rough per-event cost of the object and its slot, for the byte bound. */
+/** A rough per-event cost of the ring's slots, for the byte bound. */
 const EVENT_OVERHEAD_BYTES = 64
 
+/**
+ * The ring is held in columns (an index array and one array per field), not
+ * as one object per event: every write on every node appends here, and an
+ * object per event lived long enough to be copied by the young-generation
+ * collector and then promoted. Event objects are built only for a replay.
+ */
 export class WatchHistory {
-  /** events[head .. head + count) in a ring, oldest first; indexes never decrease. */
-  private events: (ChangeEvent | undefined)[]
+  /** Slots [head, head + count) of the ring hold the events, oldest first; indexes never decrease. */
+  private readonly indexes: Float64Array
+  private readonly ops: string[]
+  private readonly typeClasses: KvEventClass[]
+  private readonly keys: string[]
+  private readonly values: (StoredValue | null)[]
   private head = 0
   private count = 0
   private bytes = 0
@@ -36,7 +46,12 @@ export class WatchHistory {
     private readonly bytesMax: number,
     startIndex: number,
   ) {
-    this.events = new Array<ChangeEvent | undefined>(Math.max(1, eventsMax))
+    const slots = Math.max(1, eventsMax)
+    this.indexes = new Float64Array(slots)
+    this.ops = new Array<string>(slots).fill('')
+    this.typeClasses = new Array<KvEventClass>(slots).fill('g')
+    this.keys = new Array<string>(slots).fill('')
+    this.values = new Array<StoredValue | null>(slots).fill(null)
     this.horizon = startIndex
   }
 
@@ -44,17 +59,25 @@ export class WatchHistory {
     return this.count
   }
 
-  append(event: ChangeEvent): void {
-    if (this.count === this.events.length) this.evictOldest()
-    this.events[(this.head + this.count) % this.events.length] = event
+  append(index: number, op: string, typeClass: KvEventClass, key: string, value: StoredValue | null): void {
+    const slots = this.indexes.length
+    if (this.count === slots) this.evictOldest()
+    const at = (this.head + this.count) % slots
+    this.indexes[at] = index
+    this.ops[at] = op
+    this.typeClasses[at] = typeClass
+    this.keys[at] = key
+    this.values[at] = value
     this.count++
-    this.bytes += sizeOf(event)
+    this.bytes += key.length + (value?.length ?? 0) + EVENT_OVERHEAD_BYTES
     while (this.bytes > this.bytesMax && this.count > 1) this.evictOldest()
   }
 
   /** A snapshot replaced the state at `index`: what came before is not known here. */
   reset(index: number): void {
-    this.events = new Array<ChangeEvent | undefined>(this.events.length)
+    // Drop the references so the old keys and values can be collected.
+    this.keys.fill('')
+    this.values.fill(null)
     this.head = 0
     this.count = 0
     this.bytes = 0
@@ -65,33 +88,33 @@ export class WatchHistory {
   after(from: number): ChangeEvent[] | null {
     if (from < this.horizon) return null
     const out: ChangeEvent[] = []
+    const slots = this.indexes.length
     // Binary search for the first event past `from`: the ring is sorted by index.
     let lo = 0
     let hi = this.count
     while (lo < hi) {
       const mid = (lo + hi) >>> 1
-      if ((this.at(mid) as ChangeEvent).index <= from) lo = mid + 1
+      if ((this.indexes[(this.head + mid) % slots] as number) <= from) lo = mid + 1
       else hi = mid
     }
-    for (let i = lo; i < this.count; i++) out.push(this.at(i) as ChangeEvent)
+    for (let i = lo; i < this.count; i++) {
+      const at = (this.head + i) % slots
+      out.push({ index: this.indexes[at] as number, op: this.ops[at] as string, typeClass: this.typeClasses[at] as KvEventClass, key: this.keys[at] as string, value: this.values[at] ?? null })
+    }
     return out
   }
 
-  private at(i: number): ChangeEvent | undefined {
-    return this.events[(this.head + i) % this.events.length]
-  }
-
   private evictOldest(): void {
-    const oldest = this.events[this.head] as ChangeEvent
-    this.events[this.head] = undefined
-    this.head = (this.head + 1) % this.events.length
+    const at = this.head
+    const index = this.indexes[at] as number
+    const key = this.keys[at] as string
+    const value = this.values[at] ?? null
+    this.keys[at] = ''
+    this.values[at] = null
+    this.head = (at + 1) % this.indexes.length
     this.count--
-    this.bytes -= sizeOf(oldest)
+    this.bytes -= key.length + (value?.length ?? 0) + EVENT_OVERHEAD_BYTES
     // Other events of the same entry may remain, but a resume must now start after it.
-    if (oldest.index > this.horizon) this.horizon = oldest.index
+    if (index > this.horizon) this.horizon = index
   }
-}
-
-function sizeOf(event: ChangeEvent): number {
-  return event.key.length + (event.value?.length ?? 0) + EVENT_OVERHEAD_BYTES
 }

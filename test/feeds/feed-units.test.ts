@@ -4,6 +4,7 @@ import { PubSubRegistry, type Subscriber } from '../../lib/feeds/pubsub-registry
 import { WatchHistory, type ChangeEvent } from '../../lib/feeds/watch-history.js'
 
 const ev = (index: number, key = 'k'): ChangeEvent => ({ index, op: 'set', typeClass: '$', key, value: 'v' })
+const put = (h: WatchHistory, e: ChangeEvent): void => h.append(e.index, e.op, e.typeClass, e.key, e.value)
 
 t.test('notify-keyspace-events reads back as redis-server 7.0 prints it', async (t) => {
   // Pairs recorded from CONFIG SET / CONFIG GET on redis-server 7.0.
@@ -14,14 +15,14 @@ t.test('notify-keyspace-events reads back as redis-server 7.0 prints it', async 
 
 t.test('the watch history serves every event after an index it still covers, and refuses older ones', async (t) => {
   const h = new WatchHistory(4, 1 << 20, 10)
-  for (const i of [11, 12, 12, 13]) h.append(ev(i))
+  for (const i of [11, 12, 12, 13]) put(h, ev(i))
   t.same(h.after(11)?.map((e) => e.index), [12, 12, 13])
   t.same(h.after(10)?.map((e) => e.index), [11, 12, 12, 13])
   t.equal(h.after(9), null, 'before the index the history started at')
-  h.append(ev(14))
+  put(h, ev(14))
   t.equal(h.horizon, 11, 'evicting index 11 moves the horizon to it')
   t.equal(h.after(10), null)
-  h.append(ev(15))
+  put(h, ev(15))
   t.equal(h.horizon, 12, 'half of entry 12 evicted: a resume must start after all of it')
   t.same(h.after(12)?.map((e) => e.index), [13, 14, 15])
   h.reset(100)
@@ -29,9 +30,21 @@ t.test('the watch history serves every event after an index it still covers, and
   t.same(h.after(100), [])
 })
 
+t.test('a replayed event carries every field it was recorded with', async (t) => {
+  const h = new WatchHistory(3, 1 << 20, 0)
+  const events: ChangeEvent[] = [
+    { index: 1, op: 'set', typeClass: '$', key: 'a', value: 'one' },
+    { index: 2, op: 'del', typeClass: 'g', key: 'b', value: null },
+    { index: 3, op: 'hset', typeClass: 'h', key: 'c', value: null },
+    { index: 4, op: 'expired', typeClass: 'x', key: 'd', value: null },
+  ]
+  for (const e of events) put(h, e)
+  t.same(h.after(1), events.slice(1), 'the ring wrapped once: the oldest is gone, the rest in order')
+})
+
 t.test('the watch history is bounded by bytes as well as by count', async (t) => {
   const h = new WatchHistory(1000, 1000, 0)
-  for (let i = 1; i <= 100; i++) h.append({ ...ev(i), value: 'x'.repeat(100) })
+  for (let i = 1; i <= 100; i++) put(h, { ...ev(i), value: 'x'.repeat(100) })
   t.ok(h.size < 10, `${h.size} events held`)
   t.same(h.after(h.horizon)?.map((e) => e.index).at(-1), 100)
 })
