@@ -3,7 +3,7 @@
 // keys), next to redis-server's used_memory for the same data set. Both are
 // measured as the growth over an empty store, after a full GC here.
 //
-//   node --expose-gc dist/bench/memory-per-type.js [--elements 1000000]
+//   node --expose-gc dist/bench/memory-per-type.js [--elements 1000000] [--only string,hash,list,set,zset]
 import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -15,7 +15,8 @@ import { KvStateMachine } from '../lib/kv/state-machine.js'
 import { freePort } from '../test/cluster/process-cluster.js'
 import { WireClient } from '../test/redis-diff/resp-wire.js'
 
-const { values } = parseArgs({ options: { elements: { type: 'string', default: '1000000' } } })
+const { values } = parseArgs({ options: { elements: { type: 'string', default: '1000000' }, only: { type: 'string', default: 'string,hash,list,set,zset' } } })
+const ONLY = new Set(values.only.split(','))
 const N = Number(values.elements)
 const BATCH = 1000
 
@@ -89,7 +90,7 @@ try {
   console.log(`elements: ${N}; redis ${/redis_version:(\S+)/.exec(version.t === 'bulk' ? version.v ?? '' : '')?.[1]}; node ${process.version}`)
   console.log('| data set | raftkv heap | bytes/element | redis used_memory | bytes/element | raftkv / redis |')
   console.log('| --- | ---: | ---: | ---: | ---: | ---: |')
-  for (const shape of shapes) {
+  for (const shape of shapes.filter((s) => ONLY.has(s.name.split(' ')[0] ?? ''))) {
     const ours = raftkvBytes(shape)
     const theirs = await redisBytes(client, shape)
     const mb = (b: number): string => `${(b / 1048576).toFixed(1)} MiB`

@@ -42,7 +42,7 @@ export const TOMBSTONE_BYTES_MAX = 16 * 1024 * 1024
 export const SCAN_BUCKET_BITS = 16
 export const SCAN_BUCKET_COUNT = 1 << SCAN_BUCKET_BITS
 /** A rough per-key cost of the Map entry, the Entry object and the SCAN bucket slot. */
-const ENTRY_OVERHEAD_BYTES = 120
+const ENTRY_OVERHEAD_BYTES = 96
 
 export type StoredValue = string | Buffer
 
@@ -58,6 +58,25 @@ export interface Entry {
 export function valueToBuffer(value: StoredValue): Buffer {
   return typeof value === 'string' ? Buffer.from(value, 'latin1') : value
 }
+
+/**
+ * The entry object the keyspace holds for a key. A key without a deadline
+ * (most keys) has no `expireAtMs` of its own: it reads Infinity from the
+ * prototype, so the object is a header and two fields (40 bytes on x64)
+ * where an object with its own Infinity needs a third field and a boxed
+ * double for it (64). Giving the key a deadline adds the own property (on
+ * first use V8 moves the entry to a map with the field out of object: 64
+ * bytes again, what every entry cost before). Only the keyspace creates
+ * these; readers see the plain `Entry` interface.
+ */
+class HeldEntry implements Entry {
+  declare expireAtMs: number
+  constructor(
+    public value: Value,
+    public version: number,
+  ) {}
+}
+Object.defineProperty(HeldEntry.prototype, 'expireAtMs', { value: Infinity, writable: true, enumerable: true, configurable: false })
 
 /** Copies `bytes` into a value the keyspace may keep (never a view into a log entry). */
 export function storedValueOf(bytes: Buffer): StoredValue {
@@ -179,7 +198,7 @@ export class Keyspace {
       this.setDeadline(key, existing, expireAtMs)
       return
     }
-    const entry: Entry = { value, expireAtMs: Infinity, version: this.clock }
+    const entry = new HeldEntry(value, this.clock)
     this.insertEntry(key, entry)
     this.setDeadline(key, entry, expireAtMs)
   }
@@ -255,14 +274,10 @@ export class Keyspace {
     }
   }
 
-  /**
-   * Restores one entry from a snapshot (no version changes); false if the key
-   * is already held. The keyspace keeps `entry` itself.
-   */
-  load(key: string, entry: Entry): boolean {
+  /** Restores one entry from a snapshot (no version changes); false if the key is already held. */
+  load(key: string, value: Value, expireAtMs: number, version: number): boolean {
     if (this.entries.has(key)) return false
-    const expireAtMs = entry.expireAtMs
-    entry.expireAtMs = Infinity
+    const entry = new HeldEntry(value, version)
     this.insertEntry(key, entry)
     this.setDeadline(key, entry, expireAtMs)
     return true

@@ -333,8 +333,7 @@ function readKeys(r: ByteReader, keyspace: Keyspace, typed: boolean): void {
     } else value = readCollection(r, type, keyspace.encodingLimits)
     const expireAtMs = r.f64orInfinity('expireAtMs')
     const version = r.uint53('version')
-    const entry: Entry = { value, expireAtMs, version }
-    if (!keyspace.load(key, entry)) throw new KvSnapshotError(`duplicate key in snapshot at record ${i}`)
+    if (!keyspace.load(key, value, expireAtMs, version)) throw new KvSnapshotError(`duplicate key in snapshot at record ${i}`)
   }
 }
 
