@@ -6,34 +6,46 @@ import { assert } from '../util/assert.js'
 
 export type ProgressState = 'probe' | 'replicate' | 'snapshot'
 
-/** A bounded window of in-flight appends, identified by their last index. */
+/**
+ * A bounded window of in-flight appends, identified by their last index, in
+ * the order sent: a fixed ring of countMax slots, so acking or dropping
+ * appends moves two counters and allocates nothing (it runs on every ack).
+ */
 export class Inflights {
-  private readonly lastIndexes: number[] = []
+  private readonly lastIndexes: Float64Array
+  /** Slot of the oldest in-flight append. */
+  private start = 0
+  private size = 0
   constructor(readonly countMax: number) {
     assert(countMax > 0, 'inflights: countMax must be positive')
+    this.lastIndexes = new Float64Array(countMax)
   }
   full(): boolean {
-    return this.lastIndexes.length >= this.countMax
+    return this.size >= this.countMax
   }
   count(): number {
-    return this.lastIndexes.length
+    return this.size
   }
   add(lastIndex: number): void {
     assert(!this.full(), 'inflights: add when full')
-    this.lastIndexes.push(lastIndex)
+    let slot = this.start + this.size
+    if (slot >= this.countMax) slot -= this.countMax
+    this.lastIndexes[slot] = lastIndex
+    this.size++
   }
   /** Frees every append whose last index is ≤ index (acknowledged). */
   freeTo(index: number): void {
-    let n = 0
-    while (n < this.lastIndexes.length && (this.lastIndexes[n] as number) <= index) n++
-    if (n > 0) this.lastIndexes.splice(0, n)
+    while (this.size > 0 && (this.lastIndexes[this.start] as number) <= index) this.freeFirstOne()
   }
   /** Frees the oldest append: its ack may have been lost (see the leader's heartbeat handling). */
   freeFirstOne(): void {
-    this.lastIndexes.shift()
+    if (this.size === 0) return
+    this.size--
+    this.start = this.size === 0 || this.start + 1 === this.countMax ? 0 : this.start + 1
   }
   reset(): void {
-    this.lastIndexes.length = 0
+    this.start = 0
+    this.size = 0
   }
 }
 

@@ -12,13 +12,13 @@ import { assert } from '../util/assert.js'
 import { isVoterIn, namesSelf, voterIdsOf } from './conf-change.js'
 import { IncarnationStamps } from './incarnations.js'
 import type { Progress } from './progress.js'
-import { quorumValue } from './quorum.js'
+import { QuorumScratch } from './quorum.js'
 import { RaftLog } from './raft-log.js'
 import { failPendingReads, handleReadIndexRequest, ReadOnly } from './read-only.js'
 import { startElection, stepCandidate } from './step-candidate.js'
 import { stepFollower } from './step-follower.js'
 import { stepLeader, tickLeader } from './step-leader.js'
-import type { HardState, Incarnation, InitialState, Member, Message, NodeId, RandomInt, Role, VoteRequest } from './types.js'
+import type { Config, HardState, Incarnation, InitialState, Member, Message, NodeId, RandomInt, Role, VoteRequest } from './types.js'
 import { sameIncarnation } from './types.js'
 
 export interface RaftOptions {
@@ -82,6 +82,12 @@ export class Raft {
 
   readonly reads: ReadOnly
   readonly stamps = new IncarnationStamps()
+
+  /** Reused by every commit and read-round count (see QuorumScratch). */
+  readonly quorum = new QuorumScratch()
+  /** voterIds() of the config object it was computed for: configs are immutable, so identity says when it is stale. */
+  private voterIdsConfig: Config | null = null
+  private voterIdsCached: readonly NodeId[] = []
 
   /** Copied into every message sent (see MessageBase.clockMs); 0: none given. */
   clockStampMs = 0
@@ -254,8 +260,14 @@ export class Raft {
     return isVoterIn(this.log.config(), id, this.id, this.incarnation)
   }
 
-  voterIds(): NodeId[] {
-    return voterIdsOf(this.log.config())
+  /** The current configuration's voters; one array per configuration, not per call (asked on every ack). */
+  voterIds(): readonly NodeId[] {
+    const config = this.log.config()
+    if (config !== this.voterIdsConfig) {
+      this.voterIdsCached = voterIdsOf(config)
+      this.voterIdsConfig = config
+    }
+    return this.voterIdsCached
   }
 
   /** Whether a config entry for our id names this incarnation of us ('' on either side: unknown, so yes). */
@@ -273,8 +285,9 @@ export class Raft {
    * deliberately broken variant and see the simulator catch it.
    */
   maybeCommit(): boolean {
-    const matches = this.voterIds().map((id) => (this.progress.get(id) as Progress).match)
-    const q = quorumValue(matches)
+    this.quorum.reset()
+    for (const id of this.voterIds()) this.quorum.add((this.progress.get(id) as Progress).match)
+    const q = this.quorum.value()
     if (q <= this.log.commit || this.log.term(q) !== this.term) return false
     return this.log.commitTo(q)
   }

@@ -3,7 +3,6 @@
 // that a quorum still follows it, and then the read may be served once the
 // server applied that index. One round serves every read queued since the
 // previous one; reads asked at a follower are forwarded and answered here.
-import { quorumValue } from './quorum.js'
 import type { Raft } from './raft.js'
 import { broadcastHeartbeat, sendCommit } from './step-leader.js'
 import type { NodeId, ReadIndexRequest, ReadState } from './types.js'
@@ -150,8 +149,9 @@ export function startReadRound(r: Raft): void {
 
 export function releaseReads(r: Raft): void {
   if (!r.reads.hasPending()) return
-  const acked = r.voterIds().map((id) => (id === r.id ? r.reads.seq : (r.progress.get(id)?.readSeqAcked ?? 0)))
-  for (const read of r.reads.takeConfirmed(quorumValue(acked))) answerRead(r, read.ctx, read.from, read.index)
+  r.quorum.reset()
+  for (const id of r.voterIds()) r.quorum.add(id === r.id ? r.reads.seq : (r.progress.get(id)?.readSeqAcked ?? 0))
+  for (const read of r.reads.takeConfirmed(r.quorum.value())) answerRead(r, read.ctx, read.from, read.index)
 }
 
 function answerRead(r: Raft, ctx: string, from: NodeId, index: number): void {
