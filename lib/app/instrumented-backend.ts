@@ -2,8 +2,8 @@
 // /metrics: requests by state-machine operation and outcome, and latency
 // histograms for writes and reads. A thin decorator, so neither the servers
 // nor the runtime carry metrics code.
-import type { KvOp, KvWrite } from '../kv/command.js'
-import type { ClientBackend, NodeInfo, ReadConsistency } from '../replica/client-api.js'
+import type { KvApplyResult, KvOp, KvOpResult, KvWrite } from '../kv/command.js'
+import type { ClientBackend, NodeInfo, ReadConsistency, ReadTarget, WriteTarget } from '../replica/client-api.js'
 import type { NodeMetrics } from './node-metrics.js'
 
 export function instrumentBackend(inner: ClientBackend, metrics: NodeMetrics): ClientBackend {
@@ -27,11 +27,56 @@ export function instrumentBackend(inner: ClientBackend, metrics: NodeMetrics): C
   return {
     write: (write: KvWrite) => timed(commandName(write.ops, write.watches.length > 0), metrics.writeLatency, () => inner.write(write)),
     read: (ops: readonly KvOp[], consistency: ReadConsistency) => timed(commandName(ops, false), metrics.readLatency, () => inner.read(ops, consistency)),
+    writeTo: (write: KvWrite, target: WriteTarget) => inner.writeTo(write, new TimedRequest(metrics, commandName(write.ops, write.watches.length > 0), metrics.writeLatency, target, null)),
+    readTo: (ops: readonly KvOp[], consistency: ReadConsistency, target: ReadTarget) => inner.readTo(ops, consistency, new TimedRequest(metrics, commandName(ops, false), metrics.readLatency, null, target)),
     watchVersions: (keys: readonly Buffer[], consistency: ReadConsistency) => timed('watch', metrics.readLatency, () => inner.watchVersions(keys, consistency)),
     scan: (cursor: string, match: Buffer | null, count: number, consistency: ReadConsistency) => timed('scan', metrics.readLatency, () => inner.scan(cursor, match, count, consistency)),
     info: (): NodeInfo => inner.info(),
     admin: (op: string, args: readonly string[]) => inner.admin(op, args),
   }
+}
+
+/** `timed` for the callback forms (the hot path): one record per request, no promise, no closure. */
+class TimedRequest implements WriteTarget, ReadTarget {
+  private readonly startedMs = performance.now()
+
+  constructor(
+    private readonly metrics: NodeMetrics,
+    private readonly command: string,
+    private readonly histogram: NodeMetrics['writeLatency'],
+    private readonly writeTarget: WriteTarget | null,
+    private readonly readTarget: ReadTarget | null,
+  ) {}
+
+  writeDone(result: KvApplyResult): void {
+    this.count('ok')
+    this.writeTarget?.writeDone(result)
+  }
+
+  writeFailed(error: unknown): void {
+    this.count(errorCode(error))
+    this.writeTarget?.writeFailed(error)
+  }
+
+  readDone(results: KvOpResult[]): void {
+    this.count('ok')
+    this.readTarget?.readDone(results)
+  }
+
+  readFailed(error: unknown): void {
+    this.count(errorCode(error))
+    this.readTarget?.readFailed(error)
+  }
+
+  private count(outcome: string): void {
+    this.histogram.observe((performance.now() - this.startedMs) / 1000)
+    this.metrics.countRequest(this.command, outcome)
+  }
+}
+
+function errorCode(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code
+  return typeof code === 'string' ? code.toLowerCase() : 'error'
 }
 
 /** One label value per request: the operation, or "multi" for a transaction. */

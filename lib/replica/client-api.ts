@@ -44,6 +44,26 @@ export interface NodeInfo {
   readonly unsafeSwitches?: readonly string[]
 }
 
+/**
+ * Where one write's outcome goes: the callback form of ClientBackend.write,
+ * so that the hot path allocates no promise per request (a RESP reply slot
+ * implements it). Exactly one method is called, once; it may be called from
+ * inside the runtime's apply loop, so it must not throw.
+ */
+export interface WriteTarget {
+  writeDone(result: KvApplyResult): void
+  /** The errors `write` rejects with. */
+  writeFailed(error: unknown): void
+}
+
+/** Where one read's results go: the callback form of ClientBackend.read (same rules as WriteTarget). */
+export interface ReadTarget {
+  /** One result per op, in order. */
+  readDone(results: KvOpResult[]): void
+  /** The errors `read` rejects with. */
+  readFailed(error: unknown): void
+}
+
 export interface ClientBackend {
   /**
    * Proposes one write (one log entry; a whole MULTI/EXEC is one write) and
@@ -72,6 +92,12 @@ export interface ClientBackend {
    * once. The ops see one state: no entry is applied between them.
    */
   read(ops: readonly KvOp[], consistency: ReadConsistency): Promise<KvOpResult[]>
+
+  /** `write`, with the outcome handed to `target` instead of a promise (same ordering guarantees). */
+  writeTo(write: KvWrite, target: WriteTarget): void
+
+  /** `read`, with the results handed to `target` instead of a promise. */
+  readTo(ops: readonly KvOp[], consistency: ReadConsistency, target: ReadTarget): void
 
   /**
    * WATCH: the current version of each key (KvStateMachine.version), read as
@@ -132,4 +158,20 @@ export class AdminError extends Error {
     super(message)
     this.name = 'AdminError'
   }
+}
+
+/** writeTo for a backend that has only the promise form (tests, decorators). */
+export function writeToViaPromise(promise: Promise<KvApplyResult>, target: WriteTarget): void {
+  promise.then(
+    (result) => target.writeDone(result),
+    (error: unknown) => target.writeFailed(error),
+  )
+}
+
+/** readTo for a backend that has only the promise form. */
+export function readToViaPromise(promise: Promise<KvOpResult[]>, target: ReadTarget): void {
+  promise.then(
+    (results) => target.readDone(results),
+    (error: unknown) => target.readFailed(error),
+  )
 }

@@ -3,19 +3,15 @@
 // turn: one append, one append message per follower, one timestamp.
 import { stampTime } from '../kv/command-codec.js'
 import type { RaftNode } from '../raft/raw-node.js'
-import type { ProposalOutcome, ProposalWaiters } from './proposal-waiters.js'
+import type { ProposalWaiter, ProposalWaiters } from './proposal-waiters.js'
 
 /** Proposals gathered in one turn at most; a larger burst is proposed in several batches. */
 export const proposalBatchMax = 4096
-export const notProposed: ProposalOutcome = Object.freeze({ t: 'refused', reason: 'notLeader' })
-
-interface PendingProposal {
-  readonly data: Buffer
-  readonly resolve: (o: ProposalOutcome) => void
-}
 
 export class ProposalBatch {
-  private pending: PendingProposal[] = []
+  // The turn's proposals, in parallel arrays (no record per proposal).
+  private data: Buffer[] = []
+  private waiters: ProposalWaiter[] = []
 
   constructor(
     private readonly raft: RaftNode,
@@ -25,37 +21,35 @@ export class ProposalBatch {
   ) {}
 
   /** Adds one proposal; true when the batch is full and should be flushed now. */
-  add(data: Buffer, resolve: (o: ProposalOutcome) => void): boolean {
-    this.pending.push({ data, resolve })
-    return this.pending.length >= proposalBatchMax
+  add(data: Buffer, waiter: ProposalWaiter): boolean {
+    this.data.push(data)
+    this.waiters.push(waiter)
+    return this.data.length >= proposalBatchMax
   }
 
   /** Proposes what gathered; each buffer is stamped in place and kept by the log. */
   flush(): void {
-    const batch = this.pending
-    if (batch.length === 0) return
-    this.pending = []
+    const data = this.data
+    if (data.length === 0) return
+    const waiters = this.waiters
+    this.data = []
+    this.waiters = []
     // The leader stamps the time that expiries of these entries are computed from.
     const nowMs = this.stampClock()
-    const data: Buffer[] = new Array<Buffer>(batch.length)
-    for (let i = 0; i < batch.length; i++) {
-      const p = batch[i] as PendingProposal
-      stampTime(p.data, nowMs)
-      data[i] = p.data
-    }
+    for (let i = 0; i < data.length; i++) stampTime(data[i] as Buffer, nowMs)
     const r = this.raft.proposeBatch(data)
     if (!r.ok) {
-      const refused: ProposalOutcome = { t: 'refused', reason: r.reason }
-      for (const p of batch) p.resolve(refused)
+      for (const w of waiters) w.proposalRefused(r.reason)
       return
     }
-    for (let i = 0; i < batch.length; i++) this.proposals.add(r.index + i, r.term, (batch[i] as PendingProposal).resolve)
+    for (let i = 0; i < waiters.length; i++) this.proposals.add(r.index + i, r.term, waiters[i] as ProposalWaiter)
   }
 
   /** Refuses what has not entered the log yet (the node stops). */
   failPending(): void {
-    const pending = this.pending
-    this.pending = []
-    for (const p of pending) p.resolve(notProposed)
+    const waiters = this.waiters
+    this.data = []
+    this.waiters = []
+    for (const w of waiters) w.proposalRefused('notLeader')
   }
 }

@@ -5,7 +5,12 @@
 //
 // Proposals get increasing indexes, and entries are applied in index order,
 // so the waiters form a queue: registering appends at the tail and applying
-// pops from the head — no map, no search, O(1) per proposal.
+// pops from the head — no map, no search, O(1) per proposal. The queue is
+// three parallel arrays (index, term, waiter), and a waiter is an object
+// with methods rather than a promise's resolve: a client write on the
+// leader settles its reply straight from the apply, with no promise and no
+// closure per proposal (ProposalWaiter). Callers that want a promise wrap
+// one (wait, PromiseWaiter).
 import type { KvApplyResult } from '../kv/command.js'
 import type { ProposeFailure } from '../raft/raw-node.js'
 
@@ -15,47 +20,85 @@ export type ProposalOutcome =
   /** Never entered the log (not leader, busy, ...): safe to retry elsewhere or later. */
   | { readonly t: 'refused'; readonly reason: ProposeFailure }
 
-interface Waiter {
-  readonly index: number
-  readonly term: number
-  readonly resolve: (o: ProposalOutcome) => void
+/** Told exactly once what became of one proposal. Called from inside the apply loop: must not throw. */
+export interface ProposalWaiter {
+  /** The entry was applied with the proposal's own term. */
+  proposalApplied(result: KvApplyResult): void
+  /** Overwritten by a new leader, or jumped over by a snapshot: not applied as proposed here. */
+  proposalLost(): void
+  /** Never entered the log (not leader, busy, stopping). */
+  proposalRefused(reason: ProposeFailure): void
 }
 
 const lost: ProposalOutcome = Object.freeze({ t: 'lost' })
 
+/** A ProposalWaiter that resolves a promise with the ProposalOutcome (the slow paths). */
+export class PromiseWaiter implements ProposalWaiter {
+  constructor(private readonly resolve: (o: ProposalOutcome) => void) {}
+
+  proposalApplied(result: KvApplyResult): void {
+    this.resolve({ t: 'applied', result })
+  }
+
+  proposalLost(): void {
+    this.resolve(lost)
+  }
+
+  proposalRefused(reason: ProposeFailure): void {
+    this.resolve({ t: 'refused', reason })
+  }
+}
+
+/** Compact the arrays once this many waiters at the head are done (and they are half of them). */
+const compactAfter = 1024
+
 export class ProposalWaiters {
-  /** Waiters at positions [head, length), indexes strictly increasing. */
-  private queue: Waiter[] = []
+  // Waiters at positions [head, length), indexes strictly increasing.
+  private indexes: number[] = []
+  private terms: number[] = []
+  private waiters: ProposalWaiter[] = []
   private head = 0
 
   wait(index: number, term: number): Promise<ProposalOutcome> {
-    return new Promise((resolve) => this.add(index, term, resolve))
+    return new Promise((resolve) => this.add(index, term, new PromiseWaiter(resolve)))
   }
 
-  /** Registers a callback instead of a promise (the batching proposer holds its own). */
-  add(index: number, term: number, resolve: (o: ProposalOutcome) => void): void {
+  add(index: number, term: number, waiter: ProposalWaiter): void {
     // An index reused by a later term means the proposals there and after it are gone.
-    while (this.queue.length > this.head && (this.queue[this.queue.length - 1] as Waiter).index >= index) {
-      ;(this.queue.pop() as Waiter).resolve(lost)
+    const indexes = this.indexes
+    while (indexes.length > this.head && (indexes[indexes.length - 1] as number) >= index) {
+      indexes.pop()
+      this.terms.pop()
+      ;(this.waiters.pop() as ProposalWaiter).proposalLost()
     }
-    this.queue.push({ index, term, resolve })
+    indexes.push(index)
+    this.terms.push(term)
+    this.waiters.push(waiter)
   }
 
   /** The entry at `index` was applied with `term`. */
   applied(index: number, term: number, result: KvApplyResult | null): void {
-    while (this.head < this.queue.length) {
-      const w = this.queue[this.head] as Waiter
-      if (w.index > index) break
+    // this.indexes, not a local: shift() may compact the arrays.
+    while (this.head < this.indexes.length) {
+      const at = this.head
+      const waiterIndex = this.indexes[at] as number
+      if (waiterIndex > index) break
+      const waiter = this.waiters[at] as ProposalWaiter
+      const waiterTerm = this.terms[at] as number
       this.shift()
       // A waiter below `index` was skipped over (cannot happen in order; be safe).
-      if (w.index === index && w.term === term && result !== null) w.resolve({ t: 'applied', result })
-      else w.resolve(lost)
+      if (waiterIndex === index && waiterTerm === term && result !== null) waiter.proposalApplied(result)
+      else waiter.proposalLost()
     }
   }
 
   /** Every waiter at or below `index` (a snapshot jumped over them). */
   lostUpTo(index: number): void {
-    while (this.head < this.queue.length && (this.queue[this.head] as Waiter).index <= index) this.shift().resolve(lost)
+    while (this.head < this.indexes.length && (this.indexes[this.head] as number) <= index) {
+      const waiter = this.waiters[this.head] as ProposalWaiter
+      this.shift()
+      waiter.proposalLost()
+    }
   }
 
   failAll(): void {
@@ -63,17 +106,25 @@ export class ProposalWaiters {
   }
 
   count(): number {
-    return this.queue.length - this.head
+    return this.indexes.length - this.head
   }
 
-  private shift(): Waiter {
-    const w = this.queue[this.head] as Waiter
+  private shift(): void {
+    // Drop the reference now: the waiter holds a client's reply.
+    ;(this.waiters as (ProposalWaiter | undefined)[])[this.head] = undefined
     this.head++
-    // Compact now and then instead of Array.shift() per entry.
-    if (this.head >= 1024 && this.head * 2 >= this.queue.length) {
-      this.queue = this.queue.slice(this.head)
+    if (this.head === this.indexes.length) {
+      // Empty: start over without copying (the usual case between batches).
+      this.indexes.length = 0
+      this.terms.length = 0
+      this.waiters.length = 0
+      this.head = 0
+    } else if (this.head >= compactAfter && this.head * 2 >= this.indexes.length) {
+      // Compact now and then instead of Array.shift() per entry.
+      this.indexes = this.indexes.slice(this.head)
+      this.terms = this.terms.slice(this.head)
+      this.waiters = this.waiters.slice(this.head)
       this.head = 0
     }
-    return w
   }
 }

@@ -7,9 +7,12 @@ import { encodeEnvelope } from '../kv/command-codec.js'
 import type { KvApplyResult, KvOp, KvOpResult, KvScanResult, KvWrite } from '../kv/command.js'
 import type { NodeId } from '../raft/types.js'
 import type { ForwardRequest, WireMessage } from '../transport/wire-message.js'
+import type { Logger } from '../util/logger.js'
 import { sleepOn, type Clock } from '../util/clock.js'
 import { decodeApplyResult, encodeApplyResult } from './apply-result-codec.js'
-import { ClusterDownError, NotLeaderError, UnknownOutcomeError, type ClientBackend, type NodeInfo, type NodeRole, type ReadConsistency } from './client-api.js'
+import { ClusterDownError, NotLeaderError, UnknownOutcomeError, type ClientBackend, type NodeInfo, type NodeRole, type ReadConsistency, type ReadTarget, type WriteTarget } from './client-api.js'
+import type { ProposalWaiter } from './proposal-waiters.js'
+import type { ProposeFailure } from '../raft/raw-node.js'
 import type { AdminCommands } from './admin-commands.js'
 import type { Replica } from './replica.js'
 
@@ -28,7 +31,7 @@ export class ReplicaBackend implements ClientBackend {
   private readonly clientId: string
   private seq = 0
   private readonly forwards = new Map<string, PendingForward>()
-  private barrierQueue: ((index: number) => void)[] = []
+  private barrierQueue: BarrierWaiter[] = []
   private barrierScheduled = false
   private readonly clock: Clock
   admin: (op: string, args: readonly string[]) => Promise<string> = () => Promise.reject(new Error('admin commands are not wired'))
@@ -50,16 +53,39 @@ export class ReplicaBackend implements ClientBackend {
   // ---- Writes -------------------------------------------------------------------
 
   write(write: KvWrite): Promise<KvApplyResult> {
+    return new Promise((resolve, reject) => this.writeTo(write, { writeDone: resolve, writeFailed: reject }))
+  }
+
+  writeTo(write: KvWrite, target: WriteTarget): void {
     const seq = ++this.seq
-    const data = encodeEnvelope({ nowMs: 0, clientId: this.clientId, seq, write })
+    let data: Buffer
+    try {
+      data = encodeEnvelope({ nowMs: 0, clientId: this.clientId, seq, write })
+    } catch (error) {
+      target.writeFailed(error)
+      return
+    }
     const deadline = this.clock.nowMs() + this.replica.requestTimeoutMs()
-    if (this.replica.leaderId() !== this.replica.id || this.replica.isStopped()) return this.writeLoop(seq, data, deadline, false)
-    // The common case, on the leader: one proposal and one promise per write
-    // (this runs for every client write); anything else goes round the loop.
-    return this.replica.proposeLocal(data).then((o) => {
-      if (o.t === 'applied') return checkDuplicate(o.result)
-      return (o.t === 'refused' ? sleepOn(this.clock, leaderPollMs) : Promise.resolve()).then(() => this.writeLoop(seq, data, deadline, true))
-    })
+    if (this.replica.leaderId() !== this.replica.id || this.replica.isStopped()) {
+      this.writeLoop(seq, data, deadline, false).then(
+        (result) => target.writeDone(result),
+        (error: unknown) => target.writeFailed(error),
+      )
+      return
+    }
+    // The common case, on the leader: one proposal, settled straight from
+    // the apply (LocalWrite); anything else goes round the loop.
+    this.replica.proposeTo(data, new LocalWrite(this, seq, data, deadline, target))
+  }
+
+  /** A leader's own proposal was lost or refused: the loop takes over, with the same seq and deadline. */
+  retryWrite(w: LocalWrite, refused: boolean): void {
+    ;(refused ? sleepOn(this.clock, leaderPollMs) : Promise.resolve())
+      .then(() => this.writeLoop(w.seq, w.data, w.deadline, true))
+      .then(
+        (result) => w.target.writeDone(result),
+        (error: unknown) => w.target.writeFailed(error),
+      )
   }
 
   /** Until the deadline: propose here when leading, forward otherwise, wait out elections. */
@@ -121,7 +147,7 @@ export class ReplicaBackend implements ClientBackend {
 
   private onMessage(msg: WireMessage, _from: NodeId, reply: (m: WireMessage) => void): boolean {
     if (msg.type === 'ForwardRequest') {
-      void this.serveForward(msg, reply)
+      this.serveForward(msg, reply)
       return true
     }
     if (msg.type === 'ForwardResponse') {
@@ -144,37 +170,58 @@ export class ReplicaBackend implements ClientBackend {
     return false
   }
 
-  /** On the leader: propose a follower's write and answer when it is applied. */
-  private async serveForward(msg: ForwardRequest, reply: (m: WireMessage) => void): Promise<void> {
-    const fail = (errorCode: string, error: string): void => reply({ type: 'ForwardResponse', requestId: msg.requestId, ok: false, result: Buffer.alloc(0), errorCode, error })
+  /** On the leader: propose a follower's write and answer when it is applied (ForwardedWrite). */
+  private serveForward(msg: ForwardRequest, reply: (m: WireMessage) => void): void {
     // A copy: msg.data is a view into the socket chunk, which the log must not keep alive.
-    const o = await this.replica.proposeLocal(Buffer.from(msg.data))
-    if (o.t === 'refused') {
-      fail(o.reason, 'not proposed here')
-      return
-    }
-    if (o.t !== 'applied') {
-      fail('LOST', 'proposal lost to a leader change')
-      return
-    }
-    reply({ type: 'ForwardResponse', requestId: msg.requestId, ok: true, result: encodeApplyResult(o.result), errorCode: '', error: '' })
+    this.replica.proposeTo(Buffer.from(msg.data), new ForwardedWrite(msg.requestId, reply, this.replica.logger))
   }
 
   // ---- Reads ---------------------------------------------------------------------
 
   read(ops: readonly KvOp[], consistency: ReadConsistency): Promise<KvOpResult[]> {
-    if (this.skipsBarrier(consistency)) return Promise.resolve().then(() => this.readNow(ops))
-    // The hot path of every linearizable read: one promise, settled from the
-    // ReadIndex round's answer (afterBarrier).
-    return new Promise<KvOpResult[]>((resolve, reject) => {
-      this.afterBarrier(() => {
-        try {
-          resolve(this.readNow(ops))
-        } catch (error) {
-          reject(error)
-        }
-      }, reject)
-    })
+    return new Promise((resolve, reject) => this.readTo(ops, consistency, { readDone: resolve, readFailed: reject }))
+  }
+
+  readTo(ops: readonly KvOp[], consistency: ReadConsistency, target: ReadTarget): void {
+    if (this.skipsBarrier(consistency)) {
+      let results: KvOpResult[]
+      try {
+        results = this.readNow(ops)
+      } catch (error) {
+        target.readFailed(error)
+        return
+      }
+      target.readDone(results)
+      return
+    }
+    // The hot path of every linearizable read: one record, settled from the
+    // ReadIndex round's answer (PendingRead).
+    this.barrierQueue.push(new PendingRead(this, ops, target, this.clock.nowMs() + this.replica.requestTimeoutMs()))
+    this.scheduleBarrier()
+  }
+
+  /** A read whose round came back: served now when this node has applied that far, else waited for. */
+  serveRead(r: PendingRead, index: number): void {
+    if (index >= 0 && index <= this.replica.appliedIndex()) {
+      this.readNowTo(r)
+      return
+    }
+    const wait = index >= 0 ? this.replica.waitApplied(index) : this.barrierRetries(r.deadline)
+    wait.then(
+      () => this.readNowTo(r),
+      (error: unknown) => r.target.readFailed(error),
+    )
+  }
+
+  private readNowTo(r: PendingRead): void {
+    let results: KvOpResult[]
+    try {
+      results = this.readNow(r.ops)
+    } catch (error) {
+      r.target.readFailed(error)
+      return
+    }
+    r.target.readDone(results)
   }
 
   // Expiry on reads follows the cluster clock, the one writes' expiries were
@@ -207,18 +254,10 @@ export class ReplicaBackend implements ClientBackend {
 
   /**
    * Calls `serve` once this node has applied everything committed before
-   * now — straight from the shared round's answer when it has applied that
-   * far already (it usually has) — or `fail` when no leader confirms a round
-   * before the request timeout.
+   * now, or `fail` when no leader confirms a round before the request timeout.
    */
   private afterBarrier(serve: () => void, fail: (error: unknown) => void): void {
-    const deadline = this.clock.nowMs() + this.replica.requestTimeoutMs()
-    this.barrierQueue.push((index) => {
-      if (index >= 0 && index <= this.replica.appliedIndex()) serve()
-      else if (index >= 0) void this.replica.waitApplied(index).then(serve)
-      else this.barrierRetries(deadline).then(serve, fail)
-    })
-    this.scheduleBarrier()
+    this.readTo([], 'linearizable', { readDone: serve, readFailed: fail })
   }
 
   private skipsBarrier(consistency: ReadConsistency): boolean {
@@ -229,7 +268,7 @@ export class ReplicaBackend implements ClientBackend {
   /** One ReadIndex round shared with every read queued this turn: the safe index, or -1. */
   private barrierRound(): Promise<number> {
     return new Promise<number>((resolve) => {
-      this.barrierQueue.push(resolve)
+      this.barrierQueue.push({ roundDone: resolve })
       this.scheduleBarrier()
     })
   }
@@ -260,7 +299,7 @@ export class ReplicaBackend implements ClientBackend {
         if (settled) return
         settled = true
         timer.cancel()
-        for (const w of waiting) w(index)
+        for (const w of waiting) w.roundDone(index)
       }
       const read = this.replica.readIndex()
       const timer = this.clock.after(forwardAttemptMs, () => {
@@ -303,4 +342,90 @@ function checkDuplicate(r: KvApplyResult): KvApplyResult {
   if (r.t === 'duplicate' && r.outcome === null) throw new UnknownOutcomeError('the write was retried and an earlier attempt was applied; its result is unknown')
   if (r.t === 'duplicate' && r.outcome !== null) return r.outcome
   return r
+}
+
+/** Waits for one shared ReadIndex round: `index` is the safe read index, or -1. */
+interface BarrierWaiter {
+  roundDone(index: number): void
+}
+
+/** One linearizable read batch waiting for its round (no closure per read). */
+class PendingRead implements BarrierWaiter {
+  constructor(
+    private readonly backend: ReplicaBackend,
+    readonly ops: readonly KvOp[],
+    readonly target: ReadTarget,
+    readonly deadline: number,
+  ) {}
+
+  roundDone(index: number): void {
+    this.backend.serveRead(this, index)
+  }
+}
+
+/** A leader's own write in the log: settles its target straight from the apply (no promise, no closure). */
+class LocalWrite implements ProposalWaiter {
+  constructor(
+    private readonly backend: ReplicaBackend,
+    readonly seq: number,
+    readonly data: Buffer,
+    readonly deadline: number,
+    readonly target: WriteTarget,
+  ) {}
+
+  proposalApplied(result: KvApplyResult): void {
+    if (result.t !== 'duplicate') this.target.writeDone(result)
+    else if (result.outcome !== null) this.target.writeDone(result.outcome)
+    else this.target.writeFailed(new UnknownOutcomeError('the write was retried and an earlier attempt was applied; its result is unknown'))
+  }
+
+  proposalLost(): void {
+    this.backend.retryWrite(this, false)
+  }
+
+  proposalRefused(_reason: ProposeFailure): void {
+    this.backend.retryWrite(this, true)
+  }
+}
+
+/** A follower's write proposed on the leader: answers the follower once applied, lost or refused. */
+class ForwardedWrite implements ProposalWaiter {
+  constructor(
+    private readonly requestId: string,
+    private readonly reply: (m: WireMessage) => void,
+    private readonly logger: Logger,
+  ) {}
+
+  proposalApplied(result: KvApplyResult): void {
+    let encoded: Buffer
+    try {
+      encoded = encodeApplyResult(result)
+    } catch (error) {
+      this.logger.error({ err: error }, 'forwarded write: result not encodable')
+      this.fail('LOST', 'result not encodable')
+      return
+    }
+    this.send({ type: 'ForwardResponse', requestId: this.requestId, ok: true, result: encoded, errorCode: '', error: '' })
+  }
+
+  proposalLost(): void {
+    this.fail('LOST', 'proposal lost to a leader change')
+  }
+
+  proposalRefused(reason: ProposeFailure): void {
+    this.fail(reason, 'not proposed here')
+  }
+
+  private fail(errorCode: string, error: string): void {
+    this.send({ type: 'ForwardResponse', requestId: this.requestId, ok: false, result: Buffer.alloc(0), errorCode, error })
+  }
+
+  // Called from inside the apply loop: a failing send must not stop it (the follower retries).
+  private send(m: WireMessage): void {
+    try {
+      this.reply(m)
+    } catch (error) {
+      this.logger.warn({ err: error }, 'forwarded write: answer not sent')
+    }
+  }
 }

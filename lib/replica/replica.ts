@@ -30,8 +30,8 @@ import { HeldHardState } from './held-hard-state.js'
 import { JoinDuties } from './join-duties.js'
 import type { MemberAddrs } from './member-addr.js'
 import { MembershipWatch } from './membership-watch.js'
-import { notProposed, ProposalBatch } from './proposal-batch.js'
-import { ProposalWaiters, type ProposalOutcome } from './proposal-waiters.js'
+import { ProposalBatch } from './proposal-batch.js'
+import { PromiseWaiter, ProposalWaiters, type ProposalOutcome, type ProposalWaiter } from './proposal-waiters.js'
 import { ReadWaiters } from './read-waiters.js'
 import { ReadyLoop, type StoredObserver } from './ready-loop.js'
 import { memberAddrsIn, peerDialAddr, type ReplicaContext, type ReplicaEvents } from './replica-context.js'
@@ -288,11 +288,20 @@ export class Replica extends EventEmitter<ReplicaEvents> {
    * log: do not reuse it.
    */
   proposeLocal(data: Buffer): Promise<ProposalOutcome> {
-    if (this.stopped) return Promise.resolve(notProposed)
-    return new Promise((resolve) => {
-      if (this.batch.add(data, resolve)) this.batch.flush()
-      this.kick()
-    })
+    return new Promise((resolve) => this.proposeTo(data, new PromiseWaiter(resolve)))
+  }
+
+  /**
+   * proposeLocal without a promise (a client write on the leader): `waiter`
+   * is told the outcome, synchronously when the node has stopped.
+   */
+  proposeTo(data: Buffer, waiter: ProposalWaiter): void {
+    if (this.stopped) {
+      waiter.proposalRefused('notLeader')
+      return
+    }
+    if (this.batch.add(data, waiter)) this.batch.flush()
+    this.kick()
   }
 
   proposeConfChange(cc: ConfChange): ProposeResult {

@@ -1,17 +1,29 @@
-// Avro encoding of log batches. One batch is what one persist() call writes:
-// an optional hard state and a run of entries. Its payload starts with a type
+// Encoding of log batches. One batch is what one persist() call writes: an
+// optional hard state and a run of entries. Its payload starts with a type
 // byte so that other record kinds can be added without a format break.
 //
-// Record types: 1 = the first layout (members without an incarnation), still
-// read so that data written before incarnations opens unchanged; 2 = the
-// current layout, whose Member has an `incarnation` ('' = unknown) last.
+// Record types:
+//   1 = the first layout (members without an incarnation); read only, so
+//       that data written before incarnations opens unchanged;
+//   2 = Avro via avsc, Member with an `incarnation` ('' = unknown) last, the
+//       config of an entry a ['null', Config] union; read only;
+//   3 = the current layout: hard state as in 2, then an Avro array of
+//       entries in the layout shared with the wire (lib/codec/entry-codec.ts:
+//       the config is a plain members array, no union). Normal and noop
+//       entries are byte-for-byte the same as in type 2; a follower writes
+//       the bytes of the Append it received (lib/codec/encoded-runs.ts).
 import avro from 'avsc'
+import { AvroCursor, longBytes, stringBytes, writeLong, writeString } from '../codec/avro-bytes.js'
+import { forgetRun, runAt } from '../codec/encoded-runs.js'
+import { entryBytes, writeEntry } from '../codec/entry-codec.js'
 import type { Entry, HardState, Member } from '../raft/types.js'
 import { unreachable } from '../util/assert.js'
 import { readBatch } from './batch-reader.js'
 
 /** The layout every batch is written in. */
-export const batchRecordType = 2
+export const batchRecordType = 3
+/** The avsc layout with incarnations: read only. */
+export const batchRecordTypeV2 = 2
 /** Members without incarnations: read only. */
 export const batchRecordTypeV1 = 1
 
@@ -20,6 +32,81 @@ export interface LogBatch {
   readonly entries: readonly Entry[]
 }
 
+// ---- writing (type 3) ---------------------------------------------------------
+
+function hardStateBytes(hs: HardState | null): number {
+  return hs === null ? 1 : 1 + longBytes(hs.term) + stringBytes(hs.vote) + longBytes(hs.commit)
+}
+
+/** Encoded size of `batch` with its type byte. Counts remembered runs (encoded-runs.ts) at their real size. */
+export function batchPayloadBytes(batch: LogBatch): number {
+  const entries = batch.entries
+  let bytes = 1 + hardStateBytes(batch.hardState)
+  if (entries.length === 0) return bytes + 1
+  bytes += longBytes(entries.length) + 1
+  for (let i = 0; i < entries.length;) {
+    const run = runAt(entries, i)
+    if (run !== null) {
+      bytes += run.bytes.length
+      i += run.entries.length
+    } else {
+      bytes += entryBytes(entries[i] as Entry)
+      i++
+    }
+  }
+  return bytes
+}
+
+/**
+ * Encodes `batch` at `buf[offset]` (type byte, then the batch). Returns the
+ * end offset, or -1 when `buf` is too small (batchPayloadBytes says how much
+ * is needed). Runs of entries whose bytes were remembered are copied as they
+ * are, then forgotten.
+ */
+export function encodeBatchInto(batch: LogBatch, buf: Buffer, offset: number): number {
+  if (offset + batchPayloadBytes(batch) > buf.length) return -1
+  buf[offset] = batchRecordType
+  let at = offset + 1
+  const hs = batch.hardState
+  if (hs === null) {
+    buf[at++] = 0
+  } else {
+    buf[at++] = 2
+    at = writeLong(buf, at, hs.term)
+    at = writeString(buf, at, hs.vote)
+    at = writeLong(buf, at, hs.commit)
+  }
+  const entries = batch.entries
+  if (entries.length > 0) {
+    at = writeLong(buf, at, entries.length)
+    for (let i = 0; i < entries.length;) {
+      const run = runAt(entries, i)
+      if (run !== null) {
+        buf.set(run.bytes, at)
+        at += run.bytes.length
+        i += run.entries.length
+        forgetRun(run)
+      } else {
+        at = writeEntry(buf, at, entries[i] as Entry)
+        i++
+      }
+    }
+  }
+  buf[at++] = 0
+  return at
+}
+
+/** Decodes a record payload; throws on anything that is not a well-formed batch. */
+export function decodeBatch(payload: Buffer): LogBatch {
+  const type = payload[0]
+  if (type === batchRecordType || type === batchRecordTypeV2 || type === batchRecordTypeV1) {
+    return readBatch(new AvroCursor(payload, 1), type)
+  }
+  throw new Error(`unknown record type ${String(type)}`)
+}
+
+// ---- the avsc schemas: the reference decoder, and type 2 for tests ----------
+
 const memberFieldsV1 = [
   { name: 'id', type: 'string' },
   { name: 'addr', type: 'string' },
@@ -27,54 +114,49 @@ const memberFieldsV1 = [
 ]
 const memberFields = [...memberFieldsV1, { name: 'incarnation', type: 'string', default: '' }]
 
-const batchTypeV1 = batchTypeWith(memberFieldsV1)
-const batchType = batchTypeWith(memberFields)
+const batchTypeV1 = batchTypeWith(memberFieldsV1, true)
+const batchTypeV2 = batchTypeWith(memberFields, true)
+const batchTypeV3 = batchTypeWith(memberFields, false)
 
-function batchTypeWith(memberFieldList: readonly object[]): avro.Type {
+function batchTypeWith(memberFieldList: readonly object[], configUnion: boolean): avro.Type {
   const memberSchema = { type: 'record', name: 'Member', fields: memberFieldList } as avro.Schema
+  const configSchema = { type: 'record', name: 'Config', fields: [{ name: 'members', type: { type: 'array', items: memberSchema } }] }
   return avro.Type.forSchema({
-  type: 'record',
-  name: 'LogBatch',
-  fields: [
-    {
-      name: 'hardState',
-      type: ['null', {
-        type: 'record',
-        name: 'HardState',
-        fields: [
-          { name: 'term', type: 'long' },
-          { name: 'vote', type: 'string' },
-          { name: 'commit', type: 'long' },
-        ],
-      }],
-    },
-    {
-      name: 'entries',
-      type: {
-        type: 'array',
-        items: {
+    type: 'record',
+    name: 'LogBatch',
+    fields: [
+      {
+        name: 'hardState',
+        type: ['null', {
           type: 'record',
-          name: 'Entry',
+          name: 'HardState',
           fields: [
-            { name: 'index', type: 'long' },
             { name: 'term', type: 'long' },
-            { name: 'kind', type: { type: 'enum', name: 'EntryKind', symbols: ['normal', 'noop', 'config'] } },
-            // Empty for noop and config entries: one flat record decodes faster than a union.
-            { name: 'data', type: 'bytes' },
-            {
-              name: 'config',
-              type: ['null', {
-                type: 'record',
-                name: 'Config',
-                fields: [{ name: 'members', type: { type: 'array', items: memberSchema } }],
-              }],
-            },
+            { name: 'vote', type: 'string' },
+            { name: 'commit', type: 'long' },
           ],
+        }],
+      },
+      {
+        name: 'entries',
+        type: {
+          type: 'array',
+          items: {
+            type: 'record',
+            name: 'Entry',
+            fields: [
+              { name: 'index', type: 'long' },
+              { name: 'term', type: 'long' },
+              { name: 'kind', type: { type: 'enum', name: 'EntryKind', symbols: ['normal', 'noop', 'config'] } },
+              // Empty for noop and config entries: one flat record decodes faster than a union.
+              { name: 'data', type: 'bytes' },
+              { name: 'config', type: configUnion ? ['null', configSchema] : configSchema },
+            ],
+          },
         },
       },
-    },
-  ],
-  })
+    ],
+  } as avro.Schema)
 }
 
 interface AvroMember {
@@ -135,31 +217,25 @@ function asBuffer(data: Uint8Array): Buffer {
 }
 
 /**
- * Encodes `batch` at `buf[offset]` (type byte, then Avro). Returns the end
- * offset, or -1 when `buf` is too small: the caller grows its scratch buffer.
+ * Encodes `batch` as record type 2 (the layout written before type 3) with
+ * avsc. Nothing writes it any more: tests use it to check that older logs
+ * still read.
  */
-export function encodeBatchInto(batch: LogBatch, buf: Buffer, offset: number): number {
-  if (offset + 1 > buf.length) return -1
-  buf[offset] = batchRecordType
+export function encodeBatchV2(batch: LogBatch): Buffer {
   const value: AvroBatch = { hardState: batch.hardState, entries: batch.entries.map(toAvroEntry) }
-  const end = batchType.encode(value, buf, offset + 1)
-  return end < 0 ? -1 : end
+  return Buffer.concat([Buffer.from([batchRecordTypeV2]), batchTypeV2.toBuffer(value)])
 }
 
-/** Decodes a record payload; throws on anything that is not a well-formed batch. */
-export function decodeBatch(payload: Buffer): LogBatch {
-  if (payload[0] === batchRecordType) return readBatch(payload, 1, true)
-  if (payload[0] === batchRecordTypeV1) return readBatch(payload, 1, false)
-  throw new Error(`unknown record type ${String(payload[0])}`)
-}
-
-/** The same through avsc's generic decoder: the reference readBatch is tested against. */
+/** The same as decodeBatch through avsc's generic decoder: the reference the direct reader is tested against. */
 export function decodeBatchWithAvsc(payload: Buffer): LogBatch {
-  const type = payload[0] === batchRecordType ? batchType : payload[0] === batchRecordTypeV1 ? batchTypeV1 : null
-  if (type === null) throw new Error(`unknown record type ${String(payload[0])}`)
+  const types = new Map([[batchRecordType, batchTypeV3], [batchRecordTypeV2, batchTypeV2], [batchRecordTypeV1, batchTypeV1]])
+  const type = types.get(payload[0] ?? -1)
+  if (type === undefined) throw new Error(`unknown record type ${String(payload[0])}`)
   const raw = type.fromBuffer(payload.subarray(1)) as AvroBatch
   const hardState = raw.hardState === null
     ? null
     : { term: raw.hardState.term, vote: raw.hardState.vote, commit: raw.hardState.commit }
-  return { hardState, entries: raw.entries.map(fromAvroEntry) }
+  // Type 3 has no null config: a normal entry's empty members array means none.
+  const entries = raw.entries.map((e) => fromAvroEntry(e.kind !== 'config' ? { ...e, config: null } : e))
+  return { hardState, entries }
 }

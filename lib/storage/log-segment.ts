@@ -17,7 +17,7 @@ import { assert } from '../util/assert.js'
 import { StorageCorruptionError } from './errors.js'
 import { tmpSuffix, type DurableDir } from './durable-dir.js'
 import type { DiskFile } from './file-system.js'
-import { encodeBatchInto, type LogBatch } from './entry-codec.js'
+import { batchPayloadBytes, encodeBatchInto, type LogBatch } from './entry-codec.js'
 import {
   endOfNonZero,
   findValidRecordAfter,
@@ -54,16 +54,14 @@ export class BatchRecordEncoder {
   private scratch = Buffer.allocUnsafe(64 * 1024)
 
   encode(batch: LogBatch): Buffer {
-    for (;;) {
-      const end = encodeBatchInto(batch, this.scratch, recordHeaderBytes)
-      if (end >= 0) {
-        const payloadBytes = end - recordHeaderBytes
-        assert(payloadBytes <= recordPayloadBytesMax, () => `batch of ${payloadBytes} bytes exceeds the record limit`)
-        frameRecordInPlace(this.scratch, payloadBytes)
-        return this.scratch.subarray(0, end)
-      }
-      this.scratch = Buffer.allocUnsafe(this.scratch.length * 2)
-    }
+    const payloadBytes = batchPayloadBytes(batch)
+    assert(payloadBytes <= recordPayloadBytesMax, () => `batch of ${payloadBytes} bytes exceeds the record limit`)
+    const end = recordHeaderBytes + payloadBytes
+    if (end > this.scratch.length) this.scratch = Buffer.allocUnsafe(Math.max(end, this.scratch.length * 2))
+    const written = encodeBatchInto(batch, this.scratch, recordHeaderBytes)
+    assert(written === end, () => `batch encoded to ${written - recordHeaderBytes} bytes, sized ${payloadBytes}`)
+    frameRecordInPlace(this.scratch, payloadBytes)
+    return this.scratch.subarray(0, end)
   }
 }
 

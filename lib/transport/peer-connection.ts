@@ -58,6 +58,16 @@ export interface PeerConnectionOptions {
   readonly events: PeerConnectionEvents
 }
 
+/** A complete frame: one buffer, or parts written back to back (a large Append's shared entries: wire-codec.ts). */
+export type OutboundFrame = Buffer | readonly Buffer[]
+
+export function outboundFrameBytes(frame: OutboundFrame): number {
+  if (Buffer.isBuffer(frame)) return frame.length
+  let bytes = 0
+  for (const part of frame as readonly Buffer[]) bytes += part.length
+  return bytes
+}
+
 /** How long a refused peer gets to read our Refuse frame before the socket is destroyed. */
 const REFUSE_LINGER_MS = 1000
 
@@ -99,13 +109,15 @@ export class PeerConnection {
   }
 
   /** Queues a complete frame; false when it was dropped (not open, or the send queue is full). */
-  send(frame: Buffer): boolean {
+  send(frame: OutboundFrame): boolean {
     if (this.state !== 'open') return false
-    if (this.writer.queuedBytes + frame.length > this.options.sendQueueBytesMax) {
+    if (this.writer.queuedBytes + outboundFrameBytes(frame) > this.options.sendQueueBytesMax) {
       this.framesDropped++
       return false
     }
-    this.writer.write(frame)
+    // All parts or none: the check above counted them together.
+    if (Buffer.isBuffer(frame)) this.writer.write(frame)
+    else for (const part of frame as readonly Buffer[]) this.writer.write(part)
     return true
   }
 

@@ -3,7 +3,7 @@
 // While no connection is open, frames wait in a queue bounded in bytes; when
 // it is full they are dropped (raft retransmits), so a dead or slow peer
 // never holds up the node or its other peers.
-import type { PeerConnection } from './peer-connection.js'
+import { type OutboundFrame, outboundFrameBytes, type PeerConnection } from './peer-connection.js'
 
 export type LinkState = 'idle' | 'connecting' | 'connected' | 'backoff' | 'closed'
 
@@ -31,7 +31,7 @@ export class PeerLink {
   conn: PeerConnection | null = null
   framesDropped = 0
 
-  private pending: Buffer[] = []
+  private pending: OutboundFrame[] = []
   private pendingBytes = 0
   private attempts = 0
   private timer: NodeJS.Timeout | null = null
@@ -42,18 +42,19 @@ export class PeerLink {
     private readonly deps: PeerLinkDeps,
   ) {}
 
-  send(frame: Buffer): boolean {
+  send(frame: OutboundFrame): boolean {
     if (this.state === 'connected' && this.conn !== null) {
       const sent = this.conn.send(frame)
       if (!sent) this.framesDropped++
       return sent
     }
-    if (this.state === 'closed' || this.pendingBytes + frame.length > this.deps.sendQueueBytesMax) {
+    const bytes = outboundFrameBytes(frame)
+    if (this.state === 'closed' || this.pendingBytes + bytes > this.deps.sendQueueBytesMax) {
       this.framesDropped++
       return false
     }
     this.pending.push(frame)
-    this.pendingBytes += frame.length
+    this.pendingBytes += bytes
     if (this.state === 'idle') this.connect()
     return true
   }

@@ -19,7 +19,7 @@ import { type ConnectionFailure, PeerConnection, type PeerConnectionEvents } fro
 import { PeerLink } from './peer-link.js'
 import { type PeerTlsOptions, peerTlsClientOptions, peerTlsServerOptions, tlsFailureDetail } from './peer-tls.js'
 import type { MessageHandler, PeerNetwork, PeerState } from './peer-network.js'
-import { encodeWireFrame } from './wire-codec.js'
+import { encodeWireFrame, encodeWireFrameParts } from './wire-codec.js'
 import { type WireMessage, isAddressed, isAllowedWithoutClusterId } from './wire-message.js'
 
 export interface PeerTransportOptions {
@@ -207,7 +207,7 @@ export class PeerTransport implements PeerNetwork {
       this.counters.framesFiltered++
       return true
     }
-    const sent = link.send(encodeWireFrame(msg))
+    const sent = link.send(encodeWireFrameParts(msg))
     if (!sent) this.counters.framesDropped++
     return sent
   }

@@ -4,7 +4,9 @@
 // the message object itself, which saves building avsc's `{Type: value}`
 // wrapper per message; the bytes are exactly Avro's union encoding.
 import type avro from 'avsc'
+import type { AppendRequest } from '../raft/types.js'
 import { assert } from '../util/assert.js'
+import { AppendCodec } from './append-codec.js'
 import { FRAME_HEADER_BYTES, writeFrameHeader } from './frame-codec.js'
 import type { WireMessage, WireMessageType } from './wire-message.js'
 import { branchIndexByName, wireBranchTypes } from './wire-schema.js'
@@ -86,10 +88,53 @@ export class UnionCodec<T extends { type: string }> {
   }
 }
 
-export const wireCodec: UnionCodec<WireMessage> = new UnionCodec<WireMessage>(wireBranchTypes)
+/**
+ * The peer message codec: Append (the bulk of the bytes) by hand
+ * (append-codec.ts: one encoding of a batch shared by every follower, the
+ * same bytes as avsc's), every other message through avsc.
+ */
+export class WireCodec extends UnionCodec<WireMessage> {
+  private readonly appendTag: number
+  private readonly append: AppendCodec
+
+  constructor() {
+    super(wireBranchTypes)
+    const index = branchIndexByName(wireBranchTypes).get('Append')
+    assert(index !== undefined, 'the wire union has an Append branch')
+    this.appendTag = index * 2
+    this.append = new AppendCodec(this.appendTag)
+  }
+
+  override encodeFrame(msg: WireMessage): Buffer {
+    return msg.type === 'Append' ? this.append.encodeFrame(msg) : super.encodeFrame(msg)
+  }
+
+  /** The frame for `msg`, as one buffer or as parts to be written in order (a large Append's shared entries). */
+  encodeFrameParts(msg: WireMessage): Buffer | readonly Buffer[] {
+    return msg.type === 'Append' ? this.append.encodeParts(msg) : super.encodeFrame(msg)
+  }
+
+  override decode(payload: Buffer): WireMessage {
+    if (payload[0] !== this.appendTag) return super.decode(payload)
+    let msg: AppendRequest
+    try {
+      msg = this.append.decode(payload)
+    } catch (error) {
+      throw new WireDecodeError(`undecodable Append: ${(error as Error).message}`)
+    }
+    return msg
+  }
+}
+
+export const wireCodec: WireCodec = new WireCodec()
 
 export function encodeWireFrame(msg: WireMessage): Buffer {
   return wireCodec.encodeFrame(msg)
+}
+
+/** The frame for `msg` as one buffer or as parts; see WireCodec.encodeFrameParts. */
+export function encodeWireFrameParts(msg: WireMessage): Buffer | readonly Buffer[] {
+  return wireCodec.encodeFrameParts(msg)
 }
 
 export function decodeWireMessage(payload: Buffer): WireMessage {

@@ -8,10 +8,14 @@ import { KvStateMachine } from '../../lib/kv/state-machine.js'
 import {
   AdminError,
   ClusterDownError,
+  readToViaPromise,
   UnknownOutcomeError,
+  writeToViaPromise,
   type ClientBackend,
   type NodeInfo,
   type ReadConsistency,
+  type ReadTarget,
+  type WriteTarget,
 } from '../../lib/replica/client-api.js'
 
 export interface FakeCall {
@@ -89,6 +93,14 @@ export class FakeBackend implements ClientBackend {
     if (this.clusterDown && consistency === 'linearizable') throw new ClusterDownError()
     await this.pause()
     return ops.map((op) => this.machine.read(op, this.nowMs))
+  }
+
+  writeTo(write: KvWrite, target: WriteTarget): void {
+    writeToViaPromise(this.write(write), target)
+  }
+
+  readTo(ops: readonly KvOp[], consistency: ReadConsistency, target: ReadTarget): void {
+    readToViaPromise(this.read(ops, consistency), target)
   }
 
   async watchVersions(keys: readonly Buffer[], consistency: ReadConsistency): Promise<number[]> {

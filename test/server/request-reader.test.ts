@@ -141,3 +141,17 @@ t.test('random bytes never throw out of the reader', async (t) => {
   }
   t.end()
 })
+
+t.test('arguments handed out do not change when the socket chunk is reused', async (t) => {
+  const kept: Buffer[][] = []
+  const r = new RequestReader(requestLimitsDefault, () => true, (args) => kept.push(args))
+  const whole = encodeCommand(['SET', 'key', 'value'])
+  const split = encodeCommand(['SET', 'key2', 'value2'])
+  const chunk = Buffer.concat([whole, split.subarray(0, 20)])
+  const rest = Buffer.from(split.subarray(20))
+  t.equal(r.feed(chunk), null)
+  chunk.fill(0x21)
+  t.equal(r.feed(rest), null)
+  rest.fill(0x21)
+  t.same(kept.map((args) => args.map((a) => a.toString())), [['SET', 'key', 'value'], ['SET', 'key2', 'value2']])
+})

@@ -1,7 +1,7 @@
 // The direct batch reader must decode exactly what avsc decodes.
 import t from 'tap'
 import type { Entry, HardState } from '../../lib/raft/types.js'
-import { decodeBatch, decodeBatchWithAvsc, encodeBatchInto, type LogBatch } from '../../lib/storage/entry-codec.js'
+import { decodeBatch, decodeBatchWithAvsc, encodeBatchInto, encodeBatchV2, type LogBatch } from '../../lib/storage/entry-codec.js'
 import { Prng } from '../../lib/util/prng.js'
 
 function randomBatch(prng: Prng): LogBatch {
@@ -61,4 +61,40 @@ t.test('the direct reader rejects a truncated or padded batch', async (t) => {
   const end = encodeBatchInto(batch, scratch, 0)
   for (let cut = 1; cut < end; cut++) t.throws(() => decodeBatch(scratch.subarray(0, cut)), `cut at ${cut}`)
   t.throws(() => decodeBatch(Buffer.concat([scratch.subarray(0, end), Buffer.from([0])])), 'trailing byte')
+})
+
+t.test('a batch written in the previous layout (record type 2) still reads, through both readers', async (t) => {
+  const prng = new Prng(11)
+  for (let i = 0; i < 100; i++) {
+    const batch = randomBatch(prng)
+    const payload = encodeBatchV2(batch)
+    t.equal(payload[0], 2)
+    for (const decode of [decodeBatch, decodeBatchWithAvsc]) {
+      if (JSON.stringify(plain(decode(payload))) !== JSON.stringify(plain(batch))) {
+        t.fail(`type-2 batch ${i} decoded differently by ${decode.name}`)
+        return
+      }
+    }
+  }
+})
+
+t.test('normal and noop entries are the same bytes in record types 2 and 3', async (t) => {
+  const entries: Entry[] = [
+    { index: 5, term: 2, kind: 'normal', data: Buffer.from('payload') },
+    { index: 6, term: 2, kind: 'noop' },
+  ]
+  const v2 = encodeBatchV2({ hardState: null, entries })
+  const v3 = Buffer.alloc(256)
+  const end = encodeBatchInto({ hardState: null, entries }, v3, 0)
+  t.equal(v3[0], 3)
+  t.same(v3.subarray(1, end), v2.subarray(1))
+})
+
+t.test('negative and large longs round-trip through record type 3 as avsc reads them', async (t) => {
+  const hardState = { term: 2 ** 53 - 2, vote: 'nœud', commit: 2 ** 40 }
+  const entries: Entry[] = [{ index: 2 ** 31, term: 2 ** 35 + 1, kind: 'config', config: { members: [{ id: 'n1', addr: 'a:1', role: 'learner', incarnation: 'é' }] } }]
+  const buf = Buffer.alloc(256)
+  const end = encodeBatchInto({ hardState, entries }, buf, 0)
+  t.same(decodeBatchWithAvsc(buf.subarray(0, end)), { hardState, entries })
+  t.same(decodeBatch(buf.subarray(0, end)), { hardState, entries })
 })

@@ -1,5 +1,5 @@
 // Incarnations on disk: config members carry the incarnation they were added
-// with (batch record type 2, snapshot files "RKVSNAP2"), and data written
+// with (batch record types 2 and 3, snapshot files "RKVSNAP2"), and data written
 // before incarnations existed (type 1, "RKVSNAP1") still opens, its members
 // without one (unknown: never checked).
 import t from 'tap'
@@ -80,7 +80,7 @@ t.test('a config entry keeps its members\' incarnations through a write and a re
   const entries: Entry[] = [{ index: 7, term: 2, kind: 'config', config: { members } }]
   const buf = Buffer.alloc(4096)
   const end = encodeBatchInto({ hardState: null, entries }, buf, 0)
-  t.equal(buf[0], 2, 'written as record type 2')
+  t.equal(buf[0], 3, 'written as record type 3')
   for (const decode of [decodeBatch, decodeBatchWithAvsc]) {
     const e = decode(buf.subarray(0, end)).entries[0]
     if (e?.kind === 'config') t.strictSame(e.config.members, members)

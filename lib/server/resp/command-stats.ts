@@ -11,14 +11,10 @@
 export interface CommandCounts {
   calls: number
   usec: number
+  /** usec before rounding (many sub-µs commands still add up). */
+  usecExact: number
   rejectedCalls: number
   failedCalls: number
-}
-
-/** The command a reply answers, and when that command arrived (process.hrtime.bigint). */
-export interface ReplyTag {
-  readonly command: string
-  readonly startedNs: bigint
 }
 
 /** Error prefixes are bounded so a client cannot grow the table: Redis caps it at 128 too. */
@@ -31,7 +27,7 @@ export class CommandStats {
   private counts(command: string): CommandCounts {
     let c = this.commands.get(command)
     if (c === undefined) {
-      c = { calls: 0, usec: 0, rejectedCalls: 0, failedCalls: 0 }
+      c = { calls: 0, usec: 0, usecExact: 0, rejectedCalls: 0, failedCalls: 0 }
       this.commands.set(command, c)
     }
     return c
@@ -41,14 +37,20 @@ export class CommandStats {
     this.counts(command).rejectedCalls++
   }
 
-  /** One reply written: `tag` is null for replies no command run owns (rejections, protocol errors). */
-  written(reply: Buffer, tag: ReplyTag | null): void {
+  /**
+   * One reply written: `command` is null for replies no command run owns
+   * (rejections, protocol errors); `startedMs` is when it arrived, from
+   * performance.now() (a double: no BigInt per command, sub-µs resolution).
+   */
+  written(reply: Buffer, command: string | null, startedMs: number): void {
     const error = reply[0] === 0x2d // '-'
     if (error) this.countError(reply)
-    if (tag === null) return
-    const c = this.counts(tag.command)
+    if (command === null) return
+    const c = this.counts(command)
     c.calls++
-    c.usec += Number((process.hrtime.bigint() - tag.startedNs) / 1000n)
+    // usec stays an integer, as Redis prints it; the fractions are summed in usecExact.
+    c.usecExact += (performance.now() - startedMs) * 1000
+    c.usec = Math.round(c.usecExact)
     if (error) c.failedCalls++
   }
 

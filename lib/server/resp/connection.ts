@@ -5,6 +5,9 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { Socket } from 'node:net'
 import { NIL_ARRAY, type KvApplyResult, type KvOp, type KvOpResult, type KvScanResult, type KvWatch } from '../../kv/command.js'
+
+/** KvWrite.watches of a plain write (shared: nothing writes to it). */
+const noWatches: readonly KvWatch[] = Object.freeze([])
 import { parseTimeoutMs } from '../../kv/blocking-calls.js'
 import { isEmptyPop, waitAndPop } from './blocking-pop.js'
 import type { ReadConsistency } from '../../replica/client-api.js'
@@ -16,20 +19,9 @@ import { wrongArity } from './connection-commands.js'
 import { keySlot } from './key-slot.js'
 import { parseScan } from './kv-commands.js'
 import { ClientSubscriptions, subscriberModeReply } from './pubsub-commands.js'
-import { ReplyQueue, type Settle } from './reply-queue.js'
-import {
-  array,
-  bulk,
-  bulkArray,
-  errorReply,
-  integer,
-  replyNil,
-  replyNilArray,
-  replyOk,
-  replyQueued,
-  simpleString,
-  type Reply,
-} from './reply-writer.js'
+import { applyReply, CommandReply, formatResult } from './command-reply.js'
+import { ReplyQueue, type ReplySlot } from './reply-queue.js'
+import { array, bulk, bulkArray, errorReply, replyOk, replyQueued, type Reply } from './reply-writer.js'
 import { ProtocolError, RequestReader } from './request-reader.js'
 import { Sequencer } from './sequencer.js'
 
@@ -54,28 +46,6 @@ export function unknownCommandReply(args: readonly Buffer[]): Reply {
   return errorReply(`ERR unknown command '${name}', with args beginning with: ${rest}`)
 }
 
-/** A KvOpResult as the RESP reply Redis would give. */
-export function formatResult(result: KvOpResult): Reply {
-  switch (result.t) {
-    case 'ok':
-      return replyOk
-    case 'status':
-      return simpleString(result.value)
-    case 'nil':
-      return replyNil
-    case 'nilArray':
-      return replyNilArray
-    case 'int':
-      return integer(result.value)
-    case 'bulk':
-      return bulk(result.value)
-    case 'array':
-      return array(result.items.map(formatResult))
-    case 'error':
-      return errorReply(`${result.code} ${result.message}`)
-  }
-}
-
 export class Connection implements ConnectionView {
   readonly client: ClientState
   private readonly reader: RequestReader
@@ -88,6 +58,8 @@ export class Connection implements ConnectionView {
   private authDelay: Promise<void> = Promise.resolve()
   private unauthTimer: NodeJS.Timeout | null = null
   private subscriptions: ClientSubscriptions | null = null
+  /** When the chunk being read arrived (performance.now()). */
+  private chunkStartedMs = 0
 
   constructor(
     private readonly socket: Socket,
@@ -108,9 +80,9 @@ export class Connection implements ConnectionView {
       {
         overflow: () => this.overflow(),
         flushed: () => this.checkPressure(),
-        written: (reply, tag) => {
+        written: (reply, command, startedMs) => {
           server.stats.netOutputBytes += reply.length
-          server.stats.commands.written(reply, tag)
+          server.stats.commands.written(reply, command, startedMs)
         },
       },
     )
@@ -175,6 +147,8 @@ export class Connection implements ConnectionView {
     if (this.closing) return
     this.server.stats.netInputBytes += chunk.length
     this.client.lastInteractionMs = Date.now()
+    // One clock read per chunk: its commands arrived together (INFO commandstats).
+    this.chunkStartedMs = performance.now()
     let error: ProtocolError | null
     try {
       error = this.reader.feed(chunk)
@@ -182,6 +156,8 @@ export class Connection implements ConnectionView {
       this.server.logger.error({ err: thrown, client: this.client.id }, 'unexpected error while reading a request')
       error = new ProtocolError('internal error')
     }
+    // The chunk's reads go to the backend together, commands before a protocol error included.
+    this.sequencer.flush()
     if (error !== null) {
       this.protocolError(error)
       return
@@ -278,7 +254,7 @@ export class Connection implements ConnectionView {
       this.server.logger.error({ err: error, client: this.client.id }, 'command failed unexpectedly')
       this.queue.push(errorReply('ERR internal error; see the server log'))
     }
-    this.queue.tag = null
+    this.queue.command = null
     if (this.quitting) {
       this.closing = true
       this.queue.end()
@@ -313,7 +289,8 @@ export class Connection implements ConnectionView {
       return
     }
     // Replies queued from here on answer this command (INFO commandstats).
-    this.queue.tag = { command: spec.name, startedNs: process.hrtime.bigint() }
+    this.queue.command = spec.name
+    this.queue.startedMs = this.chunkStartedMs
     switch (spec.kind) {
       case 'local':
         this.runLocal(spec, args)
@@ -361,8 +338,8 @@ export class Connection implements ConnectionView {
   }
 
   /** Fills `slot` with the formatted outcome of `promise`, or with the error reply; never rejects. */
-  private settleWith<T>(promise: Promise<T>, format: (value: T) => Reply, slot: Settle, slotNumber = 0): void {
-    // One reaction per request (this runs for every command): format inside it rather than in a .then of its own.
+  private settleWith<T>(promise: Promise<T>, format: (value: T) => Reply, slot: ReplySlot, slotNumber = 0): void {
+    // One reaction per request (the slow paths): format inside it rather than in a .then of its own.
     promise.then(
       (value) => {
         let reply: Reply
@@ -371,9 +348,9 @@ export class Connection implements ConnectionView {
         } catch (error) {
           reply = backendErrorReply(error, this.server.logger, slotNumber)
         }
-        slot(reply)
+        slot.settle(reply)
       },
-      (error: unknown) => slot(backendErrorReply(error, this.server.logger, slotNumber)),
+      (error: unknown) => slot.settle(backendErrorReply(error, this.server.logger, slotNumber)),
     )
   }
 
@@ -411,7 +388,7 @@ export class Connection implements ConnectionView {
       this.queue.push(moved)
       return
     }
-    this.settleWith(this.sequencer.read(op, consistency), formatResult, this.queue.reserve())
+    this.sequencer.read(op, consistency, this.queue.reserveSlot(new CommandReply(this.server.logger, undefined, null)))
   }
 
   private runWrite(spec: KvCommandSpec, args: Buffer[]): void {
@@ -425,12 +402,16 @@ export class Connection implements ConnectionView {
       this.queue.push(moved)
       return
     }
-    const backend = this.server.backend
     const blocking = spec.blocking
-    const result = blocking === undefined
-      ? this.sequencer.run('write', () => backend.write({ ops: [op], watches: [] }))
-      : this.sequencer.run('write', () => this.blockingPop(op, blocking.keys(args), blocking.timeout(args)))
+    if (blocking === undefined) {
+      // The hot path: the reply slot is the backend's target (command-reply.ts).
+      const custom = spec.reply === undefined ? null : { spec, context: this.context, args }
+      const reply = this.queue.reserveSlot(new CommandReply(this.server.logger, spec.firstKey > 0 ? args[spec.firstKey] : undefined, custom))
+      this.sequencer.write({ ops: [op], watches: noWatches }, reply)
+      return
+    }
     const slot = spec.firstKey > 0 && args[spec.firstKey] !== undefined ? keySlot(args[spec.firstKey] as Buffer) : 0
+    const result = this.sequencer.run('write', () => this.blockingPop(op, blocking.keys(args), blocking.timeout(args)))
     const custom = spec.reply
     this.settleWith(
       result,
@@ -590,22 +571,6 @@ function firstKeyOf(ops: readonly KvOp[]): Buffer | undefined {
     if ('args' in op) return op.args[0]
   }
   return undefined
-}
-
-/** Maps an apply outcome to a reply; `results` formats the per-op results. */
-function applyReply(outcome: KvApplyResult, results: (results: readonly KvOpResult[]) => Reply): Reply {
-  switch (outcome.t) {
-    case 'results':
-      return results(outcome.results)
-    case 'watchAborted':
-      return replyNilArray
-    case 'duplicate':
-      return outcome.outcome === null
-        ? errorReply('ERR the write was applied, but its result is no longer known')
-        : applyReply(outcome.outcome, results)
-    case 'rejected':
-      return errorReply(`ERR ${outcome.error.message}`)
-  }
 }
 
 /** EXEC's array: each queued command's reply in order, op results taken in turn. */

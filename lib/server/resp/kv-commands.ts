@@ -54,9 +54,12 @@ function spec(name: string, kind: 'read' | 'write', input: KvSpecInput): KvComma
 
 const arg = (args: readonly Buffer[], index: number): Buffer => args[index] as Buffer
 
+/** Shared by every SET without an expiry option (nothing writes to an op's fields). */
+const noExpiry: KvSetExpiry = Object.freeze({ t: 'none' })
+
 function parseSet(args: readonly Buffer[]): KvOp | Reply {
   let condition: KvSetCondition = 'always'
-  let expiry: KvSetExpiry = { t: 'none' }
+  let expiry: KvSetExpiry = noExpiry
   let get = false
   for (let i = 3; i < args.length; i++) {
     const option = upper(arg(args, i))

@@ -8,24 +8,39 @@
 // (Redis' client-output-buffer-limit; CVE-2025-21605 for clients before AUTH).
 import type { Socket } from 'node:net'
 import { TurnWriter } from '../../util/turn-writer.js'
-import type { ReplyTag } from './command-stats.js'
 import type { Reply } from './reply-writer.js'
 
-export type Settle = (reply: Reply) => void
+/**
+ * One command's place in the reply queue: a record, not a closure. The
+ * command's name and arrival time ride along for INFO commandstats. Slots
+ * for replies known later are settled through `settle` (or a subclass that
+ * formats a backend's outcome first: command-reply.ts).
+ */
+export class ReplySlot {
+  reply: Reply | null = null
+  /** The queue it waits in; null when it was dropped (the queue was ending). */
+  queue: ReplyQueue | null = null
+  command: string | null = null
+  startedMs = 0
 
-interface Slot {
-  reply: Reply | null
-  readonly tag: ReplyTag | null
+  /** Fills the slot; later calls are ignored. */
+  settle(reply: Reply): void {
+    if (this.reply !== null) return
+    this.reply = reply
+    this.queue?.flush()
+  }
 }
 
 export class ReplyQueue {
-  private slots: Slot[] = []
+  private slots: ReplySlot[] = []
   private head = 0
   private readonly writer: TurnWriter
   private closed = false
   private ending = false
   /** The command whose replies are being queued now (INFO commandstats); null outside one. */
-  tag: ReplyTag | null = null
+  command: string | null = null
+  /** When that command arrived (performance.now()). */
+  startedMs = 0
 
   constructor(
     private readonly socket: Socket,
@@ -35,7 +50,8 @@ export class ReplyQueue {
       overflow(): void
       /** Some replies left the queue (reading may resume). */
       flushed(): void
-      written(reply: Reply, tag: ReplyTag | null): void
+      /** `command` is null for replies no command run owns. */
+      written(reply: Reply, command: string | null, startedMs: number): void
     },
   ) {
     // Bytes held for the turn count against the pause threshold too: once
@@ -57,24 +73,30 @@ export class ReplyQueue {
   push(reply: Reply): void {
     if (this.ending) return
     if (this.pendingCount === 0) {
-      this.write(reply, this.tag)
+      this.write(reply, this.command, this.startedMs)
       return
     }
-    this.slots.push({ reply, tag: this.tag })
+    const slot = new ReplySlot()
+    slot.reply = reply
+    this.add(slot)
   }
 
   /** Reserves the next position for a reply that will be known later. */
-  reserve(): Settle {
-    if (this.ending) return () => {}
-    const slot: Slot = { reply: null, tag: this.tag }
+  reserve(): ReplySlot {
+    return this.reserveSlot(new ReplySlot())
+  }
+
+  /** reserve() with a slot of the caller's own kind (one that formats an outcome: command-reply.ts). */
+  reserveSlot<S extends ReplySlot>(slot: S): S {
+    if (!this.ending) this.add(slot)
+    return slot
+  }
+
+  private add(slot: ReplySlot): void {
+    slot.queue = this
+    slot.command = this.command
+    slot.startedMs = this.startedMs
     this.slots.push(slot)
-    let settled = false
-    return (reply: Reply) => {
-      if (settled) return
-      settled = true
-      slot.reply = reply
-      this.flush()
-    }
   }
 
   /**
@@ -100,12 +122,14 @@ export class ReplyQueue {
     this.head = 0
   }
 
-  private flush(): void {
+  /** Writes the settled replies at the head (ReplySlot.settle). */
+  flush(): void {
     while (this.head < this.slots.length) {
-      const slot = this.slots[this.head] as Slot
+      const slot = this.slots[this.head] as ReplySlot
       if (slot.reply === null) break
       this.head++
-      this.write(slot.reply, slot.tag)
+      slot.queue = null
+      this.write(slot.reply, slot.command, slot.startedMs)
     }
     if (this.head === this.slots.length) {
       this.slots = []
@@ -118,10 +142,10 @@ export class ReplyQueue {
     this.events.flushed()
   }
 
-  private write(reply: Reply, tag: ReplyTag | null): void {
+  private write(reply: Reply, command: string | null, startedMs: number): void {
     if (this.closed || this.socket.destroyed) return
     this.writer.write(reply)
-    this.events.written(reply, tag)
+    this.events.written(reply, command, startedMs)
     if (this.writer.queuedBytes > this.outputBytesMax()) {
       this.closed = true
       this.events.overflow()

@@ -1,19 +1,20 @@
 // Turns the bytes of one client connection into commands (arrays of Buffers).
 //
-// redis-parser extracts the bulk strings, but it has no guards at all: a huge
-// `*` count throws a RangeError out of execute(), a huge `$` length buffers
-// without bound, `$1x` is read as a length, a negative count reaches
-// `new Array(-3)`, and it knows nothing about inline commands. So this reader
-// scans every header itself first, bounds every length before the parser (or
-// anything else) takes memory for it, and feeds the parser only bytes it has
-// already validated, one command at a time. Commands are handed out
+// Every byte is looked at once: the reader scans each header itself, bounds
+// every length before anything takes memory for it, notes where each
+// argument's bytes are, and when a command is complete hands out its
+// arguments as views into one copy of the command's bytes (one allocation
+// per command, and nothing keeps a socket chunk alive). redis-parser, which
+// it replaced here, has no guards at all: a huge `*` count throws a
+// RangeError out of execute(), a huge `$` length buffers without bound,
+// `$1x` is read as a length, a negative count reaches `new Array(-3)`, and
+// it knows nothing about inline commands. Commands are handed out
 // synchronously as they complete, so a command (AUTH) can change the limits
 // that apply to the next one in the same read, as in Redis.
 //
 // A client request is an array of bulk strings (`*N\r\n$L\r\n...`) or an
 // inline line (`SET k v\n`, as typed in telnet); anything else is a protocol
 // error, which the caller answers with `-ERR Protocol error: …` and a close.
-import RedisParser from 'redis-parser'
 
 export interface RequestLimits {
   /** Largest bulk string (Redis' proto-max-bulk-len). */
@@ -75,19 +76,21 @@ export type CommandSink = (args: Buffer[]) => void
 
 export class RequestReader {
   private state = State.Boundary
-  private readonly parser: RedisParser
-  private parsed: unknown[] | null = null
   // The number being read on a `*` or `$` line.
   private lengthValue = 0
   private lengthDigits = 0
   private lengthNegative = false
   private lengthLineBytes = 0
-  // Bytes of a length line that began in an earlier chunk, not yet fed to the parser.
-  private carry: Buffer[] = []
   private argsLeft = 0
   private bodyLeft = 0
   // Bytes of the incomplete command seen so far (the query buffer).
   private commandBytes = 0
+  // Where each argument of the command in progress starts (offset from the
+  // command's first byte) and how long it is.
+  private argStarts: number[] = []
+  private argLengths: number[] = []
+  // The bytes of a command that began in an earlier chunk, in order.
+  private pieces: Buffer[] = []
   private inlineChunks: Buffer[] = []
   private inlineBytes = 0
   private stopped = false
@@ -96,17 +99,7 @@ export class RequestReader {
     private readonly limits: RequestLimits,
     private readonly isAuthenticated: () => boolean,
     private readonly sink: CommandSink,
-  ) {
-    this.parser = new RedisParser({
-      returnBuffers: true,
-      returnReply: (reply: unknown) => {
-        this.parsed = Array.isArray(reply) ? reply : null
-      },
-      returnError: () => {
-        this.parsed = null
-      },
-    })
-  }
+  ) {}
 
   /** No more commands are handed out (QUIT, or the connection is closing). */
   stop(): void {
@@ -126,8 +119,7 @@ export class RequestReader {
     try {
       return this.scan(chunk)
     } catch (error) {
-      // redis-parser throws RangeError on lengths it cannot allocate; the
-      // guards should stop those first, but never let one escape.
+      // Nothing here should throw on any input; if it does, the stream is bad, not the node.
       if (error instanceof RangeError) return new ProtocolError('invalid request')
       throw error
     }
@@ -135,14 +127,13 @@ export class RequestReader {
 
   private scan(chunk: Buffer): ProtocolError | null {
     let i = 0
-    let feedFrom = 0
-    let lineStart = 0
+    // Where the command in progress starts in this chunk (0 when it began in an earlier one).
+    let commandFrom = 0
     const end = chunk.length
     while (i < end && !this.stopped) {
       switch (this.state) {
         case State.Boundary: {
-          feedFrom = i
-          lineStart = i
+          commandFrom = i
           this.commandBytes = 0
           if (chunk[i] === STAR) {
             this.startLength()
@@ -171,13 +162,14 @@ export class RequestReader {
           if (count instanceof ProtocolError) return count
           if (count <= 0) {
             // `*0` and `*-1` are empty requests that Redis skips.
-            this.carry = []
+            this.pieces.length = 0
+            this.commandBytes = 0
             this.state = State.Boundary
-            feedFrom = i
             break
           }
-          this.flushCarry()
           this.argsLeft = count
+          this.argStarts.length = 0
+          this.argLengths.length = 0
           this.state = State.BulkType
           break
         }
@@ -185,7 +177,6 @@ export class RequestReader {
           const byte = chunk[i++] as number
           this.commandBytes++
           if (byte !== DOLLAR) return new ProtocolError(`expected '$', got '${printable(byte)}'`)
-          lineStart = i - 1
           this.startLength()
           this.state = State.BulkLen
           break
@@ -195,7 +186,8 @@ export class RequestReader {
           this.commandBytes++
           const length = this.bulkLength()
           if (length instanceof ProtocolError) return length
-          this.flushCarry()
+          this.argStarts.push(this.commandBytes)
+          this.argLengths.push(length)
           this.bodyLeft = length
           this.state = length === 0 ? State.BulkCr : State.BulkBody
           break
@@ -222,50 +214,47 @@ export class RequestReader {
             this.state = State.BulkType
             break
           }
-          const error = this.completeArray(chunk.subarray(feedFrom, i))
-          if (error !== null) return error
-          feedFrom = i
           this.state = State.Boundary
+          this.completeArray(chunk, commandFrom, i)
           break
         }
         case State.Inline: {
           const result = this.inlineBytesFrom(chunk, i)
           if (result instanceof ProtocolError) return result
           i = result
-          feedFrom = i
           break
         }
       }
       const limit = this.isAuthenticated() ? this.limits.queryBufferBytesMax : this.limits.unauthQueryBufferBytesMax
       if (this.commandBytes > limit) return new ProtocolError('query buffer limit exceeded')
     }
-    if (!this.stopped) this.feedTail(chunk, feedFrom, lineStart)
+    if (!this.stopped && this.state !== State.Boundary && this.state !== State.Inline && commandFrom < end) {
+      // An array command continues in the next chunk: hold its bytes so far.
+      // A small tail of a large chunk is copied, so as not to keep the chunk alive.
+      const piece = chunk.subarray(commandFrom)
+      this.pieces.push(piece.length * 2 < chunk.length ? Buffer.from(piece) : piece)
+    }
     return null
   }
 
-  // At the end of a chunk, the parser gets every validated byte of the
-  // command in progress; a length line not yet complete waits in `carry`.
-  private feedTail(chunk: Buffer, feedFrom: number, lineStart: number): void {
-    const inLengthLine =
-      this.state === State.ArrayLen ||
-      this.state === State.ArrayLf ||
-      this.state === State.BulkLen ||
-      this.state === State.BulkLf
-    if (this.state === State.Boundary || this.state === State.Inline) return
-    if (inLengthLine) {
-      const lineFrom = Math.max(lineStart, feedFrom)
-      if (lineFrom > feedFrom) this.parser.execute(chunk.subarray(feedFrom, lineFrom))
-      if (lineFrom < chunk.length) this.carry.push(Buffer.from(chunk.subarray(lineFrom)))
-      return
+  /** The command that ends at `to` in `chunk` is complete: its arguments, as views into one copy. */
+  private completeArray(chunk: Buffer, from: number, to: number): void {
+    let bytes: Buffer
+    if (this.pieces.length === 0) {
+      bytes = Buffer.from(chunk.subarray(from, to))
+    } else {
+      this.pieces.push(chunk.subarray(0, to))
+      bytes = Buffer.concat(this.pieces)
+      this.pieces.length = 0
     }
-    if (feedFrom < chunk.length) this.parser.execute(chunk.subarray(feedFrom))
-  }
-
-  private flushCarry(): void {
-    if (this.carry.length === 0) return
-    const carried = Buffer.concat(this.carry)
-    this.carry = []
-    this.parser.execute(carried)
+    const count = this.argStarts.length
+    const args: Buffer[] = new Array<Buffer>(count)
+    for (let k = 0; k < count; k++) {
+      const start = this.argStarts[k] as number
+      args[k] = bytes.subarray(start, start + (this.argLengths[k] as number))
+    }
+    this.commandBytes = 0
+    this.sink(args)
   }
 
   private startLength(): void {
@@ -314,25 +303,6 @@ export class RequestReader {
     }
     if (length > this.limits.bulkBytesMax) return new ProtocolError('invalid bulk length')
     return length
-  }
-
-  private completeArray(tail: Buffer): ProtocolError | null {
-    this.parsed = null
-    if (tail.length > 0) this.parser.execute(tail)
-    const parsed = this.parsed as unknown[] | null
-    this.parsed = null
-    this.commandBytes = 0
-    if (parsed === null) return new ProtocolError('invalid request')
-    const args: Buffer[] = new Array(parsed.length)
-    for (let k = 0; k < parsed.length; k++) {
-      const value = parsed[k]
-      if (!Buffer.isBuffer(value)) return new ProtocolError('invalid request')
-      // The parser returns views into the socket chunk or into its own
-      // shared pool, which later input overwrites: copy.
-      args[k] = Buffer.from(value)
-    }
-    this.sink(args)
-    return null
   }
 
   // Collects an inline line up to `\n`; returns the index after the consumed bytes.

@@ -4,26 +4,40 @@
 // - consecutive writes are issued at once, without waiting for each other
 //   (the backend applies one caller's writes in call order), so one read of
 //   the socket becomes one batch of proposals;
-// - consecutive reads are merged into one backend.read call (one ReadIndex);
+// - consecutive reads of one socket chunk are merged into one backend read
+//   (one ReadIndex), started when the chunk has been read (flush);
 // - a read waits until every earlier write has settled, and a write until
 //   every earlier read has settled, so `SET k 1; GET k` sees 1 and
 //   `GET k; SET k 2` does not see 2.
-import type { KvOp, KvOpResult } from '../../kv/command.js'
-import type { ClientBackend, ReadConsistency } from '../../replica/client-api.js'
+// The common cases (a write or a read batch with nothing before it still
+// pending) go to the backend's callback forms at once: no promise and no
+// closure per command. Only work that must wait for a previous group, and
+// the general `run`, use promises.
+import type { KvOp, KvOpResult, KvWrite } from '../../kv/command.js'
+import type { ClientBackend, ReadConsistency, ReadTarget, WriteTarget } from '../../replica/client-api.js'
 
 export type WorkKind = 'read' | 'write'
 
-/** Reads merged into one backend.read call at most. */
+/** Reads merged into one backend read at most. */
 const readBatchOpsMax = 512
 
-interface ReadBatch {
-  readonly consistency: ReadConsistency
-  readonly ops: KvOp[]
-  readonly waiters: { resolve(result: KvOpResult): void; reject(error: unknown): void }[]
-  started: boolean
+/** What a write or read batch reports to when it settles. */
+export interface WorkGroup {
+  settleOne(): void
 }
 
-class Group {
+/** A write issued through `write`: it calls group.settleOne() once when it settles. */
+export interface SequencedWrite extends WriteTarget {
+  group: WorkGroup | null
+}
+
+/** A read issued through `read`: told its own result, or the batch's error. */
+export interface SequencedRead {
+  readResult(result: KvOpResult): void
+  readFailed(error: unknown): void
+}
+
+class Group implements WorkGroup {
   pending = 0
   batch: ReadBatch | null = null
   private idleWaiters: (() => void)[] = []
@@ -42,13 +56,44 @@ class Group {
     this.pending--
     if (this.pending > 0) return
     const waiters = this.idleWaiters
+    if (waiters.length === 0) return
     this.idleWaiters = []
     for (const wake of waiters) wake()
   }
 }
 
+/** The reads of one chunk merged into one backend read; the backend's ReadTarget for them all. */
+class ReadBatch implements ReadTarget {
+  readonly ops: KvOp[] = []
+  readonly readers: SequencedRead[] = []
+  started = false
+
+  constructor(
+    readonly group: Group,
+    readonly consistency: ReadConsistency,
+  ) {}
+
+  readDone(results: KvOpResult[]): void {
+    const readers = this.readers
+    for (let i = 0; i < readers.length; i++) {
+      const result = results[i]
+      const reader = readers[i] as SequencedRead
+      if (result === undefined) reader.readFailed(new Error(`backend read returned ${results.length} results for ${this.ops.length} ops`))
+      else reader.readResult(result)
+    }
+    this.group.settleOne()
+  }
+
+  readFailed(error: unknown): void {
+    for (const reader of this.readers) reader.readFailed(error)
+    this.group.settleOne()
+  }
+}
+
 export class Sequencer {
   private group = new Group('read', null)
+  /** Read batches made since the last flush, not yet started. */
+  private unstarted: ReadBatch[] = []
 
   constructor(private readonly backend: ClientBackend) {}
 
@@ -71,45 +116,57 @@ export class Sequencer {
     return promise
   }
 
-  /** A read op, merged with the other reads of this turn into one backend.read call. */
-  read(op: KvOp, consistency: ReadConsistency): Promise<KvOpResult> {
+  /** One write (backend.writeTo) when its turn comes; `target` settles the group. */
+  write(write: KvWrite, target: SequencedWrite): void {
+    const group = this.enter('write')
+    group.pending++
+    target.group = group
+    if (group.gate === null) this.startWrite(write, target)
+    else group.gate.then(() => this.startWrite(write, target))
+  }
+
+  private startWrite(write: KvWrite, target: SequencedWrite): void {
+    try {
+      this.backend.writeTo(write, target)
+    } catch (error) {
+      target.writeFailed(error)
+    }
+  }
+
+  /** A read op, merged with the other reads of this chunk; starts at the next flush. */
+  read(op: KvOp, consistency: ReadConsistency, reader: SequencedRead): void {
     const group = this.enter('read')
     let batch = group.batch
     if (batch === null || batch.started || batch.consistency !== consistency || batch.ops.length >= readBatchOpsMax) {
-      batch = this.startBatch(group, consistency)
+      batch = new ReadBatch(group, consistency)
+      group.batch = batch
+      group.pending++
+      this.unstarted.push(batch)
     }
     batch.ops.push(op)
-    const waiters = batch.waiters
-    return new Promise((resolve, reject) => waiters.push({ resolve, reject }))
+    batch.readers.push(reader)
   }
 
-  private startBatch(group: Group, consistency: ReadConsistency): ReadBatch {
-    const batch: ReadBatch = { consistency, ops: [], waiters: [], started: false }
-    group.batch = batch
-    // Start after a microtask at the earliest, so that every read of this
-    // socket chunk joins the batch.
-    const gate = group.gate ?? Promise.resolve()
-    group.pending++
-    gate
-      .then(() => {
-        batch.started = true
-        if (group.batch === batch) group.batch = null
-        return this.backend.read(batch.ops, consistency)
-      })
-      .then(
-        (results) => {
-          batch.waiters.forEach((waiter, index) => {
-            const result = results[index]
-            if (result === undefined) waiter.reject(new Error(`backend.read returned ${results.length} results for ${batch.ops.length} ops`))
-            else waiter.resolve(result)
-          })
-        },
-        (error: unknown) => {
-          for (const waiter of batch.waiters) waiter.reject(error)
-        },
-      )
-      .finally(() => group.settleOne())
-    return batch
+  /** Starts the read batches of the chunk just read (the connection calls it after each chunk). */
+  flush(): void {
+    const batches = this.unstarted
+    if (batches.length === 0) return
+    this.unstarted = []
+    for (const batch of batches) {
+      batch.started = true
+      const group = batch.group
+      if (group.batch === batch) group.batch = null
+      if (group.gate === null) this.startRead(batch)
+      else group.gate.then(() => this.startRead(batch))
+    }
+  }
+
+  private startRead(batch: ReadBatch): void {
+    try {
+      this.backend.readTo(batch.ops, batch.consistency, batch)
+    } catch (error) {
+      batch.readFailed(error)
+    }
   }
 
   private enter(kind: WorkKind): Group {
