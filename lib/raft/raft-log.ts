@@ -38,12 +38,25 @@ export class RaftLog {
   private handedOutIndex: number
   /** Last index confirmed durable by advance(). */
   private persistedIndexMax: number
+  /**
+   * The Entry objects appended for the log's tail not yet durable:
+   * recent[i] has index recentFirst + i, and the run always ends at
+   * lastIndex(). slice() and handOutUnpersisted() return these very objects,
+   * because the codecs find encodings by object identity
+   * (lib/codec/encoded-runs.ts, AppendCodec): every follower at the same
+   * position gets one shared encoding, and the log write copies the bytes a
+   * follower received or a leader sent. Dropped once durable, so they stay
+   * young: at most what one fsync covers.
+   */
+  private recent: Entry[] = []
+  private recentFirst: number
   /** A snapshot received from the leader and not yet handed out for installing. */
   private receivedSnapshot: SnapshotMeta | null = null
 
   constructor(snapshot: SnapshotMeta, entries: readonly Entry[], commit: number) {
     this.snapshotMeta = snapshot
     this.entries = new EntryRing(snapshot.index + 1)
+    this.recentFirst = snapshot.index + 1
     this.configs = [{ index: snapshot.index, config: snapshot.config }]
     for (const [i, e] of entries.entries()) {
       assert(e.index === snapshot.index + 1 + i, `log: entry ${e.index} out of place at offset ${i}`)
@@ -56,6 +69,9 @@ export class RaftLog {
     this.appliedIndex = snapshot.index
     this.handedOutIndex = this.lastIndex()
     this.persistedIndexMax = this.lastIndex()
+    // Entries given at start are durable already.
+    this.recent = []
+    this.recentFirst = this.lastIndex() + 1
   }
 
   get commit(): number {
@@ -106,6 +122,10 @@ export class RaftLog {
   }
 
   private makeEntry(index: number): Entry {
+    if (index >= this.recentFirst) {
+      const kept = this.recent[index - this.recentFirst]
+      if (kept !== undefined) return kept
+    }
     const term = this.entries.termAt(index)
     switch (this.entries.kindAt(index)) {
       case KIND_NORMAL:
@@ -139,6 +159,7 @@ export class RaftLog {
   }
 
   private push(e: Entry): void {
+    if (this.recentFirst + this.recent.length === e.index) this.recent.push(e)
     if (e.kind === 'normal') this.entries.push(e.term, KIND_NORMAL, e.data)
     else if (e.kind === 'noop') this.entries.push(e.term, KIND_NOOP, null)
     else {
@@ -221,6 +242,11 @@ export class RaftLog {
 
   private truncateFrom(index: number): void {
     this.entries.truncateFrom(index)
+    if (index >= this.recentFirst) this.recent.length = Math.min(this.recent.length, index - this.recentFirst)
+    else {
+      this.recent = []
+      this.recentFirst = index
+    }
     while ((this.configs[this.configs.length - 1] as ConfigAt).index >= index) this.configs.pop()
     assert(this.configs.length > 0, 'log: truncated the snapshot configuration')
     this.handedOutIndex = Math.min(this.handedOutIndex, index - 1)
@@ -265,15 +291,25 @@ export class RaftLog {
       const e = entries[i] as Entry
       if (this.term(e.index) === e.term) {
         this.persistedIndexMax = Math.max(this.persistedIndexMax, e.index)
+        this.forgetRecentTo(this.persistedIndexMax)
         return
       }
     }
+  }
+
+  /** Stops keeping the appended objects up to `index` (durable, or compacted away). */
+  private forgetRecentTo(index: number): void {
+    if (index < this.recentFirst) return
+    const n = Math.min(index - this.recentFirst + 1, this.recent.length)
+    this.recent.splice(0, n)
+    this.recentFirst += n
   }
 
   /** After a Ready's snapshot was installed and made durable. */
   markSnapshotPersisted(index: number): void {
     assert(index <= this.lastIndex(), `log: snapshot ${index} persisted beyond last index ${this.lastIndex()}`)
     this.persistedIndexMax = Math.max(this.persistedIndexMax, index)
+    this.forgetRecentTo(this.persistedIndexMax)
   }
 
   /** Whether a snapshot from the leader waits to be handed out for installing. */
@@ -293,6 +329,8 @@ export class RaftLog {
     assert(meta.index > this.commit, `log: restoring snapshot ${meta.index} at or below commit ${this.commit}`)
     this.snapshotMeta = meta
     this.entries.reset(meta.index + 1)
+    this.recent = []
+    this.recentFirst = meta.index + 1
     this.configs = [{ index: meta.index, config: meta.config }]
     this.commitIndex = meta.index
     this.applyingIndex = meta.index
@@ -309,6 +347,7 @@ export class RaftLog {
     assert(index > this.snapshotMeta.index, `log: compact ${index} not beyond snapshot ${this.snapshotMeta.index}`)
     const meta = this.snapshotMetaAt(index)
     this.entries.dropTo(index)
+    this.forgetRecentTo(index)
     this.snapshotMeta = meta
     this.configs = [{ index, config: meta.config }, ...this.configs.filter((c) => c.index > index)]
     return meta

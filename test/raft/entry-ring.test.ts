@@ -103,3 +103,30 @@ t.test('the log hands out config entries with their config, normal entries with 
   t.same(log.slice(1, 4, Infinity, 24 + 24 + 64), entries.slice(0, 2), 'the byte bound counts a config entry by its members')
   t.same(log.slice(1, 4, Infinity, 24 + 24 + 63), entries.slice(0, 1))
 })
+
+t.test('until durable, the log hands out the very Entry objects appended (the codecs share encodings by identity)', async (t) => {
+  const log = new RaftLog({ index: 0, term: 0, config: { members: [] } }, [], 0)
+  const appended: Entry[] = [
+    { index: 1, term: 1, kind: 'normal', data: Buffer.from('a') },
+    { index: 2, term: 1, kind: 'normal', data: Buffer.from('b') },
+  ]
+  log.append(appended)
+  const first = log.slice(1, 3)
+  t.equal(first[0], appended[0])
+  t.equal(first[1], appended[1])
+  const handed = log.handOutUnpersisted()
+  t.equal(handed[1], appended[1], 'the Ready carries them too')
+  log.markPersisted(handed)
+  const after = log.slice(1, 3)
+  t.not(after[0], appended[0], 'durable: made from the ring')
+  t.same(after, appended)
+})
+
+t.test('a truncated tail is not handed out as the objects that replaced it', async (t) => {
+  const log = new RaftLog({ index: 0, term: 0, config: { members: [] } }, [], 0)
+  log.append([{ index: 1, term: 1, kind: 'noop' }, { index: 2, term: 1, kind: 'noop' }])
+  const replacement: Entry = { index: 2, term: 2, kind: 'noop' }
+  log.appendFromLeader([replacement])
+  t.equal(log.entry(2), replacement)
+  t.equal(log.entry(1)?.term, 1)
+})
