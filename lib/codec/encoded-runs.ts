@@ -20,9 +20,14 @@ export interface EncodedRun {
   readonly bytes: Buffer
 }
 
-const RUNS_MAX = 64
-/** Runs hold views of frames or Append bodies; this bounds what they keep alive. */
-const RUN_BYTES_MAX = 32 * 1024 * 1024
+const RUNS_MAX = 16
+/**
+ * Runs hold views of frames or Append bodies; this bounds what they keep
+ * alive. A follower persists what arrived during one fsync, a few Appends;
+ * a run never written (a resend to a lagging follower) waits here until
+ * pushed out, so the table is kept small.
+ */
+const RUN_BYTES_MAX = 16 * 1024 * 1024
 
 const runs = new Map<Entry, EncodedRun>()
 let runBytes = 0

@@ -113,5 +113,5 @@ t.test('an unsafe integer in an Append is refused at encode time', async (t) => 
 
 t.test('remembered encodings are bounded: the oldest are dropped', async (t) => {
   for (let i = 0; i < 200; i++) encodeWireFrame(append('n2', entriesOf(1, 1)))
-  t.ok(rememberedRuns() <= 64, `${rememberedRuns()} remembered`)
+  t.ok(rememberedRuns() <= 16, `${rememberedRuns()} remembered`)
 })
