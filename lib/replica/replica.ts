@@ -107,7 +107,8 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     )
     this.state = new AppliedState(kv, initial)
     this.clusterIdNow = clusterId
-    this.reads = new ReadWaiters(config.nodeId)
+    // The core's seed is drawn afresh at every start, so it names this boot.
+    this.reads = new ReadWaiters(config.nodeId, seed.toString(36))
     this.batch = new ProposalBatch(this.raft, () => this.stampClock(), this.proposals)
     this.ctx = {
       id: config.nodeId,
