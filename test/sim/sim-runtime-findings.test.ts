@@ -16,6 +16,10 @@ const findings: readonly { seed: number; what: string }[] = [
     seed: 53,
     what: 'a bootstrap interrupted by a disk error before its log record restarts (the stored incarnation made the directory look used)',
   },
+  {
+    seed: 100742,
+    what: "(the simulator's own disk) a write left in flight by a killed process came back at a later power loss over the next boot's records, and start-up refused the log as corrupt",
+  },
 ]
 
 for (const f of findings) {

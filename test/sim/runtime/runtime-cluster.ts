@@ -371,6 +371,8 @@ export class RuntimeCluster {
     if (power) {
       host.disk.crash()
       this.stats.powerLosses++
+    } else {
+      host.disk.processKilled()
     }
     for (const abort of [...host.aborts]) abort()
     host.aborts.clear()
