@@ -139,6 +139,8 @@ const baseConfig: NodeConfig = parseNodeConfig({
 })
 
 const calmMsMax = 30_000
+/** An operator command forwarded by a node that then died has reached the leader within this, or never will. */
+const adminOpLandsWithinMs = 1_000
 const calmCheckEveryMs = 50
 const keyspaceKeys = ['r0', 'r1', 'r2', 'c0', 'c1'] as const
 
@@ -158,6 +160,12 @@ export class RuntimeCluster {
   readonly ttlWorkload: TtlWorkload
   private violation: Error | null = null
   private phase: 'faults' | 'calm' | 'done' = 'faults'
+  /**
+   * Operator commands that may not have taken effect yet: each until it
+   * answers, or a while after the node it was sent to died (a forward
+   * already sent may still land).
+   */
+  private readonly adminOpsInFlight = new Set<{ op: string; process: SimProcess | null; deadSeenMs: number | null }>()
   private partitionEndsMs = -1
   private bootstrapped = false
 
@@ -517,6 +525,10 @@ export class RuntimeCluster {
     if (leader?.replica == null || this.hosts.some((h) => h.replacing !== null)) return
     const members = leader.replica.configuration().members
     if (members.filter((m) => m.role === 'voter').length < 3) return
+    // Not while a remove may still take the voters down to two, one of them
+    // this one (runtime seed 116664: a 2-voter cluster with a wiped voter
+    // has no quorum, and nothing safe can give it one).
+    if (this.adminOpMayBeInFlight('remove')) return
     // Not while a node is still joining: its JOIN may point at the node wiped.
     if (this.hosts.some((h) => h.busy || (h.process !== null && !h.memberSeen))) return
     const candidates = this.hosts.filter((h) => h.running() && members.some((m) => m.id === h.id))
@@ -568,10 +580,28 @@ export class RuntimeCluster {
     const admin = host.admin
     if (admin === null) return
     this.note(`operator on ${host.id}: ${op} ${args.join(' ')}`)
+    const pending = { op, process: host.process, deadSeenMs: null }
+    this.adminOpsInFlight.add(pending)
     admin.run(op, args).then(
       (body) => this.note(`operator on ${host.id}: ${op} → ${body}`),
       (err: unknown) => this.note(`operator on ${host.id}: ${op} failed: ${err instanceof Error ? err.message : String(err)}`),
-    )
+    ).finally(() => this.adminOpsInFlight.delete(pending))
+  }
+
+  /** Whether an operator command (of kind `op`, or any) may still take effect. */
+  private adminOpMayBeInFlight(op?: string): boolean {
+    const now = this.scheduler.elapsedMs
+    for (const r of this.adminOpsInFlight) {
+      if (r.process?.alive !== true) {
+        r.deadSeenMs ??= now
+        if (now - r.deadSeenMs >= adminOpLandsWithinMs) {
+          this.adminOpsInFlight.delete(r)
+          continue
+        }
+      }
+      if (op === undefined || r.op === op) return true
+    }
+    return false
   }
 
   // ---- Calm and convergence -------------------------------------------------------------------
@@ -604,6 +634,9 @@ export class RuntimeCluster {
 
   /** Null once converged, else what is missing. */
   private convergence(): string | null {
+    // A command still on its way (a remove issued just before the calm)
+    // would change the cluster under the final reads (runtime seed 113558).
+    if (this.adminOpMayBeInFlight()) return `an operator command is in flight; ${this.describeNodes()}`
     const leader = this.leaderHost()
     if (leader?.replica == null) return `no leader; ${this.describeNodes()}`
     const st = leader.replica.status()
