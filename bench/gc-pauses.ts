@@ -10,7 +10,7 @@
 // --compare-with runs another checkout's build (built with `npx tsc`) after
 // this one's, under the same load, for a before/after pair.
 import { spawn } from 'node:child_process'
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { basename, dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
@@ -37,7 +37,7 @@ function readPauses(dir: string, pid: number): { pauses: Pause[]; dropped: numbe
   const pauses: Pause[] = []
   let dropped = 0
   const file = join(dir, `${pid}.jsonl`)
-  if (!readdirSync(dir).includes(`${pid}.jsonl`)) return { pauses, dropped }
+  if (!existsSync(file)) return { pauses, dropped }
   for (const line of readFileSync(file, 'utf8').split('\n')) {
     if (line === '') continue
     const rec = JSON.parse(line) as { pauses: [number, number, string][]; dropped: number }

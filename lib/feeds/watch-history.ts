@@ -23,6 +23,11 @@ export interface ChangeEvent {
 /** A rough per-event cost of the ring's slots, for the byte bound. */
 const EVENT_OVERHEAD_BYTES = 64
 
+/** What one event counts against the byte bound. */
+function sizeOf(key: string, value: StoredValue | null): number {
+  return key.length + (value?.length ?? 0) + EVENT_OVERHEAD_BYTES
+}
+
 /**
  * The ring is held in columns (an index array and one array per field), not
  * as one object per event: every write on every node appends here, and an
@@ -69,7 +74,7 @@ export class WatchHistory {
     this.keys[at] = key
     this.values[at] = value
     this.count++
-    this.bytes += key.length + (value?.length ?? 0) + EVENT_OVERHEAD_BYTES
+    this.bytes += sizeOf(key, value)
     while (this.bytes > this.bytesMax && this.count > 1) this.evictOldest()
   }
 
@@ -113,7 +118,7 @@ export class WatchHistory {
     this.values[at] = null
     this.head = (at + 1) % this.indexes.length
     this.count--
-    this.bytes -= key.length + (value?.length ?? 0) + EVENT_OVERHEAD_BYTES
+    this.bytes -= sizeOf(key, value)
     // Other events of the same entry may remain, but a resume must now start after it.
     if (index > this.horizon) this.horizon = index
   }
