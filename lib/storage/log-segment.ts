@@ -223,7 +223,10 @@ export async function readSegment(
   })
   const read = { ...scan, fileBytes: buf.length }
   const dataEnd = endOfNonZero(buf, scan.validBytes)
-  if (dataEnd === scan.validBytes) return read
+  if (dataEnd === scan.validBytes) {
+    if (isNewest) await syncWhatWasRead(dir, name, scan.validBytes)
+    return read
+  }
   const nextValid = findValidRecordAfter(buf, scan.validBytes, dataEnd)
   if (!isNewest || nextValid >= 0) {
     const where = nextValid >= 0 ? `valid records follow at offset ${nextValid}` : 'in a segment that is not the newest'
@@ -237,6 +240,23 @@ export async function readSegment(
   )
   await zeroDurably(dir, name, scan.validBytes, dataEnd)
   return read
+}
+
+/**
+ * The newest segment's last record may be in the page cache only: a process
+ * killed in the middle of its O_DSYNC write leaves the write there, whole,
+ * and never flushed. Recovery just read it as part of the log, and this node
+ * will vote and acknowledge on it, so it is made durable first; otherwise a
+ * power loss after start-up takes back a record the node acted on, and
+ * leaves a hole in front of the records appended after it (runtime seed 97).
+ */
+async function syncWhatWasRead(dir: DurableDir, name: string, validBytes: number): Promise<void> {
+  const handle = await dir.open(name, 'update')
+  try {
+    await dir.sync(handle, name, validBytes, true)
+  } finally {
+    await handle.close()
+  }
 }
 
 /**

@@ -52,6 +52,9 @@ export async function recover(dir: DurableDir, logger: Logger): Promise<Recovery
   const metadata = await loadMetadata(dir)
   const snapshot = await loadNewestSnapshot(dir, names, logger)
   const replay = await replaySegments(dir, names, snapshot, logger)
+  // Names a killed process created, renamed or removed may not be durable
+  // yet; this node is about to act on the directory as it read it.
+  await dir.syncDir()
   const fresh = snapshot === null && !replay.sawEntries && metadata === null &&
     replay.hardState.term === 0 && replay.hardState.vote === '' && replay.hardState.commit === 0
   return { ...replay, snapshot, metadata: metadata ?? new Map(), fresh }

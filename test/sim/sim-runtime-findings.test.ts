@@ -17,6 +17,10 @@ const findings: readonly { seed: number; what: string }[] = [
     what: 'a bootstrap interrupted by a disk error before its log record restarts (the stored incarnation made the directory look used)',
   },
   {
+    seed: 97,
+    what: "a record a killed process left in the page cache, which start-up then read as part of the log, is made durable before the node acts on it (a power loss took it back and left a hole before the next boot's records)",
+  },
+  {
     seed: 100742,
     what: "(the simulator's own disk) a write left in flight by a killed process came back at a later power loss over the next boot's records, and start-up refused the log as corrupt",
   },
