@@ -7,6 +7,7 @@ import { encodeEnvelope } from '../kv/command-codec.js'
 import type { KvApplyResult, KvOp, KvOpResult, KvScanResult, KvWrite } from '../kv/command.js'
 import type { NodeId } from '../raft/types.js'
 import type { ForwardRequest, WireMessage } from '../transport/wire-message.js'
+import type { Logger } from '../util/logger.js'
 import { sleepOn, type Clock } from '../util/clock.js'
 import { decodeApplyResult, encodeApplyResult } from './apply-result-codec.js'
 import { ClusterDownError, NotLeaderError, UnknownOutcomeError, type ClientBackend, type NodeInfo, type NodeRole, type ReadConsistency, type ReadTarget, type WriteTarget } from './client-api.js'
@@ -146,7 +147,7 @@ export class ReplicaBackend implements ClientBackend {
 
   private onMessage(msg: WireMessage, _from: NodeId, reply: (m: WireMessage) => void): boolean {
     if (msg.type === 'ForwardRequest') {
-      void this.serveForward(msg, reply)
+      this.serveForward(msg, reply)
       return true
     }
     if (msg.type === 'ForwardResponse') {
@@ -169,20 +170,10 @@ export class ReplicaBackend implements ClientBackend {
     return false
   }
 
-  /** On the leader: propose a follower's write and answer when it is applied. */
-  private async serveForward(msg: ForwardRequest, reply: (m: WireMessage) => void): Promise<void> {
-    const fail = (errorCode: string, error: string): void => reply({ type: 'ForwardResponse', requestId: msg.requestId, ok: false, result: Buffer.alloc(0), errorCode, error })
+  /** On the leader: propose a follower's write and answer when it is applied (ForwardedWrite). */
+  private serveForward(msg: ForwardRequest, reply: (m: WireMessage) => void): void {
     // A copy: msg.data is a view into the socket chunk, which the log must not keep alive.
-    const o = await this.replica.proposeLocal(Buffer.from(msg.data))
-    if (o.t === 'refused') {
-      fail(o.reason, 'not proposed here')
-      return
-    }
-    if (o.t !== 'applied') {
-      fail('LOST', 'proposal lost to a leader change')
-      return
-    }
-    reply({ type: 'ForwardResponse', requestId: msg.requestId, ok: true, result: encodeApplyResult(o.result), errorCode: '', error: '' })
+    this.replica.proposeTo(Buffer.from(msg.data), new ForwardedWrite(msg.requestId, reply, this.replica.logger))
   }
 
   // ---- Reads ---------------------------------------------------------------------
@@ -394,5 +385,47 @@ class LocalWrite implements ProposalWaiter {
 
   proposalRefused(_reason: ProposeFailure): void {
     this.backend.retryWrite(this, true)
+  }
+}
+
+/** A follower's write proposed on the leader: answers the follower once applied, lost or refused. */
+class ForwardedWrite implements ProposalWaiter {
+  constructor(
+    private readonly requestId: string,
+    private readonly reply: (m: WireMessage) => void,
+    private readonly logger: Logger,
+  ) {}
+
+  proposalApplied(result: KvApplyResult): void {
+    let encoded: Buffer
+    try {
+      encoded = encodeApplyResult(result)
+    } catch (error) {
+      this.logger.error({ err: error }, 'forwarded write: result not encodable')
+      this.fail('LOST', 'result not encodable')
+      return
+    }
+    this.send({ type: 'ForwardResponse', requestId: this.requestId, ok: true, result: encoded, errorCode: '', error: '' })
+  }
+
+  proposalLost(): void {
+    this.fail('LOST', 'proposal lost to a leader change')
+  }
+
+  proposalRefused(reason: ProposeFailure): void {
+    this.fail(reason, 'not proposed here')
+  }
+
+  private fail(errorCode: string, error: string): void {
+    this.send({ type: 'ForwardResponse', requestId: this.requestId, ok: false, result: Buffer.alloc(0), errorCode, error })
+  }
+
+  // Called from inside the apply loop: a failing send must not stop it (the follower retries).
+  private send(m: WireMessage): void {
+    try {
+      this.reply(m)
+    } catch (error) {
+      this.logger.warn({ err: error }, 'forwarded write: answer not sent')
+    }
   }
 }
