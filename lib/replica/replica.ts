@@ -101,6 +101,8 @@ export class Replica extends EventEmitter<ReplicaEvents> {
         incarnation,
         electionTimeoutTicks: config.electionTimeoutTicks,
         heartbeatIntervalTicks: config.heartbeatIntervalTicks,
+        logCacheBytes: config.logCacheBytes,
+        entrySource: storage.entrySource(),
         random: (n) => prng.int(n),
       },
       initial,

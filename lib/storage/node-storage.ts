@@ -484,16 +484,19 @@ export class NodeStorage {
   /** Deletes every segment but the newest whose entries are all at or below `index`. */
   private async removeSegmentsCoveredBy(index: number): Promise<void> {
     const kept: SegmentInfo[] = []
+    let removedThrough = 0
     for (const segment of this.segments) {
       if (segment.seq !== this.writer.seq && segment.lastIndex <= index) {
         await this.dir.remove(segment.name)
+        removedThrough = Math.max(removedThrough, segment.lastIndex)
       } else {
         kept.push(segment)
       }
     }
     this.segments = kept
-    // Entries up to `index` are never asked for again, wherever they are.
-    this.reader.forgetThrough(index)
+    // The live records of removed segments come before every other one (a
+    // later record replaces what it overlaps), so they are a prefix.
+    this.reader.forgetThrough(removedThrough)
   }
 }
 
