@@ -384,6 +384,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     this.tickTimer?.cancel()
     this.failProposals()
     this.reads.failAll()
+    this.sender.stop()
     await this.loop.done()
     await this.transport.close()
     await this.storage.close()

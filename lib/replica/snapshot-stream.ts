@@ -17,7 +17,8 @@ export interface OutgoingSnapshot {
   readonly to: NodeId
   readonly term: number
   readonly meta: SnapshotMeta
-  readonly data: Buffer
+  /** The snapshot's data bytes (its file's data section, read from there); 0 until the file is open. */
+  totalBytes: number
   /** The Snapshot message's incarnation stamps, repeated on every chunk (see raft/types.ts). */
   readonly fromIncarnation: Incarnation
   readonly toIncarnation: Incarnation
@@ -29,21 +30,35 @@ export interface OutgoingSnapshot {
   startedMs: number
 }
 
-export function nextChunks(out: OutgoingSnapshot, from: NodeId): SnapshotChunk[] {
-  const chunks: SnapshotChunk[] = []
-  const windowEnd = Math.min(out.data.length, out.ackedOffset + snapshotWindowChunks * snapshotChunkBytes)
+/** A chunk's place in the snapshot's data. */
+export interface ChunkRange {
+  readonly offset: number
+  readonly length: number
+}
+
+/**
+ * The chunks the window allows now, in order, marked as sent. At most
+ * snapshotWindowChunks of them: what a sender reads and holds at a time.
+ */
+export function nextChunkRanges(out: OutgoingSnapshot): ChunkRange[] {
   // An empty snapshot still needs one (empty) chunk to complete.
-  while (out.sentOffset < windowEnd || (out.data.length === 0 && out.sentOffset === 0 && chunks.length === 0)) {
-    const end = Math.min(out.sentOffset + snapshotChunkBytes, out.data.length)
-    const data = out.data.subarray(out.sentOffset, end)
-    chunks.push({
-      type: 'SnapshotChunk', term: out.term, from, to: out.to, meta: out.meta, offset: out.sentOffset, totalBytes: out.data.length, data, crc: crc32c(data),
-      fromIncarnation: out.fromIncarnation, toIncarnation: out.toIncarnation,
-    })
+  if (out.totalBytes === 0) return out.sentOffset === 0 ? [{ offset: 0, length: 0 }] : []
+  const ranges: ChunkRange[] = []
+  const windowEnd = Math.min(out.totalBytes, out.ackedOffset + snapshotWindowChunks * snapshotChunkBytes)
+  while (out.sentOffset < windowEnd) {
+    const end = Math.min(out.sentOffset + snapshotChunkBytes, out.totalBytes)
+    ranges.push({ offset: out.sentOffset, length: end - out.sentOffset })
     out.sentOffset = end
-    if (out.data.length === 0) break
   }
-  return chunks
+  return ranges
+}
+
+/** The chunk carrying `data`, the snapshot's bytes at `offset`. */
+export function chunkOf(out: OutgoingSnapshot, from: NodeId, offset: number, data: Buffer): SnapshotChunk {
+  return {
+    type: 'SnapshotChunk', term: out.term, from, to: out.to, meta: out.meta, offset, totalBytes: out.totalBytes, data, crc: crc32c(data),
+    fromIncarnation: out.fromIncarnation, toIncarnation: out.toIncarnation,
+  }
 }
 
 /** Applies an ack; returns 'done' when the follower holds the whole snapshot. */
@@ -56,12 +71,12 @@ export function onChunkAck(out: OutgoingSnapshot, ack: SnapshotChunkAck, nowMs: 
     return 'more'
   }
   if (ack.nextOffset > out.ackedOffset) {
-    out.ackedOffset = Math.min(ack.nextOffset, out.data.length)
+    out.ackedOffset = Math.min(ack.nextOffset, out.totalBytes)
     out.lastProgressMs = nowMs
   }
   // The receiver wants to continue from an earlier point (it lost chunks).
   if (ack.nextOffset < out.sentOffset) out.sentOffset = Math.max(ack.nextOffset, out.ackedOffset)
-  return out.ackedOffset >= out.data.length && ack.nextOffset >= out.data.length ? 'done' : 'more'
+  return out.ackedOffset >= out.totalBytes && ack.nextOffset >= out.totalBytes ? 'done' : 'more'
 }
 
 /** Resumes from the last acknowledged offset after silence. */

@@ -3,7 +3,7 @@
 // writes at a crash, tears the last one, stalls and fails with EIO or ENOSPC.
 // Errors are thrown as node:fs throws them (an Error with an errno `code`);
 // DurableDir wraps them into StorageIoError.
-import { closeSync, constants as fsConstants, openSync, readSync, write } from 'node:fs'
+import { closeSync, constants as fsConstants, openSync, read, readSync, write } from 'node:fs'
 import { mkdir, open, readdir, readFile, rename, stat, unlink, type FileHandle } from 'node:fs/promises'
 
 /**
@@ -22,6 +22,13 @@ export interface OpenOptions {
 export interface DiskFile {
   /** Writes `length` bytes of `data` from `offset` at `position`; resolves with the bytes written (may be short). */
   write(data: Buffer, offset: number, length: number, position: number): Promise<number>
+  /**
+   * Reads up to `length` bytes at `position` into `buffer` from `offset`;
+   * resolves with the bytes read (fewer at the end of the file, 0 past it).
+   * Reads what the process sees, synced or not. An open file stays readable
+   * after its name is unlinked or replaced, as on POSIX.
+   */
+  read(buffer: Buffer, offset: number, length: number, position: number): Promise<number>
   /** fdatasync: the data written so far (and the size it needs) is durable. */
   datasync(): Promise<void>
   /** fsync: data and metadata are durable. */
@@ -76,6 +83,15 @@ class NodeDiskFile implements DiskFile {
     return new Promise<number>((resolve, reject) => {
       write(this.handle.fd, data, offset, length, position, (error, bytesWritten) => {
         if (error === null) resolve(bytesWritten)
+        else reject(error)
+      })
+    })
+  }
+
+  read(buffer: Buffer, offset: number, length: number, position: number): Promise<number> {
+    return new Promise<number>((resolve, reject) => {
+      read(this.handle.fd, buffer, offset, length, position, (error, bytesRead) => {
+        if (error === null) resolve(bytesRead)
         else reject(error)
       })
     })

@@ -40,7 +40,7 @@ import { compareLogPositions, formatLogPosition, HighWaterFile, type HighWater }
 import type { LogReader } from './log-reader.js'
 import { encodeMetadata, metadataFileName } from './metadata-file.js'
 import { recover, type RecoveredSnapshot, type SegmentInfo } from './recovery.js'
-import { encodeSnapshotFile, parseSnapshotFileName, snapshotFileName } from './snapshot-file.js'
+import { encodeSnapshotFile, parseSnapshotFileName, SnapshotFileReader, snapshotFileName } from './snapshot-file.js'
 import { SyncedLengths } from './synced-lengths.js'
 
 export interface StorageOptions {
@@ -90,7 +90,21 @@ export interface RecoveredState {
   fresh: boolean
 }
 
+/**
+ * The newest snapshot as storage knows it: its file, not its bytes. A
+ * follower's copy is read back from the file (openSnapshot), so no node holds
+ * a whole snapshot in memory once it is saved or installed (issue 16: 121 MiB
+ * a node at 1M keys).
+ */
+interface StoredSnapshot {
+  readonly name: string
+  readonly meta: SnapshotMeta
+  readonly logStartSeq: number
+}
+
 export class NodeStorage {
+  /** Snapshot files open for sending (openSnapshot); closed by close() if still open. */
+  private readonly snapshotReaders = new Set<SnapshotFileReader>()
   private readonly encoder = new BatchRecordEncoder()
   /** Serializes calls: each one starts when the previous has settled. */
   private queue: Promise<unknown> = Promise.resolve()
@@ -115,7 +129,7 @@ export class NodeStorage {
     private segments: SegmentInfo[],
     private writer: SegmentWriter,
     private hardState: HardState,
-    private snapshot: RecoveredSnapshot | null,
+    private snapshot: StoredSnapshot | null,
     /** Index of the last entry stored (the snapshot's index when the log is empty). */
     private lastIndex: number,
     private metadata: Map<string, string>,
@@ -139,7 +153,7 @@ export class NodeStorage {
     const snapshotIndex = recovery.snapshot?.meta.index ?? 0
     const preallocate = options.preallocateSegments ?? storageDefaults.preallocateSegments
     const storage = new NodeStorage(dir, logger, clock, segmentBytesMax, preallocate, recovery.segments, writer,
-      recovery.hardState, recovery.snapshot, snapshotIndex + recovery.entries.length, recovery.metadata, recovery.reader)
+      recovery.hardState, storedOf(recovery.snapshot), snapshotIndex + recovery.entries.length, recovery.metadata, recovery.reader)
     if (options.highWaterFile !== undefined && options.highWaterFile !== null) {
       storage.highWaterFound = await HighWaterFile.open(fs, options.highWaterFile, logger)
     }
@@ -220,14 +234,14 @@ export class NodeStorage {
         return
       }
       assert(meta.index <= this.lastIndex, () => `snapshot ${meta.index} is past the last entry ${this.lastIndex}`)
-      const snapshot = { name, meta, data, logStartSeq: this.snapshot?.logStartSeq ?? 0 }
+      const snapshot = { name, meta, logStartSeq: this.snapshot?.logStartSeq ?? 0 }
       if (snapshot.logStartSeq === logStartSeq) {
         await this.dir.commitStaged(tmpName, name)
         this.snapshot = snapshot
       } else {
         // A leader's snapshot was installed meanwhile: the staged file names the wrong log start.
         await this.dir.remove(tmpName)
-        await this.writeSnapshot(snapshot)
+        await this.writeSnapshot(snapshot, data)
       }
       await this.removeSnapshotsBefore(meta.index)
       await this.removeSegmentsCoveredBy(meta.index)
@@ -246,7 +260,7 @@ export class NodeStorage {
       const snapshotIndex = this.snapshot?.meta.index ?? 0
       assert(meta.index >= snapshotIndex, () => `snapshot ${meta.index} is older than the stored ${snapshotIndex}`)
       const logStartSeq = this.writer.seq + 1
-      await this.writeSnapshot({ name: snapshotFileName(meta.index), meta, data, logStartSeq })
+      await this.writeSnapshot({ name: snapshotFileName(meta.index), meta, logStartSeq }, data)
       await this.roll(null)
       this.reader.clear()
       assert(this.writer.seq === logStartSeq, 'the new segment must be the first the snapshot keeps')
@@ -302,9 +316,43 @@ export class NodeStorage {
     return this.reader
   }
 
-  /** The newest snapshot, for sending to followers. Do not modify `data`. */
-  latestSnapshot(): { meta: SnapshotMeta; data: Buffer } | null {
-    return this.snapshot === null ? null : { meta: this.snapshot.meta, data: this.snapshot.data }
+  /** The newest snapshot's meta; its bytes are in its file only (openSnapshot). */
+  latestSnapshotMeta(): SnapshotMeta | null {
+    return this.snapshot?.meta ?? null
+  }
+
+  /**
+   * Opens the newest snapshot's file to stream its data to a follower.
+   * Outside the call queue: reading holds up no write. The reader keeps
+   * the file open, so a newer snapshot's compaction deleting it meanwhile
+   * does not cut the stream short; close it when done (close() closes any
+   * left). Null when there is no snapshot, the storage is closed, or the
+   * file is gone or unreadable (a newer snapshot replaced it between this
+   * call and the open: the caller asks again for the newest).
+   */
+  async openSnapshot(): Promise<SnapshotFileReader | null> {
+    const snapshot = this.snapshot
+    if (snapshot === null || this.closed) return null
+    let file
+    try {
+      file = await this.dir.open(snapshot.name, 'read')
+    } catch (error) {
+      this.logger.info({ file: snapshot.name, err: error }, 'snapshot file not opened for sending (replaced by a newer one?)')
+      return null
+    }
+    let reader: SnapshotFileReader | string
+    try {
+      reader = await SnapshotFileReader.open(file, (closed) => this.snapshotReaders.delete(closed))
+    } catch (error) {
+      reader = String(error)
+    }
+    if (typeof reader === 'string' || this.closed) {
+      if (typeof reader === 'string') this.logger.error({ file: snapshot.name, problem: reader }, 'snapshot file unreadable for sending')
+      await file.close().catch(() => undefined)
+      return null
+    }
+    this.snapshotReaders.add(reader)
+    return reader
   }
 
   getMeta(key: string): string | undefined {
@@ -330,6 +378,7 @@ export class NodeStorage {
       if (this.closed) return
       // Also stops a running preallocation at its next chunk.
       this.closed = true
+      for (const reader of [...this.snapshotReaders]) await reader.close().catch(() => undefined)
       await this.preallocation
       await this.writer.close()
       await this.highWater?.file.close()
@@ -467,8 +516,8 @@ export class NodeStorage {
       .finally(() => { this.preallocation = null })
   }
 
-  private async writeSnapshot(snapshot: RecoveredSnapshot): Promise<void> {
-    const parts = encodeSnapshotFile({ meta: snapshot.meta, logStartSeq: snapshot.logStartSeq }, snapshot.data)
+  private async writeSnapshot(snapshot: StoredSnapshot, data: Buffer): Promise<void> {
+    const parts = encodeSnapshotFile({ meta: snapshot.meta, logStartSeq: snapshot.logStartSeq }, data)
     await this.dir.replaceFile(snapshot.name, parts)
     this.snapshot = snapshot
   }
@@ -532,4 +581,9 @@ async function markExistingFilesSynced(dir: DurableDir): Promise<void> {
       name === metadataFileName || name === spareSegmentFileName
     if (ours) dir.markSynced(name, (await dir.sizeBytes(name)) ?? 0)
   }
+}
+
+/** Recovery's snapshot without its bytes: those go to the caller (RecoveredState), which restores from them and lets them go. */
+function storedOf(recovered: RecoveredSnapshot | null): StoredSnapshot | null {
+  return recovered === null ? null : { name: recovered.name, meta: recovered.meta, logStartSeq: recovered.logStartSeq }
 }

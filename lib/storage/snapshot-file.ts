@@ -7,7 +7,7 @@
 import avro from 'avsc'
 import type { SnapshotMeta } from '../raft/types.js'
 import { crc32c } from '../util/checksum.js'
-import type { FileSystem } from './file-system.js'
+import type { DiskFile, FileSystem } from './file-system.js'
 
 const magic = Buffer.from('RKVSNAP2', 'latin1')
 const magicV1 = Buffer.from('RKVSNAP1', 'latin1')
@@ -132,11 +132,118 @@ export function decodeSnapshotFile(buf: Buffer): LoadedSnapshot | string {
   } catch (error) {
     return `undecodable header: ${String(error)}`
   }
-  // '' (or a v1 file, which has none) decodes to no incarnation, as the core writes it.
-  const members = raw.config.members.map((m) => (m.incarnation === undefined || m.incarnation === '' ? { id: m.id, addr: m.addr, role: m.role } : { id: m.id, addr: m.addr, role: m.role, incarnation: m.incarnation }))
   return {
-    meta: { index: raw.index, term: raw.term, config: { members } },
+    meta: metaOf(raw),
     logStartSeq: raw.logStartSeq,
     data: buf.subarray(metaEnd),
   }
+}
+
+/**
+ * A snapshot file opened to stream its data section (to a follower) without
+ * loading it: the header and meta are read and checked on open, the data is
+ * read in chunks at positions. The whole file's checksum is computed as the
+ * data is first read in order, and the read that reaches the end rejects on
+ * a mismatch, so a damaged file's last bytes are never handed out.
+ * The open handle keeps the file readable if compaction unlinks it meanwhile.
+ */
+export class SnapshotFileReader {
+  /** The data section's first byte in the file. */
+  private readonly dataStart: number
+  /** Data below this offset went into `crc`. */
+  private crcOffset = 0
+  private crc: number
+  private closed = false
+  /** Settles when the last read issued has. */
+  private queue: Promise<void> = Promise.resolve()
+
+  private constructor(
+    private readonly file: DiskFile,
+    readonly meta: SnapshotMeta,
+    readonly dataBytes: number,
+    metaBytes: number,
+    crcSeed: number,
+    private readonly expectedCrc: number,
+    private readonly onClose: (reader: SnapshotFileReader) => void,
+  ) {
+    this.dataStart = headerBytes + metaBytes
+    this.crc = crcSeed
+  }
+
+  /**
+   * Reads and checks the header of an open snapshot file. Returns the reason
+   * it is unusable as a string; the caller then closes `file`. `onClose`
+   * runs when the reader is closed.
+   */
+  static async open(file: DiskFile, onClose: (reader: SnapshotFileReader) => void = () => {}): Promise<SnapshotFileReader | string> {
+    const head = Buffer.alloc(headerBytes)
+    if (await readFully(file, head, 0) < headerBytes) return 'truncated header'
+    const v1 = head.subarray(0, 8).equals(magicV1)
+    if (!v1 && !head.subarray(0, 8).equals(magic)) return 'not a raftkv snapshot file (bad magic)'
+    const metaBytes = head.readUInt32LE(8)
+    const dataBytes = head.readUIntLE(12, 6)
+    const metaBuf = Buffer.alloc(metaBytes)
+    if (await readFully(file, metaBuf, headerBytes) < metaBytes) return 'truncated meta'
+    let raw: AvroHeader
+    try {
+      raw = (v1 ? headerTypeV1 : headerType).fromBuffer(metaBuf) as AvroHeader
+    } catch (error) {
+      return `undecodable header: ${String(error)}`
+    }
+    const crcSeed = crc32c(metaBuf, crc32c(head.subarray(0, crcOffset)))
+    return new SnapshotFileReader(file, metaOf(raw), dataBytes, metaBytes, crcSeed, head.readUInt32LE(crcOffset), onClose)
+  }
+
+  /**
+   * `length` bytes of the data section from `offset` (a new buffer). Rejects
+   * when the file ends early, when the reader is closed, or when this read
+   * completes the checksum and it does not match. Reads run one at a time.
+   */
+  read(offset: number, length: number): Promise<Buffer> {
+    const result = this.queue.then(() => this.readNow(offset, length))
+    this.queue = result.then(() => undefined, () => undefined)
+    return result
+  }
+
+  /**
+   * Idempotent. Waits for a read in flight first: the descriptor must not
+   * be closed (and its number reused) under a read the thread pool runs.
+   */
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    this.onClose(this)
+    await this.queue
+    await this.file.close()
+  }
+
+  private async readNow(offset: number, length: number): Promise<Buffer> {
+    if (this.closed) throw new Error('snapshot file reader is closed')
+    const end = Math.min(offset + length, this.dataBytes)
+    const data = Buffer.allocUnsafe(Math.max(0, end - offset))
+    if (await readFully(this.file, data, this.dataStart + offset) < data.length) throw new Error(`snapshot file ends before its data's byte ${end}`)
+    if (offset === this.crcOffset && data.length > 0) {
+      this.crc = crc32c(data, this.crc)
+      this.crcOffset = end
+      if (end === this.dataBytes && this.crc !== this.expectedCrc) throw new Error('snapshot file checksum mismatch')
+    }
+    return data
+  }
+}
+
+/** Fills `into` from `position` unless the file ends first; resolves with the bytes read. */
+async function readFully(file: DiskFile, into: Buffer, position: number): Promise<number> {
+  let done = 0
+  while (done < into.length) {
+    const n = await file.read(into, done, into.length - done, position + done)
+    if (n === 0) break
+    done += n
+  }
+  return done
+}
+
+function metaOf(raw: AvroHeader): SnapshotMeta {
+  // '' (or a v1 file, which has none) decodes to no incarnation, as the core writes it.
+  const members = raw.config.members.map((m) => (m.incarnation === undefined || m.incarnation === '' ? { id: m.id, addr: m.addr, role: m.role } : { id: m.id, addr: m.addr, role: m.role, incarnation: m.incarnation }))
+  return { index: raw.index, term: raw.term, config: { members } }
 }

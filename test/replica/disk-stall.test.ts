@@ -31,6 +31,7 @@ class StallableDisk {
     const gate = <T>(op: () => Promise<T>): Promise<T> => (this.stalled ? new Promise<void>((go) => this.waiting.push(go)).then(op) : op())
     const file = (f: DiskFile): DiskFile => ({
       write: (data, offset, length, position) => gate(() => f.write(data, offset, length, position)),
+      read: (buffer, offset, length, position) => f.read(buffer, offset, length, position),
       datasync: () => gate(() => f.datasync()),
       sync: () => gate(() => f.sync()),
       close: () => f.close(),

@@ -62,7 +62,7 @@ t.test('ENOSPC while writing a snapshot keeps the old state and leaves no partia
     code: 'ERR_STORAGE_IO',
     errno: 'ENOSPC',
   })
-  t.equal(storage.latestSnapshot()?.meta.index, 5, 'the old snapshot is still the latest')
+  t.equal(storage.latestSnapshotMeta()?.index, 5, 'the old snapshot is still the latest')
   await t.rejects(storage.persist(null, makeEntries(21, 1, 1)), { code: 'ERR_STORAGE_FAILED' })
   await storage.close()
   const { storage: again, state } = await NodeStorage.open({ dir, fsync: 'always' })

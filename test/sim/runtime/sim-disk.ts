@@ -10,6 +10,9 @@
 //    stall), and writes or fsyncs may fail with EIO or ENOSPC.
 // Operations of a process that died never complete, as in a killed process;
 // its writes in flight are settled when it dies (processKilled, crash).
+// Reads see what the process sees (the page cache), synced or not. An open
+// file keeps its inode: unlinking or renaming over its name leaves it
+// readable through the handle, as on POSIX, until the handle is closed.
 import { basename, dirname } from 'node:path'
 import type { DiskFile, FileSystem, OpenMode, OpenOptions } from '../../../lib/storage/file-system.js'
 import type { Prng } from '../../../lib/util/prng.js'
@@ -127,6 +130,8 @@ export class SimDisk implements FileSystem {
   faultsOn = true
   /** Faults injected into the current process: a fatal stop of that process is then expected. */
   faultsThisProcess = 0
+  /** Files the current process holds open; a dead process's are closed by its death. */
+  private openHandles = new Set<SimDiskFile>()
 
   constructor(
     readonly dir: string,
@@ -140,6 +145,12 @@ export class SimDisk implements FileSystem {
   attach(process: SimProcess): void {
     this.process = process
     this.faultsThisProcess = 0
+    this.openHandles = new Set()
+  }
+
+  /** How many files the current process holds open (a leak check for tests). */
+  get openFileCount(): number {
+    return this.openHandles.size
   }
 
   /**
@@ -244,7 +255,9 @@ export class SimDisk implements FileSystem {
         inode.truncate()
         inode.pending.push({ t: 'truncate' })
       }
-      return new SimDiskFile(this, inode, options?.dsync === true)
+      const file = new SimDiskFile(this, inode, options?.dsync === true)
+      this.openHandles.add(file)
+      return file
     })
   }
 
@@ -300,8 +313,20 @@ export class SimDisk implements FileSystem {
     return this.faulty('write', this.dir, this.metaLatency(), done, () => this.inflight.delete(w))
   }
 
+  /** Copies what the process sees at the read's completion: the inode's current bytes, unsynced ones included. */
+  read(inode: Inode, buffer: Buffer, offset: number, length: number, position: number): Promise<number> {
+    return this.complete(this.metaLatency(), () => {
+      if (position >= inode.length) return 0
+      return inode.data.copy(buffer, offset, position, Math.min(inode.length, position + length))
+    })
+  }
+
   sync(inode: Inode): Promise<void> {
     return this.syncOp('fsync', this.dir, () => inode.synced())
+  }
+
+  closed(file: SimDiskFile): void {
+    this.openHandles.delete(file)
   }
 
   // ---- Helpers ------------------------------------------------------------------------
@@ -376,6 +401,8 @@ function applyDirOp(dir: Map<string, Inode>, op: DirOp): void {
 }
 
 class SimDiskFile implements DiskFile {
+  private isClosed = false
+
   constructor(
     private readonly disk: SimDisk,
     private readonly inode: Inode,
@@ -383,19 +410,31 @@ class SimDiskFile implements DiskFile {
   ) {}
 
   write(data: Buffer, offset: number, length: number, position: number): Promise<number> {
-    return this.disk.write(this.inode, this.dsync, data, offset, length, position)
+    return this.isClosed ? this.badDescriptor('write') : this.disk.write(this.inode, this.dsync, data, offset, length, position)
+  }
+
+  read(buffer: Buffer, offset: number, length: number, position: number): Promise<number> {
+    return this.isClosed ? this.badDescriptor('read') : this.disk.read(this.inode, buffer, offset, length, position)
   }
 
   datasync(): Promise<void> {
-    return this.disk.sync(this.inode)
+    return this.isClosed ? this.badDescriptor('fdatasync') : this.disk.sync(this.inode)
   }
 
   sync(): Promise<void> {
-    return this.disk.sync(this.inode)
+    return this.isClosed ? this.badDescriptor('fsync') : this.disk.sync(this.inode)
   }
 
+  /** Idempotent, as a node:fs FileHandle's close. */
   close(): Promise<void> {
+    this.isClosed = true
+    this.disk.closed(this)
     return Promise.resolve()
+  }
+
+  /** An operation on a closed file fails as node:fs fails it. */
+  private badDescriptor<T>(syscall: string): Promise<T> {
+    return Promise.reject(fsError('EBADF', syscall, this.disk.dir))
   }
 }
 
