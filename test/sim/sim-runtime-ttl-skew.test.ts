@@ -4,11 +4,13 @@
 // key reads as gone and then present; with reads on the serving node's own
 // clock (the runtime before the fix) the TTL check fails these seeds, or this
 // test no longer reaches what it is about. Found by running seeds 1-40 with
-// that variant: 1, 13, 20 and 29 fail it.
+// that variant: 1, 13, 20 and 29 failed it. Since the simulator settles a
+// killed process's writes (session 8), the trajectories moved: 1, 13 and 29
+// of seeds 1-60 fail it; re-scan when the variant stops showing.
 import t from 'tap'
 import { runRuntimeSeed, seedOptions } from './runtime/run-runtime-seeds.js'
 
-const seeds = [1, 13, 20]
+const seeds = [1, 13, 29]
 
 for (const seed of seeds) {
   t.test(`runtime seed ${seed}: no key with a TTL reads as gone and then present, on clocks seconds apart`, async (t) => {
