@@ -413,6 +413,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     this.stampClock()
     this.raft.tick()
     this.sender.checkTransfers()
+    this.receiver.checkIdle()
     this.chores.checkDiskStall()
     this.membership.checkMembership()
     this.membership.reportOtherIncarnation()

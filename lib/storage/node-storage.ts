@@ -378,7 +378,8 @@ export class NodeStorage {
       if (this.closed) return
       // Also stops a running preallocation at its next chunk.
       this.closed = true
-      for (const reader of [...this.snapshotReaders]) await reader.close().catch(() => undefined)
+      // Not awaited: a reader closes once its read in flight is done, and a stalled read must not hold up the stop.
+      for (const reader of [...this.snapshotReaders]) void reader.close().catch(() => undefined)
       await this.preallocation
       await this.writer.close()
       await this.highWater?.file.close()
