@@ -13,6 +13,14 @@
 // stays valid and unchanged as long as anybody holds it. The cost of that
 // safety: a view kept past its use keeps its whole slab alive, so the state
 // machine copies what it keeps (the keyspace does).
+//
+// The data of old entries may also go before compaction (LOG_CACHE_BYTES,
+// see RaftLog): releaseDataThrough() drops the oldest slabs, whole, while
+// the ring holds more slab bytes than its bound and every live entry in them
+// is at or below the index it is given (applied and durable: the log file
+// has them). Terms and kinds stay, so the algorithm still reasons about
+// every index; hasDataAt() says whose bytes must be read back from storage.
+// The same rule holds for views: a released slab is only unreferenced here.
 import { assert } from '../util/assert.js'
 
 /** How entries are told apart in the ring; config entries keep their object in RaftLog. */
@@ -28,7 +36,13 @@ const RING_SLOTS_FIRST = 1024
 /** Append-only byte slabs; slab `seq` is slabs[seq - firstSeq]. */
 class DataSlabs {
   private slabs: Buffer[] = []
-  private firstSeq = 0
+  /** The oldest slab still held; every slab below it was released. */
+  firstSeq = 0
+  /** Bytes of the slabs held. */
+  bytesHeld = 0
+
+  constructor(private readonly slabBytes: number) {}
+
   /** Write offset in the last slab. */
   private cursor = 0
   /** Where the last write() put its bytes (fields, not a returned object: no allocation per entry). */
@@ -45,8 +59,9 @@ class DataSlabs {
     if (slab === undefined || this.cursor + data.length > slab.length) {
       // A new slab, big enough for an entry larger than SLAB_BYTES; the
       // old slab's tail stays unused (its bytes are never written later).
-      slab = Buffer.allocUnsafeSlow(Math.max(SLAB_BYTES, data.length))
+      slab = Buffer.allocUnsafeSlow(Math.max(this.slabBytes, data.length))
       this.slabs.push(slab)
+      this.bytesHeld += slab.length
       this.cursor = 0
     }
     data.copy(slab, this.cursor)
@@ -67,6 +82,7 @@ class DataSlabs {
     let n = 0
     while (n < this.slabs.length && this.firstSeq + n < seq) n++
     if (n === 0) return
+    for (let i = 0; i < n; i++) this.bytesHeld -= (this.slabs[i] as Buffer).length
     this.slabs.splice(0, n)
     this.firstSeq += n
     if (this.slabs.length === 0) this.cursor = 0
@@ -98,10 +114,12 @@ export class EntryRing {
   private slabSeqs = new Float64Array(RING_SLOTS_FIRST)
   private offsets = new Uint32Array(RING_SLOTS_FIRST)
   private lengths = new Uint32Array(RING_SLOTS_FIRST)
-  private readonly data = new DataSlabs()
+  private readonly data: DataSlabs
 
-  constructor(firstIndex: number) {
+  /** `slabBytes`: the size of each data slab (smaller for a small LOG_CACHE_BYTES, so the bound means something). */
+  constructor(firstIndex: number, slabBytes = SLAB_BYTES) {
     this.firstIdx = firstIndex
+    this.data = new DataSlabs(slabBytes)
   }
 
   get firstIndex(): number {
@@ -151,6 +169,12 @@ export class EntryRing {
     return this.lengths[this.slotOf(index)] as number
   }
 
+  /** Whether the entry's data is held (entries without data always are); false once its slab was released. */
+  hasDataAt(index: number): boolean {
+    const slot = this.slotOf(index)
+    return this.lengths[slot] === 0 || (this.slabSeqs[slot] as number) >= this.data.firstSeq
+  }
+
   /** A view of a normal entry's data (see the file comment for how long it stays valid). */
   dataAt(index: number): Buffer {
     const slot = this.slotOf(index)
@@ -172,6 +196,27 @@ export class EntryRing {
     this.firstIdx = index + 1
     if (this.countNow > 0) this.data.releaseBefore(this.slabSeqs[this.head] as number)
     else this.data.releaseBefore(this.data.currentSeq())
+  }
+
+  /**
+   * Releases the oldest slabs while more than `bytesMax` are held and every
+   * live entry using the slab is at or below `index`. Live entries use slabs
+   * in index order (pushes go to the newest slab; truncation only cuts the
+   * tail), so the slab is free once the entry after `index` uses a later
+   * one, or there is none.
+   */
+  releaseDataThrough(index: number, bytesMax: number): void {
+    const after = index + 1
+    while (this.data.bytesHeld > bytesMax && this.data.slabCount() > 0) {
+      const oldest = this.data.firstSeq
+      if (after < this.firstIdx + this.countNow && (this.slabSeqs[this.slotOf(Math.max(after, this.firstIdx))] as number) <= oldest) return
+      this.data.releaseBefore(oldest + 1)
+    }
+  }
+
+  /** Bytes of the data slabs held, for tests and status. */
+  dataBytesHeld(): number {
+    return this.data.bytesHeld
   }
 
   /** Empties the ring so that the next entry pushed has `firstIndex`; every slab is released. */

@@ -5,9 +5,38 @@
 // themselves live in an EntryRing (typed arrays and byte slabs, see
 // entry-ring.ts); the Entry objects this class hands out are made on demand
 // and short-lived, and their data are views into the ring's slabs.
+//
+// The log's memory has its own bound (LOG_CACHE_BYTES), independent of how
+// often snapshots compact it (SNAPSHOT_ENTRIES): the snapshot interval is a
+// trade between replay time, snapshot cost and how far behind a follower may
+// fall before it needs a whole snapshot, while memory is what the machine
+// can spare. Tying the two made a long interval cost its whole log in RAM.
+// So the ring releases the data of entries that are applied and durable
+// here once it holds more than the bound, and entries that a lagging
+// follower or a new leader's catch-up still needs are read back through the
+// EntrySource storage provides (the log file). Never what is not yet
+// applied (the state machine is handed it from here) nor not yet durable
+// (the file does not have it yet, and those entries must be the very
+// objects appended: see `recent`).
 import { assert } from '../util/assert.js'
-import { EntryRing, KIND_CONFIG, KIND_NOOP, KIND_NORMAL } from './entry-ring.js'
-import type { Config, Entry, SnapshotMeta } from './types.js'
+import { EntryRing, KIND_CONFIG, KIND_NOOP, KIND_NORMAL, SLAB_BYTES } from './entry-ring.js'
+import type { Config, Entry, EntrySource, SnapshotMeta } from './types.js'
+
+/** Where released entries are read back from, and how many bytes of entry data the log holds before releasing. */
+export interface LogCache {
+  readonly source: EntrySource
+  readonly bytesMax: number
+}
+
+/**
+ * Slabs of an eighth of the bound, so it holds several and releases a small
+ * share at a time; never above SLAB_BYTES, and not so small that an entry
+ * rarely fits (a simulator's few-KiB bound).
+ */
+function slabBytesFor(cache: LogCache | null): number {
+  if (cache === null) return SLAB_BYTES
+  return Math.min(SLAB_BYTES, Math.max(64, Math.floor(cache.bytesMax / 8)))
+}
 
 interface ConfigAt {
   readonly index: number
@@ -53,9 +82,13 @@ export class RaftLog {
   /** A snapshot received from the leader and not yet handed out for installing. */
   private receivedSnapshot: SnapshotMeta | null = null
 
-  constructor(snapshot: SnapshotMeta, entries: readonly Entry[], commit: number) {
+  /** null: every entry's data stays until compaction. */
+  private readonly cache: LogCache | null
+
+  constructor(snapshot: SnapshotMeta, entries: readonly Entry[], commit: number, cache: LogCache | null = null) {
     this.snapshotMeta = snapshot
-    this.entries = new EntryRing(snapshot.index + 1)
+    this.cache = cache
+    this.entries = new EntryRing(snapshot.index + 1, slabBytesFor(cache))
     this.recentFirst = snapshot.index + 1
     this.configs = [{ index: snapshot.index, config: snapshot.config }]
     for (const [i, e] of entries.entries()) {
@@ -178,18 +211,57 @@ export class RaftLog {
     return lastTerm > ourTerm || (lastTerm === ourTerm && lastIndex >= this.lastIndex())
   }
 
-  /** Entries in [lo, hi), bounded by count and bytes (at least one entry when any). */
+  /**
+   * Entries in [lo, hi), bounded by count and bytes (at least one entry when
+   * any). Entries whose data was released are read back from the cache's
+   * source; the slice ends before the first one it cannot supply, so it is
+   * empty when the source cannot supply `lo` (the caller sends a snapshot).
+   */
   slice(lo: number, hi: number, countMax = Infinity, bytesMax = Infinity): Entry[] {
     assert(lo >= this.firstIndex(), `log: slice from ${lo} below first index ${this.firstIndex()}`)
     const end = Math.min(hi, this.lastIndex() + 1, lo + countMax)
     const out: Entry[] = []
     let bytes = 0
     for (let i = lo; i < end; i++) {
+      const before = bytes
       bytes += this.bytesAt(i)
       if (out.length > 0 && bytes > bytesMax) break
-      out.push(this.makeEntry(i))
+      if (this.entries.hasDataAt(i)) {
+        out.push(this.makeEntry(i))
+        continue
+      }
+      // A run of released entries, within the same bounds: one read.
+      let runEnd = i + 1
+      while (runEnd < end && !this.entries.hasDataAt(runEnd) && bytes + this.bytesAt(runEnd) <= bytesMax) bytes += this.bytesAt(runEnd++)
+      const read = this.readBack(i, runEnd, bytesMax - before)
+      for (const e of read) out.push(e)
+      if (i + read.length < runEnd) return out
+      i = runEnd - 1
     }
     return out
+  }
+
+  /** Released entries [lo, hi) from the source, checked against the terms the log holds; fewer when it cannot supply them. */
+  private readBack(lo: number, hi: number, bytesMax: number): readonly Entry[] {
+    assert(this.cache !== null, `log: entry ${lo} released without a source to read it back`)
+    const read = this.cache.source.entries(lo, hi, bytesMax) ?? []
+    assert(read.length <= hi - lo, `log: the entry source returned ${read.length} entries for [${lo}, ${hi})`)
+    for (const [k, e] of read.entries()) {
+      // The source holds what this node stored durably, and the log only releases durable entries: the same ones.
+      assert(e.index === lo + k && e.term === this.entries.termAt(e.index), () => `log: the entry source returned ${e.index}/${e.term} for ${lo + k}/${this.entries.termAt(lo + k)}`)
+    }
+    return read
+  }
+
+  /** Releases the data of applied, durable entries while the log holds more than its cache bound. */
+  private releaseCached(): void {
+    if (this.cache === null) return
+    this.entries.releaseDataThrough(Math.min(this.appliedIndex, this.persistedIndexMax), this.cache.bytesMax)
+  }
+
+  /** Bytes of entry data held in memory (slabs), for tests and status. */
+  dataBytesHeld(): number {
+    return this.entries.dataBytesHeld()
   }
 
   config(): Config {
@@ -292,6 +364,7 @@ export class RaftLog {
       if (this.term(e.index) === e.term) {
         this.persistedIndexMax = Math.max(this.persistedIndexMax, e.index)
         this.forgetRecentTo(this.persistedIndexMax)
+        this.releaseCached()
         return
       }
     }
@@ -378,6 +451,7 @@ export class RaftLog {
   appliedTo(index: number): void {
     assert(index <= this.applyingIndex, `log: applied ${index} beyond the ${this.applyingIndex} handed out`)
     if (index > this.appliedIndex) this.appliedIndex = index
+    this.releaseCached()
   }
 }
 

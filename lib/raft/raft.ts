@@ -18,7 +18,7 @@ import { failPendingReads, handleReadIndexRequest, ReadOnly } from './read-only.
 import { startElection, stepCandidate } from './step-candidate.js'
 import { stepFollower } from './step-follower.js'
 import { stepLeader, tickLeader } from './step-leader.js'
-import type { Config, HardState, Incarnation, InitialState, Member, Message, NodeId, RandomInt, Role, VoteRequest } from './types.js'
+import type { Config, EntrySource, HardState, Incarnation, InitialState, Member, Message, NodeId, RandomInt, Role, VoteRequest } from './types.js'
 import { sameIncarnation } from './types.js'
 
 export interface RaftOptions {
@@ -39,6 +39,14 @@ export interface RaftOptions {
   readonly pendingReadsMax?: number
   /** Committed entries handed out per Ready at most. */
   readonly applyEntriesMax?: number
+  /**
+   * Bytes of entry data the log holds in memory before it releases that of
+   * applied, durable entries (LOG_CACHE_BYTES; see raft-log.ts); only with an
+   * `entrySource` to read them back from. Infinity: nothing is released.
+   */
+  readonly logCacheBytes?: number
+  /** Where released entries are read back from (storage's log file); null: none, nothing is released. */
+  readonly entrySource?: EntrySource | null
   readonly random: RandomInt
 }
 
@@ -54,6 +62,8 @@ export const raftDefaults = Object.freeze({
   uncommittedEntriesMax: 65536,
   pendingReadsMax: 65536,
   applyEntriesMax: 4096,
+  logCacheBytes: Infinity,
+  entrySource: null as EntrySource | null,
 })
 
 /** A message as the algorithm builds it; send() adds the incarnation stamps. */
@@ -102,7 +112,9 @@ export class Raft {
     this.incarnation = this.opts.incarnation
     assert(this.opts.heartbeatIntervalTicks < this.opts.electionTimeoutTicks, 'raft: heartbeat interval must be below the election timeout')
     const hs = initial.hardState
-    this.log = new RaftLog(initial.snapshot, initial.entries, Math.max(hs.commit, initial.snapshot.index))
+    const source = this.opts.entrySource
+    const cache = source !== null && Number.isFinite(this.opts.logCacheBytes) ? { source, bytesMax: this.opts.logCacheBytes } : null
+    this.log = new RaftLog(initial.snapshot, initial.entries, Math.max(hs.commit, initial.snapshot.index), cache)
     this.term = hs.term
     this.vote = hs.vote
     this.reads = new ReadOnly(this.opts.pendingReadsMax)

@@ -217,6 +217,10 @@ export function sendAppend(r: Raft, to: NodeId, sendIfEmpty = false): boolean {
   const prevTerm = log.term(prevIndex)
   if (prevTerm === undefined || pr.next < log.firstIndex()) return sendSnapshot(r, to, pr)
   const entries = pr.next <= log.lastIndex() ? log.slice(pr.next, log.lastIndex() + 1, r.opts.appendEntriesMax, r.opts.appendBytesMax) : []
+  // Released from memory and not readable from the log file (a segment
+  // removed by a snapshot the log has not been compacted to yet): as for
+  // compacted entries, or nothing until the log has a snapshot to send.
+  if (entries.length === 0 && pr.next <= log.lastIndex()) return log.snapshot().index > 0 && sendSnapshot(r, to, pr)
   if (entries.length === 0 && pr.state === 'replicate' && !sendIfEmpty) return false
   r.send({ type: 'Append', from: r.id, to, term: r.term, prevIndex, prevTerm, entries, commit: log.commit })
   const known = Math.min(log.commit, prevIndex + entries.length)

@@ -213,6 +213,19 @@ export interface Ready {
 /** Injected randomness: an integer in [0, n). */
 export type RandomInt = (n: number) => number
 
+/**
+ * Where the core reads back log entries whose data it no longer holds in
+ * memory (LOG_CACHE_BYTES; etcd's Storage.Entries): entries [lo, hi) as this
+ * node stored them durably, contiguous from lo, at most about bytesMax bytes
+ * of them (as the source measures them; the core bounds hi by its own
+ * estimate first) but at least one. Synchronous, so the core stays a pure
+ * function of its inputs; null (or fewer) when they cannot be read, e.g. a
+ * segment that compaction removed: the core then sends a snapshot.
+ */
+export interface EntrySource {
+  entries(lo: number, hi: number, bytesMax: number): Entry[] | null
+}
+
 /** What a node starts from: recovered from storage, or bootstrap/empty. */
 export interface InitialState {
   readonly hardState: HardState

@@ -101,6 +101,8 @@ export class Replica extends EventEmitter<ReplicaEvents> {
         incarnation,
         electionTimeoutTicks: config.electionTimeoutTicks,
         heartbeatIntervalTicks: config.heartbeatIntervalTicks,
+        logCacheBytes: config.logCacheBytes,
+        entrySource: storage.entrySource(),
         random: (n) => prng.int(n),
       },
       initial,
@@ -411,6 +413,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     this.stampClock()
     this.raft.tick()
     this.sender.checkTransfers()
+    this.receiver.checkIdle()
     this.chores.checkDiskStall()
     this.membership.checkMembership()
     this.membership.reportOtherIncarnation()

@@ -9,10 +9,19 @@ import { assert } from '../util/assert.js'
 import type { ReplicaContext } from './replica-context.js'
 import { receiveChunk, type IncomingSnapshot } from './snapshot-stream.js'
 
+/**
+ * A snapshot being received that hears no chunk for this long is dropped,
+ * with the buffer it fills: the leader gave up on it (after 30 s of silence,
+ * snapshot-sender.ts) or is gone, and a new transfer starts over anyway.
+ */
+const incomingIdleMs = 60_000
+
 type ReceiverContext = Pick<ReplicaContext, 'id' | 'incarnation' | 'logger' | 'clock' | 'raft' | 'storage' | 'state' | 'proposals' | 'events' | 'kick' | 'hearClock' | 'stampClock'>
 
 export class SnapshotReceiver {
   private incoming: IncomingSnapshot | null = null
+  /** When `incoming` last took a chunk (monotonic). */
+  private incomingChunkMs = 0
   /** The one completed snapshot the core accepted and the next Ready installs. */
   private staged: IncomingSnapshot | null = null
 
@@ -35,6 +44,7 @@ export class SnapshotReceiver {
     }
     if (verdict.t === 'ack') {
       this.incoming = verdict.incoming
+      this.incomingChunkMs = ctx.clock.monotonicMs()
       ack(verdict.nextOffset, true)
       return
     }
@@ -50,6 +60,14 @@ export class SnapshotReceiver {
     ctx.raft.step({ type: 'Snapshot', from: c.from, to: ctx.id, term: c.term, snapshot: c.meta, fromIncarnation: c.fromIncarnation, toIncarnation: c.toIncarnation })
     if (!this.coreHolds(c.meta)) this.staged = staged
     ctx.kick()
+  }
+
+  /** On every tick: lets go of a snapshot whose sender fell silent long ago (its buffer may be as large as the snapshot). */
+  checkIdle(): void {
+    const { ctx } = this
+    if (this.incoming === null || ctx.clock.monotonicMs() - this.incomingChunkMs < incomingIdleMs) return
+    ctx.logger.info({ from: this.incoming.from, index: this.incoming.meta.index, receivedBytes: this.incoming.receivedBytes }, 'incomplete snapshot dropped: its sender fell silent')
+    this.incoming = null
   }
 
   /** Installs the staged snapshot that a Ready carries. */

@@ -3,7 +3,7 @@
 // writes at a crash, tears the last one, stalls and fails with EIO or ENOSPC.
 // Errors are thrown as node:fs throws them (an Error with an errno `code`);
 // DurableDir wraps them into StorageIoError.
-import { constants as fsConstants, read, write } from 'node:fs'
+import { closeSync, constants as fsConstants, openSync, read, readSync, write } from 'node:fs'
 import { mkdir, open, readdir, readFile, rename, stat, unlink, type FileHandle } from 'node:fs/promises'
 
 /**
@@ -48,6 +48,13 @@ export interface FileSystem {
   unlink(path: string): Promise<void>
   /** fsync of a directory: makes creations, renames and deletions of its entries durable. */
   syncDir(path: string): Promise<void>
+  /**
+   * Up to `length` bytes at `position` (fewer at the end of the file), read
+   * synchronously, as this process sees the file (written, not necessarily
+   * synced); throws ENOENT when it is absent. For the log reader
+   * (log-reader.ts): the Raft core asks for old entries synchronously.
+   */
+  readRangeSync(path: string, position: number, length: number): Buffer
 }
 
 function openFlags(mode: OpenMode, options: OpenOptions | undefined): number {
@@ -121,6 +128,21 @@ export const nodeFileSystem: FileSystem = Object.freeze({
       await handle.sync()
     } finally {
       await handle.close()
+    }
+  },
+  readRangeSync(path: string, position: number, length: number): Buffer {
+    const fd = openSync(path, 'r')
+    try {
+      const buf = Buffer.allocUnsafe(length)
+      let done = 0
+      while (done < length) {
+        const n = readSync(fd, buf, done, length - done, position + done)
+        if (n === 0) break
+        done += n
+      }
+      return buf.subarray(0, done)
+    } finally {
+      closeSync(fd)
     }
   },
 })

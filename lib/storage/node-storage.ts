@@ -20,7 +20,7 @@
 // renames it into place. The append path never waits for it: with no spare
 // ready a roll creates a plain (growing) segment, and the next append after a
 // spare becomes ready moves on to it.
-import type { Entry, HardState, SnapshotMeta } from '../raft/types.js'
+import type { Entry, EntrySource, HardState, SnapshotMeta } from '../raft/types.js'
 import { assert } from '../util/assert.js'
 import { systemClock, type Clock } from '../util/clock.js'
 import { silentLogger, type Logger } from '../util/logger.js'
@@ -37,6 +37,7 @@ import {
   spareSegmentFileName,
 } from './log-segment.js'
 import { compareLogPositions, formatLogPosition, HighWaterFile, type HighWater } from './high-water-file.js'
+import type { LogReader } from './log-reader.js'
 import { encodeMetadata, metadataFileName } from './metadata-file.js'
 import { recover, type RecoveredSnapshot, type SegmentInfo } from './recovery.js'
 import { encodeSnapshotFile, parseSnapshotFileName, SnapshotFileReader, snapshotFileName } from './snapshot-file.js'
@@ -132,6 +133,8 @@ export class NodeStorage {
     /** Index of the last entry stored (the snapshot's index when the log is empty). */
     private lastIndex: number,
     private metadata: Map<string, string>,
+    /** Where each live entry's record is: the core reads released entries back through it. */
+    private readonly reader: LogReader,
   ) {}
 
   static async open(options: StorageOptions): Promise<{ storage: NodeStorage; state: RecoveredState }> {
@@ -150,7 +153,7 @@ export class NodeStorage {
     const snapshotIndex = recovery.snapshot?.meta.index ?? 0
     const preallocate = options.preallocateSegments ?? storageDefaults.preallocateSegments
     const storage = new NodeStorage(dir, logger, clock, segmentBytesMax, preallocate, recovery.segments, writer,
-      recovery.hardState, storedOf(recovery.snapshot), snapshotIndex + recovery.entries.length, recovery.metadata)
+      recovery.hardState, storedOf(recovery.snapshot), snapshotIndex + recovery.entries.length, recovery.metadata, recovery.reader)
     if (options.highWaterFile !== undefined && options.highWaterFile !== null) {
       storage.highWaterFound = await HighWaterFile.open(fs, options.highWaterFile, logger)
     }
@@ -186,18 +189,20 @@ export class NodeStorage {
       if (hardState === null && entries.length === 0) return
       this.checkEntries(entries)
       const record = this.encoder.encode({ hardState, entries })
+      const recordBytes = record.length
+      let recordOffset = this.writer.sizeBytes
       const end = this.writer.sizeBytes + record.length
       // Roll when the segment is full, or early when this append would grow
       // a file that was not preallocated (or has run out) and a spare is ready.
       const full = end > this.segmentBytesMax
       const growsWhileSpareReady = end > this.writer.fileBytes && this.spareBytes !== null
       if (this.writer.sizeBytes > 0 && (full || growsWhileSpareReady)) {
-        await this.roll({ hardState, entries })
+        recordOffset = await this.roll({ hardState, entries })
       } else {
         await this.writer.append(record)
         this.preallocateIfDue()
       }
-      this.applyBatch(hardState, entries)
+      this.applyBatch(hardState, entries, recordOffset, recordBytes)
     })
   }
 
@@ -257,6 +262,7 @@ export class NodeStorage {
       const logStartSeq = this.writer.seq + 1
       await this.writeSnapshot({ name: snapshotFileName(meta.index), meta, logStartSeq }, data)
       await this.roll(null)
+      this.reader.clear()
       assert(this.writer.seq === logStartSeq, 'the new segment must be the first the snapshot keeps')
       this.lastIndex = meta.index
       await this.removeSnapshotsBefore(meta.index)
@@ -300,6 +306,14 @@ export class NodeStorage {
     if (sameLife) file.note(here)
     else await file.writeDurably(here)
     this.highWater = { file, incarnation }
+  }
+
+  /**
+   * Reads stored entries back, synchronously (log-reader.ts): the Raft core's
+   * source for the entries whose data it released from memory.
+   */
+  entrySource(): EntrySource {
+    return this.reader
   }
 
   /** The newest snapshot's meta; its bytes are in its file only (openSnapshot). */
@@ -364,7 +378,8 @@ export class NodeStorage {
       if (this.closed) return
       // Also stops a running preallocation at its next chunk.
       this.closed = true
-      for (const reader of [...this.snapshotReaders]) await reader.close().catch(() => undefined)
+      // Not awaited: a reader closes once its read in flight is done, and a stalled read must not hold up the stop.
+      for (const reader of [...this.snapshotReaders]) void reader.close().catch(() => undefined)
       await this.preallocation
       await this.writer.close()
       await this.highWater?.file.close()
@@ -411,7 +426,8 @@ export class NodeStorage {
     }
   }
 
-  private applyBatch(hardState: HardState | null, entries: readonly Entry[]): void {
+  /** After `entries` were written as the record of `recordBytes` at `recordOffset` in the newest segment. */
+  private applyBatch(hardState: HardState | null, entries: readonly Entry[], recordOffset: number, recordBytes: number): void {
     if (hardState !== null) this.hardState = hardState
     const first = entries[0]
     const last = entries[entries.length - 1]
@@ -422,6 +438,7 @@ export class NodeStorage {
     for (const segment of this.segments) segment.lastIndex = Math.min(segment.lastIndex, first.index - 1)
     newest.lastIndex = last.index
     this.lastIndex = last.index
+    this.reader.noteRecord(first.index, last.index, newest.seq, recordOffset, recordBytes)
   }
 
   /**
@@ -430,9 +447,10 @@ export class NodeStorage {
    * own, both in one write. Every segment thus opens with a hard-state-only
    * record whether the roll was for a full segment, an early move to a spare
    * or a snapshot install, and the batch stays a separate last record (a
-   * torn one is cut like any other tail).
+   * torn one is cut like any other tail). Returns the batch record's offset
+   * in the new segment.
    */
-  private async roll(batch: LogBatch | null): Promise<void> {
+  private async roll(batch: LogBatch | null): Promise<number> {
     const seq = this.writer.seq + 1
     // A copy: the encoder reuses its buffer for the batch.
     const header = Buffer.from(this.encoder.encode({ hardState: this.hardState, entries: [] }))
@@ -447,6 +465,7 @@ export class NodeStorage {
     this.segments.push({ seq, name: writer.name, lastIndex: 0 })
     await this.dir.io('close', previous.name, () => previous.close())
     this.preallocateIfDue()
+    return header.length
   }
 
   /**
@@ -515,14 +534,19 @@ export class NodeStorage {
   /** Deletes every segment but the newest whose entries are all at or below `index`. */
   private async removeSegmentsCoveredBy(index: number): Promise<void> {
     const kept: SegmentInfo[] = []
+    let removedThrough = 0
     for (const segment of this.segments) {
       if (segment.seq !== this.writer.seq && segment.lastIndex <= index) {
         await this.dir.remove(segment.name)
+        removedThrough = Math.max(removedThrough, segment.lastIndex)
       } else {
         kept.push(segment)
       }
     }
     this.segments = kept
+    // The live records of removed segments come before every other one (a
+    // later record replaces what it overlaps), so they are a prefix.
+    this.reader.forgetThrough(removedThrough)
   }
 }
 

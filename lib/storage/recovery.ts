@@ -9,8 +9,10 @@ import type { Logger } from '../util/logger.js'
 import { StorageCorruptionError } from './errors.js'
 import { tmpSuffix, type DurableDir } from './durable-dir.js'
 import { decodeBatch } from './entry-codec.js'
+import { LogReader } from './log-reader.js'
 import { parseSegmentFileName, readSegment, segmentFileName } from './log-segment.js'
 import { metadataFileName, readMetadataFile } from './metadata-file.js'
+import { recordHeaderBytes } from './record-codec.js'
 import { parseSnapshotFileName, readSnapshotFile } from './snapshot-file.js'
 
 export const initialHardState: HardState = Object.freeze({ term: 0, vote: '', commit: 0 })
@@ -37,6 +39,8 @@ export interface Recovery {
   readonly hardState: HardState
   readonly snapshot: RecoveredSnapshot | null
   readonly entries: Entry[]
+  /** Where each of those entries' batch record is, to read them back later. */
+  readonly reader: LogReader
   /** Oldest first, with the newest segment's valid length, file length and record count. */
   readonly segments: SegmentInfo[]
   readonly newestSegmentBytes: number
@@ -51,7 +55,7 @@ export async function recover(dir: DurableDir, logger: Logger): Promise<Recovery
   await removeLeftovers(dir, names, logger)
   const metadata = await loadMetadata(dir)
   const snapshot = await loadNewestSnapshot(dir, names, logger)
-  const replay = await replaySegments(dir, names, snapshot, logger)
+  const replay = await replaySegments(dir, names, snapshot, new LogReader(dir, logger), logger)
   // Names a killed process created, renamed or removed may not be durable
   // yet; this node is about to act on the directory as it read it.
   await dir.syncDir()
@@ -101,6 +105,7 @@ async function loadNewestSnapshot(
 interface Replay {
   hardState: HardState
   entries: Entry[]
+  reader: LogReader
   segments: SegmentInfo[]
   newestSegmentBytes: number
   newestSegmentFileBytes: number
@@ -112,6 +117,7 @@ async function replaySegments(
   dir: DurableDir,
   names: readonly string[],
   snapshot: RecoveredSnapshot | null,
+  reader: LogReader,
   logger: Logger,
 ): Promise<Replay> {
   const seqs = names.map(parseSegmentFileName).filter((s): s is number => s !== null).sort((a, b) => a - b)
@@ -120,6 +126,7 @@ async function replaySegments(
   const replay: Replay = {
     hardState: initialHardState,
     entries: [],
+    reader,
     segments: [],
     newestSegmentBytes: 0,
     newestSegmentFileBytes: 0,
@@ -139,6 +146,7 @@ async function replaySegments(
       if (seq < logStartSeq) return
       log.apply(batch.entries, path, offset)
       const first = batch.entries[0]?.index ?? 0
+      reader.noteRecord(first, batch.entries[batch.entries.length - 1]?.index ?? 0, seq, offset, recordHeaderBytes + payload.length)
       for (const older of replay.segments) older.lastIndex = Math.min(older.lastIndex, first - 1)
       info.lastIndex = batch.entries[batch.entries.length - 1]?.index ?? 0
     })
@@ -152,6 +160,8 @@ async function replaySegments(
   const replayed = log.finish()
   replay.entries = dropSuperseded(replayed, snapshot, logger)
   const lastIndex = snapshotIndex + replay.entries.length
+  reader.forgetThrough(snapshotIndex)
+  reader.forgetFrom(lastIndex + 1)
   // Commit is volatile state (the leader tells it again): it points no further than the entries kept.
   if (replay.entries.length < replayed.length && replay.hardState.commit > lastIndex) replay.hardState = { ...replay.hardState, commit: lastIndex }
   return replay

@@ -12,7 +12,14 @@ t.test('snapshot and segment defaults match the documented table', async (t) => 
   t.equal(c.snapshotEntries, tuningDefaults.SNAPSHOT_ENTRIES)
   t.equal(c.snapshotEntries, 100_000)
   t.equal(c.snapshotLogBytes, 256 * 1024 * 1024)
+  t.equal(c.logCacheBytes, 64 * 1024 * 1024)
   t.equal(c.preallocateSegments, true)
+})
+
+t.test('LOG_CACHE_BYTES is read within its bounds; a bad value is refused with the variable named', async (t) => {
+  t.equal(parseNodeConfig({ ...base, LOG_CACHE_BYTES: '1048576' }).logCacheBytes, 1024 * 1024)
+  t.throws(() => parseNodeConfig({ ...base, LOG_CACHE_BYTES: '100' }), new ConfigError('LOG_CACHE_BYTES must be between 4096 and 68719476736 (got 100)'))
+  t.throws(() => parseNodeConfig({ ...base, LOG_CACHE_BYTES: 'lots' }), new ConfigError('LOG_CACHE_BYTES must be an integer (got "lots")'))
 })
 
 t.test('SEGMENT_PREALLOCATE=no turns preallocation off', async (t) => {

@@ -130,3 +130,26 @@ t.test('a truncated tail is not handed out as the objects that replaced it', asy
   t.equal(log.entry(2), replacement)
   t.equal(log.entry(1)?.term, 1)
 })
+
+t.test('releaseDataThrough drops the oldest whole slabs past the bound, only where every entry is at or below the index', async (t) => {
+  const ring = new EntryRing(1, 1000)
+  // 100-byte entries: 10 per slab, 5 slabs.
+  for (let i = 1; i <= 50; i++) ring.push(1, KIND_NORMAL, bytesOf(i))
+  t.equal(ring.dataBytesHeld(), 5000)
+  ring.releaseDataThrough(25, 1500)
+  t.equal(ring.dataBytesHeld(), 3000, 'slabs of entries 1-10 and 11-20 released; 21-30 holds entry 26')
+  t.notOk(ring.hasDataAt(20))
+  t.ok(ring.hasDataAt(21))
+  t.ok(ring.dataAt(50).equals(bytesOf(50)))
+  ring.releaseDataThrough(50, 2000)
+  t.equal(ring.dataBytesHeld(), 2000, 'released down to the bound, not further')
+  t.equal(ring.termAt(5), 1, 'terms stay for released entries')
+})
+
+t.test('releaseDataThrough keeps every slab while the held bytes are within the bound', async (t) => {
+  const ring = new EntryRing(1, 1000)
+  for (let i = 1; i <= 50; i++) ring.push(1, KIND_NORMAL, bytesOf(i))
+  ring.releaseDataThrough(50, 5000)
+  t.equal(ring.dataBytesHeld(), 5000)
+  t.ok(ring.hasDataAt(1))
+})

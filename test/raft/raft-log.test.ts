@@ -7,7 +7,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { RaftLog } from '../../lib/raft/raft-log.js'
-import type { Entry } from '../../lib/raft/types.js'
+import type { Entry, EntrySource } from '../../lib/raft/types.js'
 
 const emptyConfig = { members: [] }
 
@@ -74,4 +74,84 @@ t.test("outside lib/raft, lib imports only raw-node.ts and the plain data module
   }
   walk('lib')
   t.same(offenders, [])
+})
+
+/** 200-byte entries (slabs of 256 bytes for a 2 KiB bound: one entry each), terms 1. */
+function normals(first: number, count: number): Entry[] {
+  return Array.from({ length: count }, (_, i) => ({ index: first + i, term: 1, kind: 'normal' as const, data: Buffer.alloc(200, first + i) }))
+}
+
+/** A source serving `stored` and recording the ranges asked for. */
+function sourceOf(stored: readonly Entry[], asked: [number, number][]): EntrySource {
+  return {
+    entries(lo, hi) {
+      asked.push([lo, hi])
+      const out = stored.filter((e) => e.index >= lo && e.index < hi)
+      return out.length > 0 ? out : null
+    },
+  }
+}
+
+function cachedLog(asked: [number, number][], stored = normals(1, 40)): RaftLog {
+  const log = new RaftLog({ index: 0, term: 0, config: emptyConfig }, [], 0, { source: sourceOf(stored, asked), bytesMax: 2048 })
+  log.append(normals(1, 40))
+  log.markPersisted(log.handOutUnpersisted())
+  log.commitTo(40)
+  return log
+}
+
+t.test('the log releases the data of applied, durable entries past its cache bound and keeps the rest', async (t) => {
+  const asked: [number, number][] = []
+  const log = cachedLog(asked)
+  t.equal(log.dataBytesHeld(), 40 * 256)
+  log.handOutCommitted(40)
+  log.appliedTo(30)
+  t.equal(log.dataBytesHeld(), 10 * 256, 'entries 31-40 stay, over the bound as they must')
+  t.same(log.slice(31, 41).map((e) => e.index), [31, 32, 33, 34, 35, 36, 37, 38, 39, 40])
+  t.same(asked, [], 'unreleased entries come from memory')
+})
+
+t.test('the log keeps the data of entries not yet durable, applied or not', async (t) => {
+  const asked: [number, number][] = []
+  const log = new RaftLog({ index: 0, term: 0, config: emptyConfig }, [], 0, { source: sourceOf([], asked), bytesMax: 2048 })
+  const appended = normals(1, 40)
+  log.append(appended)
+  const handed = log.handOutUnpersisted()
+  log.commitTo(40)
+  log.handOutCommitted(40)
+  log.appliedTo(40)
+  t.equal(log.dataBytesHeld(), 40 * 256, 'applied but not durable: nothing released')
+  log.markPersisted(handed.slice(0, 10))
+  t.equal(log.dataBytesHeld(), 30 * 256, 'released up to the durable index only')
+  t.equal(log.slice(11, 12)[0], appended[10], 'entries not yet durable are still the very objects appended')
+})
+
+t.test('released entries are read back through the source, checked and in order', async (t) => {
+  const asked: [number, number][] = []
+  const log = cachedLog(asked)
+  log.handOutCommitted(40)
+  log.appliedTo(40)
+  const all = log.slice(1, 41)
+  t.same(all.map((e) => e.index), Array.from({ length: 40 }, (_, i) => i + 1))
+  t.ok(all.every((e) => e.kind === 'normal' && e.data.equals(Buffer.alloc(200, e.index))))
+  t.ok(asked.length > 0 && asked[0]?.[0] === 1, 'the released run was asked from its first index')
+  t.same(log.slice(1, 41, Infinity, 1000).map((e) => e.index), [1, 2, 3, 4], 'the byte bound holds for entries read back')
+})
+
+t.test('a slice stops before released entries the source cannot supply', async (t) => {
+  const asked: [number, number][] = []
+  const log = cachedLog(asked, normals(1, 5))
+  log.handOutCommitted(40)
+  log.appliedTo(40)
+  t.same(log.slice(20, 41), [], 'nothing when the first entry cannot be read')
+  t.same(log.slice(3, 41).map((e) => e.index), [3, 4, 5], 'up to what the source had')
+})
+
+t.test('a source returning an entry of another term is a programmer error', async (t) => {
+  const asked: [number, number][] = []
+  const other = normals(1, 40).map((e) => ({ ...e, term: 2 }))
+  const log = cachedLog(asked, other)
+  log.handOutCommitted(40)
+  log.appliedTo(40)
+  t.throws(() => log.slice(1, 5), /entry source returned 1\/2 for 1\/1/)
 })

@@ -138,7 +138,7 @@ export class SimCluster implements SimNodeEnv {
     this.prng = new Prng(options.seed)
     this.side = new Prng((options.seed ^ 0x5a5a5a5a) >>> 0)
     this.chain = new Prng((options.seed ^ 0x3c3c3c3c) >>> 0)
-    this.weather = drawWeather(this.prng, this.side, this.chain, {
+    this.weather = drawWeather(this.prng, this.side, this.chain, new Prng((options.seed ^ 0x69696969) >>> 0), {
       ...(options.nodeCount === undefined ? {} : { nodeCount: options.nodeCount }),
       ...(options.weatherPatch === undefined ? {} : { patch: options.weatherPatch }),
       ...(options.raftPatch === undefined ? {} : { raftPatch: options.raftPatch }),
@@ -856,7 +856,7 @@ export function describeWeather(w: Weather): string {
   return [
     `${w.nodeCount} nodes + ${w.spareCount} spare (${w.bootstrap})`,
     `election ${r.electionTimeoutTicks} heartbeat ${r.heartbeatIntervalTicks}${r.preVote === true ? ' prevote' : ''}${r.checkQuorum === true ? ' checkquorum' : ''}`,
-    `append ${r.appendEntriesMax}/${r.appendBytesMax}B inflight ${r.inflightAppendsMax}`,
+    `append ${r.appendEntriesMax}/${r.appendBytesMax}B inflight ${r.inflightAppendsMax}${r.logCacheBytes !== undefined && Number.isFinite(r.logCacheBytes) ? ` log cache ${r.logCacheBytes}B` : ''}`,
     `drop ${pct(l.dropProbability)} dup ${pct(l.duplicateProbability)} latency ${l.latencyUnitsMin}-${l.latencyUnitsMax}u`,
     `partition ${pct(w.partitionProbability)} crash ${pct(w.crashProbability)} (in-ready ${pct(w.crashInReadyProbability)}) membership ${pct(w.membershipProbability)}`,
     `snapshot ${pct(w.snapshotProbability)} transfer ${pct(w.transferProbability)} ${w.faultTicks} fault ticks`,

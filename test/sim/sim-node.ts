@@ -15,7 +15,7 @@
 // every step of a Ready, which the real, asynchronous loop cannot offer.
 import { assert } from '../../lib/util/assert.js'
 import { RaftNode, type RaftOptions } from '../../lib/raft/raw-node.js'
-import type { Entry, InitialState, Message, NodeId, Ready, ReadState, SnapshotMeta } from '../../lib/raft/types.js'
+import type { Entry, EntrySource, InitialState, Message, NodeId, Ready, ReadState, SnapshotMeta } from '../../lib/raft/types.js'
 import { KvModel } from './sim-kv.js'
 import { DurableStore, type StoredSnapshot } from './sim-store.js'
 
@@ -104,7 +104,9 @@ export class SimNode {
     if (this.bugs.forgetVoteOnRestart && this.boot > 1) initial = { ...initial, hardState: { ...initial.hardState, vote: '' } }
     this.kv = KvModel.restore(this.store.snapshot.bytes)
     this.commitSeen = 0
-    this.core = this.factory({ ...this.options, id: this.id, incarnation: this.incarnation, random: (n) => this.env.random(n) }, initial)
+    // Released entries are read back from what this node stored (the store as it is when asked: a wipe replaces it).
+    const entrySource: EntrySource = { entries: (lo, hi) => this.store.durableRange(lo, hi) }
+    this.core = this.factory({ ...this.options, id: this.id, incarnation: this.incarnation, random: (n) => this.env.random(n), entrySource }, initial)
     this.drain()
   }
 

@@ -90,9 +90,10 @@ function maybe(prng: Prng, offChance: number, lo: number, hi: number): number {
  * `side` draws what was added after seeds were catalogued (member wipes), so
  * that `prng` draws exactly what it always did and a known seed replays the
  * same run as before when the addition is patched off; `chain` likewise for
- * what came after that (chains of replacements), so `side` is untouched too.
+ * what came after that (chains of replacements), so `side` is untouched too;
+ * `cache` the log's memory bound (LOG_CACHE_BYTES).
  */
-export function drawWeather(prng: Prng, side: Prng, chain: Prng, overrides: WeatherOverrides = {}): Weather {
+export function drawWeather(prng: Prng, side: Prng, chain: Prng, cache: Prng, overrides: WeatherOverrides = {}): Weather {
   // Drawn even when overridden, so that --nodes changes nothing else about the seed.
   const drawnCount = prng.pick<ClusterSize>([1, 3, 3, 5, 5])
   const nodeCount = overrides.nodeCount ?? drawnCount
@@ -112,6 +113,9 @@ export function drawWeather(prng: Prng, side: Prng, chain: Prng, overrides: Weat
       inflightAppendsMax: prng.pick([1, 2, 4, 16]),
       uncommittedEntriesMax: prng.pick([8, 64, 1024]),
       applyEntriesMax: prng.pick([1, 4, 4096]),
+      // Half the seeds hold a few entries' data in memory and read the rest
+      // back from the store (LOG_CACHE_BYTES); the others never release.
+      logCacheBytes: cache.chance(0.5) ? Infinity : cache.pick([0, 128, 1024]),
     },
     link: {
       dropProbability: maybe(prng, 0.3, 0, 0.25),

@@ -50,6 +50,13 @@ export class DurableStore {
     return this.entries[index - this.snapshot.meta.index - 1]
   }
 
+  /** Entries [lo, hi) as stored, for the core's entry source (LOG_CACHE_BYTES); null when it holds none from lo. */
+  durableRange(lo: number, hi: number): Entry[] | null {
+    if (lo <= this.snapshot.meta.index || lo > this.lastIndex()) return null
+    const base = this.snapshot.meta.index + 1
+    return this.entries.slice(lo - base, Math.min(hi, this.lastIndex() + 1) - base)
+  }
+
   /** Appends, first truncating any suffix from entries[0].index on (a conflict the core resolved). */
   append(entries: readonly Entry[]): void {
     const first = entries[0]

@@ -172,7 +172,7 @@ export class RuntimeCluster {
   constructor(readonly options: RuntimeSimOptions) {
     this.prng = new Prng(options.seed)
     this.addedPrng = new Prng(addedStreamSeed(options.seed))
-    this.weather = drawRuntimeWeather(this.prng, this.addedPrng, new Prng(clockStreamSeed(options.seed)), { ...(options.nodeCount === undefined ? {} : { nodeCount: options.nodeCount }), ...options.patch })
+    this.weather = drawRuntimeWeather(this.prng, this.addedPrng, new Prng(clockStreamSeed(options.seed)), new Prng(cacheStreamSeed(options.seed)), { ...(options.nodeCount === undefined ? {} : { nodeCount: options.nodeCount }), ...options.patch })
     this.trace = new RuntimeTrace(options.traceCapacity ?? 300, () => this.scheduler.elapsedMs, options.live ?? null)
     this.hub = new SimPeerHub(this.scheduler, new Prng(this.prng.nextUint32()), { ...this.weather.net }, null)
     this.stats.net = this.hub.stats
@@ -275,6 +275,7 @@ export class RuntimeCluster {
       electionTimeoutTicks: w.electionTimeoutTicks,
       heartbeatIntervalTicks: w.heartbeatIntervalTicks,
       snapshotEntries: w.snapshotEntries,
+      logCacheBytes: w.logCacheBytes,
       fsync: 'always',
       segmentBytesMax: w.segmentBytesMax,
       preallocateSegments: w.preallocateSegments,
@@ -802,6 +803,11 @@ function addedStreamSeed(seed: number): number {
 /** The seed of the stream drawClockWeather and the TTL clients use (issue 18): apart from the others. */
 function clockStreamSeed(seed: number): number {
   return (Math.imul(seed, 0x85ebca6b) ^ 0xc2b2ae35) >>> 0
+}
+
+/** The seed of the stream drawLogCacheWeather uses: apart from the others. */
+function cacheStreamSeed(seed: number): number {
+  return (Math.imul(seed, 0xcc9e2d51) ^ 0x1b873593) >>> 0
 }
 
 /** The workload's keys and the key count, as one comparable string. */

@@ -17,6 +17,8 @@ export interface RuntimeWeather {
   readonly electionTimeoutTicks: number
   readonly heartbeatIntervalTicks: number
   readonly snapshotEntries: number
+  /** LOG_CACHE_BYTES: at most a few KiB in half the seeds, so followers catch up from the log files under crashes. */
+  readonly logCacheBytes: number
   readonly segmentBytesMax: number
   readonly preallocateSegments: boolean
   readonly requestTimeoutMs: number
@@ -67,6 +69,16 @@ export function drawAddedWeather(prng: Prng): Pick<RuntimeWeather, 'wipeMemberPr
   return { wipeMemberProbability: maybe(prng, 0.5, 0.002, 0.02), watchScanShare: maybe(prng, 0.4, 0.05, 0.3) }
 }
 
+/**
+ * The log's memory bound (LOG_CACHE_BYTES), from a stream of its own so that
+ * the other streams keep their draws. Half the seeds go below the variable's
+ * 4 KiB floor (0: every applied, durable entry's data is released at once),
+ * so that followers catch up from the log files most of the time.
+ */
+export function drawLogCacheWeather(prng: Prng): Pick<RuntimeWeather, 'logCacheBytes'> {
+  return { logCacheBytes: prng.chance(0.5) ? 64 * 1024 * 1024 : prng.pick([0, 512, 4096]) }
+}
+
 /** Clock skew of up to this much either way: several seconds, beyond any TTL the clients set. */
 const clockOffsetMsMax = 8000
 
@@ -77,7 +89,7 @@ export function drawClockWeather(prng: Prng, hostCount: number): Pick<RuntimeWea
   return { clockOffsetsMs, ttlClientCount: prng.chance(0.6) ? 1 : 0 }
 }
 
-export function drawRuntimeWeather(prng: Prng, added: Prng, clock: Prng, patch: Partial<RuntimeWeather> = {}): RuntimeWeather {
+export function drawRuntimeWeather(prng: Prng, added: Prng, clock: Prng, cache: Prng, patch: Partial<RuntimeWeather> = {}): RuntimeWeather {
   const nodeCount = prng.pick<RuntimeClusterSize>([1, 3, 3, 3, 5])
   const latencyMsMin = 0.1 + prng.next() * 2
   const syncLatencyMsMin = 0.05 + prng.next() * 1
@@ -123,6 +135,7 @@ export function drawRuntimeWeather(prng: Prng, added: Prng, clock: Prng, patch: 
     thinkMsMax: prng.pick([2, 10, 30]),
     staleReadProbability: prng.next() * 0.3,
     ...drawAddedWeather(added),
+    ...drawLogCacheWeather(cache),
     clockOffsetsMs: [],
     ttlClientCount: 0,
   }
@@ -132,7 +145,7 @@ export function drawRuntimeWeather(prng: Prng, added: Prng, clock: Prng, patch: 
 export function describeRuntimeWeather(w: RuntimeWeather): string {
   const pct = (p: number): string => `${(p * 100).toFixed(1)}%`
   return [
-    `${w.nodeCount} nodes + ${w.spareCount} spare, election ${w.electionTimeoutTicks}x${w.tickMs}ms, snapshot every ${w.snapshotEntries}, segments ${w.segmentBytesMax}B${w.preallocateSegments ? ' preallocated' : ''}`,
+    `${w.nodeCount} nodes + ${w.spareCount} spare, election ${w.electionTimeoutTicks}x${w.tickMs}ms, snapshot every ${w.snapshotEntries}, log cache ${w.logCacheBytes}B, segments ${w.segmentBytesMax}B${w.preallocateSegments ? ' preallocated' : ''}`,
     `net drop ${pct(w.net.dropProbability)} dup ${pct(w.net.duplicateProbability)} latency ${w.net.latencyMsMin.toFixed(1)}-${w.net.latencyMsMax.toFixed(1)}ms`,
     `disk fsync ${w.disk.syncLatencyMsMin.toFixed(2)}-${w.disk.syncLatencyMsMax.toFixed(2)}ms stall ${pct(w.disk.stallProbability)}/${w.disk.stallMsMax}ms faults ${pct(w.disk.faultProbability)}`,
     `kill ${pct(w.killProbability)} (power ${pct(w.powerLossProbability)}) sigterm ${pct(w.sigtermProbability)} partition ${pct(w.partitionProbability)} add ${pct(w.addProbability)} remove ${pct(w.removeProbability)} wipe member ${pct(w.wipeMemberProbability)} transfer ${pct(w.transferProbability)} snapshot ${pct(w.snapshotProbability)}`,

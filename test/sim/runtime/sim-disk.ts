@@ -289,6 +289,12 @@ export class SimDisk implements FileSystem {
     })
   }
 
+  /** Synchronous, so it takes no simulated time; it sees what the process sees (written, synced or not). */
+  readRangeSync(path: string, position: number, length: number): Buffer {
+    const content = this.existing(path, 'open').content()
+    return Buffer.from(content.subarray(Math.min(position, content.length), Math.min(position + length, content.length)))
+  }
+
   // ---- For SimDiskFile ---------------------------------------------------------------
 
   write(inode: Inode, dsync: boolean, data: Buffer, offset: number, length: number, position: number): Promise<number> {
