@@ -24,16 +24,23 @@ async function settle<T>(scheduler: SimScheduler, p: Promise<T>): Promise<T> {
   return out
 }
 
+/** A durable, empty file; then its process writes 8 × 'A' and is killed before the write completes. */
+async function killedWithWriteInFlight(seed: number): Promise<{ scheduler: SimScheduler; d: SimDisk }> {
+  const scheduler = new SimScheduler()
+  const d = new SimDisk('/sim/n1', scheduler, new Prng(seed), disk, emptyDiskStats())
+  const first = booted(d, 'n1#1')
+  const f1 = await settle(scheduler, d.open(path, 'createNew', { dsync: true }))
+  await settle(scheduler, d.syncDir('/sim/n1'))
+  await settle(scheduler, f1.sync())
+  void f1.write(Buffer.alloc(8, 0x41), 0, 8, 0)
+  first.alive = false
+  d.processKilled()
+  return { scheduler, d }
+}
+
 t.test("a killed process's unfinished write never lands over the next process's durable write at a later power loss", async (t) => {
   for (let seed = 1; seed <= 40; seed++) {
-    const scheduler = new SimScheduler()
-    const d = new SimDisk('/sim/n1', scheduler, new Prng(seed), disk, emptyDiskStats())
-    const first = booted(d, 'n1#1')
-    const f1 = await settle(scheduler, d.open(path, 'createNew', { dsync: true }))
-    await settle(scheduler, d.syncDir('/sim/n1'))
-    void f1.write(Buffer.alloc(8, 0x41), 0, 8, 0) // still in flight when the process dies
-    first.alive = false
-    d.processKilled()
+    const { scheduler, d } = await killedWithWriteInFlight(seed)
     booted(d, 'n1#2')
     const f2 = await settle(scheduler, d.open(path, 'update', { dsync: true }))
     await settle(scheduler, f2.write(Buffer.alloc(8, 0x42), 0, 8, 0))
@@ -47,15 +54,7 @@ t.test("a killed process's unfinished write never lands over the next process's 
 t.test("a killed process's unfinished write is seen by the next process whole, cut short, or not at all", async (t) => {
   const seen = new Set<string>()
   for (let seed = 1; seed <= 40; seed++) {
-    const scheduler = new SimScheduler()
-    const d = new SimDisk('/sim/n1', scheduler, new Prng(seed), disk, emptyDiskStats())
-    const first = booted(d, 'n1#1')
-    const f1 = await settle(scheduler, d.open(path, 'createNew', { dsync: true }))
-    await settle(scheduler, d.syncDir('/sim/n1'))
-    await settle(scheduler, f1.sync())
-    void f1.write(Buffer.alloc(8, 0x41), 0, 8, 0)
-    first.alive = false
-    d.processKilled()
+    const { scheduler, d } = await killedWithWriteInFlight(seed)
     booted(d, 'n1#2')
     const text = (await settle(scheduler, d.readFile(path))).toString()
     t.match(text, /^A{0,8}$/, `seed ${seed}: a prefix of the write`)
