@@ -4,7 +4,7 @@
 import t from 'tap'
 import { IdleCollector, collectGarbage } from '../../lib/app/idle-collector.js'
 
-const options = { checkMs: 1000, idleMs: 2000, entriesMin: 100 }
+const options = { checkMs: 1000, idleMs: 2000, entriesMin: 100, shrinkAfterMs: 6000 }
 
 function collectorOver(indexes: { value: number }): { collector: IdleCollector; calls: () => number } {
   let calls = 0
@@ -49,7 +49,7 @@ t.test('does not collect at rest without enough entries applied', async (t) => {
   t.equal(calls(), 0)
 })
 
-t.test('collects once per rest, not again until more work', async (t) => {
+t.test('collects twice per rest (the second shrinkAfterMs later), not again until more work', async (t) => {
   const index = { value: 0 }
   const { collector, calls } = collectorOver(index)
   index.value = 500
@@ -57,12 +57,32 @@ t.test('collects once per rest, not again until more work', async (t) => {
   collector.check(5000)
   await Promise.resolve()
   collector.check(6000)
+  collector.check(10_000)
+  t.equal(calls(), 1, 'the second not before shrinkAfterMs')
+  await Promise.resolve()
+  collector.check(11_000)
+  t.equal(calls(), 2, 'the second')
+  await Promise.resolve()
   collector.check(30_000)
-  t.equal(calls(), 1, 'one collection for the rest')
+  collector.check(60_000)
+  t.equal(calls(), 2, 'no more at the same rest')
   index.value = 1000
-  collector.check(31_000)
-  collector.check(40_000)
-  t.equal(calls(), 2, 'another after another burst')
+  collector.check(61_000)
+  collector.check(70_000)
+  t.equal(calls(), 3, 'another after another burst')
+})
+
+t.test('a write before the second collection cancels it', async (t) => {
+  const index = { value: 0 }
+  const { collector, calls } = collectorOver(index)
+  index.value = 500
+  collector.check(1000)
+  collector.check(3000)
+  await Promise.resolve()
+  index.value = 510
+  collector.check(4000)
+  collector.check(20_000)
+  t.equal(calls(), 1)
 })
 
 t.test('a snapshot makes the next rest worth a collection even after few entries', async (t) => {
