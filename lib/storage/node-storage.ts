@@ -155,7 +155,7 @@ export class NodeStorage {
     const storage = new NodeStorage(dir, logger, clock, segmentBytesMax, preallocate, recovery.segments, writer,
       recovery.hardState, storedOf(recovery.snapshot), snapshotIndex + recovery.entries.length, recovery.metadata, recovery.reader)
     if (options.highWaterFile !== undefined && options.highWaterFile !== null) {
-      storage.highWaterFound = await HighWaterFile.open(fs, options.highWaterFile, logger)
+      storage.highWaterFound = await HighWaterFile.open(fs, options.highWaterFile, logger, clock)
     }
     if (tracker !== null) await markExistingFilesSynced(dir)
     // Finish any compaction a crash interrupted; harmless when there is none.

@@ -8,8 +8,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
 import type { Entry } from '../../lib/raft/types.js'
-import { decodeHighWater } from '../../lib/storage/high-water-file.js'
+import { decodeHighWater, HighWaterFile, type HighWater } from '../../lib/storage/high-water-file.js'
+import { nodeFileSystem, type DiskFile, type FileSystem } from '../../lib/storage/file-system.js'
 import { NodeStorage, StorageRolledBackError } from '../../lib/storage/index.js'
+import type { Clock } from '../../lib/util/clock.js'
+import { silentLogger } from '../../lib/util/logger.js'
 
 function entries(from: number, count: number, term = 1): Entry[] {
   return Array.from({ length: count }, (_, i) => ({ index: from + i, term, kind: 'normal' as const, data: Buffer.from(`e${from + i}`) }))
@@ -77,4 +80,74 @@ t.test('an unreadable record is replaced rather than refused, with a warning', a
   await run(dir, record, 'inc-a', async () => {})
   const now = decodeHighWater(readFileSync(record))
   t.equal(typeof now !== 'string' && now.incarnation, 'inc-a')
+})
+
+/** A clock that moves only when told; `after` timers fire as it passes them. */
+function manualClock(): Clock & { advance(ms: number): void } {
+  let nowMs = 0
+  let timers: { atMs: number; fn: () => void; cancelled: boolean }[] = []
+  return {
+    nowMs: () => nowMs,
+    monotonicMs: () => nowMs,
+    after(delayMs, fn) {
+      const timer = { atMs: nowMs + delayMs, fn, cancelled: false }
+      timers.push(timer)
+      return { cancel: () => { timer.cancelled = true } }
+    },
+    every: () => { throw new Error('not used') },
+    soon: (fn) => { setImmediate(fn) },
+    advance(ms) {
+      nowMs += ms
+      const due = timers.filter((x) => !x.cancelled && x.atMs <= nowMs)
+      timers = timers.filter((x) => !due.includes(x))
+      for (const x of due) x.fn()
+    },
+  }
+}
+
+/** Waits (bounded) until the file records `h`: its write runs in the background. */
+async function recorded(record: string, h: HighWater): Promise<unknown> {
+  const deadlineMs = Date.now() + 10_000
+  for (;;) {
+    const found = decodeHighWater(readFileSync(record))
+    if (JSON.stringify(found) === JSON.stringify(h) || Date.now() > deadlineMs) return found
+    await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+}
+
+t.test('positions noted within one interval are written once, the newest, when the interval has passed', async (t) => {
+  const { record } = setup(t)
+  const clock = manualClock()
+  const at = (segmentBytes: number): HighWater => ({ incarnation: 'inc-a', segmentSeq: 1, segmentBytes })
+  let writes = 0
+  const counting: FileSystem = {
+    ...nodeFileSystem,
+    open: async (path, mode, options) => {
+      const f = await nodeFileSystem.open(path, mode, options)
+      const counted: DiskFile = {
+        write: (buf, offset, length, position) => { writes++; return f.write(buf, offset, length, position) },
+        read: (buf, offset, length, position) => f.read(buf, offset, length, position),
+        datasync: () => f.datasync(),
+        sync: () => f.sync(),
+        close: () => f.close(),
+      }
+      return counted
+    },
+  }
+  const { file } = await HighWaterFile.open(counting, record, silentLogger(), clock, 1000)
+  await file.writeDurably(at(0))
+  writes = 0
+  file.note(at(100))
+  t.same(await recorded(record, at(100)), at(100), 'the first position is written at once')
+  file.note(at(200))
+  file.note(at(300))
+  t.equal(writes, 1, 'later ones wait for the interval')
+  clock.advance(999)
+  t.equal(writes, 1, 'the whole interval')
+  clock.advance(1)
+  t.same(await recorded(record, at(300)), at(300), 'then only the newest is written')
+  t.equal(writes, 2, 'two writes for three positions')
+  file.note(at(400))
+  await file.close()
+  t.same(decodeHighWater(readFileSync(record)), at(400), 'a clean stop writes the newest position without waiting for the interval')
 })
