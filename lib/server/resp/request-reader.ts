@@ -14,7 +14,7 @@
 // arguments as views into that copy (one allocation per command, nothing
 // keeps a socket chunk alive), and never holds a partial command itself, so
 // its shared buffer pool and the timer that shrinks it (which keeps a process
-// alive about 3 s after a value spanning chunks) are never used. The cost is
+// alive for seconds after a value spanning chunks) are never used. The cost is
 // the header bytes read twice, by the guard and by the parser.
 // Commands are handed out synchronously as they complete, so a command
 // (AUTH) can change the limits that apply to the next one in the same read,
