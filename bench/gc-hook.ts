@@ -4,11 +4,18 @@
 // second to `$GC_PAUSES_DIR/<pid>.jsonl`, one line per flush:
 // `[[startEpochMs, durationMs, kind], ...]`. Appending in small flushes keeps
 // the record even when the node is killed, and keeps the hook's own heap flat.
+//
+// `GC_HOOK_V8_FLAGS` (bench only) is handed to v8.setFlagsFromString first:
+// a way to weigh V8 flags that NODE_OPTIONS refuses (--no-parallel-scavenge,
+// --semi-space-growth-factor=N) before the product sets any.
 import { appendFileSync } from 'node:fs'
+import v8 from 'node:v8'
 import { join } from 'node:path'
 import { PerformanceObserver, constants, performance } from 'node:perf_hooks'
 
 const dir = process.env['GC_PAUSES_DIR']
+const flags = process.env['GC_HOOK_V8_FLAGS']
+if (flags !== undefined && flags !== '') v8.setFlagsFromString(flags)
 /** Pauses held between flushes at most; beyond it the oldest unflushed are dropped and counted. */
 const pendingMax = 100_000
 

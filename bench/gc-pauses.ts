@@ -6,13 +6,19 @@
 // pauses inside that window: count, time in GC, median, p99 and max, by kind.
 //
 //   node dist/bench/gc-pauses.js [--seconds 60] [--clients 50] [--pipeline 16] [--compare-with <checkout>]
+//     [--env NAME=VALUE ...] [--compare-env NAME=VALUE ...]
 //
 // --compare-with runs another checkout's build (built with `npx tsc`) after
-// this one's, under the same load, for a before/after pair.
+// this one's, under the same load, for a before/after pair. --compare-env
+// runs this checkout's build a second time with more environment (e.g.
+// `GC_HOOK_V8_FLAGS=--no-parallel-scavenge`, read by bench/gc-hook.ts, or a
+// node variable); --env applies to every run. Each node's CPU time in the
+// window (user + system, from /proc) is reported per SET too: a flag that
+// trades CPU for shorter pauses shows it.
 import { spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { basename, dirname, join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import { Redis } from 'ioredis'
@@ -29,6 +35,28 @@ interface NodePauses {
   readonly pid: number
   readonly pauses: Pause[]
   readonly dropped: number
+  /** utime + stime in the load's window, seconds. */
+  readonly cpuSeconds: number
+}
+
+/** CPU clock ticks per second of /proc/<pid>/stat (USER_HZ, 100 on Linux). */
+const ticksPerSecond = 100
+
+function cpuSeconds(pid: number): number {
+  // Fields after the command name (which may hold spaces): utime is field 14, stime 15.
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(rest[11]) + Number(rest[12])) / ticksPerSecond
+}
+
+function envPairs(list: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const pair of list) {
+    const eq = pair.indexOf('=')
+    if (eq <= 0) throw new Error(`--env/--compare-env want NAME=VALUE, got ${JSON.stringify(pair)}`)
+    out[pair.slice(0, eq)] = pair.slice(eq + 1)
+  }
+  return out
 }
 
 const hookUrl = pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), 'gc-hook.js')).href
@@ -80,31 +108,37 @@ function quantile(sorted: readonly number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number
 }
 
-async function runTarget(checkout: string | null, seconds: number, clients: number, pipeline: number): Promise<{ name: string; opsPerSec: number; nodes: NodePauses[] }> {
+async function runTarget(checkout: string | null, env: Record<string, string>, seconds: number, clients: number, pipeline: number): Promise<{ name: string; opsPerSec: number; sets: number; nodes: NodePauses[] }> {
   const dir = mkdtempSync(join(tmpdir(), 'raftkv-gc-'))
-  const t = await startRaftkv(3, { NODE_OPTIONS: `--import ${hookUrl}`, GC_PAUSES_DIR: dir }, checkout)
+  const nodeOptions = `${env['NODE_OPTIONS'] ?? ''} --import ${hookUrl}`.trim()
+  const t = await startRaftkv(3, { ...env, NODE_OPTIONS: nodeOptions, GC_PAUSES_DIR: dir }, checkout)
   try {
     const before = await commandsProcessed(t.writePort)
+    const cpuBefore = t.pids().map(cpuSeconds)
     const startMs = Date.now()
     await loadFor(t.writePort, seconds, clients, pipeline)
     const endMs = Date.now()
+    const cpuAfter = t.pids().map(cpuSeconds)
     const after = await commandsProcessed(t.writePort)
     // Let every node's hook flush the last second.
     await new Promise((resolve) => setTimeout(resolve, 1500))
     const pids = t.pids()
     const nodes = pids.map((pid, i) => {
       const { pauses, dropped } = readPauses(dir, pid)
-      return { role: i === 0 ? 'leader' : `follower ${i}`, pid, pauses: pauses.filter((p) => p.startMs >= startMs && p.startMs <= endMs), dropped }
+      const cpu = (cpuAfter[i] ?? NaN) - (cpuBefore[i] ?? NaN)
+      return { role: i === 0 ? 'leader' : `follower ${i}`, pid, pauses: pauses.filter((p) => p.startMs >= startMs && p.startMs <= endMs), dropped, cpuSeconds: cpu }
     })
-    return { name: t.name, opsPerSec: (after - before - 1) / ((endMs - startMs) / 1000), nodes }
+    const sets = after - before - 1
+    return { name: t.name, opsPerSec: sets / ((endMs - startMs) / 1000), sets, nodes }
   } finally {
     await t.stop()
     rmSync(dir, { recursive: true, force: true })
   }
 }
 
-function report(r: { name: string; opsPerSec: number; nodes: NodePauses[] }): string[] {
-  const lines = [`${r.name}: ${Math.round(r.opsPerSec)} SET/s`, '| node | kind | pauses | ms in GC | p50 ms | p99 ms | max ms | over 10 ms |', '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |']
+function report(r: { name: string; opsPerSec: number; sets: number; nodes: NodePauses[] }): string[] {
+  const cpu = r.nodes.map((n) => `${n.role} ${((n.cpuSeconds * 1e6) / r.sets).toFixed(1)}`).join(', ')
+  const lines = [`${r.name}: ${Math.round(r.opsPerSec)} SET/s; CPU µs per SET: ${cpu}`, '| node | kind | pauses | ms in GC | p50 ms | p99 ms | max ms | over 10 ms |', '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |']
   for (const n of r.nodes) {
     const kinds = ['all', ...new Set(n.pauses.map((p) => p.kind))]
     for (const kind of kinds) {
@@ -125,17 +159,21 @@ async function main(): Promise<void> {
       clients: { type: 'string', default: '50' },
       pipeline: { type: 'string', default: '16' },
       'compare-with': { type: 'string' },
+      env: { type: 'string', multiple: true, default: [] },
+      'compare-env': { type: 'string', multiple: true, default: [] },
     },
   })
   const seconds = Number(values.seconds)
   const clients = Number(values.clients)
   const pipeline = Number(values.pipeline)
-  const checkouts: (string | null)[] = [null]
-  if (values['compare-with'] !== undefined) checkouts.push(values['compare-with'])
+  const env = envPairs(values.env ?? [])
+  const runs: { checkout: string | null; env: Record<string, string>; label: string }[] = [{ checkout: null, env, label: '' }]
+  if ((values['compare-env'] ?? []).length > 0) runs.push({ checkout: null, env: { ...env, ...envPairs(values['compare-env'] ?? []) }, label: ` (${(values['compare-env'] ?? []).join(' ')})` })
+  if (values['compare-with'] !== undefined) runs.push({ checkout: values['compare-with'], env, label: '' })
   const out = [`Command: \`node dist/bench/gc-pauses.js ${process.argv.slice(2).join(' ')}\` — ${new Date().toISOString()}; redis-benchmark -t set -c ${clients} -P ${pipeline} -d 100 -r 100000 for ${seconds} s against the leader.`, '']
-  for (const c of checkouts) {
-    const r = await runTarget(c, seconds, clients, pipeline)
-    out.push(...report(c === null ? r : { ...r, name: `${r.name} (${basename(c)})` }), '')
+  for (const run of runs) {
+    const r = await runTarget(run.checkout, run.env, seconds, clients, pipeline)
+    out.push(...report({ ...r, name: `${r.name}${run.label}` }), '')
   }
   console.log(out.join('\n'))
 }

@@ -11,12 +11,23 @@
 // runs the cluster with a smaller interval, to see the keyspace with little
 // log left in memory.
 //
+// Every raftkv node preloads bench/memory-hook.ts: after the load the script
+// asks each node for its V8 heap by space, what is outside V8 (RSS minus the
+// heap's committed pages) and the same after a full GC, and prints a second
+// table with them ("where a node's RSS is").
+//
 //   node dist/bench/keyspace-memory.js [--requests 1000000] [--value-bytes 100]
 //     [--snapshot-entries N] [--compare-with <checkout>] [--skip-redis]
+//     [--env NAME=VALUE ...] [--compare-env NAME=VALUE ...]
+//
+// --env sets a variable on every node of every cluster (e.g. NODE_OPTIONS or
+// LOG_CACHE_BYTES); --compare-env runs this checkout's build a second time
+// with those variables too, for a before/after pair of a setting.
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import { freePort } from '../test/cluster/process-cluster.js'
 import { WireClient } from '../test/redis-diff/resp-wire.js'
@@ -31,11 +42,16 @@ const { values } = parseArgs({
     'compare-with': { type: 'string', multiple: true, default: [] },
     'skip-redis': { type: 'boolean', default: false },
     'settle-ms': { type: 'string', default: '5000' },
+    'rest-ms': { type: 'string', default: '0' },
+    env: { type: 'string', multiple: true, default: [] },
+    'compare-env': { type: 'string', multiple: true, default: [] },
   },
 })
 const REQUESTS = Number(values.requests)
 const VALUE_BYTES = Number(values['value-bytes'])
 const SETTLE_MS = Number(values['settle-ms'])
+/** With --rest-ms N, each node's RSS is read again N ms after the first reading (no GC forced): what V8 gives back by itself at rest. */
+const REST_MS = Number(values['rest-ms'])
 
 function rssBytes(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8')
@@ -99,6 +115,61 @@ function snapshotFileBytes(dir: string): number {
   return last === undefined ? 0 : statSync(join(dir, last)).size
 }
 
+function envPairs(list: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const pair of list) {
+    const eq = pair.indexOf('=')
+    if (eq <= 0) throw new Error(`--env/--compare-env want NAME=VALUE, got ${pair}`)
+    out[pair.slice(0, eq)] = pair.slice(eq + 1)
+  }
+  return out
+}
+
+const hookUrl = pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), 'memory-hook.js')).href
+
+interface HookSnapshot {
+  usage: { rss: number; heapTotal: number; heapUsed: number; external: number; arrayBuffers: number }
+  heap: { total_physical_size: number; malloced_memory: number; peak_malloced_memory: number; external_memory: number }
+  spaces: { name: string; sizeBytes: number; usedBytes: number; physicalBytes: number }[]
+  rollup: Record<string, number>
+}
+
+/** Asks a node's memory hook for its numbers (and a full GC's, with `gc`). */
+async function askHook(dir: string, pid: number, what: 'gc' | 'stats'): Promise<{ before: HookSnapshot; afterGc: HookSnapshot | null }> {
+  const answer = join(dir, `${pid}.json`)
+  rmSync(answer, { force: true })
+  writeFileSync(join(dir, `${pid}.ask`), what)
+  await waitFor(async () => existsSync(answer), `memory hook of ${pid}`)
+  await sleep(200)
+  return JSON.parse(readFileSync(answer, 'utf8')) as { before: HookSnapshot; afterGc: HookSnapshot | null }
+}
+
+interface Breakdown {
+  name: string
+  before: HookSnapshot
+  afterGc: HookSnapshot | null
+}
+
+function spaceLine(s: HookSnapshot): string {
+  const short: Record<string, string> = { new_space: 'new', old_space: 'old', code_space: 'code', map_space: 'map', large_object_space: 'lo', new_large_object_space: 'new lo', code_large_object_space: 'code lo', read_only_space: 'ro', shared_space: 'shared', shared_large_object_space: 'shared lo' }
+  return s.spaces
+    .filter((sp) => sp.physicalBytes >= 1048576)
+    .map((sp) => `${short[sp.name] ?? sp.name} ${mib(sp.usedBytes)}/${mib(sp.physicalBytes)}`)
+    .join(', ')
+}
+
+function printBreakdown(b: Breakdown): void {
+  for (const [when, s] of [['loaded', b.before], ['after full GC', b.afterGc]] as const) {
+    if (s === null) continue
+    const v8Physical = s.heap.total_physical_size
+    const outside = s.usage.rss - v8Physical
+    console.log(`| ${b.name} | ${when} | ${mib(s.usage.rss)} | ${mib(s.usage.heapUsed)} / ${mib(v8Physical)} | ${spaceLine(s)} | ${mib(s.usage.external)} (${mib(s.usage.arrayBuffers)}) | ${mib(s.heap.malloced_memory)} | ${mib(outside)} | ${mib(s.rollup['Anonymous'] ?? NaN)} / ${mib((s.rollup['Rss'] ?? NaN) - (s.rollup['Anonymous'] ?? NaN))} |`)
+  }
+}
+
+const breakdowns: Breakdown[] = []
+const rests: string[] = []
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 const mib = (b: number): string => (b / 1048576).toFixed(1)
 
@@ -137,9 +208,11 @@ async function measureRedis(): Promise<Row> {
   }
 }
 
-async function measureRaftkv(checkout: string | null): Promise<Row[]> {
-  const env: Record<string, string> = {}
+async function measureRaftkv(checkout: string | null, extraEnv: Record<string, string>, label: string): Promise<Row[]> {
+  const statsDir = mkdtempSync(join(tmpdir(), 'raftkv-keyspace-memory-stats-'))
+  const env: Record<string, string> = { ...envPairs(values.env ?? []), ...extraEnv, MEMORY_STATS_DIR: statsDir }
   if (values['snapshot-entries'] !== undefined) env['SNAPSHOT_ENTRIES'] = values['snapshot-entries']
+  env['NODE_OPTIONS'] = `${env['NODE_OPTIONS'] ?? ''} --import ${hookUrl}`.trim()
   const target: RaftkvTarget = await startRaftkv(3, env, checkout)
   try {
     const nodes = target.cluster.nodes
@@ -155,11 +228,22 @@ async function measureRaftkv(checkout: string | null): Promise<Row[]> {
     for (const [i, n] of nodes.entries()) {
       const memory = await info(n.spec.respPort, 'memory')
       const role = n === target.leader ? 'leader' : 'follower'
-      rows.push({ name: `${target.name} ${n.spec.id} (${role})`, keys, rssBefore: before[i] ?? 0, rssAfter: rssBytes(n.proc?.pid ?? 0), heapAfter: field(memory, 'used_memory'), snapshotBytes: snapshotFileBytes(n.spec.dataDir) })
+      rows.push({ name: `${target.name}${label} ${n.spec.id} (${role})`, keys, rssBefore: before[i] ?? 0, rssAfter: rssBytes(n.proc?.pid ?? 0), heapAfter: field(memory, 'used_memory'), snapshotBytes: snapshotFileBytes(n.spec.dataDir) })
+    }
+    if (REST_MS > 0) {
+      await sleep(REST_MS)
+      for (const [i, n] of nodes.entries()) rests.push(`| ${rows[i]?.name ?? n.spec.id} | ${mib(rows[i]?.rssAfter ?? NaN)} | ${mib(rssBytes(n.proc?.pid ?? 0))} |`)
+    }
+    // The hook's numbers, and then a full GC's: what of the RSS is garbage.
+    for (const n of nodes) {
+      const role = n === target.leader ? 'leader' : 'follower'
+      const { before: b, afterGc } = await askHook(statsDir, n.proc?.pid ?? 0, 'gc')
+      breakdowns.push({ name: `${target.name}${label} ${n.spec.id} (${role})`, before: b, afterGc })
     }
     return rows
   } finally {
     await target.stop()
+    rmSync(statsDir, { recursive: true, force: true })
   }
 }
 
@@ -168,6 +252,21 @@ console.log('| process | keys | RSS before (MiB) | RSS after (MiB) | heap / used
 console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |')
 const redis = values['skip-redis'] ? null : await measureRedis()
 if (redis !== null) printRow(redis, redis.rssAfter)
-for (const checkout of [null, ...(values['compare-with'] ?? [])]) {
-  for (const row of await measureRaftkv(checkout)) printRow(row, redis?.rssAfter ?? null)
+const runs: { checkout: string | null; env: Record<string, string>; label: string }[] = [{ checkout: null, env: {}, label: '' }]
+if ((values['compare-env'] ?? []).length > 0) runs.push({ checkout: null, env: envPairs(values['compare-env'] ?? []), label: ` [${(values['compare-env'] ?? []).join(' ')}]` })
+for (const checkout of values['compare-with'] ?? []) runs.push({ checkout, env: {}, label: '' })
+for (const run of runs) {
+  for (const row of await measureRaftkv(run.checkout, run.env, run.label)) printRow(row, redis?.rssAfter ?? null)
 }
+if (rests.length > 0) {
+  console.log('')
+  console.log(`| process | RSS after (MiB) | RSS ${REST_MS / 1000} s later (MiB) |`)
+  console.log('| --- | ---: | ---: |')
+  for (const line of rests) console.log(line)
+}
+console.log('')
+console.log('Where a node\'s RSS is (MiB): V8 heap used / committed (physical), per space used/committed (spaces of 1 MiB or more), external (of it array buffers), malloc inside V8, RSS outside the V8 heap, and smaps anonymous / file-backed RSS; loaded, then after a full GC.')
+console.log('')
+console.log('| process | when | RSS | heap used / committed | spaces used/committed | external (array buffers) | V8 malloced | RSS outside V8 heap | anon / file RSS |')
+console.log('| --- | --- | ---: | ---: | --- | ---: | ---: | ---: | ---: |')
+for (const b of breakdowns) printBreakdown(b)

@@ -15,6 +15,7 @@ import { startHttpServer } from '../server/http/http-server.js'
 import { startRespServer } from '../server/resp/resp-server.js'
 import { offsetClock } from '../util/clock.js'
 import type { Logger } from '../util/logger.js'
+import { IdleCollector, collectGarbage } from './idle-collector.js'
 import { instrumentBackend } from './instrumented-backend.js'
 import { NodeMetrics } from './node-metrics.js'
 import { StatusRecorder } from './status-recorder.js'
@@ -81,6 +82,11 @@ export async function startNode(config: NodeConfig, logger: Logger, options: Sta
     throw err
   }
   recorder.start()
+  // At rest after writes, one full GC gives back what the burst left (idle-collector.ts).
+  const collector = new IdleCollector(() => replica.appliedIndex(), collectGarbage, Date.now())
+  const onSnapshot = (): void => collector.noteSnapshot()
+  replica.on('snapshot', onSnapshot)
+  collector.start()
   if (config.unsafeStaleReads) logger.warn('RAFTKV_UNSAFE_STALE_READS=yes: linearizable reads are served from local state WITHOUT ReadIndex (testing only)')
   logger.info({ raft: formatHostPort(config.raftAddr), resp: formatHostPort(config.respAddr), http: formatHostPort(config.httpAddr) }, 'node started')
   let stopping: Promise<void> | null = null
@@ -99,6 +105,8 @@ export async function startNode(config: NodeConfig, logger: Logger, options: Sta
         await handOverLeadership(replica, admin, logger)
         await Promise.allSettled([respServer.close(), httpServer.close()])
         recorder.stop()
+        collector.stop()
+        replica.off('snapshot', onSnapshot)
         await replica.stop()
       })()
       return stopping

@@ -28,6 +28,11 @@ export class MembershipWatch {
 
   constructor(private readonly ctx: WatchContext) {}
 
+  /** True once a peer has said this node is no longer a member (it is never told directly). */
+  get removed(): boolean {
+    return this.removedReported
+  }
+
   /** Reacts to leader and configuration changes after each batch. */
   afterAdvance(): void {
     const { ctx } = this

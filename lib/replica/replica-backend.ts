@@ -21,6 +21,8 @@ const forwardsInFlightMax = 100_000
 /** How long one forward attempt may wait before it is sent again (same seq). */
 const forwardAttemptMs = 2000
 const leaderPollMs = 20
+/** What a removed node answers: no leader will ever answer it, so it says why and where to go. */
+const removedMessage = 'this node was removed from the cluster; send requests to a member (CLUSTER NODES on a member lists them)'
 
 interface PendingForward {
   readonly resolve: (r: { ok: true; result: KvApplyResult } | { ok: false; code: string; error: string }) => void
@@ -94,6 +96,7 @@ export class ReplicaBackend implements ClientBackend {
     while (this.clock.nowMs() < deadline && !this.replica.isStopped()) {
       const leader = this.replica.leaderId()
       if (leader === null) {
+        if (this.replica.removedFromCluster()) break
         await sleepOn(this.clock, leaderPollMs)
         continue
       }
@@ -107,7 +110,12 @@ export class ReplicaBackend implements ClientBackend {
       if (outcome.t === 'retryLater') await sleepOn(this.clock, leaderPollMs)
     }
     if (attempted) throw new UnknownOutcomeError()
-    throw new ClusterDownError()
+    throw this.clusterDown('no leader is reachable; try again later')
+  }
+
+  /** The error for "no leader answered": a removed node says so, since no leader ever will. */
+  private clusterDown(message: string): ClusterDownError {
+    return new ClusterDownError(this.replica.removedFromCluster() ? removedMessage : message)
   }
 
   private async proposeHere(data: Buffer): Promise<{ t: 'done'; result: KvApplyResult } | { t: 'retry' } | { t: 'retryLater' }> {
@@ -274,7 +282,7 @@ export class ReplicaBackend implements ClientBackend {
   }
 
   private async barrierRetries(deadline: number): Promise<void> {
-    while (!this.replica.isStopped() && this.clock.nowMs() < deadline) {
+    while (!this.replica.isStopped() && this.clock.nowMs() < deadline && !this.replica.removedFromCluster()) {
       await sleepOn(this.clock, leaderPollMs)
       const index = await this.barrierRound()
       if (index >= 0) {
@@ -282,7 +290,7 @@ export class ReplicaBackend implements ClientBackend {
         return
       }
     }
-    throw new ClusterDownError('no leader confirmed this read in time; try again later')
+    throw this.clusterDown('no leader confirmed this read in time; try again later')
   }
 
   private scheduleBarrier(): void {

@@ -336,6 +336,11 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     this.kick()
   }
 
+  /** True once a peer has said this node was removed from the cluster (membership-watch.ts). */
+  removedFromCluster(): boolean {
+    return this.membership.removed
+  }
+
   leaderId(): NodeId | null {
     return this.raft.leaderId()
   }

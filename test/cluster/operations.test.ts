@@ -83,6 +83,10 @@ t.test('operating a cluster', async (t) => {
       // enough for an honest election among the members. What the removed node
       // must never do is win one, or be counted again.
       await cluster.waitFor(async () => /this node was removed from the cluster/.test(leader.output), 'the removed node to log that it was removed')
+      const removed = leader.redis()
+      t.teardown(() => removed.disconnect())
+      await t.rejects(removed.get('after-removal'), { message: /^CLUSTERDOWN this node was removed from the cluster/ }, 'a read on the removed node says it was removed')
+      await t.rejects(removed.set('on-removed', 'x'), { message: /^CLUSTERDOWN this node was removed from the cluster/ }, 'so does a write')
       for (let poll = 0; poll < 16; poll++) {
         const s = await leader.status()
         t.not(s?.role, 'leader', 'the removed node never leads again')

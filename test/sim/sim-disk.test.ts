@@ -113,3 +113,20 @@ t.test("a killed process's open files are closed by its death", async (t) => {
   booted(d, 'n1#2')
   t.equal(d.openFileCount, 0)
 })
+
+t.test('an O_DSYNC write after a truncate makes the truncate durable too: a power loss keeps the write', async (t) => {
+  for (let seed = 1; seed <= 40; seed++) {
+    const scheduler = new SimScheduler()
+    const d = new SimDisk('/sim/n1', scheduler, new Prng(seed), disk, emptyDiskStats())
+    booted(d, 'n1#1')
+    const f1 = await settle(scheduler, d.open(path, 'createNew', { dsync: true }))
+    await settle(scheduler, d.syncDir('/sim/n1'))
+    await settle(scheduler, f1.write(Buffer.from('old-old-old'), 0, 11, 0))
+    await settle(scheduler, f1.close())
+    const f2 = await settle(scheduler, d.open(path, 'truncate', { dsync: true }))
+    await settle(scheduler, f2.write(Buffer.from('new'), 0, 3, 0))
+    d.crash()
+    booted(d, 'n1#2')
+    t.equal((await settle(scheduler, d.readFile(path))).toString(), 'new', `seed ${seed}`)
+  }
+})

@@ -73,12 +73,21 @@ class Inode {
   }
 
   /**
-   * An O_DSYNC write: durable now. Older unsynced writes to the same bytes
+   * An O_DSYNC write: durable now, with any truncate before it. Older unsynced writes to the same bytes
    * can no longer surface there at a crash (the page cache holds the newer
    * bytes, and that is what any flush of those pages writes), so they carry
    * the new bytes from here on.
    */
   writeDurable(bytes: Buffer, position: number): void {
+    // The write's size change commits the inode's earlier metadata with it,
+    // a pending truncate included: from here on it is durable, and the
+    // writes it cut away can no longer surface.
+    let lastTruncate = -1
+    for (let i = 0; i < this.pending.length; i++) if ((this.pending[i] as Pending).t === 'truncate') lastTruncate = i
+    if (lastTruncate >= 0) {
+      this.durable = Buffer.alloc(0)
+      this.pending = this.pending.slice(lastTruncate + 1)
+    }
     this.durable = applyWrite(this.durable, bytes, position)
     const end = position + bytes.length
     for (const p of this.pending) {
