@@ -104,12 +104,15 @@ export class RequestReader {
   private inlineChunks: Buffer[] = []
   private inlineBytes = 0
   private stopped = false
+  /** Below this many bytes a command is within both query-buffer limits. */
+  private readonly queryBufferBytesChecked: number
 
   constructor(
     private readonly limits: RequestLimits,
     private readonly isAuthenticated: () => boolean,
     private readonly sink: CommandSink,
   ) {
+    this.queryBufferBytesChecked = Math.min(limits.queryBufferBytesMax, limits.unauthQueryBufferBytesMax)
     this.parser = new RedisParser({
       returnBuffers: true,
       returnReply: (reply: unknown) => {
@@ -245,8 +248,11 @@ export class RequestReader {
           break
         }
       }
-      const limit = this.isAuthenticated() ? this.limits.queryBufferBytesMax : this.limits.unauthQueryBufferBytesMax
-      if (this.commandBytes > limit) return new ProtocolError('query buffer limit exceeded')
+      // Asking whether the client is authenticated costs a call: only past the smaller limit.
+      if (this.commandBytes > this.queryBufferBytesChecked) {
+        const limit = this.isAuthenticated() ? this.limits.queryBufferBytesMax : this.limits.unauthQueryBufferBytesMax
+        if (this.commandBytes > limit) return new ProtocolError('query buffer limit exceeded')
+      }
     }
     if (!this.stopped && this.state !== State.Boundary && this.state !== State.Inline && commandFrom < end) {
       // An array command continues in the next chunk: hold its bytes so far.
