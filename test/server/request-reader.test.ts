@@ -1,5 +1,6 @@
 import t from 'tap'
 import { RequestReader, requestLimitsDefault, splitInlineArgs, type RequestLimits } from '../../lib/server/resp/request-reader.js'
+import RedisParser from 'redis-parser'
 import { Prng } from '../../lib/util/prng.js'
 import { encodeCommand } from './helpers.js'
 
@@ -154,4 +155,36 @@ t.test('arguments handed out do not change when the socket chunk is reused', asy
   t.equal(r.feed(rest), null)
   rest.fill(0x21)
   t.same(kept.map((args) => args.map((a) => a.toString())), [['SET', 'key', 'value'], ['SET', 'key2', 'value2']])
+})
+
+// The reader relies on this much of redis-parser 3.0.0's internals
+// (node_modules/redis-parser/lib/parser.js): given one buffer holding exactly
+// one whole array of bulk strings, execute() returns it synchronously as views
+// into that buffer and then holds nothing (`buffer` back to null, no cached
+// chunk or partial array), so the next command starts clean and nothing of
+// the previous one is copied or kept.
+t.test('redis-parser returns a whole command synchronously as views and keeps nothing', async (t) => {
+  const replies: unknown[] = []
+  const parser = new RedisParser({ returnBuffers: true, returnReply: (reply: unknown) => replies.push(reply), returnError: (error) => replies.push(error) })
+  const bytes = encodeCommand(['SET', 'key', 'value'])
+  parser.execute(bytes)
+  t.equal(replies.length, 1)
+  const args = replies[0] as Buffer[]
+  t.same(args.map((a) => a.toString()), ['SET', 'key', 'value'])
+  t.ok(args.every((a) => a.buffer === bytes.buffer), 'views into the buffer given')
+  const internals = parser as unknown as { buffer: Buffer | null; bufferCache: Buffer[]; arrayCache: unknown[] }
+  t.equal(internals.buffer, null)
+  t.equal(internals.bufferCache.length, 0)
+  t.equal(internals.arrayCache.length, 0)
+})
+
+t.test('a value spanning many chunks leaves no redis-parser timer running', async (t) => {
+  const timers = () => process.getActiveResourcesInfo().filter((name) => name === 'Timeout').length
+  const before = timers()
+  const { r, commands } = reader()
+  const stream = encodeCommand(['SET', 'k', 'x'.repeat(1024 * 1024)])
+  for (let at = 0; at < stream.length; at += 65536) t.equal(r.feed(stream.subarray(at, at + 65536)), null)
+  t.equal(commands.length, 1)
+  t.equal(commands[0]?.[2]?.length, 1024 * 1024)
+  t.equal(timers(), before)
 })

@@ -1,20 +1,29 @@
 // Turns the bytes of one client connection into commands (arrays of Buffers).
 //
-// Every byte is looked at once: the reader scans each header itself, bounds
-// every length before anything takes memory for it, notes where each
-// argument's bytes are, and when a command is complete hands out its
-// arguments as views into one copy of the command's bytes (one allocation
-// per command, and nothing keeps a socket chunk alive). redis-parser, which
-// it replaced here, has no guards at all: a huge `*` count throws a
-// RangeError out of execute(), a huge `$` length buffers without bound,
-// `$1x` is read as a length, a negative count reaches `new Array(-3)`, and
-// it knows nothing about inline commands. Commands are handed out
-// synchronously as they complete, so a command (AUTH) can change the limits
-// that apply to the next one in the same read, as in Redis.
+// redis-parser splits each command into its bulk strings, but it has no
+// guards at all: a huge `*` count throws a RangeError out of execute(), a
+// huge `$` length buffers without bound, `$1x` is read as a length, a
+// negative count reaches `new Array(-3)`, an element may be any RESP type
+// (a nested array, an integer), the CRLF after a bulk string is skipped
+// unchecked, and it knows nothing about inline commands. So the reader scans
+// every header itself first (`*N`, `$L` and the CRLF after each bulk; the
+// payload bytes are jumped over by their length, never looked at), bounds
+// every length before anything takes memory for it, and answers a bad header
+// with Redis' own error. Only a command it has seen complete goes to the
+// parser, as one copy of the command's bytes: the parser then returns the
+// arguments as views into that copy (one allocation per command, nothing
+// keeps a socket chunk alive), and never holds a partial command itself, so
+// its shared buffer pool and the timer that shrinks it (which keeps a process
+// alive for seconds after a value spanning chunks) are never used. The cost is
+// the header bytes read twice, by the guard and by the parser.
+// Commands are handed out synchronously as they complete, so a command
+// (AUTH) can change the limits that apply to the next one in the same read,
+// as in Redis.
 //
 // A client request is an array of bulk strings (`*N\r\n$L\r\n...`) or an
 // inline line (`SET k v\n`, as typed in telnet); anything else is a protocol
 // error, which the caller answers with `-ERR Protocol error: …` and a close.
+import RedisParser from 'redis-parser'
 
 export interface RequestLimits {
   /** Largest bulk string (Redis' proto-max-bulk-len). */
@@ -85,21 +94,36 @@ export class RequestReader {
   private bodyLeft = 0
   // Bytes of the incomplete command seen so far (the query buffer).
   private commandBytes = 0
-  // Where each argument of the command in progress starts (offset from the
-  // command's first byte) and how long it is.
-  private argStarts: number[] = []
-  private argLengths: number[] = []
+  // Arguments of the command in progress (its `*` count).
+  private argsCount = 0
+  private readonly parser: RedisParser
+  // What the parser returned for the command just fed to it.
+  private parsed: unknown = null
   // The bytes of a command that began in an earlier chunk, in order.
   private pieces: Buffer[] = []
   private inlineChunks: Buffer[] = []
   private inlineBytes = 0
   private stopped = false
+  /** Below this many bytes a command is within both query-buffer limits. */
+  private readonly queryBufferBytesChecked: number
 
   constructor(
     private readonly limits: RequestLimits,
     private readonly isAuthenticated: () => boolean,
     private readonly sink: CommandSink,
-  ) {}
+  ) {
+    this.queryBufferBytesChecked = Math.min(limits.queryBufferBytesMax, limits.unauthQueryBufferBytesMax)
+    this.parser = new RedisParser({
+      returnBuffers: true,
+      returnReply: (reply: unknown) => {
+        this.parsed = reply
+      },
+      // Never called for bytes the guard has validated; if it were, the command is refused.
+      returnError: () => {
+        this.parsed = null
+      },
+    })
+  }
 
   /** No more commands are handed out (QUIT, or the connection is closing). */
   stop(): void {
@@ -119,7 +143,8 @@ export class RequestReader {
     try {
       return this.scan(chunk)
     } catch (error) {
-      // Nothing here should throw on any input; if it does, the stream is bad, not the node.
+      // Nothing here should throw on any input (the guard bounds every count
+      // before redis-parser's `new Array(count)`); if it does, the stream is bad, not the node.
       if (error instanceof RangeError) return new ProtocolError('invalid request')
       throw error
     }
@@ -168,8 +193,7 @@ export class RequestReader {
             break
           }
           this.argsLeft = count
-          this.argStarts.length = 0
-          this.argLengths.length = 0
+          this.argsCount = count
           this.state = State.BulkType
           break
         }
@@ -186,8 +210,6 @@ export class RequestReader {
           this.commandBytes++
           const length = this.bulkLength()
           if (length instanceof ProtocolError) return length
-          this.argStarts.push(this.commandBytes)
-          this.argLengths.push(length)
           this.bodyLeft = length
           this.state = length === 0 ? State.BulkCr : State.BulkBody
           break
@@ -215,7 +237,8 @@ export class RequestReader {
             break
           }
           this.state = State.Boundary
-          this.completeArray(chunk, commandFrom, i)
+          const error = this.completeArray(chunk, commandFrom, i)
+          if (error !== null) return error
           break
         }
         case State.Inline: {
@@ -225,8 +248,11 @@ export class RequestReader {
           break
         }
       }
-      const limit = this.isAuthenticated() ? this.limits.queryBufferBytesMax : this.limits.unauthQueryBufferBytesMax
-      if (this.commandBytes > limit) return new ProtocolError('query buffer limit exceeded')
+      // Asking whether the client is authenticated costs a call: only past the smaller limit.
+      if (this.commandBytes > this.queryBufferBytesChecked) {
+        const limit = this.isAuthenticated() ? this.limits.queryBufferBytesMax : this.limits.unauthQueryBufferBytesMax
+        if (this.commandBytes > limit) return new ProtocolError('query buffer limit exceeded')
+      }
     }
     if (!this.stopped && this.state !== State.Boundary && this.state !== State.Inline && commandFrom < end) {
       // An array command continues in the next chunk: hold its bytes so far.
@@ -237,8 +263,11 @@ export class RequestReader {
     return null
   }
 
-  /** The command that ends at `to` in `chunk` is complete: its arguments, as views into one copy. */
-  private completeArray(chunk: Buffer, from: number, to: number): void {
+  /**
+   * The command that ends at `to` in `chunk` is complete and validated: one
+   * copy of its bytes goes to redis-parser, whose arguments are views into it.
+   */
+  private completeArray(chunk: Buffer, from: number, to: number): ProtocolError | null {
     let bytes: Buffer
     if (this.pieces.length === 0) {
       bytes = Buffer.from(chunk.subarray(from, to))
@@ -247,14 +276,16 @@ export class RequestReader {
       bytes = Buffer.concat(this.pieces)
       this.pieces.length = 0
     }
-    const count = this.argStarts.length
-    const args: Buffer[] = new Array<Buffer>(count)
-    for (let k = 0; k < count; k++) {
-      const start = this.argStarts[k] as number
-      args[k] = bytes.subarray(start, start + (this.argLengths[k] as number))
-    }
     this.commandBytes = 0
+    // One whole array of bulk strings: execute() returns it synchronously
+    // and keeps no reference to `bytes` afterwards (its buffer is null
+    // again; test/server/request-reader.test.ts pins this).
+    this.parser.execute(bytes)
+    const args = this.parsed as Buffer[] | null
+    this.parsed = null
+    if (!Array.isArray(args) || args.length !== this.argsCount) return new ProtocolError('invalid request')
     this.sink(args)
+    return null
   }
 
   private startLength(): void {
