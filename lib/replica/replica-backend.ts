@@ -110,11 +110,11 @@ export class ReplicaBackend implements ClientBackend {
       if (outcome.t === 'retryLater') await sleepOn(this.clock, leaderPollMs)
     }
     if (attempted) throw new UnknownOutcomeError()
-    throw this.clusterDown('no leader is reachable; try again later')
+    throw this.clusterDown()
   }
 
-  /** The error for "no leader answered": a removed node says so, since no leader ever will. */
-  private clusterDown(message: string): ClusterDownError {
+  /** The error for "no leader answered" (ClusterDownError's own text unless given): a removed node says so, since no leader ever will. */
+  private clusterDown(message?: string): ClusterDownError {
     return new ClusterDownError(this.replica.removedFromCluster() ? removedMessage : message)
   }
 

@@ -11,12 +11,13 @@
 // of what the directory durably holds), in place and without fsync, never
 // waited for, and at most once per HIGH_WATER_WRITE_INTERVAL_MS: a write per
 // batch cost each node a thread-pool write and its completion wakeup per
-// persist, and measured −35 % CPU per SET with one client when dropped
-// (bench/README section 17). A crash or power loss can leave it behind the
-// directory by up to that interval of writes (detection then starts from
-// what it says), never ahead; a clean stop writes the newest position. Only the first record of a new incarnation is fsynced
-// before the directory takes that incarnation, so a power loss cannot leave
-// a record of the previous one beside a directory of the new one.
+// persist (about a tenth of the CPU per SET: bench/README section 17). A
+// crash or power loss can leave it behind the directory by up to that
+// interval of writes (detection then starts from what it says), never
+// ahead; a clean stop writes the newest position. Only the first record of
+// a new incarnation is fsynced before the directory takes that incarnation,
+// so a power loss cannot leave a record of the previous one beside a
+// directory of the new one.
 import { dirname } from 'node:path'
 import { crc32c } from '../util/checksum.js'
 import { systemClock, type Clock, type Timer } from '../util/clock.js'

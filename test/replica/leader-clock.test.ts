@@ -3,31 +3,17 @@
 // it heard, and time heard is carried forward by the elapsed monotonic time.
 import t from 'tap'
 import { LeaderClock } from '../../lib/replica/leader-clock.js'
-import type { Clock } from '../../lib/util/clock.js'
-
-function fakeClock(wallMs: number): Clock & { advance(ms: number): void } {
-  let monotonicMs = 0
-  return {
-    nowMs: () => wallMs + monotonicMs,
-    monotonicMs: () => monotonicMs,
-    after: () => ({ cancel: () => undefined }),
-    every: () => ({ cancel: () => undefined }),
-    soon: () => undefined,
-    advance(ms: number) {
-      monotonicMs += ms
-    },
-  }
-}
+import { manualClock } from '../util/manual-clock.js'
 
 t.test('a follower that heard no leader stamps nothing, and reads on its own clock until it does', async (t) => {
-  const clock = fakeClock(1_000_000)
+  const clock = manualClock(1_000_000)
   const lc = new LeaderClock(clock)
   t.equal(lc.nowMs(false), 0, 'its own (possibly skewed) clock is never passed on')
   t.equal(lc.readNowMs(false), 1_000_000)
 })
 
 t.test('a follower ahead of its leader reads on the time it heard, carried forward by its own elapsed time', async (t) => {
-  const clock = fakeClock(9_000_000)
+  const clock = manualClock(9_000_000)
   const lc = new LeaderClock(clock)
   lc.hear(5_000_000)
   clock.advance(250)
@@ -39,14 +25,14 @@ t.test('a follower ahead of its leader reads on the time it heard, carried forwa
 })
 
 t.test('a leader uses its own clock, but never less than the highest time it heard', async (t) => {
-  const clock = fakeClock(1_000_000)
+  const clock = manualClock(1_000_000)
   const lc = new LeaderClock(clock)
   t.equal(lc.nowMs(true), 1_000_000)
   lc.hear(3_000_000)
   t.equal(lc.nowMs(true), 3_000_000, 'a leader behind the cluster goes on from what it heard')
   clock.advance(100)
   t.equal(lc.nowMs(true), 3_000_100, 'and its time still moves')
-  const ahead = new LeaderClock(fakeClock(7_000_000))
+  const ahead = new LeaderClock(manualClock(7_000_000))
   ahead.hear(3_000_000)
   t.equal(ahead.nowMs(true), 7_000_000, 'a leader ahead uses its own clock')
 })

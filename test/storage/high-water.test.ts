@@ -11,8 +11,8 @@ import type { Entry } from '../../lib/raft/types.js'
 import { decodeHighWater, HighWaterFile, type HighWater } from '../../lib/storage/high-water-file.js'
 import { nodeFileSystem, type DiskFile, type FileSystem } from '../../lib/storage/file-system.js'
 import { NodeStorage, StorageRolledBackError } from '../../lib/storage/index.js'
-import type { Clock } from '../../lib/util/clock.js'
 import { silentLogger } from '../../lib/util/logger.js'
+import { manualClock } from '../util/manual-clock.js'
 
 function entries(from: number, count: number, term = 1): Entry[] {
   return Array.from({ length: count }, (_, i) => ({ index: from + i, term, kind: 'normal' as const, data: Buffer.from(`e${from + i}`) }))
@@ -81,29 +81,6 @@ t.test('an unreadable record is replaced rather than refused, with a warning', a
   const now = decodeHighWater(readFileSync(record))
   t.equal(typeof now !== 'string' && now.incarnation, 'inc-a')
 })
-
-/** A clock that moves only when told; `after` timers fire as it passes them. */
-function manualClock(): Clock & { advance(ms: number): void } {
-  let nowMs = 0
-  let timers: { atMs: number; fn: () => void; cancelled: boolean }[] = []
-  return {
-    nowMs: () => nowMs,
-    monotonicMs: () => nowMs,
-    after(delayMs, fn) {
-      const timer = { atMs: nowMs + delayMs, fn, cancelled: false }
-      timers.push(timer)
-      return { cancel: () => { timer.cancelled = true } }
-    },
-    every: () => { throw new Error('not used') },
-    soon: (fn) => { setImmediate(fn) },
-    advance(ms) {
-      nowMs += ms
-      const due = timers.filter((x) => !x.cancelled && x.atMs <= nowMs)
-      timers = timers.filter((x) => !due.includes(x))
-      for (const x of due) x.fn()
-    },
-  }
-}
 
 /** Waits (bounded) until the file records `h`: its write runs in the background. */
 async function recorded(record: string, h: HighWater): Promise<unknown> {
