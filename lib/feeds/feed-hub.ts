@@ -5,7 +5,7 @@
 // their connection's bounded buffer, watchers' events to a batch flushed
 // once per turn.
 import type { KvEventClass, KvEventSink } from '../kv/key-events.js'
-import type { StoredValue } from '../kv/keyspace.js'
+import { storedValueOfRange, type StoredValue } from '../kv/keyspace.js'
 import type { Logger } from '../util/logger.js'
 import { feedLimitsDefault, type FeedLimits } from '../config/feed-limits.js'
 import { NOTIFY_NONE, notifies, parseNotifyFlags, type NotifyFlags } from './notify-flags.js'
@@ -53,6 +53,18 @@ export class FeedHub implements KvEventSink {
     this.history.append(index, event, typeClass, key, value)
     // An event object only when a stream is open to take it.
     if (this.watchers.size > 0) this.watchers.offer({ index, op: event, typeClass, key, value })
+    this.notifySubscribers(event, typeClass, key)
+  }
+
+  keyEventBytes(index: number, event: string, typeClass: KvEventClass, key: string, bytes: Buffer, start: number, end: number): void {
+    this.history.appendBytes(index, event, typeClass, key, bytes, start, end)
+    // A string only when a stream is open to take it.
+    if (this.watchers.size > 0) this.watchers.offer({ index, op: event, typeClass, key, value: storedValueOfRange(bytes, start, end) })
+    this.notifySubscribers(event, typeClass, key)
+  }
+
+  /** Keyspace notifications for one event, when someone subscribed and the flags ask for its class. */
+  private notifySubscribers(event: string, typeClass: KvEventClass, key: string): void {
     if (this.pubsub.empty || !notifies(this.notifyFlags, typeClass)) return
     // notify.c: the keyspace channel carries the event name, the keyevent channel the key.
     const keyBytes = Buffer.from(key, 'latin1')

@@ -8,7 +8,8 @@
 // evicted, and jumps when a snapshot replaces the state (nothing before it
 // was seen here).
 import type { KvEventClass } from '../kv/key-events.js'
-import type { StoredValue } from '../kv/keyspace.js'
+import { storedValueOfRange, type StoredValue } from '../kv/keyspace.js'
+import { ValueArena } from '../kv/value-arena.js'
 
 export interface ChangeEvent {
   readonly index: number
@@ -32,15 +33,26 @@ function sizeOf(key: string, value: StoredValue | null): number {
  * The ring is held in columns (an index array and one array per field), not
  * as one object per event: every write on every node appends here, and an
  * object per event lived long enough to be copied by the young-generation
- * collector and then promoted. Event objects are built only for a replay.
+ * collector and then promoted. For the same reason keys and values up to
+ * 4 KiB are copied into slabs (kv/value-arena.ts), not kept as the strings
+ * the apply made: a string held here for the ~2 s until 100,000 newer events
+ * push it out outlives a scavenge or two and dies in the old generation.
+ * Event objects and their strings are built only for a replay.
  */
 export class WatchHistory {
   /** Slots [head, head + count) of the ring hold the events, oldest first; indexes never decrease. */
   private readonly indexes: Float64Array
   private readonly ops: string[]
   private readonly typeClasses: KvEventClass[]
+  /** A key in `arena` (its handle), or -1 and the key in `keys`. */
+  private readonly keyHandles: Int32Array
   private readonly keys: string[]
+  /** A value in `arena` (its handle), or -1 and the value (or null) in `values`. */
+  private readonly valueHandles: Int32Array
   private readonly values: (StoredValue | null)[]
+  /** What each event counts against the byte bound. */
+  private readonly eventBytes: Float64Array
+  private readonly arena = new ValueArena()
   private head = 0
   private count = 0
   private bytes = 0
@@ -55,8 +67,11 @@ export class WatchHistory {
     this.indexes = new Float64Array(slots)
     this.ops = new Array<string>(slots).fill('')
     this.typeClasses = new Array<KvEventClass>(slots).fill('g')
+    this.keyHandles = new Int32Array(slots).fill(-1)
     this.keys = new Array<string>(slots).fill('')
+    this.valueHandles = new Int32Array(slots).fill(-1)
     this.values = new Array<StoredValue | null>(slots).fill(null)
+    this.eventBytes = new Float64Array(slots)
     this.horizon = startIndex
   }
 
@@ -65,16 +80,42 @@ export class WatchHistory {
   }
 
   append(index: number, op: string, typeClass: KvEventClass, key: string, value: StoredValue | null): void {
+    const at = this.nextSlot(index, op, typeClass, key)
+    let handle = -1
+    if (typeof value === 'string') handle = this.arena.allocString(value)
+    else if (value !== null) handle = this.arena.allocBytes(value, 0, value.length)
+    this.valueHandles[at] = handle
+    if (handle < 0) this.values[at] = value
+    this.added(at, sizeOf(key, value))
+  }
+
+  /** append with the value as `bytes[start, end)` (copied: the bytes may change after the call). */
+  appendBytes(index: number, op: string, typeClass: KvEventClass, key: string, bytes: Buffer, start: number, end: number): void {
+    const at = this.nextSlot(index, op, typeClass, key)
+    const handle = this.arena.allocBytes(bytes, start, end)
+    this.valueHandles[at] = handle
+    if (handle < 0) this.values[at] = storedValueOfRange(bytes, start, end)
+    this.added(at, key.length + (end - start) + EVENT_OVERHEAD_BYTES)
+  }
+
+  /** Makes room for one more event and fills all but its value; the slot. */
+  private nextSlot(index: number, op: string, typeClass: KvEventClass, key: string): number {
     const slots = this.indexes.length
     if (this.count === slots) this.evictOldest()
     const at = (this.head + this.count) % slots
     this.indexes[at] = index
     this.ops[at] = op
     this.typeClasses[at] = typeClass
-    this.keys[at] = key
-    this.values[at] = value
+    const keyHandle = this.arena.allocString(key)
+    this.keyHandles[at] = keyHandle
+    if (keyHandle < 0) this.keys[at] = key
+    return at
+  }
+
+  private added(at: number, bytes: number): void {
+    this.eventBytes[at] = bytes
     this.count++
-    this.bytes += sizeOf(key, value)
+    this.bytes += bytes
     while (this.bytes > this.bytesMax && this.count > 1) this.evictOldest()
   }
 
@@ -83,6 +124,9 @@ export class WatchHistory {
     // Drop the references so the old keys and values can be collected.
     this.keys.fill('')
     this.values.fill(null)
+    this.keyHandles.fill(-1)
+    this.valueHandles.fill(-1)
+    this.arena.clear()
     this.head = 0
     this.count = 0
     this.bytes = 0
@@ -104,7 +148,15 @@ export class WatchHistory {
     }
     for (let i = lo; i < this.count; i++) {
       const at = (this.head + i) % slots
-      out.push({ index: this.indexes[at] as number, op: this.ops[at] as string, typeClass: this.typeClasses[at] as KvEventClass, key: this.keys[at] as string, value: this.values[at] ?? null })
+      const keyHandle = this.keyHandles[at] as number
+      const valueHandle = this.valueHandles[at] as number
+      out.push({
+        index: this.indexes[at] as number,
+        op: this.ops[at] as string,
+        typeClass: this.typeClasses[at] as KvEventClass,
+        key: keyHandle >= 0 ? this.arena.string(keyHandle) : (this.keys[at] as string),
+        value: valueHandle >= 0 ? this.arena.string(valueHandle) : (this.values[at] ?? null),
+      })
     }
     return out
   }
@@ -112,13 +164,17 @@ export class WatchHistory {
   private evictOldest(): void {
     const at = this.head
     const index = this.indexes[at] as number
-    const key = this.keys[at] as string
-    const value = this.values[at] ?? null
+    const keyHandle = this.keyHandles[at] as number
+    if (keyHandle >= 0) this.arena.free(keyHandle)
+    const valueHandle = this.valueHandles[at] as number
+    if (valueHandle >= 0) this.arena.free(valueHandle)
+    this.keyHandles[at] = -1
+    this.valueHandles[at] = -1
     this.keys[at] = ''
     this.values[at] = null
     this.head = (at + 1) % this.indexes.length
     this.count--
-    this.bytes -= sizeOf(key, value)
+    this.bytes -= this.eventBytes[at] as number
     // Other events of the same entry may remain, but a resume must now start after it.
     if (index > this.horizon) this.horizon = index
   }

@@ -12,7 +12,7 @@
 // (the last argument of applyOp) after the change, once per key changed,
 // with Redis's event name and type class for that command.
 
-import type { StoredValue } from './keyspace.js'
+import { storedValueOfRange, type StoredValue } from './keyspace.js'
 
 /**
  * Redis's type classes for keyspace events (the flag letters of
@@ -29,10 +29,25 @@ export type KvEventClass = 'g' | '$' | 'l' | 's' | 'h' | 'z' | 't' | 'x' | 'e' |
  * (set, incrby, append, ...), else null (del, expire, expired, and values
  * that are not strings). Must not throw and must not touch the state machine.
  */
-export type NotifyKeyEvent = (event: string, typeClass: KvEventClass, key: string, value: StoredValue | null) => void
+export interface NotifyKeyEvent {
+  (event: string, typeClass: KvEventClass, key: string, value: StoredValue | null): void
+  /**
+   * The same call with the value as `bytes[start, end)` (valid only during
+   * the call): a listener that copies the bytes keeps no string per event.
+   * Absent: notifyValueBytes makes the string.
+   */
+  bytes?: (event: string, typeClass: KvEventClass, key: string, bytes: Buffer, start: number, end: number) => void
+}
 
 /** What applyOp is given when nobody listens. */
 export const NO_KEY_EVENTS: NotifyKeyEvent = () => {}
+
+/** Reports an event whose value is `bytes[start, end)`, as bytes when `notify` takes them. */
+export function notifyValueBytes(notify: NotifyKeyEvent, event: string, typeClass: KvEventClass, key: string, bytes: Buffer, start: number, end: number): void {
+  if (notify === NO_KEY_EVENTS) return
+  if (notify.bytes !== undefined) notify.bytes(event, typeClass, key, bytes, start, end)
+  else notify(event, typeClass, key, storedValueOfRange(bytes, start, end))
+}
 
 /**
  * Where a state machine sends its events. Calls come synchronously from
@@ -42,6 +57,12 @@ export const NO_KEY_EVENTS: NotifyKeyEvent = () => {}
 export interface KvEventSink {
   /** One keyspace event of the entry at `index` (an entry may have several, in order). */
   keyEvent(index: number, event: string, typeClass: KvEventClass, key: string, value: StoredValue | null): void
+  /**
+   * The same with a string value as `bytes[start, end)`, valid only during
+   * the call (a SET's value, read from its log entry). Absent: keyEvent is
+   * called with a string.
+   */
+  keyEventBytes?(index: number, event: string, typeClass: KvEventClass, key: string, bytes: Buffer, start: number, end: number): void
   /** A PUBLISH applied at `index`. */
   message(index: number, channel: Buffer, message: Buffer): void
   /**

@@ -2,10 +2,17 @@
 // derived indexes that make expiry sweeps and SCAN cheap.
 //
 // Keys are held as latin1 strings (one char per byte, so binary-safe and
-// usable as Map keys). Values up to STRING_VALUE_BYTES_MAX are latin1 strings
-// too: a one-byte V8 string costs a small header, where a Buffer costs a
-// JavaScript object and a separate backing store. Larger values stay Buffers,
-// which also keeps them under V8's maximum string length.
+// usable as Map keys). String values up to ARENA_VALUE_BYTES_MAX (4 KiB) are
+// held in the keyspace's value arena (value-arena.ts), in slabs: a SET that
+// replaces a value copies its bytes into a slot, so it leaves no V8 string
+// to survive a scavenge and no old value as old-generation garbage. Readers
+// still see a string (`Entry.value` reads one out of the slab, a young
+// string that dies, as a GET's reply does); the hot paths read lengths and
+// bytes from the slab instead (putBytes, stringLength, stringBuffer,
+// copyArenaString). Longer values up to STRING_VALUE_BYTES_MAX are latin1
+// strings: a one-byte V8 string costs a small header, where a Buffer costs a
+// JavaScript object and a separate backing store. Larger values stay
+// Buffers, which also keeps them under V8's maximum string length.
 //
 // Versions (for WATCH) come from one clock that every replica advances
 // identically, because it moves only inside apply. The clock moves in steps of
@@ -30,6 +37,7 @@
 // key. It is local derived data, like the expiry index, and not in snapshots.
 
 import { ExpiryIndex, type ExpiryItem } from './expiry-index.js'
+import { ARENA_VALUE_BYTES_MAX, ValueArena } from './value-arena.js'
 import { EncodingLimits, cloneValue, isString, valueBytes, type Collection, type Value } from './values.js'
 import { assert } from '../util/assert.js'
 
@@ -47,8 +55,8 @@ const ENTRY_OVERHEAD_BYTES = 96
 export type StoredValue = string | Buffer
 
 export interface Entry {
-  /** A string (StoredValue) or a collection (values.ts). */
-  value: Value
+  /** A string (StoredValue) or a collection (values.ts). Changed only through the keyspace. */
+  readonly value: Value
   /** Absolute deadline in ms since the epoch; Infinity when the key has none. */
   expireAtMs: number
   /** Even; changes on every write to the key. */
@@ -69,12 +77,24 @@ export function valueToBuffer(value: StoredValue): Buffer {
  * bytes again, what every entry cost before). Only the keyspace creates
  * these; readers see the plain `Entry` interface.
  */
+/**
+ * `ref` is the value itself, or (a number, a Smi) the handle of a string in
+ * the keyspace's arena; `value` reads it out. Each keyspace makes its own
+ * subclass with its arena on the prototype (Keyspace's constructor), so an
+ * entry carries no field for it.
+ */
 class HeldEntry implements Entry {
   declare expireAtMs: number
+  declare readonly arena: ValueArena
   constructor(
-    public value: Value,
+    public ref: Value | number,
     public version: number,
   ) {}
+
+  get value(): Value {
+    const ref = this.ref
+    return typeof ref === 'number' ? this.arena.string(ref) : ref
+  }
 }
 Object.defineProperty(HeldEntry.prototype, 'expireAtMs', { value: Infinity, writable: true, enumerable: true, configurable: false })
 
@@ -103,6 +123,10 @@ export type CapturedEntry = Readonly<Entry>
 
 export class Keyspace {
   readonly entries = new Map<string, Entry>()
+  /** String values up to ARENA_VALUE_BYTES_MAX (see the module comment). */
+  private readonly arena = new ValueArena()
+  /** HeldEntry with this keyspace's arena on its prototype. */
+  private readonly Held: new (ref: Value | number, version: number) => HeldEntry
   /** Non-null while a snapshot is encoded in steps: what changed since it started (see the module comment). */
   private captured: Map<string, CapturedEntry> | null = null
   /**
@@ -131,6 +155,12 @@ export class Keyspace {
   /** The encoding thresholds those parameters set; collections of this keyspace read them. */
   readonly encodingLimits = new EncodingLimits()
 
+  constructor() {
+    const Held = class extends HeldEntry {}
+    Object.defineProperty(Held.prototype, 'arena', { value: this.arena, writable: false, enumerable: false, configurable: false })
+    this.Held = Held
+  }
+
   setConfig(name: string, value: string): void {
     this.config.set(name, value)
     this.encodingLimits.set(name, value)
@@ -151,8 +181,49 @@ export class Keyspace {
     return this.volatileCount
   }
 
+  /**
+   * Keys and values, a per-key overhead, and the arena's slack: the slabs'
+   * bytes beyond the values they hold (length prefixes, rounding up to a
+   * slot, free and not yet used slots).
+   */
   get memoryBytes(): number {
-    return this.heldKeyValueBytes + this.entries.size * ENTRY_OVERHEAD_BYTES
+    const arena = this.arena
+    return this.heldKeyValueBytes + this.entries.size * ENTRY_OVERHEAD_BYTES + arena.slabBytes - arena.valueBytes
+  }
+
+  /** The bytes of the arena's slabs (values, prefixes and free slots). */
+  get arenaSlabBytes(): number {
+    return this.arena.slabBytes
+  }
+
+  /** A live entry's string value as a Buffer of its own (a GET's reply); null for a collection. */
+  stringBuffer(entry: Entry): Buffer | null {
+    const ref = (entry as HeldEntry).ref
+    if (typeof ref === 'number') return this.arena.buffer(ref)
+    if (typeof ref === 'string') return Buffer.from(ref, 'latin1')
+    return Buffer.isBuffer(ref) ? ref : null
+  }
+
+  /** A live entry's string length without reading the string; -1 for a collection. */
+  stringLength(entry: Entry): number {
+    const ref = (entry as HeldEntry).ref
+    if (typeof ref === 'number') return this.arena.length(ref)
+    return typeof ref === 'string' || Buffer.isBuffer(ref) ? ref.length : -1
+  }
+
+  /**
+   * For an entry of this keyspace whose value is in the arena: the value's
+   * length (then copyArenaString copies it); else -1 (read `value`). Any other
+   * object (a captured entry) answers -1.
+   */
+  arenaStringLength(entry: Readonly<Entry>): number {
+    const ref = (entry as HeldEntry).ref
+    return typeof ref === 'number' ? this.arena.length(ref) : -1
+  }
+
+  /** Copies an arena-held value (arenaStringLength ≥ 0) to `target` at `at`; the bytes copied. */
+  copyArenaString(entry: Readonly<Entry>, target: Buffer, at: number): number {
+    return this.arena.copy((entry as HeldEntry).ref as number, target, at)
   }
 
   /** The sum of every held key's and value's length in bytes. */
@@ -191,14 +262,56 @@ export class Keyspace {
   put(key: string, existing: Entry | undefined, value: Value, expireAtMs: number): void {
     this.clock += 2
     if (existing !== undefined) {
-      this.preserve(key, existing)
-      this.heldKeyValueBytes += valueBytes(value) - valueBytes(existing.value)
-      existing.value = value
-      existing.version = this.clock
-      this.setDeadline(key, existing, expireAtMs)
+      const held = existing as HeldEntry
+      this.preserve(key, held)
+      this.heldKeyValueBytes += valueBytes(value) - this.valueBytesOf(held)
+      const old = held.ref
+      if (typeof old === 'number') {
+        if (typeof value === 'string') {
+          const handle = this.arena.rewriteString(old, value)
+          held.ref = handle >= 0 ? handle : value
+        } else {
+          this.arena.free(old)
+          held.ref = value
+        }
+      } else held.ref = this.refOf(value)
+      held.version = this.clock
+      this.setDeadline(key, held, expireAtMs)
       return
     }
-    const entry = new HeldEntry(value, this.clock)
+    const entry = new this.Held(this.refOf(value), this.clock)
+    this.insertEntry(key, entry)
+    this.setDeadline(key, entry, expireAtMs)
+  }
+
+  /**
+   * `put` of the string `bytes[start, end)` (SET's apply, with the log
+   * entry's bytes): a value that fits the arena is copied straight into its
+   * slot, in place when the old value's slot is of the same class.
+   */
+  putBytes(key: string, existing: Entry | undefined, bytes: Buffer, start: number, end: number, expireAtMs: number): void {
+    const length = end - start
+    if (length > ARENA_VALUE_BYTES_MAX) return this.put(key, existing, storedValueOfRange(bytes, start, end), expireAtMs)
+    this.clock += 2
+    if (existing !== undefined) {
+      const held = existing as HeldEntry
+      this.preserve(key, held)
+      const old = held.ref
+      let handle: number
+      if (typeof old === 'number') {
+        this.heldKeyValueBytes += length - this.arena.length(old)
+        handle = this.arena.rewriteBytes(old, bytes, start, end)
+      } else {
+        this.heldKeyValueBytes += length - valueBytes(old)
+        handle = this.arena.allocBytes(bytes, start, end)
+      }
+      held.ref = handle >= 0 ? handle : bytes.toString('latin1', start, end)
+      held.version = this.clock
+      this.setDeadline(key, held, expireAtMs)
+      return
+    }
+    const handle = this.arena.allocBytes(bytes, start, end)
+    const entry = new this.Held(handle >= 0 ? handle : bytes.toString('latin1', start, end), this.clock)
     this.insertEntry(key, entry)
     this.setDeadline(key, entry, expireAtMs)
   }
@@ -260,6 +373,7 @@ export class Keyspace {
     this.clock += 2
     const flushed = [...this.entries.keys()]
     this.entries.clear()
+    this.arena.clear()
     this.buckets = null
     this.expiry.clear()
     this.volatileCount = 0
@@ -277,7 +391,17 @@ export class Keyspace {
   /** Restores one entry from a snapshot (no version changes); false if the key is already held. */
   load(key: string, value: Value, expireAtMs: number, version: number): boolean {
     if (this.entries.has(key)) return false
-    const entry = new HeldEntry(value, version)
+    const entry = new this.Held(this.refOf(value), version)
+    this.insertEntry(key, entry)
+    this.setDeadline(key, entry, expireAtMs)
+    return true
+  }
+
+  /** `load` of the string `bytes[start, end)` (a snapshot's bytes: no string in between for a value the arena holds). */
+  loadBytes(key: string, bytes: Buffer, start: number, end: number, expireAtMs: number, version: number): boolean {
+    if (this.entries.has(key)) return false
+    const handle = this.arena.allocBytes(bytes, start, end)
+    const entry = new this.Held(handle >= 0 ? handle : storedValueOfRange(bytes, start, end), version)
     this.insertEntry(key, entry)
     this.setDeadline(key, entry, expireAtMs)
     return true
@@ -353,6 +477,19 @@ export class Keyspace {
     captured.set(key, { value: clone ? cloneValue(entry.value) : entry.value, expireAtMs: entry.expireAtMs, version: entry.version })
   }
 
+  /** Where a new value goes: a string into the arena when it fits; anything else as it is. */
+  private refOf(value: Value): Value | number {
+    if (typeof value !== 'string') return value
+    const handle = this.arena.allocString(value)
+    return handle >= 0 ? handle : value
+  }
+
+  /** valueBytes of the entry's value, without reading an arena-held string out. */
+  private valueBytesOf(entry: HeldEntry): number {
+    const ref = entry.ref
+    return typeof ref === 'number' ? this.arena.length(ref) : valueBytes(ref)
+  }
+
   /** The SCAN index of every key held, in the keyspace's own order (as if kept all along). */
   private buildBuckets(): (Set<string> | undefined)[] {
     const buckets: (Set<string> | undefined)[] = new Array<Set<string> | undefined>(SCAN_BUCKET_COUNT)
@@ -360,10 +497,10 @@ export class Keyspace {
     return buckets
   }
 
-  private insertEntry(key: string, entry: Entry): void {
+  private insertEntry(key: string, entry: HeldEntry): void {
     this.entries.set(key, entry)
     if (this.buckets !== null) addToBucket(this.buckets, key)
-    this.heldKeyValueBytes += key.length + valueBytes(entry.value)
+    this.heldKeyValueBytes += key.length + this.valueBytesOf(entry)
     // Usually there are none: skip the lookup of a key in an empty table.
     if (this.tombstones.size > 0 && this.tombstones.delete(key)) this.tombstoneBytes -= key.length
   }
@@ -380,7 +517,14 @@ export class Keyspace {
       }
     }
     if (entry.expireAtMs !== Infinity) this.volatileCount--
-    this.heldKeyValueBytes -= key.length + valueBytes(entry.value)
+    const held = entry as HeldEntry
+    this.heldKeyValueBytes -= key.length + this.valueBytesOf(held)
+    const ref = held.ref
+    if (typeof ref === 'number') {
+      // The entry keeps its value as a string: a caller still holding it reads what it held, never a reused slot.
+      held.ref = this.arena.string(ref)
+      this.arena.free(ref)
+    }
     this.addTombstone(key, tombstoneVersion)
   }
 

@@ -25,8 +25,8 @@ import {
   MSG_STRING_TOO_LONG,
   invalidExpireMessage,
 } from './errors.js'
-import { NO_KEY_EVENTS, type NotifyKeyEvent } from './key-events.js'
-import { Keyspace, STRING_VALUE_BYTES_MAX, storedValueOf, storedValueOfRange, valueToBuffer, type Entry, type StoredValue } from './keyspace.js'
+import { NO_KEY_EVENTS, notifyValueBytes, type NotifyKeyEvent } from './key-events.js'
+import { Keyspace, STRING_VALUE_BYTES_MAX, storedValueOf, valueToBuffer, type Entry, type StoredValue } from './keyspace.js'
 import { WRONGTYPE } from './call-context.js'
 import { isReadOnlyCall, runCall } from './calls.js'
 import { isString, valueType } from './values.js'
@@ -75,12 +75,14 @@ export function readOp(ks: Keyspace, op: KvReadOnlyOp, nowMs: number): KvOpResul
     case 'get': {
       const entry = ks.live(keyOf(op.key), nowMs)
       if (entry === undefined) return NIL
-      return isString(entry.value) ? bulkResult(valueToBuffer(entry.value)) : WRONGTYPE
+      const bytes = ks.stringBuffer(entry)
+      return bytes === null ? WRONGTYPE : bulkResult(bytes)
     }
     case 'strlen': {
       const entry = ks.live(keyOf(op.key), nowMs)
       if (entry === undefined) return ZERO
-      return isString(entry.value) ? intResult(entry.value.length) : WRONGTYPE
+      const length = ks.stringLength(entry)
+      return length < 0 ? WRONGTYPE : intResult(length)
     }
     case 'exists': {
       let count = 0
@@ -92,7 +94,8 @@ export function readOp(ks: Keyspace, op: KvReadOnlyOp, nowMs: number): KvOpResul
         t: 'array',
         items: op.keys.map((key) => {
           const entry = ks.live(keyOf(key), nowMs)
-          return entry === undefined || !isString(entry.value) ? NIL : bulkResult(valueToBuffer(entry.value))
+          const bytes = entry === undefined ? null : ks.stringBuffer(entry)
+          return bytes === null ? NIL : bulkResult(bytes)
         }),
       }
     case 'ttl':
@@ -245,8 +248,12 @@ export function applySetFields(
   const deadline = setDeadlineMs(expiry, nowMs)
   if (typeof deadline === 'object') return deadline
   const existing = ks.liveForWrite(key, nowMs)
-  if (get && existing !== undefined && !isString(existing.value)) return WRONGTYPE
-  const old = get ? (existing === undefined ? NIL : bulkResult(valueToBuffer(existing.value as StoredValue))) : OK
+  let old = OK
+  if (get) {
+    const bytes = existing === undefined ? null : ks.stringBuffer(existing)
+    if (existing !== undefined && bytes === null) return WRONGTYPE
+    old = bytes === null ? NIL : bulkResult(bytes)
+  }
   if ((condition === 'nx' && existing !== undefined) || (condition === 'xx' && existing === undefined)) {
     return get ? old : NIL
   }
@@ -256,16 +263,14 @@ export function applySetFields(
     // once. Redis reports set, expire, then expired when it next finds it.
     if (existing !== undefined) ks.delete(key, existing)
     if (notify !== NO_KEY_EVENTS) {
-      const value = storedValueOfRange(bytes, valueStart, valueEnd)
-      notify('set', '$', key, value)
+      notifyValueBytes(notify, 'set', '$', key, bytes, valueStart, valueEnd)
       notify('expire', 'g', key, null)
       notify('expired', 'x', key, null)
     }
     return old
   }
-  const value = storedValueOfRange(bytes, valueStart, valueEnd)
-  ks.put(key, existing, value, expireAtMs)
-  notify('set', '$', key, value)
+  ks.putBytes(key, existing, bytes, valueStart, valueEnd, expireAtMs)
+  notifyValueBytes(notify, 'set', '$', key, bytes, valueStart, valueEnd)
   // KEEPTTL keeps a deadline without setting one: no expire event, as in Redis.
   if (expiry.t === 'relative' || expiry.t === 'absolute') notify('expire', 'g', key, null)
   return old

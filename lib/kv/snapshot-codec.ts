@@ -21,7 +21,7 @@
 import type { KvOpResult, KvWriteOutcome } from './command.js'
 import { ByteReader, ByteWriter } from './binary.js'
 import { KvSnapshotError } from './errors.js'
-import { Keyspace, storedValueOfRange, type CapturedEntry, type Entry, type StoredValue } from './keyspace.js'
+import { Keyspace, type CapturedEntry, type Entry, type StoredValue } from './keyspace.js'
 import { HashValue, ListValue, SetValue, ZSetValue, isString, type Collection, type EncodingLimits, type Value } from './values.js'
 import { SessionTable, type Session } from './session-table.js'
 import { crc32c } from '../util/checksum.js'
@@ -141,7 +141,13 @@ export class SnapshotEncoder {
       const key = keys[i] as string
       const entry = (anyCaptured ? captured.get(key) : undefined) ?? (entries[i] as Entry)
       pos = writeStored(buf, pos, key)
-      pos = writeValue(buf, pos, entry.value)
+      // An arena-held string is copied from its slab: no string made for it.
+      const arenaLength = this.keyspace.arenaStringLength(entry)
+      if (arenaLength >= 0) {
+        buf[pos] = 0
+        pos = buf.writeUInt32LE(arenaLength, pos + 1)
+        pos += this.keyspace.copyArenaString(entry, buf, pos)
+      } else pos = writeValue(buf, pos, entry.value)
       pos = buf.writeDoubleLE(entry.expireAtMs, pos)
       pos = buf.writeDoubleLE(entry.version, pos)
     }
@@ -342,15 +348,21 @@ function readKeys(r: ByteReader, keyspace: Keyspace, typed: boolean): void {
   for (let i = 0; i < count; i++) {
     const key = r.latin1('key')
     const type = typed ? r.tag('value type', TYPE_TAGS.length) : 0
-    let value: Value
+    let loaded: boolean
     if (type === 0) {
-      // The value straight from the snapshot's bytes: no view in between.
+      // The value straight from the snapshot's bytes: no view or string in between.
       const valueStart = r.skipBytes('value')
-      value = storedValueOfRange(data, valueStart, r.offset)
-    } else value = readCollection(r, type, keyspace.encodingLimits)
-    const expireAtMs = r.f64orInfinity('expireAtMs')
-    const version = r.uint53('version')
-    if (!keyspace.load(key, value, expireAtMs, version)) throw new KvSnapshotError(`duplicate key in snapshot at record ${i}`)
+      const valueEnd = r.offset
+      const expireAtMs = r.f64orInfinity('expireAtMs')
+      const version = r.uint53('version')
+      loaded = keyspace.loadBytes(key, data, valueStart, valueEnd, expireAtMs, version)
+    } else {
+      const value = readCollection(r, type, keyspace.encodingLimits)
+      const expireAtMs = r.f64orInfinity('expireAtMs')
+      const version = r.uint53('version')
+      loaded = keyspace.load(key, value, expireAtMs, version)
+    }
+    if (!loaded) throw new KvSnapshotError(`duplicate key in snapshot at record ${i}`)
   }
 }
 

@@ -18,8 +18,8 @@ import {
 } from './command.js'
 import { PlainSetReader, decodeEnvelope } from './command-codec.js'
 import { KvDecodeError } from './errors.js'
-import type { KvEventClass, KvEventSink } from './key-events.js'
-import { Keyspace, type StoredValue } from './keyspace.js'
+import type { KvEventClass, KvEventSink, NotifyKeyEvent } from './key-events.js'
+import { Keyspace, storedValueOfRange, type StoredValue } from './keyspace.js'
 import { scanKeys } from './keyspace-scan.js'
 import { KEY_BYTES_MAX, applyOp, applySetFields, isReadOnlyOp, readOp } from './ops.js'
 import { SessionTable } from './session-table.js'
@@ -44,9 +44,19 @@ export class KvStateMachine {
   /** The index of the entry being applied, for the events it produces. */
   private applyingIndex = 0
   /** Bound once, so ops report events without an allocation per entry. */
-  private readonly notify = (event: string, typeClass: KvEventClass, key: string, value: StoredValue | null): void => {
-    this.sink?.keyEvent(this.applyingIndex, event, typeClass, key, value)
-  }
+  private readonly notify: NotifyKeyEvent = Object.assign(
+    (event: string, typeClass: KvEventClass, key: string, value: StoredValue | null): void => {
+      this.sink?.keyEvent(this.applyingIndex, event, typeClass, key, value)
+    },
+    {
+      bytes: (event: string, typeClass: KvEventClass, key: string, bytes: Buffer, start: number, end: number): void => {
+        const sink = this.sink
+        if (sink === null) return
+        if (sink.keyEventBytes !== undefined) sink.keyEventBytes(this.applyingIndex, event, typeClass, key, bytes, start, end)
+        else sink.keyEvent(this.applyingIndex, event, typeClass, key, storedValueOfRange(bytes, start, end))
+      },
+    },
+  )
   private readonly notifyLazyExpire = (key: string): void => {
     this.sink?.keyEvent(this.applyingIndex, 'expired', 'x', key, null)
   }

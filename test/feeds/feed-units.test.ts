@@ -68,3 +68,24 @@ t.test('a message reaches channel and pattern subscribers, and PUBSUB counts the
   t.ok(r.empty)
   t.equal(r.publish(Buffer.from('news'), Buffer.from('hi')), 0)
 })
+
+t.test('the watch history replays an event given as bytes with its own copy, and keys and values of every size', async (t) => {
+  const h = new WatchHistory(3, 1 << 24, 0)
+  const entry = Buffer.from('..value..', 'latin1')
+  h.appendBytes(1, 'set', '$', 'a', entry, 2, 7)
+  entry.fill(0)
+  const long = 'v'.repeat(5000)
+  put(h, { index: 2, op: 'set', typeClass: '$', key: 'k'.repeat(5000), value: long })
+  put(h, { index: 3, op: 'set', typeClass: '$', key: 'b', value: Buffer.from('buf') })
+  t.same(h.after(0), [
+    { index: 1, op: 'set', typeClass: '$', key: 'a', value: 'value' },
+    { index: 2, op: 'set', typeClass: '$', key: 'k'.repeat(5000), value: long },
+    { index: 3, op: 'set', typeClass: '$', key: 'b', value: 'buf' },
+  ])
+  for (let i = 4; i < 200; i++) h.appendBytes(i, 'set', '$', `key${i}`, Buffer.from(`value${i}`), 0, 5 + String(i).length)
+  t.same(h.after(196), [
+    { index: 197, op: 'set', typeClass: '$', key: 'key197', value: 'value197' },
+    { index: 198, op: 'set', typeClass: '$', key: 'key198', value: 'value198' },
+    { index: 199, op: 'set', typeClass: '$', key: 'key199', value: 'value199' },
+  ], 'evicted events give their slots to new ones')
+})

@@ -1,0 +1,242 @@
+// Small string values held in slabs: one large Buffer holds many values, so a
+// write that replaces a value copies bytes instead of allocating a V8 string
+// that survives a scavenge, and a replaced value is no garbage at all.
+//
+// Values are sorted by size into classes (16-byte steps up to 128 bytes, then
+// about ×1.25 up to 4 KiB, each a multiple of 16). A class owns slabs of a
+// power-of-two number of fixed slots (each slab 128–256 KiB) and a stack of
+// free slots. A slot starts with the value's length (u16 little-endian), then
+// its bytes. A value is named by a handle, a small integer (a Smi in V8):
+// the slot number times 32 plus the class. Rewriting a value of the same
+// class reuses its slot; otherwise the slot goes back to its class's stack.
+//
+// Slabs are not given back one by one when they empty: a slot is found again
+// only through its class's free stack, so releasing a slab would mean
+// sweeping its slots out of the stack. Freed slots are reused first (the
+// stack is last in, first out), and clear() (FLUSHALL) drops every slab.
+//
+// Only the keyspace that owns an arena uses its handles. The layout is local:
+// two replicas with the same history may place values differently, and no
+// snapshot or reply depends on where a value is.
+
+import { assert } from '../util/assert.js'
+
+/** Bytes of the length prefix in a slot. */
+const LENGTH_BYTES = 2
+/** The largest slot; a value must fit with its length prefix. */
+const SLOT_BYTES_MAX = 4096
+/** Values longer than this are not held in an arena. */
+export const ARENA_VALUE_BYTES_MAX = SLOT_BYTES_MAX - LENGTH_BYTES
+/** A slab holds at most this many bytes (and at least half of it). */
+const SLAB_BYTES_MAX = 256 * 1024
+/** Values up to this long are copied byte by byte rather than by a native call. */
+const SHORT_COPY_BYTES = 32
+/** Handles keep the class in their low bits. */
+const CLASS_BITS = 5
+const CLASS_MASK = (1 << CLASS_BITS) - 1
+/** Slots per class, so that a handle stays below 2^30 (a Smi even with pointer compression). */
+export const ARENA_SLOTS_PER_CLASS_MAX = 1 << (30 - CLASS_BITS)
+
+/** The slot sizes of the classes, smallest first. */
+export const ARENA_SLOT_BYTES: readonly number[] = (() => {
+  const sizes: number[] = []
+  for (let s = 16; s <= 128; s += 16) sizes.push(s)
+  let s = 128
+  while (s < SLOT_BYTES_MAX) {
+    s = Math.min(SLOT_BYTES_MAX, Math.ceil((s * 1.25) / 16) * 16)
+    sizes.push(s)
+  }
+  return sizes
+})()
+assert(ARENA_SLOT_BYTES.length <= CLASS_MASK + 1, 'value arena: too many classes for the handle bits')
+
+/** The class for a slot of `bytes` (prefix included), by bytes / 16 rounded up. */
+const CLASS_BY_SIXTEENTHS: Uint8Array = (() => {
+  const table = new Uint8Array(SLOT_BYTES_MAX / 16 + 1)
+  let c = 0
+  for (let i = 0; i < table.length; i++) {
+    while ((ARENA_SLOT_BYTES[c] as number) < i * 16) c++
+    table[i] = c
+  }
+  return table
+})()
+
+/** The class of a value of `length` bytes (at most ARENA_VALUE_BYTES_MAX). */
+export function arenaClassOf(length: number): number {
+  return CLASS_BY_SIXTEENTHS[(length + LENGTH_BYTES + 15) >>> 4] as number
+}
+
+class SizeClass {
+  readonly slabs: Buffer[] = []
+  /** Slots ever handed out; slots below it are in use or on the free stack. */
+  slotsMade = 0
+  free = new Int32Array(64)
+  freeCount = 0
+  readonly slotsPerSlabLog2: number
+  readonly slotMask: number
+
+  constructor(readonly slotBytes: number) {
+    this.slotsPerSlabLog2 = Math.floor(Math.log2(SLAB_BYTES_MAX / slotBytes))
+    this.slotMask = (1 << this.slotsPerSlabLog2) - 1
+  }
+}
+
+export class ValueArena {
+  private classes: SizeClass[] = ARENA_SLOT_BYTES.map((bytes) => new SizeClass(bytes))
+  /** The sum of the lengths of the values held. */
+  valueBytes = 0
+  /** The bytes of every slab allocated (held values, their prefixes, free and unused slots). */
+  slabBytes = 0
+  /** Values held. */
+  count = 0
+
+  /** Stores `src[start, end)`; the handle, or -1 if it does not fit (too long, or its class is full). */
+  allocBytes(src: Buffer, start: number, end: number): number {
+    const length = end - start
+    if (length > ARENA_VALUE_BYTES_MAX) return -1
+    const handle = this.alloc(arenaClassOf(length))
+    if (handle >= 0) this.writeBytes(handle, src, start, length)
+    return handle
+  }
+
+  /** Stores a latin1 string's bytes (one per char); -1 as for allocBytes. */
+  allocString(value: string): number {
+    const length = value.length
+    if (length > ARENA_VALUE_BYTES_MAX) return -1
+    const handle = this.alloc(arenaClassOf(length))
+    if (handle >= 0) this.writeString(handle, value)
+    return handle
+  }
+
+  /**
+   * Replaces the value at `handle` with `src[start, end)`: in its slot when
+   * the class is the same, else in a new slot (the old one is freed). The
+   * new handle, or -1 (the old value is freed all the same).
+   */
+  rewriteBytes(handle: number, src: Buffer, start: number, end: number): number {
+    const length = end - start
+    if (length <= ARENA_VALUE_BYTES_MAX && arenaClassOf(length) === (handle & CLASS_MASK)) {
+      this.valueBytes -= this.length(handle)
+      this.writeBytes(handle, src, start, length)
+      return handle
+    }
+    this.free(handle)
+    return this.allocBytes(src, start, end)
+  }
+
+  /** rewriteBytes for a latin1 string. */
+  rewriteString(handle: number, value: string): number {
+    const length = value.length
+    if (length <= ARENA_VALUE_BYTES_MAX && arenaClassOf(length) === (handle & CLASS_MASK)) {
+      this.valueBytes -= this.length(handle)
+      this.writeString(handle, value)
+      return handle
+    }
+    this.free(handle)
+    return this.allocString(value)
+  }
+
+  free(handle: number): void {
+    const c = this.classes[handle & CLASS_MASK] as SizeClass
+    const slot = handle >>> CLASS_BITS
+    this.valueBytes -= this.length(handle)
+    this.count--
+    if (c.freeCount === c.free.length) {
+      const grown = new Int32Array(c.free.length * 2)
+      grown.set(c.free)
+      c.free = grown
+    }
+    c.free[c.freeCount++] = slot
+  }
+
+  /** The value's length in bytes. */
+  length(handle: number): number {
+    const c = this.classes[handle & CLASS_MASK] as SizeClass
+    const slot = handle >>> CLASS_BITS
+    const slab = c.slabs[slot >>> c.slotsPerSlabLog2] as Buffer
+    const at = (slot & c.slotMask) * c.slotBytes
+    return (slab[at] as number) | ((slab[at + 1] as number) << 8)
+  }
+
+  /** The value as a latin1 string (a new string each call). */
+  string(handle: number): string {
+    const c = this.classes[handle & CLASS_MASK] as SizeClass
+    const slot = handle >>> CLASS_BITS
+    const slab = c.slabs[slot >>> c.slotsPerSlabLog2] as Buffer
+    const at = (slot & c.slotMask) * c.slotBytes
+    const length = (slab[at] as number) | ((slab[at + 1] as number) << 8)
+    return slab.toString('latin1', at + LENGTH_BYTES, at + LENGTH_BYTES + length)
+  }
+
+  /** Copies the value's bytes to `target` at `targetStart`; the bytes copied. */
+  copy(handle: number, target: Buffer, targetStart: number): number {
+    const c = this.classes[handle & CLASS_MASK] as SizeClass
+    const slot = handle >>> CLASS_BITS
+    const slab = c.slabs[slot >>> c.slotsPerSlabLog2] as Buffer
+    const at = (slot & c.slotMask) * c.slotBytes
+    const length = (slab[at] as number) | ((slab[at + 1] as number) << 8)
+    return slab.copy(target, targetStart, at + LENGTH_BYTES, at + LENGTH_BYTES + length)
+  }
+
+  /** The value's bytes in a new Buffer of their own. */
+  buffer(handle: number): Buffer {
+    const out = Buffer.allocUnsafe(this.length(handle))
+    this.copy(handle, out, 0)
+    return out
+  }
+
+  /** Forgets every value and drops every slab (their memory goes at the next GC). */
+  clear(): void {
+    this.classes = ARENA_SLOT_BYTES.map((bytes) => new SizeClass(bytes))
+    this.valueBytes = 0
+    this.slabBytes = 0
+    this.count = 0
+  }
+
+  /** A free slot of class `index` (a new slab if none is left); -1 when the class is full. */
+  private alloc(index: number): number {
+    const c = this.classes[index] as SizeClass
+    let slot: number
+    if (c.freeCount > 0) slot = c.free[--c.freeCount] as number
+    else {
+      if (c.slotsMade === ARENA_SLOTS_PER_CLASS_MAX) return -1
+      slot = c.slotsMade++
+      if (slot >>> c.slotsPerSlabLog2 === c.slabs.length) {
+        // allocUnsafeSlow: a slab of its own, outside Node's shared pool; only written bytes are ever read.
+        const bytes = c.slotBytes << c.slotsPerSlabLog2
+        c.slabs.push(Buffer.allocUnsafeSlow(bytes))
+        this.slabBytes += bytes
+      }
+    }
+    this.count++
+    return (slot << CLASS_BITS) | index
+  }
+
+  private writeBytes(handle: number, src: Buffer, start: number, length: number): void {
+    const c = this.classes[handle & CLASS_MASK] as SizeClass
+    const slot = handle >>> CLASS_BITS
+    const slab = c.slabs[slot >>> c.slotsPerSlabLog2] as Buffer
+    const at = (slot & c.slotMask) * c.slotBytes
+    slab[at] = length & 0xff
+    slab[at + 1] = length >>> 8
+    const to = at + LENGTH_BYTES
+    // Buffer#copy costs ~50 ns whatever the length (a view and a native call); a loop is cheaper below ~48 bytes.
+    if (length <= SHORT_COPY_BYTES) for (let i = 0; i < length; i++) slab[to + i] = src[start + i] as number
+    else src.copy(slab, to, start, start + length)
+    this.valueBytes += length
+  }
+
+  private writeString(handle: number, value: string): void {
+    const c = this.classes[handle & CLASS_MASK] as SizeClass
+    const slot = handle >>> CLASS_BITS
+    const slab = c.slabs[slot >>> c.slotsPerSlabLog2] as Buffer
+    const at = (slot & c.slotMask) * c.slotBytes
+    const length = value.length
+    slab[at] = length & 0xff
+    slab[at + 1] = length >>> 8
+    const to = at + LENGTH_BYTES
+    if (length <= SHORT_COPY_BYTES) for (let i = 0; i < length; i++) slab[to + i] = value.charCodeAt(i)
+    else slab.write(value, to, length, 'latin1')
+    this.valueBytes += length
+  }
+}
