@@ -2,8 +2,9 @@
 // write that replaces a value copies bytes instead of allocating a V8 string
 // that survives a scavenge, and a replaced value is no garbage at all.
 //
-// Values are sorted by size into classes (16-byte steps up to 128 bytes, then
-// about ×1.25 up to 4 KiB, each a multiple of 16). A class owns slabs of a
+// Values are sorted by size into classes (8-byte steps up to 128 bytes, then
+// about ×1.25 up to 4 KiB, each a multiple of 16): a 100-byte value and its
+// prefix take a 104-byte slot, where its V8 string took 120 bytes. A class owns slabs of a
 // power-of-two number of fixed slots (each slab 128–256 KiB) and a stack of
 // free slots. A slot starts with the value's length (u16 little-endian), then
 // its bytes. A value is named by a handle, a small integer (a Smi in V8):
@@ -40,7 +41,7 @@ export const ARENA_SLOTS_PER_CLASS_MAX = 1 << (30 - CLASS_BITS)
 /** The slot sizes of the classes, smallest first. */
 export const ARENA_SLOT_BYTES: readonly number[] = (() => {
   const sizes: number[] = []
-  for (let s = 16; s <= 128; s += 16) sizes.push(s)
+  for (let s = 8; s <= 128; s += 8) sizes.push(s)
   let s = 128
   while (s < SLOT_BYTES_MAX) {
     s = Math.min(SLOT_BYTES_MAX, Math.ceil((s * 1.25) / 16) * 16)
@@ -50,12 +51,12 @@ export const ARENA_SLOT_BYTES: readonly number[] = (() => {
 })()
 assert(ARENA_SLOT_BYTES.length <= CLASS_MASK + 1, 'value arena: too many classes for the handle bits')
 
-/** The class for a slot of `bytes` (prefix included), by bytes / 16 rounded up. */
-const CLASS_BY_SIXTEENTHS: Uint8Array = (() => {
-  const table = new Uint8Array(SLOT_BYTES_MAX / 16 + 1)
+/** The class for a slot of `bytes` (prefix included), by bytes / 8 rounded up. */
+const CLASS_BY_EIGHTHS: Uint8Array = (() => {
+  const table = new Uint8Array(SLOT_BYTES_MAX / 8 + 1)
   let c = 0
   for (let i = 0; i < table.length; i++) {
-    while ((ARENA_SLOT_BYTES[c] as number) < i * 16) c++
+    while ((ARENA_SLOT_BYTES[c] as number) < i * 8) c++
     table[i] = c
   }
   return table
@@ -63,7 +64,7 @@ const CLASS_BY_SIXTEENTHS: Uint8Array = (() => {
 
 /** The class of a value of `length` bytes (at most ARENA_VALUE_BYTES_MAX). */
 export function arenaClassOf(length: number): number {
-  return CLASS_BY_SIXTEENTHS[(length + LENGTH_BYTES + 15) >>> 4] as number
+  return CLASS_BY_EIGHTHS[(length + LENGTH_BYTES + 7) >>> 3] as number
 }
 
 class SizeClass {

@@ -64,8 +64,9 @@ t.test('classes: each value fits its slot with the length prefix, and the next s
       return
     }
   }
-  t.equal(arenaClassOf(14), 0, '14 bytes and a prefix fill a 16-byte slot')
-  t.equal(arenaClassOf(15), 1)
+  t.equal(arenaClassOf(6), 0, '6 bytes and a prefix fill an 8-byte slot')
+  t.equal(arenaClassOf(7), 1)
+  t.equal(ARENA_SLOT_BYTES[arenaClassOf(100)], 104, 'a 100-byte value takes 104 bytes')
   t.equal(ARENA_SLOT_BYTES.at(-1), ARENA_VALUE_BYTES_MAX + 2)
 })
 
