@@ -373,6 +373,9 @@ export class Keyspace {
     this.clock += 2
     const flushed = [...this.entries.keys()]
     this.entries.clear()
+    // The dropped entries' handles point into slabs that go now: unlike a
+    // delete, nothing reads them again (no op holds an entry across a
+    // FLUSHALL, and a running capture has read every value out above).
     this.arena.clear()
     this.buckets = null
     this.expiry.clear()
