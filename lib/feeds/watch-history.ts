@@ -25,8 +25,8 @@ export interface ChangeEvent {
 const EVENT_OVERHEAD_BYTES = 64
 
 /** What one event counts against the byte bound. */
-function sizeOf(key: string, value: StoredValue | null): number {
-  return key.length + (value?.length ?? 0) + EVENT_OVERHEAD_BYTES
+function sizeOf(keyLength: number, valueLength: number): number {
+  return keyLength + valueLength + EVENT_OVERHEAD_BYTES
 }
 
 /**
@@ -86,7 +86,7 @@ export class WatchHistory {
     else if (value !== null) handle = this.arena.allocBytes(value, 0, value.length)
     this.valueHandles[at] = handle
     if (handle < 0) this.values[at] = value
-    this.added(at, sizeOf(key, value))
+    this.added(at, sizeOf(key.length, value?.length ?? 0))
   }
 
   /** append with the value as `bytes[start, end)` (copied: the bytes may change after the call). */
@@ -95,7 +95,7 @@ export class WatchHistory {
     const handle = this.arena.allocBytes(bytes, start, end)
     this.valueHandles[at] = handle
     if (handle < 0) this.values[at] = storedValueOfRange(bytes, start, end)
-    this.added(at, key.length + (end - start) + EVENT_OVERHEAD_BYTES)
+    this.added(at, sizeOf(key.length, end - start))
   }
 
   /** Makes room for one more event and fills all but its value; the slot. */

@@ -34,6 +34,8 @@ const SNAPSHOT_VERSION_NO_CONFIG = 2
 /** The first format, strings only: still restored. */
 const SNAPSHOT_VERSION_STRINGS_ONLY = 1
 const TYPE_TAGS = ['string', 'hash', 'list', 'set', 'zset'] as const
+/** The type byte of a string value (TYPE_TAGS[0]); format version 1 had none and only strings. */
+const STRING_TAG = 0
 /** Session outcomes nest at most four arrays deep (LCS … IDX inside MULTI); far deeper means corruption. */
 const RESULT_DEPTH_MAX = 8
 
@@ -144,7 +146,7 @@ export class SnapshotEncoder {
       // An arena-held string is copied from its slab: no string made for it.
       const arenaLength = this.keyspace.arenaStringLength(entry)
       if (arenaLength >= 0) {
-        buf[pos] = 0
+        buf[pos] = STRING_TAG
         pos = buf.writeUInt32LE(arenaLength, pos + 1)
         pos += this.keyspace.copyArenaString(entry, buf, pos)
       } else pos = writeValue(buf, pos, entry.value)
@@ -196,7 +198,7 @@ function keysSectionBytes(ks: Keyspace): number {
 /** A type byte, then a string or a collection (see the format at the top). */
 function writeValue(buf: Buffer, at: number, value: Value): number {
   if (isString(value)) {
-    buf[at] = 0
+    buf[at] = STRING_TAG
     return writeStored(buf, at + 1, value)
   }
   let pos = at
@@ -347,9 +349,9 @@ function readKeys(r: ByteReader, keyspace: Keyspace, typed: boolean): void {
   const data = r.input
   for (let i = 0; i < count; i++) {
     const key = r.latin1('key')
-    const type = typed ? r.tag('value type', TYPE_TAGS.length) : 0
+    const type = typed ? r.tag('value type', TYPE_TAGS.length) : STRING_TAG
     let loaded: boolean
-    if (type === 0) {
+    if (type === STRING_TAG) {
       // The value straight from the snapshot's bytes: no view or string in between.
       const valueStart = r.skipBytes('value')
       const valueEnd = r.offset
