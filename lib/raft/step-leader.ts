@@ -66,6 +66,11 @@ export function tickLeader(r: Raft): void {
   if (r.heartbeatElapsed >= r.opts.heartbeatIntervalTicks) {
     r.heartbeatElapsed = 0
     broadcastHeartbeat(r, r.reads.seq)
+  } else if (r.reads.roundUnconfirmed()) {
+    // A read round asks only a quorum's worth of voters (askQuorum in
+    // read-only.ts); one of them may have stopped answering, so ask every
+    // voter once a tick until the round is confirmed.
+    broadcastHeartbeat(r, r.reads.seq)
   }
 }
 
@@ -189,7 +194,7 @@ export function sendCommit(r: Raft, to: NodeId, pr: Progress): void {
   if (!sendAppend(r, to, true)) sendHeartbeat(r, to, pr, r.reads.seq)
 }
 
-function sendHeartbeat(r: Raft, to: NodeId, pr: Progress, readSeq: number): void {
+export function sendHeartbeat(r: Raft, to: NodeId, pr: Progress, readSeq: number): void {
   // The leader never sends a commit beyond what it knows the follower holds.
   const commit = Math.min(pr.match, r.log.commit)
   if (commit > pr.commitSent) pr.commitSent = commit

@@ -38,7 +38,7 @@ t.test('§6.4 the read index is the commit index when the read arrived, released
   c.raft(leader).readIndex('r')
   const round = c.collect()
   t.same(c.node(leader).readStates, [], 'not before the round')
-  t.equal(ofType(round, 'Heartbeat').filter((m) => m.readSeq > 0).length, 2, 'a heartbeat round to both followers')
+  t.equal(ofType(round, 'Heartbeat').filter((m) => m.readSeq > 0).length, 1, 'a heartbeat to one follower: with the leader, a quorum')
   for (const m of round) c.deliver(m)
   c.stabilize()
   t.same(c.node(leader).readStates, [{ ctx: 'r', index: commit }])
@@ -49,7 +49,7 @@ t.test('§6.4 one quorum round serves every read queued before it', async (t) =>
   for (const ctx of ['a', 'b', 'c']) c.raft(leader).readIndex(ctx)
   const round = c.collect()
   const hbs = ofType(round, 'Heartbeat')
-  t.equal(hbs.length, 4, 'one heartbeat per follower for three reads')
+  t.equal(hbs.length, 2, 'one heartbeat to each of two followers (with the leader, a quorum of five) for three reads')
   t.equal(new Set(hbs.map((m) => m.readSeq)).size, 1, 'all in one round')
   for (const m of round) c.deliver(m)
   c.stabilize()
@@ -58,11 +58,34 @@ t.test('§6.4 one quorum round serves every read queued before it', async (t) =>
 
 t.test('§6.4 a read needs a quorum of acks, not all: one slow follower of three does not hold it back', async (t) => {
   const { c, leader, followers } = steady()
-  c.isolate(followers[0] as string)
+  c.raft(leader).readIndex('first')
+  const round = ofType(c.collect(), 'Heartbeat')
+  const asked = round[0]?.to as string
+  const other = followers.find((f) => f !== asked) as string
+  for (const m of round) c.deliver(m)
+  c.stabilize()
+  c.isolate(other)
   c.raft(leader).readIndex('r')
   c.stabilize()
-  t.match(c.node(leader).readStates, [{ ctx: 'r' }])
+  t.match(c.node(leader).readStates.map((r) => r.ctx), ['first', 'r'], 'the follower that answers is asked again and confirms it alone')
+  t.ok((c.node(leader).readStates[1]?.index ?? -1) >= 0)
+})
+
+t.test('§6.4 a read round asks only a quorum; when an asked follower does not answer, the next tick asks every voter', async (t) => {
+  const { c, leader, followers } = steady()
+  c.raft(leader).readIndex('r')
+  const round = ofType(c.collect(), 'Heartbeat')
+  t.equal(round.length, 1, 'one follower asked')
+  const other = followers.find((f) => f !== round[0]?.to)
+  c.isolate(round[0]?.to as string)
+  c.stabilize()
+  t.same(c.node(leader).readStates, [], 'not confirmed: the asked follower is gone')
+  c.tick(1, [leader])
+  c.stabilize()
+  t.match(c.node(leader).readStates, [{ ctx: 'r' }], 'confirmed by the other follower, asked at the tick')
   t.ok((c.node(leader).readStates[0]?.index ?? -1) >= 0)
+  c.raft(leader).readIndex('next')
+  t.match(ofType(c.collect(), 'Heartbeat').map((m) => m.to), [other], 'the next round asks the follower that answered')
 })
 
 t.test('§6.4 a read at a follower goes to the leader and comes back with the leader\'s commit index', async (t) => {
@@ -198,6 +221,8 @@ t.test('§6.4 a follower whose read is answered before it holds the read index i
   t.ok(w.ok && c.raft(leader).status().commit >= w.index, 'w committed through the leader and g')
   c.raft(f).readIndex('fr')
   c.stabilize()
+  c.tick(1, [leader]) // should the round have asked f alone, the tick asks g
+  c.stabilize()
   t.ok(w.ok && (c.node(f).readStates[0]?.index ?? -1) >= w.index, 'the read is answered with an index at or past w')
   t.ok(w.ok && c.raft(f).status().commit < w.index, 'f does not know w is committed yet')
   c.dropIf = null
@@ -208,7 +233,13 @@ t.test('§6.4 a follower whose read is answered before it holds the read index i
 
 t.test('§6.4 a follower that acks the read index during the read round is sent the commit index with the answer', async (t) => {
   const { c, leader, followers } = steady()
-  const [f, g] = followers as [string, string]
+  // A round asks the follower that confirmed the last one: a first read makes that g.
+  c.raft(leader).readIndex('first')
+  const firstRound = ofType(c.collect(), 'Heartbeat')
+  for (const m of firstRound) c.deliver(m)
+  c.stabilize()
+  const g = firstRound[0]?.to as string
+  const f = followers.find((id) => id !== g) as string
   const w = c.raft(leader).propose(data('w'))
   const held: Message[] = []
   c.dropIf = (m) => {
@@ -221,12 +252,12 @@ t.test('§6.4 a follower that acks the read index during the read round is sent 
   c.raft(f).readIndex('fr')
   for (const m of c.collect()) c.deliver(m) // the ReadIndex request
   const round = c.collect()
-  t.match(ofType(round, 'Heartbeat').map((m) => m.to).sort(), [f, g].sort(), 'the read round')
+  t.same(ofType(round, 'Heartbeat').map((m) => m.to), [g], 'the read round asks g')
   for (const m of held) c.deliver(m) // f receives w now, with the commit index from before w committed
   for (const m of c.collect()) c.deliver(m) // f's ack reaches the leader before the round completes
   t.ok(w.ok && c.raft(f).status().commit < w.index, 'f holds w but does not know it is committed')
-  for (const m of round) if (m.to === g) c.deliver(m)
-  c.stabilize() // no tick; the round's heartbeat to f stays lost
+  for (const m of round) c.deliver(m)
+  c.stabilize() // no tick: no heartbeat
   t.match(c.node(f).readStates, [{ ctx: 'fr' }])
   t.ok(w.ok && c.raft(f).status().applied >= w.index, 'f applied w with the answer, without waiting for the next heartbeat')
 })
