@@ -4,6 +4,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import type { FeedHub } from '../feeds/feed-hub.js'
 import { registerFeedMetrics } from '../feeds/feed-metrics.js'
+import { LatencyHistogram, RequestCounter } from './request-meters.js'
 import { unsafeSwitchNames } from '../config/node-config.js'
 import type { Replica } from '../replica/replica.js'
 
@@ -11,13 +12,11 @@ const roleCodes = { follower: 0, precandidate: 1, candidate: 2, leader: 3 } as c
 
 export class NodeMetrics {
   readonly registry = new Registry()
-  readonly requests: Counter<'command' | 'outcome'>
-  readonly writeLatency: Histogram
-  readonly readLatency: Histogram
+  readonly requests: RequestCounter
+  readonly writeLatency: LatencyHistogram
+  readonly readLatency: LatencyHistogram
   readonly fsyncLatency: Histogram
   private clientCount: () => number = () => 0
-  /** Bounded: commands and outcomes come from fixed sets (operation names, error codes). */
-  private readonly requestChildren = new Map<string, Counter.Internal>()
 
   constructor(replica: Replica, withProcessMetrics: boolean) {
     const registry = this.registry
@@ -43,10 +42,10 @@ export class NodeMetrics {
       for (const name of unsafeSwitchNames) this.set({ switch: name }, switchesOn.includes(name) ? 1 : 0)
     } })
     new Gauge({ name: 'raftkv_keys', help: 'Keys in the state machine', registers: [registry], collect() { this.set(replica.keyCount()) } })
-    this.requests = new Counter({ name: 'raftkv_requests_total', help: 'Client requests by command (state machine operation) and outcome', labelNames: ['command', 'outcome'], registers: [registry] })
+    this.requests = new RequestCounter(registry)
     const latencyBuckets = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]
-    this.writeLatency = new Histogram({ name: 'raftkv_write_latency_seconds', help: 'Client write latency from request to committed and applied', buckets: latencyBuckets, registers: [registry] })
-    this.readLatency = new Histogram({ name: 'raftkv_read_latency_seconds', help: 'Client read latency, ReadIndex barrier included', buckets: latencyBuckets, registers: [registry] })
+    this.writeLatency = new LatencyHistogram('raftkv_write_latency_seconds', 'Client write latency from request to committed and applied', latencyBuckets, registry)
+    this.readLatency = new LatencyHistogram('raftkv_read_latency_seconds', 'Client read latency, ReadIndex barrier included', latencyBuckets, registry)
     this.fsyncLatency = new Histogram({ name: 'raftkv_fsync_seconds', help: 'Time to write and fsync one batch of the log', buckets: [0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1], registers: [registry] })
     const batchEntries = new Histogram({ name: 'raftkv_batch_entries', help: 'Entries per fsynced batch (group commit)', buckets: [0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024], registers: [registry] })
     const fsync = this.fsyncLatency
@@ -64,19 +63,9 @@ export class NodeMetrics {
     new Gauge({ name: 'raftkv_client_connections', help: 'Open RESP client connections', registers: [registry], collect() { this.set(self.clientCount()) } })
   }
 
-  /**
-   * Counts one request. prom-client hashes the label object on every inc();
-   * the labelled child is looked up once per (command, outcome) instead, as
-   * this runs for every client request.
-   */
+  /** Counts one request (every client request: see request-meters.ts). */
   countRequest(command: string, outcome: string): void {
-    const key = `${command}\u0000${outcome}`
-    let child = this.requestChildren.get(key)
-    if (child === undefined) {
-      child = this.requests.labels(command, outcome)
-      this.requestChildren.set(key, child)
-    }
-    child.inc()
+    this.requests.count(command, outcome)
   }
 
   /** The RESP server exists after the metrics: it hands over its counter here. */

@@ -3,7 +3,6 @@
 // fsync rates with latency quantiles (one sample a second, read from the
 // /metrics histograms), leader changes and term bumps, snapshot counts.
 // Everything is bounded: a fixed number of samples and of changes.
-import type { Histogram } from 'prom-client'
 import type { Replica } from '../replica/replica.js'
 import type { LeaderChange, LoadSample, MemberDetail, SnapshotCount, StatusDetail } from '../server/http/status-body.js'
 import { countBetween, quantileBetween, readingFrom, type HistogramReading } from './histogram-window.js'
@@ -180,6 +179,7 @@ export class StatusRecorder {
   }
 }
 
-async function reading(histogram: Histogram): Promise<HistogramReading> {
+/** prom-client's histograms and ours (request-meters.ts) answer get() alike. */
+async function reading(histogram: { get(): Promise<{ values: Parameters<typeof readingFrom>[0] }> }): Promise<HistogramReading> {
   return readingFrom((await histogram.get()).values)
 }
