@@ -6,13 +6,15 @@
 // core; with the core from before the fix (the 'follow-listed-leaders-only'
 // variant) the replaced-members liveness check must fail them, or this test
 // no longer reaches what it is about. Found by a search over seeds 1-400 with
-// that core: 3, 144, 168, 372, 379 and 393 fail it.
+// that core: 3, 144, 168, 372, 379 and 393 failed it. Once ReadIndex rounds
+// asked only a quorum of voters, the message pattern moved: 3, 37, 53, 130,
+// 350, 372 and 393 fail it, and 144 and 168 no longer do.
 import t from 'tap'
 import { runSeed, seedOptions } from './run-seeds.js'
 import { ciProfile } from './sim-ci.js'
 import { followsOnlyListedLeaders } from './sim-variants.js'
 
-const seeds = [3, 144, 168]
+const seeds = [3, 372, 393]
 
 for (const seed of seeds) {
   t.test(`seed ${seed}: every member replaced in a chain becomes a caught-up voter again`, async (t) => {
