@@ -4,7 +4,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import type { FeedHub } from '../feeds/feed-hub.js'
 import { registerFeedMetrics } from '../feeds/feed-metrics.js'
-import { LatencyHistogram, RequestCounter } from './request-meters.js'
+import { PlainHistogram, RequestCounter } from './request-meters.js'
 import { unsafeSwitchNames } from '../config/node-config.js'
 import type { Replica } from '../replica/replica.js'
 
@@ -13,9 +13,9 @@ const roleCodes = { follower: 0, precandidate: 1, candidate: 2, leader: 3 } as c
 export class NodeMetrics {
   readonly registry = new Registry()
   readonly requests: RequestCounter
-  readonly writeLatency: LatencyHistogram
-  readonly readLatency: LatencyHistogram
-  readonly fsyncLatency: Histogram
+  readonly writeLatency: PlainHistogram
+  readonly readLatency: PlainHistogram
+  readonly fsyncLatency: PlainHistogram
   private clientCount: () => number = () => 0
 
   constructor(replica: Replica, withProcessMetrics: boolean) {
@@ -44,10 +44,11 @@ export class NodeMetrics {
     new Gauge({ name: 'raftkv_keys', help: 'Keys in the state machine', registers: [registry], collect() { this.set(replica.keyCount()) } })
     this.requests = new RequestCounter(registry)
     const latencyBuckets = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]
-    this.writeLatency = new LatencyHistogram('raftkv_write_latency_seconds', 'Client write latency from request to committed and applied', latencyBuckets, registry)
-    this.readLatency = new LatencyHistogram('raftkv_read_latency_seconds', 'Client read latency, ReadIndex barrier included', latencyBuckets, registry)
-    this.fsyncLatency = new Histogram({ name: 'raftkv_fsync_seconds', help: 'Time to write and fsync one batch of the log', buckets: [0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1], registers: [registry] })
-    const batchEntries = new Histogram({ name: 'raftkv_batch_entries', help: 'Entries per fsynced batch (group commit)', buckets: [0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024], registers: [registry] })
+    this.writeLatency = new PlainHistogram('raftkv_write_latency_seconds', 'Client write latency from request to committed and applied', latencyBuckets, registry)
+    this.readLatency = new PlainHistogram('raftkv_read_latency_seconds', 'Client read latency, ReadIndex barrier included', latencyBuckets, registry)
+    // Observed once per persist: with one client, once per write on every node.
+    this.fsyncLatency = new PlainHistogram('raftkv_fsync_seconds', 'Time to write and fsync one batch of the log', [0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1], registry)
+    const batchEntries = new PlainHistogram('raftkv_batch_entries', 'Entries per fsynced batch (group commit)', [0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024], registry)
     const fsync = this.fsyncLatency
     replica.on('persisted', (ms, entries) => {
       fsync.observe(ms / 1000)

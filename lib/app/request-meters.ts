@@ -1,6 +1,7 @@
-// The per-request metrics (request counts by command and outcome, write and
-// read latency), counted in plain numbers and typed arrays and handed to
-// prom-client only when /metrics or the status page reads them. prom-client
+// The metrics counted per request or per persist (request counts by command
+// and outcome; write, read and fsync latency; entries per batch), counted in
+// plain numbers and typed arrays and handed to prom-client only when
+// /metrics or the status page reads them. prom-client
 // stays the registry and the text format; what it cost per request was an
 // object, a closure and a label hash for each observe() and inc(), a
 // measurable share of a GET's CPU on the leader (bench/README.md).
@@ -17,11 +18,11 @@ export interface HistogramValues {
 }
 
 /**
- * A label-free Prometheus histogram whose observe() allocates nothing:
+ * A Prometheus histogram without labels whose observe() allocates nothing:
  * counts per bucket in a Float64Array, found by a scan of the (few) bounds.
  * Registered with prom-client's registry as a metric of its own.
  */
-export class LatencyHistogram {
+export class PlainHistogram {
   readonly type = 'histogram'
   readonly aggregator = 'sum'
   private readonly upperBounds: Float64Array

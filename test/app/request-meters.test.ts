@@ -3,7 +3,7 @@
 // and the status page depend on the format, not on who counted.
 import t from 'tap'
 import { Counter, Histogram, Registry } from 'prom-client'
-import { LatencyHistogram, RequestCounter } from '../../lib/app/request-meters.js'
+import { PlainHistogram, RequestCounter } from '../../lib/app/request-meters.js'
 import { readingFrom } from '../../lib/app/histogram-window.js'
 
 const buckets = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]
@@ -14,7 +14,7 @@ t.test('a latency histogram formats the same text as prom-client\'s Histogram fo
   const ours = new Registry()
   const theirs = new Registry()
   for (const r of [ours, theirs]) r.setDefaultLabels({ node: 'n1' })
-  const h = new LatencyHistogram('x_seconds', 'help text', buckets, ours)
+  const h = new PlainHistogram('x_seconds', 'help text', buckets, ours)
   const reference = new Histogram({ name: 'x_seconds', help: 'help text', buckets, registers: [theirs] })
   for (const v of observations) {
     h.observe(v)
@@ -26,13 +26,13 @@ t.test('a latency histogram formats the same text as prom-client\'s Histogram fo
 t.test('a latency histogram with no observations reads out zeros, as prom-client\'s does', async (t) => {
   const ours = new Registry()
   const theirs = new Registry()
-  new LatencyHistogram('x_seconds', 'h', buckets, ours)
+  new PlainHistogram('x_seconds', 'h', buckets, ours)
   new Histogram({ name: 'x_seconds', help: 'h', buckets, registers: [theirs] })
   t.equal(await ours.metrics(), await theirs.metrics())
 })
 
 t.test('the status page reads a latency histogram like a prom-client one', async (t) => {
-  const h = new LatencyHistogram('x_seconds', 'h', buckets, new Registry())
+  const h = new PlainHistogram('x_seconds', 'h', buckets, new Registry())
   const reference = new Histogram({ name: 'x_seconds', help: 'h', buckets, registers: [] })
   for (const v of observations) {
     h.observe(v)
@@ -42,7 +42,7 @@ t.test('the status page reads a latency histogram like a prom-client one', async
 })
 
 t.test('a histogram refuses buckets that do not ascend', async (t) => {
-  t.throws(() => new LatencyHistogram('x', 'h', [0.1, 0.1], new Registry()), /ascend/)
+  t.throws(() => new PlainHistogram('x', 'h', [0.1, 0.1], new Registry()), /ascend/)
 })
 
 t.test('request counts read out as prom-client counters by command and outcome, and keep adding up across scrapes', async (t) => {
