@@ -128,6 +128,8 @@ export class SimCluster implements SimNodeEnv {
   now = 0
   tick = 0
   private faultsOn = true
+  /** Set for the replaced-members check: no client writes or reads from then on. */
+  private clientsPaused = false
   private partitionEndsAtTick = -1
   private readSeq = 0
   private writeSeq = 0
@@ -195,7 +197,7 @@ export class SimCluster implements SimNodeEnv {
     // The runtime promotes caught-up learners; seeds from before chains leave it to the random operator until the calm.
     if (this.weather.replacementChainProbability > 0 || !this.faultsOn) this.promoteRejoined()
     if (this.faultsOn && this.weather.replacementChainProbability > 0 && this.chain.chance(this.weather.replacementChainProbability)) this.chainReplacement()
-    this.clientActions()
+    if (!this.clientsPaused) this.clientActions()
     const base = this.tick * timeUnitsPerTick
     for (let unit = 0; unit < timeUnitsPerTick; unit++) {
       this.now = base + unit
@@ -757,6 +759,14 @@ export class SimCluster implements SimNodeEnv {
    * never catch up leaves the cluster a voter short for good (issue 21).
    */
   private checkReplacedCaughtUp(): void {
+    // Clients stop writing for this check. Under open-loop writes a learner
+    // gains on the log only by its replication rate minus the write rate,
+    // and with one entry per append and one in flight (some weathers) the
+    // two are close: seed 400743 left a learner 19 entries behind a log that
+    // had grown from 101 to 1,000 entries during the bound below, which
+    // assumes a fixed log. A learner that cannot outrun the writes is not
+    // what this check is about; one that never catches up still fails it.
+    this.clientsPaused = true
     const e = this.weather.raft.electionTimeoutTicks ?? 10
     const leader = this.leader()
     const lastIndex = leader === null ? 0 : (this.statusOf.get(leader.id) as RaftStatus).lastIndex
