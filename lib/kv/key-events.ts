@@ -59,10 +59,10 @@ export interface KvEventSink {
   keyEvent(index: number, event: string, typeClass: KvEventClass, key: string, value: StoredValue | null): void
   /**
    * The same with a string value as `bytes[start, end)`, valid only during
-   * the call (a SET's value, read from its log entry). Absent: keyEvent is
-   * called with a string.
+   * the call (a SET's value, read from its log entry): a sink that keeps the
+   * value copies the bytes, and no string is made per event.
    */
-  keyEventBytes?(index: number, event: string, typeClass: KvEventClass, key: string, bytes: Buffer, start: number, end: number): void
+  keyEventBytes(index: number, event: string, typeClass: KvEventClass, key: string, bytes: Buffer, start: number, end: number): void
   /** A PUBLISH applied at `index`. */
   message(index: number, channel: Buffer, message: Buffer): void
   /**

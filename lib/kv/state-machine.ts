@@ -19,7 +19,7 @@ import {
 import { PlainSetReader, decodeEnvelope } from './command-codec.js'
 import { KvDecodeError } from './errors.js'
 import type { KvEventClass, KvEventSink, NotifyKeyEvent } from './key-events.js'
-import { Keyspace, storedValueOfRange, type StoredValue } from './keyspace.js'
+import { Keyspace, type StoredValue } from './keyspace.js'
 import { scanKeys } from './keyspace-scan.js'
 import { KEY_BYTES_MAX, applyOp, applySetFields, isReadOnlyOp, readOp } from './ops.js'
 import { SessionTable } from './session-table.js'
@@ -50,10 +50,7 @@ export class KvStateMachine {
     },
     {
       bytes: (event: string, typeClass: KvEventClass, key: string, bytes: Buffer, start: number, end: number): void => {
-        const sink = this.sink
-        if (sink === null) return
-        if (sink.keyEventBytes !== undefined) sink.keyEventBytes(this.applyingIndex, event, typeClass, key, bytes, start, end)
-        else sink.keyEvent(this.applyingIndex, event, typeClass, key, storedValueOfRange(bytes, start, end))
+        this.sink?.keyEventBytes(this.applyingIndex, event, typeClass, key, bytes, start, end)
       },
     },
   )

@@ -19,6 +19,9 @@ function recording(sm: KvStateMachine): { seen: Seen[]; resets: number[] } {
     keyEvent: (index, event, typeClass, key, value) => {
       seen.push({ index, event, typeClass, key, value: value === null ? null : value.toString('latin1') })
     },
+    keyEventBytes: (index, event, typeClass, key, bytes, start, end) => {
+      seen.push({ index, event, typeClass, key, value: bytes.toString('latin1', start, end) })
+    },
     message: () => {},
     reset: (index) => resets.push(index),
   }
@@ -143,6 +146,6 @@ t.test('a sink attached to a state restored from a snapshot hears the notify-key
   d.one({ t: 'call', name: 'config-set', args: [b('notify-keyspace-events'), b('KEA')], seed: 0 })
   const restored = KvStateMachine.restore(d.sm.snapshot())
   const heard: [string, string][] = []
-  restored.setEventSink({ keyEvent: () => {}, message: () => {}, reset: () => {}, config: (_index, name, value) => heard.push([name, value]) })
+  restored.setEventSink({ keyEvent: () => {}, keyEventBytes: () => {}, message: () => {}, reset: () => {}, config: (_index, name, value) => heard.push([name, value]) })
   t.same(heard, [['notify-keyspace-events', 'AKE']], 'told at once, in the form CONFIG GET shows')
 })
