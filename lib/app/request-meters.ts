@@ -1,10 +1,10 @@
 // The metrics counted per request or per persist (request counts by command
 // and outcome; write, read and fsync latency; entries per batch), counted in
 // plain numbers and typed arrays and handed to prom-client only when
-// /metrics or the status page reads them. prom-client
-// stays the registry and the text format; what it cost per request was an
-// object, a closure and a label hash for each observe() and inc(), a
-// measurable share of a GET's CPU on the leader (bench/README.md).
+// /metrics or the status page reads them. prom-client stays the registry
+// and the text format; what it cost per request was an object, a closure
+// and a label hash for each observe() and inc(), a measurable share of a
+// GET's CPU on the leader (bench/README.md, section 23).
 import type { Registry } from 'prom-client'
 import { Counter } from 'prom-client'
 
@@ -72,10 +72,8 @@ export class PlainHistogram {
 export class RequestCounter {
   /** Requests since the last collection, by outcome, then by command. */
   private readonly pending = new Map<string, Map<string, number>>()
-  private readonly ok = new Map<string, number>()
 
   constructor(registry: Registry) {
-    this.pending.set('ok', this.ok)
     const pending = this.pending
     new Counter({
       name: 'raftkv_requests_total',
@@ -92,7 +90,7 @@ export class RequestCounter {
   }
 
   count(command: string, outcome: string): void {
-    let byCommand = outcome === 'ok' ? this.ok : this.pending.get(outcome)
+    let byCommand = this.pending.get(outcome)
     if (byCommand === undefined) {
       byCommand = new Map()
       this.pending.set(outcome, byCommand)
