@@ -169,7 +169,13 @@ export class Raft {
       // believing it leads.
       this.send({ type: 'AppendResp', from: this.id, to: m.from, term: this.term, reject: true, index: 0, hintIndex: 0, hintTerm: 0 })
     } else if (m.type === 'PreVote') {
-      this.send({ type: 'PreVoteResp', from: this.id, to: m.from, term: this.term, reject: true })
+      this.send({ type: 'PreVoteResp', from: this.id, to: m.from, term: this.term, reject: true }, m.fromIncarnation ?? '')
+    } else if (m.type === 'Vote') {
+      // Figure 2 again. Silence left a candidate behind in term for good when
+      // we campaign in a configuration that does not ask it (it is a learner
+      // in ours) and it needs our vote (simulator seed 15504): each of its
+      // requests arrived below our term, and ours never reached it.
+      this.send({ type: 'VoteResp', from: this.id, to: m.from, term: this.term, reject: true }, m.fromIncarnation ?? '')
     } else if (m.type === 'ReadIndex') {
       // Asked as the leader of a term that is over: fail the read now (the
       // asker retries) rather than leave it waiting for an answer that never comes.
@@ -199,8 +205,9 @@ export class Raft {
   }
 
   private handleVoteRequest(m: VoteRequest): void {
+    const candidateListed = sameIncarnation(m.fromIncarnation ?? '', this.incarnationOf(m.from))
     const canVote =
-      this.vote === m.from ||
+      (this.vote === m.from && candidateListed) ||
       (this.vote === '' && this.leader === null) ||
       (m.type === 'PreVote' && m.term > this.term)
     // A node that knows no configuration (joining, or wiped and restarted
@@ -209,16 +216,18 @@ export class Raft {
     const knowsConfig = this.log.config().members.length > 0
     const grant = canVote && knowsConfig && this.log.isUpToDate(m.lastIndex, m.lastTerm)
     const respType = m.type === 'Vote' ? 'VoteResp' : 'PreVoteResp'
+    // The answer goes to the incarnation that asked, whichever one our configuration lists.
+    const candidateIncarnation = m.fromIncarnation ?? ''
     if (grant) {
       // A granted PreVote answers in the term it asked about, so the
       // pre-candidate counts it without anyone's term moving.
-      this.send({ type: respType, from: this.id, to: m.from, term: m.term, reject: false })
+      this.send({ type: respType, from: this.id, to: m.from, term: m.term, reject: false }, candidateIncarnation)
       if (m.type === 'Vote') {
         this.electionElapsed = 0
         this.vote = m.from
       }
     } else {
-      this.send({ type: respType, from: this.id, to: m.from, term: this.term, reject: true })
+      this.send({ type: respType, from: this.id, to: m.from, term: this.term, reject: true }, candidateIncarnation)
     }
   }
 
@@ -326,7 +335,7 @@ export class Raft {
       this.stamps.noteForOtherIncarnation(m)
       return false
     }
-    if (!sameIncarnation(m.fromIncarnation ?? '', this.incarnationOf(m.from)) && !this.addressedByNewerConfig(m)) {
+    if (!sameIncarnation(m.fromIncarnation ?? '', this.incarnationOf(m.from)) && !this.addressedByNewerConfig(m) && !this.asksVoteOfThisIncarnation(m)) {
       this.stamps.noteFromStaleIncarnation()
       return false
     }
@@ -350,14 +359,36 @@ export class Raft {
    * configuration lists this incarnation of it (the to-stamp proves the
    * sender's does; the leader checks our reply's from-stamp against its own
    * configuration). Term rules still apply first: a stale leader's lower term
-   * is answered with ours. Votes are untouched: a vote request or a vote
-   * still needs both stamps to match the receiver's configuration, so a
-   * wiped node's vote is never counted as its predecessor's, and a wiped
-   * node never votes for a member its log lists under another incarnation.
+   * is answered with ours. A vote (the answer) still needs both stamps to
+   * match the candidate's configuration, so a wiped node's vote is never
+   * counted as its predecessor's; a vote request is asksVoteOfThisIncarnation's.
    * Overridable so the simulator can build the variant without it and see it fail.
    */
   addressedByNewerConfig(m: Message): boolean {
     return fromLeader(m) && this.incarnation !== '' && m.toIncarnation === this.incarnation
+  }
+
+  /**
+   * A vote request stamped for exactly this incarnation of us is answered
+   * even when our configuration lists another incarnation of the candidate
+   * (runtime seed 402492): the candidate's log names us as we are, so ours
+   * is the older log about it, and we may be a voter the only quorum left
+   * needs. Refusing it left four voters, one wiped and one stale, with no
+   * leader for good: the stale one could only catch up from a leader it
+   * would not help elect.
+   *
+   * Why this is safe: our answer is stamped for the incarnation that asked
+   * (handleVoteRequest), so it is counted by that candidate alone, and
+   * only if its configuration lists us as we are (its from-stamp check);
+   * what the vote asserts, that our log is no newer than the candidate's,
+   * is about our own durable log, which no wipe has touched. What our vote
+   * record cannot tell apart is two incarnations of one id: it holds the
+   * id, not the incarnation. So a candidate our configuration does not list
+   * gets a vote only if we have given none in this term (handleVoteRequest),
+   * never the repeat a candidate we listed may have.
+   */
+  asksVoteOfThisIncarnation(m: Message): boolean {
+    return (m.type === 'Vote' || m.type === 'PreVote') && this.incarnation !== '' && m.toIncarnation === this.incarnation
   }
 
   /**
@@ -404,10 +435,9 @@ export class Raft {
     return this.incarnationOf(to)
   }
 
-  /** Queues `m`, stamped with our incarnation and the one the receiver goes by (see receiverIncarnation). */
-  send(unstamped: UnstampedMessage): void {
+  /** Queues `m`, stamped with our incarnation and the one the receiver goes by (see receiverIncarnation), unless the caller names it. */
+  send(unstamped: UnstampedMessage, toIncarnation: Incarnation = this.receiverIncarnation(unstamped.to)): void {
     // Unstamped<Message> spread back with both stamps is a Message; TypeScript cannot see through the distributive Omit.
-    const toIncarnation = this.receiverIncarnation(unstamped.to)
     const m = (
       this.clockStampMs === 0
         ? { ...unstamped, fromIncarnation: this.incarnation, toIncarnation }

@@ -2,7 +2,8 @@
 // NodeId with a new incarnation. Every message is stamped with the sender's
 // incarnation and the one the sender's configuration holds for the receiver;
 // a node drops messages meant for another incarnation of itself, and messages
-// from an incarnation of the sender that its own configuration does not list.
+// from an incarnation of the sender that its own configuration does not list
+// (but for leader messages and vote requests stamped for it exactly: below).
 // Without this, a wiped node still catching up could vote for (or ack appends
 // from) a stale member whose log lists its previous incarnation, and that
 // member could lead without committed entries (simulator seed 4471).
@@ -77,10 +78,49 @@ t.test('appends, heartbeats, snapshots and TimeoutNow stamped for an old incarna
 t.test('a request from an incarnation of the sender that our configuration does not list is dropped', async (t) => {
   // n1's log lists n3 at c1; the sender is n3's next incarnation c2.
   const r = lone('n1', stateOf(members, 3), { ...classic, incarnation: 'a1' })
-  r.step({ type: 'Vote', from: 'n3', to: 'n1', term: 2, lastIndex: 3, lastTerm: 1, transfer: false, fromIncarnation: 'c2', toIncarnation: 'a1' })
+  r.step({ type: 'ReadIndex', from: 'n3', to: 'n1', term: 2, ctx: 'q1', fromIncarnation: 'c2', toIncarnation: 'a1' })
   t.same(messagesOf(drain(r)), [])
   t.equal(r.status().droppedFromStaleIncarnation, 1)
-  t.equal(r.status().term, 1)
+  t.equal(r.status().term, 1, 'its term is not taken')
+})
+
+// Runtime seed 402492: a voter back from an outage whose log lists the
+// previous incarnation of a member replaced meanwhile. When the only quorum
+// left needs its vote, refusing that member elects no one, for good.
+
+t.test('a vote request from an incarnation our configuration does not list is answered, to the incarnation that asked', async (t) => {
+  // n1's log lists n3 at c1; n3 was replaced (c2), and c2's log lists n1 as a1.
+  const r = lone('n1', stateOf(members, 3), { ...classic, incarnation: 'a1' })
+  r.step({ type: 'Vote', from: 'n3', to: 'n1', term: 2, lastIndex: 9, lastTerm: 2, transfer: false, fromIncarnation: 'c2', toIncarnation: 'a1' })
+  t.match(ofType(messagesOf(drain(r)), 'VoteResp'), [{ to: 'n3', reject: false, term: 2, fromIncarnation: 'a1', toIncarnation: 'c2' }])
+  t.equal(r.status().vote, 'n3')
+  t.equal(r.status().droppedFromStaleIncarnation, 0)
+})
+
+t.test('a pre-vote request from an incarnation our configuration does not list is answered, to the incarnation that asked', async (t) => {
+  const r = lone('n1', stateOf(members, 3), { incarnation: 'a1' })
+  r.step({ type: 'PreVote', from: 'n3', to: 'n1', term: 2, lastIndex: 9, lastTerm: 2, transfer: false, fromIncarnation: 'c2', toIncarnation: 'a1' })
+  t.match(ofType(messagesOf(drain(r)), 'PreVoteResp'), [{ to: 'n3', reject: false, term: 2, toIncarnation: 'c2' }])
+  t.equal(r.status().term, 1, 'a pre-vote moves no term')
+})
+
+t.test('a vote request from an unlisted incarnation stamped for another incarnation of us is still dropped', async (t) => {
+  const r = lone('n1', stateOf(members, 3), { ...classic, incarnation: 'a2' })
+  r.step({ type: 'Vote', from: 'n3', to: 'n1', term: 2, lastIndex: 9, lastTerm: 2, transfer: false, fromIncarnation: 'c2', toIncarnation: 'a1' })
+  t.same(messagesOf(drain(r)), [])
+  t.equal(r.status().droppedForOtherIncarnation, 1)
+})
+
+t.test('a vote given in this term is not given again to an incarnation of the same member that our configuration does not list', async (t) => {
+  // Our vote record holds n3's id, not which incarnation of n3 it went to.
+  const r = lone('n1', stateOf(members, 3), { ...classic, incarnation: 'a1' })
+  const ask = { type: 'Vote', from: 'n3', to: 'n1', term: 2, lastIndex: 9, lastTerm: 2, transfer: false, toIncarnation: 'a1' } as const
+  r.step({ ...ask, fromIncarnation: 'c1' })
+  t.match(ofType(messagesOf(drain(r)), 'VoteResp'), [{ reject: false, toIncarnation: 'c1' }], 'the listed incarnation gets the vote')
+  r.step({ ...ask, fromIncarnation: 'c2' })
+  t.match(ofType(messagesOf(drain(r)), 'VoteResp'), [{ reject: true, toIncarnation: 'c2' }], 'its successor does not get it again')
+  r.step({ ...ask, fromIncarnation: 'c1' })
+  t.match(ofType(messagesOf(drain(r)), 'VoteResp'), [{ reject: false, toIncarnation: 'c1' }], 'the listed incarnation asking again does (a lost answer)')
 })
 
 t.test('a leader ignores an append response from a stale incarnation', async (t) => {
@@ -202,12 +242,11 @@ t.test('heartbeats and ReadIndex requests reach the replaced leader too', async 
   t.match(ofType(ms, 'ReadIndex'), [{ to: 'n2', ctx: 'q1', toIncarnation: 'b2' }])
 })
 
-t.test('a vote request from the replaced member is still dropped while our log lists its previous incarnation', async (t) => {
+t.test('a vote request from the replaced member is answered too, to the incarnation that asked', async (t) => {
   const r = lone('n3', stateOf(members, 3), { ...classic, incarnation: 'c2' })
   r.step({ type: 'Vote', from: 'n2', to: 'n3', term: 2, lastIndex: 9, lastTerm: 2, transfer: false, fromIncarnation: 'b2', toIncarnation: 'c2' })
-  t.same(messagesOf(drain(r)), [], 'no vote for a member our log names under another incarnation')
-  t.equal(r.status().droppedFromStaleIncarnation, 1)
-  t.equal(r.status().term, 1, 'its term is not taken either')
+  t.match(ofType(messagesOf(drain(r)), 'VoteResp'), [{ to: 'n2', reject: false, fromIncarnation: 'c2', toIncarnation: 'b2' }])
+  t.equal(r.status().term, 2)
 })
 
 t.test('a leader message from an unlisted incarnation that does not name ours exactly is still dropped', async (t) => {

@@ -24,6 +24,10 @@ const findings: readonly { seed: number; what: string }[] = [
     seed: 100742,
     what: "(the simulator's own disk) a write left in flight by a killed process came back at a later power loss over the next boot's records, and start-up refused the log as corrupt",
   },
+  {
+    seed: 402492,
+    what: "a voter back from an outage, whose log lists the previous incarnation of a member replaced meanwhile, answers that member's vote requests (four voters, one wiped: the only quorum left needed its vote, and it elected no one for good)",
+  },
 ]
 
 for (const f of findings) {

@@ -53,8 +53,28 @@ class FollowsOnlyListedLeaders extends Raft {
 
 export const followsOnlyListedLeaders: CoreFactory = (options, initial) => new RaftNode(options, initial, (o, i) => new FollowsOnlyListedLeaders(o, i))
 
-export type VariantName = 'forget-vote' | 'send-before-persist' | 'commit-previous-term' | 'ignore-incarnation' | 'follow-listed-leaders-only'
-export const variantNames: readonly VariantName[] = ['forget-vote', 'send-before-persist', 'commit-previous-term', 'ignore-incarnation', 'follow-listed-leaders-only']
+/**
+ * The core before runtime seed 402492's fix: a vote request from an
+ * incarnation of the candidate that the voter's configuration does not list
+ * is dropped. A voter that was down while the candidate was replaced then
+ * helps elect no one, and when the only quorum left needs it, no leader is
+ * ever elected (the stale voter could only catch up from one).
+ */
+class RefusesUnlistedCandidates extends Raft {
+  override asksVoteOfThisIncarnation(_m: Message): boolean {
+    return false
+  }
+}
+
+export const refusesUnlistedCandidates: CoreFactory = (options, initial) => new RaftNode(options, initial, (o, i) => new RefusesUnlistedCandidates(o, i))
+
+/** Weather for the replacement variants: members wiped and replaced, in chains and while others are down. */
+export const replacementWeather = Object.freeze({ memberWipeProbability: 0.01, replacementChainProbability: 0.1 })
+
+export type VariantName = 'forget-vote' | 'send-before-persist' | 'commit-previous-term' | 'ignore-incarnation' | 'follow-listed-leaders-only' | 'refuse-unlisted-candidates'
+export const variantNames: readonly VariantName[] = [
+  'forget-vote', 'send-before-persist', 'commit-previous-term', 'ignore-incarnation', 'follow-listed-leaders-only', 'refuse-unlisted-candidates',
+]
 
 /** The options that turn a seed's run into the broken variant. */
 export function variantOptions(name: VariantName): Omit<SimOptions, 'seed'> {
@@ -105,8 +125,10 @@ export function variantOptions(name: VariantName): Omit<SimOptions, 'seed'> {
       // Chains of replacements, and logs long enough to arrive in several appends.
       return {
         coreFactory: followsOnlyListedLeaders,
-        weatherPatch: { memberWipeProbability: 0.01, replacementChainProbability: 0.1 },
+        weatherPatch: replacementWeather,
         raftPatch: { appendEntriesMax: 2 },
       }
+    case 'refuse-unlisted-candidates':
+      return { coreFactory: refusesUnlistedCandidates, weatherPatch: replacementWeather }
   }
 }
