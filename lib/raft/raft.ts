@@ -132,7 +132,7 @@ export class Raft {
   step(m: Message): void {
     if (m.to !== this.id) return
     if (!this.stampsMatch(m)) return
-    if (!this.fromKnownMember(m.from) && !(fromLeader(m) && this.mayFollowStranger(m.from))) return
+    if (!this.fromKnownMember(m.from) && !(fromLeader(m) && this.mayFollowStranger(m.from)) && !this.strangerMayKnowMore(m)) return
     if (m.term > this.term) {
       if (!this.stepHigherTerm(m)) return
     } else if (m.term < this.term) {
@@ -205,7 +205,7 @@ export class Raft {
   }
 
   private handleVoteRequest(m: VoteRequest): void {
-    const candidateListed = sameIncarnation(m.fromIncarnation ?? '', this.incarnationOf(m.from))
+    const candidateListed = this.fromKnownMember(m.from) && sameIncarnation(m.fromIncarnation ?? '', this.incarnationOf(m.from))
     const canVote =
       (this.vote === m.from && candidateListed) ||
       (this.vote === '' && this.leader === null) ||
@@ -384,8 +384,9 @@ export class Raft {
    * is about our own durable log, which no wipe has touched. What our vote
    * record cannot tell apart is two incarnations of one id: it holds the
    * id, not the incarnation. So a candidate our configuration does not list
-   * gets a vote only if we have given none in this term (handleVoteRequest),
-   * never the repeat a candidate we listed may have.
+   * (under this incarnation, or at all: strangerMayKnowMore) gets a vote
+   * only if we have given none in this term (handleVoteRequest), never the
+   * repeat a candidate we listed may have.
    */
   asksVoteOfThisIncarnation(m: Message): boolean {
     return (m.type === 'Vote' || m.type === 'PreVote') && this.incarnation !== '' && m.toIncarnation === this.incarnation
@@ -418,6 +419,20 @@ export class Raft {
   private mayFollowStranger(from: NodeId): boolean {
     if (this.role === 'leader') return false
     return this.leader === from || !this.inLease()
+  }
+
+  /**
+   * A vote request from outside our configuration is heard when it names
+   * this incarnation of us exactly and the candidate's log is at least as up
+   * to date as ours (core seed 59058; runtime seed 402492 had it too): its
+   * configuration then lists us, and its log holds every entry ours does and
+   * may hold configurations we have not seen, the one that adds it among
+   * them. A removed member's log never qualifies, so it still cannot disturb
+   * us: it lacks its committed removal, and a log missing a committed entry
+   * is behind every log that holds it (log matching and leader completeness).
+   */
+  private strangerMayKnowMore(m: Message): boolean {
+    return (m.type === 'Vote' || m.type === 'PreVote') && this.asksVoteOfThisIncarnation(m) && this.log.isUpToDate(m.lastIndex, m.lastTerm)
   }
 
   /**

@@ -104,6 +104,24 @@ t.test('a pre-vote request from an incarnation our configuration does not list i
   t.equal(r.status().term, 1, 'a pre-vote moves no term')
 })
 
+t.test('a vote request from outside our configuration, stamped for this incarnation, from a log at least as up to date as ours, is answered', async (t) => {
+  // n4 (d1) was added by entries we have not received; its configuration lists us as a1.
+  const r = lone('n1', stateOf(members, 3), { ...classic, incarnation: 'a1' })
+  const ask = { type: 'Vote', from: 'n4', to: 'n1', term: 2, lastIndex: 5, lastTerm: 1, transfer: false, fromIncarnation: 'd1', toIncarnation: 'a1' } as const
+  r.step(ask)
+  t.match(ofType(messagesOf(drain(r)), 'VoteResp'), [{ to: 'n4', reject: false, toIncarnation: 'd1' }])
+  t.equal(r.status().vote, 'n4')
+  r.step(ask)
+  t.match(ofType(messagesOf(drain(r)), 'VoteResp'), [{ to: 'n4', reject: true }], 'no repeat: the vote record cannot say which incarnation of n4 had it')
+})
+
+t.test('a vote request from outside our configuration from a log behind ours is ignored (a removed member cannot disturb us)', async (t) => {
+  const r = lone('n1', stateOf(members, 3), { ...classic, incarnation: 'a1' })
+  r.step({ type: 'Vote', from: 'n4', to: 'n1', term: 5, lastIndex: 2, lastTerm: 1, transfer: false, fromIncarnation: 'd1', toIncarnation: 'a1' })
+  t.same(messagesOf(drain(r)), [])
+  t.equal(r.status().term, 1, 'its term is not taken')
+})
+
 t.test('a vote request from an unlisted incarnation stamped for another incarnation of us is still dropped', async (t) => {
   const r = lone('n1', stateOf(members, 3), { ...classic, incarnation: 'a2' })
   r.step({ type: 'Vote', from: 'n3', to: 'n1', term: 2, lastIndex: 9, lastTerm: 2, transfer: false, fromIncarnation: 'c2', toIncarnation: 'a1' })

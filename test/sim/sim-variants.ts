@@ -55,10 +55,11 @@ export const followsOnlyListedLeaders: CoreFactory = (options, initial) => new R
 
 /**
  * The core before runtime seed 402492's fix: a vote request from an
- * incarnation of the candidate that the voter's configuration does not list
- * is dropped. A voter that was down while the candidate was replaced then
- * helps elect no one, and when the only quorum left needs it, no leader is
- * ever elected (the stale voter could only catch up from one).
+ * incarnation of the candidate that the voter's configuration does not list,
+ * or from outside it, is dropped. A voter that was down while the candidate
+ * was replaced or added then helps elect no one, and when the only quorum
+ * left needs it, no leader is ever elected (the stale voter could only catch
+ * up from one).
  */
 class RefusesUnlistedCandidates extends Raft {
   override asksVoteOfThisIncarnation(_m: Message): boolean {
