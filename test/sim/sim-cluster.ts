@@ -478,14 +478,20 @@ export class SimCluster implements SimNodeEnv {
     if (wipeable.length > 0 && this.prng.chance(this.weather.wipeProbability)) return this.wipe(this.prng.pick(wipeable))
     const addable = outside.filter((n) => n.core !== null)
     if (addable.length > 0) choices.push({ op: 'addLearner', id: this.prng.pick(addable).id, addr: '' })
-    if (learners.length > 0) choices.push({ op: 'promote', id: this.prng.pick(learners).id })
-    const voterCount = members.filter((m) => m.role === 'voter').length
-    const careful = this.weather.carefulOperator && voterCount <= 2 ? members.filter((m) => m.id !== leader.id) : members
     // While a member wiped in place waits to be replaced, it cannot vote: an
     // operator who removed another voter now could leave it half of a
     // two-voter configuration, a quorum lost for good (seed 6588). Only the
-    // wiped member, or learners, may go meanwhile.
+    // wiped member, or learners, may go meanwhile; and the wiped member, if
+    // a learner, is not promoted under its old incarnation (its disk is gone:
+    // in a two-voter configuration that loses the quorum for good, seed
+    // 10575 under replacementWeather). The runtime promotes its new one.
     const replacing = this.nodes.filter((n) => n.rejoinPending).map((n) => n.id)
+    if (learners.length > 0) {
+      const id = this.prng.pick(learners).id
+      if (!replacing.includes(id)) choices.push({ op: 'promote', id })
+    }
+    const voterCount = members.filter((m) => m.role === 'voter').length
+    const careful = this.weather.carefulOperator && voterCount <= 2 ? members.filter((m) => m.id !== leader.id) : members
     const removable = replacing.length === 0 ? careful : careful.filter((m) => m.role === 'learner' || replacing.includes(m.id))
     if ((!this.growing() || choices.length === 0) && removable.length > 0) choices.push({ op: 'remove', id: this.prng.pick(removable).id })
     if (choices.length === 0) return
