@@ -388,7 +388,7 @@ export class Raft {
    * only if we have given none in this term (handleVoteRequest), never the
    * repeat a candidate we listed may have.
    */
-  asksVoteOfThisIncarnation(m: Message): boolean {
+  asksVoteOfThisIncarnation(m: Message): m is VoteRequest {
     return (m.type === 'Vote' || m.type === 'PreVote') && this.incarnation !== '' && m.toIncarnation === this.incarnation
   }
 
@@ -432,7 +432,7 @@ export class Raft {
    * is behind every log that holds it (log matching and leader completeness).
    */
   private strangerMayKnowMore(m: Message): boolean {
-    return (m.type === 'Vote' || m.type === 'PreVote') && this.asksVoteOfThisIncarnation(m) && this.log.isUpToDate(m.lastIndex, m.lastTerm)
+    return this.asksVoteOfThisIncarnation(m) && this.log.isUpToDate(m.lastIndex, m.lastTerm)
   }
 
   /**

@@ -4,7 +4,7 @@
 import { quorumValue } from '../../lib/raft/quorum.js'
 import { Raft } from '../../lib/raft/raft.js'
 import { RaftNode } from '../../lib/raft/raw-node.js'
-import type { Incarnation, Message, NodeId } from '../../lib/raft/types.js'
+import type { Incarnation, Message, NodeId, VoteRequest } from '../../lib/raft/types.js'
 import type { SimOptions } from './sim-cluster.js'
 import type { CoreFactory } from './sim-node.js'
 
@@ -62,7 +62,7 @@ export const followsOnlyListedLeaders: CoreFactory = (options, initial) => new R
  * up from one).
  */
 class RefusesUnlistedCandidates extends Raft {
-  override asksVoteOfThisIncarnation(_m: Message): boolean {
+  override asksVoteOfThisIncarnation(_m: Message): _m is VoteRequest {
     return false
   }
 }
