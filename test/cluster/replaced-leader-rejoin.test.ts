@@ -6,38 +6,11 @@
 // acknowledged write; before the fix it stopped for good at the first entry
 // naming n2's old incarnation and the cluster was left with one voter short.
 import t from 'tap'
-import { ProcessCluster, clusterStatus, runCli, type ProcessNode } from './process-cluster.js'
+import { missingOn, replace, writeKeys } from './node-replacement.js'
+import { ProcessCluster, clusterStatus, runCli } from './process-cluster.js'
 
 /** More entries than one append carries (appendEntriesMax, 512): a rejoining node gets the log in several batches. */
 const keysBeforeFirstWipe = 700
-
-async function writeKeys(via: ProcessNode, prefix: string, count: number, acked: Map<string, string>): Promise<void> {
-  const c = via.redis()
-  try {
-    const p = c.pipeline()
-    for (let i = 0; i < count; i++) p.set(`${prefix}-${i}`, `v-${prefix}-${i}`)
-    const results = (await p.exec()) ?? []
-    for (const [i, [err, reply]] of results.entries()) if (err === null && reply === 'OK') acked.set(`${prefix}-${i}`, `v-${prefix}-${i}`)
-  } finally {
-    c.disconnect()
-  }
-}
-
-/** Kills `victim`, empties its data directory and starts it with JOIN pointing at `via`; waits until it is a voter under a new incarnation. */
-async function replace(cluster: ProcessCluster, victim: ProcessNode, via: ProcessNode, voters: number): Promise<void> {
-  const old = (await clusterStatus(victim))?.incarnation ?? ''
-  await victim.kill('SIGKILL')
-  cluster.wipe(victim)
-  victim.start({ JOIN: via.raftAddr })
-  await cluster.waitFor(async () => {
-    const leader = await cluster.leader()
-    const st = leader === null ? null : await clusterStatus(leader)
-    if (st === null) return false
-    const listed = st.members.find((m) => m.id === victim.spec.id)
-    const fresh = listed !== undefined && listed.role === 'voter' && listed.incarnation !== old && listed.incarnation !== ''
-    return fresh && st.members.filter((m) => m.role === 'voter').length === voters
-  }, `${victim.spec.id} to be a voter again under a new incarnation, among ${voters} voters`, 120_000)
-}
 
 for (const size of [3, 5]) {
   t.test(`${size} nodes: a node wiped and rejoined through a replaced leader catches up and is promoted`, async (t) => {
@@ -62,15 +35,6 @@ for (const size of [3, 5]) {
     const st = await clusterStatus(leader)
     t.equal(st?.members.filter((m) => m.role === 'voter').length, size, `${size} voters`)
     t.equal(acked.size, keysBeforeFirstWipe + 300, 'every write was acknowledged')
-    for (const node of cluster.nodes) {
-      const c = node.redis()
-      let missing = 0
-      try {
-        for (const [key, value] of acked) if ((await c.get(key)) !== value) missing++
-      } finally {
-        c.disconnect()
-      }
-      t.equal(missing, 0, `${node.spec.id} serves all ${acked.size} acknowledged writes`)
-    }
+    for (const node of cluster.nodes) t.equal(await missingOn(node, acked), 0, `${node.spec.id} serves all ${acked.size} acknowledged writes`)
   })
 }
