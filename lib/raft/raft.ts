@@ -205,7 +205,7 @@ export class Raft {
   }
 
   private handleVoteRequest(m: VoteRequest): void {
-    const candidateListed = this.fromKnownMember(m.from) && sameIncarnation(m.fromIncarnation ?? '', this.incarnationOf(m.from))
+    const candidateListed = this.fromKnownMember(m.from) && this.fromListedIncarnation(m)
     const canVote =
       (this.vote === m.from && candidateListed) ||
       (this.vote === '' && this.leader === null) ||
@@ -320,6 +320,11 @@ export class Raft {
     return this.stamps.listedIn(this.log.config(), id)
   }
 
+  /** Whether `m` comes from the incarnation of its sender that our configuration lists (an unknown one on either side matches). */
+  private fromListedIncarnation(m: Message): boolean {
+    return sameIncarnation(m.fromIncarnation ?? '', this.incarnationOf(m.from))
+  }
+
   /**
    * Drops a message stamped for another incarnation of this node (a sender
    * whose log still lists the one before a wipe, or already lists the one
@@ -335,7 +340,7 @@ export class Raft {
       this.stamps.noteForOtherIncarnation(m)
       return false
     }
-    if (!sameIncarnation(m.fromIncarnation ?? '', this.incarnationOf(m.from)) && !this.addressedByNewerConfig(m) && !this.asksVoteOfThisIncarnation(m)) {
+    if (!this.fromListedIncarnation(m) && !this.addressedByNewerConfig(m) && !this.asksVoteOfThisIncarnation(m)) {
       this.stamps.noteFromStaleIncarnation()
       return false
     }

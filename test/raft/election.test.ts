@@ -121,6 +121,14 @@ t.test('§5.1 a vote request with a stale term is not granted', async (t) => {
   t.match(r.status(), { term: 3, vote: '' })
 })
 
+t.test('§5.1 a vote request with a stale term is answered with the current term (simulator seed 15504)', async (t) => {
+  // A candidate our configuration holds as a learner never hears our own
+  // campaigns: the answer is how it learns the term it must beat.
+  const r = lone('n1', stateWithLog(voters(3), [1], { term: 3 }), classic)
+  r.step({ type: 'Vote', from: 'n2', to: 'n1', term: 2, lastIndex: 5, lastTerm: 2, transfer: false })
+  t.match(ofType(messagesOf(drain(r)), 'VoteResp'), [{ to: 'n2', term: 3, reject: true }])
+})
+
 t.test('§5.2 a leader sends a heartbeat to every follower each heartbeat interval', async (t) => {
   const r = lone('n1', stateWithLog(voters(3), [1]), { ...classic, heartbeatIntervalTicks: 2 })
   r.campaign()
