@@ -15,6 +15,7 @@ import { startHttpServer } from '../server/http/http-server.js'
 import { startRespServer } from '../server/resp/resp-server.js'
 import { offsetClock } from '../util/clock.js'
 import type { Logger } from '../util/logger.js'
+import { HeapHeadroom } from './heap-headroom.js'
 import { IdleCollector, collectGarbage } from './idle-collector.js'
 import { instrumentBackend } from './instrumented-backend.js'
 import { NodeMetrics } from './node-metrics.js'
@@ -87,6 +88,9 @@ export async function startNode(config: NodeConfig, logger: Logger, options: Sta
   const onSnapshot = (): void => collector.noteSnapshot()
   replica.on('snapshot', onSnapshot)
   collector.start()
+  // Room for the old generation between mark-compacts while the heap is small (heap-headroom.ts).
+  const headroom = new HeapHeadroom(undefined, undefined, (err) => logger.warn({ err }, 'could not set --heap-growing-percent; V8 keeps its own heap growth'))
+  headroom.start()
   if (config.unsafeStaleReads) logger.warn('RAFTKV_UNSAFE_STALE_READS=yes: linearizable reads are served from local state WITHOUT ReadIndex (testing only)')
   logger.info({ raft: formatHostPort(config.raftAddr), resp: formatHostPort(config.respAddr), http: formatHostPort(config.httpAddr) }, 'node started')
   let stopping: Promise<void> | null = null
@@ -106,6 +110,7 @@ export async function startNode(config: NodeConfig, logger: Logger, options: Sta
         await Promise.allSettled([respServer.close(), httpServer.close()])
         recorder.stop()
         collector.stop()
+        headroom.stop()
         replica.off('snapshot', onSnapshot)
         await replica.stop()
       })()
