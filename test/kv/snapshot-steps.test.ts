@@ -94,3 +94,17 @@ t.test('only one stepped snapshot runs at a time', async (t) => {
   t.throws(() => d.sm.beginSnapshot(), /capture is already running/)
   first.abort()
 })
+
+t.test('FLUSHALL after writes during a stepped snapshot leaves the snapshot as it was at the start', async (t) => {
+  const d = populated(new Prng(11))
+  const atStart = d.sm.snapshot()
+  const encoder = d.sm.beginSnapshot()
+  encoder.step(10)
+  // Overwrites and deletes first keep the old values aside; FLUSHALL then drops the arena's slabs.
+  for (let i = 0; i < 300; i++) d.one(set(`k:${i}`, `over-${i}`))
+  d.one({ t: 'del', keys: [b('k:1'), b('k:2')] })
+  d.one({ t: 'flushall' })
+  d.one(set('k:1', 'after-flush'))
+  while (!encoder.step(100)) d.one(set('k:3', 'again'))
+  t.ok(encoder.finish().equals(atStart))
+})
