@@ -2,11 +2,12 @@
 // a node whose heap is small.
 //
 // V8 starts the next major GC once the old generation has grown by a factor
-// of what the last one left live; on a loaded node on two busy cores that
-// factor came out near 1.3. A node with 100,000 keys keeps ~20 MiB live, so
-// it got ~6 MiB of room: a follower under `SET -c 50` ran a mark-compact
-// every 1.5–2 s, and under -P 16 mark-compacts were most of its pauses over
-// 10 ms (bench/README.md, section 24).
+// of what the last one left live, a factor it picks from its GC and mutator
+// speeds. A loaded node with 100,000 keys (~20 MiB live) started marking at
+// 21–25 MiB of old generation (`--trace-incremental-marking`): a follower
+// under `SET -c 50` ran a mark-compact every 1.5–2 s, and under -P 16
+// mark-compacts were most of its pauses over 10 ms (bench/README.md,
+// section 24).
 //
 // After each major GC this sets V8's `--heap-growing-percent` so the next
 // limit is about `live + headroomBytes` (capped at V8's own largest factor,
@@ -59,7 +60,7 @@ export class HeapHeadroom {
   /** The percent last set; -1 before the first. */
   private percentSet = -1
   private failed = false
-  /** How many times the flag was set (tests, metrics). */
+  /** How many times the flag was set. */
   changes = 0
 
   constructor(
