@@ -2,8 +2,12 @@
 // (bench/gc-pauses.ts does this): records every garbage-collection pause the
 // process takes, from perf_hooks' 'gc' entries, and appends them once a
 // second to `$GC_PAUSES_DIR/<pid>.jsonl`, one line per flush:
-// `[[startEpochMs, durationMs, kind], ...]`. Appending in small flushes keeps
-// the record even when the node is killed, and keeps the hook's own heap flat.
+// `{ pauses: [[startEpochMs, durationMs, kind], ...], dropped, atMs, arrayBuffers }`.
+// Appending in small flushes keeps the record even when the node is killed,
+// and keeps the hook's own heap flat. `arrayBuffers` (the Buffers' backing
+// stores, process.memoryUsage()) is read at each flush: V8 counts their growth
+// since the last mark-compact against the old generation's limit, so their
+// rise between mark-compacts says how much of that limit Buffers use up.
 //
 // `GC_HOOK_V8_FLAGS` (bench only) is handed to v8.setFlagsFromString first:
 // a way to weigh V8 flags that NODE_OPTIONS refuses (--no-parallel-scavenge,
@@ -43,8 +47,7 @@ if (dir !== undefined && dir !== '') {
   })
   observer.observe({ entryTypes: ['gc'] })
   const flush = (): void => {
-    if (pending.length === 0 && dropped === 0) return
-    const line = JSON.stringify({ pauses: pending, dropped })
+    const line = JSON.stringify({ pauses: pending, dropped, atMs: Date.now(), arrayBuffers: process.memoryUsage().arrayBuffers })
     pending = []
     dropped = 0
     appendFileSync(file, line + '\n')

@@ -3,7 +3,9 @@
 // 60-second -P 16 run". Starts a 3-node cluster whose nodes preload
 // bench/gc-hook.ts (perf_hooks 'gc' entries), runs `redis-benchmark -t set
 // -P 16` against the leader for the given time, and reports each node's
-// pauses inside that window: count, time in GC, median, p99 and max, by kind.
+// pauses inside that window: count, time in GC, median, p99 and max, by kind,
+// and how fast its Buffers' backing stores rose (what V8 counts against the
+// old generation's limit until a mark-compact frees them).
 //
 //   node dist/bench/gc-pauses.js [--seconds 60] [--clients 50] [--pipeline 16] [--compare-with <checkout>]
 //     [--env NAME=VALUE ...] [--compare-env NAME=VALUE ...]
@@ -37,6 +39,31 @@ interface NodePauses {
   readonly dropped: number
   /** utime + stime in the load's window, seconds. */
   readonly cpuSeconds: number
+  /** Rises of the Buffers' backing stores between the hook's once-a-second samples in the window, summed: bytes. */
+  readonly arrayBufferRiseBytes: number
+}
+
+/** One of the hook's once-a-second readings of process.memoryUsage().arrayBuffers. */
+interface BufferSample {
+  readonly atMs: number
+  readonly bytes: number
+}
+
+/**
+ * What the Buffers' backing stores grew by, summed over rises only, between
+ * samples inside [startMs, endMs]. Mark-compacts free what scavenges could
+ * not, so the rises are what stays until one: in steady state, the rate that
+ * fills the old generation's limit alongside its own growth.
+ */
+function arrayBufferRise(samples: readonly BufferSample[], startMs: number, endMs: number): number {
+  let rise = 0
+  let prev: BufferSample | null = null
+  for (const s of samples) {
+    if (s.atMs < startMs || s.atMs > endMs) continue
+    if (prev !== null && s.bytes > prev.bytes) rise += s.bytes - prev.bytes
+    prev = s
+  }
+  return rise
 }
 
 /** CPU clock ticks per second of /proc/<pid>/stat (USER_HZ, 100 on Linux). */
@@ -61,18 +88,20 @@ function envPairs(list: readonly string[]): Record<string, string> {
 
 const hookUrl = pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), 'gc-hook.js')).href
 
-function readPauses(dir: string, pid: number): { pauses: Pause[]; dropped: number } {
+function readPauses(dir: string, pid: number): { pauses: Pause[]; dropped: number; samples: BufferSample[] } {
   const pauses: Pause[] = []
+  const samples: BufferSample[] = []
   let dropped = 0
   const file = join(dir, `${pid}.jsonl`)
-  if (!existsSync(file)) return { pauses, dropped }
+  if (!existsSync(file)) return { pauses, dropped, samples }
   for (const line of readFileSync(file, 'utf8').split('\n')) {
     if (line === '') continue
-    const rec = JSON.parse(line) as { pauses: [number, number, string][]; dropped: number }
+    const rec = JSON.parse(line) as { pauses: [number, number, string][]; dropped: number; atMs: number; arrayBuffers: number }
     dropped += rec.dropped
     for (const [startMs, ms, kind] of rec.pauses) pauses.push({ startMs, ms, kind })
+    samples.push({ atMs: rec.atMs, bytes: rec.arrayBuffers })
   }
-  return { pauses, dropped }
+  return { pauses, dropped, samples }
 }
 
 async function commandsProcessed(port: number): Promise<number> {
@@ -108,7 +137,16 @@ function quantile(sorted: readonly number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number
 }
 
-async function runTarget(checkout: string | null, env: Record<string, string>, seconds: number, clients: number, pipeline: number): Promise<{ name: string; opsPerSec: number; sets: number; nodes: NodePauses[] }> {
+interface TargetRun {
+  readonly name: string
+  readonly opsPerSec: number
+  readonly sets: number
+  /** The load's window, seconds. */
+  readonly seconds: number
+  readonly nodes: NodePauses[]
+}
+
+async function runTarget(checkout: string | null, env: Record<string, string>, seconds: number, clients: number, pipeline: number): Promise<TargetRun> {
   const dir = mkdtempSync(join(tmpdir(), 'raftkv-gc-'))
   const nodeOptions = `${env['NODE_OPTIONS'] ?? ''} --import ${hookUrl}`.trim()
   const t = await startRaftkv(3, { ...env, NODE_OPTIONS: nodeOptions, GC_PAUSES_DIR: dir }, checkout)
@@ -124,21 +162,29 @@ async function runTarget(checkout: string | null, env: Record<string, string>, s
     await new Promise((resolve) => setTimeout(resolve, 1500))
     const pids = t.pids()
     const nodes = pids.map((pid, i) => {
-      const { pauses, dropped } = readPauses(dir, pid)
+      const { pauses, dropped, samples } = readPauses(dir, pid)
       const cpu = (cpuAfter[i] ?? NaN) - (cpuBefore[i] ?? NaN)
-      return { role: i === 0 ? 'leader' : `follower ${i}`, pid, pauses: pauses.filter((p) => p.startMs >= startMs && p.startMs <= endMs), dropped, cpuSeconds: cpu }
+      return {
+        role: i === 0 ? 'leader' : `follower ${i}`,
+        pid,
+        pauses: pauses.filter((p) => p.startMs >= startMs && p.startMs <= endMs),
+        dropped,
+        cpuSeconds: cpu,
+        arrayBufferRiseBytes: arrayBufferRise(samples, startMs, endMs),
+      }
     })
     const sets = after - before - 1
-    return { name: t.name, opsPerSec: sets / ((endMs - startMs) / 1000), sets, nodes }
+    return { name: t.name, opsPerSec: sets / ((endMs - startMs) / 1000), sets, seconds: (endMs - startMs) / 1000, nodes }
   } finally {
     await t.stop()
     rmSync(dir, { recursive: true, force: true })
   }
 }
 
-function report(r: { name: string; opsPerSec: number; sets: number; nodes: NodePauses[] }): string[] {
+function report(r: TargetRun): string[] {
   const cpu = r.nodes.map((n) => `${n.role} ${((n.cpuSeconds * 1e6) / r.sets).toFixed(1)}`).join(', ')
-  const lines = [`${r.name}: ${Math.round(r.opsPerSec)} SET/s; CPU µs per SET: ${cpu}`, '| node | kind | pauses | ms in GC | p50 ms | p99 ms | max ms | over 10 ms |', '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |']
+  const rise = r.nodes.map((n) => `${n.role} ${(n.arrayBufferRiseBytes / 1e6 / r.seconds).toFixed(1)}`).join(', ')
+  const lines = [`${r.name}: ${Math.round(r.opsPerSec)} SET/s; CPU µs per SET: ${cpu}; Buffers' rise between 1 s samples, MB/s: ${rise}`, '| node | kind | pauses | ms in GC | p50 ms | p99 ms | max ms | over 10 ms |', '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |']
   for (const n of r.nodes) {
     const kinds = ['all', ...new Set(n.pauses.map((p) => p.kind))]
     for (const kind of kinds) {
