@@ -7,20 +7,31 @@
 //
 // Who may hold a view into a slab: whoever receives an entry from RaftLog
 // (storage persisting a Ready, the transport encoding an Append, the state
-// machine applying it). A slab's bytes are written once and never again:
-// truncation and compaction move counters only, and a slab is released (its
-// reference dropped) only when compaction passes every entry in it, so a view
-// stays valid and unchanged as long as anybody holds it. The cost of that
-// safety: a view kept past its use keeps its whole slab alive, so the state
-// machine copies what it keeps (the keyspace does).
+// machine applying it), and only until the Ready that carried it is advanced
+// (for what RaftNode.interim() hands out: until that call's work is done,
+// synchronously). Whoever keeps bytes longer copies them: the state machine
+// copies what it keeps, the transport and the storage copy into frames and
+// files.
 //
-// The data of old entries may also go before compaction (LOG_CACHE_BYTES,
-// see RaftLog): releaseDataThrough() drops the oldest slabs, whole, while
-// the ring holds more slab bytes than its bound and every live entry in them
-// is at or below the index it is given (applied and durable: the log file
-// has them). Terms and kinds stay, so the algorithm still reasons about
-// every index; hasDataAt() says whose bytes must be read back from storage.
-// The same rule holds for views: a released slab is only unreferenced here.
+// A slab is written from its start to its end once, and truncation and
+// compaction move counters only. A slab goes once compaction passes every
+// entry in it, or (LOG_CACHE_BYTES, see RaftLog) releaseDataThrough() drops
+// the oldest slabs, whole, while the ring holds more slab bytes than its
+// bound and every live entry in them is at or below the index it is given
+// (applied and durable: the log file has them). Terms and kinds stay, so the
+// algorithm still reasons about every index; hasDataAt() says whose bytes
+// must be read back from storage.
+//
+// A released slab is reused, not left to the garbage collector: V8 counts
+// the growth of Buffers' backing stores since the last mark-compact against
+// the old generation's limit, and slabs dropped at the log's write rate
+// (~9 MB/s at 60k SET/s) started most of a node's mark-compacts (bench/README
+// section 25). Reuse must never change bytes a holder may still read, so a
+// released slab waits in quarantine until the next RaftNode.advance() — by
+// then every Ready and interim output handed out before the release has been
+// consumed, and nothing handed out after it can point into the slab — and is
+// then filled with POISON_BYTE (a view kept too long reads that, never
+// another entry's bytes) and kept as a spare for the next slab needed.
 import { assert } from '../util/assert.js'
 
 /** How entries are told apart in the ring; config entries keep their object in RaftLog. */
@@ -31,14 +42,26 @@ export type EntryKindCode = typeof KIND_NORMAL | typeof KIND_NOOP | typeof KIND_
 
 /** Bytes per slab: large enough that slabs are few, small enough that compaction frees memory steadily. */
 export const SLAB_BYTES = 1 << 20
+/**
+ * Released slabs kept for reuse (quarantined and spare together), at most:
+ * one compaction at the default SNAPSHOT_ENTRIES releases ~15 MiB of
+ * 100-byte SETs at once. The rest are left to the garbage collector.
+ */
+export const SPARE_SLABS_MAX = 16
+/** What a slab is filled with before it is reused. */
+export const POISON_BYTE = 0xee
 const RING_SLOTS_FIRST = 1024
 
 /** Append-only byte slabs; slab `seq` is slabs[seq - firstSeq]. */
 class DataSlabs {
   private slabs: Buffer[] = []
+  /** Released slabs that a holder may still read: reusable after the next recycleReleased(). */
+  private quarantined: Buffer[] = []
+  /** Poisoned slabs ready for reuse, of slabBytes each. */
+  private spare: Buffer[] = []
   /** The oldest slab still held; every slab below it was released. */
   firstSeq = 0
-  /** Bytes of the slabs held. */
+  /** Bytes of the slabs held (not counting quarantined and spare ones). */
   bytesHeld = 0
 
   constructor(private readonly slabBytes: number) {}
@@ -59,7 +82,7 @@ class DataSlabs {
     if (slab === undefined || this.cursor + data.length > slab.length) {
       // A new slab, big enough for an entry larger than SLAB_BYTES; the
       // old slab's tail stays unused (its bytes are never written later).
-      slab = Buffer.allocUnsafeSlow(Math.max(this.slabBytes, data.length))
+      slab = data.length <= this.slabBytes ? (this.spare.pop() ?? Buffer.allocUnsafeSlow(this.slabBytes)) : Buffer.allocUnsafeSlow(data.length)
       this.slabs.push(slab)
       this.bytesHeld += slab.length
       this.cursor = 0
@@ -77,12 +100,16 @@ class DataSlabs {
     return slab.subarray(offset, offset + length)
   }
 
-  /** Drops every slab below `seq`; views into them stay valid (nothing writes them again). */
+  /** Drops every slab below `seq`; views into them stay valid until recycleReleased() (see the file comment). */
   releaseBefore(seq: number): void {
     let n = 0
     while (n < this.slabs.length && this.firstSeq + n < seq) n++
     if (n === 0) return
-    for (let i = 0; i < n; i++) this.bytesHeld -= (this.slabs[i] as Buffer).length
+    for (let i = 0; i < n; i++) {
+      const slab = this.slabs[i] as Buffer
+      this.bytesHeld -= slab.length
+      if (slab.length === this.slabBytes && this.quarantined.length + this.spare.length < SPARE_SLABS_MAX) this.quarantined.push(slab)
+    }
     this.slabs.splice(0, n)
     this.firstSeq += n
     if (this.slabs.length === 0) this.cursor = 0
@@ -95,6 +122,21 @@ class DataSlabs {
 
   slabCount(): number {
     return this.slabs.length
+  }
+
+  /** Makes the quarantined slabs spares: only when nobody holds a view handed out before their release. */
+  recycleReleased(): void {
+    if (this.quarantined.length === 0) return
+    for (const slab of this.quarantined) {
+      slab.fill(POISON_BYTE)
+      this.spare.push(slab)
+    }
+    this.quarantined = []
+  }
+
+  /** Released slabs kept for reuse (quarantined or spare), for tests and status. */
+  keptCount(): number {
+    return this.quarantined.length + this.spare.length
   }
 }
 
@@ -230,6 +272,19 @@ export class EntryRing {
   /** Slabs held, for tests and status. */
   slabCount(): number {
     return this.data.slabCount()
+  }
+
+  /**
+   * Lets released slabs be reused. The caller promises that no view handed
+   * out before now is still read: RaftNode calls it at the end of advance().
+   */
+  recycleReleased(): void {
+    this.data.recycleReleased()
+  }
+
+  /** Released slabs waiting for reuse, for tests and status. */
+  releasedKeptCount(): number {
+    return this.data.keptCount()
   }
 
   private grow(): void {

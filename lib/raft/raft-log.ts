@@ -253,6 +253,11 @@ export class RaftLog {
     return read
   }
 
+  /** Lets the slabs released so far be reused: every entry handed out before now is done with (RaftNode.advance). */
+  recycleReleasedData(): void {
+    this.entries.recycleReleased()
+  }
+
   /** Releases the data of applied, durable entries while the log holds more than its cache bound. */
   private releaseCached(): void {
     if (this.cache === null) return

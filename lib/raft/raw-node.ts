@@ -291,7 +291,8 @@ export class RaftNode {
    * with replication (Raft thesis §10.2.1), and it lets commits and reads
    * complete during a follower's fsync. The caller applies `committed` at
    * once, in order, after every entry of earlier Readies and interims;
-   * nothing here changes what advance() expects.
+   * nothing here changes what advance() expects. Entries' data are valid
+   * until the next advance(), as a Ready's are.
    */
   interim(): Interim {
     const r = this.r
@@ -319,6 +320,8 @@ export class RaftNode {
     const lastCommitted = rd.committed[rd.committed.length - 1]
     if (lastCommitted !== undefined) r.log.appliedTo(lastCommitted.index)
     if (rd.snapshot !== null) r.log.appliedTo(rd.snapshot.index)
+    // The Ready and every interim output before it are consumed: slabs released until now may be reused.
+    r.log.recycleReleasedData()
     if (r.role === 'leader') {
       // Our own durable log now counts towards the quorum.
       const self = r.progress.get(r.id)

@@ -199,6 +199,9 @@ export interface ReadState {
  *  3. send `messagesAfterPersist`;
  *  4. apply `committed` in order; serve `readStates` once applied ≥ index;
  *  5. call `advance(ready)`.
+ * An entry's `data` (here, in messages, and in RaftNode.interim()) may be a
+ * view into the log's slabs, which are reused once released: it stays valid
+ * until this Ready is advanced. Whatever keeps bytes longer copies them.
  */
 export interface Ready {
   readonly hardState: HardState | null

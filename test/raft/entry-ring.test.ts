@@ -1,9 +1,11 @@
 // The Raft log's compact entry store (lib/raft/entry-ring.ts): entries keep
 // their terms, kinds and bytes across the ring's wrap-around and growth; a
-// view handed out stays unchanged whatever happens to the log afterwards;
-// slabs are released only when compaction passes every entry in them.
+// view handed out stays unchanged until the slab it points into is released
+// and recycleReleased() is called; slabs are released only when compaction
+// passes every entry in them, and released slabs are reused, poisoned, and
+// only after recycleReleased().
 import t from 'tap'
-import { EntryRing, KIND_NOOP, KIND_NORMAL, SLAB_BYTES } from '../../lib/raft/entry-ring.js'
+import { EntryRing, KIND_NOOP, KIND_NORMAL, POISON_BYTE, SLAB_BYTES, SPARE_SLABS_MAX } from '../../lib/raft/entry-ring.js'
 import { RaftLog } from '../../lib/raft/raft-log.js'
 import type { Entry } from '../../lib/raft/types.js'
 
@@ -152,4 +154,76 @@ t.test('releaseDataThrough keeps every slab while the held bytes are within the 
   ring.releaseDataThrough(50, 5000)
   t.equal(ring.dataBytesHeld(), 5000)
   t.ok(ring.hasDataAt(1))
+})
+
+/** A ring of 1 KiB slabs holding `slabs` full slabs of ten 100-byte entries each, indexes 1.. */
+function fullRing(slabs: number): EntryRing {
+  const ring = new EntryRing(1, 1000)
+  for (let i = 1; i <= slabs * 10; i++) ring.push(1, KIND_NORMAL, bytesOf(i))
+  return ring
+}
+
+t.test('a view into a released slab keeps its bytes until recycleReleased, even as new slabs are written', async (t) => {
+  const ring = fullRing(2)
+  const view = ring.dataAt(3)
+  ring.dropTo(10) // the first slab is released
+  for (let i = 21; i <= 40; i++) ring.push(1, KIND_NORMAL, bytesOf(i)) // two new slabs
+  t.ok(view.equals(bytesOf(3)), 'not reused before recycleReleased')
+  t.equal(ring.releasedKeptCount(), 1)
+})
+
+t.test('after recycleReleased a released slab is poisoned, then reused for the next slab', async (t) => {
+  const ring = fullRing(2)
+  const view = ring.dataAt(3)
+  ring.dropTo(10)
+  ring.recycleReleased()
+  t.ok(view.equals(Buffer.alloc(100, POISON_BYTE)), 'a view kept too long reads poison, not another entry')
+  for (let i = 21; i <= 30; i++) ring.push(1, KIND_NORMAL, bytesOf(i)) // fills slab 2's successor
+  t.equal(ring.releasedKeptCount(), 0, 'the spare was taken')
+  t.equal(ring.dataAt(21).buffer, view.buffer, 'the new slab is the released one')
+  let bad = 0
+  for (let i = 11; i <= 30; i++) if (!ring.dataAt(i).equals(bytesOf(i))) bad++
+  t.equal(bad, 0, 'every live entry reads its own bytes')
+})
+
+t.test('slabs released by releaseDataThrough and by reset are reused the same way', async (t) => {
+  const ring = fullRing(3)
+  ring.releaseDataThrough(20, 1000)
+  t.equal(ring.releasedKeptCount(), 2)
+  ring.reset(31)
+  t.equal(ring.releasedKeptCount(), 3)
+  ring.recycleReleased()
+  ring.push(1, KIND_NORMAL, bytesOf(31))
+  t.equal(ring.releasedKeptCount(), 2)
+  t.ok(ring.dataAt(31).equals(bytesOf(31)))
+})
+
+t.test('at most SPARE_SLABS_MAX released slabs are kept; the rest are left to the garbage collector', async (t) => {
+  const ring = fullRing(SPARE_SLABS_MAX + 5)
+  ring.dropTo((SPARE_SLABS_MAX + 5) * 10)
+  t.equal(ring.releasedKeptCount(), SPARE_SLABS_MAX)
+})
+
+t.test('a slab of its own size (an entry larger than a slab) is not kept for reuse', async (t) => {
+  const ring = new EntryRing(1, 1000)
+  ring.push(1, KIND_NORMAL, bytesOf(1, 5000))
+  ring.push(1, KIND_NORMAL, bytesOf(2))
+  ring.dropTo(1)
+  t.equal(ring.releasedKeptCount(), 0)
+})
+
+t.test('RaftLog lets released slabs be reused only through recycleReleasedData', async (t) => {
+  const log = new RaftLog({ index: 0, term: 0, config: { members: [] } }, [], 0)
+  for (let i = 1; i <= 3000; i++) log.append([{ index: i, term: 1, kind: 'normal', data: bytesOf(i, 1000) }])
+  log.markPersisted(log.handOutUnpersisted())
+  log.commitTo(3000)
+  const committed = log.handOutCommitted(3000)
+  log.appliedTo(3000)
+  const early = committed[0] as Entry & { kind: 'normal' }
+  log.compact(2000)
+  t.ok(early.data.equals(bytesOf(1, 1000)), 'a handed-out entry is intact until recycleReleasedData')
+  log.recycleReleasedData()
+  t.ok(early.data.equals(Buffer.alloc(1000, POISON_BYTE)))
+  const later = log.entry(2500) as Entry & { kind: 'normal' }
+  t.ok(later.data.equals(bytesOf(2500, 1000)), 'entries not compacted keep their bytes')
 })

@@ -6,6 +6,7 @@
 import { assert } from '../../lib/util/assert.js'
 import type { Prng } from '../../lib/util/prng.js'
 import type { Message, NodeId } from '../../lib/raft/types.js'
+import { ownEntry } from './sim-store.js'
 
 export const timeUnitsPerTick = 10
 
@@ -127,7 +128,9 @@ export class SimNetwork {
 
   // ---- The packet heap, ordered by (deliverAt, seq) ------------------------------
 
-  private enqueue(now: number, msg: Message, snapshotBytes: Buffer | null, fromBoot: number, lost: boolean): void {
+  private enqueue(now: number, sent: Message, snapshotBytes: Buffer | null, fromBoot: number, lost: boolean): void {
+    // The wire copies an Append's entries: the packet must not share bytes with the sender's log.
+    const msg = sent.type === 'Append' && sent.entries.length > 0 ? { ...sent, entries: sent.entries.map(ownEntry) } : sent
     const w = this.weather
     const latencyUnits = w.latencyUnitsMin + this.prng.int(w.latencyUnitsMax - w.latencyUnitsMin + 1)
     const p: Packet = { deliverAt: now + latencyUnits, seq: this.seq++, sentAt: now, msg, snapshotBytes, fromBoot, lost }

@@ -16,6 +16,15 @@ const emptySnapshot: StoredSnapshot = Object.freeze({
   bytes: new KvModel().serialize(),
 })
 
+/**
+ * The entry with bytes of its own, as a disk or a wire gives them back: the
+ * core's log reuses a slab's bytes once it is released (lib/raft/entry-ring.ts),
+ * so what outlives a Ready must not be a view into it.
+ */
+export function ownEntry(e: Entry): Entry {
+  return e.kind === 'normal' ? { ...e, data: Buffer.from(e.data) } : e
+}
+
 export class DurableStore {
   hardState: HardState = { term: 0, vote: '', commit: 0 }
   snapshot: StoredSnapshot = emptySnapshot
@@ -67,7 +76,7 @@ export class DurableStore {
     let expected = first.index
     for (const e of entries) {
       if (e.index !== expected) assert(false, `sim-store: entry ${e.index} appended where ${expected} belongs`)
-      this.entries.push(e)
+      this.entries.push(ownEntry(e))
       expected++
     }
   }

@@ -14,9 +14,11 @@ import type { Entry, NodeId } from '../../../lib/raft/types.js'
 import type { Replica } from '../../../lib/replica/replica.js'
 import { crc32c } from '../../../lib/util/checksum.js'
 import { SimViolation } from '../sim-checkers.js'
+import { ownEntry } from '../sim-store.js'
 
-// Records keep the entry itself (entries are immutable): comparing is a
-// byte compare, and a fingerprint is computed only for a violation's message.
+// Records keep a copy of the entry (the bytes a node hands out are valid only
+// until its Ready is advanced: lib/raft/entry-ring.ts): comparing is a byte
+// compare, and a fingerprint is computed only for a violation's message.
 interface StoredRecord {
   readonly entry: Entry
   readonly prevTerm: number
@@ -62,7 +64,7 @@ export class RuntimeSafety {
       const known = this.stored.get(key)
       if (known === undefined) {
         // Unknown when the entry before it is compacted away: the first holder's record stands.
-        if (prevTerm !== undefined) this.stored.set(key, { entry: e, prevTerm, node })
+        if (prevTerm !== undefined) this.stored.set(key, { entry: ownEntry(e), prevTerm, node })
       } else if (!sameEntry(known.entry, e)) {
         throw new SimViolation('log matching', `entry ${e.index}/${e.term} is "${fingerprint(e)}" on ${node} but "${fingerprint(known.entry)}" on ${known.node}`)
       } else if (prevTerm !== undefined && known.prevTerm !== prevTerm) {
@@ -76,7 +78,7 @@ export class RuntimeSafety {
   observeApply(node: NodeId, term: number, e: Entry): void {
     const known = this.committed[e.index]
     if (known === undefined) {
-      this.committed[e.index] = { entry: e, node, observedTerm: term }
+      this.committed[e.index] = { entry: ownEntry(e), node, observedTerm: term }
     } else if (!sameEntry(known.entry, e)) {
       throw new SimViolation('state-machine safety', `${node} applied ${e.term} "${fingerprint(e)}" at ${e.index}, ${known.node} applied ${known.entry.term} "${fingerprint(known.entry)}"`)
     } else if (term < known.observedTerm) {
