@@ -83,8 +83,13 @@ export async function startNode(config: NodeConfig, logger: Logger, options: Sta
     throw err
   }
   recorder.start()
-  // At rest after writes, one full GC gives back what the burst left (idle-collector.ts).
-  const collector = new IdleCollector(() => replica.appliedIndex(), collectGarbage, Date.now())
+  // At rest after writes, one full GC gives back what the burst left (idle-collector.ts),
+  // the Raft log's spare slabs included (up to 16 MiB kept for reuse under load).
+  const collectAtRest = (): Promise<void> => {
+    replica.dropSpareLogSlabs()
+    return collectGarbage()
+  }
+  const collector = new IdleCollector(() => replica.appliedIndex(), collectAtRest, Date.now())
   const onSnapshot = (): void => collector.noteSnapshot()
   replica.on('snapshot', onSnapshot)
   collector.start()

@@ -24,9 +24,10 @@
 //
 // A released slab is reused, not left to the garbage collector: V8 counts
 // the growth of Buffers' backing stores since the last mark-compact against
-// the old generation's limit, and slabs dropped at the log's write rate
-// (~9 MB/s at 60k SET/s) started most of a node's mark-compacts (bench/README
-// section 25). Reuse must never change bytes a holder may still read, so a
+// the old generation's limit, and slabs dropped at the log's write rate (a
+// follower's Buffers rose ~8.5 MB/s under SET -P 16) started most of its
+// mark-compacts (bench/README section 25). A node at rest lets its spares go
+// (dropSpareSlabs, from lib/app/idle-collector.ts's collection). Reuse must never change bytes a holder may still read, so a
 // released slab waits in quarantine until the next RaftNode.advance() — by
 // then every Ready and interim output handed out before the release has been
 // consumed, and nothing handed out after it can point into the slab — and is
@@ -132,6 +133,11 @@ class DataSlabs {
       this.spare.push(slab)
     }
     this.quarantined = []
+  }
+
+  /** Leaves the spares to the garbage collector (a node at rest): the next slabs are allocated again. */
+  dropSpare(): void {
+    this.spare = []
   }
 
   /** Released slabs kept for reuse (quarantined or spare), for tests and status. */
@@ -280,6 +286,11 @@ export class EntryRing {
    */
   recycleReleased(): void {
     this.data.recycleReleased()
+  }
+
+  /** Gives the spare slabs up (quarantined ones stay until they are safe to reuse). */
+  dropSpareSlabs(): void {
+    this.data.dropSpare()
   }
 
   /** Released slabs waiting for reuse, for tests and status. */

@@ -258,6 +258,11 @@ export class RaftLog {
     this.entries.recycleReleased()
   }
 
+  /** Lets the spare data slabs go (a node at rest gives back what a write burst left: lib/app/idle-collector.ts). */
+  dropSpareSlabs(): void {
+    this.entries.dropSpareSlabs()
+  }
+
   /** Releases the data of applied, durable entries while the log holds more than its cache bound. */
   private releaseCached(): void {
     if (this.cache === null) return

@@ -386,6 +386,11 @@ export class RaftNode {
     }
   }
 
+  /** Lets the log's spare data slabs go, for the garbage collector to free (a node at rest). */
+  dropSpareLogSlabs(): void {
+    this.r.log.dropSpareSlabs()
+  }
+
   /** The term of the entry at `index` if the log still holds it (for tests and the runtime). */
   termAt(index: number): number | undefined {
     return this.r.log.term(index)

@@ -207,6 +207,11 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     return this.raft.config()
   }
 
+  /** Lets the Raft log's spare data slabs go: the idle collector calls it before a full GC at rest. */
+  dropSpareLogSlabs(): void {
+    this.raft.dropSpareLogSlabs()
+  }
+
   /** The term of the entry at `index` in this node's log, if it holds it. */
   termAt(index: number): number | undefined {
     return this.raft.termAt(index)

@@ -227,3 +227,16 @@ t.test('RaftLog lets released slabs be reused only through recycleReleasedData',
   const later = log.entry(2500) as Entry & { kind: 'normal' }
   t.ok(later.data.equals(bytesOf(2500, 1000)), 'entries not compacted keep their bytes')
 })
+
+t.test('dropSpareSlabs gives the spares up but keeps the quarantined slabs until they are safe', async (t) => {
+  const ring = fullRing(3)
+  ring.dropTo(10)
+  ring.recycleReleased() // slab 1 is a spare
+  const quarantinedView = ring.dataAt(11) // an entry of slab 2
+  ring.dropTo(20) // slab 2 is quarantined
+  ring.dropSpareSlabs()
+  t.equal(ring.releasedKeptCount(), 1, 'only the quarantined slab is left')
+  t.ok(quarantinedView.equals(bytesOf(11)), 'its bytes are untouched')
+  for (let i = 31; i <= 40; i++) ring.push(1, KIND_NORMAL, bytesOf(i))
+  t.not(ring.dataAt(31).buffer, quarantinedView.buffer, 'the next slab is not the quarantined one')
+})
