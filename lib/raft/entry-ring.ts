@@ -7,32 +7,32 @@
 //
 // Who may hold a view into a slab: whoever receives an entry from RaftLog
 // (storage persisting a Ready, the transport encoding an Append, the state
-// machine applying it), and only until the Ready that carried it is advanced
-// (for what RaftNode.interim() hands out: until that call's work is done,
-// synchronously). Whoever keeps bytes longer copies them: the state machine
-// copies what it keeps, the transport and the storage copy into frames and
-// files.
+// machine applying it), and only until the next RaftNode.advance(), whether
+// the entry came in a Ready, in one of its messages or from interim().
+// Whoever keeps bytes longer copies them: the state machine copies what it
+// keeps, the transport and the storage copy into frames and files.
 //
-// A slab is written from its start to its end once, and truncation and
-// compaction move counters only. A slab goes once compaction passes every
-// entry in it, or (LOG_CACHE_BYTES, see RaftLog) releaseDataThrough() drops
-// the oldest slabs, whole, while the ring holds more slab bytes than its
-// bound and every live entry in them is at or below the index it is given
-// (applied and durable: the log file has them). Terms and kinds stay, so the
-// algorithm still reasons about every index; hasDataAt() says whose bytes
-// must be read back from storage.
+// A slab's bytes are written once per use, and truncation and compaction
+// move counters only. A slab goes once compaction passes every entry in it,
+// or (LOG_CACHE_BYTES, see RaftLog) releaseDataThrough() drops the oldest
+// slabs, whole, while the ring holds more slab bytes than its bound and
+// every live entry in them is at or below the index it is given (applied and
+// durable: the log file has them). Terms and kinds stay, so the algorithm
+// still reasons about every index; hasDataAt() says whose bytes must be read
+// back from storage.
 //
 // A released slab is reused, not left to the garbage collector: V8 counts
 // the growth of Buffers' backing stores since the last mark-compact against
 // the old generation's limit, and slabs dropped at the log's write rate (a
 // follower's Buffers rose ~8.5 MB/s under SET -P 16) started most of its
-// mark-compacts (bench/README section 25). A node at rest lets its spares go
-// (dropSpareSlabs, from lib/app/idle-collector.ts's collection). Reuse must never change bytes a holder may still read, so a
-// released slab waits in quarantine until the next RaftNode.advance() — by
-// then every Ready and interim output handed out before the release has been
-// consumed, and nothing handed out after it can point into the slab — and is
-// then filled with POISON_BYTE (a view kept too long reads that, never
-// another entry's bytes) and kept as a spare for the next slab needed.
+// mark-compacts (bench/README section 25). Reuse must never change bytes a
+// holder may still read, so a released slab waits in quarantine until the
+// next RaftNode.advance() — by then every Ready and interim output handed
+// out before the release has been consumed, and nothing handed out after it
+// can point into the slab — and is then filled with POISON_BYTE (a view kept
+// too long reads that, never another entry's bytes) and kept as a spare for
+// the next slab needed. A node at rest lets its spares go (dropSpareSlabs,
+// called before the idle collector's full GC: lib/app/start-node.ts).
 import { assert } from '../util/assert.js'
 
 /** How entries are told apart in the ring; config entries keep their object in RaftLog. */
