@@ -30,8 +30,9 @@
 // next RaftNode.advance() — by then every Ready and interim output handed
 // out before the release has been consumed, and nothing handed out after it
 // can point into the slab — and is then filled with POISON_BYTE (a view kept
-// too long reads that, never another entry's bytes) and kept as a spare for
-// the next slab needed. A node at rest lets its spares go (dropSpareSlabs,
+// too long reads that until the slab is written again, so a holder that
+// breaks the rule shows up as garbled bytes, as in the simulators' checkers)
+// and kept as a spare for the next slab needed. A node at rest lets its spares go (dropSpareSlabs,
 // called before the idle collector's full GC: lib/app/start-node.ts).
 import { assert } from '../util/assert.js'
 
@@ -140,7 +141,7 @@ class DataSlabs {
     this.spare = []
   }
 
-  /** Released slabs kept for reuse (quarantined or spare), for tests and status. */
+  /** Released slabs kept for reuse (quarantined or spare), for tests. */
   keptCount(): number {
     return this.quarantined.length + this.spare.length
   }
@@ -293,7 +294,7 @@ export class EntryRing {
     this.data.dropSpare()
   }
 
-  /** Released slabs waiting for reuse, for tests and status. */
+  /** Released slabs waiting for reuse, for tests. */
   releasedKeptCount(): number {
     return this.data.keptCount()
   }
