@@ -66,9 +66,16 @@ export const raftDefaults = Object.freeze({
   entrySource: null as EntrySource | null,
 })
 
-/** A message as the algorithm builds it; send() adds the incarnation stamps. */
-type Unstamped<M> = M extends Message ? Omit<M, 'fromIncarnation' | 'toIncarnation'> : never
+/** A message as the algorithm builds it; send() adds the incarnation stamps and the clock. */
+type Unstamped<M> = M extends Message ? Omit<M, 'fromIncarnation' | 'toIncarnation' | 'clockMs'> : never
 export type UnstampedMessage = Unstamped<Message>
+
+/** The fields send() writes into the caller's fresh literal. */
+interface Stamps {
+  fromIncarnation?: Incarnation
+  toIncarnation?: Incarnation
+  clockMs?: number
+}
 
 export class Raft {
   readonly id: NodeId
@@ -457,12 +464,16 @@ export class Raft {
 
   /** Queues `m`, stamped with our incarnation and the one the receiver goes by (see receiverIncarnation), unless the caller names it. */
   send(unstamped: UnstampedMessage, toIncarnation: Incarnation = this.receiverIncarnation(unstamped.to)): void {
-    // Unstamped<Message> spread back with both stamps is a Message; TypeScript cannot see through the distributive Omit.
-    const m = (
-      this.clockStampMs === 0
-        ? { ...unstamped, fromIncarnation: this.incarnation, toIncarnation }
-        : { ...unstamped, fromIncarnation: this.incarnation, toIncarnation, clockMs: this.clockStampMs }
-    ) as Message
+    // Every caller passes a literal built for this call, so it is stamped in
+    // place. A spread into a new object took V8's slow clone path here (a
+    // new hidden class per message, ~0.4 µs each: 1–2 % of a leader's CPU
+    // at one client, where each SET sends two appends).
+    const stamped = unstamped as UnstampedMessage & Stamps
+    stamped.fromIncarnation = this.incarnation
+    stamped.toIncarnation = toIncarnation
+    if (this.clockStampMs !== 0) stamped.clockMs = this.clockStampMs
+    // Unstamped<Message> with both stamps is a Message; TypeScript cannot see through the distributive Omit.
+    const m = stamped as Message
     if (this.role === 'leader') this.messagesNow.push(m)
     else this.messagesAfterPersist.push(m)
   }
