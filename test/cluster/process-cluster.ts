@@ -222,7 +222,7 @@ export class ProcessCluster {
     for (let i = 1; i <= n; i++) {
       const node = await this.addNode(`n${i}`)
       node.start()
-      if (i === 1) await this.waitFor(async () => (await node.status())?.role === 'leader', 'n1 to lead')
+      if (i === 1) await this.waitForWhileRunning(async () => (await node.status())?.role === 'leader', 'n1 to lead')
     }
     await this.waitForVoters(n)
   }
@@ -234,7 +234,7 @@ export class ProcessCluster {
   }
 
   async waitForVoters(n: number): Promise<void> {
-    await this.waitFor(async () => {
+    await this.waitForWhileRunning(async () => {
       const leader = await this.leader()
       if (leader === null) return false
       const st = await leader.status()
@@ -255,7 +255,7 @@ export class ProcessCluster {
 
   async waitForLeader(timeoutMs = 40_000): Promise<ProcessNode> {
     let found: ProcessNode | null = null
-    await this.waitFor(async () => {
+    await this.waitForWhileRunning(async () => {
       found = await this.leader()
       return found !== null
     }, 'a leader', timeoutMs)
@@ -272,6 +272,22 @@ export class ProcessCluster {
       delayMs = Math.min(delayMs * 2, 250)
     }
     throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}\n${this.outputs()}`)
+  }
+
+  /**
+   * waitFor a condition that only a running node can bring about (a leader,
+   * voters): once every node has exited (a bad setting makes a node print
+   * one line and exit at start), fails at once with their output instead of
+   * waiting out the timeout.
+   */
+  async waitForWhileRunning(cond: () => Promise<boolean>, what: string, timeoutMs = 90_000): Promise<void> {
+    await this.waitFor(async () => {
+      if (await cond()) return true
+      if (this.nodes.length > 0 && this.nodes.every((n) => !n.running())) {
+        throw new Error(`every node has exited while waiting for ${what}\n${this.outputs()}`)
+      }
+      return false
+    }, what, timeoutMs)
   }
 
   outputs(): string {
