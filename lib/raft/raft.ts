@@ -66,16 +66,13 @@ export const raftDefaults = Object.freeze({
   entrySource: null as EntrySource | null,
 })
 
-/** A message as the algorithm builds it; send() adds the incarnation stamps and the clock. */
-type Unstamped<M> = M extends Message ? Omit<M, 'fromIncarnation' | 'toIncarnation' | 'clockMs'> : never
-export type UnstampedMessage = Unstamped<Message>
+/** The fields send() writes into the caller's fresh literal: the incarnation stamps and the clock. */
+type StampField = 'fromIncarnation' | 'toIncarnation' | 'clockMs'
+type Stamps = { -readonly [K in StampField]?: Message[K] }
 
-/** The fields send() writes into the caller's fresh literal. */
-interface Stamps {
-  fromIncarnation?: Incarnation
-  toIncarnation?: Incarnation
-  clockMs?: number
-}
+/** A message as the algorithm builds it, without the stamps. */
+type Unstamped<M> = M extends Message ? Omit<M, StampField> : never
+export type UnstampedMessage = Unstamped<Message>
 
 export class Raft {
   readonly id: NodeId
@@ -465,9 +462,9 @@ export class Raft {
   /** Queues `m`, stamped with our incarnation and the one the receiver goes by (see receiverIncarnation), unless the caller names it. */
   send(unstamped: UnstampedMessage, toIncarnation: Incarnation = this.receiverIncarnation(unstamped.to)): void {
     // Every caller passes a literal built for this call, so it is stamped in
-    // place. A spread into a new object took V8's slow clone path here (a
-    // new hidden class per message, ~0.4 µs each: 1–2 % of a leader's CPU
-    // at one client, where each SET sends two appends).
+    // place. A spread into a new object took V8's slow clone path here: a new
+    // hidden class per message, and every reader of messages downstream went
+    // megamorphic (bench/README section 26).
     const stamped = unstamped as UnstampedMessage & Stamps
     stamped.fromIncarnation = this.incarnation
     stamped.toIncarnation = toIncarnation
