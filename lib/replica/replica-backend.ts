@@ -2,7 +2,7 @@
 // runs and when it is done. Writes are proposed on the leader or forwarded to
 // it with a (clientId, seq) the state machine deduplicates, so a retried
 // forward applies at most once; reads wait for a ReadIndex barrier, batched so
-// that every read queued in one event-loop turn shares one round.
+// that every read queued while a round is out shares the next one.
 import { encodeEnvelope } from '../kv/command-codec.js'
 import type { KvApplyResult, KvOp, KvOpResult, KvScanResult, KvWrite } from '../kv/command.js'
 import type { NodeId } from '../raft/types.js'
@@ -35,6 +35,8 @@ export class ReplicaBackend implements ClientBackend {
   private readonly forwards = new Map<string, PendingForward>()
   private barrierQueue: BarrierWaiter[] = []
   private barrierScheduled = false
+  /** The ReadIndex round awaiting its answer; while it is out, new reads wait for the next (see scheduleBarrier). */
+  private roundInFlight: { readonly abandon: () => void } | null = null
   private readonly clock: Clock
   admin: (op: string, args: readonly string[]) => Promise<string> = () => Promise.reject(new Error('admin commands are not wired'))
 
@@ -151,6 +153,8 @@ export class ReplicaBackend implements ClientBackend {
   /** A new leader: forwards waiting on the old one are sent again right away. */
   private onLeaderChange(): void {
     for (const f of [...this.forwards.values()]) f.resolve({ ok: false, code: 'LEADERCHANGE', error: 'leader changed' })
+    // The core drops the reads it held for the old leader without an answer: retry now, not after forwardAttemptMs.
+    this.roundInFlight?.abandon()
   }
 
   private onMessage(msg: WireMessage, _from: NodeId, reply: (m: WireMessage) => void): boolean {
@@ -252,8 +256,8 @@ export class ReplicaBackend implements ClientBackend {
 
   /**
    * Linearizable: wait until this node has applied everything committed
-   * before the read began (ReadIndex). Reads queued in one event-loop turn
-   * share one ReadIndex request; a read arriving later waits for the next.
+   * before the read began (ReadIndex). Reads queued while a round is out
+   * share the next round (scheduleBarrier).
    */
   private barrier(consistency: ReadConsistency): Promise<void> {
     if (this.skipsBarrier(consistency)) return Promise.resolve()
@@ -273,7 +277,7 @@ export class ReplicaBackend implements ClientBackend {
     return consistency === 'stale' || this.replica.staleReadsForced()
   }
 
-  /** One ReadIndex round shared with every read queued this turn: the safe index, or -1. */
+  /** A place in the next ReadIndex round, shared with every read queued for it: the safe index, or -1. */
   private barrierRound(): Promise<number> {
     return new Promise<number>((resolve) => {
       this.barrierQueue.push({ roundDone: resolve })
@@ -293,27 +297,37 @@ export class ReplicaBackend implements ClientBackend {
     throw this.clusterDown('no leader confirmed this read in time; try again later')
   }
 
+  /**
+   * One round at a time, as etcd's read loop: reads that arrive while a round
+   * is out wait for it to come back and then share the next. A round started
+   * per event-loop turn instead answered a handful of reads each, and every
+   * round costs the leader and a follower a message each way.
+   */
   private scheduleBarrier(): void {
-    if (this.barrierScheduled) return
+    if (this.barrierScheduled || this.roundInFlight !== null) return
     this.barrierScheduled = true
     this.clock.soon(() => {
       this.barrierScheduled = false
       const waiting = this.barrierQueue
       this.barrierQueue = []
       if (waiting.length === 0) return
-      // A lost ReadIndex message must not hang reads: bound each round.
+      const read = this.replica.readIndex()
       let settled = false
       const settle = (index: number): void => {
         if (settled) return
         settled = true
         timer.cancel()
+        this.roundInFlight = null
         for (const w of waiting) w.roundDone(index)
+        if (this.barrierQueue.length > 0) this.scheduleBarrier()
       }
-      const read = this.replica.readIndex()
-      const timer = this.clock.after(forwardAttemptMs, () => {
+      const abandon = (): void => {
         this.replica.cancelRead(read.ctx)
         settle(-1)
-      })
+      }
+      // A lost ReadIndex message must not hang reads: bound each round.
+      const timer = this.clock.after(forwardAttemptMs, abandon)
+      this.roundInFlight = { abandon }
       void read.index.then(settle)
     })
   }
