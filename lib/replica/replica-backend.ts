@@ -153,8 +153,12 @@ export class ReplicaBackend implements ClientBackend {
   /** A new leader: forwards waiting on the old one are sent again right away. */
   private onLeaderChange(): void {
     for (const f of [...this.forwards.values()]) f.resolve({ ok: false, code: 'LEADERCHANGE', error: 'leader changed' })
-    // The core drops the reads it held for the old leader without an answer: retry now, not after forwardAttemptMs.
-    this.roundInFlight?.abandon()
+    // The core drops the reads it held for the old leader without an answer:
+    // retry now, not after forwardAttemptMs. Not synchronously: the Ready that
+    // changed the leader may also have confirmed this round (its answer is a
+    // promise reaction still to run), and a confirmed round is served.
+    const round = this.roundInFlight
+    if (round !== null) this.clock.soon(round.abandon)
   }
 
   private onMessage(msg: WireMessage, _from: NodeId, reply: (m: WireMessage) => void): boolean {
@@ -322,6 +326,7 @@ export class ReplicaBackend implements ClientBackend {
         if (this.barrierQueue.length > 0) this.scheduleBarrier()
       }
       const abandon = (): void => {
+        if (settled) return
         this.replica.cancelRead(read.ctx)
         settle(-1)
       }

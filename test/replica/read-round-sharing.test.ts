@@ -150,6 +150,7 @@ t.test('a leader change abandons the round out, and its reads retry without wait
   read('a')
   replica.clock.endTurn()
   replica.emit('leaderChange', 'n2')
+  replica.clock.endTurn()
   t.same(replica.cancelled, ['round-1'], 'the core is told to forget the abandoned round')
   await settled()
   read('b')
@@ -168,6 +169,20 @@ t.test('a leader change abandons the round out, and its reads retry without wait
   await settled()
   await settled()
   t.same(served, ['b', 'a'], 'the abandoned read is served by a later round, well within its timeout')
+})
+
+t.test('a round confirmed by the same Ready that changed the leader is served, not abandoned', async (t) => {
+  const { replica, read, served } = setup()
+  read('a')
+  replica.clock.endTurn()
+  // The ready loop releases read states before it reports a leader change.
+  replica.rounds[0]?.answer(10)
+  replica.emit('leaderChange', 'n2')
+  await settled()
+  replica.clock.endTurn()
+  t.same(served, ['a'])
+  t.same(replica.cancelled, [], 'the answered round is not cancelled')
+  t.equal(replica.rounds.length, 1, 'and not repeated')
 })
 
 t.test('a round that gets no answer is given up after its bound, and the reads behind it go out', async (t) => {

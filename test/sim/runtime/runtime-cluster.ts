@@ -205,7 +205,7 @@ export class RuntimeCluster {
     const calmStartedMs = this.scheduler.elapsedMs
     await this.converge(calmStartedMs)
     this.stats.calmMs = this.scheduler.elapsedMs - calmStartedMs
-    await this.drive(this.workload.finalReads(this.leaderHost()), calmMsMax)
+    await this.drive(this.workload.finalReads(() => this.leaderHost()), calmMsMax)
     this.phase = 'done'
     this.throwIfViolated()
     this.checkKeyspaces()
