@@ -7,13 +7,22 @@
 //   node dist/bench/cpu-cost.js [--requests 200000] [--reps 3] [--only raftkv,node-floor,replication-floor,redis]
 //                               [--compare-with <checkout>] [--compare-env KEY=VALUE ...]
 //
+// Before each measurement the machine is let settle: dirty pages are
+// written back (sync) and every server process of every target must have
+// been nearly idle for half a second (bounded), so one target's background
+// work (the kernel's writeback of its log, its idle collector's full GC, a
+// snapshot in steps) does not land in the next target's run. The order of
+// the targets rotates with each repetition, so no target always runs first.
+//
 // --compare-with runs another checkout's build as a second raftkv target;
 // --compare-env starts that second target (this checkout's, unless
 // --compare-with names another) with extra environment, e.g.
 // `--compare-env NODE_OPTIONS=--max-semi-space-size=64` to weigh a runtime flag.
-import { readFileSync, readdirSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
 import { basename } from 'node:path'
 import { parseArgs } from 'node:util'
+import { cpuTicks, processSched, ticksPerSecond } from './lib/proc-stat.js'
+import { sleep } from './lib/procs.js'
 import { median } from './lib/result.js'
 import { redisBenchmark } from './lib/tools.js'
 import { startNodeFloor, startRaftkv, startRedis, startReplicationFloor, type RespTarget } from './lib/targets.js'
@@ -34,31 +43,26 @@ const workloads: readonly CostWorkload[] = [
   { id: 'set-c1', command: 'set', clients: 1, pipeline: 1, share: 0.1 },
 ]
 
-/** CPU clock ticks per second of /proc/<pid>/stat (USER_HZ, 100 on Linux). */
-const ticksPerSecond = 100
-
-function cpuTicks(pid: number): number {
-  // Fields after the command name (which may hold spaces): utime is field 14, stime 15.
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  return Number(rest[11]) + Number(rest[12])
-}
+/** CPU ticks of the processes over one window that counts as idle: 3 ticks (30 ms) in 500 ms, 2 % of a core per process at most for three. */
+const quietWindowMs = 500
+const quietTicksMax = 3
+/** How long a settle may wait before measuring anyway (then it says so). */
+const settleWaitMsMax = 15_000
 
 /**
- * Nanoseconds the process's threads have spent runnable but waiting for a
- * CPU (second field of /proc/<pid>/task/<tid>/schedstat), summed; NaN where
- * the kernel does not keep it. On a saturated machine this is latency that
- * no code change inside the process removes.
+ * Writes dirty pages back and waits until `pids` together used at most
+ * quietTicksMax ticks over a quietWindowMs window. Returns the ms waited, or
+ * -1 when the bound ran out first.
  */
-function runQueueWaitNs(pid: number): number {
-  try {
-    let total = 0
-    for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      total += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[1])
-    }
-    return total
-  } catch {
-    return NaN
+async function settle(pids: readonly number[]): Promise<number> {
+  const startedMs = Date.now()
+  execFileSync('sync')
+  for (;;) {
+    const before = pids.reduce((sum, pid) => sum + cpuTicks(pid), 0)
+    await sleep(quietWindowMs)
+    const used = pids.reduce((sum, pid) => sum + cpuTicks(pid), 0) - before
+    if (used <= quietTicksMax) return Date.now() - startedMs
+    if (Date.now() - startedMs > settleWaitMsMax) return -1
   }
 }
 
@@ -73,10 +77,10 @@ interface Cost {
 async function measure(t: RespTarget, w: CostWorkload, requests: number): Promise<Cost> {
   const pids = t.pids()
   const before = pids.map(cpuTicks)
-  const waitBefore = pids.map(runQueueWaitNs)
+  const waitBefore = pids.map((pid) => processSched(pid).waitNs)
   const r = await redisBenchmark({ port: t.writePort, command: w.command, clients: w.clients, pipeline: w.pipeline, requests, valueBytes: 100, keys: 100_000, target: t.name, workload: w.id })
   const after = pids.map(cpuTicks)
-  const waitNs = pids.map(runQueueWaitNs).reduce((sum, x, i) => sum + x - (waitBefore[i] as number), 0)
+  const waitNs = pids.map((pid) => processSched(pid).waitNs).reduce((sum, x, i) => sum + x - (waitBefore[i] as number), 0)
   return {
     opsPerSec: r.opsPerSec,
     perProcessUs: pids.map((_, i) => (((after[i] as number) - (before[i] as number)) / ticksPerSecond) * 1e6 / r.requests),
@@ -109,6 +113,7 @@ async function main(): Promise<void> {
   const only = new Set(values.only.split(','))
   const targets: RespTarget[] = []
   const results = new Map<string, Cost[]>()
+  const settleMs: number[] = []
   try {
     if (only.has('raftkv')) targets.push(await startRaftkv(3))
     const compareEnv = parseEnvPairs(values['compare-env'])
@@ -120,9 +125,14 @@ async function main(): Promise<void> {
     if (only.has('replication-floor')) targets.push(await startReplicationFloor())
     if (only.has('redis')) targets.push(await startRedis())
     for (const t of targets) for (const w of workloads) await measure(t, w, Math.round(requests * w.share * 0.2)) // warm-up
+    const allPids = (): number[] => targets.flatMap((t) => t.pids())
     for (let rep = 0; rep < reps; rep++) {
+      const order = targets.map((_, i) => targets[(i + rep) % targets.length] as RespTarget)
       for (const w of workloads) {
-        for (const t of targets) {
+        for (const t of order) {
+          const waited = await settle(allPids())
+          settleMs.push(waited)
+          if (waited < 0) process.stderr.write(`${t.name}/${w.id}: the servers did not go quiet within ${settleWaitMsMax} ms; measuring anyway\n`)
           const c = await measure(t, w, Math.round(requests * w.share))
           const k = `${t.name}/${w.id}`
           results.set(k, [...(results.get(k) ?? []), c])
@@ -137,6 +147,7 @@ async function main(): Promise<void> {
     `Command: \`node dist/bench/cpu-cost.js ${process.argv.slice(2).join(' ')}\` — ${new Date().toISOString()}; medians of ${reps}.`,
     'CPU µs per request (utime+stime of each server process / requests). raftkv and replication-floor: leader, then the followers.',
     'Run-queue wait: µs per request that the server processes\' threads were runnable but had no CPU (schedstat), summed over them.',
+    `Before each measurement: sync, then all servers idle (≤ ${quietTicksMax * 10} ms of CPU in ${quietWindowMs} ms); waits median ${median(settleMs.filter((x) => x >= 0)).toFixed(0)} ms, ${settleMs.filter((x) => x < 0).length} of ${settleMs.length} gave up after ${settleWaitMsMax} ms. Target order rotates each repetition.`,
     '',
     '| target | workload | ops/s | CPU µs/op, write node | other nodes | all server processes | run-queue wait µs/op |',
     '| --- | --- | --- | --- | --- | --- | --- |',

@@ -16,7 +16,10 @@
 // `GC_HOOK_V8_FLAGS=--no-parallel-scavenge`, read by bench/gc-hook.ts, or a
 // node variable); --env applies to every run. Each node's CPU time in the
 // window (user + system, from /proc) is reported per SET too: a flag that
-// trades CPU for shorter pauses shows it.
+// trades CPU for shorter pauses shows it. So is the share of each node's
+// main thread's runnable time that it spent waiting for a CPU (schedstat):
+// pauses are wall time, and on a machine with more busy threads than cores a
+// pause stretches by that wait.
 import { spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -24,6 +27,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import { Redis } from 'ioredis'
+import { cpuTicks, mainThreadSched, ticksPerSecond, type SchedTimes } from './lib/proc-stat.js'
 import { startRaftkv } from './lib/targets.js'
 
 interface Pause {
@@ -39,6 +43,8 @@ interface NodePauses {
   readonly dropped: number
   /** utime + stime in the load's window, seconds. */
   readonly cpuSeconds: number
+  /** The main thread's time on a CPU and waiting for one, in the load's window (ns). */
+  readonly mainThread: SchedTimes
   /** Rises of the Buffers' backing stores between the hook's once-a-second samples in the window, summed: bytes. */
   readonly arrayBufferRiseBytes: number
 }
@@ -66,14 +72,8 @@ function arrayBufferRise(samples: readonly BufferSample[], startMs: number, endM
   return rise
 }
 
-/** CPU clock ticks per second of /proc/<pid>/stat (USER_HZ, 100 on Linux). */
-const ticksPerSecond = 100
-
 function cpuSeconds(pid: number): number {
-  // Fields after the command name (which may hold spaces): utime is field 14, stime 15.
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  return (Number(rest[11]) + Number(rest[12])) / ticksPerSecond
+  return cpuTicks(pid) / ticksPerSecond
 }
 
 function envPairs(list: readonly string[]): Record<string, string> {
@@ -153,10 +153,12 @@ async function runTarget(checkout: string | null, env: Record<string, string>, s
   try {
     const before = await commandsProcessed(t.writePort)
     const cpuBefore = t.pids().map(cpuSeconds)
+    const schedBefore = t.pids().map(mainThreadSched)
     const startMs = Date.now()
     await loadFor(t.writePort, seconds, clients, pipeline)
     const endMs = Date.now()
     const cpuAfter = t.pids().map(cpuSeconds)
+    const schedAfter = t.pids().map(mainThreadSched)
     const after = await commandsProcessed(t.writePort)
     // Let every node's hook flush the last second.
     await new Promise((resolve) => setTimeout(resolve, 1500))
@@ -170,6 +172,7 @@ async function runTarget(checkout: string | null, env: Record<string, string>, s
         pauses: pauses.filter((p) => p.startMs >= startMs && p.startMs <= endMs),
         dropped,
         cpuSeconds: cpu,
+        mainThread: { runNs: (schedAfter[i]?.runNs ?? NaN) - (schedBefore[i]?.runNs ?? NaN), waitNs: (schedAfter[i]?.waitNs ?? NaN) - (schedBefore[i]?.waitNs ?? NaN) },
         arrayBufferRiseBytes: arrayBufferRise(samples, startMs, endMs),
       }
     })
@@ -184,7 +187,9 @@ async function runTarget(checkout: string | null, env: Record<string, string>, s
 function report(r: TargetRun): string[] {
   const cpu = r.nodes.map((n) => `${n.role} ${((n.cpuSeconds * 1e6) / r.sets).toFixed(1)}`).join(', ')
   const rise = r.nodes.map((n) => `${n.role} ${(n.arrayBufferRiseBytes / 1e6 / r.seconds).toFixed(1)}`).join(', ')
-  const lines = [`${r.name}: ${Math.round(r.opsPerSec)} SET/s; CPU µs per SET: ${cpu}; Buffers' rise between 1 s samples, MB/s: ${rise}`, '| node | kind | pauses | ms in GC | p50 ms | p99 ms | max ms | over 10 ms |', '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |']
+  // A pause needing c ms of CPU lasts about c / (1 - waiting share) ms of wall time, more at the tail.
+  const waiting = r.nodes.map((n) => `${n.role} ${((100 * n.mainThread.waitNs) / (n.mainThread.runNs + n.mainThread.waitNs)).toFixed(0)} %`).join(', ')
+  const lines = [`${r.name}: ${Math.round(r.opsPerSec)} SET/s; CPU µs per SET: ${cpu}; Buffers' rise between 1 s samples, MB/s: ${rise}`, `Main thread's runnable time spent waiting for a CPU: ${waiting}`, '| node | kind | pauses | ms in GC | p50 ms | p99 ms | max ms | over 10 ms |', '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |']
   for (const n of r.nodes) {
     const kinds = ['all', ...new Set(n.pauses.map((p) => p.kind))]
     for (const kind of kinds) {
