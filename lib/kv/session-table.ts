@@ -89,8 +89,10 @@ export class SessionTable {
 /** An estimate of the memory an outcome holds: its bulk bytes plus a little per result. */
 export function outcomeBytes(outcome: KvWriteOutcome): number {
   if (outcome.t === 'watchAborted') return 16
+  // An index loop: this runs for every write applied, and a for-of allocates an iterator where not optimized.
+  const results = outcome.results
   let bytes = 0
-  for (const result of outcome.results) bytes += resultBytes(result)
+  for (let i = 0; i < results.length; i++) bytes += resultBytes(results[i] as KvOpResult)
   return bytes
 }
 

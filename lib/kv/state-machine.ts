@@ -94,7 +94,7 @@ export class KvStateMachine {
    * (the runtime skips no-op and config entries).
    */
   apply(index: number, data: Buffer): KvApplyResult {
-    assert(index > this.appliedIndex, () => `apply: index ${index} <= appliedIndex ${this.appliedIndex}`)
+    if (index <= this.appliedIndex) assert(false, `apply: index ${index} <= appliedIndex ${this.appliedIndex}`)
     this.appliedIndex = index
     this.applyingIndex = index
     const set = this.plainSet

@@ -232,13 +232,13 @@ export class EntryRing {
 
   /** Forgets entries from `index` on; their bytes stay where they are, never overwritten. */
   truncateFrom(index: number): void {
-    assert(index >= this.firstIdx && index <= this.firstIdx + this.countNow, `entry ring: truncate at ${index} outside the ring`)
+    if (index < this.firstIdx || index > this.firstIdx + this.countNow) assert(false, `entry ring: truncate at ${index} outside the ring`)
     this.countNow = index - this.firstIdx
   }
 
   /** Forgets entries up to `index` (compaction) and releases the slabs only they used. */
   dropTo(index: number): void {
-    assert(index >= this.firstIdx - 1 && index < this.firstIdx + this.countNow, `entry ring: drop to ${index} outside the ring`)
+    if (index < this.firstIdx - 1 || index >= this.firstIdx + this.countNow) assert(false, `entry ring: drop to ${index} outside the ring`)
     const n = index - this.firstIdx + 1
     this.head = (this.head + n) & this.mask
     this.countNow -= n

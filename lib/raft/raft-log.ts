@@ -20,6 +20,7 @@
 // objects appended: see `recent`).
 import { assert } from '../util/assert.js'
 import { EntryRing, KIND_CONFIG, KIND_NOOP, KIND_NORMAL, SLAB_BYTES } from './entry-ring.js'
+import { RecentEntries } from './recent-entries.js'
 import type { Config, Entry, EntrySource, SnapshotMeta } from './types.js'
 
 /** Where released entries are read back from, and how many bytes of entry data the log holds before releasing. */
@@ -68,17 +69,15 @@ export class RaftLog {
   /** Last index confirmed durable by advance(). */
   private persistedIndexMax: number
   /**
-   * The Entry objects appended for the log's tail not yet durable:
-   * recent[i] has index recentFirst + i, and the run always ends at
-   * lastIndex(). slice() and handOutUnpersisted() return these very objects,
+   * The Entry objects appended for the log's tail not yet durable, a run
+   * that always ends at lastIndex(). slice() and handOutUnpersisted() return these very objects,
    * because the codecs find encodings by object identity
    * (lib/codec/encoded-runs.ts, AppendCodec): every follower at the same
    * position gets one shared encoding, and the log write copies the bytes a
    * follower received or a leader sent. Dropped once durable, so they stay
    * young: at most what one fsync covers.
    */
-  private recent: Entry[] = []
-  private recentFirst: number
+  private readonly recent: RecentEntries
   /** A snapshot received from the leader and not yet handed out for installing. */
   private receivedSnapshot: SnapshotMeta | null = null
 
@@ -89,7 +88,7 @@ export class RaftLog {
     this.snapshotMeta = snapshot
     this.cache = cache
     this.entries = new EntryRing(snapshot.index + 1, slabBytesFor(cache))
-    this.recentFirst = snapshot.index + 1
+    this.recent = new RecentEntries(snapshot.index + 1)
     this.configs = [{ index: snapshot.index, config: snapshot.config }]
     for (const [i, e] of entries.entries()) {
       assert(e.index === snapshot.index + 1 + i, `log: entry ${e.index} out of place at offset ${i}`)
@@ -103,8 +102,7 @@ export class RaftLog {
     this.handedOutIndex = this.lastIndex()
     this.persistedIndexMax = this.lastIndex()
     // Entries given at start are durable already.
-    this.recent = []
-    this.recentFirst = this.lastIndex() + 1
+    this.recent.reset(this.lastIndex() + 1)
   }
 
   get commit(): number {
@@ -155,10 +153,8 @@ export class RaftLog {
   }
 
   private makeEntry(index: number): Entry {
-    if (index >= this.recentFirst) {
-      const kept = this.recent[index - this.recentFirst]
-      if (kept !== undefined) return kept
-    }
+    const kept = this.recent.at(index)
+    if (kept !== undefined) return kept
     const term = this.entries.termAt(index)
     switch (this.entries.kindAt(index)) {
       case KIND_NORMAL:
@@ -192,7 +188,7 @@ export class RaftLog {
   }
 
   private push(e: Entry): void {
-    if (this.recentFirst + this.recent.length === e.index) this.recent.push(e)
+    this.recent.push(e)
     if (e.kind === 'normal') this.entries.push(e.term, KIND_NORMAL, e.data)
     else if (e.kind === 'noop') this.entries.push(e.term, KIND_NOOP, null)
     else {
@@ -218,7 +214,9 @@ export class RaftLog {
    * empty when the source cannot supply `lo` (the caller sends a snapshot).
    */
   slice(lo: number, hi: number, countMax = Infinity, bytesMax = Infinity): Entry[] {
-    assert(lo >= this.firstIndex(), `log: slice from ${lo} below first index ${this.firstIndex()}`)
+    // Guarded asserts on the paths every entry takes: an eager message would build
+    // (and the number-string cache keep) strings for each call.
+    if (lo < this.firstIndex()) assert(false, `log: slice from ${lo} below first index ${this.firstIndex()}`)
     const end = Math.min(hi, this.lastIndex() + 1, lo + countMax)
     const out: Entry[] = []
     let bytes = 0
@@ -297,7 +295,7 @@ export class RaftLog {
   /** Leader append: entries must continue the log exactly. */
   append(entries: readonly Entry[]): void {
     for (const e of entries) {
-      assert(e.index === this.lastIndex() + 1, `log: append of ${e.index} after ${this.lastIndex()}`)
+      if (e.index !== this.lastIndex() + 1) assert(false, `log: append of ${e.index} after ${this.lastIndex()}`)
       this.push(e)
     }
   }
@@ -324,11 +322,7 @@ export class RaftLog {
 
   private truncateFrom(index: number): void {
     this.entries.truncateFrom(index)
-    if (index >= this.recentFirst) this.recent.length = Math.min(this.recent.length, index - this.recentFirst)
-    else {
-      this.recent = []
-      this.recentFirst = index
-    }
+    this.recent.truncateFrom(index)
     while ((this.configs[this.configs.length - 1] as ConfigAt).index >= index) this.configs.pop()
     assert(this.configs.length > 0, 'log: truncated the snapshot configuration')
     this.handedOutIndex = Math.min(this.handedOutIndex, index - 1)
@@ -337,7 +331,7 @@ export class RaftLog {
 
   commitTo(index: number): boolean {
     if (index <= this.commitIndex) return false
-    assert(index <= this.lastIndex(), `log: commit ${index} beyond last index ${this.lastIndex()}`)
+    if (index > this.lastIndex()) assert(false, `log: commit ${index} beyond last index ${this.lastIndex()}`)
     this.commitIndex = index
     return true
   }
@@ -382,10 +376,7 @@ export class RaftLog {
 
   /** Stops keeping the appended objects up to `index` (durable, or compacted away). */
   private forgetRecentTo(index: number): void {
-    if (index < this.recentFirst) return
-    const n = Math.min(index - this.recentFirst + 1, this.recent.length)
-    this.recent.splice(0, n)
-    this.recentFirst += n
+    this.recent.dropTo(index)
   }
 
   /** After a Ready's snapshot was installed and made durable. */
@@ -412,8 +403,7 @@ export class RaftLog {
     assert(meta.index > this.commit, `log: restoring snapshot ${meta.index} at or below commit ${this.commit}`)
     this.snapshotMeta = meta
     this.entries.reset(meta.index + 1)
-    this.recent = []
-    this.recentFirst = meta.index + 1
+    this.recent.reset(meta.index + 1)
     this.configs = [{ index: meta.index, config: meta.config }]
     this.commitIndex = meta.index
     this.applyingIndex = meta.index
@@ -459,7 +449,7 @@ export class RaftLog {
 
   /** The application applied every entry up to `index` (etcd's appliedTo): only what was handed out. */
   appliedTo(index: number): void {
-    assert(index <= this.applyingIndex, `log: applied ${index} beyond the ${this.applyingIndex} handed out`)
+    if (index > this.applyingIndex) assert(false, `log: applied ${index} beyond the ${this.applyingIndex} handed out`)
     if (index > this.appliedIndex) this.appliedIndex = index
     this.releaseCached()
   }

@@ -50,7 +50,7 @@ export class AppliedState {
 
   /** Applies the next committed entry; the state machine's result for a normal entry, else null. */
   apply(e: Entry): KvApplyResult | null {
-    assert(e.index === this.appliedIndexNow + 1, () => `apply: entry ${e.index} after applied ${this.appliedIndexNow}`)
+    if (e.index !== this.appliedIndexNow + 1) assert(false, `apply: entry ${e.index} after applied ${this.appliedIndexNow}`)
     let result: KvApplyResult | null = null
     if (e.kind === 'normal') {
       result = this.kvNow.apply(e.index, e.data)

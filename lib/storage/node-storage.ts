@@ -419,10 +419,10 @@ export class NodeStorage {
     const first = entries[0]
     if (first === undefined) return
     const snapshotIndex = this.snapshot?.meta.index ?? 0
-    assert(first.index > snapshotIndex, () => `entry ${first.index} is covered by snapshot ${snapshotIndex}`)
-    assert(first.index <= this.lastIndex + 1, () => `entry ${first.index} leaves a gap after ${this.lastIndex}`)
+    if (first.index <= snapshotIndex) assert(false, `entry ${first.index} is covered by snapshot ${snapshotIndex}`)
+    if (first.index > this.lastIndex + 1) assert(false, `entry ${first.index} leaves a gap after ${this.lastIndex}`)
     for (let i = 1; i < entries.length; i++) {
-      assert(entries[i]?.index === first.index + i, () => `entries not contiguous at position ${i}`)
+      if (entries[i]?.index !== first.index + i) assert(false, `entries not contiguous at position ${i}`)
     }
   }
 

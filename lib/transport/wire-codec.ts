@@ -41,7 +41,7 @@ export class UnionCodec<T extends { type: string }> {
    */
   encodeFrame(msg: T): Buffer {
     const index = this.indexByName.get(msg.type)
-    assert(index !== undefined, () => `no wire schema for message type '${msg.type}'`)
+    if (index === undefined) assert(false, `no wire schema for message type '${msg.type}'`)
     const branch = this.branches[index] as avro.Type
     let buf = this.scratch
     buf[FRAME_HEADER_BYTES] = index * 2
