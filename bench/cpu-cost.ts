@@ -43,7 +43,7 @@ const workloads: readonly CostWorkload[] = [
   { id: 'set-c1', command: 'set', clients: 1, pipeline: 1, share: 0.1 },
 ]
 
-/** CPU ticks of the processes over one window that counts as idle: 3 ticks (30 ms) in 500 ms, 2 % of a core per process at most for three. */
+/** A window counts as idle when every server process of every target, summed, used at most 3 ticks (30 ms of CPU) in its 500 ms. */
 const quietWindowMs = 500
 const quietTicksMax = 3
 /** How long a settle may wait before measuring anyway (then it says so). */

@@ -20,7 +20,6 @@
 // objects appended: see `recent`).
 import { assert } from '../util/assert.js'
 import { EntryRing, KIND_CONFIG, KIND_NOOP, KIND_NORMAL, SLAB_BYTES } from './entry-ring.js'
-import { RecentEntries } from './recent-entries.js'
 import type { Config, Entry, EntrySource, SnapshotMeta } from './types.js'
 
 /** Where released entries are read back from, and how many bytes of entry data the log holds before releasing. */
@@ -69,15 +68,17 @@ export class RaftLog {
   /** Last index confirmed durable by advance(). */
   private persistedIndexMax: number
   /**
-   * The Entry objects appended for the log's tail not yet durable, a run
-   * that always ends at lastIndex(). slice() and handOutUnpersisted() return these very objects,
+   * The Entry objects appended for the log's tail not yet durable:
+   * recent[i] has index recentFirst + i, and the run always ends at
+   * lastIndex(). slice() and handOutUnpersisted() return these very objects,
    * because the codecs find encodings by object identity
    * (lib/codec/encoded-runs.ts, AppendCodec): every follower at the same
    * position gets one shared encoding, and the log write copies the bytes a
    * follower received or a leader sent. Dropped once durable, so they stay
    * young: at most what one fsync covers.
    */
-  private readonly recent: RecentEntries
+  private recent: Entry[] = []
+  private recentFirst: number
   /** A snapshot received from the leader and not yet handed out for installing. */
   private receivedSnapshot: SnapshotMeta | null = null
 
@@ -88,7 +89,7 @@ export class RaftLog {
     this.snapshotMeta = snapshot
     this.cache = cache
     this.entries = new EntryRing(snapshot.index + 1, slabBytesFor(cache))
-    this.recent = new RecentEntries(snapshot.index + 1)
+    this.recentFirst = snapshot.index + 1
     this.configs = [{ index: snapshot.index, config: snapshot.config }]
     for (const [i, e] of entries.entries()) {
       assert(e.index === snapshot.index + 1 + i, `log: entry ${e.index} out of place at offset ${i}`)
@@ -102,7 +103,8 @@ export class RaftLog {
     this.handedOutIndex = this.lastIndex()
     this.persistedIndexMax = this.lastIndex()
     // Entries given at start are durable already.
-    this.recent.reset(this.lastIndex() + 1)
+    this.recent = []
+    this.recentFirst = this.lastIndex() + 1
   }
 
   get commit(): number {
@@ -153,8 +155,10 @@ export class RaftLog {
   }
 
   private makeEntry(index: number): Entry {
-    const kept = this.recent.at(index)
-    if (kept !== undefined) return kept
+    if (index >= this.recentFirst) {
+      const kept = this.recent[index - this.recentFirst]
+      if (kept !== undefined) return kept
+    }
     const term = this.entries.termAt(index)
     switch (this.entries.kindAt(index)) {
       case KIND_NORMAL:
@@ -188,7 +192,7 @@ export class RaftLog {
   }
 
   private push(e: Entry): void {
-    this.recent.push(e)
+    if (this.recentFirst + this.recent.length === e.index) this.recent.push(e)
     if (e.kind === 'normal') this.entries.push(e.term, KIND_NORMAL, e.data)
     else if (e.kind === 'noop') this.entries.push(e.term, KIND_NOOP, null)
     else {
@@ -322,7 +326,11 @@ export class RaftLog {
 
   private truncateFrom(index: number): void {
     this.entries.truncateFrom(index)
-    this.recent.truncateFrom(index)
+    if (index >= this.recentFirst) this.recent.length = Math.min(this.recent.length, index - this.recentFirst)
+    else {
+      this.recent = []
+      this.recentFirst = index
+    }
     while ((this.configs[this.configs.length - 1] as ConfigAt).index >= index) this.configs.pop()
     assert(this.configs.length > 0, 'log: truncated the snapshot configuration')
     this.handedOutIndex = Math.min(this.handedOutIndex, index - 1)
@@ -376,7 +384,10 @@ export class RaftLog {
 
   /** Stops keeping the appended objects up to `index` (durable, or compacted away). */
   private forgetRecentTo(index: number): void {
-    this.recent.dropTo(index)
+    if (index < this.recentFirst) return
+    const n = Math.min(index - this.recentFirst + 1, this.recent.length)
+    this.recent.splice(0, n)
+    this.recentFirst += n
   }
 
   /** After a Ready's snapshot was installed and made durable. */
@@ -403,7 +414,8 @@ export class RaftLog {
     assert(meta.index > this.commit, `log: restoring snapshot ${meta.index} at or below commit ${this.commit}`)
     this.snapshotMeta = meta
     this.entries.reset(meta.index + 1)
-    this.recent.reset(meta.index + 1)
+    this.recent = []
+    this.recentFirst = meta.index + 1
     this.configs = [{ index: meta.index, config: meta.config }]
     this.commitIndex = meta.index
     this.applyingIndex = meta.index
