@@ -24,7 +24,7 @@ import { scanKeys } from './keyspace-scan.js'
 import { KEY_BYTES_MAX, applyOp, applySetFields, isReadOnlyOp, readOp } from './ops.js'
 import { SessionTable } from './session-table.js'
 import { SnapshotEncoder, decodeSnapshot, encodeSnapshot } from './snapshot-codec.js'
-import { assert } from '../util/assert.js'
+import { fail } from '../util/assert.js'
 
 /** SCAN never returns more than this many keys per call, whatever COUNT says. */
 
@@ -94,7 +94,7 @@ export class KvStateMachine {
    * (the runtime skips no-op and config entries).
    */
   apply(index: number, data: Buffer): KvApplyResult {
-    if (index <= this.appliedIndex) assert(false, `apply: index ${index} <= appliedIndex ${this.appliedIndex}`)
+    if (index <= this.appliedIndex) fail(`apply: index ${index} <= appliedIndex ${this.appliedIndex}`)
     this.appliedIndex = index
     this.applyingIndex = index
     const set = this.plainSet
@@ -138,7 +138,7 @@ export class KvStateMachine {
 
   /** Advances the applied index past an entry that is not a kv write (a no-op or config change). */
   skip(index: number): void {
-    assert(index > this.appliedIndex, () => `skip: index ${index} <= appliedIndex ${this.appliedIndex}`)
+    if (index <= this.appliedIndex) fail(`skip: index ${index} <= appliedIndex ${this.appliedIndex}`)
     this.appliedIndex = index
   }
 
@@ -170,7 +170,7 @@ export class KvStateMachine {
    * its sweep has not been applied yet.
    */
   read(op: KvOp, nowMs: number): KvOpResult {
-    assert(isReadOnlyOp(op), () => `read: '${op.t}' is not a read-only op`)
+    if (!isReadOnlyOp(op)) fail(`read: '${op.t}' is not a read-only op`)
     return readOp(this.keyspace, op, nowMs)
   }
 

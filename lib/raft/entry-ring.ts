@@ -34,7 +34,7 @@
 // breaks the rule shows up as garbled bytes, as in the simulators' checkers)
 // and kept as a spare for the next slab needed. A node at rest lets its spares go (dropSpareSlabs,
 // called before the idle collector's full GC: lib/app/start-node.ts).
-import { assert } from '../util/assert.js'
+import { fail } from '../util/assert.js'
 
 /** How entries are told apart in the ring; config entries keep their object in RaftLog. */
 export const KIND_NORMAL = 0
@@ -98,7 +98,7 @@ class DataSlabs {
   view(seq: number, offset: number, length: number): Buffer {
     const slab = this.slabs[seq - this.firstSeq]
     // The message is built only on failure: this runs for every entry handed out.
-    if (slab === undefined) assert(false, `entry ring: slab ${seq} already released`)
+    if (slab === undefined) fail(`entry ring: slab ${seq} already released`)
     return slab.subarray(offset, offset + length)
   }
 
@@ -201,7 +201,7 @@ export class EntryRing {
   private slotOf(index: number): number {
     if (index < this.firstIdx || index >= this.firstIdx + this.countNow) {
       // Built only on failure: every term lookup comes through here.
-      assert(false, `entry ring: index ${index} outside [${this.firstIdx}, ${this.firstIdx + this.countNow})`)
+      fail(`entry ring: index ${index} outside [${this.firstIdx}, ${this.firstIdx + this.countNow})`)
     }
     return (this.head + (index - this.firstIdx)) & this.mask
   }
@@ -232,13 +232,13 @@ export class EntryRing {
 
   /** Forgets entries from `index` on; their bytes stay where they are, never overwritten. */
   truncateFrom(index: number): void {
-    if (index < this.firstIdx || index > this.firstIdx + this.countNow) assert(false, `entry ring: truncate at ${index} outside the ring`)
+    if (index < this.firstIdx || index > this.firstIdx + this.countNow) fail(`entry ring: truncate at ${index} outside the ring`)
     this.countNow = index - this.firstIdx
   }
 
   /** Forgets entries up to `index` (compaction) and releases the slabs only they used. */
   dropTo(index: number): void {
-    if (index < this.firstIdx - 1 || index >= this.firstIdx + this.countNow) assert(false, `entry ring: drop to ${index} outside the ring`)
+    if (index < this.firstIdx - 1 || index >= this.firstIdx + this.countNow) fail(`entry ring: drop to ${index} outside the ring`)
     const n = index - this.firstIdx + 1
     this.head = (this.head + n) & this.mask
     this.countNow -= n

@@ -18,7 +18,7 @@
 // applied (the state machine is handed it from here) nor not yet durable
 // (the file does not have it yet, and those entries must be the very
 // objects appended: see `recent`).
-import { assert } from '../util/assert.js'
+import { assert, fail } from '../util/assert.js'
 import { EntryRing, KIND_CONFIG, KIND_NOOP, KIND_NORMAL, SLAB_BYTES } from './entry-ring.js'
 import type { Config, Entry, EntrySource, SnapshotMeta } from './types.js'
 
@@ -176,7 +176,7 @@ export class RaftLog {
       const c = this.configs[i] as ConfigAt
       if (c.index === index) return c.config
     }
-    assert(false, `log: no config entry at index ${index}`)
+    fail(`log: no config entry at index ${index}`)
   }
 
   /** The flow-control size of the entry at `index` (see entryBytes), without making it. */
@@ -220,7 +220,7 @@ export class RaftLog {
   slice(lo: number, hi: number, countMax = Infinity, bytesMax = Infinity): Entry[] {
     // Guarded asserts on the paths every entry takes: an eager message would build
     // (and the number-string cache keep) strings for each call.
-    if (lo < this.firstIndex()) assert(false, `log: slice from ${lo} below first index ${this.firstIndex()}`)
+    if (lo < this.firstIndex()) fail(`log: slice from ${lo} below first index ${this.firstIndex()}`)
     const end = Math.min(hi, this.lastIndex() + 1, lo + countMax)
     const out: Entry[] = []
     let bytes = 0
@@ -250,7 +250,7 @@ export class RaftLog {
     assert(read.length <= hi - lo, `log: the entry source returned ${read.length} entries for [${lo}, ${hi})`)
     for (const [k, e] of read.entries()) {
       // The source holds what this node stored durably, and the log only releases durable entries: the same ones.
-      assert(e.index === lo + k && e.term === this.entries.termAt(e.index), () => `log: the entry source returned ${e.index}/${e.term} for ${lo + k}/${this.entries.termAt(lo + k)}`)
+      if (e.index !== lo + k || e.term !== this.entries.termAt(e.index)) fail(`log: the entry source returned ${e.index}/${e.term} for ${lo + k}/${this.entries.termAt(lo + k)}`)
     }
     return read
   }
@@ -299,7 +299,7 @@ export class RaftLog {
   /** Leader append: entries must continue the log exactly. */
   append(entries: readonly Entry[]): void {
     for (const e of entries) {
-      if (e.index !== this.lastIndex() + 1) assert(false, `log: append of ${e.index} after ${this.lastIndex()}`)
+      if (e.index !== this.lastIndex() + 1) fail(`log: append of ${e.index} after ${this.lastIndex()}`)
       this.push(e)
     }
   }
@@ -339,7 +339,7 @@ export class RaftLog {
 
   commitTo(index: number): boolean {
     if (index <= this.commitIndex) return false
-    if (index > this.lastIndex()) assert(false, `log: commit ${index} beyond last index ${this.lastIndex()}`)
+    if (index > this.lastIndex()) fail(`log: commit ${index} beyond last index ${this.lastIndex()}`)
     this.commitIndex = index
     return true
   }
@@ -461,7 +461,7 @@ export class RaftLog {
 
   /** The application applied every entry up to `index` (etcd's appliedTo): only what was handed out. */
   appliedTo(index: number): void {
-    if (index > this.applyingIndex) assert(false, `log: applied ${index} beyond the ${this.applyingIndex} handed out`)
+    if (index > this.applyingIndex) fail(`log: applied ${index} beyond the ${this.applyingIndex} handed out`)
     if (index > this.appliedIndex) this.appliedIndex = index
     this.releaseCached()
   }

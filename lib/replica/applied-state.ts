@@ -6,7 +6,7 @@
 import type { KvApplyResult } from '../kv/command.js'
 import type { KvStateMachine } from '../kv/state-machine.js'
 import type { Entry, InitialState, SnapshotMeta } from '../raft/types.js'
-import { assert } from '../util/assert.js'
+import { fail } from '../util/assert.js'
 
 export class AppliedState {
   private kvNow: KvStateMachine
@@ -50,7 +50,7 @@ export class AppliedState {
 
   /** Applies the next committed entry; the state machine's result for a normal entry, else null. */
   apply(e: Entry): KvApplyResult | null {
-    if (e.index !== this.appliedIndexNow + 1) assert(false, `apply: entry ${e.index} after applied ${this.appliedIndexNow}`)
+    if (e.index !== this.appliedIndexNow + 1) fail(`apply: entry ${e.index} after applied ${this.appliedIndexNow}`)
     let result: KvApplyResult | null = null
     if (e.kind === 'normal') {
       result = this.kvNow.apply(e.index, e.data)

@@ -13,7 +13,7 @@
 // ends in zeros after its last record; recovery reads a zero tail as the
 // clean end of the log.
 import type { Logger } from '../util/logger.js'
-import { assert } from '../util/assert.js'
+import { fail } from '../util/assert.js'
 import { StorageCorruptionError } from './errors.js'
 import { tmpSuffix, type DurableDir } from './durable-dir.js'
 import type { DiskFile } from './file-system.js'
@@ -55,11 +55,11 @@ export class BatchRecordEncoder {
 
   encode(batch: LogBatch): Buffer {
     const payloadBytes = batchPayloadBytes(batch)
-    assert(payloadBytes <= recordPayloadBytesMax, () => `batch of ${payloadBytes} bytes exceeds the record limit`)
+    if (payloadBytes > recordPayloadBytesMax) fail(`batch of ${payloadBytes} bytes exceeds the record limit`)
     const end = recordHeaderBytes + payloadBytes
     if (end > this.scratch.length) this.scratch = Buffer.allocUnsafe(Math.max(end, this.scratch.length * 2))
     const written = encodeBatchInto(batch, this.scratch, recordHeaderBytes)
-    assert(written === end, () => `batch encoded to ${written - recordHeaderBytes} bytes, sized ${payloadBytes}`)
+    if (written !== end) fail(`batch encoded to ${written - recordHeaderBytes} bytes, sized ${payloadBytes}`)
     frameRecordInPlace(this.scratch, payloadBytes)
     return this.scratch.subarray(0, end)
   }

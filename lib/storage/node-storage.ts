@@ -21,7 +21,7 @@
 // ready a roll creates a plain (growing) segment, and the next append after a
 // spare becomes ready moves on to it.
 import type { Entry, EntrySource, HardState, SnapshotMeta } from '../raft/types.js'
-import { assert } from '../util/assert.js'
+import { assert, fail } from '../util/assert.js'
 import { systemClock, type Clock } from '../util/clock.js'
 import { silentLogger, type Logger } from '../util/logger.js'
 import { DurableDir, type FaultInjector } from './durable-dir.js'
@@ -419,10 +419,10 @@ export class NodeStorage {
     const first = entries[0]
     if (first === undefined) return
     const snapshotIndex = this.snapshot?.meta.index ?? 0
-    if (first.index <= snapshotIndex) assert(false, `entry ${first.index} is covered by snapshot ${snapshotIndex}`)
-    if (first.index > this.lastIndex + 1) assert(false, `entry ${first.index} leaves a gap after ${this.lastIndex}`)
+    if (first.index <= snapshotIndex) fail(`entry ${first.index} is covered by snapshot ${snapshotIndex}`)
+    if (first.index > this.lastIndex + 1) fail(`entry ${first.index} leaves a gap after ${this.lastIndex}`)
     for (let i = 1; i < entries.length; i++) {
-      if (entries[i]?.index !== first.index + i) assert(false, `entries not contiguous at position ${i}`)
+      if (entries[i]?.index !== first.index + i) fail(`entries not contiguous at position ${i}`)
     }
   }
 

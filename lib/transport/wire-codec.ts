@@ -5,7 +5,7 @@
 // wrapper per message; the bytes are exactly Avro's union encoding.
 import type avro from 'avsc'
 import type { AppendRequest } from '../raft/types.js'
-import { assert } from '../util/assert.js'
+import { assert, fail } from '../util/assert.js'
 import { AppendCodec } from './append-codec.js'
 import { FRAME_HEADER_BYTES, writeFrameHeader } from './frame-codec.js'
 import type { WireMessage, WireMessageType } from './wire-message.js'
@@ -41,7 +41,7 @@ export class UnionCodec<T extends { type: string }> {
    */
   encodeFrame(msg: T): Buffer {
     const index = this.indexByName.get(msg.type)
-    if (index === undefined) assert(false, `no wire schema for message type '${msg.type}'`)
+    if (index === undefined) fail(`no wire schema for message type '${msg.type}'`)
     const branch = this.branches[index] as avro.Type
     let buf = this.scratch
     buf[FRAME_HEADER_BYTES] = index * 2

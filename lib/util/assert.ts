@@ -16,6 +16,17 @@ export function assert(condition: unknown, message: string | (() => string)): as
   }
 }
 
+/**
+ * Throws for an impossible state found by the caller's own check. On paths
+ * run per entry or per request, `if (<impossible>) fail(`...`)` builds the
+ * message only on failure: an eager template made a string per call (and
+ * V8's number-string cache kept every index's string past its scavenge,
+ * bench/README section 28), and a lazy `() =>` message a closure per call.
+ */
+export function fail(message: string): never {
+  throw new AssertionError(message)
+}
+
 export function unreachable(value: never, what: string): never {
   throw new AssertionError(`unreachable: unexpected ${what}: ${JSON.stringify(value)}`)
 }

@@ -2,7 +2,7 @@
 // (meta and state-machine bytes) and the log after it. "Persist" in the
 // simulator is a copy into this object; a crash keeps exactly this and loses
 // everything else, so a restart rebuilds the RaftNode from here.
-import { assert } from '../../lib/util/assert.js'
+import { assert, fail } from '../../lib/util/assert.js'
 import type { Entry, HardState, InitialState, SnapshotMeta } from '../../lib/raft/types.js'
 import { KvModel } from './sim-kv.js'
 
@@ -75,7 +75,7 @@ export class DurableStore {
     this.entries.length = first.index - this.snapshot.meta.index - 1
     let expected = first.index
     for (const e of entries) {
-      if (e.index !== expected) assert(false, `sim-store: entry ${e.index} appended where ${expected} belongs`)
+      if (e.index !== expected) fail(`sim-store: entry ${e.index} appended where ${expected} belongs`)
       this.entries.push(ownEntry(e))
       expected++
     }
