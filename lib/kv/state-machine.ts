@@ -216,10 +216,11 @@ export class KvStateMachine {
   /**
    * The same snapshot, of the state as it is now, encoded in steps while
    * entries go on being applied (SnapshotEncoder). The caller must finish
-   * or abort it; until then writes keep a copy of what they change.
+   * or abort it; until then writes keep a copy of what they change. With
+   * `chunk`, it is encoded into that buffer piece by piece (SnapshotEncoder).
    */
-  beginSnapshot(): SnapshotEncoder {
-    return new SnapshotEncoder({ appliedIndex: this.appliedIndex, keyspace: this.keyspace, sessions: this.sessions })
+  beginSnapshot(chunk?: Buffer): SnapshotEncoder {
+    return new SnapshotEncoder({ appliedIndex: this.appliedIndex, keyspace: this.keyspace, sessions: this.sessions }, chunk)
   }
 
   /** Rebuilds a state machine from `snapshot()` bytes. Throws KvSnapshotError on corruption. */

@@ -5,11 +5,13 @@
 import type { SnapshotMeta } from '../raft/types.js'
 import type { KvStateMachine } from '../kv/state-machine.js'
 import type { SnapshotEncoder } from '../kv/snapshot-codec.js'
+import type { SnapshotStaging } from '../storage/node-storage.js'
 import { yieldOn, type Timer } from '../util/clock.js'
 import type { ReplicaContext } from './replica-context.js'
 
 /** Keys of a snapshot encoded per event-loop turn: about 2 ms of encoding here. */
 const snapshotKeysPerTurn = 4096
+
 /** A backup's capture polls this often while the node's own snapshot is being encoded, or the core catches up. */
 const captureWaitMs = 10
 
@@ -27,6 +29,8 @@ export class SnapshotTaker {
   /** Backups waiting for their capture to start (startCapture), oldest first. */
   private readonly captureQueue: ((started: StartedCapture | null) => void)[] = []
   private captureRetry: Timer | null = null
+  /** The buffer each snapshot is encoded into, chunk by chunk (storeInSteps); made at the first one, then kept. */
+  private chunk: Buffer | null = null
 
   constructor(private readonly ctx: TakerContext) {}
 
@@ -52,19 +56,17 @@ export class SnapshotTaker {
       const started = clock.monotonicMs()
       const meta = raft.snapshotMeta(index)
       const bytesCovered = state.bytesSinceSnapshot
-      const data = await this.encodeInSteps()
-      if (data === null) return
-      const saved = await this.ctx.storage.saveSnapshot(meta, data)
+      const bytes = await this.storeInSteps(meta)
       // A leader's snapshot may have been accepted by the core, or installed,
       // meanwhile (the loop runs on while this one is encoded and written):
       // it is newer, and neither the core's log nor storage may go back to
       // this one (issue 15, finding 1; runtime seed 932).
-      if (!saved || this.ctx.isStopped() || state.snapshotIndex >= index || raft.status().snapshotIndex >= index) return
+      if (bytes === null || this.ctx.isStopped() || state.snapshotIndex >= index || raft.status().snapshotIndex >= index) return
       raft.compact(index)
       state.snapshotSaved(index, bytesCovered)
       const ms = clock.monotonicMs() - started
-      this.ctx.logger.info({ index, bytes: data.length, ms }, 'snapshot saved; log compacted')
-      this.ctx.events.emit('snapshot', 'saved', ms, data.length)
+      this.ctx.logger.info({ index, bytes, ms }, 'snapshot saved; log compacted')
+      this.ctx.events.emit('snapshot', 'saved', ms, bytes)
     } finally {
       this.taking = false
       this.startCapture()
@@ -129,22 +131,39 @@ export class SnapshotTaker {
   }
 
   /**
-   * The state machine's snapshot at `applied`, a few thousand keys per
-   * event-loop turn so that clients and peers are served in between (a
-   * 100,000-key snapshot in one go stalled the node for 35–146 ms). Null if
-   * the node stopped or installed another state machine meanwhile.
+   * Encodes the state machine's snapshot at `meta.index` (the applied
+   * index) and stores it as it goes: a few thousand keys per event-loop
+   * turn so that clients and peers are served in between (a 100,000-key
+   * snapshot in one go stalled the node for 35–146 ms), each full chunk
+   * written to the snapshot's tmp file before the next is encoded, so no
+   * buffer of the whole state is made. Its size in bytes once stored;
+   * null if it was not (the node stopped, installed another state machine
+   * meanwhile, or storage found it moot).
    */
-  private async encodeInSteps(): Promise<Buffer | null> {
+  private async storeInSteps(meta: SnapshotMeta): Promise<number | null> {
     const kv = this.ctx.state.kv
-    const encoder = kv.beginSnapshot()
+    this.chunk ??= Buffer.allocUnsafe(this.ctx.config.snapshotChunkBytes)
+    const encoder = kv.beginSnapshot(this.chunk)
+    let staging: SnapshotStaging | null = null
+    let committing = false
     try {
-      while (!encoder.step(snapshotKeysPerTurn)) {
-        await yieldOn(this.ctx.clock)
+      staging = await this.ctx.storage.beginSnapshot(meta, encoder.bytes)
+      for (;;) {
+        const done = encoder.step(snapshotKeysPerTurn)
+        // A write hands the turn over too; otherwise yield before the next step.
+        if (encoder.full) await staging.write(encoder.takeChunk())
+        else if (!done) await yieldOn(this.ctx.clock)
         if (this.ctx.isStopped() || this.ctx.state.kv !== kv) return null
+        if (done) break
       }
-      return encoder.finish()
+      for (const part of encoder.finishChunks()) await staging.write(part)
+      committing = true
+      return (await staging.commit()) ? encoder.bytes : null
     } finally {
-      encoder.abort() // a no-op after finish()
+      encoder.abort() // a no-op after finishChunks()
+      // Given up before commit (stopped, replaced, or a write failed): its
+      // tmp file goes. Commit removes it itself when it stores nothing.
+      if (staging !== null && !committing) await staging.discard().catch(() => undefined)
     }
   }
 }

@@ -121,22 +121,31 @@ export class DurableDir {
    * while other writes go on.
    */
   async stageFile(name: string, parts: readonly Buffer[]): Promise<string> {
+    const staged = await this.openStaged(name)
+    try {
+      let position = 0
+      for (const part of parts) {
+        await staged.write(part, position)
+        position += part.length
+      }
+    } catch (error) {
+      await staged.close()
+      throw error
+    }
+    return staged.finish()
+  }
+
+  /**
+   * A uniquely named tmp file for `name`, to be written piece by piece (a
+   * snapshot streamed as it is encoded), then fsynced and closed by
+   * `finish` (its name is then ready for commitStaged), or given up by
+   * `discard`.
+   */
+  async openStaged(name: string): Promise<StagedFile> {
     this.stagedCount++
     const tmpName = `${name}.${this.stagedCount}${tmpSuffix}`
-    await this.io('create', tmpName, async () => {
-      const handle = await this.fs.open(this.file(tmpName), 'truncate')
-      try {
-        let position = 0
-        for (const part of parts) {
-          await this.writeAll(handle, tmpName, part, position)
-          position += part.length
-        }
-        await this.sync(handle, tmpName, position, false)
-      } finally {
-        await handle.close()
-      }
-    })
-    return tmpName
+    const handle = await this.io('create', tmpName, () => this.fs.open(this.file(tmpName), 'truncate'))
+    return new StagedFile(this, tmpName, handle)
   }
 
   /** Second half: renames the staged file into place and makes the rename durable. */
@@ -174,5 +183,46 @@ export class DurableDir {
   /** Records a file's length as durable (e.g. a file found whole on open). */
   markSynced(name: string, lengthBytes: number): void {
     this.tracker?.synced(name, lengthBytes)
+  }
+}
+
+/** A tmp file being written (DurableDir.openStaged). */
+export class StagedFile {
+  private lengthBytes = 0
+  private closed = false
+
+  constructor(
+    private readonly dir: DurableDir,
+    readonly tmpName: string,
+    private readonly handle: DiskFile,
+  ) {}
+
+  /** Writes all of `data` at `position` (not yet durable). */
+  async write(data: Buffer, position: number): Promise<void> {
+    await this.dir.writeAll(this.handle, this.tmpName, data, position)
+    this.lengthBytes = Math.max(this.lengthBytes, position + data.length)
+  }
+
+  /** Makes what was written durable and closes the file; its name, for DurableDir.commitStaged. */
+  async finish(): Promise<string> {
+    try {
+      await this.dir.sync(this.handle, this.tmpName, this.lengthBytes, false)
+    } finally {
+      await this.close()
+    }
+    return this.tmpName
+  }
+
+  /** Closes the file and removes it (a write failed, or the caller gave up). */
+  async discard(): Promise<void> {
+    await this.close()
+    await this.dir.remove(this.tmpName)
+  }
+
+  /** Closes the file, once; a close error is not worth more than the one that led here. */
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    await this.handle.close().catch(() => undefined)
   }
 }

@@ -40,7 +40,7 @@ import { compareLogPositions, formatLogPosition, HighWaterFile, type HighWater }
 import type { LogReader } from './log-reader.js'
 import { encodeMetadata, metadataFileName } from './metadata-file.js'
 import { recover, type RecoveredSnapshot, type SegmentInfo } from './recovery.js'
-import { encodeSnapshotFile, parseSnapshotFileName, SnapshotFileReader, snapshotFileName } from './snapshot-file.js'
+import { encodeSnapshotFile, parseSnapshotFileName, SnapshotFileReader, SnapshotFileWriter, snapshotFileName } from './snapshot-file.js'
 import { SyncedLengths } from './synced-lengths.js'
 
 export interface StorageOptions {
@@ -79,6 +79,16 @@ export const storageDefaults = Object.freeze({
   segmentBytesMax: 64 * 1024 * 1024,
   preallocateSegments: true,
 })
+
+/** A snapshot being stored as it is encoded (NodeStorage.beginSnapshot). */
+export interface SnapshotStaging {
+  /** Appends the next bytes of the data; the chunk may be reused once this resolves. */
+  write(chunk: Buffer): Promise<void>
+  /** Once every byte is written: fsync, rename, compaction. False when a snapshot installed meanwhile made this one moot. */
+  commit(): Promise<boolean>
+  /** Gives the snapshot up (the node stopped, or the state it describes was replaced): the tmp file is removed. */
+  discard(): Promise<void>
+}
 
 export interface RecoveredState {
   /** {term: 0, vote: '', commit: 0} when fresh. */
@@ -210,43 +220,59 @@ export class NodeStorage {
    * Stores our own snapshot at meta.index (at most the last stored index):
    * tmp file, fsync, rename, dir fsync. Then deletes older snapshots and the
    * segments it fully covers; entries after meta.index stay in the log.
+   * Resolves false, storing nothing, when a snapshot at or past meta.index
+   * was stored meanwhile (one installed from the leader while this one was
+   * being encoded): it is newer, and keeps. The same steps as a snapshot
+   * streamed through beginSnapshot, with the data in one piece.
+   */
+  async saveSnapshot(meta: SnapshotMeta, data: Buffer): Promise<boolean> {
+    const staging = await this.beginSnapshot(meta, data.length)
+    await staging.write(data)
+    return staging.commit()
+  }
+
+  /**
+   * Starts storing our own snapshot at meta.index, `dataBytes` long, to be
+   * written chunk by chunk as it is encoded (no buffer of the whole state).
    * The tmp file is written and fsynced outside the call queue, so a large
    * snapshot does not hold up persist() calls; only the rename and the
-   * deletions wait their turn. Resolves false, storing nothing, when a
-   * snapshot at or past meta.index was stored meanwhile (one installed from
-   * the leader while this one was being encoded): it is newer, and keeps.
+   * deletions wait their turn (commit). A failed write fails the storage,
+   * as a failed persist does.
    */
-  saveSnapshot(meta: SnapshotMeta, data: Buffer): Promise<boolean> {
+  async beginSnapshot(meta: SnapshotMeta, dataBytes: number): Promise<SnapshotStaging> {
+    if (this.closed) throw new StorageClosedError()
+    if (this.failure !== null) throw new StorageFailedError(this.failure)
     const name = snapshotFileName(meta.index)
     const logStartSeq = this.snapshot?.logStartSeq ?? 0
-    const staging = this.failure === null && !this.closed
-      ? this.dir.stageFile(name, encodeSnapshotFile({ meta, logStartSeq }, data))
-      : Promise.resolve(null)
-    // Settled inside the queued step below; this only stops an unhandled rejection if that step never runs.
-    staging.catch(() => undefined)
-    let saved = false
-    return this.serialize(async () => {
-      const tmpName = await staging
-      const snapshotIndex = this.snapshot?.meta.index ?? 0
-      assert(tmpName !== null, 'snapshot staged while storage was usable')
-      if (meta.index <= snapshotIndex && this.snapshot !== null) {
-        await this.dir.remove(tmpName)
-        return
-      }
-      assert(meta.index <= this.lastIndex, () => `snapshot ${meta.index} is past the last entry ${this.lastIndex}`)
-      const snapshot = { name, meta, logStartSeq: this.snapshot?.logStartSeq ?? 0 }
-      if (snapshot.logStartSeq === logStartSeq) {
-        await this.dir.commitStaged(tmpName, name)
-        this.snapshot = snapshot
-      } else {
-        // A leader's snapshot was installed meanwhile: the staged file names the wrong log start.
-        await this.dir.remove(tmpName)
-        await this.writeSnapshot(snapshot, data)
-      }
-      await this.removeSnapshotsBefore(meta.index)
-      await this.removeSegmentsCoveredBy(meta.index)
-      saved = true
-    }).then(() => saved)
+    const file = await this.failing(SnapshotFileWriter.open(this.dir, name, { meta, logStartSeq }, dataBytes))
+    return {
+      write: (chunk) => this.failing(file.write(chunk)).catch(async (error: unknown) => {
+        await file.close()
+        throw error
+      }),
+      discard: () => file.discard(),
+      commit: async () => {
+        const tmpName = await this.failing(file.finish())
+        let saved = false
+        await this.serialize(async () => {
+          const snapshotIndex = this.snapshot?.meta.index ?? 0
+          // A snapshot installed meanwhile: newer than this one (it keeps), or
+          // older, and then the staged file names the wrong log start. Either
+          // way this one is not stored; the next one will be.
+          if ((meta.index <= snapshotIndex && this.snapshot !== null) || (this.snapshot?.logStartSeq ?? 0) !== logStartSeq) {
+            await this.dir.remove(tmpName)
+            return
+          }
+          assert(meta.index <= this.lastIndex, () => `snapshot ${meta.index} is past the last entry ${this.lastIndex}`)
+          await this.dir.commitStaged(tmpName, name)
+          this.snapshot = { name, meta, logStartSeq }
+          await this.removeSnapshotsBefore(meta.index)
+          await this.removeSegmentsCoveredBy(meta.index)
+          saved = true
+        })
+        return saved
+      },
+    }
   }
 
   /**
@@ -401,10 +427,7 @@ export class NodeStorage {
       } catch (error) {
         // A failed write may have left a partial record: refuse all further
         // writes, so that partial record stays the tail a restart cuts off.
-        if (error instanceof StorageIoError) {
-          this.failure = error
-          this.logger.error({ err: error, code: error.code, errno: error.errno }, error.message)
-        }
+        this.noteFailure(error)
         throw error
       } finally {
         this.busy = false
@@ -413,6 +436,23 @@ export class NodeStorage {
     const result = this.queue.then(run)
     this.queue = result.catch(() => undefined)
     return result
+  }
+
+  /** Fails the storage for an I/O error (the first one is kept and logged). */
+  private noteFailure(error: unknown): void {
+    if (!(error instanceof StorageIoError) || this.failure !== null) return
+    this.failure = error
+    this.logger.error({ err: error, code: error.code, errno: error.errno }, error.message)
+  }
+
+  /** `operation`, with an I/O error it rejects with failing the storage (a snapshot's tmp file, written outside the queue). */
+  private async failing<T>(operation: Promise<T>): Promise<T> {
+    try {
+      return await operation
+    } catch (error) {
+      this.noteFailure(error)
+      throw error
+    }
   }
 
   private checkEntries(entries: readonly Entry[]): void {

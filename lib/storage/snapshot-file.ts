@@ -7,7 +7,9 @@
 import avro from 'avsc'
 import type { SnapshotMeta } from '../raft/types.js'
 import { crc32c } from '../util/checksum.js'
+import type { DurableDir, StagedFile } from './durable-dir.js'
 import type { DiskFile, FileSystem } from './file-system.js'
+import { fail } from '../util/assert.js'
 
 const magic = Buffer.from('RKVSNAP2', 'latin1')
 const magicV1 = Buffer.from('RKVSNAP1', 'latin1')
@@ -88,19 +90,89 @@ export function parseSnapshotFileName(name: string): number | null {
 
 /** The file's bytes as parts (header+meta, data) so the data is not copied. */
 export function encodeSnapshotFile(header: SnapshotHeader, data: Buffer): Buffer[] {
+  const { head, crc } = snapshotFileHead(header, data.length)
+  head.writeUInt32LE(crc32c(data, crc), crcOffset)
+  return [head, data]
+}
+
+/**
+ * The file's header and meta for `dataBytes` of data, and the checksum of
+ * the bytes it covers so far: the data's bytes are added to it, then it
+ * goes at crcOffset (left zero here).
+ */
+function snapshotFileHead(header: SnapshotHeader, dataBytes: number): { head: Buffer; crc: number } {
   const members = header.meta.config.members.map((m) => ({ id: m.id, addr: m.addr, role: m.role, incarnation: m.incarnation ?? '' }))
   const avroHeader: AvroHeader = { ...header.meta, config: { members }, logStartSeq: header.logStartSeq }
   const metaBuf = headerType.toBuffer(avroHeader)
   const head = Buffer.alloc(headerBytes + metaBuf.length)
   magic.copy(head, 0)
   head.writeUInt32LE(metaBuf.length, 8)
-  head.writeUIntLE(data.length, 12, 6)
+  head.writeUIntLE(dataBytes, 12, 6)
   metaBuf.copy(head, headerBytes)
-  let crc = crc32c(head.subarray(0, crcOffset))
-  crc = crc32c(metaBuf, crc)
-  crc = crc32c(data, crc)
-  head.writeUInt32LE(crc, crcOffset)
-  return [head, data]
+  return { head, crc: crc32c(metaBuf, crc32c(head.subarray(0, crcOffset))) }
+}
+
+/**
+ * A snapshot file written while its data is still being encoded (a node's
+ * own snapshot, streamed in chunks: no buffer of the whole state). The
+ * data's length is known up front and goes in the header; the checksum is
+ * written into the header last, before the fsync. Until `finish` the file
+ * is a tmp file that recovery removes.
+ */
+export class SnapshotFileWriter {
+  private position: number
+  private readonly end: number
+
+  private constructor(
+    private readonly file: StagedFile,
+    private crc: number,
+    headBytes: number,
+    dataBytes: number,
+  ) {
+    this.position = headBytes
+    this.end = headBytes + dataBytes
+  }
+
+  /** Creates the tmp file for `name` and writes the header. */
+  static async open(dir: DurableDir, name: string, header: SnapshotHeader, dataBytes: number): Promise<SnapshotFileWriter> {
+    const { head, crc } = snapshotFileHead(header, dataBytes)
+    const file = await dir.openStaged(name)
+    try {
+      await file.write(head, 0)
+    } catch (error) {
+      await file.close()
+      throw error
+    }
+    return new SnapshotFileWriter(file, crc, head.length, dataBytes)
+  }
+
+  /** Appends the next bytes of the data; `chunk` may be reused once this resolves. */
+  async write(chunk: Buffer): Promise<void> {
+    if (this.position + chunk.length > this.end) fail(`snapshot file: ${this.position + chunk.length - this.end} bytes past the announced length`)
+    this.crc = crc32c(chunk, this.crc)
+    const at = this.position
+    this.position += chunk.length
+    await this.file.write(chunk, at)
+  }
+
+  /** Seals the header's checksum, fsyncs and closes; the tmp file's name, for DurableDir.commitStaged. */
+  async finish(): Promise<string> {
+    if (this.position !== this.end) fail(`snapshot file: ${this.end - this.position} bytes of data missing`)
+    const crc = Buffer.allocUnsafe(4)
+    crc.writeUInt32LE(this.crc, 0)
+    await this.file.write(crc, crcOffset)
+    return this.file.finish()
+  }
+
+  /** Gives the file up: closed and removed. */
+  discard(): Promise<void> {
+    return this.file.discard()
+  }
+
+  /** Closes the file, leaving it for recovery to remove (after a write failed). */
+  close(): Promise<void> {
+    return this.file.close()
+  }
 }
 
 /** Loads and checks a snapshot file. Returns the reason it is unusable as a string. */

@@ -108,3 +108,80 @@ t.test('FLUSHALL after writes during a stepped snapshot leaves the snapshot as i
   while (!encoder.step(100)) d.one(set('k:3', 'again'))
   t.ok(encoder.finish().equals(atStart))
 })
+
+/** A populated state with values in the arena, latin1 strings beyond it, and collections, all larger than the smallest chunks. */
+function mixed(prng: Prng): Driver {
+  const d = populated(prng)
+  const call = (name: string, ...args: string[]): KvOp => ({ t: 'call', name, args: args.map(b), seed: 0 })
+  d.one(set('big:arena', 'a'.repeat(3000)))
+  d.one(set('big:string', 's'.repeat(6000)))
+  d.one(call('hset', 'h', 'f1', 'v'.repeat(300), 'f2', 'w'))
+  d.one(call('rpush', 'l', ...Array.from({ length: 50 }, (_, i) => `item-${i}`)))
+  d.one(call('zadd', 'z', '1', 'one', '2.5', 'two'))
+  d.one(call('sadd', 's', 'x', 'y', 'z'))
+  return d
+}
+
+/** Steps `encoder` to its end, writing as a node does: a full chunk is taken before the next step. */
+function encodeInChunks(encoder: ReturnType<Driver['sm']['beginSnapshot']>, prng: Prng, between: () => void): Buffer[] {
+  const out: Buffer[] = []
+  let done = false
+  while (!done) {
+    done = encoder.step(1 + prng.int(64))
+    // Copied: the encoder reuses its chunk.
+    if (encoder.full) out.push(Buffer.from(encoder.takeChunk()))
+    between()
+  }
+  for (const part of encoder.finishChunks()) out.push(Buffer.from(part))
+  return out
+}
+
+t.test('a snapshot encoded in chunks is byte for byte the one-buffer snapshot taken at its start', async (t) => {
+  for (const chunkBytes of [64, 100, 1000, 1 << 20]) {
+    for (let seed = 1; seed <= 10; seed++) {
+      const prng = new Prng(seed * 31 + chunkBytes)
+      const d = mixed(prng)
+      const atStart = d.sm.snapshot()
+      const encoder = d.sm.beginSnapshot(Buffer.alloc(chunkBytes))
+      t.equal(encoder.bytes, atStart.length, 'the size is known up front')
+      let step = 0
+      const parts = encodeInChunks(encoder, prng, () => {
+        for (let i = prng.int(20); i > 0; i--, step++) d.write([randomOp(prng, 20_000 + step)], { nowMs: T0 + 3000 + step, clientId: `c${prng.int(5)}`, seq: 9000 + step })
+      })
+      const joined = Buffer.concat(parts)
+      if (!joined.equals(atStart)) {
+        t.fail(`chunk ${chunkBytes}, seed ${seed}: the chunks differ from the snapshot at the start`)
+        return
+      }
+      if (chunkBytes < 6000) t.ok(parts.length > 2, `chunk ${chunkBytes}: written in ${parts.length} parts`)
+      t.ok(parts.every((p) => p.length <= Math.max(chunkBytes, 6100)), 'no part is larger than the chunk, unless one key is')
+    }
+  }
+  t.equal(KvStateMachine.restore(mixed(new Prng(1)).sm.snapshot()).size() > 0, true)
+})
+
+t.test('a chunk is taken only when the next key does not fit it', async (t) => {
+  const d = mixed(new Prng(9))
+  const encoder = d.sm.beginSnapshot(Buffer.alloc(4096))
+  let steps = 0
+  let taken = 0
+  let done = false
+  while (!done) {
+    done = encoder.step(16)
+    steps++
+    if (encoder.full) {
+      const chunk = encoder.takeChunk()
+      taken++
+      t.ok(chunk.length > 0, 'a full chunk holds something')
+    }
+  }
+  encoder.finishChunks()
+  t.ok(taken < steps, `${taken} chunks taken over ${steps} steps`)
+})
+
+t.test('finish() refuses a snapshot that was encoded in chunks', async (t) => {
+  const d = mixed(new Prng(4))
+  const encoder = d.sm.beginSnapshot(Buffer.alloc(256))
+  while (!encoder.step(1000)) if (encoder.full) encoder.takeChunk()
+  t.throws(() => encoder.finish(), /encoded in chunks/)
+})

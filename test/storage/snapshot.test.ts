@@ -266,3 +266,53 @@ t.test('recovery drops entries after the snapshot with an older term than its ow
   t.same(describe(after.entries), describe(makeEntries(13, 2, 4)))
   await third.close()
 })
+
+t.test('a snapshot written chunk by chunk as it is encoded is stored whole and survives a restart', async (t) => {
+  const dir = t.testdir()
+  const storage = await fill(dir)
+  const data = randomBytes(10_000)
+  const staging = await storage.beginSnapshot(meta(250), data.length)
+  // Persist calls go on between the chunks: the tmp file is outside the call queue.
+  for (let at = 0, i = 0; at < data.length; at += 777, i++) {
+    const chunk = Buffer.from(data.subarray(at, at + 777))
+    const written = staging.write(chunk)
+    if (i === 3) await storage.persist(null, makeEntries(301, 2, 1))
+    await written
+    chunk.fill(0) // the chunk may be reused once its write resolved
+  }
+  t.equal(await staging.commit(), true)
+  t.same(await readLatest(storage), { meta: meta(250), data })
+  await storage.close()
+  const { storage: again, state } = await open(dir)
+  t.same(state.snapshot, { meta: meta(250), data })
+  t.same(describe(state.entries), describe(makeEntries(251, 52, 1)))
+  await again.close()
+})
+
+t.test('a snapshot given up before its commit leaves no file behind, and storage goes on', async (t) => {
+  const dir = t.testdir()
+  const storage = await fill(dir)
+  const staging = await storage.beginSnapshot(meta(250), 1000)
+  await staging.write(Buffer.alloc(400, 1))
+  await staging.discard()
+  t.notOk((await readdir(dir)).some((n) => n.endsWith('.tmp')), 'the tmp file is removed')
+  t.same(await snapshotsIn(dir), [])
+  await storage.persist(null, makeEntries(301, 1, 1))
+  t.equal(await storage.saveSnapshot(meta(280), Buffer.from('at 280')), true)
+  await storage.close()
+})
+
+t.test('a streamed snapshot must be exactly as long as it announced', async (t) => {
+  const dir = t.testdir()
+  const storage = await fill(dir)
+  const long = await storage.beginSnapshot(meta(250), 10)
+  await t.rejects(long.write(Buffer.alloc(11)), /1 bytes past the announced length/)
+  await long.discard()
+  const short = await storage.beginSnapshot(meta(250), 10)
+  await short.write(Buffer.alloc(9))
+  await t.rejects(short.commit(), /1 bytes of data missing/)
+  await short.discard()
+  t.same(await snapshotsIn(dir), [], 'neither is stored')
+  t.notOk((await readdir(dir)).some((n) => n.endsWith('.tmp')))
+  await storage.close()
+})

@@ -276,6 +276,7 @@ export class RuntimeCluster {
       heartbeatIntervalTicks: w.heartbeatIntervalTicks,
       snapshotEntries: w.snapshotEntries,
       logCacheBytes: w.logCacheBytes,
+      snapshotChunkBytes: w.snapshotChunkBytes,
       fsync: 'always',
       segmentBytesMax: w.segmentBytesMax,
       preallocateSegments: w.preallocateSegments,

@@ -19,6 +19,8 @@ export interface RuntimeWeather {
   readonly snapshotEntries: number
   /** LOG_CACHE_BYTES: at most a few KiB in half the seeds, so followers catch up from the log files under crashes. */
   readonly logCacheBytes: number
+  /** The chunk a node's own snapshot is written in: small in most seeds, so that snapshots take many chunks and keys larger than one. */
+  readonly snapshotChunkBytes: number
   readonly segmentBytesMax: number
   readonly preallocateSegments: boolean
   readonly requestTimeoutMs: number
@@ -73,10 +75,13 @@ export function drawAddedWeather(prng: Prng): Pick<RuntimeWeather, 'wipeMemberPr
  * The log's memory bound (LOG_CACHE_BYTES), from a stream of its own so that
  * the other streams keep their draws. Half the seeds go below the variable's
  * 4 KiB floor (0: every applied, durable entry's data is released at once),
- * so that followers catch up from the log files most of the time.
+ * so that followers catch up from the log files most of the time. Then, on
+ * the same stream (drawn after it, so the bound keeps its draws), the
+ * snapshot's chunk size.
  */
-export function drawLogCacheWeather(prng: Prng): Pick<RuntimeWeather, 'logCacheBytes'> {
-  return { logCacheBytes: prng.chance(0.5) ? 64 * 1024 * 1024 : prng.pick([0, 512, 4096]) }
+export function drawLogCacheWeather(prng: Prng): Pick<RuntimeWeather, 'logCacheBytes' | 'snapshotChunkBytes'> {
+  const logCacheBytes = prng.chance(0.5) ? 64 * 1024 * 1024 : prng.pick([0, 512, 4096])
+  return { logCacheBytes, snapshotChunkBytes: prng.pick([64, 200, 4096, 1024 * 1024]) }
 }
 
 /** Clock skew of up to this much either way: several seconds, beyond any TTL the clients set. */
@@ -145,7 +150,7 @@ export function drawRuntimeWeather(prng: Prng, added: Prng, clock: Prng, cache: 
 export function describeRuntimeWeather(w: RuntimeWeather): string {
   const pct = (p: number): string => `${(p * 100).toFixed(1)}%`
   return [
-    `${w.nodeCount} nodes + ${w.spareCount} spare, election ${w.electionTimeoutTicks}x${w.tickMs}ms, snapshot every ${w.snapshotEntries}, log cache ${w.logCacheBytes}B, segments ${w.segmentBytesMax}B${w.preallocateSegments ? ' preallocated' : ''}`,
+    `${w.nodeCount} nodes + ${w.spareCount} spare, election ${w.electionTimeoutTicks}x${w.tickMs}ms, snapshot every ${w.snapshotEntries} in ${w.snapshotChunkBytes}B chunks, log cache ${w.logCacheBytes}B, segments ${w.segmentBytesMax}B${w.preallocateSegments ? ' preallocated' : ''}`,
     `net drop ${pct(w.net.dropProbability)} dup ${pct(w.net.duplicateProbability)} latency ${w.net.latencyMsMin.toFixed(1)}-${w.net.latencyMsMax.toFixed(1)}ms`,
     `disk fsync ${w.disk.syncLatencyMsMin.toFixed(2)}-${w.disk.syncLatencyMsMax.toFixed(2)}ms stall ${pct(w.disk.stallProbability)}/${w.disk.stallMsMax}ms faults ${pct(w.disk.faultProbability)}`,
     `kill ${pct(w.killProbability)} (power ${pct(w.powerLossProbability)}) sigterm ${pct(w.sigtermProbability)} partition ${pct(w.partitionProbability)} add ${pct(w.addProbability)} remove ${pct(w.removeProbability)} wipe member ${pct(w.wipeMemberProbability)} transfer ${pct(w.transferProbability)} snapshot ${pct(w.snapshotProbability)}`,
