@@ -53,10 +53,10 @@ const SETTLE_MS = Number(values['settle-ms'])
 /** With --rest-ms N, each node's RSS is read again N ms after the first reading (no GC forced): what V8 gives back by itself at rest. */
 const REST_MS = Number(values['rest-ms'])
 
-function rssBytes(pid: number): number {
+function rssBytes(pid: number, field: 'VmRSS' | 'VmHWM' = 'VmRSS'): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8')
-  const kb = /VmRSS:\s+(\d+) kB/.exec(status)?.[1]
-  if (kb === undefined) throw new Error(`no VmRSS for ${pid}`)
+  const kb = new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1]
+  if (kb === undefined) throw new Error(`no ${field} for ${pid}`)
   return Number(kb) * 1024
 }
 
@@ -178,6 +178,8 @@ interface Row {
   keys: number
   rssBefore: number
   rssAfter: number
+  /** The highest RSS the process reached (VmHWM): the load's peak, snapshots included. */
+  rssPeak: number
   heapAfter: number
   /** raftkv: the latest snapshot's bytes, held in memory by storage (null for redis). */
   snapshotBytes: number | null
@@ -186,7 +188,7 @@ interface Row {
 function printRow(r: Row, redisRss: number | null): void {
   const perKey = (r.rssAfter - r.rssBefore) / r.keys
   const ratio = redisRss === null ? '–' : `${(r.rssAfter / redisRss).toFixed(2)}×`
-  console.log(`| ${r.name} | ${r.keys} | ${mib(r.rssBefore)} | ${mib(r.rssAfter)} | ${mib(r.heapAfter)} | ${r.snapshotBytes === null ? '–' : mib(r.snapshotBytes)} | ${perKey.toFixed(0)} | ${ratio} |`)
+  console.log(`| ${r.name} | ${r.keys} | ${mib(r.rssBefore)} | ${mib(r.rssAfter)} | ${mib(r.rssPeak)} | ${mib(r.heapAfter)} | ${r.snapshotBytes === null ? '–' : mib(r.snapshotBytes)} | ${perKey.toFixed(0)} | ${ratio} |`)
 }
 
 async function measureRedis(): Promise<Row> {
@@ -201,7 +203,7 @@ async function measureRedis(): Promise<Row> {
     await sleep(SETTLE_MS)
     const memory = await info(port, 'memory')
     const keys = await dbsize(port)
-    return { name: 'redis-server (no persistence)', keys, rssBefore, rssAfter: rssBytes(pid), heapAfter: field(memory, 'used_memory'), snapshotBytes: null }
+    return { name: 'redis-server (no persistence)', keys, rssBefore, rssAfter: rssBytes(pid), rssPeak: rssBytes(pid, 'VmHWM'), heapAfter: field(memory, 'used_memory'), snapshotBytes: null }
   } finally {
     await stopProcess(proc)
     rmSync(dir, { recursive: true, force: true })
@@ -228,7 +230,7 @@ async function measureRaftkv(checkout: string | null, extraEnv: Record<string, s
     for (const [i, n] of nodes.entries()) {
       const memory = await info(n.spec.respPort, 'memory')
       const role = n === target.leader ? 'leader' : 'follower'
-      rows.push({ name: `${target.name}${label} ${n.spec.id} (${role})`, keys, rssBefore: before[i] ?? 0, rssAfter: rssBytes(n.proc?.pid ?? 0), heapAfter: field(memory, 'used_memory'), snapshotBytes: snapshotFileBytes(n.spec.dataDir) })
+      rows.push({ name: `${target.name}${label} ${n.spec.id} (${role})`, keys, rssBefore: before[i] ?? 0, rssAfter: rssBytes(n.proc?.pid ?? 0), rssPeak: rssBytes(n.proc?.pid ?? 0, 'VmHWM'), heapAfter: field(memory, 'used_memory'), snapshotBytes: snapshotFileBytes(n.spec.dataDir) })
     }
     if (REST_MS > 0) {
       await sleep(REST_MS)
@@ -248,8 +250,8 @@ async function measureRaftkv(checkout: string | null, extraEnv: Record<string, s
 }
 
 console.log(`requests: ${REQUESTS}, value bytes: ${VALUE_BYTES}, SNAPSHOT_ENTRIES: ${values['snapshot-entries'] ?? 'default'}; node ${process.version}`)
-console.log('| process | keys | RSS before (MiB) | RSS after (MiB) | heap / used_memory after (MiB) | snapshot held (MiB) | RSS bytes/key | RSS / redis RSS |')
-console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |')
+console.log('| process | keys | RSS before (MiB) | RSS after (MiB) | peak RSS (MiB) | heap / used_memory after (MiB) | snapshot held (MiB) | RSS bytes/key | RSS / redis RSS |')
+console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |')
 const redis = values['skip-redis'] ? null : await measureRedis()
 if (redis !== null) printRow(redis, redis.rssAfter)
 const runs: { checkout: string | null; env: Record<string, string>; label: string }[] = [{ checkout: null, env: {}, label: '' }]

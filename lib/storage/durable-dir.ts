@@ -190,6 +190,8 @@ export class DurableDir {
 export class StagedFile {
   private lengthBytes = 0
   private closed = false
+  /** The write or fsync under way: a close waits for it, so the descriptor is never closed under one. */
+  private inFlight: Promise<void> | null = null
 
   constructor(
     private readonly dir: DurableDir,
@@ -197,20 +199,31 @@ export class StagedFile {
     private readonly handle: DiskFile,
   ) {}
 
-  /** Writes all of `data` at `position` (not yet durable). */
+  /** Writes all of `data` at `position` (not yet durable). One operation at a time. */
   async write(data: Buffer, position: number): Promise<void> {
-    await this.dir.writeAll(this.handle, this.tmpName, data, position)
+    await this.run('write', () => this.dir.writeAll(this.handle, this.tmpName, data, position))
     this.lengthBytes = Math.max(this.lengthBytes, position + data.length)
   }
 
   /** Makes what was written durable and closes the file; its name, for DurableDir.commitStaged. */
   async finish(): Promise<string> {
     try {
-      await this.dir.sync(this.handle, this.tmpName, this.lengthBytes, false)
+      await this.run('fsync', () => this.dir.sync(this.handle, this.tmpName, this.lengthBytes, false))
     } finally {
       await this.close()
     }
     return this.tmpName
+  }
+
+  private async run(operation: string, action: () => Promise<void>): Promise<void> {
+    if (this.closed) throw new StorageIoError(operation, this.dir.file(this.tmpName), new Error('the file was closed (storage closed)'))
+    const running = action()
+    this.inFlight = running
+    try {
+      await running
+    } finally {
+      this.inFlight = null
+    }
   }
 
   /** Closes the file and removes it (a write failed, or the caller gave up). */
@@ -219,10 +232,15 @@ export class StagedFile {
     await this.dir.remove(this.tmpName)
   }
 
-  /** Closes the file, once; a close error is not worth more than the one that led here. */
+  /**
+   * Closes the file, once, after a write under way; a close error is not
+   * worth more than the one that led here. Later writes fail; the tmp file
+   * stays for recovery to remove.
+   */
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
+    await this.inFlight?.catch(() => undefined)
     await this.handle.close().catch(() => undefined)
   }
 }

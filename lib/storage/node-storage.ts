@@ -115,6 +115,8 @@ interface StoredSnapshot {
 export class NodeStorage {
   /** Snapshot files open for sending (openSnapshot); closed by close() if still open. */
   private readonly snapshotReaders = new Set<SnapshotFileReader>()
+  /** Own snapshots being written (beginSnapshot): close() closes their files. */
+  private readonly snapshotWriters = new Set<SnapshotFileWriter>()
   private readonly encoder = new BatchRecordEncoder()
   /** Serializes calls: each one starts when the previous has settled. */
   private queue: Promise<unknown> = Promise.resolve()
@@ -245,14 +247,37 @@ export class NodeStorage {
     const name = snapshotFileName(meta.index)
     const logStartSeq = this.snapshot?.logStartSeq ?? 0
     const file = await this.failing(SnapshotFileWriter.open(this.dir, name, { meta, logStartSeq }, dataBytes))
+    if (this.closed) {
+      await file.close()
+      throw new StorageClosedError()
+    }
+    this.snapshotWriters.add(file)
+    const done = (): void => {
+      this.snapshotWriters.delete(file)
+    }
     return {
-      write: (chunk) => this.failing(file.write(chunk)).catch(async (error: unknown) => {
-        await file.close()
-        throw error
-      }),
-      discard: () => file.discard(),
+      write: (chunk) => {
+        if (this.closed) return Promise.reject(new StorageClosedError())
+        return this.failing(file.write(chunk)).catch(async (error: unknown) => {
+          done()
+          await file.close()
+          throw error
+        })
+      },
+      // Once storage is closed the file is closed too, and the tmp file is left for recovery.
+      discard: async () => {
+        done()
+        if (this.closed) await file.close()
+        else await file.discard()
+      },
       commit: async () => {
-        const tmpName = await this.failing(file.finish())
+        if (this.closed) throw new StorageClosedError()
+        let tmpName: string
+        try {
+          tmpName = await this.failing(file.finish())
+        } finally {
+          done()
+        }
         let saved = false
         await this.serialize(async () => {
           const snapshotIndex = this.snapshot?.meta.index ?? 0
@@ -406,6 +431,9 @@ export class NodeStorage {
       this.closed = true
       // Not awaited: a reader closes once its read in flight is done, and a stalled read must not hold up the stop.
       for (const reader of [...this.snapshotReaders]) void reader.close().catch(() => undefined)
+      // Awaited, as the log's writer is: a snapshot's write under way finishes first.
+      await Promise.all([...this.snapshotWriters].map((writer) => writer.close()))
+      this.snapshotWriters.clear()
       await this.preallocation
       await this.writer.close()
       await this.highWater?.file.close()

@@ -316,3 +316,21 @@ t.test('a streamed snapshot must be exactly as long as it announced', async (t) 
   t.notOk((await readdir(dir)).some((n) => n.endsWith('.tmp')))
   await storage.close()
 })
+
+t.test('closing storage while a snapshot is being written closes its file; the tmp file goes at the next open', async (t) => {
+  const dir = t.testdir()
+  const storage = await fill(dir)
+  const staging = await storage.beginSnapshot(meta(250), 1000)
+  const first = staging.write(Buffer.alloc(500, 1))
+  const closed = storage.close()
+  await first
+  await closed
+  await t.rejects(staging.write(Buffer.alloc(500, 2)), { code: 'ERR_STORAGE_CLOSED' })
+  await t.rejects(staging.commit(), { code: 'ERR_STORAGE_CLOSED' })
+  await staging.discard()
+  t.ok((await readdir(dir)).some((n) => n.endsWith('.tmp')), 'left for recovery: nothing touches the directory after close')
+  const { storage: again, state } = await open(dir)
+  t.equal(state.snapshot, null)
+  t.notOk((await readdir(dir)).some((n) => n.endsWith('.tmp')), 'recovery removed it')
+  await again.close()
+})
