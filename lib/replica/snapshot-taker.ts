@@ -1,7 +1,8 @@
 // This node's own snapshots: taken when the log since the last one grows
 // past SNAPSHOT_ENTRIES or SNAPSHOT_LOG_BYTES (or on an operator's command),
-// encoded a few thousand keys per event-loop turn, saved, and then the log
-// is compacted up to them. The Ready loop goes on meanwhile.
+// encoded a few thousand keys per event-loop turn and written to the file
+// chunk by chunk as they are encoded, then the log is compacted up to them.
+// The Ready loop goes on meanwhile.
 import type { SnapshotMeta } from '../raft/types.js'
 import type { KvStateMachine } from '../kv/state-machine.js'
 import type { SnapshotEncoder } from '../kv/snapshot-codec.js'
@@ -11,7 +12,6 @@ import type { ReplicaContext } from './replica-context.js'
 
 /** Keys of a snapshot encoded per event-loop turn: about 2 ms of encoding here. */
 const snapshotKeysPerTurn = 4096
-
 /** A backup's capture polls this often while the node's own snapshot is being encoded, or the core catches up. */
 const captureWaitMs = 10
 
