@@ -1,6 +1,7 @@
-// The snapshot file format: the whole state machine as a sequence of records,
-// encoded into one buffer of exactly the right size (no JSON, no giant string,
-// no chunks to concatenate), and decoded in place.
+// The snapshot file format: the whole state machine as a sequence of records
+// whose exact size is known up front, encoded into one buffer of that size
+// or, for a node's own snapshot, into one reused chunk at a time (no JSON,
+// no giant string), and decoded in place.
 //
 //   header   "RKVS" | u32 format version | f64 appliedIndex | f64 clock | f64 tombstoneFloor
 //   keys     u32 count, each: bytes key | u8 type | value | f64 expireAtMs (Infinity: none) | f64 version
@@ -64,13 +65,12 @@ export interface SnapshotState {
  * were at the start; the bytes are exactly those of a snapshot taken at
  * once at the start.
  *
- * Given a chunk buffer smaller than the snapshot, the encoder fills it and
- * the caller writes it out (takeChunk) before the next step: a node's own
- * snapshot goes to its file as it is encoded, through one reused buffer,
- * instead of a buffer of the whole state made every snapshot (121 MiB at
- * 1M keys, on top of the keyspace; its fresh pages were also 3 % of a
- * follower's CPU under -P 16, in page faults). The checksum is then
- * computed chunk by chunk.
+ * Given a chunk buffer, the encoder fills it and the caller writes it out
+ * (takeChunk) before the next step: a node's own snapshot goes to its file
+ * as it is encoded, through one reused buffer, instead of a buffer of the
+ * whole state made every snapshot (121 MiB at 1M keys, on top of the
+ * keyspace; faults on its fresh pages were also ~2.6 % of a follower's
+ * CPU under -P 16). The checksum is then computed chunk by chunk.
  */
 export class SnapshotEncoder {
   /** The snapshot's exact length in bytes. */
@@ -93,8 +93,7 @@ export class SnapshotEncoder {
   private entries: Entry[]
   private readonly captured: ReadonlyMap<string, CapturedEntry>
   private nextKey = 0
-  /** The last step stopped at a key that does not fit what is left of the chunk: take it before the next step. */
-  full = false
+  private chunkFull = false
   /** Where the next byte goes in `buf`. */
   private pos: number
   /** Bytes handed out by takeChunk, and their checksum so far. */
@@ -173,8 +172,13 @@ export class SnapshotEncoder {
     }
     this.pos = pos
     this.nextKey = i
-    this.full = i < end
+    this.chunkFull = i < end
     return i === keys.length
+  }
+
+  /** The last step stopped at a key that does not fit what is left of the chunk: take it before the next step. */
+  get full(): boolean {
+    return this.chunkFull
   }
 
   /**
@@ -246,7 +250,7 @@ export class SnapshotEncoder {
 }
 
 /** The smallest chunk: room for the header. */
-export const CHUNK_BYTES_MIN = 64
+const CHUNK_BYTES_MIN = 64
 /** Per key besides its bytes and its value's: the key's length, the type, a value's length or a collection's count, two f64s. */
 const KEY_RECORD_BYTES = 4 + 1 + 4 + 8 + 8
 
