@@ -16,8 +16,14 @@
 // heap's committed pages) and the same after a full GC, and prints a second
 // table with them ("where a node's RSS is").
 //
+// With --restart, after the load one follower is stopped (SIGTERM) and
+// started again, and the other is killed, emptied and started again: each
+// row gives the time until it applied the leader's commit index, and its RSS
+// and peak RSS then (a restart restores from its snapshot file; an empty node
+// installs the leader's snapshot).
+//
 //   node dist/bench/keyspace-memory.js [--requests 1000000] [--value-bytes 100]
-//     [--snapshot-entries N] [--compare-with <checkout>] [--skip-redis]
+//     [--snapshot-entries N] [--compare-with <checkout>] [--skip-redis] [--restart]
 //     [--env NAME=VALUE ...] [--compare-env NAME=VALUE ...]
 //
 // --env sets a variable on every node of every cluster (e.g. NODE_OPTIONS or
@@ -43,6 +49,7 @@ const { values } = parseArgs({
     'skip-redis': { type: 'boolean', default: false },
     'settle-ms': { type: 'string', default: '5000' },
     'rest-ms': { type: 'string', default: '0' },
+    restart: { type: 'boolean', default: false },
     env: { type: 'string', multiple: true, default: [] },
     'compare-env': { type: 'string', multiple: true, default: [] },
   },
@@ -232,6 +239,7 @@ async function measureRaftkv(checkout: string | null, extraEnv: Record<string, s
       const role = n === target.leader ? 'leader' : 'follower'
       rows.push({ name: `${target.name}${label} ${n.spec.id} (${role})`, keys, rssBefore: before[i] ?? 0, rssAfter: rssBytes(n.proc?.pid ?? 0), rssPeak: rssBytes(n.proc?.pid ?? 0, 'VmHWM'), heapAfter: field(memory, 'used_memory'), snapshotBytes: snapshotFileBytes(n.spec.dataDir) })
     }
+    if (values.restart) await comeBack(target, commit, label)
     if (REST_MS > 0) {
       await sleep(REST_MS)
       for (const [i, n] of nodes.entries()) rests.push(`| ${rows[i]?.name ?? n.spec.id} | ${mib(rows[i]?.rssAfter ?? NaN)} | ${mib(rssBytes(n.proc?.pid ?? 0))} |`)
@@ -249,6 +257,25 @@ async function measureRaftkv(checkout: string | null, extraEnv: Record<string, s
   }
 }
 
+const comebacks: string[] = []
+
+/** Brings one follower back from its own files and the other from nothing (see the header). */
+async function comeBack(target: RaftkvTarget, commit: number, label: string): Promise<void> {
+  const followers = target.cluster.nodes.filter((n) => n !== target.leader)
+  for (const [i, node] of followers.entries()) {
+    const empty = i === 1
+    await node.kill(empty ? 'SIGKILL' : 'SIGTERM')
+    if (empty) for (const name of readdirSync(node.spec.dataDir)) rmSync(join(node.spec.dataDir, name), { recursive: true, force: true })
+    const started = Date.now()
+    node.start()
+    await waitFor(async () => ((await node.status())?.appliedIndex ?? 0) >= commit, `${node.spec.id} to apply ${commit} again`, 10 * 60_000)
+    const ms = Date.now() - started
+    const pid = node.proc?.pid ?? 0
+    const how = empty ? 'emptied: installs the leader\'s snapshot' : 'restarted: restores its own snapshot'
+    comebacks.push(`| ${target.name}${label} ${node.spec.id} | ${how} | ${ms} | ${mib(rssBytes(pid))} | ${mib(rssBytes(pid, 'VmHWM'))} |`)
+  }
+}
+
 console.log(`requests: ${REQUESTS}, value bytes: ${VALUE_BYTES}, SNAPSHOT_ENTRIES: ${values['snapshot-entries'] ?? 'default'}; node ${process.version}`)
 console.log('| process | keys | RSS before (MiB) | RSS after (MiB) | peak RSS (MiB) | heap / used_memory after (MiB) | snapshot held (MiB) | RSS bytes/key | RSS / redis RSS |')
 console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |')
@@ -259,6 +286,12 @@ if ((values['compare-env'] ?? []).length > 0) runs.push({ checkout: null, env: e
 for (const checkout of values['compare-with'] ?? []) runs.push({ checkout, env: {}, label: '' })
 for (const run of runs) {
   for (const row of await measureRaftkv(run.checkout, run.env, run.label)) printRow(row, redis?.rssAfter ?? null)
+}
+if (comebacks.length > 0) {
+  console.log('')
+  console.log('| follower | how it came back | ms until it applied the commit index | RSS then (MiB) | peak RSS (MiB) |')
+  console.log('| --- | --- | ---: | ---: | ---: |')
+  for (const line of comebacks) console.log(line)
 }
 if (rests.length > 0) {
   console.log('')

@@ -7,16 +7,38 @@
 export const INT64_MIN = -(2n ** 63n)
 export const INT64_MAX = 2n ** 63n - 1n
 
+/**
+ * Thrown by a reader over a window of a longer input (ByteReader.window) when
+ * a read runs past the window but not past the input: the caller keeps the
+ * unfinished record and tries again with more bytes. One instance, no stack.
+ */
+export const NEED_MORE_BYTES: Error = Object.freeze(Object.assign(new Error('more bytes needed'), { stack: '' }))
+
 export class ByteReader {
   private pos: number
+  /** Bytes of the input that follow `end` but are not in `input` yet (a window's reader). */
+  private moreBytes = 0
 
   constructor(
-    readonly input: Buffer,
+    public input: Buffer,
     private readonly fail: (message: string) => Error,
     start = 0,
-    private readonly end = input.length,
+    private end = input.length,
   ) {
     this.pos = start
+  }
+
+  /**
+   * Reads `input` next, as the window of a longer input that has
+   * `moreBytes` more bytes after it: a read that runs past the window but
+   * not past those throws NEED_MORE_BYTES instead of failing, and counts are
+   * checked against everything still to come.
+   */
+  window(input: Buffer, moreBytes: number): void {
+    this.input = input
+    this.pos = 0
+    this.end = input.length
+    this.moreBytes = moreBytes
   }
 
   get offset(): number {
@@ -29,6 +51,7 @@ export class ByteReader {
 
   private need(count: number, what: string): number {
     if (count > this.end - this.pos) {
+      if (count <= this.end - this.pos + this.moreBytes) throw NEED_MORE_BYTES
       throw this.fail(`truncated: ${what} needs ${count} bytes at offset ${this.pos}, ${this.end - this.pos} left`)
     }
     const at = this.pos
@@ -105,8 +128,9 @@ export class ByteReader {
    */
   count(what: string, elementBytesMin: number, countMax: number): number {
     const count = this.u32(what)
-    if (count > countMax || count * elementBytesMin > this.remaining) {
-      throw this.fail(`${what} ${count} is impossible with ${this.remaining} bytes left (max ${countMax})`)
+    const left = this.remaining + this.moreBytes
+    if (count > countMax || count * elementBytesMin > left) {
+      throw this.fail(`${what} ${count} is impossible with ${left} bytes left (max ${countMax})`)
     }
     return count
   }

@@ -20,7 +20,7 @@
 // one that wrote the snapshot.
 
 import type { KvOpResult, KvWriteOutcome } from './command.js'
-import { ByteReader, ByteWriter } from './binary.js'
+import { ByteReader, ByteWriter, NEED_MORE_BYTES } from './binary.js'
 import { KvSnapshotError } from './errors.js'
 import { Keyspace, type CapturedEntry, type Entry, type StoredValue } from './keyspace.js'
 import { HashValue, ListValue, SetValue, ZSetValue, isString, valueBytes, type Collection, type EncodingLimits, type Value } from './values.js'
@@ -416,54 +416,223 @@ function writeResult(w: ByteWriter, result: KvOpResult): void {
   }
 }
 
-/** Checks the checksum, then rebuilds the state. Throws KvSnapshotError on any inconsistency. */
+/**
+ * Checks the checksum, then rebuilds the state from one buffer. Throws
+ * KvSnapshotError on any inconsistency. The checksum goes first so that
+ * damaged bytes never reach the parser (SnapshotDecoder checks it only at
+ * the end, as it must when the bytes come in chunks).
+ */
 export function decodeSnapshot(data: Buffer): SnapshotState {
-  if (data.length < 4 + 4 + 8 * 3 + 4 * 3 + 4) throw new KvSnapshotError(`snapshot too short: ${data.length} bytes`)
-  const bodyEnd = data.length - 4
-  const expected = data.readUInt32LE(bodyEnd)
-  const actual = crc32c(data.subarray(0, bodyEnd))
-  if (expected !== actual) throw new KvSnapshotError(`snapshot checksum mismatch: stored ${expected}, computed ${actual}`)
-  const r = new ByteReader(data, (message) => new KvSnapshotError(message), 0, bodyEnd)
-  if (r.u32('magic') !== MAGIC) throw new KvSnapshotError('not a raftkv snapshot (bad magic)')
-  const version = r.u32('format version')
-  if (version !== SNAPSHOT_VERSION && version !== SNAPSHOT_VERSION_NO_CONFIG && version !== SNAPSHOT_VERSION_STRINGS_ONLY) {
-    throw new KvSnapshotError(`unknown snapshot format version ${version}`)
+  if (data.length >= SNAPSHOT_BYTES_MIN) {
+    const bodyEnd = data.length - 4
+    const expected = data.readUInt32LE(bodyEnd)
+    const actual = crc32c(data.subarray(0, bodyEnd))
+    if (expected !== actual) throw new KvSnapshotError(`snapshot checksum mismatch: stored ${expected}, computed ${actual}`)
   }
-  const appliedIndex = r.uint53('appliedIndex')
-  const keyspace = new Keyspace()
-  keyspace.clock = r.uint53('clock')
-  keyspace.tombstoneFloor = r.uint53('tombstoneFloor')
-  readKeys(r, keyspace, version !== SNAPSHOT_VERSION_STRINGS_ONLY)
-  const sessions = new SessionTable()
-  readSessions(r, sessions)
-  readTombstones(r, keyspace)
-  if (version === SNAPSHOT_VERSION) readConfig(r, keyspace)
-  r.expectEnd()
-  return { appliedIndex, keyspace, sessions }
+  const decoder = new SnapshotDecoder(data.length)
+  decoder.push(data)
+  return decoder.finish()
 }
 
-function readKeys(r: ByteReader, keyspace: Keyspace, typed: boolean): void {
-  const count = r.count('key count', 24, Number.MAX_SAFE_INTEGER)
-  const data = r.input
-  for (let i = 0; i < count; i++) {
-    const key = r.latin1('key')
-    const type = typed ? r.tag('value type', TYPE_TAGS.length) : STRING_TAG
-    let loaded: boolean
-    if (type === STRING_TAG) {
-      // The value straight from the snapshot's bytes: no view or string in between.
-      const valueStart = r.skipBytes('value')
-      const valueEnd = r.offset
-      const expireAtMs = r.f64orInfinity('expireAtMs')
-      const version = r.uint53('version')
-      loaded = keyspace.loadBytes(key, data, valueStart, valueEnd, expireAtMs, version)
-    } else {
-      const value = readCollection(r, type, keyspace.encodingLimits)
-      const expireAtMs = r.f64orInfinity('expireAtMs')
-      const version = r.uint53('version')
-      loaded = keyspace.load(key, value, expireAtMs, version)
-    }
-    if (!loaded) throw new KvSnapshotError(`duplicate key in snapshot at record ${i}`)
+/** Header, four section counts and the trailer: the smallest snapshot. */
+const SNAPSHOT_BYTES_MIN = 4 + 4 + 8 * 3 + 4 * 3 + 4
+
+const enum Phase { Header, KeyCount, Keys, SessionCount, Sessions, TombstoneCount, Tombstones, ConfigCount, Config, End }
+
+function snapshotError(message: string): Error {
+  return new KvSnapshotError(message)
+}
+
+/**
+ * Rebuilds the state from a snapshot's bytes pushed in order, in chunks of
+ * any size, so that a node restoring from its file holds the keyspace being
+ * built and one chunk, not the whole file as well (121 MiB at 1M keys). A
+ * record cut by a chunk's end is kept (copied: the caller may reuse its
+ * chunk) and parsed again once more bytes came; one larger than a chunk
+ * waits for twice as many bytes each time, so it is parsed a bounded number
+ * of times. The checksum is computed as bytes come and checked in finish():
+ * damaged bytes may reach the parser first, so the state is used only once
+ * finish() has answered.
+ */
+export class SnapshotDecoder {
+  private readonly bodyBytes: number
+  private receivedBytes = 0
+  private crc = 0
+  private readonly trailer = Buffer.alloc(4)
+  /** Body bytes received but not parsed: the unfinished record first. */
+  private pending: Buffer[] = []
+  private pendingBytes = 0
+  /** Parse again only once `pending` holds this many bytes (or the body is complete). */
+  private retryBytes = 0
+  private readonly reader = new ByteReader(Buffer.alloc(0), snapshotError)
+  private phase = Phase.Header
+  private version = 0
+  private appliedIndex = 0
+  /** Records left in the current section, and the number of the next one in it (for messages). */
+  private recordsLeft = 0
+  private recordNumber = 0
+  private readonly keyspace = new Keyspace()
+  private readonly sessions = new SessionTable()
+
+  /** `dataBytes`: the snapshot's whole length, its trailer included. */
+  constructor(dataBytes: number) {
+    if (dataBytes < SNAPSHOT_BYTES_MIN) throw new KvSnapshotError(`snapshot too short: ${dataBytes} bytes`)
+    this.bodyBytes = dataBytes - 4
   }
+
+  push(chunk: Buffer): void {
+    const from = this.receivedBytes
+    const to = from + chunk.length
+    if (to > this.bodyBytes + 4) throw new KvSnapshotError(`snapshot longer than its ${this.bodyBytes + 4} bytes`)
+    this.receivedBytes = to
+    const bodyPart = from >= this.bodyBytes ? 0 : Math.min(chunk.length, this.bodyBytes - from)
+    if (bodyPart < chunk.length) chunk.copy(this.trailer, from + bodyPart - this.bodyBytes, bodyPart)
+    if (bodyPart === 0) return
+    const body = bodyPart === chunk.length ? chunk : chunk.subarray(0, bodyPart)
+    this.crc = crc32c(body, this.crc)
+    const bodyDone = Math.min(to, this.bodyBytes) === this.bodyBytes
+    this.pendingBytes += bodyPart
+    if (this.pendingBytes < this.retryBytes && !bodyDone) {
+      // Kept until enough came to parse again: a copy, since the caller may reuse its chunk.
+      this.pending.push(Buffer.from(body))
+      return
+    }
+    this.pending.push(body)
+    const window = this.pending.length === 1 ? body : Buffer.concat(this.pending, this.pendingBytes)
+    const parsed = this.parse(window, this.bodyBytes - Math.min(to, this.bodyBytes))
+    // What is left is one unfinished record: a copy, since the caller may reuse its chunk.
+    const rest = parsed === window.length ? null : Buffer.from(window.subarray(parsed))
+    this.pending = rest === null ? [] : [rest]
+    this.pendingBytes = rest === null ? 0 : rest.length
+    this.retryBytes = 2 * this.pendingBytes
+  }
+
+  /** The state, once every byte came and the checksum matches. Throws KvSnapshotError otherwise. */
+  finish(): SnapshotState {
+    const dataBytes = this.bodyBytes + 4
+    if (this.receivedBytes !== dataBytes) throw new KvSnapshotError(`snapshot truncated: ${this.receivedBytes} of ${dataBytes} bytes`)
+    const expected = this.trailer.readUInt32LE(0)
+    if (expected !== this.crc) throw new KvSnapshotError(`snapshot checksum mismatch: stored ${expected}, computed ${this.crc}`)
+    if (this.phase !== Phase.End) fail(`snapshot decoder: all ${dataBytes} bytes parsed but in phase ${this.phase}`)
+    return { appliedIndex: this.appliedIndex, keyspace: this.keyspace, sessions: this.sessions }
+  }
+
+  /** Parses whole records from `window`; answers how many of its bytes they took. */
+  private parse(window: Buffer, moreBytes: number): number {
+    const r = this.reader
+    r.window(window, moreBytes)
+    let recordStart = 0
+    try {
+      for (;;) {
+        recordStart = r.offset
+        switch (this.phase) {
+          case Phase.Header:
+            this.readHeader(r)
+            this.phase = Phase.KeyCount
+            break
+          case Phase.KeyCount:
+            this.startSection(r.count('key count', 24, Number.MAX_SAFE_INTEGER), Phase.Keys)
+            break
+          case Phase.Keys: {
+            const typed = this.version !== SNAPSHOT_VERSION_STRINGS_ONLY
+            while (this.recordsLeft > 0) {
+              recordStart = r.offset
+              readKey(r, this.keyspace, typed, this.recordNumber)
+              this.recordDone()
+            }
+            this.phase = Phase.SessionCount
+            break
+          }
+          case Phase.SessionCount:
+            this.startSection(r.count('session count', 18, Number.MAX_SAFE_INTEGER), Phase.Sessions)
+            break
+          case Phase.Sessions:
+            while (this.recordsLeft > 0) {
+              recordStart = r.offset
+              readSession(r, this.sessions, this.recordNumber)
+              this.recordDone()
+            }
+            this.phase = Phase.TombstoneCount
+            break
+          case Phase.TombstoneCount:
+            this.startSection(r.count('tombstone count', 12, Number.MAX_SAFE_INTEGER), Phase.Tombstones)
+            break
+          case Phase.Tombstones:
+            while (this.recordsLeft > 0) {
+              recordStart = r.offset
+              readTombstone(r, this.keyspace, this.recordNumber)
+              this.recordDone()
+            }
+            this.phase = this.version === SNAPSHOT_VERSION ? Phase.ConfigCount : Phase.End
+            break
+          case Phase.ConfigCount:
+            this.startSection(r.count('config count', 8, 1024), Phase.Config)
+            break
+          case Phase.Config:
+            while (this.recordsLeft > 0) {
+              recordStart = r.offset
+              this.keyspace.setConfig(r.latin1('config name'), r.latin1('config value'))
+              this.recordDone()
+            }
+            this.phase = Phase.End
+            break
+          case Phase.End:
+            if (r.remaining + moreBytes > 0) throw new KvSnapshotError(`${r.remaining + moreBytes} trailing bytes after the last section`)
+            return r.offset
+        }
+      }
+    } catch (error) {
+      if (error === NEED_MORE_BYTES) return recordStart
+      throw error
+    }
+  }
+
+  private readHeader(r: ByteReader): void {
+    if (r.u32('magic') !== MAGIC) throw new KvSnapshotError('not a raftkv snapshot (bad magic)')
+    const version = r.u32('format version')
+    if (version !== SNAPSHOT_VERSION && version !== SNAPSHOT_VERSION_NO_CONFIG && version !== SNAPSHOT_VERSION_STRINGS_ONLY) {
+      throw new KvSnapshotError(`unknown snapshot format version ${version}`)
+    }
+    const appliedIndex = r.uint53('appliedIndex')
+    const clock = r.uint53('clock')
+    const tombstoneFloor = r.uint53('tombstoneFloor')
+    this.version = version
+    this.appliedIndex = appliedIndex
+    this.keyspace.clock = clock
+    this.keyspace.tombstoneFloor = tombstoneFloor
+  }
+
+  private startSection(count: number, phase: Phase): void {
+    this.recordsLeft = count
+    this.recordNumber = 0
+    this.phase = phase
+  }
+
+  private recordDone(): void {
+    this.recordsLeft--
+    this.recordNumber++
+  }
+}
+
+/** One key's record; nothing is loaded unless the whole record was read. */
+function readKey(r: ByteReader, keyspace: Keyspace, typed: boolean, recordNumber: number): void {
+  const key = r.latin1('key')
+  const type = typed ? r.tag('value type', TYPE_TAGS.length) : STRING_TAG
+  let loaded: boolean
+  if (type === STRING_TAG) {
+    // The value straight from the snapshot's bytes: no view or string in between.
+    const valueStart = r.skipBytes('value')
+    const valueEnd = r.offset
+    const expireAtMs = r.f64orInfinity('expireAtMs')
+    const version = r.uint53('version')
+    loaded = keyspace.loadBytes(key, r.input, valueStart, valueEnd, expireAtMs, version)
+  } else {
+    const value = readCollection(r, type, keyspace.encodingLimits)
+    const expireAtMs = r.f64orInfinity('expireAtMs')
+    const version = r.uint53('version')
+    loaded = keyspace.load(key, value, expireAtMs, version)
+  }
+  if (!loaded) throw new KvSnapshotError(`duplicate key in snapshot at record ${recordNumber}`)
 }
 
 function readCollection(r: ByteReader, type: number, limits: EncodingLimits): Collection {
@@ -506,15 +675,12 @@ function readCollection(r: ByteReader, type: number, limits: EncodingLimits): Co
   return value
 }
 
-function readSessions(r: ByteReader, sessions: SessionTable): void {
-  const count = r.count('session count', 18, Number.MAX_SAFE_INTEGER)
-  for (let i = 0; i < count; i++) {
-    const clientId = r.shortString('clientId')
-    const seq = r.uint53('seq')
-    const index = r.uint53('session index')
-    const session: Session = { seq, index, outcome: readOutcome(r) }
-    if (!sessions.load(clientId, session)) throw new KvSnapshotError(`duplicate session in snapshot at record ${i}`)
-  }
+function readSession(r: ByteReader, sessions: SessionTable, recordNumber: number): void {
+  const clientId = r.shortString('clientId')
+  const seq = r.uint53('seq')
+  const index = r.uint53('session index')
+  const session: Session = { seq, index, outcome: readOutcome(r) }
+  if (!sessions.load(clientId, session)) throw new KvSnapshotError(`duplicate session in snapshot at record ${recordNumber}`)
 }
 
 function readOutcome(r: ByteReader): KvWriteOutcome | null {
@@ -558,17 +724,9 @@ function readResult(r: ByteReader, depth: number): KvOpResult {
   }
 }
 
-function readConfig(r: ByteReader, keyspace: Keyspace): void {
-  const count = r.count('config count', 8, 1024)
-  for (let i = 0; i < count; i++) keyspace.setConfig(r.latin1('config name'), r.latin1('config value'))
-}
-
-function readTombstones(r: ByteReader, keyspace: Keyspace): void {
-  const count = r.count('tombstone count', 12, Number.MAX_SAFE_INTEGER)
-  for (let i = 0; i < count; i++) {
-    const key = r.latin1('tombstone key')
-    if (!keyspace.loadTombstone(key, r.uint53('tombstone version'))) {
-      throw new KvSnapshotError(`duplicate tombstone in snapshot at record ${i}`)
-    }
+function readTombstone(r: ByteReader, keyspace: Keyspace, recordNumber: number): void {
+  const key = r.latin1('tombstone key')
+  if (!keyspace.loadTombstone(key, r.uint53('tombstone version'))) {
+    throw new KvSnapshotError(`duplicate tombstone in snapshot at record ${recordNumber}`)
   }
 }

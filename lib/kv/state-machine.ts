@@ -17,13 +17,13 @@ import {
   type KvWriteOutcome,
 } from './command.js'
 import { PlainSetReader, decodeEnvelope } from './command-codec.js'
-import { KvDecodeError } from './errors.js'
+import { KvDecodeError, KvSnapshotError } from './errors.js'
 import type { KvEventClass, KvEventSink, NotifyKeyEvent } from './key-events.js'
 import { Keyspace, type StoredValue } from './keyspace.js'
 import { scanKeys } from './keyspace-scan.js'
 import { KEY_BYTES_MAX, applyOp, applySetFields, isReadOnlyOp, readOp } from './ops.js'
 import { SessionTable } from './session-table.js'
-import { SnapshotEncoder, decodeSnapshot, encodeSnapshot } from './snapshot-codec.js'
+import { SnapshotDecoder, SnapshotEncoder, decodeSnapshot, encodeSnapshot, type SnapshotState } from './snapshot-codec.js'
 import { fail } from '../util/assert.js'
 
 /** SCAN never returns more than this many keys per call, whatever COUNT says. */
@@ -225,7 +225,59 @@ export class KvStateMachine {
 
   /** Rebuilds a state machine from `snapshot()` bytes. Throws KvSnapshotError on corruption. */
   static restore(data: Buffer): KvStateMachine {
-    const state = decodeSnapshot(data)
+    return KvStateMachine.of(decodeSnapshot(data))
+  }
+
+  /**
+   * Rebuilds one from a snapshot read in order, `chunkBytes` at a time,
+   * through one reused buffer: a restart holds the state being built and a
+   * chunk, not the snapshot as well. Throws KvSnapshotError on corruption,
+   * and what `source` throws.
+   */
+  static async restoreFrom(source: SnapshotSource, chunkBytes: number): Promise<KvStateMachine> {
+    const decoder = new SnapshotDecoder(source.dataBytes)
+    const chunk = Buffer.allocUnsafe(Math.max(1, Math.min(chunkBytes, source.dataBytes)))
+    for (let offset = 0; offset < source.dataBytes;) {
+      const part = await source.readInto(offset, chunk)
+      if (part.length === 0) throw new KvSnapshotError(`snapshot source ended at byte ${offset} of ${source.dataBytes}`)
+      decoder.push(part)
+      offset += part.length
+    }
+    return KvStateMachine.of(decoder.finish())
+  }
+
+  /** The machine `decoder` rebuilt, once every byte came. Throws KvSnapshotError as SnapshotDecoder.finish does. */
+  static restored(decoder: SnapshotDecoder): KvStateMachine {
+    return KvStateMachine.of(decoder.finish())
+  }
+
+  /**
+   * This state's snapshot bytes, made a chunk at a time in one reused
+   * buffer of `chunkBytes` as they are iterated (each part must be used
+   * before the next is asked for): a snapshot installed from the leader is
+   * written to its file from the restored state this way. Nothing may
+   * write to the state meanwhile.
+   */
+  encodedParts(chunkBytes: number): { readonly dataBytes: number } & Iterable<Buffer> {
+    const encoder = this.beginSnapshot(Buffer.allocUnsafe(chunkBytes))
+    return {
+      dataBytes: encoder.bytes,
+      *[Symbol.iterator]() {
+        try {
+          let done = false
+          while (!done) {
+            done = encoder.step(KEYS_PER_PART_STEP)
+            if (encoder.full) yield encoder.takeChunk()
+          }
+          yield* encoder.finishChunks()
+        } finally {
+          encoder.abort() // a no-op once finishChunks() ran
+        }
+      },
+    }
+  }
+
+  private static of(state: SnapshotState): KvStateMachine {
     const machine = new KvStateMachine()
     machine.appliedIndex = state.appliedIndex
     machine.keyspace = state.keyspace
@@ -234,4 +286,14 @@ export class KvStateMachine {
     machine.sessions = state.sessions
     return machine
   }
+}
+
+/** Keys encoded per step of encodedParts: a step also ends when the chunk is full. */
+const KEYS_PER_PART_STEP = 4096
+
+/** Where a snapshot's bytes are read from in order (a snapshot file: lib/storage's SnapshotFileReader). */
+export interface SnapshotSource {
+  readonly dataBytes: number
+  /** Fills `into` from `offset`, or as much of it as the data has left; answers the part filled. */
+  readInto(offset: number, into: Buffer): Promise<Buffer>
 }

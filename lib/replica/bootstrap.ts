@@ -76,9 +76,26 @@ export async function openNode(config: NodeConfig, logger: Logger, io: RuntimeIo
     snapshot: snap?.meta ?? { index: 0, term: 0, config: { members: [] } },
     entries: state.entries,
   }
-  const kv = snap === null ? new KvStateMachine() : KvStateMachine.restore(snap.data)
+  const kv = snap === null ? new KvStateMachine() : await restoreSnapshot(storage, config.snapshotChunkBytes)
   if (!state.fresh) logger.info({ term: state.hardState.term, commit: state.hardState.commit, entries: state.entries.length, snapshotIndex: initial.snapshot.index }, 'recovered state')
   return { storage, initial, kv, clusterId, incarnation }
+}
+
+/** The state machine from the snapshot recovery chose, read from its file chunk by chunk. */
+async function restoreSnapshot(storage: NodeStorage, chunkBytes: number): Promise<KvStateMachine> {
+  const reader = await storage.openSnapshot()
+  if (reader === null) {
+    await storage.close()
+    throw new Error('the snapshot recovery checked could not be opened again to restore from')
+  }
+  try {
+    return await KvStateMachine.restoreFrom(reader, chunkBytes)
+  } catch (error) {
+    await storage.close()
+    throw error
+  } finally {
+    await reader.close()
+  }
 }
 
 /** Remembers the cluster a joining node was accepted into. */

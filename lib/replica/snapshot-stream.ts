@@ -1,6 +1,6 @@
 // Ships a snapshot's bytes to one follower in bounded, checksummed chunks
-// with a small window of unacknowledged chunks (flow control), and assembles
-// them on the receiving side. A dropped connection loses chunks; the sender
+// with a small window of unacknowledged chunks (flow control), and hands
+// them, in order, to the receiving side's sink. A dropped connection loses chunks; the sender
 // notices the silence and resumes from the last acknowledged offset. Chunks
 // travel on the same peer connection as raft traffic but are small, so they
 // never hold up heartbeats for long.
@@ -85,23 +85,38 @@ export function rewind(out: OutgoingSnapshot, nowMs: number): void {
   out.lastProgressMs = nowMs
 }
 
-export interface IncomingSnapshot {
+/**
+ * Where an incoming snapshot's bytes go, in order, as they come: decoded
+ * into the state machine they describe (snapshot-receiver.ts), so that no
+ * buffer of the whole snapshot is held. `push` throws on bytes it refuses.
+ */
+export interface SnapshotSink {
+  push(bytes: Buffer): void
+}
+
+export interface IncomingSnapshot<S extends SnapshotSink = SnapshotSink> {
   readonly from: NodeId
   readonly meta: SnapshotMeta
   readonly term: number
-  readonly data: Buffer
+  readonly totalBytes: number
+  readonly sink: S
   receivedBytes: number
 }
 
-export type ChunkVerdict =
-  | { readonly t: 'ack'; readonly incoming: IncomingSnapshot; readonly nextOffset: number }
-  | { readonly t: 'complete'; readonly incoming: IncomingSnapshot }
+export type ChunkVerdict<S extends SnapshotSink = SnapshotSink> =
+  | { readonly t: 'ack'; readonly incoming: IncomingSnapshot<S>; readonly nextOffset: number }
+  | { readonly t: 'complete'; readonly incoming: IncomingSnapshot<S> }
   | { readonly t: 'refuse'; readonly reason: string }
+  /** The sink refused the bytes: this transfer is over, the sender starts again from the beginning. */
+  | { readonly t: 'corrupt'; readonly reason: string }
   /** Not for this node: no answer, as the raft core gives none to a message stamped for another incarnation. */
   | { readonly t: 'drop'; readonly reason: string }
 
-/** Takes one chunk into `current` (or starts a new incoming snapshot); `self` is this node's incarnation. */
-export function receiveChunk(current: IncomingSnapshot | null, c: SnapshotChunk, self: Incarnation): ChunkVerdict {
+/**
+ * Takes one chunk into `current` (or starts a new incoming snapshot, its
+ * sink made by `newSink`); `self` is this node's incarnation.
+ */
+export function receiveChunk<S extends SnapshotSink>(current: IncomingSnapshot<S> | null, c: SnapshotChunk, self: Incarnation, newSink: (totalBytes: number) => S): ChunkVerdict<S> {
   // Checked on every chunk, before any bytes are held: a snapshot meant for
   // the member this node was before its directory was wiped is never
   // assembled (the core would drop it once complete). No refusal either: a
@@ -109,18 +124,27 @@ export function receiveChunk(current: IncomingSnapshot | null, c: SnapshotChunk,
   // after snapshotResendMs and give up after snapshotAbandonMs.
   if (!sameIncarnation(c.toIncarnation, self)) return { t: 'drop', reason: `snapshot stamped for incarnation ${c.toIncarnation}, this node is ${self}` }
   if (c.totalBytes < 0 || c.totalBytes > snapshotBytesMax) return { t: 'refuse', reason: `snapshot of ${c.totalBytes} bytes exceeds the limit` }
-  let inc = current
-  const same = inc !== null && inc.from === c.from && inc.meta.index === c.meta.index && inc.meta.term === c.meta.term && inc.data.length === c.totalBytes
-  if (!same) {
+  let target = current
+  const same = target !== null && target.from === c.from && target.meta.index === c.meta.index && target.meta.term === c.meta.term && target.totalBytes === c.totalBytes
+  if (target === null || !same) {
     if (c.offset !== 0) return { t: 'refuse', reason: 'chunk for an unknown snapshot (not at offset 0)' }
-    inc = { from: c.from, meta: c.meta, term: c.term, data: Buffer.allocUnsafe(c.totalBytes), receivedBytes: 0 }
+    let sink: S
+    try {
+      sink = newSink(c.totalBytes)
+    } catch (error) {
+      return { t: 'corrupt', reason: error instanceof Error ? error.message : String(error) }
+    }
+    target = { from: c.from, meta: c.meta, term: c.term, totalBytes: c.totalBytes, sink, receivedBytes: 0 }
   }
-  const target = inc as IncomingSnapshot
-  if (c.offset === target.receivedBytes && c.offset + c.data.length <= target.data.length) {
+  if (c.offset === target.receivedBytes && c.offset + c.data.length <= target.totalBytes) {
     if (crc32c(c.data) !== c.crc) return { t: 'ack', incoming: target, nextOffset: target.receivedBytes }
-    c.data.copy(target.data, c.offset)
+    try {
+      target.sink.push(c.data)
+    } catch (error) {
+      return { t: 'corrupt', reason: error instanceof Error ? error.message : String(error) }
+    }
     target.receivedBytes += c.data.length
   }
-  if (target.receivedBytes === target.data.length) return { t: 'complete', incoming: target }
+  if (target.receivedBytes === target.totalBytes) return { t: 'complete', incoming: target }
   return { t: 'ack', incoming: target, nextOffset: target.receivedBytes }
 }

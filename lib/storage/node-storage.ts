@@ -93,11 +93,21 @@ export interface SnapshotStaging {
 export interface RecoveredState {
   /** {term: 0, vote: '', commit: 0} when fresh. */
   hardState: HardState
-  snapshot: { meta: SnapshotMeta; data: Buffer } | null
+  /** The newest usable snapshot: its data is read from its file (openSnapshot), not held. */
+  snapshot: { meta: SnapshotMeta } | null
   /** Contiguous, all with index > snapshot index (or from 1). */
   entries: Entry[]
   /** True when DATA_DIR held no state: no snapshot, entries, hard state or metadata. */
   fresh: boolean
+}
+
+/**
+ * A snapshot's data made a part at a time (a state machine encoding itself
+ * into one reused chunk): each part is written before the next is asked
+ * for, so a part may reuse the previous one's memory.
+ */
+export interface SnapshotParts extends Iterable<Buffer> {
+  readonly dataBytes: number
 }
 
 /**
@@ -183,7 +193,7 @@ export class NodeStorage {
     }, 'storage recovered')
     const state: RecoveredState = {
       hardState: recovery.hardState,
-      snapshot: recovery.snapshot === null ? null : { meta: recovery.snapshot.meta, data: recovery.snapshot.data },
+      snapshot: recovery.snapshot === null ? null : { meta: recovery.snapshot.meta },
       entries: recovery.entries,
       fresh: recovery.fresh,
     }
@@ -306,12 +316,14 @@ export class NodeStorage {
    * segments before the next one hold no entries for it, so a crash at any
    * point after its rename cannot bring old entries back.
    */
-  installSnapshot(meta: SnapshotMeta, data: Buffer): Promise<void> {
+  installSnapshot(meta: SnapshotMeta, data: Buffer | SnapshotParts): Promise<void> {
     return this.serialize(async () => {
       const snapshotIndex = this.snapshot?.meta.index ?? 0
       assert(meta.index >= snapshotIndex, () => `snapshot ${meta.index} is older than the stored ${snapshotIndex}`)
       const logStartSeq = this.writer.seq + 1
-      await this.writeSnapshot({ name: snapshotFileName(meta.index), meta, logStartSeq }, data)
+      const stored = { name: snapshotFileName(meta.index), meta, logStartSeq }
+      if (Buffer.isBuffer(data)) await this.writeSnapshot(stored, data)
+      else await this.writeSnapshotParts(stored, data)
       await this.roll(null)
       this.reader.clear()
       assert(this.writer.seq === logStartSeq, 'the new segment must be the first the snapshot keeps')
@@ -591,6 +603,22 @@ export class NodeStorage {
     this.snapshot = snapshot
   }
 
+  /** The same as writeSnapshot, with the data written part by part as it is made. */
+  private async writeSnapshotParts(snapshot: StoredSnapshot, data: SnapshotParts): Promise<void> {
+    const file = await SnapshotFileWriter.open(this.dir, snapshot.name, { meta: snapshot.meta, logStartSeq: snapshot.logStartSeq }, data.dataBytes)
+    let tmpName: string
+    try {
+      for (const part of data) await file.write(part)
+      tmpName = await file.finish()
+    } catch (error) {
+      // The tmp file stays for recovery to remove; the storage fails (serialize).
+      await file.close().catch(() => undefined)
+      throw error
+    }
+    await this.dir.commitStaged(tmpName, snapshot.name)
+    this.snapshot = snapshot
+  }
+
   private async removeSnapshotsBefore(index: number): Promise<void> {
     const names = await this.dir.names()
     for (const name of names) {
@@ -652,7 +680,7 @@ async function markExistingFilesSynced(dir: DurableDir): Promise<void> {
   }
 }
 
-/** Recovery's snapshot without its bytes: those go to the caller (RecoveredState), which restores from them and lets them go. */
+/** What storage keeps of recovery's snapshot. */
 function storedOf(recovered: RecoveredSnapshot | null): StoredSnapshot | null {
   return recovered === null ? null : { name: recovered.name, meta: recovered.meta, logStartSeq: recovered.logStartSeq }
 }

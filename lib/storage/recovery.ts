@@ -4,7 +4,7 @@
 // void. Zeros after a segment's last record are its clean end (preallocated
 // space); a torn tail of the newest segment is cut off (zeroed); any other
 // damage stops start-up with a StorageCorruptionError.
-import type { Entry, HardState, SnapshotMeta } from '../raft/types.js'
+import type { Entry, HardState } from '../raft/types.js'
 import type { Logger } from '../util/logger.js'
 import { StorageCorruptionError } from './errors.js'
 import { tmpSuffix, type DurableDir } from './durable-dir.js'
@@ -13,7 +13,7 @@ import { LogReader } from './log-reader.js'
 import { parseSegmentFileName, readSegment, segmentFileName } from './log-segment.js'
 import { metadataFileName, readMetadataFile } from './metadata-file.js'
 import { recordHeaderBytes } from './record-codec.js'
-import { parseSnapshotFileName, readSnapshotFile } from './snapshot-file.js'
+import { parseSnapshotFileName, SnapshotFileReader, type SnapshotHeader } from './snapshot-file.js'
 
 export const initialHardState: HardState = Object.freeze({ term: 0, vote: '', commit: 0 })
 
@@ -28,11 +28,9 @@ export interface SegmentInfo {
   lastIndex: number
 }
 
-export interface RecoveredSnapshot {
+/** The newest snapshot whose file checked out; its bytes stay in the file. */
+export interface RecoveredSnapshot extends SnapshotHeader {
   readonly name: string
-  readonly meta: SnapshotMeta
-  readonly data: Buffer
-  readonly logStartSeq: number
 }
 
 export interface Recovery {
@@ -90,16 +88,44 @@ async function loadNewestSnapshot(
     .map((name) => ({ name, index: parseSnapshotFileName(name) }))
     .filter((c): c is { name: string; index: number } => c.index !== null)
     .sort((a, b) => b.index - a.index)
+  // One chunk for every candidate's check: the file is read through, not held.
+  const chunk = Buffer.allocUnsafe(snapshotCheckChunkBytes)
   for (const { name, index } of candidates) {
-    const loaded = await dir.io('read', name, () => readSnapshotFile(dir.fs, dir.file(name)))
-    const problem = typeof loaded === 'string'
-      ? loaded
-      : loaded.meta.index === index ? null : `holds index ${loaded.meta.index}, not ${index}`
-    if (problem === null && typeof loaded !== 'string') return { name, ...loaded }
+    const checked = await dir.io('read', name, () => checkSnapshotFile(dir, name, chunk))
+    const problem = typeof checked === 'string'
+      ? checked
+      : checked.meta.index === index ? null : `holds index ${checked.meta.index}, not ${index}`
+    if (problem === null && typeof checked !== 'string') return { name, ...checked }
     // An older snapshot may still do, if the log reaches back to it; replay checks that.
     logger.error({ file: dir.file(name), problem }, `skipping unusable snapshot ${name}: ${String(problem)}`)
   }
   return null
+}
+
+/** Reads of a snapshot file checked at start-up. */
+const snapshotCheckChunkBytes = 1024 * 1024
+
+/**
+ * Reads a snapshot file through to its checksum; answers its header, or the
+ * reason it is unusable. The state machine restores from the file later
+ * (NodeStorage.openSnapshot), so the data is never all in memory at once.
+ */
+async function checkSnapshotFile(dir: DurableDir, name: string, chunk: Buffer): Promise<SnapshotHeader | string> {
+  const file = await dir.open(name, 'read')
+  let reader: SnapshotFileReader | string | null = null
+  try {
+    reader = await SnapshotFileReader.open(file)
+    if (typeof reader === 'string') return reader
+    try {
+      await reader.verify(chunk)
+    } catch (error) {
+      return error instanceof Error ? error.message : String(error)
+    }
+    return { meta: reader.meta, logStartSeq: reader.logStartSeq }
+  } finally {
+    if (reader !== null && typeof reader !== 'string') await reader.close()
+    else await file.close()
+  }
 }
 
 interface Replay {

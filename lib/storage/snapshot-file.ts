@@ -8,7 +8,7 @@ import avro from 'avsc'
 import type { SnapshotMeta } from '../raft/types.js'
 import { crc32c } from '../util/checksum.js'
 import type { DurableDir, StagedFile } from './durable-dir.js'
-import type { DiskFile, FileSystem } from './file-system.js'
+import type { DiskFile } from './file-system.js'
 import { fail } from '../util/assert.js'
 
 const magic = Buffer.from('RKVSNAP2', 'latin1')
@@ -175,11 +175,6 @@ export class SnapshotFileWriter {
   }
 }
 
-/** Loads and checks a snapshot file. Returns the reason it is unusable as a string. */
-export async function readSnapshotFile(fs: FileSystem, path: string): Promise<LoadedSnapshot | string> {
-  return decodeSnapshotFile(await fs.readFile(path))
-}
-
 /**
  * Checks and decodes a snapshot file's bytes (also a backup's: lib/backup).
  * Returns the reason they are unusable as a string: truncated, longer than
@@ -232,6 +227,8 @@ export class SnapshotFileReader {
   private constructor(
     private readonly file: DiskFile,
     readonly meta: SnapshotMeta,
+    /** As in SnapshotHeader. */
+    readonly logStartSeq: number,
     readonly dataBytes: number,
     metaBytes: number,
     crcSeed: number,
@@ -263,7 +260,7 @@ export class SnapshotFileReader {
       return `undecodable header: ${String(error)}`
     }
     const crcSeed = crc32c(metaBuf, crc32c(head.subarray(0, crcOffset)))
-    return new SnapshotFileReader(file, metaOf(raw), dataBytes, metaBytes, crcSeed, head.readUInt32LE(crcOffset), onClose)
+    return new SnapshotFileReader(file, metaOf(raw), raw.logStartSeq, dataBytes, metaBytes, crcSeed, head.readUInt32LE(crcOffset), onClose)
   }
 
   /**
@@ -272,9 +269,25 @@ export class SnapshotFileReader {
    * completes the checksum and it does not match. Reads run one at a time.
    */
   read(offset: number, length: number): Promise<Buffer> {
-    const result = this.queue.then(() => this.readNow(offset, length))
-    this.queue = result.then(() => undefined, () => undefined)
-    return result
+    return this.queued(() => this.readNow(offset, Buffer.allocUnsafe(Math.max(0, Math.min(length, this.dataBytes - offset)))))
+  }
+
+  /**
+   * The same as `read`, into `into` (a reused buffer) rather than a new one:
+   * answers the part of it filled, as many bytes as it holds unless the data
+   * ends first.
+   */
+  readInto(offset: number, into: Buffer): Promise<Buffer> {
+    return this.queued(() => this.readNow(offset, into.subarray(0, Math.max(0, Math.min(into.length, this.dataBytes - offset)))))
+  }
+
+  /**
+   * Reads the whole data section in order through `into`, to check the
+   * checksum (the last read rejects on a mismatch) without holding the data.
+   */
+  async verify(into: Buffer): Promise<void> {
+    for (let offset = 0; offset < this.dataBytes;) offset += (await this.readInto(offset, into)).length
+    if (this.dataBytes === 0 && this.crc !== this.expectedCrc) throw new Error('snapshot file checksum mismatch')
   }
 
   /**
@@ -289,10 +302,16 @@ export class SnapshotFileReader {
     await this.file.close()
   }
 
-  private async readNow(offset: number, length: number): Promise<Buffer> {
+  private queued(read: () => Promise<Buffer>): Promise<Buffer> {
+    const result = this.queue.then(read)
+    this.queue = result.then(() => undefined, () => undefined)
+    return result
+  }
+
+  /** Fills `data` from the data section's `offset`; `data` ends at or before the data's end. */
+  private async readNow(offset: number, data: Buffer): Promise<Buffer> {
     if (this.closed) throw new Error('snapshot file reader is closed')
-    const end = Math.min(offset + length, this.dataBytes)
-    const data = Buffer.allocUnsafe(Math.max(0, end - offset))
+    const end = offset + data.length
     if (await readFully(this.file, data, this.dataStart + offset) < data.length) throw new Error(`snapshot file ends before its data's byte ${end}`)
     if (offset === this.crcOffset && data.length > 0) {
       this.crc = crc32c(data, this.crc)

@@ -1,16 +1,23 @@
-// A follower lets go of a half-received snapshot once its sender has been
-// silent far longer than any sender waits: the buffer it fills may be as
-// large as the whole snapshot.
+// A follower decodes a snapshot from the leader as its chunks come; it lets
+// go of a half-received one once its sender has been silent far longer than
+// any sender waits (what it decoded so far may be as large as the state), and
+// refuses one whose bytes do not decode, so that the sender starts over.
 import t from 'tap'
 import { SnapshotReceiver } from '../../lib/replica/snapshot-receiver.js'
 import type { SnapshotChunk, WireMessage } from '../../lib/transport/wire-message.js'
 import { crc32c } from '../../lib/util/checksum.js'
 import { silentLogger } from '../../lib/util/logger.js'
+import { Driver, set } from '../kv/fixtures/driver.js'
 
-const data = Buffer.from('0123456789abcdef')
+/** A real snapshot: the receiver decodes what it is sent. */
+const data = ((): Buffer => {
+  const d = new Driver()
+  for (let i = 0; i < 20; i++) d.one(set(`key:${i}`, `value ${i}`))
+  return d.sm.snapshot()
+})()
 
-function chunk(offset: number, length: number): SnapshotChunk {
-  const part = data.subarray(offset, offset + length)
+function chunk(offset: number, length: number, bytes = data): SnapshotChunk {
+  const part = bytes.subarray(offset, offset + length)
   return {
     type: 'SnapshotChunk', term: 2, from: 'n1', to: 'n2', meta: { index: 10, term: 2, config: { members: [] } },
     offset, totalBytes: data.length, data: part, crc: crc32c(part), fromIncarnation: '', toIncarnation: '',
@@ -44,4 +51,22 @@ t.test('a snapshot whose sender fell silent for a minute is dropped: its next ch
   h.r.checkIdle()
   h.r.onChunk(chunk(8, 4), h.reply)
   t.same(h.acks, [{ nextOffset: 8, ok: true }, { nextOffset: 0, ok: false }], 'refused: the sender starts over')
+})
+
+t.test('a snapshot whose bytes do not decode is refused at the chunk that shows it, and the sender starts over', async (t) => {
+  const h = receiver()
+  const bad = Buffer.from(data)
+  bad.write('XXXX', 0, 'latin1') // the magic: refused as soon as the header is in
+  h.r.onChunk(chunk(0, 8, bad), h.reply)
+  h.r.onChunk(chunk(8, 4, bad), h.reply)
+  t.same(h.acks, [{ nextOffset: 0, ok: false }, { nextOffset: 0, ok: false }], 'the first chunk refused; the next finds nothing to join')
+})
+
+t.test('a snapshot whose checksum does not match is refused once its last chunk came', async (t) => {
+  const h = receiver()
+  const bad = Buffer.from(data)
+  bad[bad.length - 1] = (bad[bad.length - 1] as number) ^ 1
+  h.r.onChunk(chunk(0, 8, bad), h.reply)
+  h.r.onChunk(chunk(8, bad.length - 8, bad), h.reply)
+  t.same(h.acks, [{ nextOffset: 8, ok: true }, { nextOffset: 0, ok: false }])
 })

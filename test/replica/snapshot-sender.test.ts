@@ -10,6 +10,7 @@ import { SnapshotSender } from '../../lib/replica/snapshot-sender.js'
 import { receiveChunk, type IncomingSnapshot } from '../../lib/replica/snapshot-stream.js'
 import { NodeStorage } from '../../lib/storage/node-storage.js'
 import type { SnapshotFileReader } from '../../lib/storage/snapshot-file.js'
+import { collectBytes, type CollectedBytes } from './fixtures/collected-bytes.js'
 import type { SnapshotChunk, WireMessage } from '../../lib/transport/wire-message.js'
 import { silentLogger } from '../../lib/util/logger.js'
 import { makeEntries } from '../storage/fixtures/entries.js'
@@ -53,16 +54,16 @@ function harness(storage: Pick<NodeStorage, 'latestSnapshotMeta' | 'openSnapshot
 }
 
 /** The follower's side: takes every chunk sent so far and acknowledges it; returns the completed snapshot's data, if any. */
-function deliver(h: ReturnType<typeof harness>, state: { incoming: IncomingSnapshot | null }): Buffer | null {
+function deliver(h: ReturnType<typeof harness>, state: { incoming: IncomingSnapshot<CollectedBytes> | null }): Buffer | null {
   for (const c of h.sent.splice(0)) {
-    const verdict = receiveChunk(state.incoming, c, '')
+    const verdict = receiveChunk(state.incoming, c, '', collectBytes)
     if (verdict.t === 'ack') {
       state.incoming = verdict.incoming
       h.sender.onAck({ type: 'SnapshotChunkAck', term: 1, from: 'n2', to: 'n1', index: c.meta.index, nextOffset: verdict.nextOffset, ok: true })
     } else if (verdict.t === 'complete') {
       state.incoming = null
       h.sender.onAck({ type: 'SnapshotChunkAck', term: 1, from: 'n2', to: 'n1', index: c.meta.index, nextOffset: c.totalBytes, ok: true })
-      return verdict.incoming.data
+      return verdict.incoming.sink.data
     } else {
       throw new Error(`chunk not taken: ${verdict.reason}`)
     }
@@ -78,7 +79,7 @@ t.test('a snapshot is streamed from its file, a window of chunks at a time, and 
   h.sender.start(request(250))
   await until(() => h.sent.length > 0, 'the first chunks')
   await until(() => h.sent.length === 4, 'a full window')
-  const state = { incoming: null as IncomingSnapshot | null }
+  const state = { incoming: null as IncomingSnapshot<CollectedBytes> | null }
   let received: Buffer | null = null
   while (received === null) {
     await until(() => h.sent.length > 0, 'more chunks')
@@ -98,7 +99,7 @@ t.test('a newer snapshot compacting the file away mid-send changes none of the b
   const h = harness(storage)
   h.sender.start(request(250))
   await until(() => h.sent.length === 4, 'the first window')
-  const state = { incoming: null as IncomingSnapshot | null }
+  const state = { incoming: null as IncomingSnapshot<CollectedBytes> | null }
   deliver(h, state)
   await storage.saveSnapshot(meta(300), randomBytes(3 * 1024 * 1024))
   t.equal(storage.latestSnapshotMeta()?.index, 300, 'the file being sent is compacted away')

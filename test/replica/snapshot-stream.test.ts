@@ -5,6 +5,7 @@ import t from 'tap'
 import type { SnapshotChunk } from '../../lib/transport/wire-message.js'
 import { receiveChunk } from '../../lib/replica/snapshot-stream.js'
 import { crc32c } from '../../lib/util/checksum.js'
+import { collectBytes } from './fixtures/collected-bytes.js'
 
 function chunk(over: Partial<SnapshotChunk> = {}): SnapshotChunk {
   const data = Buffer.from('snapshot bytes')
@@ -25,25 +26,25 @@ function chunk(over: Partial<SnapshotChunk> = {}): SnapshotChunk {
 }
 
 t.test('a chunk stamped for this incarnation is taken', async (t) => {
-  t.match(receiveChunk(null, chunk(), 'b1'), { t: 'complete' })
+  t.match(receiveChunk(null, chunk(), 'b1', collectBytes), { t: 'complete' })
 })
 
 t.test('a chunk stamped for another incarnation of this node is dropped before any bytes are held, without an answer', async (t) => {
-  const verdict = receiveChunk(null, chunk({ totalBytes: 1 << 30 }), 'b2')
+  const verdict = receiveChunk(null, chunk({ totalBytes: 1 << 30 }), 'b2', collectBytes)
   t.match(verdict, { t: 'drop', reason: /incarnation b1, this node is b2/ })
 })
 
 t.test('a later chunk stamped for another incarnation does not join a snapshot in progress', async (t) => {
   const data = Buffer.alloc(8, 1)
-  const first = receiveChunk(null, chunk({ data: data.subarray(0, 4), crc: crc32c(data.subarray(0, 4)), totalBytes: 8 }), 'b1')
+  const first = receiveChunk(null, chunk({ data: data.subarray(0, 4), crc: crc32c(data.subarray(0, 4)), totalBytes: 8 }), 'b1', collectBytes)
   t.match(first, { t: 'ack', nextOffset: 4 })
   const incoming = first.t === 'ack' ? first.incoming : null
-  const stale = receiveChunk(incoming, chunk({ offset: 4, data: data.subarray(4), crc: crc32c(data.subarray(4)), totalBytes: 8, toIncarnation: 'b0' }), 'b1')
+  const stale = receiveChunk(incoming, chunk({ offset: 4, data: data.subarray(4), crc: crc32c(data.subarray(4)), totalBytes: 8, toIncarnation: 'b0' }), 'b1', collectBytes)
   t.match(stale, { t: 'drop' })
   t.equal(incoming?.receivedBytes, 4, 'the snapshot in progress is unchanged')
 })
 
 t.test('unstamped chunks (a peer or data from before incarnations) are not checked', async (t) => {
-  t.match(receiveChunk(null, chunk({ toIncarnation: '' }), 'b2'), { t: 'complete' })
-  t.match(receiveChunk(null, chunk(), ''), { t: 'complete' })
+  t.match(receiveChunk(null, chunk({ toIncarnation: '' }), 'b2', collectBytes), { t: 'complete' })
+  t.match(receiveChunk(null, chunk(), '', collectBytes), { t: 'complete' })
 })
