@@ -229,7 +229,9 @@ async function measureRaftkv(checkout: string | null, extraEnv: Record<string, s
     const before = nodes.map((n) => rssBytes(n.proc?.pid ?? 0))
     await load(target.writePort)
     // Every node has applied what the leader committed.
-    const commit = (await target.leader.status())?.commitIndex ?? 0
+    // The leader may be too busy to answer its first status request in time (a snapshot of 1M keys).
+    let commit = 0
+    await waitFor(async () => (commit = (await target.leader.status())?.commitIndex ?? 0) > 0, "the leader's commit index")
     for (const n of nodes) await waitFor(async () => ((await n.status())?.appliedIndex ?? 0) >= commit, `${n.spec.id} to apply ${commit}`)
     await sleep(SETTLE_MS)
     const keys = await dbsize(target.writePort)

@@ -104,10 +104,11 @@ export class SnapshotReceiver {
     this.staged = null
     const started = ctx.clock.monotonicMs()
     await ctx.storage.installSnapshot(meta, staged.kv.encodedParts(ctx.config.snapshotChunkBytes))
-    ctx.events.emit('snapshot', 'installed', ctx.clock.monotonicMs() - started, staged.bytes)
+    const ms = ctx.clock.monotonicMs() - started
+    ctx.events.emit('snapshot', 'installed', ms, staged.bytes)
     ctx.state.installed(staged.kv, meta)
     ctx.proposals.lostUpTo(meta.index)
-    ctx.logger.info({ index: meta.index, term: meta.term, bytes: staged.bytes, from: staged.from }, 'installed snapshot from the leader')
+    ctx.logger.info({ index: meta.index, term: meta.term, bytes: staged.bytes, from: staged.from, ms: Math.round(ms) }, 'installed snapshot from the leader')
   }
 
   /**

@@ -125,6 +125,8 @@ interface StoredSnapshot {
 export class NodeStorage {
   /** Snapshot files open for sending (openSnapshot); closed by close() if still open. */
   private readonly snapshotReaders = new Set<SnapshotFileReader>()
+  /** Own snapshots' files being opened (beginSnapshot): close() waits for them, then closes them. */
+  private readonly snapshotOpenings = new Set<Promise<SnapshotFileWriter | null>>()
   /** Own snapshots being written (beginSnapshot): close() closes their files. */
   private readonly snapshotWriters = new Set<SnapshotFileWriter>()
   private readonly encoder = new BatchRecordEncoder()
@@ -256,12 +258,23 @@ export class NodeStorage {
     if (this.failure !== null) throw new StorageFailedError(this.failure)
     const name = snapshotFileName(meta.index)
     const logStartSeq = this.snapshot?.logStartSeq ?? 0
-    const file = await this.failing(SnapshotFileWriter.open(this.dir, name, { meta, logStartSeq }, dataBytes))
-    if (this.closed) {
-      await file.close()
-      throw new StorageClosedError()
+    // close() waits for an open under way: the file it makes is closed before close() resolves.
+    const opening = this.failing(SnapshotFileWriter.open(this.dir, name, { meta, logStartSeq }, dataBytes)).then(async (opened) => {
+      if (this.closed) {
+        await opened.close()
+        return null
+      }
+      this.snapshotWriters.add(opened)
+      return opened
+    })
+    this.snapshotOpenings.add(opening)
+    let file: SnapshotFileWriter | null
+    try {
+      file = await opening
+    } finally {
+      this.snapshotOpenings.delete(opening)
     }
-    this.snapshotWriters.add(file)
+    if (file === null) throw new StorageClosedError()
     const done = (): void => {
       this.snapshotWriters.delete(file)
     }
@@ -444,6 +457,7 @@ export class NodeStorage {
       // Not awaited: a reader closes once its read in flight is done, and a stalled read must not hold up the stop.
       for (const reader of [...this.snapshotReaders]) void reader.close().catch(() => undefined)
       // Awaited, as the log's writer is: a snapshot's write under way finishes first.
+      await Promise.allSettled([...this.snapshotOpenings])
       await Promise.all([...this.snapshotWriters].map((writer) => writer.close()))
       this.snapshotWriters.clear()
       await this.preallocation

@@ -116,12 +116,7 @@ async function checkSnapshotFile(dir: DurableDir, name: string, chunk: Buffer): 
   try {
     reader = await SnapshotFileReader.open(file)
     if (typeof reader === 'string') return reader
-    try {
-      await reader.verify(chunk)
-    } catch (error) {
-      return error instanceof Error ? error.message : String(error)
-    }
-    return { meta: reader.meta, logStartSeq: reader.logStartSeq }
+    return await reader.verify(chunk) ?? { meta: reader.meta, logStartSeq: reader.logStartSeq }
   } finally {
     if (reader !== null && typeof reader !== 'string') await reader.close()
     else await file.close()

@@ -206,6 +206,11 @@ export function decodeSnapshotFile(buf: Buffer): LoadedSnapshot | string {
   }
 }
 
+/** What a snapshot file reader finds wrong with the file's content (not an I/O error). */
+export class SnapshotFileDamagedError extends Error {
+  override readonly name = 'SnapshotFileDamagedError'
+}
+
 /**
  * A snapshot file opened to stream its data section (to a follower) without
  * loading it: the header and meta are read and checked on open, the data is
@@ -283,11 +288,18 @@ export class SnapshotFileReader {
 
   /**
    * Reads the whole data section in order through `into`, to check the
-   * checksum (the last read rejects on a mismatch) without holding the data.
+   * checksum without holding the data. Answers what is wrong with the file
+   * (it ends early, or the checksum does not match), or null; an I/O error
+   * rejects.
    */
-  async verify(into: Buffer): Promise<void> {
-    for (let offset = 0; offset < this.dataBytes;) offset += (await this.readInto(offset, into)).length
-    if (this.dataBytes === 0 && this.crc !== this.expectedCrc) throw new Error('snapshot file checksum mismatch')
+  async verify(into: Buffer): Promise<string | null> {
+    try {
+      for (let offset = 0; offset < this.dataBytes;) offset += (await this.readInto(offset, into)).length
+    } catch (error) {
+      if (error instanceof SnapshotFileDamagedError) return error.message
+      throw error
+    }
+    return this.dataBytes === 0 && this.crc !== this.expectedCrc ? 'checksum mismatch' : null
   }
 
   /**
@@ -312,11 +324,11 @@ export class SnapshotFileReader {
   private async readNow(offset: number, data: Buffer): Promise<Buffer> {
     if (this.closed) throw new Error('snapshot file reader is closed')
     const end = offset + data.length
-    if (await readFully(this.file, data, this.dataStart + offset) < data.length) throw new Error(`snapshot file ends before its data's byte ${end}`)
+    if (await readFully(this.file, data, this.dataStart + offset) < data.length) throw new SnapshotFileDamagedError(`snapshot file ends before its data's byte ${end}`)
     if (offset === this.crcOffset && data.length > 0) {
       this.crc = crc32c(data, this.crc)
       this.crcOffset = end
-      if (end === this.dataBytes && this.crc !== this.expectedCrc) throw new Error('snapshot file checksum mismatch')
+      if (end === this.dataBytes && this.crc !== this.expectedCrc) throw new SnapshotFileDamagedError('snapshot file checksum mismatch')
     }
     return data
   }

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto'
 import { cp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { SnapshotMeta } from '../../lib/raft/types.js'
+import { nodeFileSystem, type DiskFile, type FileSystem } from '../../lib/storage/file-system.js'
 import { NodeStorage } from '../../lib/storage/node-storage.js'
 import { describe, makeEntries } from './fixtures/entries.js'
 import { readLatest } from './fixtures/latest-snapshot.js'
@@ -328,4 +329,39 @@ t.test('closing storage while a snapshot is being written closes its file; the t
   t.equal(state.snapshot, null)
   t.notOk((await readdir(dir)).some((n) => n.endsWith('.tmp')), 'recovery removed it')
   await again.close()
+})
+
+t.test('closing storage while a snapshot file is being opened closes that file before close resolves', async (t) => {
+  const dir = t.testdir()
+  const handles = new Set<DiskFile>()
+  let opening = 0
+  // Every file storage opens, from the call until it closes it: a handle left, or still coming, after close() is a leak.
+  // Opening a snapshot's tmp file takes a while here, so that close() comes while it is under way.
+  const counting: FileSystem = {
+    ...nodeFileSystem,
+    open: async (path, mode, options) => {
+      opening++
+      if (path.endsWith('.tmp')) await new Promise((resolve) => setTimeout(resolve, 100))
+      const file = await nodeFileSystem.open(path, mode, options).finally(() => opening--)
+      const tracked: DiskFile = {
+        read: (...args) => file.read(...args),
+        write: (...args) => file.write(...args),
+        datasync: () => file.datasync(),
+        sync: () => file.sync(),
+        close: async () => {
+          handles.delete(tracked)
+          await file.close()
+        },
+      }
+      handles.add(tracked)
+      return tracked
+    },
+  }
+  const { storage } = await NodeStorage.open({ dir, fsync: 'always', segmentBytesMax: 4096, preallocateSegments: false, fs: counting })
+  await storage.persist({ term: 1, vote: 'n1', commit: 10 }, makeEntries(1, 10, 1))
+  const beginning = storage.beginSnapshot(meta(10), 1000)
+  beginning.catch(() => undefined) // checked below, after close()
+  await storage.close()
+  t.same({ open: handles.size, opening }, { open: 0, opening: 0 }, 'no file is left open, or being opened, once close() resolved')
+  await t.rejects(beginning, { code: 'ERR_STORAGE_CLOSED' })
 })

@@ -404,7 +404,7 @@ export class RuntimeCluster {
           this.note(`${host.id} stopped after SIGTERM`)
           // A clean stop closes every file it opened: a handle left open is a leak a long-running node would pay for.
           if (host.disk.openFileCount > 0) {
-            this.fail(new SimViolation('clean stop', `${host.id} stopped with ${host.disk.openFileCount} file(s) still open`))
+            this.fail(new SimViolation('clean stop', `${host.id} stopped with ${host.disk.openFileCount} file(s) still open: ${host.disk.openFileNames.join(', ')}`))
             return
           }
           this.processDied(host, false)

@@ -162,6 +162,11 @@ export class SimDisk implements FileSystem {
     return this.openHandles.size
   }
 
+  /** The names the current process's open files were opened under. */
+  get openFileNames(): string[] {
+    return [...this.openHandles].map((f) => f.openedAs)
+  }
+
   /**
    * kill -9 with the power on: each write the dead process had issued and
    * not seen complete either reached the page cache (whole or cut short, and
@@ -264,7 +269,7 @@ export class SimDisk implements FileSystem {
         inode.truncate()
         inode.pending.push({ t: 'truncate' })
       }
-      const file = new SimDiskFile(this, inode, options?.dsync === true)
+      const file = new SimDiskFile(this, inode, options?.dsync === true, name)
       this.openHandles.add(file)
       return file
     })
@@ -416,6 +421,8 @@ class SimDiskFile implements DiskFile {
     private readonly disk: SimDisk,
     private readonly inode: Inode,
     private readonly dsync: boolean,
+    /** The name it was opened under, for leak reports. */
+    readonly openedAs: string,
   ) {}
 
   write(data: Buffer, offset: number, length: number, position: number): Promise<number> {
