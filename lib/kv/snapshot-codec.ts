@@ -468,9 +468,11 @@ export class SnapshotDecoder {
   private phase = Phase.Header
   private version = 0
   private appliedIndex = 0
-  /** Records left in the current section, and the number of the next one in it (for messages). */
-  private recordsLeft = 0
+  /** The current section's record count, and the number of the next record in it. */
+  private sectionRecords = 0
   private recordNumber = 0
+  /** Where the record being parsed starts in the window: kept when it is cut short. */
+  private recordStart = 0
   private readonly keyspace = new Keyspace()
   private readonly sessions = new SessionTable()
 
@@ -521,10 +523,9 @@ export class SnapshotDecoder {
   private parse(window: Buffer, moreBytes: number): number {
     const r = this.reader
     r.window(window, moreBytes)
-    let recordStart = 0
     try {
       for (;;) {
-        recordStart = r.offset
+        this.recordStart = r.offset
         switch (this.phase) {
           case Phase.Header:
             this.readHeader(r)
@@ -535,10 +536,9 @@ export class SnapshotDecoder {
             break
           case Phase.Keys: {
             const typed = this.version !== SNAPSHOT_VERSION_STRINGS_ONLY
-            while (this.recordsLeft > 0) {
-              recordStart = r.offset
+            for (; this.recordNumber < this.sectionRecords; this.recordNumber++) {
+              this.recordStart = r.offset
               readKey(r, this.keyspace, typed, this.recordNumber)
-              this.recordDone()
             }
             this.phase = Phase.SessionCount
             break
@@ -547,34 +547,19 @@ export class SnapshotDecoder {
             this.startSection(r.count('session count', 18, Number.MAX_SAFE_INTEGER), Phase.Sessions)
             break
           case Phase.Sessions:
-            while (this.recordsLeft > 0) {
-              recordStart = r.offset
-              readSession(r, this.sessions, this.recordNumber)
-              this.recordDone()
-            }
-            this.phase = Phase.TombstoneCount
+            this.eachRecord(r, (n) => readSession(r, this.sessions, n), Phase.TombstoneCount)
             break
           case Phase.TombstoneCount:
             this.startSection(r.count('tombstone count', 12, Number.MAX_SAFE_INTEGER), Phase.Tombstones)
             break
           case Phase.Tombstones:
-            while (this.recordsLeft > 0) {
-              recordStart = r.offset
-              readTombstone(r, this.keyspace, this.recordNumber)
-              this.recordDone()
-            }
-            this.phase = this.version === SNAPSHOT_VERSION ? Phase.ConfigCount : Phase.End
+            this.eachRecord(r, (n) => readTombstone(r, this.keyspace, n), this.version === SNAPSHOT_VERSION ? Phase.ConfigCount : Phase.End)
             break
           case Phase.ConfigCount:
             this.startSection(r.count('config count', 8, 1024), Phase.Config)
             break
           case Phase.Config:
-            while (this.recordsLeft > 0) {
-              recordStart = r.offset
-              this.keyspace.setConfig(r.latin1('config name'), r.latin1('config value'))
-              this.recordDone()
-            }
-            this.phase = Phase.End
+            this.eachRecord(r, () => this.keyspace.setConfig(r.latin1('config name'), r.latin1('config value')), Phase.End)
             break
           case Phase.End:
             if (r.remaining + moreBytes > 0) throw new KvSnapshotError(`${r.remaining + moreBytes} trailing bytes after the last section`)
@@ -582,7 +567,7 @@ export class SnapshotDecoder {
         }
       }
     } catch (error) {
-      if (error === NEED_MORE_BYTES) return recordStart
+      if (error === NEED_MORE_BYTES) return this.recordStart
       throw error
     }
   }
@@ -603,14 +588,18 @@ export class SnapshotDecoder {
   }
 
   private startSection(count: number, phase: Phase): void {
-    this.recordsLeft = count
+    this.sectionRecords = count
     this.recordNumber = 0
     this.phase = phase
   }
 
-  private recordDone(): void {
-    this.recordsLeft--
-    this.recordNumber++
+  /** Reads the current section's records left (the keys' loop is written out: it is the hot one), then moves to `next`. */
+  private eachRecord(r: ByteReader, read: (recordNumber: number) => void, next: Phase): void {
+    for (; this.recordNumber < this.sectionRecords; this.recordNumber++) {
+      this.recordStart = r.offset
+      read(this.recordNumber)
+    }
+    this.phase = next
   }
 }
 
