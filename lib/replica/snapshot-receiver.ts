@@ -10,7 +10,7 @@ import type { SnapshotMeta } from '../raft/types.js'
 import type { SnapshotChunk, WireMessage } from '../transport/wire-message.js'
 import { assert } from '../util/assert.js'
 import type { ReplicaContext } from './replica-context.js'
-import { receiveChunk, type IncomingSnapshot } from './snapshot-stream.js'
+import { receiveChunk, type CompletedSnapshot, type IncomingSnapshot } from './snapshot-stream.js'
 
 /**
  * A snapshot being received that hears no chunk for this long is dropped,
@@ -35,6 +35,8 @@ export class SnapshotReceiver {
   private incoming: IncomingSnapshot<SnapshotDecoder> | null = null
   /** When `incoming` last took a chunk (monotonic). */
   private incomingChunkMs = 0
+  /** The snapshot taken in whole last: its late chunks are acknowledged, not refused. */
+  private completed: CompletedSnapshot | null = null
   /** The one completed snapshot the core accepted and the next Ready installs. */
   private staged: StagedSnapshot | null = null
 
@@ -42,12 +44,17 @@ export class SnapshotReceiver {
 
   onChunk(c: SnapshotChunk, reply: (m: WireMessage) => void): void {
     const { ctx } = this
-    const verdict = receiveChunk(this.incoming, c, ctx.incarnation, newDecoder)
+    const verdict = receiveChunk(this.incoming, c, ctx.incarnation, newDecoder, this.completed)
     const ack = (nextOffset: number, ok: boolean): void => {
       reply({ type: 'SnapshotChunkAck', term: c.term, from: ctx.id, to: c.from, index: c.meta.index, nextOffset, ok })
     }
     if (verdict.t === 'drop') {
       ctx.logger.debug({ from: c.from, reason: verdict.reason }, 'snapshot chunk dropped')
+      return
+    }
+    if (verdict.t === 'late') {
+      ctx.logger.debug({ from: c.from, index: c.meta.index, offset: c.offset }, 'late chunk of a completed snapshot acknowledged')
+      ack(verdict.nextOffset, true)
       return
     }
     if (verdict.t === 'refuse') {
@@ -75,6 +82,7 @@ export class SnapshotReceiver {
       ack(0, false)
       return
     }
+    this.completed = { from: c.from, meta: c.meta, totalBytes: c.totalBytes }
     ack(c.totalBytes, true)
     // The one staging slot belongs to the snapshot the core accepts: one it
     // drops (an older term, or at or below its commit) must not replace a

@@ -111,8 +111,21 @@ export interface IncomingSnapshot<S extends SnapshotSink = SnapshotSink> {
   receivedBytes: number
 }
 
+/** Which snapshot a receiver took in whole last: a chunk of it that comes after is late, not unknown. */
+export interface CompletedSnapshot {
+  readonly from: NodeId
+  readonly meta: SnapshotMeta
+  readonly totalBytes: number
+}
+
 export type ChunkVerdict<S extends SnapshotSink = SnapshotSink> =
   | { readonly t: 'ack'; readonly incoming: IncomingSnapshot<S>; readonly nextOffset: number }
+  /**
+   * A chunk of the snapshot completed last (sent before its last ack reached
+   * the sender, or resent after a silence): acknowledged as whole again, so a
+   * sender that missed the last ack finishes instead of waiting to give up.
+   */
+  | { readonly t: 'late'; readonly nextOffset: number }
   | { readonly t: 'complete'; readonly incoming: IncomingSnapshot<S> }
   | { readonly t: 'refuse'; readonly reason: string }
   /** The sink refused the bytes: this transfer is over, the sender starts again from the beginning. */
@@ -124,7 +137,13 @@ export type ChunkVerdict<S extends SnapshotSink = SnapshotSink> =
  * Takes one chunk into `current` (or starts a new incoming snapshot, its
  * sink made by `newSink`); `self` is this node's incarnation.
  */
-export function receiveChunk<S extends SnapshotSink>(current: IncomingSnapshot<S> | null, c: SnapshotChunk, self: Incarnation, newSink: (totalBytes: number) => S): ChunkVerdict<S> {
+export function receiveChunk<S extends SnapshotSink>(
+  current: IncomingSnapshot<S> | null,
+  c: SnapshotChunk,
+  self: Incarnation,
+  newSink: (totalBytes: number) => S,
+  completed: CompletedSnapshot | null = null,
+): ChunkVerdict<S> {
   // Checked on every chunk, before any bytes are held: a snapshot meant for
   // the member this node was before its directory was wiped is never
   // assembled (the core would drop it once complete). No refusal either: a
@@ -133,8 +152,11 @@ export function receiveChunk<S extends SnapshotSink>(current: IncomingSnapshot<S
   if (!sameIncarnation(c.toIncarnation, self)) return { t: 'drop', reason: `snapshot stamped for incarnation ${c.toIncarnation}, this node is ${self}` }
   if (c.totalBytes < 0 || c.totalBytes > snapshotBytesMax) return { t: 'refuse', reason: `snapshot of ${c.totalBytes} bytes exceeds the limit` }
   let target = current
-  const same = target !== null && target.from === c.from && target.meta.index === c.meta.index && target.meta.term === c.meta.term && target.totalBytes === c.totalBytes
+  const same = target !== null && sameSnapshot(target, c)
   if (target === null || !same) {
+    // Offset 0 always starts anew: a sender that sends the same snapshot
+    // again from its start is taken at its word.
+    if (c.offset !== 0 && completed !== null && sameSnapshot(completed, c)) return { t: 'late', nextOffset: c.totalBytes }
     if (c.offset !== 0) return { t: 'refuse', reason: 'chunk for an unknown snapshot (not at offset 0)' }
     let sink: S
     try {
@@ -155,4 +177,8 @@ export function receiveChunk<S extends SnapshotSink>(current: IncomingSnapshot<S
   }
   if (target.receivedBytes === target.totalBytes) return { t: 'complete', incoming: target }
   return { t: 'ack', incoming: target, nextOffset: target.receivedBytes }
+}
+
+function sameSnapshot(s: CompletedSnapshot, c: SnapshotChunk): boolean {
+  return s.from === c.from && s.meta.index === c.meta.index && s.meta.term === c.meta.term && s.totalBytes === c.totalBytes
 }

@@ -65,7 +65,7 @@ function deliver(h: ReturnType<typeof harness>, state: { incoming: IncomingSnaps
       h.sender.onAck({ type: 'SnapshotChunkAck', term: 1, from: 'n2', to: 'n1', index: c.meta.index, nextOffset: c.totalBytes, ok: true })
       return verdict.incoming.sink.data
     } else {
-      throw new Error(`chunk not taken: ${verdict.reason}`)
+      throw new Error(`chunk not taken: ${JSON.stringify(verdict)}`)
     }
   }
   return null

@@ -1,6 +1,7 @@
 // Receiving a snapshot in chunks: a snapshot stamped for another incarnation
 // of this node (the member it was before its directory was wiped) is never
-// assembled.
+// assembled, and a chunk that comes after its snapshot was taken in whole is
+// acknowledged as whole, not refused as unknown.
 import t from 'tap'
 import type { SnapshotChunk } from '../../lib/transport/wire-message.js'
 import { receiveChunk } from '../../lib/replica/snapshot-stream.js'
@@ -47,4 +48,33 @@ t.test('a later chunk stamped for another incarnation does not join a snapshot i
 t.test('unstamped chunks (a peer or data from before incarnations) are not checked', async (t) => {
   t.match(receiveChunk(null, chunk({ toIncarnation: '' }), 'b2', collectBytes), { t: 'complete' })
   t.match(receiveChunk(null, chunk(), '', collectBytes), { t: 'complete' })
+})
+
+/** The snapshot `chunk()` describes, as a receiver remembers it once taken in whole. */
+const completed = { from: 'n1', meta: { index: 10, term: 3, config: { members: [] } }, totalBytes: 8 }
+
+function half(offset: number, over: Partial<SnapshotChunk> = {}): SnapshotChunk {
+  const data = Buffer.alloc(4, offset + 1)
+  return chunk({ offset, data, crc: crc32c(data), totalBytes: 8, ...over })
+}
+
+t.test('a chunk of the snapshot completed last that comes after it is acknowledged as whole', async (t) => {
+  t.same(receiveChunk(null, half(4), 'b1', collectBytes, completed), { t: 'late', nextOffset: 8 })
+})
+
+t.test('a chunk past offset 0 of any other snapshot is still refused as unknown', async (t) => {
+  t.match(receiveChunk(null, half(4, { meta: { index: 11, term: 3, config: { members: [] } } }), 'b1', collectBytes, completed), { t: 'refuse', reason: /unknown snapshot/ })
+  t.match(receiveChunk(null, half(4, { from: 'n3' }), 'b1', collectBytes, completed), { t: 'refuse' })
+  t.match(receiveChunk(null, half(4), 'b1', collectBytes, null), { t: 'refuse' })
+})
+
+t.test('the completed snapshot sent again from offset 0 is taken anew', async (t) => {
+  const first = receiveChunk(null, half(0), 'b1', collectBytes, completed)
+  t.match(first, { t: 'ack', nextOffset: 4 })
+  const second = receiveChunk(first.t === 'ack' ? first.incoming : null, half(4), 'b1', collectBytes, completed)
+  t.match(second, { t: 'complete' }, 'its next chunk joins the new transfer')
+})
+
+t.test('a late chunk stamped for another incarnation is dropped, not acknowledged', async (t) => {
+  t.match(receiveChunk(null, half(4, { toIncarnation: 'b0' }), 'b1', collectBytes, completed), { t: 'drop' })
 })
