@@ -47,6 +47,13 @@ export interface NodeConfig {
   /** Also snapshot once the entries applied since the last snapshot hold this many bytes: bounds the in-memory log and replay. */
   readonly snapshotLogBytes: number
   /**
+   * Past SNAPSHOT_ENTRIES, a snapshot also waits until the entries applied
+   * since the last one hold this percent of the keys section's bytes, so that
+   * encoding the keyspace costs a bounded share of the writes whatever its
+   * size (lib/replica/snapshot-taker.ts); 0 leaves SNAPSHOT_ENTRIES alone.
+   */
+  readonly snapshotLogPercent: number
+  /**
    * Bytes of entry data the in-memory Raft log holds before it releases that
    * of applied, durable entries (read back from the log file when a follower
    * needs them). Independent of SNAPSHOT_ENTRIES: see lib/raft/raft-log.ts.
@@ -114,6 +121,7 @@ export const tuningDefaults = Object.freeze({
   HEARTBEAT_TICKS: 1,
   SNAPSHOT_ENTRIES: 100000,
   SNAPSHOT_LOG_BYTES: 256 * 1024 * 1024,
+  SNAPSHOT_LOG_PERCENT: 50,
   // 64 MiB: small next to the keyspace a node is sized for, yet about 400,000
   // 100-byte SETs, tens of seconds of writes at the benchmarks' peak rate, so
   // a follower back from a restart or a short partition still catches up
@@ -186,6 +194,7 @@ export function parseNodeConfig(env: Env): NodeConfig {
     heartbeatIntervalTicks: int(env, 'HEARTBEAT_TICKS', tuningDefaults.HEARTBEAT_TICKS, 1, 1000),
     snapshotEntries: int(env, 'SNAPSHOT_ENTRIES', tuningDefaults.SNAPSHOT_ENTRIES, 10, 100_000_000),
     snapshotLogBytes: int(env, 'SNAPSHOT_LOG_BYTES', tuningDefaults.SNAPSHOT_LOG_BYTES, 64 * 1024, 64 * 1024 * 1024 * 1024),
+    snapshotLogPercent: int(env, 'SNAPSHOT_LOG_PERCENT', tuningDefaults.SNAPSHOT_LOG_PERCENT, 0, 10_000),
     logCacheBytes: int(env, 'LOG_CACHE_BYTES', tuningDefaults.LOG_CACHE_BYTES, 4096, 64 * 1024 * 1024 * 1024),
     snapshotChunkBytes: SNAPSHOT_CHUNK_BYTES,
     fsync: oneOf(env, 'FSYNC', ['always', 'never'] as const, tuningDefaults.FSYNC),

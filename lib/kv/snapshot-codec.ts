@@ -285,7 +285,8 @@ export function encodeSnapshot(state: SnapshotState): Buffer {
   return encoder.finish()
 }
 
-function keysSectionBytes(ks: Keyspace): number {
+/** The keys section's exact size (most of a snapshot), without walking the keys. */
+export function keysSectionBytes(ks: Keyspace): number {
   return ks.entries.size * KEY_RECORD_BYTES + ks.keyValueBytes
 }
 

@@ -23,7 +23,7 @@ import { Keyspace, type StoredValue } from './keyspace.js'
 import { scanKeys } from './keyspace-scan.js'
 import { KEY_BYTES_MAX, applyOp, applySetFields, isReadOnlyOp, readOp } from './ops.js'
 import { SessionTable } from './session-table.js'
-import { SnapshotDecoder, SnapshotEncoder, decodeSnapshot, encodeSnapshot, type SnapshotState } from './snapshot-codec.js'
+import { SnapshotDecoder, SnapshotEncoder, decodeSnapshot, encodeSnapshot, keysSectionBytes, type SnapshotState } from './snapshot-codec.js'
 import { fail } from '../util/assert.js'
 
 /** SCAN never returns more than this many keys per call, whatever COUNT says. */
@@ -196,6 +196,11 @@ export class KvStateMachine {
   size(nowMs?: number): number {
     if (nowMs === undefined) return this.keyspace.size
     return this.keyspace.size - this.keyspace.expiredCount(nowMs)
+  }
+
+  /** The bytes the keys take in a snapshot (all but its small tail sections), in O(1). */
+  snapshotKeysBytes(): number {
+    return keysSectionBytes(this.keyspace)
   }
 
   /** An estimate of the memory the keyspace holds (keys, values, per-key overhead). */

@@ -1,5 +1,6 @@
 // This node's own snapshots: taken when the log since the last one grows
-// past SNAPSHOT_ENTRIES or SNAPSHOT_LOG_BYTES (or on an operator's command),
+// past SNAPSHOT_ENTRIES (and holds SNAPSHOT_LOG_PERCENT of the keyspace's
+// bytes) or past SNAPSHOT_LOG_BYTES (or on an operator's command),
 // encoded a few thousand keys per event-loop turn and written to the file
 // chunk by chunk as they are encoded, then the log is compacted up to them.
 // The Ready loop goes on meanwhile.
@@ -8,6 +9,7 @@ import type { KvStateMachine } from '../kv/state-machine.js'
 import type { SnapshotEncoder } from '../kv/snapshot-codec.js'
 import type { SnapshotStaging } from '../storage/node-storage.js'
 import { yieldOn, type Timer } from '../util/clock.js'
+import type { NodeConfig } from '../config/node-config.js'
 import type { ReplicaContext } from './replica-context.js'
 
 /** Keys of a snapshot encoded per event-loop turn: about 2 ms of encoding here. */
@@ -39,7 +41,7 @@ export class SnapshotTaker {
     this.startCapture()
     const { state, config } = this.ctx
     if (this.taking) return
-    if (state.applied - state.snapshotIndex >= config.snapshotEntries || state.bytesSinceSnapshot >= config.snapshotLogBytes) {
+    if (snapshotWanted(state.applied - state.snapshotIndex, state.bytesSinceSnapshot, config, state.kv)) {
       // In the background: the loop goes on persisting and applying while the
       // snapshot file is written (storage stages it outside its write queue).
       this.take().catch((err: unknown) => this.ctx.fail(err))
@@ -166,4 +168,21 @@ export class SnapshotTaker {
       if (staging !== null && !committing) await staging.discard().catch(() => undefined)
     }
   }
+}
+
+/**
+ * Whether the log since the last snapshot is long enough for another. A
+ * snapshot encodes the whole keyspace, so taking one every SNAPSHOT_ENTRIES
+ * writes made its cost per write grow with the keyspace: at 1M keys under
+ * SET -P 16 it was a quarter of each node's CPU (bench/README section 31).
+ * Waiting also for the log to hold SNAPSHOT_LOG_PERCENT of the keys' bytes
+ * keeps that share bounded, as Redis's auto-aof-rewrite-percentage does for
+ * its rewrites; the price is a longer replay at restart, at most that
+ * percent of the snapshot's size more. SNAPSHOT_LOG_BYTES still bounds the
+ * log whatever the keyspace holds.
+ */
+export function snapshotWanted(entriesSince: number, bytesSince: number, config: Pick<NodeConfig, 'snapshotEntries' | 'snapshotLogBytes' | 'snapshotLogPercent'>, kv: Pick<KvStateMachine, 'snapshotKeysBytes'>): boolean {
+  if (bytesSince >= config.snapshotLogBytes) return true
+  if (entriesSince < config.snapshotEntries) return false
+  return bytesSince * 100 >= config.snapshotLogPercent * kv.snapshotKeysBytes()
 }

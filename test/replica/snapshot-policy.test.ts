@@ -1,7 +1,9 @@
-// When a node snapshots: after SNAPSHOT_ENTRIES applied entries, or earlier
-// once the entries applied since the last snapshot hold SNAPSHOT_LOG_BYTES —
-// so large values cannot grow the in-memory log and the restart replay
-// without bound. One node runs in this process.
+// When a node snapshots: after SNAPSHOT_ENTRIES applied entries once they
+// also hold SNAPSHOT_LOG_PERCENT of the keys' bytes (so that a large keyspace
+// is not encoded again every SNAPSHOT_ENTRIES writes), or earlier once the
+// entries applied since the last snapshot hold SNAPSHOT_LOG_BYTES — so large
+// values cannot grow the in-memory log and the restart replay without bound.
+// One node runs in this process.
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -10,6 +12,7 @@ import { startNode, type RunningNode } from '../../lib/app/start-node.js'
 import { parseNodeConfig } from '../../lib/config/node-config.js'
 import type { KvWrite } from '../../lib/kv/command.js'
 import { silentLogger } from '../../lib/util/logger.js'
+import { snapshotWanted } from '../../lib/replica/snapshot-taker.js'
 import { freePort } from '../cluster/process-cluster.js'
 
 async function waitFor(cond: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
@@ -59,4 +62,65 @@ t.test('no snapshot is taken while both thresholds are unmet', async (t) => {
   await waitFor(() => node.replica.appliedIndex() >= 40, 'the writes to apply')
   t.equal(node.replica.snapshotIndexNow(), 0, 'no snapshot')
   t.equal(node.replica.status().firstIndex, 1, 'the log is whole')
+})
+
+const policy = { snapshotEntries: 100, snapshotLogBytes: 1 << 30, snapshotLogPercent: 50 }
+const keysBytes = (bytes: number) => ({ snapshotKeysBytes: () => bytes })
+
+t.test('below SNAPSHOT_ENTRIES no snapshot is wanted, however small the keyspace', async (t) => {
+  t.notOk(snapshotWanted(99, 1 << 20, policy, keysBytes(10)))
+})
+
+t.test('past SNAPSHOT_ENTRIES a snapshot waits until the log since the last one holds SNAPSHOT_LOG_PERCENT of the keys\' bytes', async (t) => {
+  t.notOk(snapshotWanted(100, 49_999, policy, keysBytes(100_000)), 'the log holds under half')
+  t.ok(snapshotWanted(100, 50_000, policy, keysBytes(100_000)), 'the log holds half')
+  t.notOk(snapshotWanted(1_000_000, 49_999, policy, keysBytes(100_000)), 'the entry count alone does not decide')
+})
+
+t.test('SNAPSHOT_LOG_PERCENT 0 snapshots every SNAPSHOT_ENTRIES entries whatever the keyspace holds', async (t) => {
+  t.ok(snapshotWanted(100, 1, { ...policy, snapshotLogPercent: 0 }, keysBytes(1 << 30)))
+})
+
+t.test('SNAPSHOT_LOG_BYTES wants a snapshot before either of the others', async (t) => {
+  t.ok(snapshotWanted(1, 1 << 30, policy, keysBytes(1 << 40)))
+})
+
+/** Counts the snapshots a node saves. */
+function savedSnapshots(node: RunningNode): { count: number } {
+  const saved = { count: 0 }
+  node.replica.on('snapshot', (kind: string) => {
+    if (kind === 'saved') saved.count++
+  })
+  return saved
+}
+
+async function writeAll(node: RunningNode, keys: readonly number[]): Promise<void> {
+  for (const k of keys) await node.backend.write(setWrite(k, 4096))
+}
+
+const range = (from: number, count: number): number[] => Array.from({ length: count }, (_, i) => from + i)
+
+t.test('a node whose keyspace grows snapshots less often than every SNAPSHOT_ENTRIES writes', async (t) => {
+  const node = await startSingle(t, { SNAPSHOT_ENTRIES: '10', SNAPSHOT_LOG_PERCENT: '100' })
+  const saved = savedSnapshots(node)
+  // 10 new keys: the log since the start holds more than the keys do.
+  await writeAll(node, range(0, 10))
+  await waitFor(() => saved.count === 1, 'the first snapshot')
+  // 15 new keys more: past SNAPSHOT_ENTRIES, but the log since holds ~61 KiB of the keys' ~103 KiB.
+  await writeAll(node, range(10, 15))
+  // 20 overwrites: the log since passes the keys' bytes after ~10 of them, once.
+  await writeAll(node, range(0, 20))
+  await waitFor(() => saved.count === 2, 'the second snapshot')
+  await waitFor(() => node.replica.appliedIndex() >= 45, 'every write to apply')
+  t.equal(saved.count, 2, 'two snapshots for 45 writes, where SNAPSHOT_ENTRIES alone takes four')
+})
+
+t.test('with SNAPSHOT_LOG_PERCENT 0 the same writes snapshot every SNAPSHOT_ENTRIES', async (t) => {
+  const node = await startSingle(t, { SNAPSHOT_ENTRIES: '10', SNAPSHOT_LOG_PERCENT: '0' })
+  const saved = savedSnapshots(node)
+  await writeAll(node, range(0, 10))
+  await writeAll(node, range(10, 15))
+  await writeAll(node, range(0, 20))
+  await waitFor(() => saved.count >= 4, 'a snapshot every 10 writes')
+  t.pass()
 })

@@ -275,6 +275,7 @@ export class RuntimeCluster {
       electionTimeoutTicks: w.electionTimeoutTicks,
       heartbeatIntervalTicks: w.heartbeatIntervalTicks,
       snapshotEntries: w.snapshotEntries,
+      snapshotLogPercent: w.snapshotLogPercent,
       logCacheBytes: w.logCacheBytes,
       snapshotChunkBytes: w.snapshotChunkBytes,
       fsync: 'always',

@@ -17,6 +17,8 @@ export interface RuntimeWeather {
   readonly electionTimeoutTicks: number
   readonly heartbeatIntervalTicks: number
   readonly snapshotEntries: number
+  /** SNAPSHOT_LOG_PERCENT: 0 in a third of the seeds, so snapshots come every snapshotEntries as before it existed. */
+  readonly snapshotLogPercent: number
   /** LOG_CACHE_BYTES: at most a few KiB in half the seeds, so followers catch up from the log files under crashes. */
   readonly logCacheBytes: number
   /** The chunk a node's own snapshot is written in: small in most seeds, so that snapshots take many chunks and keys larger than one. */
@@ -76,12 +78,13 @@ export function drawAddedWeather(prng: Prng): Pick<RuntimeWeather, 'wipeMemberPr
  * the other streams keep their draws. Half the seeds go below the variable's
  * 4 KiB floor (0: every applied, durable entry's data is released at once),
  * so that followers catch up from the log files most of the time. Then, on
- * the same stream (drawn after it, so the bound keeps its draws), the
- * snapshot's chunk size.
+ * the same stream (each drawn after the last, so the earlier ones keep their
+ * draws), the snapshot's chunk size and SNAPSHOT_LOG_PERCENT.
  */
-export function drawLogCacheWeather(prng: Prng): Pick<RuntimeWeather, 'logCacheBytes' | 'snapshotChunkBytes'> {
+export function drawLogCacheWeather(prng: Prng): Pick<RuntimeWeather, 'logCacheBytes' | 'snapshotChunkBytes' | 'snapshotLogPercent'> {
   const logCacheBytes = prng.chance(0.5) ? 64 * 1024 * 1024 : prng.pick([0, 512, 4096])
-  return { logCacheBytes, snapshotChunkBytes: prng.pick([64, 200, 4096, 1024 * 1024]) }
+  const snapshotChunkBytes = prng.pick([64, 200, 4096, 1024 * 1024])
+  return { logCacheBytes, snapshotChunkBytes, snapshotLogPercent: prng.pick([0, 50, 100]) }
 }
 
 /** Clock skew of up to this much either way: several seconds, beyond any TTL the clients set. */
@@ -150,7 +153,7 @@ export function drawRuntimeWeather(prng: Prng, added: Prng, clock: Prng, cache: 
 export function describeRuntimeWeather(w: RuntimeWeather): string {
   const pct = (p: number): string => `${(p * 100).toFixed(1)}%`
   return [
-    `${w.nodeCount} nodes + ${w.spareCount} spare, election ${w.electionTimeoutTicks}x${w.tickMs}ms, snapshot every ${w.snapshotEntries} in ${w.snapshotChunkBytes}B chunks, log cache ${w.logCacheBytes}B, segments ${w.segmentBytesMax}B${w.preallocateSegments ? ' preallocated' : ''}`,
+    `${w.nodeCount} nodes + ${w.spareCount} spare, election ${w.electionTimeoutTicks}x${w.tickMs}ms, snapshot every ${w.snapshotEntries} (log ${w.snapshotLogPercent}% of the keys) in ${w.snapshotChunkBytes}B chunks, log cache ${w.logCacheBytes}B, segments ${w.segmentBytesMax}B${w.preallocateSegments ? ' preallocated' : ''}`,
     `net drop ${pct(w.net.dropProbability)} dup ${pct(w.net.duplicateProbability)} latency ${w.net.latencyMsMin.toFixed(1)}-${w.net.latencyMsMax.toFixed(1)}ms`,
     `disk fsync ${w.disk.syncLatencyMsMin.toFixed(2)}-${w.disk.syncLatencyMsMax.toFixed(2)}ms stall ${pct(w.disk.stallProbability)}/${w.disk.stallMsMax}ms faults ${pct(w.disk.faultProbability)}`,
     `kill ${pct(w.killProbability)} (power ${pct(w.powerLossProbability)}) sigterm ${pct(w.sigtermProbability)} partition ${pct(w.partitionProbability)} add ${pct(w.addProbability)} remove ${pct(w.removeProbability)} wipe member ${pct(w.wipeMemberProbability)} transfer ${pct(w.transferProbability)} snapshot ${pct(w.snapshotProbability)}`,
