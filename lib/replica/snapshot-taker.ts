@@ -1,6 +1,6 @@
 // This node's own snapshots: taken when the log since the last one grows
-// past SNAPSHOT_ENTRIES (and holds SNAPSHOT_LOG_PERCENT of the keyspace's
-// bytes) or past SNAPSHOT_LOG_BYTES (or on an operator's command),
+// past SNAPSHOT_ENTRIES (and, if set, holds SNAPSHOT_LOG_PERCENT of the
+// keyspace's bytes) or past SNAPSHOT_LOG_BYTES (or on an operator's command),
 // encoded a few thousand keys per event-loop turn and written to the file
 // chunk by chunk as they are encoded, then the log is compacted up to them.
 // The Ready loop goes on meanwhile.
@@ -173,13 +173,15 @@ export class SnapshotTaker {
 /**
  * Whether the log since the last snapshot is long enough for another. A
  * snapshot encodes the whole keyspace, so taking one every SNAPSHOT_ENTRIES
- * writes made its cost per write grow with the keyspace: at 1M keys under
- * SET -P 16 it was a quarter of each node's CPU (bench/README section 31).
+ * writes made its cost per write grow with the keyspace: at ~630,000 keys
+ * under SET -P 16 it was about a fifth of the nodes' CPU (bench/README
+ * section 31).
  * Waiting also for the log to hold SNAPSHOT_LOG_PERCENT of the keys' bytes
  * keeps that share bounded, as Redis's auto-aof-rewrite-percentage does for
- * its rewrites; the price is a longer replay at restart, at most that
- * percent of the snapshot's size more. SNAPSHOT_LOG_BYTES still bounds the
- * log whatever the keyspace holds.
+ * its rewrites. Off (0) by default: the longer log fills the in-memory log
+ * cache and is replayed at restart, which at 1M keys cost more memory than
+ * issue 16 allows. SNAPSHOT_LOG_BYTES still bounds the log whatever the
+ * keyspace holds.
  */
 export function snapshotWanted(entriesSince: number, bytesSince: number, config: Pick<NodeConfig, 'snapshotEntries' | 'snapshotLogBytes' | 'snapshotLogPercent'>, kv: Pick<KvStateMachine, 'snapshotKeysBytes'>): boolean {
   if (bytesSince >= config.snapshotLogBytes) return true

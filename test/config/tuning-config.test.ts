@@ -12,7 +12,7 @@ t.test('snapshot and segment defaults match the documented table', async (t) => 
   t.equal(c.snapshotEntries, tuningDefaults.SNAPSHOT_ENTRIES)
   t.equal(c.snapshotEntries, 100_000)
   t.equal(c.snapshotLogBytes, 256 * 1024 * 1024)
-  t.equal(c.snapshotLogPercent, 50)
+  t.equal(c.snapshotLogPercent, 0)
   t.equal(c.logCacheBytes, 64 * 1024 * 1024)
   t.equal(c.preallocateSegments, true)
 })
@@ -23,8 +23,8 @@ t.test('LOG_CACHE_BYTES is read within its bounds; a bad value is refused with t
   t.throws(() => parseNodeConfig({ ...base, LOG_CACHE_BYTES: 'lots' }), new ConfigError('LOG_CACHE_BYTES must be an integer (got "lots")'))
 })
 
-t.test('SNAPSHOT_LOG_PERCENT may be 0; one past 10000 or not an integer is refused with the variable named', async (t) => {
-  t.equal(parseNodeConfig({ ...base, SNAPSHOT_LOG_PERCENT: '0' }).snapshotLogPercent, 0)
+t.test('SNAPSHOT_LOG_PERCENT is read within its bounds; one past 10000 or not an integer is refused with the variable named', async (t) => {
+  t.equal(parseNodeConfig({ ...base, SNAPSHOT_LOG_PERCENT: '50' }).snapshotLogPercent, 50)
   t.throws(() => parseNodeConfig({ ...base, SNAPSHOT_LOG_PERCENT: '10001' }), new ConfigError('SNAPSHOT_LOG_PERCENT must be between 0 and 10000 (got 10001)'))
   t.throws(() => parseNodeConfig({ ...base, SNAPSHOT_LOG_PERCENT: 'half' }), new ConfigError('SNAPSHOT_LOG_PERCENT must be an integer (got "half")'))
 })

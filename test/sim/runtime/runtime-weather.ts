@@ -17,7 +17,7 @@ export interface RuntimeWeather {
   readonly electionTimeoutTicks: number
   readonly heartbeatIntervalTicks: number
   readonly snapshotEntries: number
-  /** SNAPSHOT_LOG_PERCENT: 0 in a third of the seeds, so snapshots come every snapshotEntries as before it existed. */
+  /** SNAPSHOT_LOG_PERCENT: 0 (the default) in a third of the seeds, 50 or 100 in the rest. */
   readonly snapshotLogPercent: number
   /** LOG_CACHE_BYTES: at most a few KiB in half the seeds, so followers catch up from the log files under crashes. */
   readonly logCacheBytes: number
