@@ -42,8 +42,7 @@ t.test('a wiped follower is removed, re-added empty and restored from a snapshot
 })
 
 t.test('a 100 MB state reaches a new node without timeouts', async (t) => {
-  // A snapshot every 50 writes whatever the state holds, so one covers most of the 100 MB early.
-  const cluster = new ProcessCluster({ SNAPSHOT_ENTRIES: '50', SNAPSHOT_LOG_PERCENT: '0', REQUEST_TIMEOUT_MS: '20000' })
+  const cluster = new ProcessCluster({ SNAPSHOT_ENTRIES: '50', REQUEST_TIMEOUT_MS: '20000' })
   t.teardown(() => cluster.stop())
   await cluster.start(1)
   const leader = cluster.nodes[0] as ProcessNode
