@@ -122,8 +122,8 @@ export const tuningDefaults = Object.freeze({
   HEARTBEAT_TICKS: 1,
   SNAPSHOT_ENTRIES: 100000,
   SNAPSHOT_LOG_BYTES: 256 * 1024 * 1024,
-  // Off: a longer log since the last snapshot fills the in-memory log to
-  // LOG_CACHE_BYTES and is replayed at restart, which at 1M keys cost more
+  // Off: a longer log since the last snapshot is held in memory (up to
+  // LOG_CACHE_BYTES) and replayed at restart, which at 1M keys cost more
   // memory than issue 16's bound allows (bench/README section 31).
   SNAPSHOT_LOG_PERCENT: 0,
   // 64 MiB: small next to the keyspace a node is sized for, yet about 400,000
