@@ -110,37 +110,43 @@ export class ValueArena {
   }
 
   /**
-   * Replaces the value at `handle` with `src[start, end)`: in its slot when
-   * the class is the same, else in a new slot (the old one is freed). The
-   * new handle, or -1 (the old value is freed all the same).
+   * Replaces the value at `handle`, `oldLength` bytes long, with
+   * `src[start, end)`: in its slot when the class is the same, else in a new
+   * slot (the old one is freed). The new handle, or -1 (the old value is
+   * freed all the same).
+   *
+   * The caller says how long the old value is (the keyspace keeps it next to
+   * the handle) because the slot is cold by then: reading its length prefix
+   * waited on a cache miss, where writing the new bytes does not.
    */
-  rewriteBytes(handle: number, src: Buffer, start: number, end: number): number {
+  rewriteBytes(handle: number, oldLength: number, src: Buffer, start: number, end: number): number {
     const length = end - start
     if (length <= ARENA_VALUE_BYTES_MAX && arenaClassOf(length) === (handle & CLASS_MASK)) {
-      this.valueBytes -= this.length(handle)
+      this.valueBytes -= oldLength
       this.writeBytes(handle, src, start, length)
       return handle
     }
-    this.free(handle)
+    this.free(handle, oldLength)
     return this.allocBytes(src, start, end)
   }
 
   /** rewriteBytes for a latin1 string. */
-  rewriteString(handle: number, value: string): number {
+  rewriteString(handle: number, oldLength: number, value: string): number {
     const length = value.length
     if (length <= ARENA_VALUE_BYTES_MAX && arenaClassOf(length) === (handle & CLASS_MASK)) {
-      this.valueBytes -= this.length(handle)
+      this.valueBytes -= oldLength
       this.writeString(handle, value)
       return handle
     }
-    this.free(handle)
+    this.free(handle, oldLength)
     return this.allocString(value)
   }
 
-  free(handle: number): void {
+  /** Frees the slot; `length` is the value's length, read from the slot unless the caller knows it. */
+  free(handle: number, length: number = this.length(handle)): void {
     const c = this.classes[handle & CLASS_MASK] as SizeClass
     const slot = handle >>> CLASS_BITS
-    this.valueBytes -= this.length(handle)
+    this.valueBytes -= length
     this.count--
     if (c.freeCount === c.free.length) {
       const grown = new Int32Array(c.free.length * 2)
