@@ -70,12 +70,11 @@ export function valueToBuffer(value: StoredValue): Buffer {
 /**
  * The entry object the keyspace holds for a key. A key without a deadline
  * (most keys) has no `expireAtMs` of its own: it reads Infinity from the
- * prototype, so the object is a header and two fields (40 bytes on x64)
- * where an object with its own Infinity needs a third field and a boxed
- * double for it (64). Giving the key a deadline adds the own property (on
- * first use V8 moves the entry to a map with the field out of object: 64
- * bytes again, what every entry cost before). Only the keyspace creates
- * these; readers see the plain `Entry` interface.
+ * prototype, so the object is a header and three fields (48 bytes on x64)
+ * where an object with its own Infinity needs a fourth field and a boxed
+ * double for it. Giving the key a deadline adds the own property (on
+ * first use V8 moves the entry to a map with the field out of object).
+ * Only the keyspace creates these; readers see the plain `Entry` interface.
  */
 /**
  * `ref` is the value itself, or (a number, a Smi) the handle of a string in
