@@ -8,7 +8,13 @@
 // old generation's limit until a mark-compact frees them).
 //
 //   node dist/bench/gc-pauses.js [--seconds 60] [--clients 50] [--pipeline 16] [--compare-with <checkout>]
-//     [--env NAME=VALUE ...] [--compare-env NAME=VALUE ...]
+//     [--env NAME=VALUE ...] [--compare-env NAME=VALUE ...] [--floor]
+//
+// --floor also runs the replication floor (bench/replication-floor-server.ts,
+// unchanged; only the hook is preloaded) under the same load: the yardstick
+// for what a bare replicated Node.js write pays in GC on this machine. It
+// does not count commands, so its SETs are redis-benchmark's own overall
+// rate times the window.
 //
 // --compare-with runs another checkout's build (built with `npx tsc`) after
 // this one's, under the same load, for a before/after pair. --compare-env
@@ -28,7 +34,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import { Redis } from 'ioredis'
 import { cpuTicks, mainThreadSched, ticksPerSecond, type SchedTimes } from './lib/proc-stat.js'
-import { startRaftkv } from './lib/targets.js'
+import { startRaftkv, startReplicationFloor } from './lib/targets.js'
 
 interface Pause {
   readonly startMs: number
@@ -115,11 +121,20 @@ async function commandsProcessed(port: number): Promise<number> {
   }
 }
 
-/** Runs redis-benchmark SETs for `seconds`, then stops it (it is given more requests than it can finish). */
-function loadFor(port: number, seconds: number, clients: number, pipeline: number): Promise<void> {
+/**
+ * Runs redis-benchmark SETs for `seconds`, then stops it (it is given more
+ * requests than it can finish); resolves with the last overall rate it
+ * printed (SET/s), NaN if none.
+ */
+function loadFor(port: number, seconds: number, clients: number, pipeline: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const p = spawn('redis-benchmark', ['-h', '127.0.0.1', '-p', String(port), '-t', 'set', '-c', String(clients), '-P', String(pipeline),
-      '-d', '100', '-r', '100000', '-n', '1000000000', '-q'], { stdio: 'ignore' })
+      '-d', '100', '-r', '100000', '-n', '1000000000', '-q'], { stdio: ['ignore', 'pipe', 'ignore'] })
+    // Progress lines end in \r: "SET: rps=… (overall: 51234.5) avg_msec=… (overall: 1.07)"; keep only the tail.
+    let tail = ''
+    p.stdout?.on('data', (d: Buffer) => {
+      tail = (tail + d.toString('latin1')).slice(-4096)
+    })
     const timer = setTimeout(() => p.kill('SIGINT'), seconds * 1000)
     p.on('error', (error) => {
       clearTimeout(timer)
@@ -127,7 +142,8 @@ function loadFor(port: number, seconds: number, clients: number, pipeline: numbe
     })
     p.on('exit', () => {
       clearTimeout(timer)
-      resolve()
+      const rates = [...tail.matchAll(/rps=[0-9.]+ \(overall: ([0-9.]+)\)/g)]
+      resolve(Number(rates.at(-1)?.[1] ?? NaN))
     })
   })
 }
@@ -146,20 +162,38 @@ interface TargetRun {
   readonly nodes: NodePauses[]
 }
 
-async function runTarget(checkout: string | null, env: Record<string, string>, seconds: number, clients: number, pipeline: number): Promise<TargetRun> {
+/** What runTarget measures: three processes, the leader first. */
+interface LoadTarget {
+  readonly name: string
+  readonly writePort: number
+  pids(): number[]
+  stop(): Promise<void>
+  /** Whether INFO counts its commands (raftkv); the floor's SETs come from redis-benchmark's rate. */
+  readonly countsCommands: boolean
+}
+
+type TargetStarter = (env: Record<string, string>) => Promise<LoadTarget>
+
+function raftkvStarter(checkout: string | null): TargetStarter {
+  return async (env) => ({ ...(await startRaftkv(3, env, checkout)), countsCommands: true })
+}
+
+const floorStarter: TargetStarter = async (env) => ({ ...(await startReplicationFloor(env)), countsCommands: false })
+
+async function runTarget(start: TargetStarter, env: Record<string, string>, seconds: number, clients: number, pipeline: number): Promise<TargetRun> {
   const dir = mkdtempSync(join(tmpdir(), 'raftkv-gc-'))
   const nodeOptions = `${env['NODE_OPTIONS'] ?? ''} --import ${hookUrl}`.trim()
-  const t = await startRaftkv(3, { ...env, NODE_OPTIONS: nodeOptions, GC_PAUSES_DIR: dir }, checkout)
+  const t = await start({ ...env, NODE_OPTIONS: nodeOptions, GC_PAUSES_DIR: dir })
   try {
-    const before = await commandsProcessed(t.writePort)
+    const before = t.countsCommands ? await commandsProcessed(t.writePort) : 0
     const cpuBefore = t.pids().map(cpuSeconds)
     const schedBefore = t.pids().map(mainThreadSched)
     const startMs = Date.now()
-    await loadFor(t.writePort, seconds, clients, pipeline)
+    const benchmarkRate = await loadFor(t.writePort, seconds, clients, pipeline)
     const endMs = Date.now()
     const cpuAfter = t.pids().map(cpuSeconds)
     const schedAfter = t.pids().map(mainThreadSched)
-    const after = await commandsProcessed(t.writePort)
+    const after = t.countsCommands ? await commandsProcessed(t.writePort) : 0
     // Let every node's hook flush the last second.
     await new Promise((resolve) => setTimeout(resolve, 1500))
     const pids = t.pids()
@@ -176,7 +210,7 @@ async function runTarget(checkout: string | null, env: Record<string, string>, s
         arrayBufferRiseBytes: arrayBufferRise(samples, startMs, endMs),
       }
     })
-    const sets = after - before - 1
+    const sets = t.countsCommands ? after - before - 1 : Math.round((benchmarkRate * (endMs - startMs)) / 1000)
     return { name: t.name, opsPerSec: sets / ((endMs - startMs) / 1000), sets, seconds: (endMs - startMs) / 1000, nodes }
   } finally {
     await t.stop()
@@ -212,18 +246,20 @@ async function main(): Promise<void> {
       'compare-with': { type: 'string' },
       env: { type: 'string', multiple: true, default: [] },
       'compare-env': { type: 'string', multiple: true, default: [] },
+      floor: { type: 'boolean', default: false },
     },
   })
   const seconds = Number(values.seconds)
   const clients = Number(values.clients)
   const pipeline = Number(values.pipeline)
   const env = envPairs(values.env ?? [])
-  const runs: { checkout: string | null; env: Record<string, string>; label: string }[] = [{ checkout: null, env, label: '' }]
-  if ((values['compare-env'] ?? []).length > 0) runs.push({ checkout: null, env: { ...env, ...envPairs(values['compare-env'] ?? []) }, label: ` (${(values['compare-env'] ?? []).join(' ')})` })
-  if (values['compare-with'] !== undefined) runs.push({ checkout: values['compare-with'], env, label: '' })
+  const runs: { start: TargetStarter; env: Record<string, string>; label: string }[] = [{ start: raftkvStarter(null), env, label: '' }]
+  if ((values['compare-env'] ?? []).length > 0) runs.push({ start: raftkvStarter(null), env: { ...env, ...envPairs(values['compare-env'] ?? []) }, label: ` (${(values['compare-env'] ?? []).join(' ')})` })
+  if (values['compare-with'] !== undefined) runs.push({ start: raftkvStarter(values['compare-with']), env, label: '' })
+  if (values.floor === true) runs.push({ start: floorStarter, env, label: ' (SETs from redis-benchmark\'s rate)' })
   const out = [`Command: \`node dist/bench/gc-pauses.js ${process.argv.slice(2).join(' ')}\` — ${new Date().toISOString()}; redis-benchmark -t set -c ${clients} -P ${pipeline} -d 100 -r 100000 for ${seconds} s against the leader.`, '']
   for (const run of runs) {
-    const r = await runTarget(run.checkout, run.env, seconds, clients, pipeline)
+    const r = await runTarget(run.start, run.env, seconds, clients, pipeline)
     out.push(...report({ ...r, name: `${r.name}${run.label}` }), '')
   }
   console.log(out.join('\n'))

@@ -102,7 +102,8 @@ export async function startNodeFloor(): Promise<RespTarget> {
  * O_DSYNC log, a SET acknowledged once durable on two of the three, and none
  * of raftkv's machinery. pids(): the leader, then the followers.
  */
-export async function startReplicationFloor(): Promise<RespTarget> {
+/** `env` is added to the processes' environment (gc-pauses preloads its hook with it); the floor's code is the same either way. */
+export async function startReplicationFloor(env: Record<string, string> = {}): Promise<RespTarget> {
   const dir = mkdtempSync(join(tmpdir(), 'raftkv-bench-replication-floor-'))
   const server = join(dirname(fileURLToPath(import.meta.url)), '..', 'replication-floor-server.js')
   const started: ReturnType<typeof startProcess>[] = []
@@ -113,12 +114,12 @@ export async function startReplicationFloor(): Promise<RespTarget> {
   try {
     const followerPorts = [await freePort(), await freePort()]
     for (const [i, port] of followerPorts.entries()) {
-      const f = startProcess(process.execPath, [server, 'follower', String(port), join(dir, `follower-${i + 1}`)])
+      const f = startProcess(process.execPath, [server, 'follower', String(port), join(dir, `follower-${i + 1}`)], { env: { ...process.env, ...env } })
       started.push(f)
       await waitFor(async () => f.output().includes('listening on'), `replication-floor follower on port ${port}\n${f.output()}`)
     }
     const port = await freePort()
-    const leader = startProcess(process.execPath, [server, 'leader', String(port), join(dir, 'leader'), ...followerPorts.map(String)])
+    const leader = startProcess(process.execPath, [server, 'leader', String(port), join(dir, 'leader'), ...followerPorts.map(String)], { env: { ...process.env, ...env } })
     started.unshift(leader)
     await waitFor(async () => leader.output().includes('listening on'), `replication-floor leader on port ${port}\n${leader.output()}`)
     return { name: 'replication-floor', writePort: port, followerPort: null, pids: () => started.map((p) => p.proc.pid ?? 0), stop }
