@@ -54,6 +54,7 @@ export class SnapshotTaker {
     const index = state.applied
     if (this.taking || !state.snapshotDue()) return
     this.taking = true
+    let saved = false
     try {
       const started = clock.monotonicMs()
       const meta = raft.snapshotMeta(index)
@@ -66,12 +67,20 @@ export class SnapshotTaker {
       if (bytes === null || this.ctx.isStopped() || state.snapshotIndex >= index || raft.status().snapshotIndex >= index) return
       raft.compact(index)
       state.snapshotSaved(index, bytesCovered)
+      saved = true
       const ms = clock.monotonicMs() - started
       this.ctx.logger.info({ index, bytes, ms }, 'snapshot saved; log compacted')
       this.ctx.events.emit('snapshot', 'saved', ms, bytes)
     } finally {
       this.taking = false
       this.startCapture()
+      // Entries applied while this one was taken found it running (maybeTake
+      // returns then): look again now, or a node that goes quiet keeps that
+      // log until its next write. Only when the core knows the applied index
+      // (snapshotMeta asserts it does); otherwise an advance is on its way,
+      // and maybeTake runs after it. Only after a save: a take that failed
+      // before its first await must not start another from here.
+      if (saved && !this.ctx.isStopped() && raft.status().applied === state.applied) this.maybeTake()
     }
   }
 

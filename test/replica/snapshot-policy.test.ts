@@ -124,3 +124,15 @@ t.test('with SNAPSHOT_LOG_PERCENT 0 the same writes snapshot every SNAPSHOT_ENTR
   await waitFor(() => saved.count >= 4, 'a snapshot every 10 writes')
   t.ok(saved.count >= 4, 'four snapshots or more for 45 writes')
 })
+
+t.test('entries applied while a snapshot is being taken get their own snapshot once it is done, with no further write', async (t) => {
+  const node = await startSingle(t, { SNAPSHOT_ENTRIES: '40' })
+  // 40 values of 256 KiB: the snapshot they start takes many turns to encode and write.
+  for (let i = 0; i < 40; i++) await node.backend.write(setWrite(i, 256 * 1024))
+  await waitFor(() => node.replica.snapshotIndexNow() > 0 || node.replica.appliedIndex() >= 40, 'the first snapshot to start')
+  // 45 more, at once: applied while that snapshot is still being taken.
+  await Promise.all(Array.from({ length: 45 }, (_, i) => node.backend.write(setWrite(100 + i, 16))))
+  const lastApplied = node.replica.appliedIndex()
+  await waitFor(() => node.replica.snapshotIndexNow() >= lastApplied, `a snapshot at ${lastApplied}, the last entry applied`)
+  t.equal(node.replica.snapshotIndexNow(), lastApplied)
+})
