@@ -36,7 +36,7 @@ t.test('load keeps the deadline and version it is given', async (t) => {
   t.equal(ks.live('a', 5000), undefined)
 })
 
-t.test('byte counts follow every overwrite, within and across arena classes, without reading the arena', async (t) => {
+t.test('byte counts and lengths follow every overwrite, within and across arena classes', async (t) => {
   // The keyspace keeps an arena value's length beside its handle; these
   // counts are what an exactly-sized snapshot and INFO memory are built on.
   const ks = new Keyspace()
