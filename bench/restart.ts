@@ -4,8 +4,10 @@
 // and the time until the node serves a linearizable GET again — once for one
 // follower, once for the whole cluster (which also needs an election).
 //
-//   node dist/bench/restart.js [--entries 1000000]
+//   node dist/bench/restart.js [--entries 1000000] [--checkout <dir>]
 //   node dist/bench/restart.js --entries 1000000 --profile-dir DIR
+//
+// --checkout runs the nodes of another built checkout (a before/after pair).
 //
 // With --profile-dir, the restarted follower runs under the CPU profiler
 // (bench/lib/cpu-profile-hook.ts; the profile is written there when it is
@@ -32,15 +34,20 @@ export interface RestartResult {
    * for a core, this measures the work. NaN where /proc is missing.
    */
   readonly nodeCpuMs: number
+  /**
+   * The restarted node's highest RSS until it served (VmHWM), in bytes:
+   * what replaying the log costs in memory. NaN where /proc is missing.
+   */
+  readonly nodePeakRssBytes: number
   /** NaN when skipped (--profile-dir). */
   readonly clusterServingMs: number
 }
 
 const markerKey = 'bench:restart-marker'
 
-export async function measureRestart(entries: number, log: (t: string) => void, profileDir: string | null = null): Promise<RestartResult> {
-  log(`restart: starting a 3-node cluster and writing ${entries} entries`)
-  const t = await startRaftkv(3, { SNAPSHOT_ENTRIES: String(Math.min(100_000_000, entries * 2 + 100_000)) })
+export async function measureRestart(entries: number, log: (t: string) => void, profileDir: string | null = null, checkout: string | null = null): Promise<RestartResult> {
+  log(`restart: starting a 3-node cluster${checkout === null ? '' : ` from ${checkout}`} and writing ${entries} entries`)
+  const t = await startRaftkv(3, { SNAPSHOT_ENTRIES: String(Math.min(100_000_000, entries * 2 + 100_000)) }, checkout)
   try {
     const w = await runDriver({ host: '127.0.0.1', port: t.writePort, clients: 16, pipeline: 64, mix: { set: 1 }, keys: 1_000_000, valueBytes: 100, seconds: 0, requests: entries, target: t.name, workload: 'restart-fill', progress: true })
     const marker = String(Date.now())
@@ -61,17 +68,18 @@ export async function measureRestart(entries: number, log: (t: string) => void, 
     const profileEnv: Record<string, string> = profileDir === null ? {} : { NODE_OPTIONS: `--import=${hook}`, CPU_PROFILE_DIR: profileDir }
     const nodeServingMs = await restartAndTime([follower], follower, marker, profileEnv)
     const nodeCpuMs = processCpuMs(follower.proc?.pid)
-    log(`restart: one node serving again after ${nodeServingMs} ms (${nodeCpuMs} ms of CPU)`)
+    const nodePeakRssBytes = peakRssBytes(follower.proc?.pid)
+    log(`restart: one node serving again after ${nodeServingMs} ms (${nodeCpuMs} ms of CPU, peak RSS ${(nodePeakRssBytes / 1048576).toFixed(1)} MiB)`)
     if (profileDir !== null) {
       await follower.kill('SIGTERM')
       log(`restart: profile of the restarted node written to ${profileDir}`)
-      return { entries, logBytes, writeOpsPerSec: w.opsPerSec, nodeServingMs, nodeCpuMs, clusterServingMs: NaN }
+      return { entries, logBytes, writeOpsPerSec: w.opsPerSec, nodeServingMs, nodeCpuMs, nodePeakRssBytes, clusterServingMs: NaN }
     }
 
     await Promise.all(t.cluster.nodes.map((n) => n.kill('SIGKILL')))
     const clusterServingMs = await restartAndTime(t.cluster.nodes, t.leader, marker)
     log(`restart: whole cluster serving again after ${clusterServingMs} ms`)
-    return { entries, logBytes, writeOpsPerSec: w.opsPerSec, nodeServingMs, nodeCpuMs, clusterServingMs }
+    return { entries, logBytes, writeOpsPerSec: w.opsPerSec, nodeServingMs, nodeCpuMs, nodePeakRssBytes, clusterServingMs }
   } finally {
     await t.stop()
   }
@@ -116,6 +124,17 @@ function processCpuMs(pid: number | undefined): number {
   }
 }
 
+/** VmHWM of a process from /proc/<pid>/status, in bytes. */
+function peakRssBytes(pid: number | undefined): number {
+  if (pid === undefined) return NaN
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'latin1'))
+    return m === null ? NaN : Number(m[1]) * 1024
+  } catch {
+    return NaN
+  }
+}
+
 function dirBytes(dir: string): number {
   let total = 0
   for (const name of readdirSync(dir)) total += statSync(join(dir, name)).size
@@ -123,8 +142,8 @@ function dirBytes(dir: string): number {
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const { values } = parseArgs({ options: { entries: { type: 'string', default: '1000000' }, 'profile-dir': { type: 'string' } } })
-  measureRestart(Number(values.entries), (x) => console.error(x), values['profile-dir'] ?? null).then(
+  const { values } = parseArgs({ options: { entries: { type: 'string', default: '1000000' }, 'profile-dir': { type: 'string' }, checkout: { type: 'string' } } })
+  measureRestart(Number(values.entries), (x) => console.error(x), values['profile-dir'] ?? null, values.checkout ?? null).then(
     (r) => {
       console.log(JSON.stringify(r, null, 2))
       process.exit(0)

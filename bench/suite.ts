@@ -228,7 +228,7 @@ function report(s: Settings, medians: Map<string, RunResult>, five: RunResult[],
   }
   if (restart !== null) {
     rows.push('', `Restart with ${fmtOps(restart.entries)} log entries (${(restart.logBytes / 1e6).toFixed(0)} MB of log, SNAPSHOT_ENTRIES above it; written at ${fmtOps(restart.writeOpsPerSec)} SET/s pipelined):`, '')
-    rows.push(`- one node killed with SIGKILL and restarted: serving a linearizable GET after ${restart.nodeServingMs} ms`)
+    rows.push(`- one node killed with SIGKILL and restarted: serving a linearizable GET after ${restart.nodeServingMs} ms, its peak RSS ${(restart.nodePeakRssBytes / 1048576).toFixed(0)} MiB`)
     rows.push(`- whole cluster killed with SIGKILL and restarted: serving after ${restart.clusterServingMs} ms`)
   }
   return rows.join('\n') + '\n'

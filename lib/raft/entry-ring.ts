@@ -198,6 +198,29 @@ export class EntryRing {
     this.countNow++
   }
 
+  /**
+   * Appends an entry whose data storage holds but this ring does not (a long
+   * log replayed at start-up): hasDataAt() is false for it from the start,
+   * so its bytes are read back like those of a released slab. Only before any
+   * entry with data, so live entries still use slabs in index order.
+   */
+  pushReleased(term: number, kind: EntryKindCode, dataBytes: number): void {
+    if (dataBytes === 0) {
+      this.push(term, kind, null)
+      return
+    }
+    if (this.data.slabCount() > 0) fail('entry ring: a released entry after entries with data')
+    if (this.countNow === this.mask + 1) this.grow()
+    const slot = (this.head + this.countNow) & this.mask
+    this.terms[slot] = term
+    this.kinds[slot] = kind
+    // Below every slab's seq: never held.
+    this.slabSeqs[slot] = this.data.firstSeq - 1
+    this.offsets[slot] = 0
+    this.lengths[slot] = dataBytes
+    this.countNow++
+  }
+
   private slotOf(index: number): number {
     if (index < this.firstIdx || index >= this.firstIdx + this.countNow) {
       // Built only on failure: every term lookup comes through here.

@@ -20,7 +20,7 @@
 // objects appended: see `recent`).
 import { assert, fail } from '../util/assert.js'
 import { EntryRing, KIND_CONFIG, KIND_NOOP, KIND_NORMAL, SLAB_BYTES } from './entry-ring.js'
-import type { Config, Entry, EntrySource, SnapshotMeta } from './types.js'
+import { releasedKindConfig, releasedKindNoop, releasedKindNormal, type Config, type Entry, type EntrySource, type ReleasedEntries, type SnapshotMeta } from './types.js'
 
 /** Where released entries are read back from, and how many bytes of entry data the log holds before releasing. */
 export interface LogCache {
@@ -85,14 +85,17 @@ export class RaftLog {
   /** null: every entry's data stays until compaction. */
   private readonly cache: LogCache | null
 
-  constructor(snapshot: SnapshotMeta, entries: readonly Entry[], commit: number, cache: LogCache | null = null) {
+  /** `released`: stored entries after the snapshot, before `entries`, whose data only `cache.source` holds. */
+  constructor(snapshot: SnapshotMeta, entries: readonly Entry[], commit: number, cache: LogCache | null = null, released: ReleasedEntries | null = null) {
     this.snapshotMeta = snapshot
     this.cache = cache
     this.entries = new EntryRing(snapshot.index + 1, slabBytesFor(cache))
     this.recentFirst = snapshot.index + 1
     this.configs = [{ index: snapshot.index, config: snapshot.config }]
+    if (released !== null && released.count > 0) this.pushReleased(released)
+    const firstHeld = this.lastIndex() + 1
     for (const [i, e] of entries.entries()) {
-      assert(e.index === snapshot.index + 1 + i, `log: entry ${e.index} out of place at offset ${i}`)
+      assert(e.index === firstHeld + i, `log: entry ${e.index} out of place at offset ${i}`)
       this.push(e)
     }
     assert(commit >= snapshot.index, `log: commit ${commit} below snapshot ${snapshot.index}`)
@@ -199,6 +202,25 @@ export class RaftLog {
       this.entries.push(e.term, KIND_CONFIG, null)
       this.configs.push({ index: e.index, config: e.config })
     }
+  }
+
+  private pushReleased(released: ReleasedEntries): void {
+    assert(this.cache !== null, 'log: released entries at start without a source to read them back')
+    let configAt = 0
+    for (let i = 0; i < released.count; i++) {
+      const index = this.snapshotMeta.index + 1 + i
+      const kind = released.kinds[i]
+      const term = released.terms[i] as number
+      if (kind === releasedKindNormal) this.entries.pushReleased(term, KIND_NORMAL, released.dataBytes[i] as number)
+      else if (kind === releasedKindNoop) this.entries.push(term, KIND_NOOP, null)
+      else if (kind === releasedKindConfig) {
+        const c = released.configs[configAt++]
+        if (c === undefined || c.index !== index) fail(`log: released config entry ${index} has no config`)
+        this.entries.push(term, KIND_CONFIG, null)
+        this.configs.push({ index, config: c.config })
+      } else fail(`log: released entry ${index} of unknown kind ${String(kind)}`)
+    }
+    assert(configAt === released.configs.length, `log: ${released.configs.length - configAt} released configs beyond their entries`)
   }
 
   matchTerm(index: number, term: number): boolean {
@@ -454,6 +476,8 @@ export class RaftLog {
     const hi = Math.min(this.commitIndex, this.lastIndex())
     if (this.applyingIndex >= hi) return []
     const out = this.slice(this.applyingIndex + 1, hi + 1, countMax)
+    // A committed entry this node stored and cannot read back cannot be skipped.
+    if (out.length === 0) fail(`log: committed entry ${this.applyingIndex + 1} could not be read back from storage`)
     const last = out[out.length - 1]
     if (last !== undefined) this.applyingIndex = last.index
     return out

@@ -118,7 +118,7 @@ export class Raft {
     const hs = initial.hardState
     const source = this.opts.entrySource
     const cache = source !== null && Number.isFinite(this.opts.logCacheBytes) ? { source, bytesMax: this.opts.logCacheBytes } : null
-    this.log = new RaftLog(initial.snapshot, initial.entries, Math.max(hs.commit, initial.snapshot.index), cache)
+    this.log = new RaftLog(initial.snapshot, initial.entries, Math.max(hs.commit, initial.snapshot.index), cache, initial.released ?? null)
     this.term = hs.term
     this.vote = hs.vote
     this.reads = new ReadOnly(this.opts.pendingReadsMax)

@@ -229,11 +229,43 @@ export interface EntrySource {
   entries(lo: number, hi: number, bytesMax: number): Entry[] | null
 }
 
+/** How a released entry's kind is coded (ReleasedEntries.kinds). */
+export const releasedKindNormal = 0
+export const releasedKindNoop = 1
+export const releasedKindConfig = 2
+
+/**
+ * Stored entries whose data a node does not hold in memory when it starts: a
+ * log replayed at start-up keeps only its newest LOG_CACHE_BYTES of entry
+ * data, as the running log does (raft-log.ts), and the older entries come
+ * as columns (about 13 bytes an entry, where an Entry with its Buffer cost
+ * hundreds). The core reasons about every index from these, and reads the
+ * data back through its EntrySource when it applies or sends them.
+ */
+export interface ReleasedEntries {
+  /** Entries snapshot.index + 1 ..= snapshot.index + count. */
+  readonly count: number
+  readonly terms: Float64Array
+  /** releasedKindNormal, releasedKindNoop or releasedKindConfig. */
+  readonly kinds: Uint8Array
+  /** A normal entry's data length; 0 for the others. */
+  readonly dataBytes: Uint32Array
+  /** The config of every config entry among them, in index order. */
+  readonly configs: readonly { readonly index: number; readonly config: Config }[]
+}
+
 /** What a node starts from: recovered from storage, or bootstrap/empty. */
 export interface InitialState {
   readonly hardState: HardState
   /** The compaction point; index 0 with an empty config when there is none. */
   readonly snapshot: SnapshotMeta
-  /** Entries after snapshot.index, contiguous. */
+  /** Entries after the snapshot held by storage only; they come before `entries`. Needs an EntrySource. */
+  readonly released?: ReleasedEntries | null
+  /** Entries after snapshot.index (and after the released ones), contiguous. */
   readonly entries: readonly Entry[]
+}
+
+/** The index of the last entry a node starts with (the snapshot's when none). */
+export function initialLastIndex(initial: InitialState): number {
+  return initial.snapshot.index + (initial.released?.count ?? 0) + initial.entries.length
 }

@@ -5,7 +5,7 @@
 // kept here, next to the fields.
 import type { KvApplyResult } from '../kv/command.js'
 import type { KvStateMachine } from '../kv/state-machine.js'
-import type { Entry, InitialState, SnapshotMeta } from '../raft/types.js'
+import { initialLastIndex, type Entry, type InitialState, type SnapshotMeta } from '../raft/types.js'
 import { fail } from '../util/assert.js'
 
 export class AppliedState {
@@ -29,7 +29,7 @@ export class AppliedState {
     this.kvNow = kv
     this.appliedIndexNow = initial.snapshot.index
     this.snapshotIndexNow = initial.snapshot.index
-    this.storedIndexNow = initial.entries[initial.entries.length - 1]?.index ?? initial.snapshot.index
+    this.storedIndexNow = initialLastIndex(initial)
   }
 
   get kv(): KvStateMachine {

@@ -4,7 +4,7 @@
 import { formatHostPort, type NodeConfig } from '../config/node-config.js'
 import { KvStateMachine } from '../kv/state-machine.js'
 import { RaftNode } from '../raft/raw-node.js'
-import type { Incarnation, InitialState } from '../raft/types.js'
+import { initialLastIndex, type Incarnation, type InitialState } from '../raft/types.js'
 import { NodeStorage, type RecoveredState } from '../storage/node-storage.js'
 import type { Logger } from '../util/logger.js'
 import { encodeMemberAddrs } from './member-addr.js'
@@ -35,6 +35,7 @@ export async function openNode(config: NodeConfig, logger: Logger, io: RuntimeIo
     preallocateSegments: config.preallocateSegments,
     trackSyncedLengths: config.testMode && config.trackSyncedLengths,
     highWaterFile: config.highWaterFile,
+    replayHeldBytesMax: config.logCacheBytes,
     logger,
   })
   let clusterId = storage.getMeta(clusterIdKey) ?? ''
@@ -74,10 +75,11 @@ export async function openNode(config: NodeConfig, logger: Logger, io: RuntimeIo
   const initial: InitialState = {
     hardState: state.hardState,
     snapshot: snap?.meta ?? { index: 0, term: 0, config: { members: [] } },
+    released: state.released,
     entries: state.entries,
   }
   const kv = snap === null ? new KvStateMachine() : await restoreSnapshot(storage, config.snapshotChunkBytes)
-  if (!state.fresh) logger.info({ term: state.hardState.term, commit: state.hardState.commit, entries: state.entries.length, snapshotIndex: initial.snapshot.index }, 'recovered state')
+  if (!state.fresh) logger.info({ term: state.hardState.term, commit: state.hardState.commit, entries: initialLastIndex(initial) - initial.snapshot.index, entriesInMemory: state.entries.length, snapshotIndex: initial.snapshot.index }, 'recovered state')
   return { storage, initial, kv, clusterId, incarnation }
 }
 
@@ -111,6 +113,6 @@ export function selfMemberAddr(config: NodeConfig): string {
 /** Whether recovered storage holds exactly `initial` (hard state and entries, no snapshot). */
 function holdsOnly(state: RecoveredState, initial: InitialState): boolean {
   const hs = state.hardState
-  return state.snapshot === null && hs.term === initial.hardState.term && hs.vote === initial.hardState.vote && hs.commit === initial.hardState.commit &&
+  return state.snapshot === null && state.released === null && hs.term === initial.hardState.term && hs.vote === initial.hardState.vote && hs.commit === initial.hardState.commit &&
     JSON.stringify(state.entries) === JSON.stringify(initial.entries)
 }

@@ -20,7 +20,7 @@
 // renames it into place. The append path never waits for it: with no spare
 // ready a roll creates a plain (growing) segment, and the next append after a
 // spare becomes ready moves on to it.
-import type { Entry, EntrySource, HardState, SnapshotMeta } from '../raft/types.js'
+import type { Entry, EntrySource, HardState, ReleasedEntries, SnapshotMeta } from '../raft/types.js'
 import { assert, fail } from '../util/assert.js'
 import { systemClock, type Clock } from '../util/clock.js'
 import { silentLogger, type Logger } from '../util/logger.js'
@@ -73,6 +73,12 @@ export interface StorageOptions {
   fs?: FileSystem
   /** For the durations in log lines only; the system clock unless given. */
   clock?: Clock
+  /**
+   * Bytes of entry data recovery keeps in memory, the newest (the node's
+   * LOG_CACHE_BYTES; all when absent): older entries come back as
+   * RecoveredState.released and are read from the log when needed.
+   */
+  replayHeldBytesMax?: number
 }
 
 export const storageDefaults = Object.freeze({
@@ -95,7 +101,9 @@ export interface RecoveredState {
   hardState: HardState
   /** The newest usable snapshot: its data is read from its file (openSnapshot), not held. */
   snapshot: { meta: SnapshotMeta } | null
-  /** Contiguous, all with index > snapshot index (or from 1). */
+  /** Stored entries after the snapshot not held in memory (null when none); they come before `entries`. */
+  released: ReleasedEntries | null
+  /** Contiguous, all with index > snapshot index (or from 1), after the released ones. */
   entries: Entry[]
   /** True when DATA_DIR held no state: no snapshot, entries, hard state or metadata. */
   fresh: boolean
@@ -171,13 +179,14 @@ export class NodeStorage {
     const tracker = options.trackSyncedLengths === true ? new SyncedLengths(options.dir) : null
     const dir = new DurableDir(fs, options.dir, options.fsync, tracker, options.injectFault ?? null)
     const started = clock.monotonicMs()
-    const recovery = await recover(dir, logger)
+    const recovery = await recover(dir, logger, options.replayHeldBytesMax ?? Infinity)
+    const releasedCount = recovery.released?.count ?? 0
     const encoder = new BatchRecordEncoder()
     const writer = await openWriter(dir, recovery, encoder)
     const snapshotIndex = recovery.snapshot?.meta.index ?? 0
     const preallocate = options.preallocateSegments ?? storageDefaults.preallocateSegments
     const storage = new NodeStorage(dir, logger, clock, segmentBytesMax, preallocate, recovery.segments, writer,
-      recovery.hardState, storedOf(recovery.snapshot), snapshotIndex + recovery.entries.length, recovery.metadata, recovery.reader)
+      recovery.hardState, storedOf(recovery.snapshot), snapshotIndex + releasedCount + recovery.entries.length, recovery.metadata, recovery.reader)
     if (options.highWaterFile !== undefined && options.highWaterFile !== null) {
       storage.highWaterFound = await HighWaterFile.open(fs, options.highWaterFile, logger, clock)
     }
@@ -189,13 +198,15 @@ export class NodeStorage {
     logger.info({
       dir: options.dir,
       ms: Math.round(clock.monotonicMs() - started),
-      entries: recovery.entries.length,
+      entries: releasedCount + recovery.entries.length,
+      entriesInMemory: recovery.entries.length,
       snapshotIndex,
       segments: storage.segments.length,
     }, 'storage recovered')
     const state: RecoveredState = {
       hardState: recovery.hardState,
       snapshot: recovery.snapshot === null ? null : { meta: recovery.snapshot.meta },
+      released: recovery.released,
       entries: recovery.entries,
       fresh: recovery.fresh,
     }

@@ -4,7 +4,7 @@
 // void. Zeros after a segment's last record are its clean end (preallocated
 // space); a torn tail of the newest segment is cut off (zeroed); any other
 // damage stops start-up with a StorageCorruptionError.
-import type { Entry, HardState } from '../raft/types.js'
+import { releasedKindConfig, releasedKindNoop, releasedKindNormal, type Config, type Entry, type HardState, type ReleasedEntries } from '../raft/types.js'
 import type { Logger } from '../util/logger.js'
 import { StorageCorruptionError } from './errors.js'
 import { tmpSuffix, type DurableDir } from './durable-dir.js'
@@ -36,6 +36,9 @@ export interface RecoveredSnapshot extends SnapshotHeader {
 export interface Recovery {
   readonly hardState: HardState
   readonly snapshot: RecoveredSnapshot | null
+  /** The entries after the snapshot that replay did not keep in memory (null when none): they come first. */
+  readonly released: ReleasedEntries | null
+  /** The entries after those, with their data. */
   readonly entries: Entry[]
   /** Where each of those entries' batch record is, to read them back later. */
   readonly reader: LogReader
@@ -48,12 +51,17 @@ export interface Recovery {
   readonly fresh: boolean
 }
 
-export async function recover(dir: DurableDir, logger: Logger): Promise<Recovery> {
+/**
+ * `heldBytesMax`: how many bytes of entry data replay keeps in memory, the
+ * newest ones (the node's LOG_CACHE_BYTES); older entries come back as
+ * `released` columns and are read from the log again when needed.
+ */
+export async function recover(dir: DurableDir, logger: Logger, heldBytesMax = Infinity): Promise<Recovery> {
   const names = await dir.names()
   await removeLeftovers(dir, names, logger)
   const metadata = await loadMetadata(dir)
   const snapshot = await loadNewestSnapshot(dir, names, logger)
-  const replay = await replaySegments(dir, names, snapshot, new LogReader(dir, logger), logger)
+  const replay = await replaySegments(dir, names, snapshot, new LogReader(dir, logger), heldBytesMax, logger)
   // Names a killed process created, renamed or removed may not be durable
   // yet; this node is about to act on the directory as it read it.
   await dir.syncDir()
@@ -125,6 +133,7 @@ async function checkSnapshotFile(dir: DurableDir, name: string, chunk: Buffer): 
 
 interface Replay {
   hardState: HardState
+  released: ReleasedEntries | null
   entries: Entry[]
   reader: LogReader
   segments: SegmentInfo[]
@@ -139,6 +148,7 @@ async function replaySegments(
   names: readonly string[],
   snapshot: RecoveredSnapshot | null,
   reader: LogReader,
+  heldBytesMax: number,
   logger: Logger,
 ): Promise<Replay> {
   const seqs = names.map(parseSegmentFileName).filter((s): s is number => s !== null).sort((a, b) => a - b)
@@ -146,6 +156,7 @@ async function replaySegments(
   const logStartSeq = snapshot?.logStartSeq ?? 0
   const replay: Replay = {
     hardState: initialHardState,
+    released: null,
     entries: [],
     reader,
     segments: [],
@@ -154,7 +165,7 @@ async function replaySegments(
     newestSegmentRecords: 0,
     sawEntries: false,
   }
-  const log = new ReplayLog(snapshotIndex)
+  const log = new ReplayLog(snapshotIndex, heldBytesMax)
   for (const [position, seq] of seqs.entries()) {
     const info: SegmentInfo = { seq, name: segmentFileName(seq), lastIndex: 0 }
     const path = dir.file(info.name)
@@ -178,13 +189,17 @@ async function replaySegments(
       replay.newestSegmentRecords = read.records
     }
   }
-  const replayed = log.finish()
-  replay.entries = dropSuperseded(replayed, snapshot, logger)
-  const lastIndex = snapshotIndex + replay.entries.length
+  log.finish()
+  const replayedLast = log.lastIndex()
+  if (snapshot !== null) dropSuperseded(log, snapshot, logger)
+  const lastIndex = log.lastIndex()
+  const { released, held } = log.take()
+  replay.released = released
+  replay.entries = held
   reader.forgetThrough(snapshotIndex)
   reader.forgetFrom(lastIndex + 1)
   // Commit is volatile state (the leader tells it again): it points no further than the entries kept.
-  if (replay.entries.length < replayed.length && replay.hardState.commit > lastIndex) replay.hardState = { ...replay.hardState, commit: lastIndex }
+  if (lastIndex < replayedLast && replay.hardState.commit > lastIndex) replay.hardState = { ...replay.hardState, commit: lastIndex }
   return replay
 }
 
@@ -198,36 +213,98 @@ async function replaySegments(
  * leader's log, so its term is at least the snapshot's. They are dropped
  * (issue 15, finding 3).
  */
-function dropSuperseded(entries: Entry[], snapshot: RecoveredSnapshot | null, logger: Logger): Entry[] {
-  if (snapshot === null) return entries
-  const cut = entries.findIndex((e) => e.term < snapshot.meta.term)
-  if (cut < 0) return entries
-  const first = entries[cut] as Entry
+function dropSuperseded(log: ReplayLog, snapshot: RecoveredSnapshot, logger: Logger): void {
+  const cut = log.firstIndexWithTermBelow(snapshot.meta.term)
+  if (cut === 0) return
+  const dropped = log.lastIndex() - cut + 1
+  const droppedTerm = log.termAt(cut)
   logger.warn(
-    { snapshotIndex: snapshot.meta.index, snapshotTerm: snapshot.meta.term, droppedFrom: first.index, droppedTerm: first.term, dropped: entries.length - cut },
-    `dropped ${entries.length - cut} log entries from index ${first.index} (term ${first.term}): older than the snapshot at ${snapshot.meta.index} (term ${snapshot.meta.term}), so superseded and never committed`,
+    { snapshotIndex: snapshot.meta.index, snapshotTerm: snapshot.meta.term, droppedFrom: cut, droppedTerm, dropped },
+    `dropped ${dropped} log entries from index ${cut} (term ${droppedTerm}): older than the snapshot at ${snapshot.meta.index} (term ${snapshot.meta.term}), so superseded and never committed`,
   )
-  return entries.slice(0, cut)
+  log.truncateFrom(cut)
 }
 
-/** A contiguous run of replayed entries and where its first batch was read. */
-interface Run {
-  readonly entries: Entry[]
-  readonly file: string
-  readonly offset: number
+const RUN_SLOTS_FIRST = 1024
+
+/**
+ * A contiguous run of replayed entries, as columns (term, kind, data length,
+ * and the configs), and where its first batch was read.
+ */
+class ColumnRun {
+  count = 0
+  terms = new Float64Array(RUN_SLOTS_FIRST)
+  kinds = new Uint8Array(RUN_SLOTS_FIRST)
+  dataBytes = new Uint32Array(RUN_SLOTS_FIRST)
+  configs: { index: number; config: Config }[] = []
+
+  constructor(
+    readonly first: number,
+    readonly file: string,
+    readonly offset: number,
+  ) {}
+
+  push(e: Entry): void {
+    if (this.count === this.terms.length) this.grow()
+    const i = this.count++
+    this.terms[i] = e.term
+    if (e.kind === 'normal') {
+      this.kinds[i] = releasedKindNormal
+      this.dataBytes[i] = e.data.length
+    } else if (e.kind === 'noop') {
+      this.kinds[i] = releasedKindNoop
+      this.dataBytes[i] = 0
+    } else {
+      this.kinds[i] = releasedKindConfig
+      this.dataBytes[i] = 0
+      this.configs.push({ index: e.index, config: e.config })
+    }
+  }
+
+  /** Keeps the first `count` entries. */
+  keep(count: number): void {
+    if (count >= this.count) return
+    this.count = count
+    const end = this.first + count
+    while (this.configs.length > 0 && (this.configs[this.configs.length - 1] as { index: number }).index >= end) this.configs.pop()
+  }
+
+  private grow(): void {
+    const slots = this.terms.length * 2
+    const terms = new Float64Array(slots)
+    terms.set(this.terms)
+    const kinds = new Uint8Array(slots)
+    kinds.set(this.kinds)
+    const dataBytes = new Uint32Array(slots)
+    dataBytes.set(this.dataBytes)
+    this.terms = terms
+    this.kinds = kinds
+    this.dataBytes = dataBytes
+  }
 }
 
 /**
  * The log being replayed. A batch replaces everything from its first index
- * on, exactly as persist() did when it wrote it. Runs, not one array, because
- * a gap may be legitimate for a while: a segment can start with stale entries
+ * on, exactly as persist() did when it wrote it. Runs, not one, because a
+ * gap may be legitimate for a while: a segment can start with stale entries
  * that a later truncating batch replaces (the older segments they followed
  * were compacted). Only a gap left at the end is corruption.
+ *
+ * Every entry is kept as columns; only the newest, up to `heldBytesMax` of
+ * data, are kept as the Entry objects decoded (`held`), so a long log since
+ * the last snapshot does not have to fit in memory at start-up.
  */
 class ReplayLog {
-  private readonly runs: Run[] = []
+  private readonly runs: ColumnRun[] = []
+  /** The newest entries with their data, contiguous and ending at the last run's end; live from heldStart on. */
+  private held: Entry[] = []
+  private heldStart = 0
+  private heldBytes = 0
 
-  constructor(private readonly snapshotIndex: number) {}
+  constructor(
+    private readonly snapshotIndex: number,
+    private readonly heldBytesMax: number,
+  ) {}
 
   apply(entries: readonly Entry[], file: string, offset: number): void {
     const first = entries[0]
@@ -237,40 +314,106 @@ class ReplayLog {
     const kept = first.index > this.snapshotIndex ? entries : entries.slice(this.snapshotIndex + 1 - first.index)
     const head = kept[0]
     if (head === undefined) return
-    const last = this.runs[this.runs.length - 1]
-    const lastEntry = last?.entries[last.entries.length - 1]
-    if (last !== undefined && lastEntry !== undefined && lastEntry.index === head.index - 1) {
-      for (const entry of kept) last.entries.push(entry)
-    } else {
-      this.runs.push({ entries: kept.slice(), file, offset })
+    let run = this.runs[this.runs.length - 1]
+    if (run === undefined || run.first + run.count !== head.index) {
+      run = new ColumnRun(head.index, file, offset)
+      this.runs.push(run)
+      this.dropHeld()
+    }
+    for (const entry of kept) {
+      run.push(entry)
+      this.held.push(entry)
+      this.heldBytes += heldBytesOf(entry)
+    }
+    while (this.heldBytes > this.heldBytesMax && this.heldStart < this.held.length) {
+      this.heldBytes -= heldBytesOf(this.held[this.heldStart++] as Entry)
+    }
+    if (this.heldStart > 1024 && this.heldStart * 2 > this.held.length) {
+      this.held = this.held.slice(this.heldStart)
+      this.heldStart = 0
     }
   }
 
-  /** The replayed entries; throws StorageCorruptionError if any gap remains. */
-  finish(): Entry[] {
+  /** Throws StorageCorruptionError if a gap remains. */
+  finish(): void {
     let expected = this.snapshotIndex + 1
     for (const run of this.runs) {
-      const start = run.entries[0]?.index ?? expected
-      if (start !== expected) {
+      if (run.count === 0) continue
+      if (run.first !== expected) {
         throw new StorageCorruptionError(run.file, run.offset,
-          `entries from index ${start} do not follow the log ending at ${expected - 1} ` +
+          `entries from index ${run.first} do not follow the log ending at ${expected - 1} ` +
           `(snapshot index ${this.snapshotIndex}): a gap`)
       }
-      expected = start + run.entries.length
+      expected = run.first + run.count
     }
-    return this.runs[0]?.entries ?? []
   }
 
-  private truncateFrom(index: number): void {
+  /** The last index replayed (the snapshot's when none); after finish(), the log is one run. */
+  lastIndex(): number {
+    const run = this.runs[0]
+    return run === undefined ? this.snapshotIndex : run.first + run.count - 1
+  }
+
+  termAt(index: number): number {
+    const run = this.runs[0] as ColumnRun
+    return run.terms[index - run.first] as number
+  }
+
+  /** The first index whose term is below `term`, or 0 when none (after finish()). */
+  firstIndexWithTermBelow(term: number): number {
+    const run = this.runs[0]
+    if (run === undefined) return 0
+    for (let i = 0; i < run.count; i++) if ((run.terms[i] as number) < term) return run.first + i
+    return 0
+  }
+
+  /** After finish(): the entries not held, as columns, and the held ones after them. */
+  take(): { released: ReleasedEntries | null; held: Entry[] } {
+    const run = this.runs[0]
+    const held = this.held.slice(this.heldStart)
+    if (run === undefined) return { released: null, held }
+    const firstHeld = held[0]?.index ?? run.first + run.count
+    const count = firstHeld - run.first
+    if (count === 0) return { released: null, held }
+    return {
+      released: {
+        count,
+        terms: run.terms.subarray(0, count),
+        kinds: run.kinds.subarray(0, count),
+        dataBytes: run.dataBytes.subarray(0, count),
+        configs: run.configs.filter((c) => c.index < firstHeld),
+      },
+      held,
+    }
+  }
+
+  truncateFrom(index: number): void {
     for (;;) {
       const run = this.runs[this.runs.length - 1]
-      const runStart = run?.entries[0]?.index
-      if (run === undefined || runStart === undefined) return
-      if (runStart < index) {
-        run.entries.length = Math.min(run.entries.length, index - runStart)
-        return
+      if (run === undefined) break
+      if (run.first < index) {
+        run.keep(index - run.first)
+        break
       }
       this.runs.pop()
     }
+    // Held entries end where the last run ends: cut them to the same index.
+    let end = this.held.length
+    while (end > this.heldStart && (this.held[end - 1] as Entry).index >= index) {
+      this.heldBytes -= heldBytesOf(this.held[end - 1] as Entry)
+      end--
+    }
+    this.held.length = end
+    if (this.heldStart === end) this.dropHeld()
   }
+
+  private dropHeld(): void {
+    this.held = []
+    this.heldStart = 0
+    this.heldBytes = 0
+  }
+}
+
+function heldBytesOf(e: Entry): number {
+  return e.kind === 'normal' ? e.data.length : 0
 }

@@ -7,7 +7,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { RaftLog } from '../../lib/raft/raft-log.js'
-import type { Entry, EntrySource } from '../../lib/raft/types.js'
+import type { Entry, EntrySource, ReleasedEntries } from '../../lib/raft/types.js'
 
 const emptyConfig = { members: [] }
 
@@ -124,6 +124,46 @@ t.test('the log keeps the data of entries not yet durable, applied or not', asyn
   log.markPersisted(handed.slice(0, 10))
   t.equal(log.dataBytesHeld(), 30 * 256, 'released up to the durable index only')
   t.equal(log.slice(11, 12)[0], appended[10], 'entries not yet durable are still the very objects appended')
+})
+
+/** Columns for `entries` as recovery hands them over: every data byte left in storage. */
+function releasedOf(entries: readonly Entry[]): ReleasedEntries {
+  return {
+    count: entries.length,
+    terms: Float64Array.from(entries, (e) => e.term),
+    kinds: Uint8Array.from(entries, (e) => (e.kind === 'normal' ? 0 : e.kind === 'noop' ? 1 : 2)),
+    dataBytes: Uint32Array.from(entries, (e) => (e.kind === 'normal' ? e.data.length : 0)),
+    configs: entries.flatMap((e) => (e.kind === 'config' ? [{ index: e.index, config: e.config }] : [])),
+  }
+}
+
+t.test('a log started with released entries reads their data back to apply them, then holds the rest', async (t) => {
+  const asked: [number, number][] = []
+  const stored: Entry[] = [...normals(1, 20), { index: 21, term: 1, kind: 'noop' }, { index: 22, term: 2, kind: 'config', config: { members: [{ id: 'n1', addr: 'a', role: 'voter' }] } }, ...normals(23, 8).map((e) => ({ ...e, term: 2 }))]
+  const log = new RaftLog({ index: 0, term: 0, config: emptyConfig }, stored.slice(25), 30, { source: sourceOf(stored, asked), bytesMax: 2048 }, releasedOf(stored.slice(0, 25)))
+  t.equal(log.lastIndex(), 30)
+  t.equal(log.term(22), 2, 'terms of released entries are known without reading them')
+  t.equal(log.config().members[0]?.id, 'n1', 'a released config entry is in effect')
+  t.equal(log.dataBytesHeld() > 0 && log.dataBytesHeld() <= 5 * 256 + 1024, true, 'only the held entries take memory')
+  const applied: Entry[] = []
+  while (log.hasUnhandedCommitted()) {
+    const batch = log.handOutCommitted(7)
+    applied.push(...batch)
+    log.appliedTo(batch[batch.length - 1]?.index ?? 0)
+  }
+  t.same(applied.map((e) => `${e.index}/${e.term}/${e.kind}`), stored.map((e) => `${e.index}/${e.term}/${e.kind}`), 'every entry handed out for applying, in order')
+  t.ok(applied.every((e, i) => e.kind !== 'normal' || e.data.equals((stored[i] as { data: Buffer }).data)), 'with the data stored')
+  t.ok(asked.length > 0 && asked.every(([lo]) => lo <= 25), 'only released entries were read back')
+})
+
+t.test('a committed entry that cannot be read back stops the log instead of being skipped', async (t) => {
+  const stored = normals(1, 10)
+  const log = new RaftLog({ index: 0, term: 0, config: emptyConfig }, [], 10, { source: sourceOf([], []), bytesMax: 2048 }, releasedOf(stored))
+  t.throws(() => log.handOutCommitted(5), /committed entry 1 could not be read back/)
+})
+
+t.test('released entries at start need a source to read them back', async (t) => {
+  t.throws(() => new RaftLog({ index: 0, term: 0, config: emptyConfig }, [], 0, null, releasedOf(normals(1, 3))), /without a source/)
 })
 
 t.test('released entries are read back through the source, checked and in order', async (t) => {

@@ -9,7 +9,7 @@ const open = (dir: string, segmentBytesMax?: number) =>
 t.test('a fresh directory recovers as fresh with the zero hard state', async (t) => {
   const dir = t.testdir()
   const { storage, state } = await open(dir)
-  t.same(state, { hardState: { term: 0, vote: '', commit: 0 }, snapshot: null, entries: [], fresh: true })
+  t.same(state, { hardState: { term: 0, vote: '', commit: 0 }, snapshot: null, released: null, entries: [], fresh: true })
   await storage.close()
   const again = await open(dir)
   t.equal(again.state.fresh, true, 'opening alone writes no state')
