@@ -122,15 +122,18 @@ export const tuningDefaults = Object.freeze({
   HEARTBEAT_TICKS: 1,
   SNAPSHOT_ENTRIES: 100000,
   SNAPSHOT_LOG_BYTES: 256 * 1024 * 1024,
-  // Off: a longer log since the last snapshot is held in memory (up to
-  // LOG_CACHE_BYTES) and replayed at restart, which at 1M keys cost more
-  // memory than issue 16's bound allows (bench/README section 31).
-  SNAPSHOT_LOG_PERCENT: 0,
-  // 64 MiB: small next to the keyspace a node is sized for, yet about 400,000
-  // 100-byte SETs, tens of seconds of writes at the benchmarks' peak rate, so
-  // a follower back from a restart or a short partition still catches up
-  // from memory; only one further behind is served from the log file.
-  LOG_CACHE_BYTES: 64 * 1024 * 1024,
+  // 50: at 1M keys, snapshots every SNAPSHOT_ENTRIES writes took a fifth to a
+  // quarter of the nodes' CPU under a write load. The longer log this leaves
+  // costs no more memory than LOG_CACHE_BYTES, at run time and, since start-up
+  // replay keeps the same bound, at restart (bench/README section 33).
+  SNAPSHOT_LOG_PERCENT: 50,
+  // 16 MiB: about 100,000 100-byte SETs, a few seconds of writes at the
+  // benchmarks' peak rate and more than a SNAPSHOT_ENTRIES interval of them,
+  // so a follower in step, or back from a short pause, catches up from
+  // memory; one further behind is served from the log file (page cache,
+  // usually). 64 MiB, with the longer log SNAPSHOT_LOG_PERCENT leaves at 1M
+  // keys, put a node past twice Redis's RSS (bench/README section 31).
+  LOG_CACHE_BYTES: 16 * 1024 * 1024,
   FSYNC: 'always' as FsyncPolicy,
   SEGMENT_BYTES: 64 * 1024 * 1024,
   SEGMENT_PREALLOCATE: 'yes' as 'yes' | 'no',

@@ -187,9 +187,9 @@ export class SnapshotTaker {
  * section 31).
  * Waiting also for the log to hold SNAPSHOT_LOG_PERCENT of the keys' bytes
  * keeps that share bounded, as Redis's auto-aof-rewrite-percentage does for
- * its rewrites. Off (0) by default: the longer log is held in memory (up to
- * LOG_CACHE_BYTES) and replayed at restart, which at 1M keys cost more
- * memory than issue 16 allows. SNAPSHOT_LOG_BYTES still bounds the log whatever the
+ * its rewrites. 50 by default: the longer log costs at most LOG_CACHE_BYTES
+ * of memory, while running and while replayed at restart (bench/README
+ * section 33). SNAPSHOT_LOG_BYTES still bounds the log whatever the
  * keyspace holds.
  */
 export function snapshotWanted(entriesSince: number, bytesSince: number, config: Pick<NodeConfig, 'snapshotEntries' | 'snapshotLogBytes' | 'snapshotLogPercent'>, kv: Pick<KvStateMachine, 'snapshotKeysBytes'>): boolean {

@@ -42,7 +42,9 @@ t.test('a wiped follower is removed, re-added empty and restored from a snapshot
 })
 
 t.test('a 100 MB state reaches a new node without timeouts', async (t) => {
-  const cluster = new ProcessCluster({ SNAPSHOT_ENTRIES: '50', REQUEST_TIMEOUT_MS: '20000' })
+  // SNAPSHOT_LOG_PERCENT 0: a snapshot every 50 entries, so one comes past index 350
+  // (by default a growing keyspace waits for a log of half its bytes: the last before 400 would be at ~338).
+  const cluster = new ProcessCluster({ SNAPSHOT_ENTRIES: '50', SNAPSHOT_LOG_PERCENT: '0', REQUEST_TIMEOUT_MS: '20000' })
   t.teardown(() => cluster.stop())
   await cluster.start(1)
   const leader = cluster.nodes[0] as ProcessNode

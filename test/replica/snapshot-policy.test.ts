@@ -126,7 +126,8 @@ t.test('with SNAPSHOT_LOG_PERCENT 0 the same writes snapshot every SNAPSHOT_ENTR
 })
 
 t.test('entries applied while a snapshot is being taken get their own snapshot once it is done, with no further write', async (t) => {
-  const node = await startSingle(t, { SNAPSHOT_ENTRIES: '40' })
+  // SNAPSHOT_LOG_PERCENT 0: 45 small writes after 10 MiB of values are a snapshot's worth by count alone.
+  const node = await startSingle(t, { SNAPSHOT_ENTRIES: '40', SNAPSHOT_LOG_PERCENT: '0' })
   // 40 values of 256 KiB: the snapshot they start takes many turns to encode and write.
   for (let i = 0; i < 40; i++) await node.backend.write(setWrite(i, 256 * 1024))
   // 45 more, at once: applied while that snapshot is still being taken.
