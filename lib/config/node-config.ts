@@ -127,13 +127,13 @@ export const tuningDefaults = Object.freeze({
   // costs no more memory than LOG_CACHE_BYTES, at run time and, since start-up
   // replay keeps the same bound, at restart (bench/README section 33).
   SNAPSHOT_LOG_PERCENT: 50,
-  // 16 MiB: about 100,000 100-byte SETs, a few seconds of writes at the
-  // benchmarks' peak rate and more than a SNAPSHOT_ENTRIES interval of them,
-  // so a follower in step, or back from a short pause, catches up from
-  // memory; one further behind is served from the log file (page cache,
-  // usually). 64 MiB, with the longer log SNAPSHOT_LOG_PERCENT leaves at 1M
-  // keys, put a node past twice Redis's RSS (bench/README section 31).
-  LOG_CACHE_BYTES: 16 * 1024 * 1024,
+  // 8 MiB: about 55,000 100-byte SETs, about a second of writes at the
+  // benchmarks' peak rate, so a follower in step, or back from a short
+  // pause, catches up from memory; one further behind is served from the log
+  // file (from the page cache, usually). With the longer log that
+  // SNAPSHOT_LOG_PERCENT leaves at 1M keys, 64 MiB put a node past twice
+  // Redis's RSS and 16 MiB the leader at it (bench/README sections 31, 33).
+  LOG_CACHE_BYTES: 8 * 1024 * 1024,
   FSYNC: 'always' as FsyncPolicy,
   SEGMENT_BYTES: 64 * 1024 * 1024,
   SEGMENT_PREALLOCATE: 'yes' as 'yes' | 'no',

@@ -1,7 +1,9 @@
 // Start-up recovery: read DATA_DIR back into memory. Loads the newest valid
 // snapshot, then replays every segment in sequence order: hard state from
 // all of them (latest wins), entries only from segments the snapshot did not
-// void. Zeros after a segment's last record are its clean end (preallocated
+// void, keeping in memory the data of the newest only (up to the node's
+// LOG_CACHE_BYTES: the older ones are described by columns and read back
+// from the log when needed). Zeros after a segment's last record are its clean end (preallocated
 // space); a torn tail of the newest segment is cut off (zeroed); any other
 // damage stops start-up with a StorageCorruptionError.
 import { releasedKindConfig, releasedKindNoop, releasedKindNormal, type Config, type Entry, type HardState, type ReleasedEntries } from '../raft/types.js'

@@ -12,8 +12,8 @@ t.test('snapshot and segment defaults match the documented table', async (t) => 
   t.equal(c.snapshotEntries, tuningDefaults.SNAPSHOT_ENTRIES)
   t.equal(c.snapshotEntries, 100_000)
   t.equal(c.snapshotLogBytes, 256 * 1024 * 1024)
-  t.equal(c.snapshotLogPercent, 0)
-  t.equal(c.logCacheBytes, 64 * 1024 * 1024)
+  t.equal(c.snapshotLogPercent, 50)
+  t.equal(c.logCacheBytes, 8 * 1024 * 1024)
   t.equal(c.preallocateSegments, true)
 })
 
