@@ -22,6 +22,7 @@ import { execFileSync } from 'node:child_process'
 import { basename } from 'node:path'
 import { parseArgs } from 'node:util'
 import { cpuTicks, processSched, ticksPerSecond } from './lib/proc-stat.js'
+import { envPairs } from './lib/env-pairs.js'
 import { sleep } from './lib/procs.js'
 import { median } from './lib/result.js'
 import { redisBenchmark } from './lib/tools.js'
@@ -88,16 +89,6 @@ async function measure(t: RespTarget, w: CostWorkload, requests: number): Promis
   }
 }
 
-function parseEnvPairs(pairs: readonly string[]): Record<string, string> {
-  const env: Record<string, string> = {}
-  for (const pair of pairs) {
-    const eq = pair.indexOf('=')
-    if (eq <= 0) throw new Error(`--compare-env wants KEY=VALUE, got ${JSON.stringify(pair)}`)
-    env[pair.slice(0, eq)] = pair.slice(eq + 1)
-  }
-  return env
-}
-
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -116,7 +107,7 @@ async function main(): Promise<void> {
   const settleMs: number[] = []
   try {
     if (only.has('raftkv')) targets.push(await startRaftkv(3))
-    const compareEnv = parseEnvPairs(values['compare-env'])
+    const compareEnv = envPairs(values['compare-env'])
     if (values['compare-with'] !== undefined || Object.keys(compareEnv).length > 0) {
       const t = await startRaftkv(3, compareEnv, values['compare-with'] ?? null)
       targets.push(values['compare-with'] === undefined ? { ...t, name: `${t.name} (${values['compare-env'].join(' ')})` } : t)

@@ -34,6 +34,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import { Redis } from 'ioredis'
 import { cpuTicks, mainThreadSched, ticksPerSecond, type SchedTimes } from './lib/proc-stat.js'
+import { envPairs } from './lib/env-pairs.js'
 import { startRaftkv, startReplicationFloor } from './lib/targets.js'
 
 interface Pause {
@@ -80,16 +81,6 @@ function arrayBufferRise(samples: readonly BufferSample[], startMs: number, endM
 
 function cpuSeconds(pid: number): number {
   return cpuTicks(pid) / ticksPerSecond
-}
-
-function envPairs(list: readonly string[]): Record<string, string> {
-  const out: Record<string, string> = {}
-  for (const pair of list) {
-    const eq = pair.indexOf('=')
-    if (eq <= 0) throw new Error(`--env/--compare-env want NAME=VALUE, got ${JSON.stringify(pair)}`)
-    out[pair.slice(0, eq)] = pair.slice(eq + 1)
-  }
-  return out
 }
 
 const hookUrl = pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), 'gc-hook.js')).href

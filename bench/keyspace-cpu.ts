@@ -14,6 +14,7 @@
 import { execFileSync } from 'node:child_process'
 import { parseArgs } from 'node:util'
 import type { ProcessNode } from '../test/cluster/process-cluster.js'
+import { envPairs } from './lib/env-pairs.js'
 import { cpuTicks, ticksPerSecond } from './lib/proc-stat.js'
 import { sleep } from './lib/procs.js'
 import { median } from './lib/result.js'
@@ -31,16 +32,6 @@ const { values } = parseArgs({
 const KEYS = Number(values.keys)
 const REQUESTS = Number(values.requests)
 const REPS = Number(values.reps)
-
-function envPairs(list: readonly string[]): Record<string, string> {
-  const out: Record<string, string> = {}
-  for (const pair of list) {
-    const eq = pair.indexOf('=')
-    if (eq <= 0) throw new Error(`--env/--compare-env want NAME=VALUE, got ${pair}`)
-    out[pair.slice(0, eq)] = pair.slice(eq + 1)
-  }
-  return out
-}
 
 interface Run {
   readonly setsPerSec: number

@@ -38,6 +38,7 @@ import { parseArgs } from 'node:util'
 import { freePort } from '../test/cluster/process-cluster.js'
 import { WireClient } from '../test/redis-diff/resp-wire.js'
 import { startProcess, stopProcess, waitFor } from './lib/procs.js'
+import { envPairs } from './lib/env-pairs.js'
 import { startRaftkv, type RaftkvTarget } from './lib/targets.js'
 
 const { values } = parseArgs({
@@ -120,16 +121,6 @@ function snapshotFileBytes(dir: string): number {
   const names = readdirSync(dir).filter((n) => n.endsWith('.snap')).sort()
   const last = names[names.length - 1]
   return last === undefined ? 0 : statSync(join(dir, last)).size
-}
-
-function envPairs(list: readonly string[]): Record<string, string> {
-  const out: Record<string, string> = {}
-  for (const pair of list) {
-    const eq = pair.indexOf('=')
-    if (eq <= 0) throw new Error(`--env/--compare-env want NAME=VALUE, got ${pair}`)
-    out[pair.slice(0, eq)] = pair.slice(eq + 1)
-  }
-  return out
 }
 
 const hookUrl = pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), 'memory-hook.js')).href
