@@ -35,12 +35,10 @@
 // and kept as a spare for the next slab needed. A node at rest lets its spares go (dropSpareSlabs,
 // called before the idle collector's full GC: lib/app/start-node.ts).
 import { fail } from '../util/assert.js'
+import { KIND_CONFIG, KIND_NOOP, KIND_NORMAL, type EntryKindCode } from './types.js'
 
-/** How entries are told apart in the ring; config entries keep their object in RaftLog. */
-export const KIND_NORMAL = 0
-export const KIND_NOOP = 1
-export const KIND_CONFIG = 2
-export type EntryKindCode = typeof KIND_NORMAL | typeof KIND_NOOP | typeof KIND_CONFIG
+// How entries are told apart in the ring (coded in types.ts); config entries keep their object in RaftLog.
+export { KIND_CONFIG, KIND_NOOP, KIND_NORMAL, type EntryKindCode }
 
 /** Bytes per slab: large enough that slabs are few, small enough that compaction frees memory steadily. */
 export const SLAB_BYTES = 1 << 20

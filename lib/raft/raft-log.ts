@@ -17,10 +17,12 @@
 // EntrySource storage provides (the log file). Never what is not yet
 // applied (the state machine is handed it from here) nor not yet durable
 // (the file does not have it yet, and those entries must be the very
-// objects appended: see `recent`).
+// objects appended: see `recent`), with one exception: a long log replayed
+// at start-up comes in beyond the bound already released (ReleasedEntries),
+// and its unapplied entries are read back to be applied.
 import { assert, fail } from '../util/assert.js'
 import { EntryRing, KIND_CONFIG, KIND_NOOP, KIND_NORMAL, SLAB_BYTES } from './entry-ring.js'
-import { releasedKindConfig, releasedKindNoop, releasedKindNormal, type Config, type Entry, type EntrySource, type ReleasedEntries, type SnapshotMeta } from './types.js'
+import type { Config, Entry, EntrySource, ReleasedEntries, SnapshotMeta } from './types.js'
 
 /** Where released entries are read back from, and how many bytes of entry data the log holds before releasing. */
 export interface LogCache {
@@ -92,7 +94,7 @@ export class RaftLog {
     this.entries = new EntryRing(snapshot.index + 1, slabBytesFor(cache))
     this.recentFirst = snapshot.index + 1
     this.configs = [{ index: snapshot.index, config: snapshot.config }]
-    if (released !== null && released.count > 0) this.pushReleased(released)
+    if (released !== null && released.terms.length > 0) this.pushReleased(released)
     const firstHeld = this.lastIndex() + 1
     for (const [i, e] of entries.entries()) {
       assert(e.index === firstHeld + i, `log: entry ${e.index} out of place at offset ${i}`)
@@ -207,13 +209,13 @@ export class RaftLog {
   private pushReleased(released: ReleasedEntries): void {
     assert(this.cache !== null, 'log: released entries at start without a source to read them back')
     let configAt = 0
-    for (let i = 0; i < released.count; i++) {
+    for (let i = 0; i < released.terms.length; i++) {
       const index = this.snapshotMeta.index + 1 + i
       const kind = released.kinds[i]
       const term = released.terms[i] as number
-      if (kind === releasedKindNormal) this.entries.pushReleased(term, KIND_NORMAL, released.dataBytes[i] as number)
-      else if (kind === releasedKindNoop) this.entries.push(term, KIND_NOOP, null)
-      else if (kind === releasedKindConfig) {
+      if (kind === KIND_NORMAL) this.entries.pushReleased(term, KIND_NORMAL, released.dataBytes[i] as number)
+      else if (kind === KIND_NOOP) this.entries.push(term, KIND_NOOP, null)
+      else if (kind === KIND_CONFIG) {
         const c = released.configs[configAt++]
         if (c === undefined || c.index !== index) fail(`log: released config entry ${index} has no config`)
         this.entries.push(term, KIND_CONFIG, null)

@@ -229,10 +229,11 @@ export interface EntrySource {
   entries(lo: number, hi: number, bytesMax: number): Entry[] | null
 }
 
-/** How a released entry's kind is coded (ReleasedEntries.kinds). */
-export const releasedKindNormal = 0
-export const releasedKindNoop = 1
-export const releasedKindConfig = 2
+/** How an entry's kind is coded in columns: the log's ring (entry-ring.ts) and ReleasedEntries.kinds. */
+export const KIND_NORMAL = 0
+export const KIND_NOOP = 1
+export const KIND_CONFIG = 2
+export type EntryKindCode = typeof KIND_NORMAL | typeof KIND_NOOP | typeof KIND_CONFIG
 
 /**
  * Stored entries whose data a node does not hold in memory when it starts: a
@@ -243,10 +244,9 @@ export const releasedKindConfig = 2
  * data back through its EntrySource when it applies or sends them.
  */
 export interface ReleasedEntries {
-  /** Entries snapshot.index + 1 ..= snapshot.index + count. */
-  readonly count: number
+  /** Entries snapshot.index + 1 ..= snapshot.index + terms.length; kinds and dataBytes are as long. */
   readonly terms: Float64Array
-  /** releasedKindNormal, releasedKindNoop or releasedKindConfig. */
+  /** KIND_NORMAL, KIND_NOOP or KIND_CONFIG. */
   readonly kinds: Uint8Array
   /** A normal entry's data length; 0 for the others. */
   readonly dataBytes: Uint32Array
@@ -267,5 +267,5 @@ export interface InitialState {
 
 /** The index of the last entry a node starts with (the snapshot's when none). */
 export function initialLastIndex(initial: InitialState): number {
-  return initial.snapshot.index + (initial.released?.count ?? 0) + initial.entries.length
+  return initial.snapshot.index + (initial.released?.terms.length ?? 0) + initial.entries.length
 }

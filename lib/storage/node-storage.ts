@@ -180,7 +180,7 @@ export class NodeStorage {
     const dir = new DurableDir(fs, options.dir, options.fsync, tracker, options.injectFault ?? null)
     const started = clock.monotonicMs()
     const recovery = await recover(dir, logger, options.replayHeldBytesMax ?? Infinity)
-    const releasedCount = recovery.released?.count ?? 0
+    const releasedCount = recovery.released?.terms.length ?? 0
     const encoder = new BatchRecordEncoder()
     const writer = await openWriter(dir, recovery, encoder)
     const snapshotIndex = recovery.snapshot?.meta.index ?? 0

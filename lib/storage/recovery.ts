@@ -6,7 +6,7 @@
 // from the log when needed). Zeros after a segment's last record are its clean end (preallocated
 // space); a torn tail of the newest segment is cut off (zeroed); any other
 // damage stops start-up with a StorageCorruptionError.
-import { releasedKindConfig, releasedKindNoop, releasedKindNormal, type Config, type Entry, type HardState, type ReleasedEntries } from '../raft/types.js'
+import { KIND_CONFIG, KIND_NOOP, KIND_NORMAL, type Config, type Entry, type HardState, type ReleasedEntries } from '../raft/types.js'
 import type { Logger } from '../util/logger.js'
 import { StorageCorruptionError } from './errors.js'
 import { tmpSuffix, type DurableDir } from './durable-dir.js'
@@ -251,13 +251,13 @@ class ColumnRun {
     const i = this.count++
     this.terms[i] = e.term
     if (e.kind === 'normal') {
-      this.kinds[i] = releasedKindNormal
+      this.kinds[i] = KIND_NORMAL
       this.dataBytes[i] = e.data.length
     } else if (e.kind === 'noop') {
-      this.kinds[i] = releasedKindNoop
+      this.kinds[i] = KIND_NOOP
       this.dataBytes[i] = 0
     } else {
-      this.kinds[i] = releasedKindConfig
+      this.kinds[i] = KIND_CONFIG
       this.dataBytes[i] = 0
       this.configs.push({ index: e.index, config: e.config })
     }
@@ -379,7 +379,6 @@ class ReplayLog {
     if (count === 0) return { released: null, held }
     return {
       released: {
-        count,
         terms: run.terms.subarray(0, count),
         kinds: run.kinds.subarray(0, count),
         dataBytes: run.dataBytes.subarray(0, count),

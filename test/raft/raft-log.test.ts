@@ -129,7 +129,6 @@ t.test('the log keeps the data of entries not yet durable, applied or not', asyn
 /** Columns for `entries` as recovery hands them over: every data byte left in storage. */
 function releasedOf(entries: readonly Entry[]): ReleasedEntries {
   return {
-    count: entries.length,
     terms: Float64Array.from(entries, (e) => e.term),
     kinds: Uint8Array.from(entries, (e) => (e.kind === 'normal' ? 0 : e.kind === 'noop' ? 1 : 2)),
     dataBytes: Uint32Array.from(entries, (e) => (e.kind === 'normal' ? e.data.length : 0)),

@@ -12,7 +12,7 @@ const open = (dir: string, replayHeldBytesMax?: number) =>
 
 /** Every entry a recovered state describes, the released ones read back through the storage's source. */
 function wholeLog(storage: NodeStorage, released: ReleasedEntries | null, held: readonly Entry[]): Entry[] {
-  const count = released?.count ?? 0
+  const count = released?.terms.length ?? 0
   const back = count === 0 ? [] : storage.entrySource().entries(1, count + 1, Infinity) ?? []
   return [...back, ...held]
 }
@@ -21,7 +21,7 @@ function wholeLog(storage: NodeStorage, released: ReleasedEntries | null, held: 
 function columns(released: ReleasedEntries | null): string[] {
   if (released === null) return []
   const configs = new Map(released.configs.map((c) => [c.index, JSON.stringify(c.config)]))
-  return Array.from({ length: released.count }, (_, i) => `${i + 1}/${released.terms[i]}/${released.kinds[i]}/${released.dataBytes[i]}/${configs.get(i + 1) ?? ''}`)
+  return Array.from({ length: released.terms.length }, (_, i) => `${i + 1}/${released.terms[i]}/${released.kinds[i]}/${released.dataBytes[i]}/${configs.get(i + 1) ?? ''}`)
 }
 
 function columnsOf(entries: readonly Entry[]): string[] {
@@ -46,10 +46,10 @@ t.test('recovery holds only the newest entries up to its byte bound; the older o
   t.teardown(() => storage.close())
   t.ok(heldBytes(state.entries) <= 24 * 20, `held data within the bound (${heldBytes(state.entries)} bytes)`)
   // A truncation cuts the held run and replay does not refill it backwards: fewer than 20 may be held.
-  t.ok(state.entries.length > 0 && (state.released?.count ?? 0) > 250, `the newest entries are held (${state.entries.length}), the rest released`)
+  t.ok(state.entries.length > 0 && (state.released?.terms.length ?? 0) > 250, `the newest entries are held (${state.entries.length}), the rest released`)
   t.equal(state.entries[state.entries.length - 1]?.index, 297, 'held entries end at the log\'s end')
-  t.equal((state.released?.count ?? 0) + state.entries.length, 297, 'released and held entries make the whole log')
-  t.same(columns(state.released), columnsOf(expected.slice(0, state.released?.count ?? 0)), 'the columns describe the released entries: terms, kinds, sizes, configs')
+  t.equal((state.released?.terms.length ?? 0) + state.entries.length, 297, 'released and held entries make the whole log')
+  t.same(columns(state.released), columnsOf(expected.slice(0, state.released?.terms.length ?? 0)), 'the columns describe the released entries: terms, kinds, sizes, configs')
   t.same(describe(wholeLog(storage, state.released, state.entries)), describe(expected), 'released entries read back as they were stored')
   t.equal(state.hardState.commit, 290)
 })
@@ -62,7 +62,7 @@ t.test('a truncation inside the held entries keeps the held run contiguous', asy
   await first.storage.close()
   const { storage, state } = await open(dir, 24 * 20)
   t.teardown(() => storage.close())
-  t.equal(state.entries[0]?.index, (state.released?.count ?? 0) + 1, 'held entries follow the released ones')
+  t.equal(state.entries[0]?.index, (state.released?.terms.length ?? 0) + 1, 'held entries follow the released ones')
   t.same(describe(wholeLog(storage, state.released, state.entries)), describe([...makeEntries(1, 94, 1), ...makeEntries(95, 3, 2)]))
 })
 
