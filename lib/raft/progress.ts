@@ -10,27 +10,44 @@ export type ProgressState = 'probe' | 'replicate' | 'snapshot'
  * A bounded window of in-flight appends, identified by their last index, in
  * the order sent: a fixed ring of countMax slots, so acking or dropping
  * appends moves two counters and allocates nothing (it runs on every ack).
+ * It is also full once the entry data in flight reaches bytesMax (etcd's
+ * MaxInflightBytes): without it, a follower fed from the log file gets up to
+ * countMax appends of appendBytesMax each in one turn, all decoded at once.
  */
 export class Inflights {
   private readonly lastIndexes: Float64Array
+  private readonly byteCounts: Float64Array
   /** Slot of the oldest in-flight append. */
   private start = 0
   private size = 0
-  constructor(readonly countMax: number) {
+  private bytesInFlight = 0
+  constructor(
+    readonly countMax: number,
+    readonly bytesMax = Infinity,
+  ) {
     assert(countMax > 0, 'inflights: countMax must be positive')
+    assert(bytesMax > 0, 'inflights: bytesMax must be positive')
     this.lastIndexes = new Float64Array(countMax)
+    this.byteCounts = new Float64Array(countMax)
   }
   full(): boolean {
-    return this.size >= this.countMax
+    return this.size >= this.countMax || this.bytesInFlight >= this.bytesMax
   }
   count(): number {
     return this.size
   }
-  add(lastIndex: number): void {
+  /** Entry data bytes in flight. */
+  bytes(): number {
+    return this.bytesInFlight
+  }
+  /** An append up to lastIndex carrying `bytes` of entry data; the first one into an empty window goes whatever its size. */
+  add(lastIndex: number, bytes: number): void {
     assert(!this.full(), 'inflights: add when full')
     let slot = this.start + this.size
     if (slot >= this.countMax) slot -= this.countMax
     this.lastIndexes[slot] = lastIndex
+    this.byteCounts[slot] = bytes
+    this.bytesInFlight += bytes
     this.size++
   }
   /** Frees every append whose last index is ≤ index (acknowledged). */
@@ -40,12 +57,14 @@ export class Inflights {
   /** Frees the oldest append: its ack may have been lost (see the leader's heartbeat handling). */
   freeFirstOne(): void {
     if (this.size === 0) return
+    this.bytesInFlight -= this.byteCounts[this.start] as number
     this.size--
     this.start = this.size === 0 || this.start + 1 === this.countMax ? 0 : this.start + 1
   }
   reset(): void {
     this.start = 0
     this.size = 0
+    this.bytesInFlight = 0
   }
 }
 
@@ -69,9 +88,9 @@ export class Progress {
   commitWanted = 0
   readonly inflights: Inflights
 
-  constructor(next: number, inflightAppendsMax: number) {
+  constructor(next: number, inflightAppendsMax: number, inflightBytesMax = Infinity) {
     this.next = next
-    this.inflights = new Inflights(inflightAppendsMax)
+    this.inflights = new Inflights(inflightAppendsMax, inflightBytesMax)
   }
 
   becomeProbe(): void {

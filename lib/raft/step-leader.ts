@@ -33,7 +33,7 @@ function syncProgress(r: Raft): void {
   for (const id of [...r.progress.keys()]) if (!ids.has(id)) r.progress.delete(id)
   for (const mm of members) {
     if (r.progress.has(mm.id)) continue
-    const pr = new Progress(r.log.lastIndex() + 1, r.opts.inflightAppendsMax)
+    const pr = new Progress(r.log.lastIndex() + 1, r.opts.inflightAppendsMax, r.opts.inflightBytesMax)
     if (mm.id === r.id) {
       pr.match = r.log.persistedIndex
       pr.becomeReplicate()
@@ -233,11 +233,18 @@ export function sendAppend(r: Raft, to: NodeId, sendIfEmpty = false): boolean {
   const last = entries[entries.length - 1]
   if (pr.state === 'replicate' && last !== undefined) {
     pr.next = last.index + 1
-    pr.inflights.add(last.index)
+    pr.inflights.add(last.index, payloadBytes(entries))
   } else if (pr.state === 'probe') {
     pr.probeSent = true
   }
   return true
+}
+
+/** Entry data bytes of an append, as the in-flight window counts them (etcd's payloadsSize). */
+function payloadBytes(entries: readonly Entry[]): number {
+  let bytes = 0
+  for (const e of entries) if (e.kind === 'normal') bytes += e.data.length
+  return bytes
 }
 
 function sendSnapshot(r: Raft, to: NodeId, pr: Progress): boolean {

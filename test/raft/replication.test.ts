@@ -160,6 +160,22 @@ t.test('pipelining: at most inflightAppendsMax appends are in flight to a follow
   for (const n of c.nodes.values()) t.equal(normalData(n.applied).length, 5, `${n.id} got all five as acks opened the window`)
 })
 
+t.test('pipelining: entry data in flight to a follower stops at inflightBytesMax, and resumes as acks come', async (t) => {
+  const c = TestCluster.withVoters(3, { inflightBytesMax: 250, appendEntriesMax: 1 })
+  const leader = c.electLeader()
+  c.tick(2)
+  const follower = leader === 'n2' ? 'n3' : 'n2'
+  t.equal(c.raft(leader).status().progress.get(follower)?.state, 'replicate')
+  for (let i = 0; i < 6; i++) c.raft(leader).propose(Buffer.alloc(100, i))
+  const queued = c.collect()
+  c.queue.push(...queued)
+  const sent = ofType(queued, 'Append').filter((m) => m.to === follower && m.entries.length > 0)
+  t.equal(sent.length, 3, 'three appends of 100 bytes: the third reaches 300 of 250, then nothing more')
+  c.stabilize()
+  c.tick(3)
+  for (const n of c.nodes.values()) t.equal(normalData(n.applied).length, 6, `${n.id} got all six as acks freed the bytes`)
+})
+
 t.test('probe state: a leader sends one append at a time to a follower it has not heard from', async (t) => {
   const c = TestCluster.withVoters(3, classic)
   c.raft('n1').campaign()

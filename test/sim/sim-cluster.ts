@@ -872,7 +872,7 @@ export function describeWeather(w: Weather): string {
   return [
     `${w.nodeCount} nodes + ${w.spareCount} spare (${w.bootstrap})`,
     `election ${r.electionTimeoutTicks} heartbeat ${r.heartbeatIntervalTicks}${r.preVote === true ? ' prevote' : ''}${r.checkQuorum === true ? ' checkquorum' : ''}`,
-    `append ${r.appendEntriesMax}/${r.appendBytesMax}B inflight ${r.inflightAppendsMax}${r.logCacheBytes !== undefined && Number.isFinite(r.logCacheBytes) ? ` log cache ${r.logCacheBytes}B` : ''}`,
+    `append ${r.appendEntriesMax}/${r.appendBytesMax}B inflight ${r.inflightAppendsMax}${r.inflightBytesMax !== undefined && Number.isFinite(r.inflightBytesMax) ? `/${r.inflightBytesMax}B` : ''}${r.logCacheBytes !== undefined && Number.isFinite(r.logCacheBytes) ? ` log cache ${r.logCacheBytes}B` : ''}`,
     `drop ${pct(l.dropProbability)} dup ${pct(l.duplicateProbability)} latency ${l.latencyUnitsMin}-${l.latencyUnitsMax}u`,
     `partition ${pct(w.partitionProbability)} crash ${pct(w.crashProbability)} (in-ready ${pct(w.crashInReadyProbability)}) membership ${pct(w.membershipProbability)}`,
     `snapshot ${pct(w.snapshotProbability)} transfer ${pct(w.transferProbability)} ${w.faultTicks} fault ticks`,

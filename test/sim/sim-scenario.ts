@@ -116,6 +116,8 @@ export function drawWeather(prng: Prng, side: Prng, chain: Prng, cache: Prng, ov
       // Half the seeds hold a few entries' data in memory and read the rest
       // back from the store (LOG_CACHE_BYTES); the others never release.
       logCacheBytes: cache.chance(0.5) ? Infinity : cache.pick([0, 128, 1024]),
+      // Drawn after the cache's bound, from its stream, so that older seeds keep their other draws.
+      inflightBytesMax: cache.chance(0.5) ? Infinity : cache.pick([1, 64, 1024]),
     },
     link: {
       dropProbability: maybe(prng, 0.3, 0, 0.25),
