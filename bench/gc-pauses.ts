@@ -27,21 +27,15 @@
 // pauses are wall time, and on a machine with more busy threads than cores a
 // pause stretches by that wait.
 import { spawn } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
-import { fileURLToPath, pathToFileURL } from 'node:url'
+import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { Redis } from 'ioredis'
 import { cpuTicks, mainThreadSched, ticksPerSecond, type SchedTimes } from './lib/proc-stat.js'
 import { envPairs } from './lib/env-pairs.js'
+import { gcHookUrl as hookUrl, readGcLog, type BufferSample, type Pause } from './lib/gc-log.js'
 import { startRaftkv, startReplicationFloor } from './lib/targets.js'
-
-interface Pause {
-  readonly startMs: number
-  readonly ms: number
-  readonly kind: string
-}
 
 interface NodePauses {
   readonly role: string
@@ -54,12 +48,6 @@ interface NodePauses {
   readonly mainThread: SchedTimes
   /** Rises of the Buffers' backing stores between the hook's once-a-second samples in the window, summed: bytes. */
   readonly arrayBufferRiseBytes: number
-}
-
-/** One of the hook's once-a-second readings of process.memoryUsage().arrayBuffers. */
-interface BufferSample {
-  readonly atMs: number
-  readonly bytes: number
 }
 
 /**
@@ -81,24 +69,6 @@ function arrayBufferRise(samples: readonly BufferSample[], startMs: number, endM
 
 function cpuSeconds(pid: number): number {
   return cpuTicks(pid) / ticksPerSecond
-}
-
-const hookUrl = pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), 'gc-hook.js')).href
-
-function readPauses(dir: string, pid: number): { pauses: Pause[]; dropped: number; samples: BufferSample[] } {
-  const pauses: Pause[] = []
-  const samples: BufferSample[] = []
-  let dropped = 0
-  const file = join(dir, `${pid}.jsonl`)
-  if (!existsSync(file)) return { pauses, dropped, samples }
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    if (line === '') continue
-    const rec = JSON.parse(line) as { pauses: [number, number, string][]; dropped: number; atMs: number; arrayBuffers: number }
-    dropped += rec.dropped
-    for (const [startMs, ms, kind] of rec.pauses) pauses.push({ startMs, ms, kind })
-    samples.push({ atMs: rec.atMs, bytes: rec.arrayBuffers })
-  }
-  return { pauses, dropped, samples }
 }
 
 async function commandsProcessed(port: number): Promise<number> {
@@ -189,7 +159,7 @@ async function runTarget(start: TargetStarter, env: Record<string, string>, seco
     await new Promise((resolve) => setTimeout(resolve, 1500))
     const pids = t.pids()
     const nodes = pids.map((pid, i) => {
-      const { pauses, dropped, samples } = readPauses(dir, pid)
+      const { pauses, dropped, samples } = readGcLog(dir, pid)
       const cpu = (cpuAfter[i] ?? NaN) - (cpuBefore[i] ?? NaN)
       return {
         role: i === 0 ? 'leader' : `follower ${i}`,

@@ -39,6 +39,7 @@ import { freePort } from '../test/cluster/process-cluster.js'
 import { WireClient } from '../test/redis-diff/resp-wire.js'
 import { startProcess, stopProcess, waitFor } from './lib/procs.js'
 import { envPairs } from './lib/env-pairs.js'
+import { statusBytes as rssBytes } from './lib/proc-stat.js'
 import { startRaftkv, type RaftkvTarget } from './lib/targets.js'
 
 const { values } = parseArgs({
@@ -60,13 +61,6 @@ const VALUE_BYTES = Number(values['value-bytes'])
 const SETTLE_MS = Number(values['settle-ms'])
 /** With --rest-ms N, each node's RSS is read again N ms after the first reading (no GC forced): what V8 gives back by itself at rest. */
 const REST_MS = Number(values['rest-ms'])
-
-function rssBytes(pid: number, field: 'VmRSS' | 'VmHWM' = 'VmRSS'): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
-  const kb = new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1]
-  if (kb === undefined) throw new Error(`no ${field} for ${pid}`)
-  return Number(kb) * 1024
-}
 
 async function info(port: number, section: string): Promise<string> {
   const client = await WireClient.open(port)

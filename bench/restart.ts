@@ -21,6 +21,7 @@ import { Redis } from 'ioredis'
 import type { ProcessNode } from '../test/cluster/process-cluster.js'
 import { runDriver } from './driver.js'
 import { adopt, sleep } from './lib/procs.js'
+import { statusBytes } from './lib/proc-stat.js'
 import { startRaftkv } from './lib/targets.js'
 
 export interface RestartResult {
@@ -68,7 +69,7 @@ export async function measureRestart(entries: number, log: (t: string) => void, 
     const profileEnv: Record<string, string> = profileDir === null ? {} : { NODE_OPTIONS: `--import=${hook}`, CPU_PROFILE_DIR: profileDir }
     const nodeServingMs = await restartAndTime([follower], follower, marker, profileEnv)
     const nodeCpuMs = processCpuMs(follower.proc?.pid)
-    const nodePeakRssBytes = peakRssBytes(follower.proc?.pid)
+    const nodePeakRssBytes = follower.proc?.pid === undefined ? NaN : statusBytes(follower.proc.pid, 'VmHWM')
     log(`restart: one node serving again after ${nodeServingMs} ms (${nodeCpuMs} ms of CPU, peak RSS ${(nodePeakRssBytes / 1048576).toFixed(1)} MiB)`)
     if (profileDir !== null) {
       await follower.kill('SIGTERM')
@@ -119,17 +120,6 @@ function processCpuMs(pid: number | undefined): number {
     // Fields after the command name, which is in parentheses and may hold spaces.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
     return (Number(fields[11]) + Number(fields[12])) * 10
-  } catch {
-    return NaN
-  }
-}
-
-/** VmHWM of a process from /proc/<pid>/status, in bytes. */
-function peakRssBytes(pid: number | undefined): number {
-  if (pid === undefined) return NaN
-  try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'latin1'))
-    return m === null ? NaN : Number(m[1]) * 1024
   } catch {
     return NaN
   }

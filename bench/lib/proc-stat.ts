@@ -1,5 +1,5 @@
-// What the kernel counts for a server process: its CPU time (/proc/<pid>/stat)
-// and, per thread, how long it ran and how long it was runnable but waiting
+// What the kernel counts for a server process: its CPU time (/proc/<pid>/stat),
+// its resident memory (/proc/<pid>/status) and, per thread, how long it ran and how long it was runnable but waiting
 // for a CPU (/proc/<pid>/task/<tid>/schedstat). On this project's 2-core
 // machines a loaded cluster's threads wait about as long as they run, which
 // stretches every pause measured in wall time; the benchmarks report it
@@ -15,6 +15,14 @@ export function cpuTicks(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
   const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
   return Number(rest[11]) + Number(rest[12])
+}
+
+/** A size field of /proc/<pid>/status (VmRSS now, VmHWM the peak), in bytes; throws when the process or the field is gone. */
+export function statusBytes(pid: number, field: 'VmRSS' | 'VmHWM' = 'VmRSS'): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+  const kb = new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1]
+  if (kb === undefined) throw new Error(`no ${field} for ${pid}`)
+  return Number(kb) * 1024
 }
 
 export interface SchedTimes {

@@ -11,12 +11,14 @@
 // append instead of an empty one of its own; 93369 stopped when ReadIndex
 // rounds began to ask only a quorum of voters, and a search with the variant
 // over seeds 1-45,000 then found 20140 and 44414 (leader completeness) and
-// 20598 (state-machine safety). 99180 still reaches it.
+// 20598 (state-machine safety). 99180 still reaches it. 4471 no longer
+// wipes a node at all since the simulator draws a bound on in-flight bytes,
+// so it left the list.
 import t from 'tap'
 import { runBatch } from './run-seeds.js'
 import { ciProfile } from './sim-ci.js'
 
-const seeds = [4471, 4766, 9848, 93369, 99180, 20140, 20598]
+const seeds = [4766, 9848, 93369, 99180, 20140, 20598]
 const caughtWithoutTheCheck: readonly { seed: number; rule: RegExp }[] = [
   { seed: 20140, rule: /^leader completeness: / },
   { seed: 20598, rule: /^state-machine safety: / },
