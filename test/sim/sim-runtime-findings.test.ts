@@ -28,6 +28,14 @@ const findings: readonly { seed: number; what: string }[] = [
     seed: 402492,
     what: "a voter back from an outage, whose log lists the previous incarnation of a member replaced meanwhile, answers that member's vote requests (four voters, one wiped: the only quorum left needed its vote, and it elected no one for good)",
   },
+  {
+    seed: 969239,
+    what: "(the simulator's calm) a node whose storage failed before the calm stops at its next write after it, and is restarted like every member (a voter of two stopped 7 ms into the calm; the final reads waited for a quorum for good)",
+  },
+  {
+    seed: 977821,
+    what: "(the simulator's calm) the same with a leader whose snapshot write failed before the calm: it stopped 4 ms into it, at the write that added a learner",
+  },
 ]
 
 for (const f of findings) {
