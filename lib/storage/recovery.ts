@@ -7,7 +7,6 @@
 // space); a torn tail of the newest segment is cut off (zeroed); any other
 // damage stops start-up with a StorageCorruptionError.
 import { KIND_CONFIG, KIND_NOOP, KIND_NORMAL, type Config, type Entry, type HardState, type ReleasedEntries } from '../raft/types.js'
-import { assert } from '../util/assert.js'
 import type { Logger } from '../util/logger.js'
 import { StorageCorruptionError } from './errors.js'
 import { tmpSuffix, type DurableDir } from './durable-dir.js'
@@ -185,10 +184,6 @@ async function replaySegments(
       for (const older of replay.segments) older.lastIndex = Math.min(older.lastIndex, first - 1)
       info.lastIndex = batch.entries[batch.entries.length - 1]?.index ?? 0
     })
-    // The held entries are views into this segment's buffer: copied out, the
-    // buffer goes before the next segment is read (two 64 MiB buffers at once
-    // would otherwise set the restart's peak).
-    log.detachHeld()
     replay.segments.push(info)
     if (isNewest) {
       replay.newestSegmentBytes = read.validBytes
@@ -339,28 +334,6 @@ class ReplayLog {
       this.held = this.held.slice(this.heldStart)
       this.heldStart = 0
     }
-  }
-
-  /**
-   * Copies the held entries' data into one buffer of their own, so that they
-   * no longer keep the segment buffers they were decoded from. With no bound
-   * every entry is held, and copying would only add a second log's worth.
-   */
-  detachHeld(): void {
-    if (!Number.isFinite(this.heldBytesMax)) return
-    const live = this.held.slice(this.heldStart)
-    const copy = Buffer.allocUnsafeSlow(this.heldBytes)
-    let at = 0
-    for (let i = 0; i < live.length; i++) {
-      const e = live[i] as Entry
-      if (e.kind !== 'normal') continue
-      const end = at + e.data.copy(copy, at)
-      live[i] = { index: e.index, term: e.term, kind: 'normal', data: copy.subarray(at, end) }
-      at = end
-    }
-    assert(at === this.heldBytes, `recovery: held entries hold ${at} bytes, counted ${this.heldBytes}`)
-    this.held = live
-    this.heldStart = 0
   }
 
   /** Throws StorageCorruptionError if a gap remains. */

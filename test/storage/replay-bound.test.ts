@@ -54,16 +54,6 @@ t.test('recovery holds only the newest entries up to its byte bound; the older o
   t.equal(state.hardState.commit, 290)
 })
 
-t.test('held entries keep no segment buffer alive: their data is one copy of its own', async (t) => {
-  const dir = t.testdir()
-  await fill(dir)
-  const { storage, state } = await open(dir, 24 * 20)
-  t.teardown(() => storage.close())
-  const backing = new Set(state.entries.flatMap((e) => (e.kind === 'normal' ? [e.data.buffer] : [])))
-  t.equal(backing.size, 1, 'every held entry\'s data is in one buffer')
-  t.equal([...backing][0]?.byteLength, heldBytes(state.entries), 'that buffer holds the held data and nothing else')
-})
-
 t.test('a truncation inside the held entries keeps the held run contiguous', async (t) => {
   const dir = t.testdir()
   const first = await open(dir)
