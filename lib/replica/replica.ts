@@ -58,6 +58,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
   private readonly state: AppliedState
   private clusterIdNow: string
   private stopped = false
+  private closing: Promise<void> | null = null
   private tickTimer: Timer | null = null
   private readonly proposals = new ProposalWaiters()
   private readonly appliedWaiters = new AppliedWaiters()
@@ -377,9 +378,18 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     return this.taker.capture()
   }
 
-  /** Takes a snapshot now (operator command), unless one is running. */
+  /** Takes a snapshot now (operator command), unless one is running; a failure stops the node, as in the background. */
   async snapshotNow(): Promise<number> {
-    await this.taker.take()
+    try {
+      await this.taker.take()
+    } catch (err) {
+      // As when the node takes one by itself (SnapshotTaker.maybeTake): a
+      // failed write leaves storage refusing every later one, so the node
+      // stops now rather than at its next write (runtime seed 977821: a
+      // leader served on for 260 ms with storage that could not commit).
+      this.fail(err instanceof Error ? err : new Error(String(err)))
+      throw err
+    }
     return this.state.snapshotIndex
   }
 
@@ -388,8 +398,13 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     this.loop.kick()
   }
 
-  async stop(): Promise<void> {
-    if (this.stopped) return
+  /** Stops the node and closes what it holds; also after a fatal error, which stops it without closing anything. */
+  stop(): Promise<void> {
+    this.closing ??= this.close()
+    return this.closing
+  }
+
+  private async close(): Promise<void> {
     this.stopped = true
     this.tickTimer?.cancel()
     this.failProposals()

@@ -30,11 +30,11 @@ const findings: readonly { seed: number; what: string }[] = [
   },
   {
     seed: 969239,
-    what: "(the simulator's calm) a node whose storage failed before the calm stops at its next write after it, and is restarted like every member (a voter of two stopped 7 ms into the calm; the final reads waited for a quorum for good)",
+    what: "an operator's snapshot that failed on the disk (ENOSPC) stops its node at once; it ran on with storage that refused every write, stopped at its next write 7 ms into the calm, after convergence was judged, and the final reads waited for a quorum of two voters for good (the calm now also restarts a member that stops after it)",
   },
   {
     seed: 977821,
-    what: "(the simulator's calm) the same with a leader whose snapshot write failed before the calm: it stopped 4 ms into it, at the write that added a learner",
+    what: "the same on a leader: it led for 260 ms on storage that could not commit anything, and stopped 4 ms into the calm, at the write that added a learner",
   },
 ]
 

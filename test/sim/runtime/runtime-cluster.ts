@@ -364,11 +364,13 @@ export class RuntimeCluster {
   }
 
   /**
-   * A fault injected before the calm can stop its node after it: storage
-   * that failed refuses every later write, and the node stops at the next
-   * one (runtime seed 969239: a voter of two stopped 7 ms into the calm,
-   * after convergence was judged, and the final reads waited for a quorum
-   * for good). The calm restarts every member, so it restarts this one too.
+   * A fault injected before the calm can stop its node after it: a failed
+   * storage refuses every later write, and a path that does not stop the
+   * node at the failure stops it at the next write (runtime seed 969239,
+   * before an operator's failed snapshot stopped the node: a voter of two
+   * stopped 7 ms into the calm, after convergence was judged, and the final
+   * reads waited for a quorum for good). The calm restarts every member, so
+   * it restarts this one too.
    */
   private diedOfInjectedFault(host: SimHost): void {
     this.processDied(host, false)
