@@ -61,4 +61,5 @@ t.test("a disk error in an operator's snapshot stops the node, with no write aft
   const fatal = await Promise.race([node.fatal, new Promise<null>((r) => (timer = setTimeout(() => r(null), 10_000)))])
   clearTimeout(timer)
   t.ok(stopped && fatal !== null, 'the node stopped without waiting for another write')
+  await t.resolves(node.stop(), 'stopping it afterwards, the disk still full, closes what it holds (the bin does, then exits)')
 })
