@@ -3,7 +3,9 @@
 export function renderStatusTable(s: Record<string, unknown>): string {
   const lines: string[] = []
   lines.push(`node ${String(s['id'])}  role ${String(s['role'])}  term ${String(s['term'])}  leader ${String(s['leader'] ?? '-')}`)
-  lines.push(`commit ${String(s['commitIndex'])}  applied ${String(s['appliedIndex'])}  snapshot ${String(s['snapshotIndex'])}  log ${String(s['firstIndex'])}..${String(s['lastIndex'])}`)
+  // A membership change not yet committed: the quorum is still the previous voters' (README, "A node that lost its disk").
+  const pending = Number(s['pendingConfigIndex'] ?? 0)
+  lines.push(`commit ${String(s['commitIndex'])}  applied ${String(s['appliedIndex'])}  snapshot ${String(s['snapshotIndex'])}  log ${String(s['firstIndex'])}..${String(s['lastIndex'])}${pending > 0 ? `  membership change pending at ${pending}` : ''}`)
   // Non-zero only while some peer's log predates a member's re-add (README, "A node that lost its disk").
   const dropped = Number(s['droppedForOtherIncarnation'] ?? 0) + Number(s['droppedFromStaleIncarnation'] ?? 0)
   lines.push(`incarnation ${String(s['incarnation'] ?? '-')}${dropped > 0 ? `  ignored ${String(s['droppedForOtherIncarnation'] ?? 0)} messages for another incarnation, ${String(s['droppedFromStaleIncarnation'] ?? 0)} from a stale one` : ''}`)

@@ -53,6 +53,8 @@ export interface RaftStatus {
   readonly lastIndex: number
   readonly snapshotIndex: number
   readonly config: Config
+  /** The index of a configuration entry in the log not yet committed (the config above is already in force), or 0. */
+  readonly pendingConfigIndex: number
   readonly transferee: NodeId | null
   readonly progress: ReadonlyMap<NodeId, ProgressStatus>
   readonly incarnation: Incarnation
@@ -377,6 +379,7 @@ export class RaftNode {
       lastIndex: r.log.lastIndex(),
       snapshotIndex: r.log.snapshot().index,
       config: r.log.config(),
+      pendingConfigIndex: r.log.uncommittedConfigIndex(),
       transferee: r.transferee,
       progress,
       incarnation: r.incarnation,

@@ -68,6 +68,9 @@ export class AdminCommands {
       snapshotIndex: this.replica.snapshotIndexNow(),
       firstIndex: st.firstIndex,
       lastIndex: st.lastIndex,
+      // A membership change in the log, not committed yet (0: none): until it
+      // is, the quorum is still counted among the previous voters.
+      pendingConfigIndex: st.pendingConfigIndex,
       clusterId: this.replica.getClusterId(),
       incarnation: st.incarnation,
       // Messages ignored because they were meant for another incarnation of

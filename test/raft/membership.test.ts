@@ -36,6 +36,22 @@ t.test('§4.2.1 an added learner receives the log and applies it', async (t) => 
   )
 })
 
+t.test('status names a configuration change in the log until it commits (pendingConfigIndex), then 0', async (t) => {
+  const { c, leader, followers } = steady()
+  t.equal(c.raft(leader).status().pendingConfigIndex, 0, 'none at first')
+  for (const f of followers) c.isolate(f)
+  const r = c.raft(leader).proposeConfChange({ op: 'addLearner', id: 'n4', addr: 'n4:1' })
+  t.ok(r.ok)
+  c.stabilize()
+  const pending = c.raft(leader).status().pendingConfigIndex
+  t.ok(pending > c.raft(leader).status().commit, `pending at ${pending}, above the commit index`)
+  t.ok(c.raft(leader).status().config.members.some((m) => m.id === 'n4'), 'while the config in force already lists n4')
+  c.heal()
+  c.add('n4', RaftNode.emptyState())
+  c.tick(3)
+  t.equal(c.raft(leader).status().pendingConfigIndex, 0, 'committed: no longer pending')
+})
+
 t.test('§4.2.1 a learner never campaigns, even when it hears from no leader', async (t) => {
   const { c, leader } = steady()
   addLearner(c, leader)

@@ -547,6 +547,11 @@ export class RuntimeCluster {
     if (leader?.replica == null || this.hosts.some((h) => h.replacing !== null)) return
     const members = leader.replica.configuration().members
     if (members.filter((m) => m.role === 'voter').length < 3) return
+    // Not while a configuration change is uncommitted: its voters are not yet
+    // the ones a quorum must come from (runtime seed 994777: a promotion to
+    // three voters was pending on a partitioned leader when that leader, one
+    // of the two voters committed, was wiped).
+    if (leader.replica.status().pendingConfigIndex !== 0) return
     // Not while a remove may still take the voters down to two, one of them
     // this one (runtime seed 116664: a 2-voter cluster with a wiped voter
     // has no quorum, and nothing safe can give it one).
