@@ -15,6 +15,7 @@ import type { KvEventSink } from '../kv/key-events.js'
 import type { KvOp, KvOpResult, KvScanResult } from '../kv/command.js'
 import { RaftNode, type ProposeResult, type RaftStatus } from '../raft/raw-node.js'
 import type { ConfChange, Config, Entry, Incarnation, InitialState, Message, NodeId, SnapshotMeta } from '../raft/types.js'
+import { StorageError } from '../storage/errors.js'
 import type { NodeStorage } from '../storage/node-storage.js'
 import type { PeerNetwork, PeerState } from '../transport/peer-network.js'
 import type { WireMessage } from '../transport/wire-message.js'
@@ -378,16 +379,17 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     return this.taker.capture()
   }
 
-  /** Takes a snapshot now (operator command), unless one is running; a failure stops the node, as in the background. */
+  /** Takes a snapshot now (operator command), unless one is running; a storage failure stops the node, as in the background. */
   async snapshotNow(): Promise<number> {
     try {
       await this.taker.take()
     } catch (err) {
-      // As when the node takes one by itself (SnapshotTaker.maybeTake): a
-      // failed write leaves storage refusing every later one, so the node
-      // stops now rather than at its next write (runtime seed 977821: a
-      // leader served on for 260 ms with storage that could not commit).
-      this.fail(err instanceof Error ? err : new Error(String(err)))
+      // A failed write leaves storage refusing every later one: the node
+      // stops now, as when it takes a snapshot by itself, rather than at its
+      // next write (runtime seed 977821: a leader served on for 260 ms with
+      // storage that could not commit). Other failures are the operator's
+      // answer only (the core not told yet of the index applied, say).
+      if (err instanceof StorageError) this.fail(err)
       throw err
     }
     return this.state.snapshotIndex
