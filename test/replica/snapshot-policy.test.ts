@@ -4,59 +4,25 @@
 // entries applied since the last snapshot hold SNAPSHOT_LOG_BYTES — so large
 // values cannot grow the in-memory log and the restart replay without bound.
 // One node runs in this process.
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import t, { type Test } from 'tap'
-import { startNode, type RunningNode } from '../../lib/app/start-node.js'
-import { parseNodeConfig } from '../../lib/config/node-config.js'
+import t from 'tap'
+import type { RunningNode } from '../../lib/app/start-node.js'
 import type { KvWrite } from '../../lib/kv/command.js'
-import { silentLogger } from '../../lib/util/logger.js'
 import { snapshotWanted } from '../../lib/replica/snapshot-taker.js'
-import { freePort } from '../cluster/process-cluster.js'
-
-async function waitFor(cond: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 20))
-  }
-}
-
-async function startSingle(t: Test, env: Record<string, string>): Promise<RunningNode> {
-  const root = mkdtempSync(join(tmpdir(), 'raftkv-snappolicy-'))
-  const config = parseNodeConfig({
-    NODE_ID: 'n1',
-    RAFT_ADDR: `127.0.0.1:${await freePort()}`,
-    RESP_ADDR: `127.0.0.1:${await freePort()}`,
-    HTTP_ADDR: `127.0.0.1:${await freePort()}`,
-    DATA_DIR: join(root, 'n1'),
-    JOIN: '',
-    CLUSTER_SECRET: 'snapshot-policy-secret',
-    ...env,
-  })
-  const node = await startNode(config, silentLogger(), { processMetrics: false })
-  t.teardown(async () => {
-    await node.stop()
-    rmSync(root, { recursive: true, force: true })
-  })
-  await waitFor(() => node.replica.status().role === 'leader', 'n1 to lead')
-  return node
-}
+import { startSingleNode, waitFor } from './fixtures/single-node.js'
 
 function setWrite(i: number, valueBytes: number): KvWrite {
   return { ops: [{ t: 'set', key: Buffer.from(`k${i}`), value: Buffer.alloc(valueBytes, 120), condition: 'always', expiry: { t: 'none' }, get: false }], watches: [] }
 }
 
 t.test('entries holding SNAPSHOT_LOG_BYTES trigger a snapshot before SNAPSHOT_ENTRIES is reached', async (t) => {
-  const node = await startSingle(t, { SNAPSHOT_ENTRIES: '1000000', SNAPSHOT_LOG_BYTES: '65536' })
+  const node = await startSingleNode(t, { SNAPSHOT_ENTRIES: '1000000', SNAPSHOT_LOG_BYTES: '65536' })
   for (let i = 0; i < 40; i++) await node.backend.write(setWrite(i, 4096))
   await waitFor(() => node.replica.snapshotIndexNow() > 0, 'a snapshot')
   t.ok(node.replica.status().firstIndex > 1, 'the log was compacted')
 })
 
 t.test('no snapshot is taken while both thresholds are unmet', async (t) => {
-  const node = await startSingle(t, { SNAPSHOT_ENTRIES: '1000000', SNAPSHOT_LOG_BYTES: '1048576' })
+  const node = await startSingleNode(t, { SNAPSHOT_ENTRIES: '1000000', SNAPSHOT_LOG_BYTES: '1048576' })
   for (let i = 0; i < 40; i++) await node.backend.write(setWrite(i, 4096))
   // 40 writes of 4 KiB are 160 KiB, far below 1 MiB: applied, but not snapshotted.
   await waitFor(() => node.replica.appliedIndex() >= 40, 'the writes to apply')
@@ -101,7 +67,7 @@ async function writeAll(node: RunningNode, keys: readonly number[]): Promise<voi
 const range = (from: number, count: number): number[] => Array.from({ length: count }, (_, i) => from + i)
 
 t.test('a node whose keyspace grows snapshots less often than every SNAPSHOT_ENTRIES writes', async (t) => {
-  const node = await startSingle(t, { SNAPSHOT_ENTRIES: '10', SNAPSHOT_LOG_PERCENT: '100' })
+  const node = await startSingleNode(t, { SNAPSHOT_ENTRIES: '10', SNAPSHOT_LOG_PERCENT: '100' })
   const saved = savedSnapshots(node)
   // 10 new keys: the log since the start holds more than the keys do.
   await writeAll(node, range(0, 10))
@@ -116,7 +82,7 @@ t.test('a node whose keyspace grows snapshots less often than every SNAPSHOT_ENT
 })
 
 t.test('with SNAPSHOT_LOG_PERCENT 0 the same writes snapshot every SNAPSHOT_ENTRIES', async (t) => {
-  const node = await startSingle(t, { SNAPSHOT_ENTRIES: '10', SNAPSHOT_LOG_PERCENT: '0' })
+  const node = await startSingleNode(t, { SNAPSHOT_ENTRIES: '10', SNAPSHOT_LOG_PERCENT: '0' })
   const saved = savedSnapshots(node)
   await writeAll(node, range(0, 10))
   await writeAll(node, range(10, 15))
@@ -127,7 +93,7 @@ t.test('with SNAPSHOT_LOG_PERCENT 0 the same writes snapshot every SNAPSHOT_ENTR
 
 t.test('entries applied while a snapshot is being taken get their own snapshot once it is done, with no further write', async (t) => {
   // SNAPSHOT_LOG_PERCENT 0: 45 small writes after 10 MiB of values are a snapshot's worth by count alone.
-  const node = await startSingle(t, { SNAPSHOT_ENTRIES: '40', SNAPSHOT_LOG_PERCENT: '0' })
+  const node = await startSingleNode(t, { SNAPSHOT_ENTRIES: '40', SNAPSHOT_LOG_PERCENT: '0' })
   // 40 values of 256 KiB: the snapshot they start takes many turns to encode and write.
   for (let i = 0; i < 40; i++) await node.backend.write(setWrite(i, 256 * 1024))
   // 45 more, at once: applied while that snapshot is still being taken.
