@@ -40,7 +40,7 @@ export class Inflights {
   bytes(): number {
     return this.bytesInFlight
   }
-  /** An append up to lastIndex carrying `bytes` of entry data; the first one into an empty window goes whatever its size. */
+  /** An append up to lastIndex carrying `bytes` of entry data: any size goes while the window is not full, so it may pass bytesMax by one append. */
   add(lastIndex: number, bytes: number): void {
     assert(!this.full(), 'inflights: add when full')
     let slot = this.start + this.size
