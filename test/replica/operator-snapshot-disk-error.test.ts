@@ -3,12 +3,17 @@
 // refuses every write after a failed one, so a node that ran on would only
 // stop at its next write, and a leader would lead meanwhile without being
 // able to commit.
+import { basename } from 'node:path'
 import t from 'tap'
 import { systemIo } from '../../lib/app/system-io.js'
 import type { DiskFile, FileSystem } from '../../lib/storage/file-system.js'
 import { startSingleNode } from './fixtures/single-node.js'
 
-/** A file system whose writes fail with ENOSPC once `full` is set. */
+/**
+ * A file system whose writes to snapshot files fail with ENOSPC once `full`
+ * is set: the log and the other files still write, so the only failure the
+ * node meets is the snapshot's.
+ */
 function fillableFs(base: FileSystem, isFull: () => boolean): FileSystem {
   const enospc = (): Error => Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' })
   const file = (f: DiskFile): DiskFile => ({
@@ -19,7 +24,7 @@ function fillableFs(base: FileSystem, isFull: () => boolean): FileSystem {
     sync: () => f.sync(),
     close: () => f.close(),
   })
-  return { ...base, open: async (path, mode, options) => file(await base.open(path, mode, options)) }
+  return { ...base, open: async (path, mode, options) => (basename(path).startsWith('snapshot-') ? file(await base.open(path, mode, options)) : base.open(path, mode, options)) }
 }
 
 t.test("a disk error in an operator's snapshot stops the node, with no write after it", async (t) => {
