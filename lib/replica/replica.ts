@@ -382,7 +382,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
   /** Takes a snapshot now (operator command), unless one is running; a storage failure stops the node, as in the background. */
   async snapshotNow(): Promise<number> {
     try {
-      await this.taker.take()
+      await this.taker.takeRequested()
     } catch (err) {
       // A failed write leaves storage refusing every later one: the node
       // stops now, as when it takes a snapshot by itself, rather than at its

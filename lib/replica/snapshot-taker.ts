@@ -14,8 +14,10 @@ import type { ReplicaContext } from './replica-context.js'
 
 /** Keys of a snapshot encoded per event-loop turn: about 2 ms of encoding here. */
 const snapshotKeysPerTurn = 4096
-/** A backup's capture polls this often while the node's own snapshot is being encoded, or the core catches up. */
+/** A backup's capture (or an operator's snapshot) polls this often while the node's own snapshot is being encoded, or the core catches up. */
 const captureWaitMs = 10
+/** Operators' snapshot requests held while the core catches up; beyond it they are refused. */
+const requestsWaitingMax = 64
 
 type TakerContext = Pick<ReplicaContext, 'config' | 'logger' | 'clock' | 'raft' | 'storage' | 'state' | 'events' | 'isStopped' | 'fail'>
 
@@ -33,12 +35,16 @@ export class SnapshotTaker {
   private captureRetry: Timer | null = null
   /** The buffer each snapshot is encoded into, chunk by chunk (storeInSteps); made at the first one, then kept. */
   private chunk: Buffer | null = null
+  /** Operators' snapshots waiting for the core to know the applied index (startRequested), oldest first. */
+  private readonly requested: { resolve: () => void; reject: (err: unknown) => void }[] = []
+  private requestRetry: Timer | null = null
 
   constructor(private readonly ctx: TakerContext) {}
 
   /** After a batch: starts a snapshot in the background when the log since the last one is long enough. */
   maybeTake(): void {
     this.startCapture()
+    this.startRequested()
     const { state, config } = this.ctx
     if (this.taking) return
     if (snapshotWanted(state.applied - state.snapshotIndex, state.bytesSinceSnapshot, config, state.kv)) {
@@ -46,6 +52,36 @@ export class SnapshotTaker {
       // snapshot file is written (storage stages it outside its write queue).
       this.take().catch((err: unknown) => this.ctx.fail(err))
     }
+  }
+
+  /**
+   * An operator's snapshot (`cluster snapshot`), unless one is running. Its
+   * meta comes from the core, which hears of a batch's applied entries only
+   * after the batch's log write (advance), while the state machine applied
+   * them before it; so, like a backup's capture, it starts when the two
+   * agree. Before, it started at once, and on a single node under writes
+   * half the requests failed on the core's assertion.
+   */
+  takeRequested(): Promise<void> {
+    if (this.requested.length >= requestsWaitingMax) return Promise.reject(new Error(`${requestsWaitingMax} snapshot requests are waiting already; try again`))
+    return new Promise((resolve, reject) => {
+      this.requested.push({ resolve, reject })
+      this.startRequested()
+    })
+  }
+
+  private startRequested(): void {
+    if (this.requested.length === 0) return
+    const { raft, state } = this.ctx
+    if (!this.ctx.isStopped() && raft.status().applied !== state.applied) {
+      this.requestRetry ??= this.ctx.clock.after(captureWaitMs, () => {
+        this.requestRetry = null
+        this.startRequested()
+      })
+      return
+    }
+    const taking = this.take()
+    for (const r of this.requested.splice(0)) taking.then(r.resolve, r.reject)
   }
 
   /** Takes a snapshot at the applied index now, unless one is running or there is nothing new to take. */

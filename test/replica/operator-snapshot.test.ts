@@ -1,11 +1,12 @@
-// An operator's snapshot (`cluster snapshot`) that fails on the disk stops
-// the node at once, as a snapshot the node takes by itself does: storage
-// refuses every write after a failed one, so a node that ran on would only
-// stop at its next write, and a leader would lead meanwhile without being
-// able to commit.
+// An operator's snapshot (`cluster snapshot`, Replica.snapshotNow) is taken
+// under writes as at rest, and one that fails on the disk stops the node at
+// once, as a snapshot the node takes by itself does: storage refuses every
+// write after a failed one, so a node that ran on would only stop at its next
+// write, and a leader would lead meanwhile without being able to commit.
 import { basename } from 'node:path'
 import t from 'tap'
 import { systemIo } from '../../lib/app/system-io.js'
+import type { KvWrite } from '../../lib/kv/command.js'
 import type { DiskFile, FileSystem } from '../../lib/storage/file-system.js'
 import { startSingleNode } from './fixtures/single-node.js'
 
@@ -40,4 +41,31 @@ t.test("a disk error in an operator's snapshot stops the node, with no write aft
   clearTimeout(timer)
   t.ok(stopped && fatal !== null, 'the node stopped without waiting for another write')
   await t.resolves(node.stop(), 'stopping it afterwards, the disk still full, closes what it holds (the bin does, then exits)')
+})
+
+const setWrite = (i: number): KvWrite => ({ ops: [{ t: 'set', key: Buffer.from(`k${i % 1000}`), value: Buffer.alloc(100, 120), condition: 'always', expiry: { t: 'none' }, get: false }], watches: [] })
+
+t.test("an operator's snapshots on a single node under writes are all taken", async (t) => {
+  // Its applied entries reach the core only after each batch's log write,
+  // and every batch has some: half of these failed on the core's assertion.
+  const node = await startSingleNode(t, { SNAPSHOT_ENTRIES: '1000000' })
+  let writing = true
+  let written = 0
+  const writers = Array.from({ length: 16 }, async (_, w) => {
+    for (let i = w; writing; i += 16) {
+      await node.backend.write(setWrite(i))
+      written++
+    }
+  })
+  const failures: string[] = []
+  for (let i = 0; i < 20; i++) {
+    // Asked as a write is answered: applied, while its batch's log write
+    // (which carries the other writers' entries) may still be in flight.
+    await node.backend.write(setWrite(1000 + i))
+    await node.replica.snapshotNow().catch((err: Error) => failures.push(err.message))
+  }
+  writing = false
+  await Promise.all(writers)
+  t.same(failures, [], 'every request was answered with a snapshot')
+  t.ok(node.replica.snapshotIndexNow() > 0, `snapshot at ${node.replica.snapshotIndexNow()} after ${written} writes`)
 })
