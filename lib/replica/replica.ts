@@ -379,7 +379,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     return this.taker.capture()
   }
 
-  /** Takes a snapshot now (operator command), unless one is running; a storage failure stops the node, as in the background. */
+  /** Takes a snapshot of all applied so far (operator command), after the one running if any; a storage failure stops the node, as in the background. */
   async snapshotNow(): Promise<number> {
     try {
       await this.taker.takeRequested()
@@ -388,7 +388,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
       // stops now, as when it takes a snapshot by itself, rather than at its
       // next write (runtime seed 977821: a leader served on for 260 ms with
       // storage that could not commit). Other failures are the operator's
-      // answer only (the core not told yet of the index applied, say).
+      // answer only (the node stopped meanwhile, or too many requests wait).
       if (err instanceof StorageError) this.fail(err)
       throw err
     }

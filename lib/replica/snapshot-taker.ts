@@ -14,7 +14,7 @@ import type { ReplicaContext } from './replica-context.js'
 
 /** Keys of a snapshot encoded per event-loop turn: about 2 ms of encoding here. */
 const snapshotKeysPerTurn = 4096
-/** A backup's capture (or an operator's snapshot) polls this often while the node's own snapshot is being encoded, or the core catches up. */
+/** Work waiting for the core to know the applied index (whenIdle) looks again this often. */
 const captureWaitMs = 10
 /** Operators' snapshot requests held while the core catches up; beyond it they are refused. */
 const requestsWaitingMax = 64
@@ -29,22 +29,27 @@ interface StartedCapture {
 }
 
 export class SnapshotTaker {
+  /** A snapshot or a backup's capture is being encoded (one at a time: Keyspace.beginCapture). */
   private taking = false
-  /** Backups waiting for their capture to start (startCapture), oldest first. */
-  private readonly captureQueue: ((started: StartedCapture | null) => void)[] = []
-  private captureRetry: Timer | null = null
+  /**
+   * Work that starts a snapshot or a capture, oldest first (whenIdle). It
+   * waits for the one being encoded, and for the core to know the state
+   * machine's applied index: the Ready loop applies a batch's entries before
+   * the batch's log write and tells the core (advance) after it, and the
+   * meta (term, members) comes from the core, which asserts on the index.
+   */
+  private readonly idleQueue: ((started: boolean) => void)[] = []
+  private idleRetry: Timer | null = null
+  /** Operators' snapshots among idleQueue (takeRequested). */
+  private requestsWaiting = 0
   /** The buffer each snapshot is encoded into, chunk by chunk (storeInSteps); made at the first one, then kept. */
   private chunk: Buffer | null = null
-  /** Operators' snapshots waiting for the core to know the applied index (startRequested), oldest first. */
-  private readonly requested: { resolve: () => void; reject: (err: unknown) => void }[] = []
-  private requestRetry: Timer | null = null
 
   constructor(private readonly ctx: TakerContext) {}
 
   /** After a batch: starts a snapshot in the background when the log since the last one is long enough. */
   maybeTake(): void {
-    this.startCapture()
-    this.startRequested()
+    this.runIdleQueue()
     const { state, config } = this.ctx
     if (this.taking) return
     if (snapshotWanted(state.applied - state.snapshotIndex, state.bytesSinceSnapshot, config, state.kv)) {
@@ -55,33 +60,55 @@ export class SnapshotTaker {
   }
 
   /**
-   * An operator's snapshot (`cluster snapshot`), unless one is running. Its
-   * meta comes from the core, which hears of a batch's applied entries only
-   * after the batch's log write (advance), while the state machine applied
-   * them before it; so, like a backup's capture, it starts when the two
-   * agree. Before, it started at once, and on a single node under writes
-   * half the requests failed on the core's assertion.
+   * An operator's snapshot (`cluster snapshot`) of everything applied when it
+   * was asked: it waits for a snapshot or capture being encoded, then takes
+   * its own (or none, if nothing was applied since). Before it waited for
+   * the core, on a single node under writes half the requests failed on the
+   * core's assertion.
    */
   takeRequested(): Promise<void> {
-    if (this.requested.length >= requestsWaitingMax) return Promise.reject(new Error(`${requestsWaitingMax} snapshot requests are waiting already; try again`))
+    if (this.requestsWaiting >= requestsWaitingMax) return Promise.reject(new Error(`${requestsWaitingMax} snapshot requests are waiting already; try again`))
+    this.requestsWaiting++
     return new Promise((resolve, reject) => {
-      this.requested.push({ resolve, reject })
-      this.startRequested()
+      this.whenIdle((started) => {
+        this.requestsWaiting--
+        if (started) this.take().then(resolve, reject)
+        else reject(new Error('the node stopped'))
+      })
     })
   }
 
-  private startRequested(): void {
-    if (this.requested.length === 0) return
+  /**
+   * Runs `start(true)` once no snapshot or capture is encoded and the core
+   * knows the applied index; `start(false)` if the node stops first. Run
+   * synchronously from there, `start` sees the meta and the state machine
+   * at one index; it must set `taking` if it begins encoding.
+   */
+  private whenIdle(start: (started: boolean) => void): void {
+    this.idleQueue.push(start)
+    this.runIdleQueue()
+  }
+
+  /**
+   * Starts queued work while the node is idle. The loop calls it right after
+   * each advance (maybeTake), when the core and the state machine agree even
+   * under a steady stream of writes; a timer retries too, and the end of
+   * each snapshot or capture.
+   */
+  private runIdleQueue(): void {
     const { raft, state } = this.ctx
-    if (!this.ctx.isStopped() && raft.status().applied !== state.applied) {
-      this.requestRetry ??= this.ctx.clock.after(captureWaitMs, () => {
-        this.requestRetry = null
-        this.startRequested()
-      })
-      return
+    for (let next = this.idleQueue[0]; next !== undefined && !this.taking; next = this.idleQueue[0]) {
+      const stopped = this.ctx.isStopped()
+      if (!stopped && raft.status().applied !== state.applied) {
+        this.idleRetry ??= this.ctx.clock.after(captureWaitMs, () => {
+          this.idleRetry = null
+          this.runIdleQueue()
+        })
+        return
+      }
+      this.idleQueue.shift()
+      next(!stopped)
     }
-    const taking = this.take()
-    for (const r of this.requested.splice(0)) taking.then(r.resolve, r.reject)
   }
 
   /** Takes a snapshot at the applied index now, unless one is running or there is nothing new to take. */
@@ -109,7 +136,7 @@ export class SnapshotTaker {
       this.ctx.events.emit('snapshot', 'saved', ms, bytes)
     } finally {
       this.taking = false
-      this.startCapture()
+      this.runIdleQueue()
       // Entries applied while this one was taken found it running (maybeTake
       // returns then): look again now, or a node that goes quiet keeps that
       // log until its next write. Only when the core knows the applied index
@@ -129,8 +156,14 @@ export class SnapshotTaker {
    */
   async capture(): Promise<{ meta: SnapshotMeta; data: Buffer } | null> {
     const started = await new Promise<StartedCapture | null>((resolve) => {
-      this.captureQueue.push(resolve)
-      this.startCapture()
+      this.whenIdle((idle) => {
+        if (!idle) return resolve(null)
+        const { raft, state } = this.ctx
+        const meta = raft.snapshotMeta(state.applied)
+        const encoder = state.kv.beginSnapshot()
+        this.taking = true
+        resolve({ meta, encoder, kv: state.kv })
+      })
     })
     if (started === null) return null
     try {
@@ -142,39 +175,8 @@ export class SnapshotTaker {
     } finally {
       started.encoder.abort() // a no-op after finish()
       this.taking = false
-      this.startCapture()
+      this.runIdleQueue()
     }
-  }
-
-  /**
-   * Starts the next queued capture when none runs and the core knows the
-   * applied index (it learns it when the loop advances, a moment after the
-   * state machine applied it; the meta — term, members — is known up to
-   * there only). Synchronous, so the meta and the encoder describe the same
-   * state: the loop calls it right after each advance (maybeTake), when the
-   * two agree even under a steady stream of writes; a timer retries too.
-   */
-  private startCapture(): void {
-    const next = this.captureQueue[0]
-    if (next === undefined || this.taking) return
-    const { raft, state } = this.ctx
-    if (this.ctx.isStopped()) {
-      this.captureQueue.shift()
-      next(null)
-      this.startCapture()
-      return
-    }
-    if (raft.status().applied !== state.applied) {
-      this.captureRetry ??= this.ctx.clock.after(captureWaitMs, () => {
-        this.captureRetry = null
-        this.startCapture()
-      })
-      return
-    }
-    this.captureQueue.shift()
-    this.taking = true
-    const kv = state.kv
-    next({ meta: raft.snapshotMeta(state.applied), encoder: kv.beginSnapshot(), kv })
   }
 
   /**
