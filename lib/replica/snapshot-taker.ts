@@ -15,8 +15,8 @@ import type { ReplicaContext } from './replica-context.js'
 /** Keys of a snapshot encoded per event-loop turn: about 2 ms of encoding here. */
 const snapshotKeysPerTurn = 4096
 /** Work waiting for the core to know the applied index (whenIdle) looks again this often. */
-const captureWaitMs = 10
-/** Operators' snapshot requests held while the core catches up; beyond it they are refused. */
+const idleRetryMs = 10
+/** Operators' snapshot requests held while a snapshot runs or the core catches up; beyond it they are refused. */
 const requestsWaitingMax = 64
 
 type TakerContext = Pick<ReplicaContext, 'config' | 'logger' | 'clock' | 'raft' | 'storage' | 'state' | 'events' | 'isStopped' | 'fail'>
@@ -62,9 +62,9 @@ export class SnapshotTaker {
   /**
    * An operator's snapshot (`cluster snapshot`) of everything applied when it
    * was asked: it waits for a snapshot or capture being encoded, then takes
-   * its own (or none, if nothing was applied since). Before it waited for
-   * the core, on a single node under writes half the requests failed on the
-   * core's assertion.
+   * its own (or none, if nothing was applied since). It waits for the core
+   * too: when it did not, half the requests on a single node under writes
+   * failed on the core's assertion.
    */
   takeRequested(): Promise<void> {
     if (this.requestsWaiting >= requestsWaitingMax) return Promise.reject(new Error(`${requestsWaitingMax} snapshot requests are waiting already; try again`))
@@ -100,7 +100,7 @@ export class SnapshotTaker {
     for (let next = this.idleQueue[0]; next !== undefined && !this.taking; next = this.idleQueue[0]) {
       const stopped = this.ctx.isStopped()
       if (!stopped && raft.status().applied !== state.applied) {
-        this.idleRetry ??= this.ctx.clock.after(captureWaitMs, () => {
+        this.idleRetry ??= this.ctx.clock.after(idleRetryMs, () => {
           this.idleRetry = null
           this.runIdleQueue()
         })
