@@ -69,3 +69,16 @@ t.test("an operator's snapshots on a single node under writes are all taken", as
   t.same(failures, [], 'every request was answered with a snapshot')
   t.ok(node.replica.snapshotIndexNow() > 0, `snapshot at ${node.replica.snapshotIndexNow()} after ${written} writes`)
 })
+
+t.test("an operator's snapshot asked while another is taken covers what was applied when it was asked", async (t) => {
+  const node = await startSingleNode(t, { SNAPSHOT_ENTRIES: '1000000' })
+  // Enough keys that a snapshot takes several event-loop turns to encode.
+  for (let i = 0; i < 20_000; i += 500) await Promise.all(Array.from({ length: 500 }, (_, j) => node.backend.write(setWrite(i + j))))
+  const first = node.replica.snapshotNow()
+  await node.backend.write(setWrite(30_000))
+  const appliedWhenAsked = node.replica.appliedIndex()
+  const second = node.replica.snapshotNow()
+  const [firstIndex, secondIndex] = await Promise.all([first, second])
+  t.ok(firstIndex < appliedWhenAsked, `the first snapshot (at ${firstIndex}) was asked before the last write`)
+  t.ok(secondIndex >= appliedWhenAsked, `the second (at ${secondIndex}) holds everything applied when it was asked (${appliedWhenAsked}), not the first's index`)
+})
