@@ -14,7 +14,7 @@ import type { KvApplyResult, KvOp, KvOpResult, KvScanResult, KvWrite } from '../
  */
 export type ReadConsistency = 'linearizable' | 'stale'
 
-export type NodeRole = 'leader' | 'follower' | 'candidate' | 'precandidate' | 'learner' | 'removed'
+export type NodeRole = 'leader' | 'follower' | 'candidate' | 'precandidate' | 'learner' | 'joining' | 'removed'
 
 export interface MemberInfo {
   readonly id: string

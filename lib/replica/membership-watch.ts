@@ -23,10 +23,24 @@ export class MembershipWatch {
   private leaderlessSinceMs: number | null = null
   private lastMembershipProbeMs = 0
   private removedReported = false
+  /**
+   * Started empty to join (JOIN) and not in any configuration since: until
+   * the leader's entry adding it is applied here, the configurations it
+   * installs and applies (the leader's snapshot, the log before that entry)
+   * do not list it, and its status says 'joining' rather than 'removed'.
+   */
+  private joiningNow: boolean
   /** Peers already reported as addressing another incarnation of this node ("peer/incarnation"), bounded. */
   private readonly otherIncarnationReported = new Set<string>()
 
-  constructor(private readonly ctx: WatchContext) {}
+  constructor(private readonly ctx: WatchContext) {
+    this.joiningNow = ctx.clusterId() === '' && ctx.config.join !== null
+  }
+
+  /** True while this node, started empty with JOIN, has not yet seen itself in a configuration. */
+  get joining(): boolean {
+    return this.joiningNow
+  }
 
   /** True once a peer has said this node is no longer a member (it is never told directly). */
   get removed(): boolean {
@@ -61,6 +75,7 @@ export class MembershipWatch {
     }
     ctx.transport.setPeers(peers)
     const isMember = st.config.members.some((m) => m.id === ctx.id)
+    if (isMember) this.joiningNow = false
     if (wasMember && !isMember) ctx.logger.warn('this node was removed from the cluster: it will not vote or campaign any more')
     const voters = st.config.members.filter((m) => m.role === 'voter').length
     if (st.role === 'leader' && voters === 2 && votersBefore > 2) ctx.logger.warn('the cluster has only 2 voters: losing either one stops it; add a third')

@@ -343,7 +343,7 @@ export class ReplicaBackend implements ClientBackend {
     const st = this.replica.status()
     const self = st.config.members.find((m) => m.id === st.id)
     let role: NodeRole = st.role
-    if (self === undefined && st.config.members.length > 0) role = 'removed'
+    if (self === undefined && st.config.members.length > 0) role = this.replica.isJoining() ? 'joining' : 'removed'
     else if (self?.role === 'learner') role = 'learner'
     const leaderAddrs = st.leader === null ? null : this.replica.memberAddrs(st.leader)
     return {

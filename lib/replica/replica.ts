@@ -421,6 +421,11 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     return this.stopped
   }
 
+  /** Started empty with JOIN and not yet listed in a configuration it applied (MembershipWatch.joining). */
+  isJoining(): boolean {
+    return this.membership.joining
+  }
+
   /** The time a read decides TTL expiry at: the cluster clock, not this node's own (see leader-clock.ts). */
   readClockMs(): number {
     return this.leaderClock.readNowMs(this.raft.leaderId() === this.id)
