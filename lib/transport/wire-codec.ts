@@ -138,10 +138,12 @@ export class WireCodec extends UnionCodec<WireMessage> {
   /**
    * [head, data, tail] for a snapshot chunk. Each 512 KiB chunk read from
    * the file was copied twice more, into the scratch buffer and then into
-   * an exact frame: garbage that made the leader's GC a third of its time
-   * while it sent a snapshot. The record is encoded with empty data, whose
-   * length is the one 0 byte before the fields that follow it; the head
-   * ends with the real length instead.
+   * an exact frame: ~1 MiB of garbage per chunk (without it the leader's
+   * scavenges while it sent a 1M-key snapshot fell by a third to a half,
+   * bench/README section 35). `data` must not be written to afterwards (the
+   * snapshot reader reads each chunk into a new buffer). The record is
+   * encoded with empty data, whose length is the one 0 byte before the
+   * fields that follow it; the head ends with the real length instead.
    */
   private chunkParts(msg: SnapshotChunk): readonly Buffer[] {
     const encoded = this.encodeScratch({ ...msg, data: NO_BYTES })
