@@ -25,9 +25,10 @@ export class MembershipWatch {
   private removedReported = false
   /**
    * Started empty to join (JOIN) and not in any configuration since: until
-   * the leader's entry adding it is applied here, the configurations it
-   * installs and applies (the leader's snapshot, the log before that entry)
-   * do not list it, and its status says 'joining' rather than 'removed'.
+   * its log holds the leader's entry adding it (a configuration is in force
+   * once appended), the configurations it receives (the leader's snapshot,
+   * the log before that entry) do not list it, and its status says
+   * 'joining' rather than 'removed'.
    */
   private joiningNow: boolean
   /** Peers already reported as addressing another incarnation of this node ("peer/incarnation"), bounded. */

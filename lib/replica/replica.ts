@@ -421,7 +421,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     return this.stopped
   }
 
-  /** Started empty with JOIN and not yet listed in a configuration it applied (MembershipWatch.joining). */
+  /** Started empty with JOIN and not yet listed in a configuration its log holds (MembershipWatch.joining). */
   isJoining(): boolean {
     return this.membership.joining
   }

@@ -20,8 +20,8 @@ import { entryBytes, readEntry, writeEntry } from '../codec/entry-codec.js'
 import type { AppendRequest, Entry } from '../raft/types.js'
 import { FRAME_HEADER_BYTES, writeFrameHeader } from './frame-codec.js'
 
-/** Bodies up to this size are copied into one frame buffer per follower; larger ones go out as a separate part. */
-const INLINE_BODY_BYTES_MAX = 16 * 1024
+/** Bodies up to this size are copied into one frame buffer per follower; larger ones go out as a separate part (a snapshot chunk's data too: wire-codec.ts). */
+export const INLINE_BODY_BYTES_MAX = 16 * 1024
 
 /** The encoded entries section of an Append, and where its entries' bytes lie in it. */
 interface AppendBody {

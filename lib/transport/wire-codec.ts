@@ -7,7 +7,7 @@ import type avro from 'avsc'
 import { longBytes, stringBytes, writeLong } from '../codec/avro-bytes.js'
 import type { AppendRequest } from '../raft/types.js'
 import { assert, fail } from '../util/assert.js'
-import { AppendCodec } from './append-codec.js'
+import { AppendCodec, INLINE_BODY_BYTES_MAX } from './append-codec.js'
 import { FRAME_HEADER_BYTES, writeFrameHeader } from './frame-codec.js'
 import type { SnapshotChunk, WireMessage, WireMessageType } from './wire-message.js'
 import { branchIndexByName, wireBranchTypes } from './wire-schema.js'
@@ -20,8 +20,6 @@ export class WireDecodeError extends Error {
   }
 }
 
-/** Snapshot chunks with more data than this go out as parts (WireCodec.chunkParts); smaller ones are copied into one frame. */
-const SEPARATE_DATA_BYTES_MIN = 16 * 1024
 const NO_BYTES = Buffer.alloc(0)
 
 /** Avro writes a union index as a zigzag varint; below 64 that is the single byte `2 * index`. */
@@ -131,7 +129,7 @@ export class WireCodec extends UnionCodec<WireMessage> {
    */
   encodeFrameParts(msg: WireMessage): Buffer | readonly Buffer[] {
     if (msg.type === 'Append') return this.append.encodeParts(msg)
-    if (msg.type === 'SnapshotChunk' && msg.data.length > SEPARATE_DATA_BYTES_MIN) return this.chunkParts(msg)
+    if (msg.type === 'SnapshotChunk' && msg.data.length > INLINE_BODY_BYTES_MAX) return this.chunkParts(msg)
     return super.encodeFrame(msg)
   }
 

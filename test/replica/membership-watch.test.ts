@@ -1,5 +1,5 @@
 // A node's view of its own membership: a node started empty with JOIN is
-// 'joining' while the configurations it applies do not list it yet (the
+// 'joining' while the configurations it receives do not list it yet (the
 // leader's snapshot and log from before its own addition), and only a node
 // that was listed and then is not has been removed.
 import t from 'tap'
@@ -46,7 +46,7 @@ t.test('a node started empty with JOIN is joining until a configuration lists it
   apply({ members: [n1] })
   t.ok(watch.joining, "after the leader's snapshot, which predates its addition")
   apply({ members: [n1, { ...n2, role: 'learner' }] })
-  t.notOk(watch.joining, 'once its addition is applied')
+  t.notOk(watch.joining, 'once its log holds its addition')
   apply({ members: [n1] })
   t.notOk(watch.joining, 'a later removal is a removal')
 })
