@@ -29,7 +29,7 @@ export interface CallContext {
  * collection empty (and so removed the key). String events carry the value.
  */
 export function emit(c: CallContext, event: string, typeClass: KvEventClass, key: string): void {
-  const entry = c.ks.entries.get(key)
+  const entry = c.ks.peek(key)
   c.notify(event, typeClass, key, entry !== undefined && isString(entry.value) ? entry.value : null)
   if (entry === undefined && typeClass !== '$' && typeClass !== 'g') c.notify('del', 'g', key, null)
 }

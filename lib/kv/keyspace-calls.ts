@@ -14,7 +14,7 @@ const keys: KvCall = {
     const pattern = text(args[0])
     const all = pattern === '*'
     const items: KvOpResult[] = []
-    for (const [key, entry] of c.ks.entries) {
+    for (const [key, entry] of c.ks.entries()) {
       if (entry.expireAtMs <= c.nowMs) continue
       if (all || globMatch(pattern, key)) items.push(textResult(key))
     }
@@ -98,13 +98,13 @@ const randomkey: KvCall = {
     const random = randomOf(c)
     for (let attempt = 0; attempt < 8; attempt++) {
       let index = random.int(live)
-      for (const [key, entry] of c.ks.entries) {
+      for (const [key, entry] of c.ks.entries()) {
         if (index-- > 0) continue
         if (entry.expireAtMs > c.nowMs) return textResult(key)
         break
       }
     }
-    for (const [key, entry] of c.ks.entries) if (entry.expireAtMs > c.nowMs) return textResult(key)
+    for (const [key, entry] of c.ks.entries()) if (entry.expireAtMs > c.nowMs) return textResult(key)
     return NIL
   },
 }

@@ -2,8 +2,9 @@
 // derived indexes that make expiry sweeps and SCAN cheap.
 //
 // Keys are held as latin1 strings (one char per byte, so binary-safe and
-// usable as Map keys). String values up to ARENA_VALUE_BYTES_MAX (4 KiB) are
-// held in the keyspace's value arena (value-arena.ts), in slabs: a SET that
+// usable as Map keys). String values up to the arena's valueBytesMax (4 KiB
+// less an 8-byte prefix) are held in the keyspace's value arena
+// (value-arena.ts), in slabs: a SET that
 // replaces a value copies its bytes into a slot, so it leaves no V8 string
 // to survive a scavenge and no old value as old-generation garbage. Readers
 // still see a string (`Entry.value` reads one out of the slab, a young
@@ -13,6 +14,19 @@
 // strings: a one-byte V8 string costs a small header, where a Buffer costs a
 // JavaScript object and a separate backing store. Larger values stay
 // Buffers, which also keeps them under V8's maximum string length.
+//
+// Packed keys. Most keys are a string in the arena without a deadline. The
+// table holds such a key as a Smi, not an object: the value's arena handle
+// and, in 3 bits, the bytes its slot has to spare (so the length is known
+// without reading the cold slot, as HeldEntry's `arenaLength` gives it for
+// other keys), with the key's version kept in the slot as its tag. That is
+// 48 bytes less a key than a HeldEntry (its header and three fields), for 8
+// more in the slot (the tag, 6 bytes, rounds a 100-byte value from a
+// 104- to a 112-byte slot). A lookup of a packed key hands out a PackedEntry
+// made for it, young garbage; a write that gives the key a deadline or a
+// non-arena value makes it a HeldEntry, and one that takes them away packs it
+// again. Slots past 128 bytes step by more than 8, so their values pack only
+// when they nearly fill the slot.
 //
 // Versions (for WATCH) come from one clock that every replica advances
 // identically, because it moves only inside apply. The clock moves in steps of
@@ -37,9 +51,9 @@
 // key. It is local derived data, like the expiry index, and not in snapshots.
 
 import { ExpiryIndex, type ExpiryItem } from './expiry-index.js'
-import { ARENA_VALUE_BYTES_MAX, ValueArena } from './value-arena.js'
+import { ARENA_PREFIX_BYTES, ARENA_TAG_BYTES, ValueArena } from './value-arena.js'
 import { EncodingLimits, cloneValue, isString, valueBytes, type Collection, type Value } from './values.js'
-import { assert } from '../util/assert.js'
+import { assert, fail } from '../util/assert.js'
 
 /** Values longer than this are kept as Buffers rather than strings. */
 export const STRING_VALUE_BYTES_MAX = 1024 * 1024
@@ -68,15 +82,19 @@ export function valueToBuffer(value: StoredValue): Buffer {
 }
 
 /**
- * The entry object the keyspace holds for a key. A key without a deadline
- * (most keys) has no `expireAtMs` of its own: it reads Infinity from the
- * prototype, so the object is a header and three fields (48 bytes on x64)
- * where an object with its own Infinity needs a fourth field and a boxed
- * double for it. Giving the key a deadline adds the own property (on
- * first use V8 moves the entry to a map with the field out of object).
- * Only the keyspace creates these; readers see the plain `Entry` interface.
+ * What the keyspace's table holds for a key (see "Packed keys" in the
+ * module comment): a Smi for a packed key, or the key's HeldEntry. Opaque
+ * outside the keyspace: `entryOf` reads one.
  */
+export type EntryRef = number | Entry
+
 /**
+ * The object the keyspace holds for a key that is not packed. A key without
+ * a deadline has no `expireAtMs` of its own: it reads Infinity from the
+ * prototype (an own Infinity would need a field and a boxed double). Giving
+ * the key a deadline adds the own property (V8 then moves the entry to a map
+ * with the field out of object).
+ *
  * `ref` is the value itself, or (a number, a Smi) the handle of a string in
  * the keyspace's arena; `value` reads it out. Each keyspace makes its own
  * subclass with its arena on the prototype (Keyspace's constructor), so an
@@ -104,6 +122,44 @@ class HeldEntry implements Entry {
 }
 Object.defineProperty(HeldEntry.prototype, 'expireAtMs', { value: Infinity, writable: true, enumerable: true, configurable: false })
 
+/**
+ * A packed key's entry, made on each lookup and dropped by the caller (a
+ * young object that dies): the handle and length come from the table's Smi,
+ * the version from the slot's tag. It is valid until the next write to its
+ * key, which takes it; only the keyspace writes through it.
+ */
+class PackedEntry implements Entry {
+  declare readonly arena: ValueArena
+  constructor(
+    public ref: Value | number,
+    public arenaLength: number,
+  ) {}
+
+  get value(): Value {
+    const ref = this.ref
+    return typeof ref === 'number' ? this.arena.string(ref) : ref
+  }
+
+  get expireAtMs(): number {
+    return Infinity
+  }
+
+  get version(): number {
+    const ref = this.ref
+    if (typeof ref !== 'number') fail('keyspace: the version of a packed entry read after its key was written')
+    return this.arena.tag(ref)
+  }
+}
+
+/** The entry objects the keyspace hands out: a held key's own, or a packed key's view. */
+type AnyEntry = HeldEntry | PackedEntry
+
+/** A packed Smi keeps the slot's free bytes (0–7) in its low bits, the arena handle above them. */
+const PACK_SPARE_BITS = 3
+const PACK_SPARE_MAX = (1 << PACK_SPARE_BITS) - 1
+/** Handles below this pack into a Smi under 2^30 (a Smi even with pointer compression). */
+const PACK_HANDLE_LIMIT = 1 << (30 - PACK_SPARE_BITS)
+
 /** Copies `bytes` into a value the keyspace may keep (never a view into a log entry). */
 export function storedValueOf(bytes: Buffer): StoredValue {
   return storedValueOfRange(bytes, 0, bytes.length)
@@ -128,11 +184,13 @@ export function scanBucketOf(key: string): number {
 export type CapturedEntry = Readonly<Entry>
 
 export class Keyspace {
-  readonly entries = new Map<string, Entry>()
-  /** String values up to ARENA_VALUE_BYTES_MAX (see the module comment). */
-  private readonly arena = new ValueArena()
-  /** HeldEntry with this keyspace's arena on its prototype. */
+  /** Each key's packed Smi or HeldEntry (EntryRef), in insertion order. */
+  private readonly table = new Map<string, number | HeldEntry>()
+  /** String values up to the arena's valueBytesMax, each with its key's version as its tag (see the module comment). */
+  private readonly arena = new ValueArena(ARENA_TAG_BYTES)
+  /** HeldEntry and PackedEntry with this keyspace's arena on their prototypes. */
   private readonly Held: new (ref: Value | number, arenaLength: number, version: number) => HeldEntry
+  private readonly Packed: new (ref: number, arenaLength: number) => PackedEntry
   /** Non-null while a snapshot is encoded in steps: what changed since it started (see the module comment). */
   private captured: Map<string, CapturedEntry> | null = null
   /**
@@ -165,6 +223,9 @@ export class Keyspace {
     const Held = class extends HeldEntry {}
     Object.defineProperty(Held.prototype, 'arena', { value: this.arena, writable: false, enumerable: false, configurable: false })
     this.Held = Held
+    const Packed = class extends PackedEntry {}
+    Object.defineProperty(Packed.prototype, 'arena', { value: this.arena, writable: false, enumerable: false, configurable: false })
+    this.Packed = Packed
   }
 
   setConfig(name: string, value: string): void {
@@ -179,7 +240,7 @@ export class Keyspace {
   onLazyExpire: ((key: string) => void) | null = null
 
   get size(): number {
-    return this.entries.size
+    return this.table.size
   }
 
   /** Keys held with a finite deadline, expired or not; kept as a count, so O(1). */
@@ -189,12 +250,12 @@ export class Keyspace {
 
   /**
    * Keys and values, a per-key overhead, and the arena's slack: the slabs'
-   * bytes beyond the values they hold (length prefixes, rounding up to a
-   * slot, free and not yet used slots).
+   * bytes beyond the values they hold (length prefixes and tags, rounding up
+   * to a slot, free and not yet used slots).
    */
   get memoryBytes(): number {
     const arena = this.arena
-    return this.heldKeyValueBytes + this.entries.size * ENTRY_OVERHEAD_BYTES + arena.slabBytes - arena.valueBytes
+    return this.heldKeyValueBytes + this.table.size * ENTRY_OVERHEAD_BYTES + arena.slabBytes - arena.valueBytes
   }
 
   /** The bytes of the arena's slabs (values, prefixes and free slots). */
@@ -202,9 +263,16 @@ export class Keyspace {
     return this.arena.slabBytes
   }
 
+  /** Keys held (expired or not), packed ones counted (tests and INFO-like reports). */
+  get packedCount(): number {
+    let n = 0
+    for (const ref of this.table.values()) if (typeof ref === 'number') n++
+    return n
+  }
+
   /** A live entry's string value as a Buffer of its own (a GET's reply); null for a collection. */
   stringBuffer(entry: Entry): Buffer | null {
-    const ref = (entry as HeldEntry).ref
+    const ref = (entry as AnyEntry).ref
     if (typeof ref === 'number') return this.arena.buffer(ref)
     if (typeof ref === 'string') return Buffer.from(ref, 'latin1')
     return Buffer.isBuffer(ref) ? ref : null
@@ -212,7 +280,7 @@ export class Keyspace {
 
   /** A live entry's string length without reading the string; -1 for a collection. */
   stringLength(entry: Entry): number {
-    const held = entry as HeldEntry
+    const held = entry as AnyEntry
     const ref = held.ref
     if (typeof ref === 'number') return held.arenaLength
     return typeof ref === 'string' || Buffer.isBuffer(ref) ? ref.length : -1
@@ -224,13 +292,13 @@ export class Keyspace {
    * object (a captured entry) answers -1.
    */
   arenaStringLength(entry: Readonly<Entry>): number {
-    const held = entry as HeldEntry
+    const held = entry as AnyEntry
     return typeof held.ref === 'number' ? held.arenaLength : -1
   }
 
   /** Copies an arena-held value (arenaStringLength ≥ 0) to `target` at `at`; the bytes copied. */
   copyArenaString(entry: Readonly<Entry>, target: Buffer, at: number): number {
-    return this.arena.copy((entry as HeldEntry).ref as number, target, at)
+    return this.arena.copy((entry as AnyEntry).ref as number, target, at)
   }
 
   /** The sum of every held key's and value's length in bytes. */
@@ -243,25 +311,64 @@ export class Keyspace {
     return this.tombstoneBytes
   }
 
+  /** Every key held, expired or not, in the keyspace's order. */
+  keys(): IterableIterator<string> {
+    return this.table.keys()
+  }
+
+  /** Every key held with its entry, expired or not, in the keyspace's order (a packed key's entry made as it is reached). */
+  *entries(): Generator<[string, Entry]> {
+    for (const [key, ref] of this.table) yield [key, this.entryOf(ref)]
+  }
+
+  /** The key's entry, expired or not. Never mutates. */
+  peek(key: string): Entry | undefined {
+    const ref = this.table.get(key)
+    return ref === undefined ? undefined : this.entryOf(ref)
+  }
+
+  /**
+   * Fills `keys` and `refs` (each sized to `size`) with every key and what
+   * the table holds for it, in the keyspace's order: a snapshot's list at its
+   * start, read later with entryOf.
+   */
+  collectRefs(keys: string[], refs: EntryRef[]): void {
+    let i = 0
+    this.table.forEach((ref, key) => {
+      keys[i] = key
+      refs[i] = ref
+      i++
+    })
+  }
+
+  /** The entry an EntryRef names; for a packed key, valid while the key is not written. */
+  entryOf(ref: EntryRef): Entry {
+    return typeof ref === 'number' ? this.unpack(ref) : ref
+  }
+
   /** The entry if it exists and has not expired at `nowMs`. Never mutates. */
   live(key: string, nowMs: number): Entry | undefined {
-    const entry = this.entries.get(key)
-    return entry !== undefined && entry.expireAtMs > nowMs ? entry : undefined
+    const ref = this.table.get(key)
+    if (ref === undefined) return undefined
+    if (typeof ref === 'number') return this.unpack(ref)
+    return ref.expireAtMs > nowMs ? ref : undefined
   }
 
   /** Like `live`, but removes an expired entry (at apply time only: it changes state). */
   liveForWrite(key: string, nowMs: number): Entry | undefined {
-    const entry = this.entries.get(key)
-    if (entry === undefined) return undefined
-    if (entry.expireAtMs > nowMs) return entry
-    this.removeEntry(key, entry, entry.version + 1)
+    const ref = this.table.get(key)
+    if (ref === undefined) return undefined
+    if (typeof ref === 'number') return this.unpack(ref)
+    if (ref.expireAtMs > nowMs) return ref
+    this.removeEntry(key, ref, ref.version + 1)
     this.onLazyExpire?.(key)
     return undefined
   }
 
   version(key: string, nowMs: number): number {
-    const entry = this.entries.get(key)
-    if (entry !== undefined) return entry.expireAtMs > nowMs ? entry.version : entry.version + 1
+    const ref = this.table.get(key)
+    if (typeof ref === 'number') return this.arena.tag(ref >>> PACK_SPARE_BITS)
+    if (ref !== undefined) return ref.expireAtMs > nowMs ? ref.version : ref.version + 1
     return this.tombstones.get(key) ?? this.tombstoneFloor
   }
 
@@ -269,24 +376,23 @@ export class Keyspace {
   put(key: string, existing: Entry | undefined, value: Value, expireAtMs: number): void {
     this.clock += 2
     if (existing !== undefined) {
-      const held = existing as HeldEntry
+      const held = existing as AnyEntry
       this.preserve(key, held)
       this.heldKeyValueBytes += valueBytes(value) - this.valueBytesOf(held)
       const old = held.ref
       if (typeof old === 'number' && typeof value === 'string') {
         const handle = this.arena.rewriteString(old, held.arenaLength, value)
-        this.setRef(held, handle >= 0 ? handle : value, value.length)
+        this.settle(key, held, handle >= 0 ? handle : value, value.length, expireAtMs)
       } else {
         if (typeof old === 'number') this.arena.free(old, held.arenaLength)
-        this.setRefOf(held, value)
+        const handle = typeof value === 'string' ? this.arena.allocString(value) : -1
+        this.settle(key, held, handle >= 0 ? handle : value, handle >= 0 ? (value as string).length : -1, expireAtMs)
       }
-      held.version = this.clock
-      this.setDeadline(key, held, expireAtMs)
       return
     }
-    const entry = this.heldOf(value, this.clock)
-    this.insertEntry(key, entry)
-    this.setDeadline(key, entry, expireAtMs)
+    const handle = typeof value === 'string' ? this.arena.allocString(value) : -1
+    if (handle >= 0) this.insertEntry(key, handle, (value as string).length, this.clock, expireAtMs)
+    else this.insertEntry(key, value, -1, this.clock, expireAtMs)
   }
 
   /**
@@ -296,10 +402,10 @@ export class Keyspace {
    */
   putBytes(key: string, existing: Entry | undefined, bytes: Buffer, start: number, end: number, expireAtMs: number): void {
     const length = end - start
-    if (length > ARENA_VALUE_BYTES_MAX) return this.put(key, existing, storedValueOfRange(bytes, start, end), expireAtMs)
+    if (length > this.arena.valueBytesMax) return this.put(key, existing, storedValueOfRange(bytes, start, end), expireAtMs)
     this.clock += 2
     if (existing !== undefined) {
-      const held = existing as HeldEntry
+      const held = existing as AnyEntry
       this.preserve(key, held)
       const old = held.ref
       let handle: number
@@ -310,15 +416,12 @@ export class Keyspace {
         this.heldKeyValueBytes += length - valueBytes(old)
         handle = this.arena.allocBytes(bytes, start, end)
       }
-      this.setRef(held, handle >= 0 ? handle : bytes.toString('latin1', start, end), length)
-      held.version = this.clock
-      this.setDeadline(key, held, expireAtMs)
+      this.settle(key, held, handle >= 0 ? handle : bytes.toString('latin1', start, end), length, expireAtMs)
       return
     }
     const handle = this.arena.allocBytes(bytes, start, end)
-    const entry = handle >= 0 ? new this.Held(handle, length, this.clock) : new this.Held(bytes.toString('latin1', start, end), -1, this.clock)
-    this.insertEntry(key, entry)
-    this.setDeadline(key, entry, expireAtMs)
+    if (handle >= 0) this.insertEntry(key, handle, length, this.clock, expireAtMs)
+    else this.insertEntry(key, bytes.toString('latin1', start, end), -1, this.clock, expireAtMs)
   }
 
   /**
@@ -330,7 +433,7 @@ export class Keyspace {
    */
   change<R>(key: string, entry: Entry, mutate: (value: Collection) => R, changed: (result: R) => boolean = () => true): R {
     const value = entry.value
-    assert(!isString(value), 'keyspace.change: a string value')
+    assert(!isString(value) && entry instanceof HeldEntry, 'keyspace.change: a string value')
     this.preserve(key, entry, true)
     const before = valueBytes(value)
     const result = mutate(value)
@@ -347,23 +450,23 @@ export class Keyspace {
 
   /** Changes only the deadline of a live key. */
   expire(key: string, entry: Entry, expireAtMs: number): void {
-    this.preserve(key, entry)
+    const held = entry as AnyEntry
+    this.preserve(key, held)
     this.clock += 2
-    entry.version = this.clock
-    this.setDeadline(key, entry, expireAtMs)
+    this.settle(key, held, held.ref, held.arenaLength, expireAtMs)
   }
 
   /** Deletes a live key as a write (DEL, GETDEL, or an expiry already in the past). */
   delete(key: string, entry: Entry): void {
     this.clock += 2
-    this.removeEntry(key, entry, this.clock)
+    this.removeEntry(key, entry as AnyEntry, this.clock)
   }
 
   /** Deletes `key` if it has expired at `nowMs`; true if it did. */
   sweep(key: string, nowMs: number): boolean {
-    const entry = this.entries.get(key)
-    if (entry === undefined || entry.expireAtMs > nowMs) return false
-    this.removeEntry(key, entry, entry.version + 1)
+    const ref = this.table.get(key)
+    if (ref === undefined || typeof ref === 'number' || ref.expireAtMs > nowMs) return false
+    this.removeEntry(key, ref, ref.version + 1)
     return true
   }
 
@@ -374,10 +477,10 @@ export class Keyspace {
    * the floor, as for any delete (an extra abort at worst, never a missed one).
    */
   flush(): void {
-    if (this.captured !== null) for (const [key, entry] of this.entries) this.preserve(key, entry)
+    if (this.captured !== null) for (const [key, ref] of this.table) this.preserve(key, this.entryOf(ref) as AnyEntry)
     this.clock += 2
-    const flushed = [...this.entries.keys()]
-    this.entries.clear()
+    const flushed = [...this.table.keys()]
+    this.table.clear()
     // The dropped entries' handles point into slabs that go now: unlike a
     // delete, nothing reads them again (no op holds an entry across a
     // FLUSHALL, and a running capture has read every value out above).
@@ -398,20 +501,19 @@ export class Keyspace {
 
   /** Restores one entry from a snapshot (no version changes); false if the key is already held. */
   load(key: string, value: Value, expireAtMs: number, version: number): boolean {
-    if (this.entries.has(key)) return false
-    const entry = this.heldOf(value, version)
-    this.insertEntry(key, entry)
-    this.setDeadline(key, entry, expireAtMs)
+    if (this.table.has(key)) return false
+    const handle = typeof value === 'string' ? this.arena.allocString(value) : -1
+    if (handle >= 0) this.insertEntry(key, handle, (value as string).length, version, expireAtMs)
+    else this.insertEntry(key, value, -1, version, expireAtMs)
     return true
   }
 
   /** `load` of the string `bytes[start, end)` (a snapshot's bytes: no string in between for a value the arena holds). */
   loadBytes(key: string, bytes: Buffer, start: number, end: number, expireAtMs: number, version: number): boolean {
-    if (this.entries.has(key)) return false
+    if (this.table.has(key)) return false
     const handle = this.arena.allocBytes(bytes, start, end)
-    const entry = handle >= 0 ? new this.Held(handle, end - start, version) : new this.Held(storedValueOfRange(bytes, start, end), -1, version)
-    this.insertEntry(key, entry)
-    this.setDeadline(key, entry, expireAtMs)
+    if (handle >= 0) this.insertEntry(key, handle, end - start, version, expireAtMs)
+    else this.insertEntry(key, storedValueOfRange(bytes, start, end), -1, version, expireAtMs)
     return true
   }
 
@@ -434,8 +536,8 @@ export class Keyspace {
       const top = this.expiry.peek()
       if (top === undefined || top.atMs > nowMs) break
       this.expiry.pop()
-      const entry = this.entries.get(top.key)
-      if (entry !== undefined && entry.expireAtMs === top.atMs) found.push(top)
+      const ref = this.table.get(top.key)
+      if (ref !== undefined && typeof ref !== 'number' && ref.expireAtMs === top.atMs) found.push(top)
     }
     for (const item of found) this.expiry.push(item.atMs, item.key)
     return found.map((item) => item.key)
@@ -444,7 +546,7 @@ export class Keyspace {
   /** Keys held but expired at `nowMs` (for size(nowMs) and metrics, not a hot path): O(keys). */
   expiredCount(nowMs: number): number {
     let count = 0
-    for (const entry of this.entries.values()) if (entry.expireAtMs <= nowMs) count++
+    for (const ref of this.table.values()) if (typeof ref !== 'number' && ref.expireAtMs <= nowMs) count++
     return count
   }
 
@@ -457,7 +559,8 @@ export class Keyspace {
   /**
    * Starts keeping every entry's state from now, before it changes (one
    * capture at a time). Returns the kept states: a key found there changed
-   * after the start, and its entry object no longer holds the start's fields.
+   * after the start, and what the table held for it then no longer reads as
+   * the start's fields.
    */
   beginCapture(): ReadonlyMap<string, CapturedEntry> {
     assert(this.captured === null, 'keyspace: a snapshot capture is already running')
@@ -485,26 +588,66 @@ export class Keyspace {
     captured.set(key, { value: clone ? cloneValue(entry.value) : entry.value, expireAtMs: entry.expireAtMs, version: entry.version })
   }
 
-  /** Holds a new value: a string into the arena when it fits; anything else as it is. */
-  private setRefOf(held: HeldEntry, value: Value): void {
-    const handle = typeof value === 'string' ? this.arena.allocString(value) : -1
-    this.setRef(held, handle >= 0 ? handle : value, handle >= 0 ? (value as string).length : -1)
+  /** A packed key's entry from its Smi. */
+  private unpack(packed: number): PackedEntry {
+    const handle = packed >>> PACK_SPARE_BITS
+    const arena = this.arena
+    return new this.Packed(handle, arena.slotBytesOf(handle) - ARENA_PREFIX_BYTES - (packed & PACK_SPARE_MAX))
   }
 
-  /** A new entry for `value` (into the arena when it fits). */
-  private heldOf(value: Value, version: number): HeldEntry {
-    const handle = typeof value === 'string' ? this.arena.allocString(value) : -1
-    return handle >= 0 ? new this.Held(handle, (value as string).length, version) : new this.Held(value, -1, version)
+  /**
+   * The Smi for a string of `length` bytes at `handle`, or -1 when it does
+   * not pack: the slot has more than PACK_SPARE_MAX bytes to spare (a class
+   * past 128 bytes, whose steps are wider), or the handle is too large.
+   */
+  private packOf(handle: number, length: number): number {
+    const spare = this.arena.slotBytesOf(handle) - ARENA_PREFIX_BYTES - length
+    return spare <= PACK_SPARE_MAX && handle < PACK_HANDLE_LIMIT ? (handle << PACK_SPARE_BITS) | spare : -1
   }
 
-  /** Sets `ref` and, for a handle, the value's length beside it (HeldEntry). */
-  private setRef(held: HeldEntry, ref: Value | number, length: number): void {
+  /**
+   * After a write to a held key: `ref` (its new value, arena handle or
+   * not), `length` (the handle's value length), `expireAtMs` and the clock as
+   * its version go where they belong. A key that now packs is stored as its
+   * Smi (a held key's object is dropped); one that does not is a HeldEntry
+   * (a packed key gets one). `held` is updated too, though its caller reads
+   * nothing from it afterwards.
+   */
+  private settle(key: string, held: AnyEntry, ref: Value | number, length: number, expireAtMs: number): void {
+    const version = this.clock
+    const packed = expireAtMs === Infinity && typeof ref === 'number' ? this.packOf(ref, length) : -1
+    if (packed >= 0) {
+      this.arena.setTag(ref as number, version)
+      if (held instanceof PackedEntry) {
+        if (this.packOf(held.ref as number, held.arenaLength) !== packed) this.table.set(key, packed)
+      } else {
+        this.setDeadline(key, held, Infinity)
+        this.table.set(key, packed)
+        held.version = version
+      }
+      this.setRef(held, ref, length)
+      return
+    }
+    if (held instanceof HeldEntry) {
+      this.setRef(held, ref, length)
+      held.version = version
+      this.setDeadline(key, held, expireAtMs)
+      return
+    }
+    const entry = new this.Held(ref, typeof ref === 'number' ? length : -1, version)
+    this.table.set(key, entry)
+    this.setDeadline(key, entry, expireAtMs)
+    this.setRef(held, ref, length)
+  }
+
+  /** Sets `ref` and, for a handle, the value's length beside it. */
+  private setRef(held: AnyEntry, ref: Value | number, length: number): void {
     held.ref = ref
     held.arenaLength = typeof ref === 'number' ? length : -1
   }
 
   /** valueBytes of the entry's value, without reading an arena-held string out. */
-  private valueBytesOf(entry: HeldEntry): number {
+  private valueBytesOf(entry: AnyEntry): number {
     const ref = entry.ref
     return typeof ref === 'number' ? entry.arenaLength : valueBytes(ref)
   }
@@ -512,21 +655,31 @@ export class Keyspace {
   /** The SCAN index of every key held, in the keyspace's own order (as if kept all along). */
   private buildBuckets(): (Set<string> | undefined)[] {
     const buckets: (Set<string> | undefined)[] = new Array<Set<string> | undefined>(SCAN_BUCKET_COUNT)
-    for (const key of this.entries.keys()) addToBucket(buckets, key)
+    for (const key of this.table.keys()) addToBucket(buckets, key)
     return buckets
   }
 
-  private insertEntry(key: string, entry: HeldEntry): void {
-    this.entries.set(key, entry)
+  /** A new key: `ref` a handle (with `length`, its value's) or the value itself (`length` -1). */
+  private insertEntry(key: string, ref: Value | number, length: number, version: number, expireAtMs: number): void {
+    const packed = expireAtMs === Infinity && typeof ref === 'number' ? this.packOf(ref, length) : -1
+    if (packed >= 0) {
+      this.arena.setTag(ref as number, version)
+      this.table.set(key, packed)
+      this.heldKeyValueBytes += key.length + length
+    } else {
+      const entry = new this.Held(ref, length, version)
+      this.table.set(key, entry)
+      this.heldKeyValueBytes += key.length + this.valueBytesOf(entry)
+      this.setDeadline(key, entry, expireAtMs)
+    }
     if (this.buckets !== null) addToBucket(this.buckets, key)
-    this.heldKeyValueBytes += key.length + this.valueBytesOf(entry)
     // Usually there are none: skip the lookup of a key in an empty table.
     if (this.tombstones.size > 0 && this.tombstones.delete(key)) this.tombstoneBytes -= key.length
   }
 
-  private removeEntry(key: string, entry: Entry, tombstoneVersion: number): void {
+  private removeEntry(key: string, entry: AnyEntry, tombstoneVersion: number): void {
     this.preserve(key, entry)
-    this.entries.delete(key)
+    this.table.delete(key)
     if (this.buckets !== null) {
       const b = scanBucketOf(key)
       const set = this.buckets[b]
@@ -536,13 +689,12 @@ export class Keyspace {
       }
     }
     if (entry.expireAtMs !== Infinity) this.volatileCount--
-    const held = entry as HeldEntry
-    this.heldKeyValueBytes -= key.length + this.valueBytesOf(held)
-    const ref = held.ref
+    this.heldKeyValueBytes -= key.length + this.valueBytesOf(entry)
+    const ref = entry.ref
     if (typeof ref === 'number') {
       // The entry keeps its value as a string: a caller still holding it reads what it held, never a reused slot.
-      const length = held.arenaLength
-      this.setRef(held, this.arena.string(ref), -1)
+      const length = entry.arenaLength
+      this.setRef(entry, this.arena.string(ref), -1)
       this.arena.free(ref, length)
     }
     this.addTombstone(key, tombstoneVersion)
@@ -561,7 +713,7 @@ export class Keyspace {
     }
   }
 
-  private setDeadline(key: string, entry: Entry, expireAtMs: number): void {
+  private setDeadline(key: string, entry: HeldEntry, expireAtMs: number): void {
     const wasVolatile = entry.expireAtMs !== Infinity
     const isVolatile = expireAtMs !== Infinity
     if (wasVolatile !== isVolatile) this.volatileCount += isVolatile ? 1 : -1
@@ -575,8 +727,8 @@ export class Keyspace {
 
   private rebuildExpiryIndex(): void {
     const items: ExpiryItem[] = []
-    for (const [key, entry] of this.entries) {
-      if (entry.expireAtMs !== Infinity) items.push({ atMs: entry.expireAtMs, key })
+    for (const [key, ref] of this.table) {
+      if (typeof ref !== 'number' && ref.expireAtMs !== Infinity) items.push({ atMs: ref.expireAtMs, key })
     }
     this.expiry.rebuild(items)
   }

@@ -22,7 +22,7 @@
 import type { KvOpResult, KvWriteOutcome } from './command.js'
 import { ByteReader, ByteWriter, NEED_MORE_BYTES } from './binary.js'
 import { KvSnapshotError } from './errors.js'
-import { Keyspace, type CapturedEntry, type Entry, type StoredValue } from './keyspace.js'
+import { Keyspace, type CapturedEntry, type EntryRef, type StoredValue } from './keyspace.js'
 import { HashValue, ListValue, SetValue, ZSetValue, isString, valueBytes, type Collection, type EncodingLimits, type Value } from './values.js'
 import { SessionTable, type Session } from './session-table.js'
 import { crc32c } from '../util/checksum.js'
@@ -89,8 +89,8 @@ export class SnapshotEncoder {
    * 2.5× as long in the constructor, which runs in one go.
    */
   private keys: string[]
-  /** Each key's entry object at the start: unchanged unless `captured` holds the key. */
-  private entries: Entry[]
+  /** What the keyspace held for each key at the start: unchanged unless `captured` holds the key. */
+  private refs: EntryRef[]
   private readonly captured: ReadonlyMap<string, CapturedEntry>
   private nextKey = 0
   private chunkFull = false
@@ -119,21 +119,16 @@ export class SnapshotEncoder {
     w.f64(state.appliedIndex)
     w.f64(ks.clock)
     w.f64(ks.tombstoneFloor)
-    w.u32(ks.entries.size)
+    w.u32(ks.size)
     this.pos = w.pos
     this.keyspace = ks
     // Walking arrays in the Map's order costs a third of looking each key up again.
-    const count = ks.entries.size
+    const count = ks.size
     const keys = new Array<string>(count)
-    const entries = new Array<Entry>(count)
-    let i = 0
-    ks.entries.forEach((entry, key) => {
-      keys[i] = key
-      entries[i] = entry
-      i++
-    })
+    const refs = new Array<EntryRef>(count)
+    ks.collectRefs(keys, refs)
     this.keys = keys
-    this.entries = entries
+    this.refs = refs
     this.captured = ks.beginCapture()
   }
 
@@ -144,7 +139,7 @@ export class SnapshotEncoder {
    */
   step(keysMax: number): boolean {
     assert(!this.closed, 'snapshot encoder: step after finish or abort')
-    const { keys, entries, captured, keyspace } = this
+    const { keys, refs, captured, keyspace } = this
     const end = Math.min(keys.length, this.nextKey + keysMax)
     const anyCaptured = captured.size > 0
     let buf = this.buf
@@ -152,7 +147,7 @@ export class SnapshotEncoder {
     let i = this.nextKey
     for (; i < end; i++) {
       const key = keys[i] as string
-      const entry = (anyCaptured ? captured.get(key) : undefined) ?? (entries[i] as Entry)
+      const entry = (anyCaptured ? captured.get(key) : undefined) ?? keyspace.entryOf(refs[i] as EntryRef)
       const arenaLength = keyspace.arenaStringLength(entry)
       const recordBytes = KEY_RECORD_BYTES + key.length + (arenaLength >= 0 ? arenaLength : valueBytes(entry.value))
       if (pos + recordBytes > buf.length) {
@@ -245,7 +240,7 @@ export class SnapshotEncoder {
     this.keyspace.endCapture()
     // The caller may hold the encoder a while (until the snapshot is saved): let the arrays go now.
     this.keys = []
-    this.entries = []
+    this.refs = []
   }
 }
 
@@ -287,7 +282,7 @@ export function encodeSnapshot(state: SnapshotState): Buffer {
 
 /** The keys section's exact size (most of a snapshot), without walking the keys. */
 export function keysSectionBytes(ks: Keyspace): number {
-  return ks.entries.size * KEY_RECORD_BYTES + ks.keyValueBytes
+  return ks.size * KEY_RECORD_BYTES + ks.keyValueBytes
 }
 
 /** A type byte, then a string or a collection (see the format at the top). */

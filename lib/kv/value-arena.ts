@@ -16,11 +16,16 @@
 // sweeping its slots out of the stack. Freed slots are reused first (the
 // stack is last in, first out), and clear() (FLUSHALL) drops every slab.
 //
+// An owner may reserve a tag of `tagBytes` (0 or 6) after the length prefix:
+// a number up to 2^48 it keeps with the value (the keyspace keeps a key's
+// WATCH version there, so a key needs no object of its own). The tag counts
+// toward the slot's size.
+//
 // Only the keyspace that owns an arena uses its handles. The layout is local:
 // two replicas with the same history may place values differently, and no
 // snapshot or reply depends on where a value is.
 
-import { assert } from '../util/assert.js'
+import { assert, fail } from '../util/assert.js'
 
 /** Bytes of the length prefix in a slot. */
 const LENGTH_BYTES = 2
@@ -62,10 +67,16 @@ const CLASS_BY_EIGHTHS: Uint8Array = (() => {
   return table
 })()
 
-/** The class of a value of `length` bytes (at most ARENA_VALUE_BYTES_MAX). */
+/** The class of a value of `length` bytes (at most ARENA_VALUE_BYTES_MAX) in an arena without tags. */
 export function arenaClassOf(length: number): number {
   return CLASS_BY_EIGHTHS[(length + LENGTH_BYTES + 7) >>> 3] as number
 }
+
+/** Bytes of a tag (ValueArena's `tagBytes`): 48 bits, written as a u32 and a u16. */
+export const ARENA_TAG_BYTES = 6
+/** Where a value starts in its slot of an arena with tags: the length prefix and the tag. */
+export const ARENA_PREFIX_BYTES = LENGTH_BYTES + ARENA_TAG_BYTES
+const TAG_HIGH_UNIT = 2 ** 32
 
 class SizeClass {
   readonly slabs: Buffer[] = []
@@ -83,6 +94,10 @@ class SizeClass {
 }
 
 export class ValueArena {
+  /** The longest value this arena holds: a slot less the prefix and the tag. */
+  readonly valueBytesMax: number
+  /** Where a value's bytes start in its slot. */
+  private readonly dataOffset: number
   private classes: SizeClass[] = ARENA_SLOT_BYTES.map((bytes) => new SizeClass(bytes))
   /** The sum of the lengths of the values held. */
   valueBytes = 0
@@ -91,11 +106,49 @@ export class ValueArena {
   /** Values held. */
   count = 0
 
+  /** `tagBytes`: 0, or ARENA_TAG_BYTES to keep a tag with each value (setTag, tag). */
+  constructor(readonly tagBytes: 0 | typeof ARENA_TAG_BYTES = 0) {
+    this.valueBytesMax = ARENA_VALUE_BYTES_MAX - tagBytes
+    this.dataOffset = LENGTH_BYTES + tagBytes
+  }
+
+  /** The class of a value of `length` bytes (at most valueBytesMax). */
+  private classOf(length: number): number {
+    return CLASS_BY_EIGHTHS[(length + this.dataOffset + 7) >>> 3] as number
+  }
+
+  /** The size of the slot `handle` names (its class's). */
+  slotBytesOf(handle: number): number {
+    return ARENA_SLOT_BYTES[handle & CLASS_MASK] as number
+  }
+
+  /** Keeps `value` (an integer in [0, 2^48)) as the tag of `handle`'s value. */
+  setTag(handle: number, value: number): void {
+    if (this.tagBytes !== ARENA_TAG_BYTES || !(value >= 0 && value < 2 ** 48) || !Number.isInteger(value)) fail(`value arena: tag ${value} not held (tagBytes ${this.tagBytes})`)
+    const c = this.classes[handle & CLASS_MASK] as SizeClass
+    const slot = handle >>> CLASS_BITS
+    const slab = c.slabs[slot >>> c.slotsPerSlabLog2] as Buffer
+    const at = (slot & c.slotMask) * c.slotBytes + LENGTH_BYTES
+    const high = Math.floor(value / TAG_HIGH_UNIT)
+    slab.writeUInt32LE(value - high * TAG_HIGH_UNIT, at)
+    slab.writeUInt16LE(high, at + 4)
+  }
+
+  /** The tag setTag kept with `handle`'s value. */
+  tag(handle: number): number {
+    assert(this.tagBytes === ARENA_TAG_BYTES, 'value arena: no tags in this arena')
+    const c = this.classes[handle & CLASS_MASK] as SizeClass
+    const slot = handle >>> CLASS_BITS
+    const slab = c.slabs[slot >>> c.slotsPerSlabLog2] as Buffer
+    const at = (slot & c.slotMask) * c.slotBytes + LENGTH_BYTES
+    return slab.readUInt32LE(at) + slab.readUInt16LE(at + 4) * TAG_HIGH_UNIT
+  }
+
   /** Stores `src[start, end)`; the handle, or -1 if it does not fit (too long, or its class is full). */
   allocBytes(src: Buffer, start: number, end: number): number {
     const length = end - start
-    if (length > ARENA_VALUE_BYTES_MAX) return -1
-    const handle = this.alloc(arenaClassOf(length))
+    if (length > this.valueBytesMax) return -1
+    const handle = this.alloc(this.classOf(length))
     if (handle >= 0) this.writeBytes(handle, src, start, length)
     return handle
   }
@@ -103,8 +156,8 @@ export class ValueArena {
   /** Stores a latin1 string's bytes (one per char); -1 as for allocBytes. */
   allocString(value: string): number {
     const length = value.length
-    if (length > ARENA_VALUE_BYTES_MAX) return -1
-    const handle = this.alloc(arenaClassOf(length))
+    if (length > this.valueBytesMax) return -1
+    const handle = this.alloc(this.classOf(length))
     if (handle >= 0) this.writeString(handle, value)
     return handle
   }
@@ -121,7 +174,7 @@ export class ValueArena {
    */
   rewriteBytes(handle: number, oldLength: number, src: Buffer, start: number, end: number): number {
     const length = end - start
-    if (length <= ARENA_VALUE_BYTES_MAX && arenaClassOf(length) === (handle & CLASS_MASK)) {
+    if (length <= this.valueBytesMax && this.classOf(length) === (handle & CLASS_MASK)) {
       this.valueBytes -= oldLength
       this.writeBytes(handle, src, start, length)
       return handle
@@ -133,7 +186,7 @@ export class ValueArena {
   /** rewriteBytes for a latin1 string. */
   rewriteString(handle: number, oldLength: number, value: string): number {
     const length = value.length
-    if (length <= ARENA_VALUE_BYTES_MAX && arenaClassOf(length) === (handle & CLASS_MASK)) {
+    if (length <= this.valueBytesMax && this.classOf(length) === (handle & CLASS_MASK)) {
       this.valueBytes -= oldLength
       this.writeString(handle, value)
       return handle
@@ -172,7 +225,8 @@ export class ValueArena {
     const slab = c.slabs[slot >>> c.slotsPerSlabLog2] as Buffer
     const at = (slot & c.slotMask) * c.slotBytes
     const length = (slab[at] as number) | ((slab[at + 1] as number) << 8)
-    return slab.toString('latin1', at + LENGTH_BYTES, at + LENGTH_BYTES + length)
+    const from = at + this.dataOffset
+    return slab.toString('latin1', from, from + length)
   }
 
   /** Copies the value's bytes to `target` at `targetStart`; the bytes copied. */
@@ -182,7 +236,8 @@ export class ValueArena {
     const slab = c.slabs[slot >>> c.slotsPerSlabLog2] as Buffer
     const at = (slot & c.slotMask) * c.slotBytes
     const length = (slab[at] as number) | ((slab[at + 1] as number) << 8)
-    return slab.copy(target, targetStart, at + LENGTH_BYTES, at + LENGTH_BYTES + length)
+    const from = at + this.dataOffset
+    return slab.copy(target, targetStart, from, from + length)
   }
 
   /** The value's bytes in a new Buffer of their own. */
@@ -226,7 +281,7 @@ export class ValueArena {
     const at = (slot & c.slotMask) * c.slotBytes
     slab[at] = length & 0xff
     slab[at + 1] = length >>> 8
-    const to = at + LENGTH_BYTES
+    const to = at + this.dataOffset
     // Buffer#copy costs ~50 ns whatever the length (a view and a native call); a loop is cheaper below ~48 bytes.
     if (length <= SHORT_COPY_BYTES) for (let i = 0; i < length; i++) slab[to + i] = src[start + i] as number
     else src.copy(slab, to, start, start + length)
@@ -241,7 +296,7 @@ export class ValueArena {
     const length = value.length
     slab[at] = length & 0xff
     slab[at + 1] = length >>> 8
-    const to = at + LENGTH_BYTES
+    const to = at + this.dataOffset
     if (length <= SHORT_COPY_BYTES) for (let i = 0; i < length; i++) slab[to + i] = value.charCodeAt(i)
     else slab.write(value, to, length, 'latin1')
     this.valueBytes += length
