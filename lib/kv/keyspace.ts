@@ -63,7 +63,7 @@ export const TOMBSTONE_BYTES_MAX = 16 * 1024 * 1024
 /** SCAN walks keys bucket by bucket; the cursor is the next bucket's number. */
 export const SCAN_BUCKET_BITS = 16
 export const SCAN_BUCKET_COUNT = 1 << SCAN_BUCKET_BITS
-/** A rough per-key cost of the Map entry, the Entry object and the SCAN bucket slot. */
+/** A rough per-key cost of the Map entry, the key's HeldEntry (a packed key has none: an overestimate there) and the SCAN bucket slot. */
 const ENTRY_OVERHEAD_BYTES = 96
 
 export type StoredValue = string | Buffer
