@@ -14,6 +14,8 @@ import type { RuntimeIo } from './runtime-io.js'
 export const clusterIdKey = 'clusterId'
 /** This data directory's incarnation (raft/types.ts): drawn once, when the directory is first used. */
 export const incarnationKey = 'incarnation'
+/** '1' from a join's acceptance until a configuration lists the node (MembershipWatch: its status says 'joining'). */
+export const joinPendingKey = 'joinPending'
 
 export interface OpenedNode {
   readonly storage: NodeStorage

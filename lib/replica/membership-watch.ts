@@ -5,6 +5,7 @@
 import type { Config, NodeId } from '../raft/types.js'
 import type { ReplicaContext } from './replica-context.js'
 import { peerDialAddr } from './replica-context.js'
+import { joinPendingKey } from './bootstrap.js'
 
 /** A node without a leader for this many election timeouts asks a peer whether it is still a member… */
 const membershipProbeAfterElectionTimeouts = 3
@@ -14,7 +15,7 @@ const membershipProbeTimeoutMs = 2000
 /** Peer/incarnation pairs reported as addressing another incarnation, at most. */
 const otherIncarnationReportsMax = 64
 
-type WatchContext = Pick<ReplicaContext, 'id' | 'incarnation' | 'config' | 'logger' | 'clock' | 'random' | 'raft' | 'transport' | 'events' | 'clusterId'>
+type WatchContext = Pick<ReplicaContext, 'id' | 'incarnation' | 'config' | 'logger' | 'clock' | 'random' | 'raft' | 'transport' | 'events' | 'clusterId' | 'storage'>
 
 export class MembershipWatch {
   private lastLeader: NodeId | null = null
@@ -31,11 +32,30 @@ export class MembershipWatch {
    * 'joining' rather than 'removed'.
    */
   private joiningNow: boolean
+  /**
+   * Whether the data directory says this node is joining (joinPendingKey):
+   * written when the join is accepted, so a node restarted before its log
+   * holds its addition (it has a cluster id by then) still says 'joining';
+   * cleared once a configuration lists it. Kept here as well as in storage
+   * so that the clear follows the write even while the write is in flight.
+   */
+  private joinPendingStored: boolean
   /** Peers already reported as addressing another incarnation of this node ("peer/incarnation"), bounded. */
   private readonly otherIncarnationReported = new Set<string>()
 
   constructor(private readonly ctx: WatchContext) {
-    this.joiningNow = ctx.clusterId() === '' && ctx.config.join !== null
+    this.joinPendingStored = ctx.storage.getMeta(joinPendingKey) === '1'
+    this.joiningNow = (ctx.clusterId() === '' && ctx.config.join !== null) || this.joinPendingStored
+  }
+
+  /**
+   * The join was accepted (the node is about to store its cluster id): while
+   * no configuration lists it yet, its data directory says it is joining.
+   */
+  recordJoinPending(): Promise<void> {
+    if (!this.joiningNow || this.joinPendingStored) return Promise.resolve()
+    this.joinPendingStored = true
+    return this.ctx.storage.setMeta(joinPendingKey, '1')
   }
 
   /** True while this node, started empty with JOIN, has not yet seen itself in a configuration. */
@@ -76,7 +96,14 @@ export class MembershipWatch {
     }
     ctx.transport.setPeers(peers)
     const isMember = st.config.members.some((m) => m.id === ctx.id)
-    if (isMember) this.joiningNow = false
+    if (isMember) {
+      this.joiningNow = false
+      if (this.joinPendingStored) {
+        this.joinPendingStored = false
+        // Only the status reads it: a failed write leaves 'joining' after a restart, until a configuration lists the node again.
+        this.ctx.storage.setMeta(joinPendingKey, '').catch((err: unknown) => this.ctx.logger.warn({ err }, 'could not record that this node joined'))
+      }
+    }
     if (wasMember && !isMember) ctx.logger.warn('this node was removed from the cluster: it will not vote or campaign any more')
     const voters = st.config.members.filter((m) => m.role === 'voter').length
     if (st.role === 'leader' && voters === 2 && votersBefore > 2) ctx.logger.warn('the cluster has only 2 voters: losing either one stops it; add a third')

@@ -457,6 +457,8 @@ export class Replica extends EventEmitter<ReplicaEvents> {
   private async joined(clusterId: string): Promise<void> {
     this.clusterIdNow = clusterId
     this.transport.setClusterId(clusterId)
+    // Before the cluster id: a node restarted between the two is joining by either.
+    await this.membership.recordJoinPending()
     await storeClusterId(this.storage, clusterId)
   }
 
