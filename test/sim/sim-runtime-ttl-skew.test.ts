@@ -6,11 +6,14 @@
 // test no longer reaches what it is about. Found by running seeds 1-40 with
 // that variant: 1, 13, 20 and 29 failed it. Since the simulator settles a
 // killed process's writes (session 8), the trajectories moved: 1, 13 and 29
-// of seeds 1-60 fail it; re-scan when the variant stops showing.
+// of seeds 1-60 failed it. Since a joining node records its pending join in
+// its metadata (one more write on the simulated disk, session 25) they moved
+// again: 13 and 35 of seeds 1-60, and 89 of 61-100; re-scan when the variant
+// stops showing.
 import t from 'tap'
 import { runRuntimeSeed, seedOptions } from './runtime/run-runtime-seeds.js'
 
-const seeds = [1, 13, 29]
+const seeds = [13, 35, 89]
 
 for (const seed of seeds) {
   t.test(`runtime seed ${seed}: no key with a TTL reads as gone and then present, on clocks seconds apart`, async (t) => {
