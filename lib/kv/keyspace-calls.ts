@@ -14,10 +14,9 @@ const keys: KvCall = {
     const pattern = text(args[0])
     const all = pattern === '*'
     const items: KvOpResult[] = []
-    for (const [key, entry] of c.ks.entries()) {
-      if (entry.expireAtMs <= c.nowMs) continue
+    c.ks.forEachLiveKey(c.nowMs, (key) => {
       if (all || globMatch(pattern, key)) items.push(textResult(key))
-    }
+    })
     return arrayResult(items)
   },
 }
@@ -97,15 +96,20 @@ const randomkey: KvCall = {
     // A few tries at a random position, then the first live key: expired keys not yet swept are skipped.
     const random = randomOf(c)
     for (let attempt = 0; attempt < 8; attempt++) {
+      // The keys alone: walking to the position makes no entry, and only the key found is looked up.
       let index = random.int(live)
-      for (const [key, entry] of c.ks.entries()) {
+      for (const key of c.ks.keys()) {
         if (index-- > 0) continue
-        if (entry.expireAtMs > c.nowMs) return textResult(key)
+        if (c.ks.live(key, c.nowMs) !== undefined) return textResult(key)
         break
       }
     }
-    for (const [key, entry] of c.ks.entries()) if (entry.expireAtMs > c.nowMs) return textResult(key)
-    return NIL
+    let first: string | null = null
+    c.ks.forEachLiveKey(c.nowMs, (key) => {
+      first = key
+      return true
+    })
+    return first === null ? NIL : textResult(first)
   },
 }
 

@@ -316,9 +316,14 @@ export class Keyspace {
     return this.table.keys()
   }
 
-  /** Every key held with its entry, expired or not, in the keyspace's order (a packed key's entry made as it is reached). */
-  *entries(): Generator<[string, Entry]> {
-    for (const [key, ref] of this.table) yield [key, this.entryOf(ref)]
+  /**
+   * Calls `visit` with every key not expired at `nowMs`, in the keyspace's
+   * order, until it returns true. Makes no entry (KEYS walks 1M keys with it).
+   */
+  forEachLiveKey(nowMs: number, visit: (key: string) => boolean | void): void {
+    for (const [key, ref] of this.table) {
+      if ((typeof ref === 'number' || ref.expireAtMs > nowMs) && visit(key) === true) return
+    }
   }
 
   /** The key's entry, expired or not. Never mutates. */
