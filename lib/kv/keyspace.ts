@@ -263,7 +263,7 @@ export class Keyspace {
     return this.arena.slabBytes
   }
 
-  /** Keys held (expired or not), packed ones counted (tests and INFO-like reports). */
+  /** How many keys are held packed, as a Smi (O(keys): for tests and benchmarks). */
   get packedCount(): number {
     let n = 0
     for (const ref of this.table.values()) if (typeof ref === 'number') n++

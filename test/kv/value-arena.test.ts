@@ -177,3 +177,27 @@ t.test('keyspace: a snapshot taken in steps keeps the value a key had at its sta
   t.equal(restored.live('k6', 0), undefined)
   t.equal(restored.keyValueBytes, ks.keyValueBytes)
 })
+
+t.test('a tag keeps any integer below 2^48 beside its value, and the value reads back whole', async (t) => {
+  const a = new ValueArena(6)
+  const tags = [0, 1, 2 ** 32 - 1, 2 ** 32, 2 ** 32 + 2, 2 ** 47 + 12345, 2 ** 48 - 1]
+  const handles = tags.map((tag, i) => {
+    const h = a.allocString(`v${i}`.repeat(20))
+    a.setTag(h, tag)
+    return h
+  })
+  t.same(handles.map((h) => a.tag(h)), tags)
+  t.same(handles.map((h) => a.string(h)), tags.map((_, i) => `v${i}`.repeat(20)))
+  t.equal(a.valueBytesMax, ARENA_VALUE_BYTES_MAX - 6)
+  t.equal(a.allocString('x'.repeat(ARENA_VALUE_BYTES_MAX - 5)), -1, 'a value must leave room for the tag')
+})
+
+t.test('a tag out of range, or in an arena without tags, is refused loudly', async (t) => {
+  const a = new ValueArena(6)
+  const h = a.allocString('x')
+  for (const bad of [-1, 2 ** 48, 1.5, Number.NaN]) t.throws(() => a.setTag(h, bad), { code: 'ERR_ASSERTION' }, String(bad))
+  const plain = new ValueArena()
+  const p = plain.allocString('x')
+  t.throws(() => plain.setTag(p, 1), { code: 'ERR_ASSERTION' })
+  t.throws(() => plain.tag(p), { code: 'ERR_ASSERTION' })
+})
