@@ -100,7 +100,8 @@ export class MembershipWatch {
       this.joiningNow = false
       if (this.joinPendingStored) {
         this.joinPendingStored = false
-        // Only the status reads it: a failed write leaves 'joining' after a restart, until a configuration lists the node again.
+        // Only the status reads it. A failed write leaves the flag: after a restart the node says 'joining' until a
+        // configuration lists it again, or for good if it was removed meanwhile (where it would say 'removed').
         this.ctx.storage.setMeta(joinPendingKey, '').catch((err: unknown) => this.ctx.logger.warn({ err }, 'could not record that this node joined'))
       }
     }
