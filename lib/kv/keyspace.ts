@@ -610,6 +610,11 @@ export class Keyspace {
     return spare <= PACK_SPARE_MAX && handle < PACK_HANDLE_LIMIT ? (handle << PACK_SPARE_BITS) | spare : -1
   }
 
+  /** The Smi a key with this value and deadline is held as, or -1 when it keeps an object (see packOf). */
+  private packedOrNone(ref: Value | number, length: number, expireAtMs: number): number {
+    return expireAtMs === Infinity && typeof ref === 'number' ? this.packOf(ref, length) : -1
+  }
+
   /**
    * After a write to a held key: `ref` (its new value, arena handle or
    * not), `length` (the handle's value length), `expireAtMs` and the clock as
@@ -620,7 +625,7 @@ export class Keyspace {
    */
   private settle(key: string, held: AnyEntry, ref: Value | number, length: number, expireAtMs: number): void {
     const version = this.clock
-    const packed = expireAtMs === Infinity && typeof ref === 'number' ? this.packOf(ref, length) : -1
+    const packed = this.packedOrNone(ref, length, expireAtMs)
     if (packed >= 0) {
       this.arena.setTag(ref as number, version)
       if (held instanceof PackedEntry) {
@@ -666,7 +671,7 @@ export class Keyspace {
 
   /** A new key: `ref` a handle (with `length`, its value's) or the value itself (`length` -1). */
   private insertEntry(key: string, ref: Value | number, length: number, version: number, expireAtMs: number): void {
-    const packed = expireAtMs === Infinity && typeof ref === 'number' ? this.packOf(ref, length) : -1
+    const packed = this.packedOrNone(ref, length, expireAtMs)
     if (packed >= 0) {
       this.arena.setTag(ref as number, version)
       this.table.set(key, packed)
