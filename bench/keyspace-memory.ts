@@ -16,6 +16,11 @@
 // heap's committed pages) and the same after a full GC, and prints a second
 // table with them ("where a node's RSS is").
 //
+// With --scan, after the first reading every node serves one full SCAN
+// iteration (COUNT 1000, as `redis-cli --scan` would walk it): the first SCAN
+// builds a node's SCAN index (lib/kv/key-buckets.ts), which it keeps from
+// then on, so a third table gives each node's RSS after it.
+//
 // With --restart, after the load one follower is stopped (SIGTERM) and
 // started again, and the other is killed, emptied and started again: each
 // row gives the time until it applied the leader's commit index, and its RSS
@@ -23,7 +28,7 @@
 // installs the leader's snapshot).
 //
 //   node dist/bench/keyspace-memory.js [--requests 1000000] [--value-bytes 100]
-//     [--snapshot-entries N] [--compare-with <checkout>] [--skip-redis] [--restart]
+//     [--snapshot-entries N] [--compare-with <checkout>] [--skip-redis] [--scan] [--restart]
 //     [--env NAME=VALUE ...] [--compare-env NAME=VALUE ...]
 //
 // --env sets a variable on every node of every cluster (e.g. NODE_OPTIONS or
@@ -52,6 +57,7 @@ const { values } = parseArgs({
     'settle-ms': { type: 'string', default: '5000' },
     'rest-ms': { type: 'string', default: '0' },
     restart: { type: 'boolean', default: false },
+    scan: { type: 'boolean', default: false },
     env: { type: 'string', multiple: true, default: [] },
     'compare-env': { type: 'string', multiple: true, default: [] },
   },
@@ -77,6 +83,27 @@ async function dbsize(port: number): Promise<number> {
   try {
     const reply = await client.send(['DBSIZE'])
     return reply.t === 'int' ? Number(reply.v) : NaN
+  } finally {
+    client.close()
+  }
+}
+
+/** Walks one full SCAN iteration on a node: the keys it returned (with repeats) and the calls it took. */
+async function scanAll(port: number): Promise<{ keys: number; calls: number }> {
+  const client = await WireClient.open(port)
+  try {
+    let cursor = '0'
+    let keys = 0
+    let calls = 0
+    do {
+      const reply = await client.send(['SCAN', cursor, 'COUNT', '1000'])
+      const [next, page] = reply.t === 'array' && reply.v !== null ? reply.v : []
+      if (next?.t !== 'bulk' || page?.t !== 'array') throw new Error(`SCAN answered ${JSON.stringify(reply).slice(0, 200)}`)
+      cursor = next.v ?? '0'
+      keys += page.v?.length ?? 0
+      calls++
+    } while (cursor !== '0')
+    return { keys, calls }
   } finally {
     client.close()
   }
@@ -226,6 +253,15 @@ async function measureRaftkv(checkout: string | null, extraEnv: Record<string, s
       const role = n === target.leader ? 'leader' : 'follower'
       rows.push({ name: `${target.name}${label} ${n.spec.id} (${role})`, keys, rssBefore: before[i] ?? 0, rssAfter: rssBytes(n.proc?.pid ?? 0), rssPeak: rssBytes(n.proc?.pid ?? 0, 'VmHWM'), heapAfter: field(memory, 'used_memory'), snapshotBytes: snapshotFileBytes(n.spec.dataDir) })
     }
+    if (values.scan) {
+      for (const [i, n] of nodes.entries()) {
+        const started = Date.now()
+        const walked = await scanAll(n.spec.respPort)
+        const ms = Date.now() - started
+        await sleep(SETTLE_MS)
+        scans.push(`| ${rows[i]?.name ?? n.spec.id} | ${walked.keys} | ${walked.calls} | ${ms} | ${mib(rows[i]?.rssAfter ?? NaN)} | ${mib(rssBytes(n.proc?.pid ?? 0))} |`)
+      }
+    }
     if (values.restart) await comeBack(target, commit, label)
     if (REST_MS > 0) {
       await sleep(REST_MS)
@@ -245,6 +281,7 @@ async function measureRaftkv(checkout: string | null, extraEnv: Record<string, s
 }
 
 const comebacks: string[] = []
+const scans: string[] = []
 
 /** Brings one follower back from its own files and the other from nothing (see the header). */
 async function comeBack(target: RaftkvTarget, commit: number, label: string): Promise<void> {
@@ -273,6 +310,12 @@ if ((values['compare-env'] ?? []).length > 0) runs.push({ checkout: null, env: e
 for (const checkout of values['compare-with'] ?? []) runs.push({ checkout, env: {}, label: '' })
 for (const run of runs) {
   for (const row of await measureRaftkv(run.checkout, run.env, run.label)) printRow(row, redis?.rssAfter ?? null)
+}
+if (scans.length > 0) {
+  console.log('')
+  console.log(`| process | keys a full SCAN returned | SCAN calls | ms | RSS before it (MiB) | RSS ${SETTLE_MS / 1000} s after it (MiB) |`)
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: |')
+  for (const line of scans) console.log(line)
 }
 if (comebacks.length > 0) {
   console.log('')

@@ -12,7 +12,8 @@ import { arrayResult, errorResult, textResult, type KvOpResult, type KvScanResul
 import { NOT_INTEGER, SYNTAX_ERROR, keyword, parseInteger, text, type KvCall } from './call-context.js'
 import { MSG_INVALID_CURSOR } from './errors.js'
 import { globMatch } from './glob.js'
-import { SCAN_BUCKET_COUNT, type Keyspace } from './keyspace.js'
+import { SCAN_BUCKET_COUNT } from './key-buckets.js'
+import type { Keyspace } from './keyspace.js'
 import { valueType } from './values.js'
 
 export const SCAN_COUNT_MAX = 100_000

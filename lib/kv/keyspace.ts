@@ -47,10 +47,11 @@
 //
 // The SCAN bucket index is built on the first SCAN, not kept from the start: a
 // node that never serves SCAN (and every node while it replays its log at
-// start-up) would otherwise pay a hash of the key and a Set insert per new
-// key. It is local derived data, like the expiry index, and not in snapshots.
+// start-up) would otherwise pay a hash of the key and an insert per new key
+// (lib/kv/key-buckets.ts). It is local derived data, like the expiry index, and not in snapshots.
 
 import { ExpiryIndex, type ExpiryItem } from './expiry-index.js'
+import { KeyBuckets } from './key-buckets.js'
 import { ARENA_PREFIX_BYTES, ARENA_TAG_BYTES, ValueArena } from './value-arena.js'
 import { EncodingLimits, cloneValue, isString, valueBytes, type Collection, type Value } from './values.js'
 import { assert, fail } from '../util/assert.js'
@@ -60,9 +61,6 @@ export const STRING_VALUE_BYTES_MAX = 1024 * 1024
 /** Tombstones kept for WATCH on deleted keys, by count and by key bytes. */
 export const TOMBSTONE_COUNT_MAX = 100_000
 export const TOMBSTONE_BYTES_MAX = 16 * 1024 * 1024
-/** SCAN walks keys bucket by bucket; the cursor is the next bucket's number. */
-export const SCAN_BUCKET_BITS = 16
-export const SCAN_BUCKET_COUNT = 1 << SCAN_BUCKET_BITS
 /** A rough per-key cost of the Map entry, the key's HeldEntry (a packed key has none: an overestimate there) and the SCAN bucket slot. */
 const ENTRY_OVERHEAD_BYTES = 96
 
@@ -170,16 +168,6 @@ export function storedValueOfRange(bytes: Buffer, start: number, end: number): S
   return end - start <= STRING_VALUE_BYTES_MAX ? bytes.toString('latin1', start, end) : Buffer.from(bytes.subarray(start, end))
 }
 
-/** FNV-1a over the key's bytes, top bits: the same on every node, so a SCAN cursor works anywhere. */
-export function scanBucketOf(key: string): number {
-  let h = 0x811c9dc5
-  for (let i = 0; i < key.length; i++) {
-    h ^= key.charCodeAt(i)
-    h = Math.imul(h, 0x01000193)
-  }
-  return h >>> (32 - SCAN_BUCKET_BITS)
-}
-
 /** A key's entry as it was when a snapshot started (a copy of its fields). */
 export type CapturedEntry = Readonly<Entry>
 
@@ -194,10 +182,10 @@ export class Keyspace {
   /** Non-null while a snapshot is encoded in steps: what changed since it started (see the module comment). */
   private captured: Map<string, CapturedEntry> | null = null
   /**
-   * Keys by SCAN bucket; a slot is undefined until a key lands in it. Null
-   * until the first SCAN asks for a bucket; from then on kept up to date.
+   * Keys by SCAN bucket. Null until the first SCAN asks for a bucket; from
+   * then on kept up to date.
    */
-  private buckets: (Set<string> | undefined)[] | null = null
+  private buckets: KeyBuckets | null = null
   private readonly expiry = new ExpiryIndex()
   /** Keys with a finite deadline (INFO's `expires=`); also bounds the stale entries in `expiry`. */
   private volatileCount = 0
@@ -555,10 +543,10 @@ export class Keyspace {
     return count
   }
 
-  /** The keys in one SCAN bucket (a live Set: callers must not keep it across writes). */
-  bucket(index: number): ReadonlySet<string> | undefined {
-    this.buckets ??= this.buildBuckets()
-    return this.buckets[index]
+  /** The keys in one SCAN bucket (live: callers must not keep it across writes). */
+  bucket(index: number): Iterable<string> | undefined {
+    this.buckets ??= KeyBuckets.of(this.table)
+    return this.buckets.bucket(index)
   }
 
   /**
@@ -662,12 +650,6 @@ export class Keyspace {
     return typeof ref === 'number' ? entry.arenaLength : valueBytes(ref)
   }
 
-  /** The SCAN index of every key held, in the keyspace's own order (as if kept all along). */
-  private buildBuckets(): (Set<string> | undefined)[] {
-    const buckets: (Set<string> | undefined)[] = new Array<Set<string> | undefined>(SCAN_BUCKET_COUNT)
-    for (const key of this.table.keys()) addToBucket(buckets, key)
-    return buckets
-  }
 
   /** A new key: `ref` a handle (with `length`, its value's) or the value itself (`length` -1). */
   private insertEntry(key: string, ref: Value | number, length: number, version: number, expireAtMs: number): void {
@@ -682,7 +664,7 @@ export class Keyspace {
       this.heldKeyValueBytes += key.length + this.valueBytesOf(entry)
       this.setDeadline(key, entry, expireAtMs)
     }
-    if (this.buckets !== null) addToBucket(this.buckets, key)
+    this.buckets?.add(key)
     // Usually there are none: skip the lookup of a key in an empty table.
     if (this.tombstones.size > 0 && this.tombstones.delete(key)) this.tombstoneBytes -= key.length
   }
@@ -690,14 +672,7 @@ export class Keyspace {
   private removeEntry(key: string, entry: AnyEntry, tombstoneVersion: number): void {
     this.preserve(key, entry)
     this.table.delete(key)
-    if (this.buckets !== null) {
-      const b = scanBucketOf(key)
-      const set = this.buckets[b]
-      if (set !== undefined) {
-        set.delete(key)
-        if (set.size === 0) this.buckets[b] = undefined
-      }
-    }
+    this.buckets?.delete(key)
     if (entry.expireAtMs !== Infinity) this.volatileCount--
     this.heldKeyValueBytes -= key.length + this.valueBytesOf(entry)
     const ref = entry.ref
@@ -742,14 +717,4 @@ export class Keyspace {
     }
     this.expiry.rebuild(items)
   }
-}
-
-function addToBucket(buckets: (Set<string> | undefined)[], key: string): void {
-  const b = scanBucketOf(key)
-  let set = buckets[b]
-  if (set === undefined) {
-    set = new Set()
-    buckets[b] = set
-  }
-  set.add(key)
 }
