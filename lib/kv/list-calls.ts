@@ -1,7 +1,7 @@
 // List commands (non-blocking), as Redis 7.0's t_list.c answers them. The
 // blocking forms are these same pops, proposed by the node a client waits on.
 
-import { EMPTY_ARRAY, NIL, NIL_ARRAY, OK, arrayResult, errorResult, intResult, textResult, type KvOpResult } from './command.js'
+import { EMPTY_ARRAY, NIL, NIL_ARRAY, OK, arrayResult, bulkResult, errorResult, intResult, textResult, type KvOpResult } from './command.js'
 import {
   NOT_INTEGER,
   NO_SUCH_KEY,
@@ -106,7 +106,7 @@ function lrange(l: ListValue | undefined, args: readonly Buffer[]): KvOpResult {
   if (start === null || end === null) return NOT_INTEGER
   if (l === undefined) return EMPTY_ARRAY
   const range = clampRange(start, end, l.size)
-  return range === null ? EMPTY_ARRAY : arrayResult(l.toArray(range[0], range[1] + 1).map(textResult))
+  return range === null ? EMPTY_ARRAY : arrayResult(l.bytesRange(range[0], range[1] + 1).map(bulkResult))
 }
 
 function lindex(l: ListValue | undefined, args: readonly Buffer[]): KvOpResult {

@@ -172,6 +172,40 @@ export class ListValue {
     return value
   }
 
+  /**
+   * Elements [start, end) as Buffers over one fresh copy of their bytes, for
+   * LRANGE's reply: no string per element (each became a string and then a
+   * Buffer again), and no view into a chunk that a later write moves.
+   */
+  bytesRange(start: number, end: number): Buffer[] {
+    const out: Buffer[] = []
+    if (start >= end) return out
+    this.locate(start)
+    const firstChunk = this.cachedChunk
+    const firstIndex = start - this.cachedFirst
+    let bytes = 0
+    for (let left = end - start, c = firstChunk, i = firstIndex; left > 0; c++, i = 0) {
+      const chunk = this.chunks[c] as ListChunk
+      const take = Math.min(left, chunk.count - i)
+      bytes += chunk.startOf(i + take) - chunk.startOf(i)
+      left -= take
+    }
+    const copy = Buffer.allocUnsafe(bytes)
+    let at = 0
+    for (let left = end - start, c = firstChunk, i = firstIndex; left > 0; c++, i = 0) {
+      const chunk = this.chunks[c] as ListChunk
+      const take = Math.min(left, chunk.count - i)
+      chunk.data.copy(copy, at, chunk.startOf(i), chunk.startOf(i + take))
+      for (let k = i; k < i + take; k++) {
+        const length = (chunk.ends[k] as number) - chunk.startOf(k)
+        out.push(copy.subarray(at, at + length))
+        at += length
+      }
+      left -= take
+    }
+    return out
+  }
+
   toArray(start = 0, end = this.size): string[] {
     const out: string[] = []
     for (let i = start; i < end; i++) out.push(this.at(i))

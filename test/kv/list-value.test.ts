@@ -35,3 +35,29 @@ t.test('a packed list answers as an array does, whatever the sequence of operati
   }
   t.same(mismatches, [])
 })
+
+t.test('a range read as bytes is the array slice, and stays so when the list changes', async (t) => {
+  const mismatches: string[] = []
+  for (let seed = 1; seed <= 8; seed++) {
+    const r = new Prng(seed)
+    const list = new ListValue()
+    const model: string[] = []
+    for (let step = 0; step < 2000 && mismatches.length === 0; step++) {
+      const e = element(r)
+      if (r.chance(0.5)) { list.pushBack(e); model.push(e) } else { list.pushFront(e); model.unshift(e) }
+      if (step % 20 !== 0) continue
+      const start = r.int(model.length + 1)
+      const end = start + r.int(model.length - start + 1)
+      const range = list.bytesRange(start, end)
+      const want = model.slice(start, end)
+      const got = (): string[] => range.map((b) => b.toString('latin1'))
+      if (JSON.stringify(got()) !== JSON.stringify(want)) mismatches.push(`seed ${seed} step ${step}: range [${start}, ${end})`)
+      // Writes that move bytes inside the chunks the range was read from.
+      list.pushFront('moved')
+      model.unshift('moved')
+      if (model.length > 1) { list.setAt(1, 'overwritten'); model[1] = 'overwritten' }
+      if (JSON.stringify(got()) !== JSON.stringify(want)) mismatches.push(`seed ${seed} step ${step}: range [${start}, ${end}) changed with the list`)
+    }
+  }
+  t.same(mismatches, [])
+})

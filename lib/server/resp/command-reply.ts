@@ -10,7 +10,8 @@ import { backendErrorReply } from './backend-errors.js'
 import type { CommandContext, KvCommandSpec } from './command-types.js'
 import { keySlot } from './key-slot.js'
 import { ReplySlot } from './reply-queue.js'
-import { array, bulk, errorReply, integer, replyNil, replyNilArray, replyOk, simpleString, type Reply } from './reply-writer.js'
+import { encodeResult } from './result-encoder.js'
+import { bulk, errorReply, integer, replyNil, replyNilArray, replyOk, simpleString, type Reply } from './reply-writer.js'
 import type { SequencedRead, SequencedWrite, WorkGroup } from './sequencer.js'
 
 /** A KvOpResult as the RESP reply Redis would give. */
@@ -29,7 +30,7 @@ export function formatResult(result: KvOpResult): Reply {
     case 'bulk':
       return bulk(result.value)
     case 'array':
-      return array(result.items.map(formatResult))
+      return encodeResult(result)
     case 'error':
       return errorReply(`${result.code} ${result.message}`)
   }

@@ -32,8 +32,60 @@ export function integer(value: number | bigint): Reply {
 export function bulk(value: Buffer | string | null): Reply {
   if (value === null) return replyNil
   const body = typeof value === 'string' ? Buffer.from(value) : value
-  const header = Buffer.from(`$${body.length}${crlf}`)
-  return Buffer.concat([header, body, crlfBytes], header.length + body.length + 2)
+  const out = Buffer.allocUnsafe(bulkReplyBytes(body.length))
+  writeBulk(out, 0, body)
+  return out
+}
+
+// Headers written digit by digit into the reply's own buffer: a header
+// Buffer and a concat per bulk string were most of a long array reply's cost
+// (lib/server/resp/result-encoder.ts).
+const CR = 13
+const LF = 10
+const BULK_MARK = 36 // $
+export const ARRAY_MARK = 42 // *
+
+/** Decimal digits of a non-negative safe integer. */
+function decimalDigits(n: number): number {
+  let digits = 1
+  while (n >= 10) {
+    n = Math.floor(n / 10)
+    digits++
+  }
+  return digits
+}
+
+/** The bytes of `$<n>\r\n` or `*<n>\r\n`. */
+export function headerBytes(n: number): number {
+  return decimalDigits(n) + 3
+}
+
+/** Writes `<mark><n>\r\n` at `at`; returns where it ends. */
+export function writeHeader(out: Buffer, at: number, mark: number, n: number): number {
+  out[at] = mark
+  const digits = decimalDigits(n)
+  for (let i = at + digits, rest = n; i > at; i--) {
+    out[i] = 48 + (rest % 10)
+    rest = Math.floor(rest / 10)
+  }
+  at += 1 + digits
+  out[at] = CR
+  out[at + 1] = LF
+  return at + 2
+}
+
+/** The bytes of a bulk string reply of `length` bytes. */
+export function bulkReplyBytes(length: number): number {
+  return headerBytes(length) + length + 2
+}
+
+/** Writes `$<n>\r\n<value>\r\n` at `at`; returns where it ends. */
+export function writeBulk(out: Buffer, at: number, value: Buffer): number {
+  at = writeHeader(out, at, BULK_MARK, value.length)
+  at += value.copy(out, at)
+  out[at] = CR
+  out[at + 1] = LF
+  return at + 2
 }
 
 /** An array whose elements are already-encoded replies. */
@@ -57,7 +109,6 @@ export function encodeValue(value: ReplyValue): Reply {
   return array((value as readonly ReplyValue[]).map(encodeValue))
 }
 
-const crlfBytes = Buffer.from(crlf)
 
 function oneLine(text: string): string {
   return text.replace(/[\r\n]+/g, ' ')
