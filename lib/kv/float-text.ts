@@ -38,6 +38,12 @@ export function formatDouble(value: number): string {
   if (value === Infinity) return 'inf'
   if (value === -Infinity) return '-inf'
   if (value === 0) return Object.is(value, -0) ? '-0' : '0'
+  // A safe integer prints as its digits under %.17g, exactly as String gives
+  // them: the common score (a count, a rank, a timestamp) skips the exact
+  // digit generation below, which V8 does with bignums for 17 digits. Past
+  // 2^53 String gives the shortest text that reads back (99999999999999984
+  // becomes "99999999999999980"), not printf's digits.
+  if (Number.isSafeInteger(value)) return String(value)
   const [mantissa, expText] = value.toExponential(16).split('e') as [string, string]
   const exponent = Number(expText)
   const negative = mantissa.startsWith('-')

@@ -162,13 +162,20 @@ const hscan: KvCall = {
   },
 }
 
+/** HGETALL's reply items: a plain loop (a flatMap of pairs made two arrays per field). */
+function fieldsAndValues(h: HashValue): KvOpResult[] {
+  const items: KvOpResult[] = []
+  for (const [field, value] of h.map) items.push(textResult(field), textResult(value))
+  return items
+}
+
 export const hashCalls: readonly KvCall[] = [
   hset('hset'),
   hset('hmset'),
   hsetnx,
   reader('hget', 3, (h, a) => fieldValue(h, text(a[1]))),
   reader('hmget', -3, (h, a) => arrayResult(a.slice(1).map((f) => fieldValue(h, text(f))))),
-  reader('hgetall', 2, (h) => arrayResult(h === undefined ? [] : [...h.map].flatMap(([f, v]) => [textResult(f), textResult(v)]))),
+  reader('hgetall', 2, (h) => arrayResult(h === undefined ? [] : fieldsAndValues(h))),
   reader('hkeys', 2, (h) => arrayResult(h === undefined ? [] : [...h.map.keys()].map(textResult))),
   reader('hvals', 2, (h) => arrayResult(h === undefined ? [] : [...h.map.values()].map(textResult))),
   reader('hlen', 2, (h) => intResult(h?.size ?? 0)),

@@ -11,6 +11,15 @@ t.test('scores print as %.17g, with inf', async (t) => {
   for (const [value, text] of cases) t.equal(formatDouble(value), text, String(value))
 })
 
+t.test('integer scores print as %.17g, below 2^53 and past it', async (t) => {
+  // Expected texts from C's printf("%.17g").
+  const cases: [number, string][] = [
+    [1, '1'], [-1, '-1'], [99, '99'], [2 ** 53 - 1, '9007199254740991'], [-(2 ** 53 - 1), '-9007199254740991'], [2 ** 53, '9007199254740992'], [2 ** 53 + 2, '9007199254740994'], [1e16, '10000000000000000'],
+    [99999999999999984, '99999999999999984'], [-99999999999999984, '-99999999999999984'], [1e17, '1e+17'], [1e21, '1e+21'], [-0, '-0'],
+  ]
+  for (const [value, text] of cases) t.equal(formatDouble(value), text, String(value))
+})
+
 t.test('scores parse as strtod does for Redis: inf accepted, NaN and overflow refused', async (t) => {
   t.equal(parseDouble('+inf'), Infinity)
   t.equal(parseDouble('1e3'), 1000)
