@@ -196,9 +196,25 @@ export function intResult(value: number | bigint): KvOpResult {
 export function bulkResult(value: Buffer): KvOpResult {
   return { t: 'bulk', value }
 }
-/** A bulk reply of a latin1 string (an element as the keyspace holds it: one char per byte). */
+/**
+ * A bulk result of a latin1 string (an element as the keyspace holds it: one
+ * char per byte). The RESP encoder writes the string's bytes straight into
+ * the reply (lib/server/resp/result-encoder.ts): a long reply made a Buffer
+ * per element only to copy it once more. Any other reader of `value` (the
+ * session table, the forwarded-result codec, tests) gets the bytes as a
+ * Buffer, made on first use.
+ */
+export class TextBulk {
+  readonly t = 'bulk'
+  private bytes: Buffer | null = null
+  constructor(readonly text: string) {}
+  get value(): Buffer {
+    return (this.bytes ??= Buffer.from(this.text, 'latin1'))
+  }
+}
+/** A bulk reply of a latin1 string (see TextBulk). */
 export function textResult(value: string): KvOpResult {
-  return { t: 'bulk', value: Buffer.from(value, 'latin1') }
+  return new TextBulk(value)
 }
 export function arrayResult(items: readonly KvOpResult[]): KvOpResult {
   return { t: 'array', items }

@@ -2,7 +2,7 @@
 // bulk writer in reply-writer.ts): byte for byte what encoding each element
 // on its own and joining them gives, for every kind of result, nested.
 import t from 'tap'
-import type { KvOpResult } from '../../lib/kv/command.js'
+import { textResult, type KvOpResult } from '../../lib/kv/command.js'
 import { formatResult } from '../../lib/server/resp/command-reply.js'
 import { bulk } from '../../lib/server/resp/reply-writer.js'
 import { encodeResult } from '../../lib/server/resp/result-encoder.js'
@@ -52,7 +52,7 @@ t.test('every kind of result inside arrays, nested, matches the reference', asyn
     return state % n
   }
   const scalar = (): KvOpResult => {
-    switch (random(8)) {
+    switch (random(9)) {
       case 0: return { t: 'ok' }
       case 1: return { t: 'status', value: random(2) === 0 ? 'QUEUED' : 'a\r\nb' }
       case 2: return { t: 'nil' }
@@ -60,6 +60,7 @@ t.test('every kind of result inside arrays, nested, matches the reference', asyn
       case 4: return { t: 'int', value: random(2) === 0 ? random(1_000_000) - 500_000 : 2n ** 63n - 1n }
       case 5: return { t: 'int', value: -0.5 }
       case 6: return { t: 'error', code: 'WRONGTYPE', message: 'Operation against a key holding the wrong kind of value' }
+      case 7: return textResult(String.fromCharCode(...Array.from({ length: random(40) }, () => random(256))))
       default: return bulkOf(random(200), 32 + random(200))
     }
   }
@@ -70,6 +71,14 @@ t.test('every kind of result inside arrays, nested, matches the reference', asyn
     const encoded = encodeResult(result)
     t.equal(encoded.toString('latin1'), reference(result), `result ${i}`)
   }
+})
+
+t.test('a string element is written as its latin1 bytes, and reads back as them', async (t) => {
+  const text = 'caf\u00e9 \u00ff\u0000'
+  const result: KvOpResult = { t: 'array', items: [textResult(text), textResult('')] }
+  t.same([...encodeResult(result)], [...Buffer.from(`*2\r\n$7\r\n${text}\r\n$0\r\n\r\n`, 'latin1')])
+  const item = textResult(text)
+  t.same(item.t === 'bulk' && [...item.value], [...Buffer.from(text, 'latin1')], 'value is the same bytes as a Buffer')
 })
 
 t.test('an empty array is *0', async (t) => {

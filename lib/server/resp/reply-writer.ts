@@ -42,7 +42,7 @@ export function bulk(value: Buffer | string | null): Reply {
 // (lib/server/resp/result-encoder.ts).
 const CR = 13
 const LF = 10
-const BULK_MARK = 36 // $
+export const BULK_MARK = 36 // $
 export const ARRAY_MARK = 42 // *
 
 /** Decimal digits of a non-negative safe integer. */

@@ -5,8 +5,8 @@
 // against Redis's ~42 (bench/README section 38); a reply's bytes are now
 // copied once.
 
-import type { KvOpResult } from '../../kv/command.js'
-import { ARRAY_MARK, bulkReplyBytes, errorReply, headerBytes, simpleString, writeBulk, writeHeader } from './reply-writer.js'
+import { TextBulk, type KvOpResult } from '../../kv/command.js'
+import { ARRAY_MARK, BULK_MARK, bulkReplyBytes, errorReply, headerBytes, simpleString, writeBulk, writeHeader } from './reply-writer.js'
 
 function integerText(value: number | bigint): string {
   return typeof value === 'bigint' ? value.toString() : String(Math.trunc(value))
@@ -22,7 +22,7 @@ function resultBytes(result: KvOpResult): number {
     case 'int':
       return integerText(result.value).length + 3
     case 'bulk':
-      return bulkReplyBytes(result.value.length)
+      return bulkReplyBytes(result instanceof TextBulk ? result.text.length : result.value.length)
     case 'array': {
       let bytes = headerBytes(result.items.length)
       for (const item of result.items) bytes += resultBytes(item)
@@ -51,7 +51,7 @@ function writeResult(out: Buffer, at: number, result: KvOpResult): number {
     case 'int':
       return at + out.write(`:${integerText(result.value)}\r\n`, at, 'latin1')
     case 'bulk':
-      return writeBulk(out, at, result.value)
+      return result instanceof TextBulk ? writeTextBulk(out, at, result.text) : writeBulk(out, at, result.value)
     case 'array': {
       at = writeHeader(out, at, ARRAY_MARK, result.items.length)
       for (const item of result.items) at = writeResult(out, at, item)
@@ -61,6 +61,15 @@ function writeResult(out: Buffer, at: number, result: KvOpResult): number {
     case 'error':
       return at + scalarReply(result).copy(out, at)
   }
+}
+
+/** `$<n>\r\n<text's latin1 bytes>\r\n` at `at`; returns where it ends. */
+function writeTextBulk(out: Buffer, at: number, text: string): number {
+  at = writeHeader(out, at, BULK_MARK, text.length)
+  at += out.write(text, at, 'latin1')
+  out[at] = 13
+  out[at + 1] = 10
+  return at + 2
 }
 
 /** `result` as RESP2, in one buffer of exactly its size. */
