@@ -106,6 +106,17 @@ export class KeyBuckets {
     if (size === 0) this.buckets[b] = undefined
   }
 
+  /** A key of bucket `b` chosen by `int` (a random integer below its argument), or undefined when the bucket is empty. */
+  pick(b: number, int: (n: number) => number): string | undefined {
+    const bucket = this.buckets[b]
+    if (bucket === undefined) return undefined
+    if (Array.isArray(bucket)) return bucket[int(bucket.length)]
+    // Only a bucket crafted past the array bound is a Set: walking it is bounded by what was crafted.
+    let index = int(bucket.size)
+    for (const key of bucket) if (index-- === 0) return key
+    return undefined
+  }
+
   /** Keys in each bucket's structure, for tests: [keys in arrays, keys in Sets]. */
   shape(): { arrayKeys: number; setKeys: number } {
     let arrayKeys = 0

@@ -51,7 +51,7 @@
 // (lib/kv/key-buckets.ts). It is local derived data, like the expiry index, and not in snapshots.
 
 import { ExpiryIndex, type ExpiryItem } from './expiry-index.js'
-import { KeyBuckets } from './key-buckets.js'
+import { KeyBuckets, SCAN_BUCKET_COUNT } from './key-buckets.js'
 import { ARENA_PREFIX_BYTES, ARENA_TAG_BYTES, ValueArena } from './value-arena.js'
 import { EncodingLimits, cloneValue, isString, valueBytes, type Collection, type Value } from './values.js'
 import { assert, fail } from '../util/assert.js'
@@ -541,6 +541,21 @@ export class Keyspace {
     let count = 0
     for (const ref of this.table.values()) if (typeof ref !== 'number' && ref.expireAtMs <= nowMs) count++
     return count
+  }
+
+  /**
+   * A live key drawn through the SCAN index (built on first use, as by SCAN):
+   * a random bucket, then a random key of it, as Redis draws a bucket of its
+   * hash table. Keys in small buckets are likelier, as in Redis. Undefined
+   * when `tries` draws found no live key (most keys expired, not swept yet).
+   */
+  randomKey(int: (n: number) => number, nowMs: number, tries: number): string | undefined {
+    this.buckets ??= KeyBuckets.of(this.table)
+    for (let i = 0; i < tries; i++) {
+      const key = this.buckets.pick(int(SCAN_BUCKET_COUNT), int)
+      if (key !== undefined && this.live(key, nowMs) !== undefined) return key
+    }
+    return undefined
   }
 
   /** The keys in one SCAN bucket (live: callers must not keep it across writes). */

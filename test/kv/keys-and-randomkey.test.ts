@@ -37,3 +37,28 @@ t.test('RANDOMKEY answers a live key when most keys have expired unswept, and ni
   empty.one(set('only', 'x', { expiry: { t: 'relative', unit: 'milliseconds', amount: 10n } }))
   t.equal(plain(empty.sm.read({ t: 'call', name: 'randomkey', args: [], seed: 1 }, T0 + 100)), 'nil')
 })
+
+/** `live` keys that stay and `expiring` keys gone at T0 + 10, interleaved. */
+function large(live: number, expiring: number): Driver {
+  const d = new Driver()
+  for (let i = 0; i < Math.max(live, expiring); i++) {
+    if (i < live) d.one(set(`live:${i}`, 'x'))
+    if (i < expiring) d.one(set(`gone:${i}`, 'x', { expiry: { t: 'relative', unit: 'milliseconds', amount: 10n } }))
+  }
+  return d
+}
+
+t.test('RANDOMKEY over a large keyspace draws many different live keys and never an expired one', async (t) => {
+  const d = large(12_000, 12_000)
+  const seen = new Set<string>()
+  // A distinct seed per call, as each RANDOMKEY gets from its connection.
+  for (let seed = 0; seed < 3000; seed++) seen.add((plain(d.sm.read({ t: 'call', name: 'randomkey', args: [], seed }, T0 + 100)) as { bulk: string }).bulk)
+  t.same([...seen].filter((k) => !k.startsWith('live:')), [], 'never an expired key')
+  // 3,000 draws over 12,000 live keys: a uniform draw gives ~2,650 distinct; the bucket draw gave 2,632.
+  t.ok(seen.size > 2000, `${seen.size} distinct keys in 3,000 draws`)
+})
+
+t.test('RANDOMKEY over a large keyspace whose keys have all expired unswept answers nil', async (t) => {
+  const d = large(0, 12_000)
+  t.equal(plain(d.sm.read({ t: 'call', name: 'randomkey', args: [], seed: 3 }, T0 + 100)), 'nil')
+})
