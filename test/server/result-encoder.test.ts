@@ -75,8 +75,9 @@ t.test('every kind of result inside arrays, nested, matches the reference', asyn
 
 t.test('a string element is written as its latin1 bytes, and reads back as them', async (t) => {
   const text = 'caf\u00e9 \u00ff\u0000'
-  const result: KvOpResult = { t: 'array', items: [textResult(text), textResult('')] }
-  t.same([...encodeResult(result)], [...Buffer.from(`*2\r\n$7\r\n${text}\r\n$0\r\n\r\n`, 'latin1')])
+  const long = `${'\u00e9'.repeat(100)}${text}` // past the char-by-char bound
+  const result: KvOpResult = { t: 'array', items: [textResult(text), textResult(''), textResult(long)] }
+  t.same([...encodeResult(result)], [...Buffer.from(`*3\r\n$7\r\n${text}\r\n$0\r\n\r\n$107\r\n${long}\r\n`, 'latin1')])
   const item = textResult(text)
   t.same(item.t === 'bulk' && [...item.value], [...Buffer.from(text, 'latin1')], 'value is the same bytes as a Buffer')
 })

@@ -5,8 +5,11 @@
 // against Redis's ~42 (bench/README section 38); a reply's bytes are now
 // copied once.
 
-import { TextBulk, type KvOpResult } from '../../kv/command.js'
+import type { KvOpResult, TextBulk } from '../../kv/command.js'
 import { ARRAY_MARK, BULK_MARK, bulkReplyBytes, errorReply, headerBytes, simpleString, writeBulk, writeHeader } from './reply-writer.js'
+
+/** Up to this many chars a string element is written char by char. */
+const SHORT_TEXT_CHARS_MAX = 64
 
 function integerText(value: number | bigint): string {
   return typeof value === 'bigint' ? value.toString() : String(Math.trunc(value))
@@ -22,7 +25,7 @@ function resultBytes(result: KvOpResult): number {
     case 'int':
       return integerText(result.value).length + 3
     case 'bulk':
-      return bulkReplyBytes(result instanceof TextBulk ? result.text.length : result.value.length)
+      return bulkReplyBytes(textOf(result)?.length ?? result.value.length)
     case 'array': {
       let bytes = headerBytes(result.items.length)
       for (const item of result.items) bytes += resultBytes(item)
@@ -50,8 +53,10 @@ function writeResult(out: Buffer, at: number, result: KvOpResult): number {
       return at + out.write('*-1\r\n', at, 'latin1')
     case 'int':
       return at + out.write(`:${integerText(result.value)}\r\n`, at, 'latin1')
-    case 'bulk':
-      return result instanceof TextBulk ? writeTextBulk(out, at, result.text) : writeBulk(out, at, result.value)
+    case 'bulk': {
+      const text = textOf(result)
+      return text === undefined ? writeBulk(out, at, result.value) : writeTextBulk(out, at, text)
+    }
     case 'array': {
       at = writeHeader(out, at, ARRAY_MARK, result.items.length)
       for (const item of result.items) at = writeResult(out, at, item)
@@ -63,10 +68,25 @@ function writeResult(out: Buffer, at: number, result: KvOpResult): number {
   }
 }
 
+/**
+ * A TextBulk's string, or undefined for a bulk holding bytes. Read as a
+ * property, not `instanceof`: LRANGE's 600 plain bulks paid for the
+ * prototype walk (read-cost: 154 against 127.5 µs a request).
+ */
+function textOf(result: { readonly t: 'bulk'; readonly value: Buffer }): string | undefined {
+  return (result as Partial<TextBulk>).text
+}
+
 /** `$<n>\r\n<text's latin1 bytes>\r\n` at `at`; returns where it ends. */
 function writeTextBulk(out: Buffer, at: number, text: string): number {
-  at = writeHeader(out, at, BULK_MARK, text.length)
-  at += out.write(text, at, 'latin1')
+  const length = text.length
+  at = writeHeader(out, at, BULK_MARK, length)
+  // Buffer#write's binding call costs more than a short string's chars (an
+  // in-process run of 200 14-char elements: 14-19 µs against 23).
+  if (length <= SHORT_TEXT_CHARS_MAX) {
+    for (let i = 0; i < length; i++) out[at + i] = text.charCodeAt(i)
+    at += length
+  } else at += out.write(text, at, 'latin1')
   out[at] = 13
   out[at + 1] = 10
   return at + 2
