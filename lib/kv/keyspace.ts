@@ -45,10 +45,11 @@
 // still sees the keyspace as it was. Keys created meanwhile need nothing: the
 // encoder walks the list of keys taken at the start.
 //
-// The SCAN bucket index is built on the first SCAN, not kept from the start: a
-// node that never serves SCAN (and every node while it replays its log at
-// start-up) would otherwise pay a hash of the key and an insert per new key
-// (lib/kv/key-buckets.ts). It is local derived data, like the expiry index, and not in snapshots.
+// The SCAN bucket index (lib/kv/key-buckets.ts) is built on the first SCAN
+// (or RANDOMKEY past 10,000 keys), not kept from the start: a node that never
+// serves them (and every node while it replays its log at start-up) would
+// otherwise pay a hash of the key and an insert per new key. It is local
+// derived data, like the expiry index, and not in snapshots.
 
 import { ExpiryIndex, type ExpiryItem } from './expiry-index.js'
 import { KeyBuckets, SCAN_BUCKET_COUNT } from './key-buckets.js'
