@@ -109,7 +109,6 @@ export function encodeValue(value: ReplyValue): Reply {
   return array((value as readonly ReplyValue[]).map(encodeValue))
 }
 
-
 function oneLine(text: string): string {
   return text.replace(/[\r\n]+/g, ' ')
 }
