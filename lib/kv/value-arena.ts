@@ -26,6 +26,7 @@
 // snapshot or reply depends on where a value is.
 
 import { assert, fail } from '../util/assert.js'
+import { writeLatin1 } from '../codec/latin1-text.js'
 
 /** Bytes of the length prefix in a slot. */
 const LENGTH_BYTES = 2
@@ -297,8 +298,7 @@ export class ValueArena {
     slab[at] = length & 0xff
     slab[at + 1] = length >>> 8
     const to = at + this.dataOffset
-    if (length <= SHORT_COPY_BYTES) for (let i = 0; i < length; i++) slab[to + i] = value.charCodeAt(i)
-    else slab.write(value, to, length, 'latin1')
+    writeLatin1(slab, to, value, SHORT_COPY_BYTES)
     this.valueBytes += length
   }
 }

@@ -6,6 +6,7 @@
 // nor where the horizon stands.
 import t from 'tap'
 import type { KvEventClass } from '../../lib/kv/key-events.js'
+import { feedLimitsDefault } from '../../lib/config/feed-limits.js'
 import { WatchHistory, type ChangeEvent } from '../../lib/feeds/watch-history.js'
 import { Prng } from '../../lib/util/prng.js'
 
@@ -43,6 +44,10 @@ class ModelHistory {
     if (e.index > this.horizon) this.horizon = e.index
   }
 }
+
+/** What a resume after `from` replays, values as latin1 strings (a value may come back as the Buffer it was given). */
+const replay = (h: WatchHistory, from: number): ChangeEvent[] | undefined =>
+  h.after(from)?.map((e) => ({ ...e, value: typeof e.value === 'string' || e.value === null ? e.value : e.value.toString('latin1') }))
 
 const text = (rng: Prng, n: number): string => {
   let s = ''
@@ -85,13 +90,10 @@ function runSeed(seed: number): string | null {
     if (history.horizon !== model.horizon) return `step ${step}: horizon ${history.horizon}, the model ${model.horizon}`
     if (rng.chance(0.02)) {
       const from = model.horizon + rng.int(Math.max(1, index - model.horizon))
-      const got = history.after(from)?.map((e) => ({ ...e, value: typeof e.value === 'string' || e.value === null ? e.value : e.value.toString('latin1') }))
-      const want = model.after(from)
-      if (JSON.stringify(got) !== JSON.stringify(want)) return `step ${step}: after(${from}) differs from the model`
+      if (JSON.stringify(replay(history, from)) !== JSON.stringify(model.after(from))) return `step ${step}: after(${from}) differs from the model`
     }
   }
-  const got = history.after(model.horizon)?.map((e) => ({ ...e, value: typeof e.value === 'string' || e.value === null ? e.value : e.value.toString('latin1') }))
-  return JSON.stringify(got) === JSON.stringify(model.after(model.horizon)) ? null : 'the final replay differs from the model'
+  return JSON.stringify(replay(history, model.horizon)) === JSON.stringify(model.after(model.horizon)) ? null : 'the final replay differs from the model'
 }
 
 t.test('a resume replays exactly the events the bounds keep, in order, whatever their sizes', async (t) => {
@@ -104,13 +106,13 @@ t.test('a resume replays exactly the events the bounds keep, in order, whatever 
 })
 
 t.test('at the default bounds a full history of 100-byte SETs is held whole, the oldest evicted first', async (t) => {
-  const eventsMax = 100_000
-  const history = new WatchHistory(eventsMax, 64 * 1024 * 1024, 0)
+  const { historyEventsMax: eventsMax, historyBytesMax } = feedLimitsDefault
+  const history = new WatchHistory(eventsMax, historyBytesMax, 0)
   const value = Buffer.alloc(100, 120)
   for (let i = 1; i <= eventsMax + 500; i++) history.appendBytes(i, 'set', '$', `key:${String(i % 100_000).padStart(12, '0')}`, value, 0, 100)
   t.equal(history.size, eventsMax)
   t.equal(history.horizon, 500)
-  const replay = history.after(history.horizon) ?? []
-  t.equal(replay.length, eventsMax)
-  t.same(replay.at(-1), { index: eventsMax + 500, op: 'set', typeClass: '$', key: `key:${String((eventsMax + 500) % 100_000).padStart(12, '0')}`, value: 'x'.repeat(100) })
+  const held = history.after(history.horizon) ?? []
+  t.equal(held.length, eventsMax)
+  t.same(held.at(-1), { index: eventsMax + 500, op: 'set', typeClass: '$', key: `key:${String((eventsMax + 500) % 100_000).padStart(12, '0')}`, value: 'x'.repeat(100) })
 })
