@@ -285,6 +285,21 @@ export class Keyspace {
     return typeof held.ref === 'number' ? held.arenaLength : -1
   }
 
+  /**
+   * For a packed key's EntryRef: its value's length, read from the Smi
+   * alone; -1 for any other ref. With copyPacked, a snapshot writes the key
+   * without an entry made for it.
+   */
+  packedLength(ref: EntryRef): number {
+    if (typeof ref !== 'number') return -1
+    return this.arena.slotBytesOf(ref >>> PACK_SPARE_BITS) - ARENA_PREFIX_BYTES - (ref & PACK_SPARE_MAX)
+  }
+
+  /** Copies a packed key's value (`length` from packedLength) to `target` at `at`; answers its version. */
+  copyPacked(ref: number, length: number, target: Buffer, at: number): number {
+    return this.arena.copyTagged(ref >>> PACK_SPARE_BITS, length, target, at)
+  }
+
   /** Copies an arena-held value (arenaStringLength ≥ 0) to `target` at `at`; the bytes copied. */
   copyArenaString(entry: Readonly<Entry>, target: Buffer, at: number): number {
     return this.arena.copy((entry as AnyEntry).ref as number, target, at)

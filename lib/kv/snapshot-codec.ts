@@ -22,7 +22,7 @@
 import type { KvOpResult, KvWriteOutcome } from './command.js'
 import { ByteReader, ByteWriter, NEED_MORE_BYTES } from './binary.js'
 import { KvSnapshotError } from './errors.js'
-import { Keyspace, type CapturedEntry, type EntryRef, type StoredValue } from './keyspace.js'
+import { Keyspace, type CapturedEntry, type Entry, type EntryRef, type StoredValue } from './keyspace.js'
 import { HashValue, ListValue, SetValue, ZSetValue, isString, valueBytes, type Collection, type EncodingLimits, type Value } from './values.js'
 import { SessionTable, type Session } from './session-table.js'
 import { crc32c } from '../util/checksum.js'
@@ -148,15 +148,28 @@ export class SnapshotEncoder {
     let i = this.nextKey
     for (; i < end; i++) {
       const key = keys[i] as string
-      const entry = (anyCaptured ? captured.get(key) : undefined) ?? keyspace.entryOf(refs[i] as EntryRef)
-      const arenaLength = keyspace.arenaStringLength(entry)
-      const recordBytes = KEY_RECORD_BYTES + key.length + (arenaLength >= 0 ? arenaLength : valueBytes(entry.value))
+      const ref = refs[i] as EntryRef
+      // Most keys are packed and unchanged since the start: their record comes
+      // from the Smi and one visit to the slot, with no entry made for them.
+      const capturedEntry = anyCaptured ? captured.get(key) : undefined
+      const packedLength = capturedEntry === undefined ? keyspace.packedLength(ref) : -1
+      const entry = packedLength >= 0 ? null : capturedEntry ?? keyspace.entryOf(ref)
+      const arenaLength = entry === null ? packedLength : keyspace.arenaStringLength(entry)
+      const recordBytes = KEY_RECORD_BYTES + key.length + (arenaLength >= 0 ? arenaLength : valueBytes((entry as Entry).value))
       if (pos + recordBytes > buf.length) {
         if (pos > 0) break
         // Larger than a whole chunk: a buffer of its own, taken next.
         buf = this.buf = Buffer.allocUnsafe(recordBytes)
       }
       pos = writeStored(buf, pos, key)
+      if (entry === null) {
+        buf[pos] = STRING_TAG
+        pos = buf.writeUInt32LE(packedLength, pos + 1)
+        const version = keyspace.copyPacked(ref as number, packedLength, buf, pos)
+        pos = buf.writeDoubleLE(Infinity, pos + packedLength)
+        pos = buf.writeDoubleLE(version, pos)
+        continue
+      }
       // An arena-held string is copied from its slab: no string made for it.
       if (arenaLength >= 0) {
         buf[pos] = STRING_TAG
