@@ -15,39 +15,41 @@ function window(bytes: number, seed: number): Buffer {
   return outer.subarray(8, 8 + bytes)
 }
 
-t.test('copyIntoView writes exactly the bytes Buffer#copy would, for every length and alignment', async (t) => {
+/** Calls `check` for every length 0–40 (the word loop and its tail) at every alignment of both sides; the cases checked. */
+function everyLengthAndAlignment(check: (length: number, from: number, to: number) => boolean): number {
   let checked = 0
   for (let length = 0; length <= 40; length++) {
     for (let from = 0; from < 4; from++) {
       for (let to = 0; to < 4; to++) {
-        const source = window(48, length)
-        const got = slab(64, 1)
-        const want = slab(64, 1)
-        copyIntoView(source, from, length, got.view, to + 3)
-        source.copy(want.buf, to + 3, from, from + length)
-        if (!got.buf.equals(want.buf)) t.fail(`length ${length}, from ${from}, to ${to + 3}`)
+        if (!check(length, from, to)) throw new Error(`length ${length}, from ${from}, to ${to}`)
         checked++
       }
     }
   }
+  return checked
+}
+
+t.test('copyIntoView writes exactly the bytes Buffer#copy would, for every length and alignment', async (t) => {
+  const checked = everyLengthAndAlignment((length, from, to) => {
+    const source = window(48, length)
+    const got = slab(64, 1)
+    const want = slab(64, 1)
+    copyIntoView(source, from, length, got.view, to + 3)
+    source.copy(want.buf, to + 3, from, from + length)
+    return got.buf.equals(want.buf)
+  })
   t.equal(checked, 41 * 16)
 })
 
 t.test('copyFromView writes exactly the bytes Buffer#copy would, for every length and alignment', async (t) => {
-  let checked = 0
-  for (let length = 0; length <= 40; length++) {
-    for (let from = 0; from < 4; from++) {
-      for (let to = 0; to < 4; to++) {
-        const source = slab(64, length)
-        const got = window(48, 2)
-        const want = Buffer.from(got)
-        copyFromView(source.view, from + 5, length, got, to)
-        source.buf.copy(want, to, from + 5, from + 5 + length)
-        if (!got.equals(want)) t.fail(`length ${length}, from ${from + 5}, to ${to}`)
-        checked++
-      }
-    }
-  }
+  const checked = everyLengthAndAlignment((length, from, to) => {
+    const source = slab(64, length)
+    const got = window(48, 2)
+    const want = Buffer.from(got)
+    copyFromView(source.view, from + 5, length, got, to)
+    source.buf.copy(want, to, from + 5, from + 5 + length)
+    return got.equals(want)
+  })
   t.equal(checked, 41 * 16)
 })
 
