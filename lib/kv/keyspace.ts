@@ -614,9 +614,7 @@ export class Keyspace {
 
   /** A packed key's entry from its Smi. */
   private unpack(packed: number): PackedEntry {
-    const handle = packed >>> PACK_SPARE_BITS
-    const arena = this.arena
-    return new this.Packed(handle, arena.slotBytesOf(handle) - ARENA_PREFIX_BYTES - (packed & PACK_SPARE_MAX))
+    return new this.Packed(packed >>> PACK_SPARE_BITS, this.packedLength(packed))
   }
 
   /**

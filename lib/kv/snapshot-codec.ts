@@ -162,22 +162,29 @@ export class SnapshotEncoder {
         buf = this.buf = Buffer.allocUnsafe(recordBytes)
       }
       pos = writeStored(buf, pos, key)
-      if (entry === null) {
-        buf[pos] = STRING_TAG
-        pos = buf.writeUInt32LE(packedLength, pos + 1)
-        const version = keyspace.copyPacked(ref as number, packedLength, buf, pos)
-        pos = buf.writeDoubleLE(Infinity, pos + packedLength)
-        pos = buf.writeDoubleLE(version, pos)
-        continue
-      }
-      // An arena-held string is copied from its slab: no string made for it.
+      let expireAtMs: number
+      let version: number
       if (arenaLength >= 0) {
+        // An arena-held string is copied from its slab: no string made for it.
         buf[pos] = STRING_TAG
         pos = buf.writeUInt32LE(arenaLength, pos + 1)
-        pos += keyspace.copyArenaString(entry, buf, pos)
-      } else pos = writeValue(buf, pos, entry.value)
-      pos = buf.writeDoubleLE(entry.expireAtMs, pos)
-      pos = buf.writeDoubleLE(entry.version, pos)
+        if (entry === null) {
+          version = keyspace.copyPacked(ref as number, arenaLength, buf, pos)
+          expireAtMs = Infinity
+        } else {
+          keyspace.copyArenaString(entry, buf, pos)
+          expireAtMs = entry.expireAtMs
+          version = entry.version
+        }
+        pos += arenaLength
+      } else {
+        const held = entry as Entry
+        pos = writeValue(buf, pos, held.value)
+        expireAtMs = held.expireAtMs
+        version = held.version
+      }
+      pos = buf.writeDoubleLE(expireAtMs, pos)
+      pos = buf.writeDoubleLE(version, pos)
     }
     this.pos = pos
     this.nextKey = i

@@ -249,13 +249,10 @@ export class ValueArena {
    * `targetStart` and answers its tag: one visit to the slot for both.
    */
   copyTagged(handle: number, length: number, target: Buffer, targetStart: number): number {
-    assert(this.tagBytes === ARENA_TAG_BYTES, 'value arena: no tags in this arena')
     const c = this.classes[handle & CLASS_MASK] as SizeClass
     const slot = handle >>> CLASS_BITS
-    const slab = c.slabs[slot >>> c.slotsPerSlabLog2] as Buffer
-    const at = (slot & c.slotMask) * c.slotBytes
-    this.copyOut(c, slot, at + this.dataOffset, length, target, targetStart)
-    return slab.readUInt32LE(at + LENGTH_BYTES) + slab.readUInt16LE(at + LENGTH_BYTES + 4) * TAG_HIGH_UNIT
+    this.copyOut(c, slot, (slot & c.slotMask) * c.slotBytes + this.dataOffset, length, target, targetStart)
+    return this.tag(handle)
   }
 
   /** The value's bytes in a new Buffer of their own. */
