@@ -26,6 +26,8 @@ interface Build {
   readonly encodeEnvelope: (envelope: unknown) => Buffer
   readonly machine: { apply(index: number, data: Buffer): unknown }
   nextIndex: number
+  /** The entries applied last (the log as far as this process keeps one), for the watch history's read-back. */
+  lastBatch: { first: number; entries: readonly Buffer[] }
   readonly wallNs: number[]
   readonly cpuNs: number[]
 }
@@ -52,11 +54,14 @@ async function load(label: string, checkout: string): Promise<Build> {
   const at = (path: string): string => pathToFileURL(resolve(checkout, 'dist', path)).href
   const codec = (await import(at('lib/kv/command-codec.js'))) as { encodeEnvelope: Build['encodeEnvelope'] }
   const { KvStateMachine } = (await import(at('lib/kv/state-machine.js'))) as { KvStateMachine: new () => Build['machine'] & { setEventSink(sink: unknown): void } }
-  const { FeedHub } = (await import(at('lib/feeds/feed-hub.js'))) as { FeedHub: new (index: number, logger: unknown) => unknown }
+  const { FeedHub } = (await import(at('lib/feeds/feed-hub.js'))) as { FeedHub: new (index: number, logger: unknown, options: unknown) => unknown }
   const { silentLogger } = (await import(at('lib/util/logger.js'))) as { silentLogger: () => unknown }
   const machine = new KvStateMachine()
-  if (withHistory) machine.setEventSink(new FeedHub(0, silentLogger()))
-  return { label, encodeEnvelope: codec.encodeEnvelope, machine, nextIndex: 1, wallNs: [], cpuNs: [] }
+  const build: Build = { label, encodeEnvelope: codec.encodeEnvelope, machine, nextIndex: 1, lastBatch: { first: 1, entries: [] }, wallNs: [], cpuNs: [] }
+  // A node's history reads a SET back from the Raft log (builds before session 29 copy it and ignore the option).
+  const readEntry = (index: number): Buffer | null => build.lastBatch.entries[index - build.lastBatch.first] ?? null
+  if (withHistory) machine.setEventSink(new FeedHub(0, silentLogger(), { readEntry }))
+  return build
 }
 
 /** A seeded generator, so both builds get the same keys in the same order. */
@@ -82,6 +87,7 @@ function entries(b: Build, count: number, keyAt: (i: number) => number): Buffer[
 }
 
 function applyAll(b: Build, batch: readonly Buffer[]): void {
+  b.lastBatch = { first: b.nextIndex, entries: batch }
   for (const data of batch) b.machine.apply(b.nextIndex++, data)
 }
 

@@ -146,7 +146,10 @@ function startFeeds(replica: Replica, config: NodeConfig, logger: Logger): FeedH
   const feeds = new FeedHub(replica.appliedIndex(), logger, {
     notifyFlags,
     limits: config.feedLimits,
+    // A SET's event is kept as its entry's index: the log keeps what the history still holds.
+    readEntry: (index) => replica.appliedEntryData(index),
   })
+  replica.keepLogAfter(() => feeds.history.horizon)
   replica.attachEventSink(feeds)
   return feeds
 }

@@ -10,7 +10,7 @@ import type { Logger } from '../util/logger.js'
 import { feedLimitsDefault, type FeedLimits } from '../config/feed-limits.js'
 import { NOTIFY_NONE, notifies, parseNotifyFlags, type NotifyFlags } from './notify-flags.js'
 import { PubSubRegistry } from './pubsub-registry.js'
-import { WatchHistory } from './watch-history.js'
+import { WatchHistory, type AppliedEntryReader } from './watch-history.js'
 import { WatchRegistry } from './watch-registry.js'
 
 const keyspacePrefix = Buffer.from('__keyspace@0__:')
@@ -42,11 +42,11 @@ export class FeedHub implements KvEventSink {
   constructor(
     startIndex: number,
     readonly logger: Logger,
-    options: { limits?: Partial<FeedLimits>; notifyFlags?: NotifyFlags } = {},
+    options: { limits?: Partial<FeedLimits>; notifyFlags?: NotifyFlags; readEntry?: AppliedEntryReader } = {},
   ) {
     this.limits = Object.freeze({ ...feedLimitsDefault, ...options.limits })
     this.notifyFlags = options.notifyFlags ?? NOTIFY_NONE
-    this.history = new WatchHistory(this.limits.historyEventsMax, this.limits.historyBytesMax, startIndex)
+    this.history = new WatchHistory(this.limits.historyEventsMax, this.limits.historyBytesMax, startIndex, options.readEntry ?? null)
   }
 
   keyEvent(index: number, event: string, typeClass: KvEventClass, key: string, value: StoredValue | null): void {
@@ -56,8 +56,9 @@ export class FeedHub implements KvEventSink {
     this.notifySubscribers(event, typeClass, key)
   }
 
-  keyEventBytes(index: number, event: string, typeClass: KvEventClass, key: string, bytes: Buffer, start: number, end: number): void {
-    this.history.appendBytes(index, event, typeClass, key, bytes, start, end)
+  keyEventBytes(index: number, event: string, typeClass: KvEventClass, key: string, bytes: Buffer, start: number, end: number, fromEntry: boolean): void {
+    if (fromEntry && this.history.readsEntries) this.history.appendFromEntry(index, event, typeClass, key.length, end - start)
+    else this.history.appendBytes(index, event, typeClass, key, bytes, start, end)
     // A string only when a stream is open to take it.
     if (this.watchers.size > 0) this.watchers.offer({ index, op: event, typeClass, key, value: storedValueOfRange(bytes, start, end) })
     this.notifySubscribers(event, typeClass, key)

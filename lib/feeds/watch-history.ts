@@ -7,6 +7,13 @@
 // higher index that this node has applied is held. It rises when events are
 // evicted, and jumps when a snapshot replaces the state (nothing before it
 // was seen here).
+//
+// A plain SET's event is not copied at all: its key and value are the
+// entry's own bytes, which the Raft log keeps (in memory, then in its segment
+// files; storage keeps the files back to this horizon, see
+// NodeStorage.keepLogAfter), so the history holds only the entry's index and
+// reads the key and value back when a watcher resumes.
+import { PlainSetReader } from '../kv/command-codec.js'
 import type { KvEventClass } from '../kv/key-events.js'
 import { storedValueOfRange, type StoredValue } from '../kv/keyspace.js'
 import { ValueArena } from '../kv/value-arena.js'
@@ -20,6 +27,13 @@ export interface ChangeEvent {
   readonly key: string
   readonly value: StoredValue | null
 }
+
+/**
+ * The data of the applied entry at `index` while the log holds it, else null
+ * (compacted away, or replaced by an installed snapshot). Synchronous: a
+ * resume reads its replay and registers its stream in one turn.
+ */
+export type AppliedEntryReader = (index: number) => Buffer | null
 
 /** A rough per-event cost of the ring's slots, for the byte bound. */
 const EVENT_OVERHEAD_BYTES = 64
@@ -57,7 +71,10 @@ export class WatchHistory {
    */
   private readonly keyLengths: Int32Array
   private readonly valueLengths: Int32Array
+  /** 1: the event is the plain SET of its entry, read back through `readEntry`; its handles and `keys`/`values` slots are unused. */
+  private readonly inEntry: Uint8Array
   private readonly arena = new ValueArena()
+  private readonly entryReader = new PlainSetReader()
   private head = 0
   private count = 0
   private bytes = 0
@@ -67,6 +84,7 @@ export class WatchHistory {
     eventsMax: number,
     private readonly bytesMax: number,
     startIndex: number,
+    private readonly readEntry: AppliedEntryReader | null = null,
   ) {
     const slots = Math.max(1, eventsMax)
     this.indexes = new Float64Array(slots)
@@ -78,11 +96,17 @@ export class WatchHistory {
     this.values = new Array<StoredValue | null>(slots).fill(null)
     this.keyLengths = new Int32Array(slots)
     this.valueLengths = new Int32Array(slots)
+    this.inEntry = new Uint8Array(slots)
     this.horizon = startIndex
   }
 
   get size(): number {
     return this.count
+  }
+
+  /** Whether events can be kept as their entry's index (appendFromEntry). */
+  get readsEntries(): boolean {
+    return this.readEntry !== null
   }
 
   append(index: number, op: string, typeClass: KvEventClass, key: string, value: StoredValue | null): void {
@@ -104,17 +128,35 @@ export class WatchHistory {
     this.added(at, key.length, end - start)
   }
 
+  /**
+   * The event of the plain SET that is the entry at `index` (PlainSetReader
+   * reads its key and value from the entry's data): nothing is copied, the
+   * key and value are read back from the log on a resume. Needs `readEntry`.
+   */
+  appendFromEntry(index: number, op: string, typeClass: KvEventClass, keyLength: number, valueLength: number): void {
+    if (this.readEntry === null) throw new Error('watch history: an event kept as its entry, with no reader for entries')
+    const at = this.slotFor(index, op, typeClass)
+    this.inEntry[at] = 1
+    this.added(at, keyLength, valueLength)
+  }
+
   /** Makes room for one more event and fills all but its value; the slot. */
   private nextSlot(index: number, op: string, typeClass: KvEventClass, key: string): number {
+    const at = this.slotFor(index, op, typeClass)
+    this.inEntry[at] = 0
+    const keyHandle = this.arena.allocString(key)
+    this.keyHandles[at] = keyHandle
+    if (keyHandle < 0) this.keys[at] = key
+    return at
+  }
+
+  private slotFor(index: number, op: string, typeClass: KvEventClass): number {
     const slots = this.indexes.length
     if (this.count === slots) this.evictOldest()
     const at = (this.head + this.count) % slots
     this.indexes[at] = index
     this.ops[at] = op
     this.typeClasses[at] = typeClass
-    const keyHandle = this.arena.allocString(key)
-    this.keyHandles[at] = keyHandle
-    if (keyHandle < 0) this.keys[at] = key
     return at
   }
 
@@ -140,7 +182,11 @@ export class WatchHistory {
     this.horizon = index
   }
 
-  /** Every held event with index > `from`, oldest first; null when `from` is below the horizon. */
+  /**
+   * Every held event with index > `from`, oldest first; null when `from` is
+   * below the horizon, or when an event's entry can no longer be read back
+   * (the horizon then rises past it, so the 410's resume point is honest).
+   */
   after(from: number): ChangeEvent[] | null {
     if (from < this.horizon) return null
     const out: ChangeEvent[] = []
@@ -155,6 +201,12 @@ export class WatchHistory {
     }
     for (let i = lo; i < this.count; i++) {
       const at = (this.head + i) % slots
+      if (this.inEntry[at] === 1) {
+        const event = this.readBack(at)
+        if (event === null) return null
+        out.push(event)
+        continue
+      }
       const keyHandle = this.keyHandles[at] as number
       const valueHandle = this.valueHandles[at] as number
       out.push({
@@ -168,19 +220,43 @@ export class WatchHistory {
     return out
   }
 
+  /** The event kept as its entry at slot `at`, read back; null (and the events up to it dropped) when the log no longer has it. */
+  private readBack(at: number): ChangeEvent | null {
+    const index = this.indexes[at] as number
+    const data = (this.readEntry as AppliedEntryReader)(index)
+    const set = this.entryReader
+    const keyLength = this.keyLengths[at] as number
+    const valueLength = this.valueLengths[at] as number
+    if (data === null || !set.read(data) || set.keyEnd - set.keyStart !== keyLength || set.valueEnd - set.valueStart !== valueLength) {
+      // Compacted or replaced since (a snapshot installed meanwhile): what is left before it cannot be replayed.
+      while (this.count > 0 && (this.indexes[this.head] as number) <= index) this.evictOldest()
+      if (index > this.horizon) this.horizon = index
+      return null
+    }
+    return {
+      index,
+      op: this.ops[at] as string,
+      typeClass: this.typeClasses[at] as KvEventClass,
+      key: data.toString('latin1', set.keyStart, set.keyEnd),
+      value: storedValueOfRange(data, set.valueStart, set.valueEnd),
+    }
+  }
+
   private evictOldest(): void {
     const at = this.head
     const index = this.indexes[at] as number
     const keyLength = this.keyLengths[at] as number
     const valueLength = this.valueLengths[at] as number
-    const keyHandle = this.keyHandles[at] as number
-    if (keyHandle >= 0) this.arena.free(keyHandle, keyLength)
-    const valueHandle = this.valueHandles[at] as number
-    if (valueHandle >= 0) this.arena.free(valueHandle, valueLength)
-    this.keyHandles[at] = -1
-    this.valueHandles[at] = -1
-    this.keys[at] = ''
-    this.values[at] = null
+    if (this.inEntry[at] === 0) {
+      const keyHandle = this.keyHandles[at] as number
+      if (keyHandle >= 0) this.arena.free(keyHandle, keyLength)
+      const valueHandle = this.valueHandles[at] as number
+      if (valueHandle >= 0) this.arena.free(valueHandle, valueLength)
+      this.keyHandles[at] = -1
+      this.valueHandles[at] = -1
+      this.keys[at] = ''
+      this.values[at] = null
+    }
     this.head = (at + 1) % this.indexes.length
     this.count--
     this.bytes -= sizeOf(keyLength, valueLength)

@@ -60,9 +60,12 @@ export interface KvEventSink {
   /**
    * The same with a string value as `bytes[start, end)`, valid only during
    * the call (a SET's value, read from its log entry): a sink that keeps the
-   * value copies the bytes, and no string is made per event.
+   * value copies the bytes, and no string is made per event. `fromEntry`:
+   * `bytes` is the whole data of the entry at `index`, a plain SET whose key
+   * and value are this event's (PlainSetReader reads them back from it), so
+   * a sink may keep the index instead of the bytes.
    */
-  keyEventBytes(index: number, event: string, typeClass: KvEventClass, key: string, bytes: Buffer, start: number, end: number): void
+  keyEventBytes(index: number, event: string, typeClass: KvEventClass, key: string, bytes: Buffer, start: number, end: number, fromEntry: boolean): void
   /** A PUBLISH applied at `index`. */
   message(index: number, channel: Buffer, message: Buffer): void
   /**

@@ -43,6 +43,8 @@ export class KvStateMachine {
   private sink: KvEventSink | null = null
   /** The index of the entry being applied, for the events it produces. */
   private applyingIndex = 0
+  /** The data of the plain SET being applied (PlainSetReader read it), else null: its event's key and value are this entry's. */
+  private plainSetData: Buffer | null = null
   /** Bound once, so ops report events without an allocation per entry. */
   private readonly notify: NotifyKeyEvent = Object.assign(
     (event: string, typeClass: KvEventClass, key: string, value: StoredValue | null): void => {
@@ -50,7 +52,7 @@ export class KvStateMachine {
     },
     {
       bytes: (event: string, typeClass: KvEventClass, key: string, bytes: Buffer, start: number, end: number): void => {
-        this.sink?.keyEventBytes(this.applyingIndex, event, typeClass, key, bytes, start, end)
+        this.sink?.keyEventBytes(this.applyingIndex, event, typeClass, key, bytes, start, end, bytes === this.plainSetData)
       },
     },
   )
@@ -130,7 +132,13 @@ export class KvStateMachine {
       if (check.t === 'duplicate') return { t: 'duplicate', outcome: check.outcome }
     }
     const key = data.toString('latin1', set.keyStart, set.keyEnd)
-    const result = applySetFields(this.keyspace, key, data, set.valueStart, set.valueEnd, set.condition, set.expiry, set.get, set.nowMs, this.notify)
+    this.plainSetData = data
+    let result: KvOpResult
+    try {
+      result = applySetFields(this.keyspace, key, data, set.valueStart, set.valueEnd, set.condition, set.expiry, set.get, set.nowMs, this.notify)
+    } finally {
+      this.plainSetData = null
+    }
     const outcome: KvWriteOutcome = result === OK ? OK_OUTCOME : { t: 'results', results: [result] }
     if (clientId !== '') this.sessions.remember(clientId, seq, index, outcome)
     return outcome

@@ -347,6 +347,19 @@ export class RaftNode {
     this.r.log.compact(index)
   }
 
+  /**
+   * The data of the committed normal entry at `index` while the log holds it
+   * (in memory, or read back through the entry source), else null: compacted,
+   * not committed, or not a normal entry. The watch history reads a SET's key
+   * and value back from here rather than keeping a copy.
+   */
+  committedEntryData(index: number): Buffer | null {
+    const log = this.r.log
+    if (index <= log.snapshot().index || index > log.commit) return null
+    const e = log.slice(index, index + 1)[0]
+    return e !== undefined && e.index === index && e.kind === 'normal' ? e.data : null
+  }
+
   // ---- Status ---------------------------------------------------------------
 
   /** The leader this node follows (itself when leading), or null. Cheap: for per-request use. */

@@ -271,6 +271,23 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     this.state.kv.setEventSink(sink)
   }
 
+  /**
+   * The data of the entry this node applied at `index`, while its log still
+   * has it: from the Raft log, or for entries a snapshot compacted, from the
+   * segment files storage kept (keepLogAfter). Null when neither has it.
+   */
+  appliedEntryData(index: number): Buffer | null {
+    if (index > this.state.applied) return null
+    if (index > this.raft.status().snapshotIndex) return this.raft.committedEntryData(index)
+    const e = this.storage.entrySource().entries(index, index + 1, Infinity)?.[0]
+    return e !== undefined && e.index === index && e.kind === 'normal' ? e.data : null
+  }
+
+  /** Entries after `index()` stay in storage's segment files when a snapshot compacts the log (the watch history reads them back). */
+  keepLogAfter(index: () => number): void {
+    this.storage.keepLogAfter(index)
+  }
+
   /** Sees every entry this node applies, in order (the simulator's state-machine-safety check). */
   set applyObserver(observer: ((e: Entry) => void) | null) {
     this.state.observer = observer

@@ -150,6 +150,8 @@ export class NodeStorage {
   /** Kept up to date after each write once adoptHighWater accepted the directory. */
   private highWater: { file: HighWaterFile; incarnation: string } | null = null
   private highWaterFound: { file: HighWaterFile; recorded: HighWater | null | string } | null = null
+  /** Entries after this index outlive a snapshot's compaction (keepLogAfter); by default none do. */
+  private logKeptAfter: () => number = () => Number.MAX_SAFE_INTEGER
 
   private constructor(
     private readonly dir: DurableDir,
@@ -326,7 +328,7 @@ export class NodeStorage {
           await this.dir.commitStaged(tmpName, name)
           this.snapshot = { name, meta, logStartSeq }
           await this.removeSnapshotsBefore(meta.index)
-          await this.removeSegmentsCoveredBy(meta.index)
+          await this.removeSegmentsCoveredBy(Math.min(meta.index, this.logKeptAfter()))
           saved = true
         })
         return saved
@@ -393,6 +395,17 @@ export class NodeStorage {
     if (sameLife) file.note(here)
     else await file.writeDurably(here)
     this.highWater = { file, incarnation }
+  }
+
+  /**
+   * Entries after `index()` stay readable through entrySource when a saved
+   * snapshot compacts the log: the segments holding them are kept until a
+   * later snapshot finds them below both. A snapshot installed from the
+   * leader still replaces the whole log, and start-up still drops what the
+   * snapshot covers (the watch history starts empty then).
+   */
+  keepLogAfter(index: () => number): void {
+    this.logKeptAfter = index
   }
 
   /**
