@@ -2,9 +2,11 @@
 // list of events that drops its oldest while there are more than the count
 // bound or their bytes pass the byte bound. The history keeps short keys and
 // values in slabs whose slots are freed and reused as events come and go,
-// and long ones as they came; none of that may change what a resume sees,
+// long ones as they came, and a plain SET's event as its entry's index, read
+// back from the log on a resume; none of that may change what a resume sees,
 // nor where the horizon stands.
 import t from 'tap'
+import { encodeEnvelope } from '../../lib/kv/command-codec.js'
 import type { KvEventClass } from '../../lib/kv/key-events.js'
 import { feedLimitsDefault } from '../../lib/config/feed-limits.js'
 import { WatchHistory, type ChangeEvent } from '../../lib/feeds/watch-history.js'
@@ -55,6 +57,13 @@ const text = (rng: Prng, n: number): string => {
   return s
 }
 
+/** A plain SET's entry data, as a leader writes it. */
+const setEntry = (key: string, value: string, seq: number): Buffer =>
+  encodeEnvelope({
+    nowMs: 1_700_000_000_000, clientId: 'n1/test', seq,
+    write: { ops: [{ t: 'set', key: Buffer.from(key, 'latin1'), value: Buffer.from(value, 'latin1'), condition: 'always', expiry: { t: 'none' }, get: false }], watches: [] },
+  })
+
 /** Lengths from 0 up to past what the slabs hold (4 KiB), mostly short. */
 const length = (rng: Prng): number => (rng.chance(0.05) ? 2000 + rng.int(4000) : rng.int(rng.chance(0.5) ? 20 : 300))
 
@@ -62,7 +71,9 @@ function runSeed(seed: number): string | null {
   const rng = new Prng(seed)
   const eventsMax = 1 + rng.int(rng.chance(0.5) ? 50 : 3000)
   const bytesMax = 1024 + rng.int(rng.chance(0.5) ? 20_000 : 400_000)
-  const history = new WatchHistory(eventsMax, bytesMax, 5)
+  // The log: every entry a plain SET's event was kept as.
+  const log = new Map<number, Buffer>()
+  const history = new WatchHistory(eventsMax, bytesMax, 5, (index) => log.get(index) ?? null)
   const model = new ModelHistory(eventsMax, bytesMax, 5)
   let index = 6
   for (let step = 0; step < 3000; step++) {
@@ -70,8 +81,15 @@ function runSeed(seed: number): string | null {
     const key = text(rng, length(rng))
     const op = rng.chance(0.8) ? 'set' : 'del'
     const typeClass: KvEventClass = op === 'set' ? '$' : 'g'
-    const kind = rng.int(4)
-    if (op === 'del' || kind === 0) {
+    const kind = rng.int(5)
+    if (op === 'set' && kind === 4) {
+      // A plain SET is an entry of its own; later events may share its index (a SET's expire event does).
+      index++
+      const value = text(rng, length(rng))
+      log.set(index, setEntry(key, value, step))
+      history.appendFromEntry(index, op, typeClass, key.length, value.length)
+      model.append({ index, op, typeClass, key, value })
+    } else if (op === 'del' || kind === 0) {
       history.append(index, op, typeClass, key, null)
       model.append({ index, op, typeClass, key, value: null })
     } else {
@@ -115,4 +133,36 @@ t.test('at the default bounds a full history of 100-byte SETs is held whole, the
   const held = history.after(history.horizon) ?? []
   t.equal(held.length, eventsMax)
   t.same(held.at(-1), { index: eventsMax + 500, op: 'set', typeClass: '$', key: `key:${String((eventsMax + 500) % 100_000).padStart(12, '0')}`, value: 'x'.repeat(100) })
+})
+
+t.test('an event whose entry the log no longer has ends the resume with null, and the horizon moves up to it', async (t) => {
+  const log = new Map<number, Buffer>()
+  const history = new WatchHistory(100, 1 << 20, 0, (index) => log.get(index) ?? null)
+  for (let i = 1; i <= 10; i++) {
+    log.set(i, setEntry(`k${i}`, `v${i}`, i))
+    history.appendFromEntry(i, 'set', '$', `k${i}`.length, `v${i}`.length)
+  }
+  t.same(history.after(8)?.map((e) => [e.index, e.key, e.value]), [[9, 'k9', 'v9'], [10, 'k10', 'v10']], 'read back from the log')
+  log.delete(5)
+  t.equal(history.after(2), null, 'a replay through the missing entry is refused')
+  t.equal(history.horizon, 5, 'the horizon names the missing entry')
+  t.equal(history.size, 5, 'the events up to it are gone')
+  t.same(history.after(history.horizon)?.map((e) => e.index), [6, 7, 8, 9, 10], 'a resume from the new horizon gets the rest')
+})
+
+t.test('an entry read back must be the SET the event was kept for', async (t) => {
+  const log = new Map<number, Buffer>()
+  const history = new WatchHistory(100, 1 << 20, 0, (index) => log.get(index) ?? null)
+  log.set(1, setEntry('key', 'value', 1))
+  history.appendFromEntry(1, 'set', '$', 3, 5)
+  log.set(2, setEntry('key', 'other value', 2))
+  history.appendFromEntry(2, 'set', '$', 3, 5)
+  t.equal(history.after(0), null, 'a value of another length is not replayed as this event')
+  t.equal(history.horizon, 2)
+})
+
+t.test('a history without a log reader refuses to keep an event as its entry', async (t) => {
+  const history = new WatchHistory(100, 1 << 20, 0)
+  t.throws(() => history.appendFromEntry(1, 'set', '$', 3, 5), /no reader/)
+  t.equal(history.readsEntries, false)
 })

@@ -29,6 +29,27 @@ function recording(sm: KvStateMachine): { seen: Seen[]; resets: number[] } {
   return { seen, resets }
 }
 
+t.test('a plain SET tells the sink its event is the entry\'s own key and value; a SET among other ops does not', async (t) => {
+  const d = new Driver()
+  const heard: [string, string, boolean][] = []
+  d.sm.setEventSink({
+    keyEvent: (_index, event, _typeClass, key) => heard.push([event, key, false]),
+    keyEventBytes: (_index, event, _typeClass, key, _bytes, _start, _end, fromEntry) => heard.push([event, key, fromEntry]),
+    message: () => {},
+    reset: () => {},
+  })
+  d.one(set('a', '1'))
+  d.one(set('a', '2', { expiry: { t: 'relative', unit: 'seconds', amount: 100n } }))
+  d.write([set('b', '1'), set('c', '1')])
+  d.one({ t: 'mset', pairs: [{ key: b('m'), value: b('a') }] })
+  t.same(heard, [
+    ['set', 'a', true],
+    ['set', 'a', true], ['expire', 'a', false],
+    ['set', 'b', false], ['set', 'c', false],
+    ['set', 'm', false],
+  ])
+})
+
 const ex = (seconds: number): Partial<Extract<KvOp, { t: 'set' }>> => ({ expiry: { t: 'relative', unit: 'seconds', amount: BigInt(seconds) } })
 const pxat = (ms: number): Partial<Extract<KvOp, { t: 'set' }>> => ({ expiry: { t: 'absolute', unit: 'milliseconds', amount: BigInt(ms) } })
 const expire = (key: string, seconds: number): KvOp => ({ t: 'expire', key: b(key), base: 'relative', unit: 'seconds', amount: BigInt(seconds), condition: 'always' })

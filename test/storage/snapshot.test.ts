@@ -43,6 +43,40 @@ t.test('saveSnapshot keeps later entries and deletes covered segments and older 
   await again.close()
 })
 
+t.test('keepLogAfter keeps the entries after its index readable through a snapshot, until a later one finds them below both', async (t) => {
+  const dir = t.testdir()
+  const storage = await fill(dir)
+  t.teardown(() => storage.close())
+  let keptAfter = 40
+  storage.keepLogAfter(() => keptAfter)
+  const segmentsBefore = (await segmentsIn(dir)).length
+  await storage.saveSnapshot(meta(250), Buffer.from('state at 250'))
+  t.same(describe(storage.entrySource().entries(41, 301, Infinity) ?? []), describe(makeEntries(41, 260, 1)), 'entries after 40 read back')
+  t.ok((await segmentsIn(dir)).length < segmentsBefore, 'segments wholly at or below 40 deleted')
+  keptAfter = 200
+  await storage.saveSnapshot(meta(260), Buffer.from('state at 260'))
+  t.same(describe(storage.entrySource().entries(201, 301, Infinity) ?? []), describe(makeEntries(201, 100, 1)), 'entries after 200 read back')
+  t.equal(storage.entrySource().entries(41, 42, Infinity), null, 'entries before the kept segments are gone')
+  keptAfter = Number.MAX_SAFE_INTEGER
+  await storage.saveSnapshot(meta(290), Buffer.from('state at 290'))
+  t.equal(storage.entrySource().entries(201, 202, Infinity), null, 'with nothing kept, the snapshot compacts as before')
+})
+
+t.test('segments kept past a snapshot are dropped at restart, and replay starts after the snapshot', async (t) => {
+  const dir = t.testdir()
+  const storage = await fill(dir)
+  storage.keepLogAfter(() => 40)
+  await storage.saveSnapshot(meta(250), Buffer.from('state at 250'))
+  const kept = (await segmentsIn(dir)).length
+  await storage.close()
+  const { storage: again, state } = await open(dir)
+  t.teardown(() => again.close())
+  t.same(state.snapshot, { meta: meta(250) })
+  t.same(describe(state.entries), describe(makeEntries(251, 50, 1)))
+  t.ok((await segmentsIn(dir)).length < kept, 'the kept segments are gone')
+  t.equal(again.entrySource().entries(41, 42, Infinity), null)
+})
+
 t.test('a snapshot at the last index leaves an empty log that grows from there', async (t) => {
   const dir = t.testdir()
   const storage = await fill(dir)
