@@ -182,12 +182,27 @@ export class WatchHistory {
     this.horizon = index
   }
 
+  /** The index of the newest event held, or the horizon when none is. */
+  get lastIndex(): number {
+    return this.count === 0 ? this.horizon : (this.indexes[(this.head + this.count - 1) % this.indexes.length] as number)
+  }
+
   /**
    * Every held event with index > `from`, oldest first; null when `from` is
    * below the horizon, or when an event's entry can no longer be read back
    * (the horizon then rises past it, so the 410's resume point is honest).
    */
   after(from: number): ChangeEvent[] | null {
+    return this.page(from, Infinity, Infinity)
+  }
+
+  /**
+   * The held events with `from` < index <= `until`, oldest first, at most
+   * about `countMax` of them: a page ends after the last event of an index,
+   * so an entry's events are never split between pages (a watcher's
+   * `id:` is an index). Null as for `after`.
+   */
+  page(from: number, until: number, countMax: number): ChangeEvent[] | null {
     if (from < this.horizon) return null
     const out: ChangeEvent[] = []
     const slots = this.indexes.length
@@ -201,6 +216,8 @@ export class WatchHistory {
     }
     for (let i = lo; i < this.count; i++) {
       const at = (this.head + i) % slots
+      const index = this.indexes[at] as number
+      if (index > until || (out.length >= countMax && index !== (out[out.length - 1] as ChangeEvent).index)) break
       if (this.inEntry[at] === 1) {
         const event = this.readBack(at)
         if (event === null) return null
@@ -210,7 +227,7 @@ export class WatchHistory {
       const keyHandle = this.keyHandles[at] as number
       const valueHandle = this.valueHandles[at] as number
       out.push({
-        index: this.indexes[at] as number,
+        index,
         op: this.ops[at] as string,
         typeClass: this.typeClasses[at] as KvEventClass,
         key: keyHandle >= 0 ? this.arena.string(keyHandle) : (this.keys[at] as string),

@@ -348,14 +348,15 @@ export class RaftNode {
   }
 
   /**
-   * The data of the committed normal entry at `index` while the log holds it
-   * (in memory, or read back through the entry source), else null: compacted,
-   * not committed, or not a normal entry. The watch history reads a SET's key
-   * and value back from here rather than keeping a copy.
+   * The data of the committed normal entry at `index` (in memory, or read
+   * back through the entry source); null when it is not committed or not a
+   * normal entry, undefined when a snapshot compacted it. The watch history
+   * reads a SET's key and value back from here rather than keeping a copy.
    */
-  committedEntryData(index: number): Buffer | null {
+  committedEntryData(index: number): Buffer | null | undefined {
     const log = this.r.log
-    if (index <= log.snapshot().index || index > log.commit) return null
+    if (index <= log.snapshot().index) return undefined
+    if (index > log.commit) return null
     const e = log.slice(index, index + 1)[0]
     return e !== undefined && e.index === index && e.kind === 'normal' ? e.data : null
   }

@@ -278,7 +278,8 @@ export class Replica extends EventEmitter<ReplicaEvents> {
    */
   appliedEntryData(index: number): Buffer | null {
     if (index > this.state.applied) return null
-    if (index > this.raft.status().snapshotIndex) return this.raft.committedEntryData(index)
+    const data = this.raft.committedEntryData(index)
+    if (data !== undefined) return data
     const e = this.storage.entrySource().entries(index, index + 1, Infinity)?.[0]
     return e !== undefined && e.index === index && e.kind === 'normal' ? e.data : null
   }

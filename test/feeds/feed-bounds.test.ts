@@ -148,3 +148,24 @@ t.test('one more watcher than WATCHERS_MAX is answered 503 with the limit named,
   const second = await openWatch(t, feeds.httpPort)
   t.match(second.received(), /^HTTP\/1\.1 200/, 'its place is taken')
 })
+
+t.test('a resume longer than a page is replayed whole and in order to a client that reads late, and a write made during it comes after it, once', async (t) => {
+  const feeds = await startFeeds(t, { historyBytesMax: 64 * 1024 * 1024 })
+  const value = Buffer.alloc(1000, 'v')
+  // 10 MB of replay: more than the sockets between here and the client hold, so the replay waits for the client.
+  const count = 10_000
+  for (let i = 0; i < count; i++) await feeds.backend.write({ ops: [{ t: 'mset', pairs: [{ key: Buffer.from(`k${i}`), value }] }], watches: [] })
+  const socket = net.connect({ host: '127.0.0.1', port: feeds.httpPort })
+  t.teardown(() => socket.destroy())
+  socket.pause()
+  let text = ''
+  socket.on('data', (chunk: Buffer) => { text += chunk.toString('latin1') })
+  socket.write('GET /watch?prefix=&from=0 HTTP/1.1\r\nHost: localhost\r\n\r\n')
+  await waitFor(() => feeds.hub.watchers.size === 1, 'the watch to start its replay')
+  await feeds.backend.write({ ops: [{ t: 'mset', pairs: [{ key: Buffer.from('live'), value: Buffer.from('x') }] }], watches: [] })
+  socket.resume()
+  await waitFor(() => text.includes('"key":"live"'), 'the live write')
+  const keys = [...text.matchAll(/"index":(\d+),"op":"set","key":"([^"]+)"/g)].map((m) => [Number(m[1]), m[2]] as const)
+  t.same(keys.map(([, key]) => key), [...Array.from({ length: count }, (_, i) => `k${i}`), 'live'], 'every change once, the live one last')
+  t.ok(keys.every(([index], i) => i === 0 || index > (keys[i - 1] as readonly [number, string])[0]), 'indexes increase')
+})

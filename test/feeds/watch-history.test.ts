@@ -166,3 +166,24 @@ t.test('a history without a log reader refuses to keep an event as its entry', a
   t.throws(() => history.appendFromEntry(1, 'set', '$', 3, 5), /no reader/)
   t.equal(history.readsEntries, false)
 })
+
+t.test('pages of a replay end after the last event of an index and together make the whole replay', async (t) => {
+  const history = new WatchHistory(1000, 1 << 20, 0)
+  // Indexes 1..30 with one to three events each, as MSETs and SETs with deadlines make them.
+  for (let index = 1; index <= 30; index++) {
+    for (let k = 0; k <= index % 3; k++) history.append(index, 'set', '$', `k${index}.${k}`, 'v')
+  }
+  const whole = history.after(0) ?? []
+  const pages: ChangeEvent[][] = []
+  for (let from = 0; from < 30;) {
+    const page = history.page(from, 30, 4) ?? []
+    t.ok(page.length > 0, `a page after ${from}`)
+    pages.push(page)
+    from = (page.at(-1) as ChangeEvent).index
+  }
+  t.same(pages.flat(), whole, 'the pages are the replay')
+  t.ok(pages.every((p, i) => i === 0 || (p[0] as ChangeEvent).index !== ((pages[i - 1] as ChangeEvent[]).at(-1) as ChangeEvent).index), 'no index is split between pages')
+  t.ok(pages.every((p) => p.length <= 4 + 2), 'a page is at most its size plus the rest of its last index')
+  t.same(history.page(10, 12, 100)?.map((e) => e.index), [11, 11, 11, 12], 'until bounds a page')
+  t.equal(history.lastIndex, 30)
+})

@@ -64,39 +64,100 @@ export async function watchRoute(context: RouteContext, feeds: FeedHub, request:
     await context.backend.read([{ t: 'dbsize' }], 'linearizable')
     from = context.backend.info().appliedIndex
   }
-  // From here to add() nothing awaits: no event can fall between the history and the live feed.
-  const replay = feeds.history.after(from)?.filter((e) => matches(filter, e.key)) ?? null
-  if (replay === null) {
+  const history = feeds.history
+  if (from < history.horizon) {
     sendJson(response, 410, {
       error: `changes after index ${from} are no longer held here (WATCH_HISTORY_ENTRIES); resume from a later index or read the current state`,
-      oldestIndex: feeds.history.horizon + 1,
-      resumeFrom: feeds.history.horizon,
+      oldestIndex: history.horizon + 1,
+      resumeFrom: history.horizon,
     })
     return
   }
   response.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', 'X-Accel-Buffering': 'no' })
   // An id before any event: a client that reconnects before the first change resumes from here, not from "now".
-  response.write(`retry: 1000\nid: ${from}\n\n${formatEvents(replay)}`)
+  response.write(`retry: 1000\nid: ${from}\n\n`)
+  // Events up to `until` come from the history, page by page; later ones live.
+  // Both are decided in this turn, so no event falls between them or comes twice.
+  const until = Math.max(from, history.lastIndex)
+  let held: ChangeEvent[][] | null = until > from ? [] : null
+  let heldCount = 0
+  let closed = false
   let stop: () => void = () => {}
   const heartbeat = setInterval(() => response.write(': heartbeat\n\n'), feeds.limits.heartbeatMs)
   const close = (): void => {
+    closed = true
     clearInterval(heartbeat)
     stop()
   }
-  stop = feeds.watchers.add(filter, from, {
+  const slow = (what: string): void => {
+    feeds.counters.slowWatcherDisconnects++
+    feeds.logger.warn({ addr: request.socket.remoteAddress, bytesMax: feeds.limits.watcherOutputBytesMax }, `slow watcher: ${what}, closing its stream (it may resume with Last-Event-ID)`)
+    close()
+    response.destroy()
+  }
+  stop = feeds.watchers.add(filter, until, {
     deliver: (events) => {
-      response.write(formatEvents(events))
-      if (response.writableLength > feeds.limits.watcherOutputBytesMax) {
-        feeds.counters.slowWatcherDisconnects++
-        feeds.logger.warn({ addr: request.socket.remoteAddress, bytesMax: feeds.limits.watcherOutputBytesMax }, 'slow watcher: output over the limit, closing its stream (it may resume with Last-Event-ID)')
-        close()
-        response.destroy()
+      if (held !== null) {
+        held.push(events as ChangeEvent[])
+        heldCount += events.length
+        // The replay is written as fast as the client reads; writes that outrun it for a whole history are too many to hold.
+        if (heldCount > feeds.limits.historyEventsMax) slow('live changes over WATCH_HISTORY_ENTRIES during its replay')
+        return
       }
+      response.write(formatEvents(events))
+      if (response.writableLength > feeds.limits.watcherOutputBytesMax) slow('output over the limit')
     },
     end: (reason) => {
+      closed = true
       clearInterval(heartbeat)
       response.end(`: ${reason}\n\n`)
     },
   })
   response.on('close', close)
+  await replayHistory(feeds, response, filter, from, until, () => closed)
+  if (closed) return
+  for (const events of held ?? []) response.write(formatEvents(events))
+  held = null
+}
+
+/** Events in a replay page, so one turn stays short however long the history. */
+const replayPageEvents = 1000
+/** Replay bytes waiting for the client before the next page waits for 'drain'. */
+const replayBufferedBytesMax = 1024 * 1024
+
+/**
+ * Writes the held events after `from` up to `until`, a page per turn: a
+ * whole history (100,000 events, read back from the log) formatted in one
+ * turn stalled the node for over half a second, long enough for a leader to
+ * lose its followers. Ends the stream when the history moved past the next
+ * page meanwhile (the client resumes from the last id it got, or is told 410).
+ */
+async function replayHistory(feeds: FeedHub, response: http.ServerResponse, filter: WatchFilter, from: number, until: number, closed: () => boolean): Promise<void> {
+  let after = from
+  while (after < until && !closed()) {
+    const page = feeds.history.page(after, until, replayPageEvents)
+    if (page === null) {
+      response.end(`: changes after index ${after} are no longer held here; resume with Last-Event-ID\n\n`)
+      response.destroy()
+      return
+    }
+    const last = page[page.length - 1]
+    if (last === undefined) return
+    response.write(formatEvents(page.filter((e) => matches(filter, e.key))))
+    after = last.index
+    if (response.writableLength > replayBufferedBytesMax) await drained(response)
+    else await new Promise((resolve) => setImmediate(resolve))
+  }
+}
+
+function drained(response: http.ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      response.off('drain', done)
+      response.off('close', done)
+      resolve()
+    }
+    response.on('drain', done)
+    response.on('close', done)
+  })
 }
