@@ -149,7 +149,7 @@ function startFeeds(replica: Replica, config: NodeConfig, logger: Logger): FeedH
     // A SET's event is kept as its entry's index: the log keeps what the history still holds.
     readEntry: (index) => replica.appliedEntryData(index),
   })
-  replica.keepLogAfter(() => feeds.history.horizon)
+  replica.keepLogAfter((snapshotIndex) => feeds.logNeededAfter(snapshotIndex))
   replica.attachEventSink(feeds)
   return feeds
 }

@@ -74,6 +74,22 @@ export class FeedHub implements KvEventSink {
     if (this.notifyFlags.keyevent) this.pubsub.publish(Buffer.concat([keyeventPrefix, eventBytes]), keyBytes)
   }
 
+  /**
+   * A snapshot at `snapshotIndex` is about to compact the log: the index
+   * after which the history still needs entries (the SETs it keeps as their
+   * entry's index). It never asks for more than WATCH_HISTORY_ENTRIES entries
+   * before the snapshot: events older than that are dropped, so a history
+   * that stops moving (only PUBLISH, or writes that change nothing) cannot
+   * keep the log on disk growing.
+   */
+  logNeededAfter(snapshotIndex: number): number {
+    const history = this.history
+    if (history.entryEventCount === 0) return snapshotIndex
+    const floor = snapshotIndex - this.limits.historyEventsMax
+    history.evictThrough(floor)
+    return history.entryEventCount === 0 ? snapshotIndex : Math.max(history.horizon, floor)
+  }
+
   message(_index: number, channel: Buffer, message: Buffer): void {
     this.pubsub.publish(channel, message)
   }

@@ -78,6 +78,8 @@ export class WatchHistory {
   private head = 0
   private count = 0
   private bytes = 0
+  /** Events held as their entry's index: while there are any, the log must keep their entries. */
+  entryEventCount = 0
   horizon: number
 
   constructor(
@@ -137,6 +139,7 @@ export class WatchHistory {
     if (this.readEntry === null) throw new Error('watch history: an event kept as its entry, with no reader for entries')
     const at = this.slotFor(index, op, typeClass)
     this.inEntry[at] = 1
+    this.entryEventCount++
     this.added(at, keyLength, valueLength)
   }
 
@@ -179,7 +182,14 @@ export class WatchHistory {
     this.head = 0
     this.count = 0
     this.bytes = 0
+    this.entryEventCount = 0
     this.horizon = index
+  }
+
+  /** Drops every event with index <= `index`: a resume must start after it. */
+  evictThrough(index: number): void {
+    while (this.count > 0 && (this.indexes[this.head] as number) <= index) this.evictOldest()
+    if (index > this.horizon) this.horizon = index
   }
 
   /** The index of the newest event held, or the horizon when none is. */
@@ -246,8 +256,7 @@ export class WatchHistory {
     const valueLength = this.valueLengths[at] as number
     if (data === null || !set.read(data) || set.keyEnd - set.keyStart !== keyLength || set.valueEnd - set.valueStart !== valueLength) {
       // Compacted or replaced since (a snapshot installed meanwhile): what is left before it cannot be replayed.
-      while (this.count > 0 && (this.indexes[this.head] as number) <= index) this.evictOldest()
-      if (index > this.horizon) this.horizon = index
+      this.evictThrough(index)
       return null
     }
     return {
@@ -273,6 +282,8 @@ export class WatchHistory {
       this.valueHandles[at] = -1
       this.keys[at] = ''
       this.values[at] = null
+    } else {
+      this.entryEventCount--
     }
     this.head = (at + 1) % this.indexes.length
     this.count--

@@ -284,8 +284,8 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     return e !== undefined && e.index === index && e.kind === 'normal' ? e.data : null
   }
 
-  /** Entries after `index()` stay in storage's segment files when a snapshot compacts the log (the watch history reads them back). */
-  keepLogAfter(index: () => number): void {
+  /** Entries after `index(snapshotIndex)` stay in storage's segment files when a snapshot compacts the log (the watch history reads them back). */
+  keepLogAfter(index: (snapshotIndex: number) => number): void {
     this.storage.keepLogAfter(index)
   }
 

@@ -150,8 +150,8 @@ export class NodeStorage {
   /** Kept up to date after each write once adoptHighWater accepted the directory. */
   private highWater: { file: HighWaterFile; incarnation: string } | null = null
   private highWaterFound: { file: HighWaterFile; recorded: HighWater | null | string } | null = null
-  /** Entries after this index outlive a snapshot's compaction (keepLogAfter); by default none do. */
-  private logKeptAfter: () => number = () => Number.MAX_SAFE_INTEGER
+  /** Given a snapshot's index, the index after which entries outlive its compaction (keepLogAfter); by default none do. */
+  private logKeptAfter: (snapshotIndex: number) => number = (snapshotIndex) => snapshotIndex
 
   private constructor(
     private readonly dir: DurableDir,
@@ -328,7 +328,7 @@ export class NodeStorage {
           await this.dir.commitStaged(tmpName, name)
           this.snapshot = { name, meta, logStartSeq }
           await this.removeSnapshotsBefore(meta.index)
-          await this.removeSegmentsCoveredBy(Math.min(meta.index, this.logKeptAfter()))
+          await this.removeSegmentsCoveredBy(Math.min(meta.index, this.logKeptAfter(meta.index)))
           saved = true
         })
         return saved
@@ -398,13 +398,14 @@ export class NodeStorage {
   }
 
   /**
-   * Entries after `index()` stay readable through entrySource when a saved
-   * snapshot compacts the log: the segments holding them are kept until a
-   * later snapshot finds them below both. A snapshot installed from the
-   * leader still replaces the whole log, and start-up still drops what the
-   * snapshot covers (the watch history starts empty then).
+   * Entries after `index(snapshotIndex)` stay readable through entrySource
+   * when a snapshot saved at snapshotIndex compacts the log: the segments
+   * holding them are kept until a later snapshot finds them below both. A
+   * snapshot installed from the leader still replaces the whole log, and
+   * start-up still drops what the snapshot covers (the watch history starts
+   * empty then).
    */
-  keepLogAfter(index: () => number): void {
+  keepLogAfter(index: (snapshotIndex: number) => number): void {
     this.logKeptAfter = index
   }
 

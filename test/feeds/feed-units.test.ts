@@ -1,4 +1,7 @@
 import t from 'tap'
+import { FeedHub } from '../../lib/feeds/feed-hub.js'
+import { encodeEnvelope } from '../../lib/kv/command-codec.js'
+import { silentLogger } from '../../lib/util/logger.js'
 import { formatNotifyFlags, parseNotifyFlags } from '../../lib/feeds/notify-flags.js'
 import { PubSubRegistry, type Subscriber } from '../../lib/feeds/pubsub-registry.js'
 import { WatchHistory, type ChangeEvent } from '../../lib/feeds/watch-history.js'
@@ -88,4 +91,22 @@ t.test('the watch history replays an event given as bytes with its own copy, and
     { index: 198, op: 'set', typeClass: '$', key: 'key198', value: 'value198' },
     { index: 199, op: 'set', typeClass: '$', key: 'key199', value: 'value199' },
   ], 'evicted events give their slots to new ones')
+})
+
+t.test('a snapshot keeps the log only after the oldest SET the history holds as an entry, and never more than WATCH_HISTORY_ENTRIES entries before it', async (t) => {
+  const entry = encodeEnvelope({
+    nowMs: 1, clientId: 'c', seq: 1,
+    write: { ops: [{ t: 'set', key: Buffer.from('k'), value: Buffer.from('data'), condition: 'always', expiry: { t: 'none' }, get: false }], watches: [] },
+  })
+  const hub = new FeedHub(0, silentLogger(), { limits: { historyEventsMax: 100 }, readEntry: (index) => (index === 10 || index === 20 ? entry : null) })
+  hub.keyEvent(3, 'del', 'g', 'a', null)
+  t.equal(hub.logNeededAfter(50), 50, 'no event held as an entry: the snapshot compacts everything')
+  hub.keyEventBytes(10, 'set', '$', 'k', Buffer.from('data'), 0, 4, true)
+  hub.keyEventBytes(20, 'set', '$', 'k', Buffer.from('data'), 0, 4, true)
+  hub.keyEvent(30, 'del', 'g', 'k', null)
+  t.equal(hub.logNeededAfter(60), 0, 'the entries after the horizon stay')
+  t.equal(hub.logNeededAfter(115), 15, 'at most 100 entries before a snapshot at 115')
+  t.equal(hub.history.horizon, 15, 'the events before that are dropped')
+  t.same(hub.history.after(15)?.map((e) => [e.index, e.key, e.value]), [[20, 'k', 'data'], [30, 'k', null]], 'the rest replays, the SET read back from its entry')
+  t.equal(hub.logNeededAfter(500), 500, 'with no SET left as an entry nothing is kept')
 })
