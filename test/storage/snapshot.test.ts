@@ -43,38 +43,52 @@ t.test('saveSnapshot keeps later entries and deletes covered segments and older 
   await again.close()
 })
 
+/** fill() without the background preallocation, so two stores given the same writes roll segments alike. */
+async function fillSteady(dir: string) {
+  const { storage } = await NodeStorage.open({ dir, fsync: 'always', segmentBytesMax: 4096, preallocateSegments: false })
+  for (let i = 0; i < 30; i++) await storage.persist({ term: 1, vote: 'n1', commit: i * 10 }, makeEntries(i * 10 + 1, 10, 1))
+  return storage
+}
+
 t.test('keepLogAfter keeps the entries after its index readable through a snapshot, until a later one finds them below both', async (t) => {
-  const dir = t.testdir()
-  const storage = await fill(dir)
-  t.teardown(() => storage.close())
+  const keptDir = t.testdir()
+  const plainDir = `${keptDir}-plain`
+  t.teardown(() => rm(plainDir, { recursive: true, force: true }))
+  const kept = await fillSteady(keptDir)
+  const plain = await fillSteady(plainDir)
+
   let keptAfter = 40
-  storage.keepLogAfter(() => keptAfter)
-  const segmentsBefore = (await segmentsIn(dir)).length
-  await storage.saveSnapshot(meta(250), Buffer.from('state at 250'))
-  t.same(describe(storage.entrySource().entries(41, 301, Infinity) ?? []), describe(makeEntries(41, 260, 1)), 'entries after 40 read back')
-  t.ok((await segmentsIn(dir)).length < segmentsBefore, 'segments wholly at or below 40 deleted')
+  kept.keepLogAfter(() => keptAfter)
+  const both = async (index: number): Promise<void> => {
+    await kept.saveSnapshot(meta(index), Buffer.from(`state at ${index}`))
+    await plain.saveSnapshot(meta(index), Buffer.from(`state at ${index}`))
+  }
+  await both(250)
+  t.equal(plain.entrySource().entries(41, 42, Infinity), null, 'without it, entry 41 is compacted away')
+  t.same(describe(kept.entrySource().entries(41, 301, Infinity) ?? []), describe(makeEntries(41, 260, 1)), 'with it, entries after 40 read back')
   keptAfter = 200
-  await storage.saveSnapshot(meta(260), Buffer.from('state at 260'))
-  t.same(describe(storage.entrySource().entries(201, 301, Infinity) ?? []), describe(makeEntries(201, 100, 1)), 'entries after 200 read back')
-  t.equal(storage.entrySource().entries(41, 42, Infinity), null, 'entries before the kept segments are gone')
+  await both(260)
+  t.same(describe(kept.entrySource().entries(201, 301, Infinity) ?? []), describe(makeEntries(201, 100, 1)), 'entries after 200 read back')
+  t.equal(kept.entrySource().entries(41, 42, Infinity), null, 'entries before the kept segments are gone')
   keptAfter = Number.MAX_SAFE_INTEGER
-  await storage.saveSnapshot(meta(290), Buffer.from('state at 290'))
-  t.equal(storage.entrySource().entries(201, 202, Infinity), null, 'with nothing kept, the snapshot compacts as before')
+  await both(290)
+  t.same(await segmentsIn(keptDir), await segmentsIn(plainDir), 'with nothing kept, the snapshot leaves the segments a store without it leaves')
+  await kept.close()
+  await plain.close()
 })
 
 t.test('segments kept past a snapshot are dropped at restart, and replay starts after the snapshot', async (t) => {
   const dir = t.testdir()
-  const storage = await fill(dir)
+  const storage = await fillSteady(dir)
   storage.keepLogAfter(() => 40)
   await storage.saveSnapshot(meta(250), Buffer.from('state at 250'))
-  const kept = (await segmentsIn(dir)).length
+  t.same(describe(storage.entrySource().entries(41, 42, Infinity) ?? []), describe(makeEntries(41, 1, 1)), 'kept while running')
   await storage.close()
-  const { storage: again, state } = await open(dir)
-  t.teardown(() => again.close())
+  const { storage: again, state } = await NodeStorage.open({ dir, fsync: 'always', segmentBytesMax: 4096, preallocateSegments: false })
   t.same(state.snapshot, { meta: meta(250) })
   t.same(describe(state.entries), describe(makeEntries(251, 50, 1)))
-  t.ok((await segmentsIn(dir)).length < kept, 'the kept segments are gone')
-  t.equal(again.entrySource().entries(41, 42, Infinity), null)
+  t.equal(again.entrySource().entries(41, 42, Infinity), null, 'the kept segments are gone')
+  await again.close()
 })
 
 t.test('a snapshot at the last index leaves an empty log that grows from there', async (t) => {
