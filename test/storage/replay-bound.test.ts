@@ -7,6 +7,8 @@ import type { Entry, ReleasedEntries } from '../../lib/raft/types.js'
 import { NodeStorage } from '../../lib/storage/node-storage.js'
 import { describe, makeEntries } from './fixtures/entries.js'
 
+// Each test closes its storage itself, not in a teardown: tap removes the test's dir
+// before teardowns run, while a spare segment may still be being preallocated there.
 const open = (dir: string, replayHeldBytesMax?: number) =>
   NodeStorage.open({ dir, fsync: 'always', segmentBytesMax: 2048, ...(replayHeldBytesMax === undefined ? {} : { replayHeldBytesMax }) })
 
@@ -43,7 +45,6 @@ t.test('recovery holds only the newest entries up to its byte bound; the older o
   const dir = t.testdir()
   const expected = await fill(dir)
   const { storage, state } = await open(dir, 24 * 20)
-  t.teardown(() => storage.close())
   t.ok(heldBytes(state.entries) <= 24 * 20, `held data within the bound (${heldBytes(state.entries)} bytes)`)
   // A truncation cuts the held run and replay does not refill it backwards: fewer than 20 may be held.
   t.ok(state.entries.length > 0 && (state.released?.terms.length ?? 0) > 250, `the newest entries are held (${state.entries.length}), the rest released`)
@@ -52,6 +53,7 @@ t.test('recovery holds only the newest entries up to its byte bound; the older o
   t.same(columns(state.released), columnsOf(expected.slice(0, state.released?.terms.length ?? 0)), 'the columns describe the released entries: terms, kinds, sizes, configs')
   t.same(describe(wholeLog(storage, state.released, state.entries)), describe(expected), 'released entries read back as they were stored')
   t.equal(state.hardState.commit, 290)
+  await storage.close()
 })
 
 t.test('a truncation inside the held entries keeps the held run contiguous', async (t) => {
@@ -61,25 +63,25 @@ t.test('a truncation inside the held entries keeps the held run contiguous', asy
   await first.storage.persist({ term: 2, vote: 'n2', commit: 0 }, makeEntries(95, 3, 2))
   await first.storage.close()
   const { storage, state } = await open(dir, 24 * 20)
-  t.teardown(() => storage.close())
   t.equal(state.entries[0]?.index, (state.released?.terms.length ?? 0) + 1, 'held entries follow the released ones')
   t.same(describe(wholeLog(storage, state.released, state.entries)), describe([...makeEntries(1, 94, 1), ...makeEntries(95, 3, 2)]))
+  await storage.close()
 })
 
 t.test('without a bound recovery holds every entry, as before', async (t) => {
   const dir = t.testdir()
   const expected = await fill(dir)
   const { storage, state } = await open(dir)
-  t.teardown(() => storage.close())
   t.equal(state.released, null)
   t.same(describe(state.entries), describe(expected))
+  await storage.close()
 })
 
 t.test('a bound of zero releases every entry with data', async (t) => {
   const dir = t.testdir()
   const expected = await fill(dir)
   const { storage, state } = await open(dir, 0)
-  t.teardown(() => storage.close())
   t.equal(heldBytes(state.entries), 0)
   t.same(describe(wholeLog(storage, state.released, state.entries)), describe(expected))
+  await storage.close()
 })
