@@ -86,8 +86,9 @@ export class FeedHub implements KvEventSink {
     const history = this.history
     if (history.entryEventCount === 0) return snapshotIndex
     const floor = snapshotIndex - this.limits.historyEventsMax
+    // Raises the horizon to at least `floor`.
     history.evictThrough(floor)
-    return history.entryEventCount === 0 ? snapshotIndex : Math.max(history.horizon, floor)
+    return history.entryEventCount === 0 ? snapshotIndex : history.horizon
   }
 
   message(_index: number, channel: Buffer, message: Buffer): void {

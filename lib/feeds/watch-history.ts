@@ -10,8 +10,8 @@
 //
 // A plain SET's event is not copied at all: its key and value are the
 // entry's own bytes, which the Raft log keeps (in memory, then in its segment
-// files; storage keeps the files back to this horizon, see
-// NodeStorage.keepLogAfter), so the history holds only the entry's index and
+// files, which a snapshot keeps back to the oldest such event: see
+// FeedHub.logNeededAfter), so the history holds only the entry's index and
 // reads the key and value back when a watcher resumes.
 import { PlainSetReader } from '../kv/command-codec.js'
 import type { KvEventClass } from '../kv/key-events.js'
@@ -78,8 +78,7 @@ export class WatchHistory {
   private head = 0
   private count = 0
   private bytes = 0
-  /** Events held as their entry's index: while there are any, the log must keep their entries. */
-  entryEventCount = 0
+  private entryEvents = 0
   horizon: number
 
   constructor(
@@ -104,6 +103,11 @@ export class WatchHistory {
 
   get size(): number {
     return this.count
+  }
+
+  /** Events held as their entry's index: while there are any, the log must keep their entries. */
+  get entryEventCount(): number {
+    return this.entryEvents
   }
 
   /** Whether events can be kept as their entry's index (appendFromEntry). */
@@ -139,7 +143,7 @@ export class WatchHistory {
     if (this.readEntry === null) throw new Error('watch history: an event kept as its entry, with no reader for entries')
     const at = this.slotFor(index, op, typeClass)
     this.inEntry[at] = 1
-    this.entryEventCount++
+    this.entryEvents++
     this.added(at, keyLength, valueLength)
   }
 
@@ -182,7 +186,7 @@ export class WatchHistory {
     this.head = 0
     this.count = 0
     this.bytes = 0
-    this.entryEventCount = 0
+    this.entryEvents = 0
     this.horizon = index
   }
 
@@ -283,7 +287,7 @@ export class WatchHistory {
       this.keys[at] = ''
       this.values[at] = null
     } else {
-      this.entryEventCount--
+      this.entryEvents--
     }
     this.head = (at + 1) % this.indexes.length
     this.count--

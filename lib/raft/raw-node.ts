@@ -23,7 +23,7 @@ import { Raft, type RaftOptions } from './raft.js'
 import { readIndex, startReadRound } from './read-only.js'
 import { startElection } from './step-candidate.js'
 import { appendAsLeader, maybeCommitAndBroadcast, sendAppend, sendTimeoutNow } from './step-leader.js'
-import type { ConfChange, Config, Entry, HardState, Incarnation, InitialState, Member, Message, NodeId, ReadState, Ready, Role, SnapshotMeta } from './types.js'
+import { normalEntryData, type ConfChange, type Config, type Entry, type HardState, type Incarnation, type InitialState, type Member, type Message, type NodeId, type ReadState, type Ready, type Role, type SnapshotMeta } from './types.js'
 
 export { applyConfChange } from './conf-change.js'
 export { raftDefaults, type RaftOptions } from './raft.js'
@@ -357,8 +357,7 @@ export class RaftNode {
     const log = this.r.log
     if (index <= log.snapshot().index) return undefined
     if (index > log.commit) return null
-    const e = log.slice(index, index + 1)[0]
-    return e !== undefined && e.index === index && e.kind === 'normal' ? e.data : null
+    return normalEntryData(log.slice(index, index + 1)[0], index)
   }
 
   // ---- Status ---------------------------------------------------------------

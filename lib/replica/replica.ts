@@ -14,7 +14,7 @@ import { formatHostPort, unsafeSwitchesOn, type NodeConfig } from '../config/nod
 import type { KvEventSink } from '../kv/key-events.js'
 import type { KvOp, KvOpResult, KvScanResult } from '../kv/command.js'
 import { RaftNode, type ProposeResult, type RaftStatus } from '../raft/raw-node.js'
-import type { ConfChange, Config, Entry, Incarnation, InitialState, Message, NodeId, SnapshotMeta } from '../raft/types.js'
+import { normalEntryData, type ConfChange, type Config, type Entry, type Incarnation, type InitialState, type Message, type NodeId, type SnapshotMeta } from '../raft/types.js'
 import { StorageError } from '../storage/errors.js'
 import type { NodeStorage } from '../storage/node-storage.js'
 import type { PeerNetwork, PeerState } from '../transport/peer-network.js'
@@ -280,8 +280,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     if (index > this.state.applied) return null
     const data = this.raft.committedEntryData(index)
     if (data !== undefined) return data
-    const e = this.storage.entrySource().entries(index, index + 1, Infinity)?.[0]
-    return e !== undefined && e.index === index && e.kind === 'normal' ? e.data : null
+    return normalEntryData(this.storage.entrySource().entries(index, index + 1, Infinity)?.[0], index)
   }
 
   /** Entries after `index(snapshotIndex)` stay in storage's segment files when a snapshot compacts the log (the watch history reads them back). */

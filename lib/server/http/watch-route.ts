@@ -114,7 +114,8 @@ export async function watchRoute(context: RouteContext, feeds: FeedHub, request:
     },
   })
   response.on('close', close)
-  await replayHistory(feeds, response, filter, from, until, () => closed)
+  const replayed = await replayHistory(feeds, response, filter, from, until, () => closed)
+  if (!replayed) close()
   if (closed) return
   for (const events of held ?? []) response.write(formatEvents(events))
   held = null
@@ -128,26 +129,27 @@ const replayBufferedBytesMax = 1024 * 1024
 /**
  * Writes the held events after `from` up to `until`, a page per turn: a
  * whole history (100,000 events, read back from the log) formatted in one
- * turn stalled the node for over half a second, long enough for a leader to
- * lose its followers. Ends the stream when the history moved past the next
- * page meanwhile (the client resumes from the last id it got, or is told 410).
+ * turn stalled the node for over half a second (leadership moved in one
+ * run). Ends the stream and returns false when the history moved past the
+ * next page meanwhile (the client resumes from the last id it got, or is told 410).
  */
-async function replayHistory(feeds: FeedHub, response: http.ServerResponse, filter: WatchFilter, from: number, until: number, closed: () => boolean): Promise<void> {
+async function replayHistory(feeds: FeedHub, response: http.ServerResponse, filter: WatchFilter, from: number, until: number, closed: () => boolean): Promise<boolean> {
   let after = from
   while (after < until && !closed()) {
     const page = feeds.history.page(after, until, replayPageEvents)
     if (page === null) {
       response.end(`: changes after index ${after} are no longer held here; resume with Last-Event-ID\n\n`)
       response.destroy()
-      return
+      return false
     }
     const last = page[page.length - 1]
-    if (last === undefined) return
+    if (last === undefined) return true
     response.write(formatEvents(page.filter((e) => matches(filter, e.key))))
     after = last.index
     if (response.writableLength > replayBufferedBytesMax) await drained(response)
     else await new Promise((resolve) => setImmediate(resolve))
   }
+  return true
 }
 
 function drained(response: http.ServerResponse): Promise<void> {
