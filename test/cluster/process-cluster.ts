@@ -28,6 +28,17 @@ export function runCli(args: readonly string[]): Promise<{ code: number; stdout:
   })
 }
 
+/**
+ * Ports the Fetch standard blocks ("bad ports"): Node's fetch fails on them
+ * with "bad port" before connecting, so a node whose HTTP port is one never
+ * answers the tests' status polls (seen in CI: a cluster waited 90 s for n1 to
+ * lead on 127.0.0.1:10080). Only these lie in the range freePort walks.
+ */
+/** The lowest port freePort hands out. */
+export const PORT_LOW = 10_000
+
+export const FETCH_BAD_PORTS: ReadonlySet<number> = new Set([10080])
+
 /** Ports this process handed out: each is free when picked but only bound later, by a child, so it must not be picked twice. */
 const portsHandedOut = new Set<number>()
 let portNext = 0
@@ -41,20 +52,20 @@ let portNext = 0
  */
 export async function freePort(): Promise<number> {
   const high = ephemeralPortLow()
-  const low = 10_000
+  const low = PORT_LOW
   if (high <= low) return listenOnce(0)
   if (portNext === 0) portNext = low + Math.floor(Math.random() * (high - low))
   for (let attempt = 0; attempt < 500; attempt++) {
     const port = portNext
     portNext = portNext + 1 >= high ? low : portNext + 1
-    if (portsHandedOut.has(port) || !(await canListen(port))) continue
+    if (portsHandedOut.has(port) || FETCH_BAD_PORTS.has(port) || !(await canListen(port))) continue
     portsHandedOut.add(port)
     return port
   }
   return listenOnce(0)
 }
 
-function ephemeralPortLow(): number {
+export function ephemeralPortLow(): number {
   try {
     const first = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0])
     return Number.isInteger(first) && first > 0 ? first : 32768
