@@ -295,14 +295,14 @@ export class Keyspace {
     return this.arena.slotBytesOf(ref >>> PACK_SPARE_BITS) - ARENA_PREFIX_BYTES - (ref & PACK_SPARE_MAX)
   }
 
-  /** Copies a packed key's value (`length` from packedLength) to `target` at `at`; answers its version. */
-  copyPacked(ref: number, length: number, target: Buffer, at: number): number {
-    return this.arena.copyTagged(ref >>> PACK_SPARE_BITS, length, target, at)
+  /** Copies a packed key's value (`length` from packedLength) to `target` at `at`; answers its version. `targetView`: see ValueArena.copy. */
+  copyPacked(ref: number, length: number, target: Buffer, at: number, targetView: DataView | null = null): number {
+    return this.arena.copyTagged(ref >>> PACK_SPARE_BITS, length, target, at, targetView)
   }
 
-  /** Copies an arena-held value (arenaStringLength ≥ 0) to `target` at `at`; the bytes copied. */
-  copyArenaString(entry: Readonly<Entry>, target: Buffer, at: number): number {
-    return this.arena.copy((entry as AnyEntry).ref as number, target, at)
+  /** Copies an arena-held value (arenaStringLength ≥ 0) to `target` at `at`; the bytes copied. `targetView`: see ValueArena.copy. */
+  copyArenaString(entry: Readonly<Entry>, target: Buffer, at: number, targetView: DataView | null = null): number {
+    return this.arena.copy((entry as AnyEntry).ref as number, target, at, targetView)
   }
 
   /** The sum of every held key's and value's length in bytes. */

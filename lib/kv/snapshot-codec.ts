@@ -78,7 +78,10 @@ export class SnapshotEncoder {
   readonly bytes: number
   /** Where the bytes go: the chunk, or for one record larger than the chunk, a buffer of its own. */
   private buf: Buffer
+  /** `buf`'s bytes as a DataView, for the fixed-width fields and the values' copies. */
+  private view: DataView
   private readonly chunk: Buffer
+  private readonly chunkView: DataView
   /** Sessions, tombstones and config, encoded at the start; they follow the keys. */
   private readonly tail: Buffer
   private readonly keyspace: Keyspace
@@ -114,6 +117,7 @@ export class SnapshotEncoder {
     if (chunk !== undefined) assert(chunk.length >= CHUNK_BYTES_MIN, 'snapshot encoder: chunk too small for the header')
     this.chunk = chunk ?? Buffer.allocUnsafe(this.bytes)
     this.buf = this.chunk
+    this.chunkView = this.view = viewOf(this.chunk)
     const w = new ByteWriter(this.buf)
     w.u32(MAGIC)
     w.u32(SNAPSHOT_VERSION)
@@ -144,6 +148,7 @@ export class SnapshotEncoder {
     const end = Math.min(keys.length, this.nextKey + keysMax)
     const anyCaptured = captured.size > 0
     let buf = this.buf
+    let view = this.view
     let pos = this.pos
     let i = this.nextKey
     for (; i < end; i++) {
@@ -160,19 +165,22 @@ export class SnapshotEncoder {
         if (pos > 0) break
         // Larger than a whole chunk: a buffer of its own, taken next.
         buf = this.buf = Buffer.allocUnsafe(recordBytes)
+        view = this.view = viewOf(buf)
       }
-      pos = writeStored(buf, pos, key)
+      view.setUint32(pos, key.length, true)
+      pos = writeLatin1(buf, pos + 4, key, SHORT_STRING_CHARS)
       let expireAtMs: number
       let version: number
       if (arenaLength >= 0) {
         // An arena-held string is copied from its slab: no string made for it.
-        buf[pos] = STRING_TAG
-        pos = buf.writeUInt32LE(arenaLength, pos + 1)
+        view.setUint8(pos, STRING_TAG)
+        view.setUint32(pos + 1, arenaLength, true)
+        pos += 5
         if (entry === null) {
-          version = keyspace.copyPacked(ref as number, arenaLength, buf, pos)
+          version = keyspace.copyPacked(ref as number, arenaLength, buf, pos, view)
           expireAtMs = Infinity
         } else {
-          keyspace.copyArenaString(entry, buf, pos)
+          keyspace.copyArenaString(entry, buf, pos, view)
           expireAtMs = entry.expireAtMs
           version = entry.version
         }
@@ -183,8 +191,9 @@ export class SnapshotEncoder {
         expireAtMs = held.expireAtMs
         version = held.version
       }
-      pos = buf.writeDoubleLE(expireAtMs, pos)
-      pos = buf.writeDoubleLE(version, pos)
+      view.setFloat64(pos, expireAtMs, true)
+      view.setFloat64(pos + 8, version, true)
+      pos += 16
     }
     this.pos = pos
     this.nextKey = i
@@ -206,6 +215,7 @@ export class SnapshotEncoder {
     this.crc = crc32c(out, this.crc)
     this.takenBytes += out.length
     this.buf = this.chunk
+    this.view = this.chunkView
     this.pos = 0
     return out
   }
@@ -227,6 +237,7 @@ export class SnapshotEncoder {
       const last = this.buf.subarray(0, crcAt + 4)
       this.takenBytes += last.length
       this.buf = this.chunk
+      this.view = this.chunkView
       this.pos = 0
       parts = [last]
     } else {
@@ -263,6 +274,10 @@ export class SnapshotEncoder {
     this.keys = []
     this.refs = []
   }
+}
+
+function viewOf(buf: Buffer): DataView {
+  return new DataView(buf.buffer, buf.byteOffset, buf.length)
 }
 
 /** The smallest chunk: room for the header. */

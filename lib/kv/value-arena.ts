@@ -26,7 +26,7 @@
 // snapshot or reply depends on where a value is.
 
 import { assert, fail } from '../util/assert.js'
-import { WORD_COPY_BYTES_MAX, copyFromView, copyIntoView } from '../codec/byte-copy.js'
+import { WORD_COPY_BYTES_MAX, copyFromView, copyIntoView, copyViewToView } from '../codec/byte-copy.js'
 import { writeLatin1 } from '../codec/latin1-text.js'
 
 /** Bytes of the length prefix in a slot. */
@@ -233,25 +233,30 @@ export class ValueArena {
     return slab.toString('latin1', from, from + length)
   }
 
-  /** Copies the value's bytes to `target` at `targetStart`; the bytes copied. */
-  copy(handle: number, target: Buffer, targetStart: number): number {
+  /**
+   * Copies the value's bytes to `target` at `targetStart`; the bytes copied.
+   * `targetView`, when given, views `target` from its first byte (a caller
+   * writing into one buffer again and again makes it once).
+   */
+  copy(handle: number, target: Buffer, targetStart: number, targetView: DataView | null = null): number {
     const c = this.classes[handle & CLASS_MASK] as SizeClass
     const slot = handle >>> CLASS_BITS
     const slab = c.slabs[slot >>> c.slotsPerSlabLog2] as Buffer
     const at = (slot & c.slotMask) * c.slotBytes
     const length = (slab[at] as number) | ((slab[at + 1] as number) << 8)
-    this.copyOut(c, slot, at + this.dataOffset, length, target, targetStart)
+    this.copyOut(c, slot, at + this.dataOffset, length, target, targetStart, targetView)
     return length
   }
 
   /**
    * Copies the value, whose `length` the caller knows, to `target` at
    * `targetStart` and answers its tag: one visit to the slot for both.
+   * `targetView` as for copy.
    */
-  copyTagged(handle: number, length: number, target: Buffer, targetStart: number): number {
+  copyTagged(handle: number, length: number, target: Buffer, targetStart: number, targetView: DataView | null = null): number {
     const c = this.classes[handle & CLASS_MASK] as SizeClass
     const slot = handle >>> CLASS_BITS
-    this.copyOut(c, slot, (slot & c.slotMask) * c.slotBytes + this.dataOffset, length, target, targetStart)
+    this.copyOut(c, slot, (slot & c.slotMask) * c.slotBytes + this.dataOffset, length, target, targetStart, targetView)
     return this.tag(handle)
   }
 
@@ -305,10 +310,11 @@ export class ValueArena {
   }
 
   /** Copies `length` bytes at `from` in `slot`'s slab to `target` at `targetStart`. */
-  private copyOut(c: SizeClass, slot: number, from: number, length: number, target: Buffer, targetStart: number): void {
+  private copyOut(c: SizeClass, slot: number, from: number, length: number, target: Buffer, targetStart: number, targetView: DataView | null): void {
     const slabIndex = slot >>> c.slotsPerSlabLog2
-    if (length <= WORD_COPY_BYTES_MAX) copyFromView(c.views[slabIndex] as DataView, from, length, target, targetStart)
-    else (c.slabs[slabIndex] as Buffer).copy(target, targetStart, from, from + length)
+    if (length > WORD_COPY_BYTES_MAX) (c.slabs[slabIndex] as Buffer).copy(target, targetStart, from, from + length)
+    else if (targetView !== null) copyViewToView(c.views[slabIndex] as DataView, from, length, targetView, targetStart)
+    else copyFromView(c.views[slabIndex] as DataView, from, length, target, targetStart)
   }
 
   private writeString(handle: number, value: string): void {

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { copyFromView, copyIntoView } from '../../lib/codec/byte-copy.js'
+import { copyFromView, copyIntoView, copyViewToView } from '../../lib/codec/byte-copy.js'
 
 /** A slab-like buffer of its own, with its DataView, filled with a pattern. */
 function slab(bytes: number, seed: number): { buf: Buffer; view: DataView } {
@@ -53,6 +53,18 @@ t.test('copyFromView writes exactly the bytes Buffer#copy would, for every lengt
   t.equal(checked, 41 * 16)
 })
 
+t.test('copyViewToView writes exactly the bytes Buffer#copy would, for every length and alignment', async (t) => {
+  const checked = everyLengthAndAlignment((length, from, to) => {
+    const source = slab(64, length)
+    const got = window(48, 2)
+    const want = Buffer.from(got)
+    copyViewToView(source.view, from + 5, length, new DataView(got.buffer, got.byteOffset, got.length), to)
+    source.buf.copy(want, to, from + 5, from + 5 + length)
+    return got.equals(want)
+  })
+  t.equal(checked, 41 * 16)
+})
+
 t.test('bytes with the high bit set survive both ways (no sign or NaN games)', async (t) => {
   const source = Buffer.from([0xff, 0x80, 0x7f, 0x00, 0xfe, 0xff, 0xff, 0x7f, 0x01, 0xff, 0xf0])
   const s = slab(16, 0)
@@ -61,6 +73,9 @@ t.test('bytes with the high bit set survive both ways (no sign or NaN games)', a
   const back = Buffer.alloc(source.length)
   copyFromView(s.view, 1, source.length, back, 0)
   t.same(back, source)
+  const viewed = Buffer.alloc(source.length + 3)
+  copyViewToView(s.view, 1, source.length, new DataView(viewed.buffer, viewed.byteOffset, viewed.length), 3)
+  t.same(viewed.subarray(3), source)
 })
 
 t.test('a range past the Buffer side is refused, not cut short or read from its neighbours', async (t) => {
@@ -84,5 +99,9 @@ t.test('a range past the view is refused before a byte is written', async (t) =>
   t.same(s.buf, before)
   const target = Buffer.alloc(8, 0xaa)
   t.throws(() => copyFromView(s.view, 12, 8, target, 0), RangeError)
+  t.same(target, Buffer.alloc(8, 0xaa))
+  const targetView = new DataView(target.buffer, target.byteOffset, target.length)
+  t.throws(() => copyViewToView(s.view, 12, 8, targetView, 0), RangeError, 'source range past its view')
+  t.throws(() => copyViewToView(s.view, 0, 8, targetView, 1), RangeError, 'target range past its view')
   t.same(target, Buffer.alloc(8, 0xaa))
 })
