@@ -5,6 +5,7 @@
 import type { KvApplyResult, KvOp, KvOpResult, KvWrite } from '../kv/command.js'
 import type { ClientBackend, NodeInfo, ReadConsistency, ReadTarget, WriteTarget } from '../replica/client-api.js'
 import type { NodeMetrics } from './node-metrics.js'
+import { turnMonotonicMs } from '../util/turn-time.js'
 
 export function instrumentBackend(inner: ClientBackend, metrics: NodeMetrics): ClientBackend {
   // Runs for every request: no timer closure, no label hashing (countRequest caches).
@@ -38,7 +39,7 @@ export function instrumentBackend(inner: ClientBackend, metrics: NodeMetrics): C
 
 /** `timed` for the callback forms (the hot path): one record per request, no promise, no closure. */
 class TimedRequest implements WriteTarget, ReadTarget {
-  private readonly startedMs = performance.now()
+  private readonly startedMs = turnMonotonicMs()
 
   constructor(
     private readonly metrics: NodeMetrics,
@@ -69,7 +70,7 @@ class TimedRequest implements WriteTarget, ReadTarget {
   }
 
   private count(outcome: string): void {
-    this.histogram.observe((performance.now() - this.startedMs) / 1000)
+    this.histogram.observe((turnMonotonicMs() - this.startedMs) / 1000)
     this.metrics.countRequest(this.command, outcome)
   }
 }

@@ -8,6 +8,8 @@
 // - errorstat_<PREFIX>: every error reply written, by its first word (ERR,
 //   WRONGTYPE, MOVED, ...), errors inside an EXEC array not included.
 
+import { turnMonotonicMs } from '../../util/turn-time.js'
+
 export interface CommandCounts {
   calls: number
   usec: number
@@ -40,7 +42,8 @@ export class CommandStats {
   /**
    * One reply written: `command` is null for replies no command run owns
    * (rejections, protocol errors); `startedMs` is when it arrived, from
-   * performance.now() (a double: no BigInt per command, sub-µs resolution).
+   * turnMonotonicMs() (a double: no BigInt per command; replies written in
+   * one turn share one reading of the clock).
    */
   written(reply: Buffer, command: string | null, startedMs: number): void {
     const error = reply[0] === 0x2d // '-'
@@ -49,7 +52,7 @@ export class CommandStats {
     const c = this.counts(command)
     c.calls++
     // usec stays an integer, as Redis prints it; the fractions are summed in usecExact.
-    c.usecExact += (performance.now() - startedMs) * 1000
+    c.usecExact += (turnMonotonicMs() - startedMs) * 1000
     c.usec = Math.round(c.usecExact)
     if (error) c.failedCalls++
   }

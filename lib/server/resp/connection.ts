@@ -24,6 +24,7 @@ import { ReplyQueue, type ReplySlot } from './reply-queue.js'
 import { array, bulk, bulkArray, errorReply, replyOk, replyQueued, type Reply } from './reply-writer.js'
 import { ProtocolError, RequestReader } from './request-reader.js'
 import { Sequencer } from './sequencer.js'
+import { turnMonotonicMs } from '../../util/turn-time.js'
 
 const noAuth = errorReply('NOAUTH Authentication required.')
 const execAbort = errorReply('EXECABORT Transaction discarded because of previous errors.')
@@ -58,7 +59,7 @@ export class Connection implements ConnectionView {
   private authDelay: Promise<void> = Promise.resolve()
   private unauthTimer: NodeJS.Timeout | null = null
   private subscriptions: ClientSubscriptions | null = null
-  /** When the chunk being read arrived (performance.now()). */
+  /** When the chunk being read arrived (turnMonotonicMs()). */
   private chunkStartedMs = 0
 
   constructor(
@@ -148,7 +149,7 @@ export class Connection implements ConnectionView {
     this.server.stats.netInputBytes += chunk.length
     this.client.lastInteractionMs = Date.now()
     // One clock read per chunk: its commands arrived together (INFO commandstats).
-    this.chunkStartedMs = performance.now()
+    this.chunkStartedMs = turnMonotonicMs()
     let error: ProtocolError | null
     try {
       error = this.reader.feed(chunk)

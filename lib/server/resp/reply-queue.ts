@@ -39,7 +39,7 @@ export class ReplyQueue {
   private ending = false
   /** The command whose replies are being queued now (INFO commandstats); null outside one. */
   command: string | null = null
-  /** When that command arrived (performance.now()). */
+  /** When that command arrived (turnMonotonicMs()). */
   startedMs = 0
 
   constructor(
