@@ -214,9 +214,7 @@ export class SnapshotEncoder {
     const out = this.buf.subarray(0, this.pos)
     this.crc = crc32c(out, this.crc)
     this.takenBytes += out.length
-    this.buf = this.chunk
-    this.view = this.chunkView
-    this.pos = 0
+    this.rewind()
     return out
   }
 
@@ -236,9 +234,7 @@ export class SnapshotEncoder {
       this.buf.writeUInt32LE(crc32c(this.buf.subarray(0, crcAt), this.crc), crcAt)
       const last = this.buf.subarray(0, crcAt + 4)
       this.takenBytes += last.length
-      this.buf = this.chunk
-      this.view = this.chunkView
-      this.pos = 0
+      this.rewind()
       parts = [last]
     } else {
       parts = [this.takeChunk(), tail]
@@ -259,6 +255,13 @@ export class SnapshotEncoder {
     const whole = parts[0] as Buffer
     assert(parts.length === 1 && whole.length === this.bytes, 'snapshot encoder: finish() of a snapshot encoded in chunks')
     return whole
+  }
+
+  /** The next bytes go to the start of the chunk again (what was there has been handed out). */
+  private rewind(): void {
+    this.buf = this.chunk
+    this.view = this.chunkView
+    this.pos = 0
   }
 
   /** Gives the snapshot up (the node stopped, or installed a newer one): ends the capture. */

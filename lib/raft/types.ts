@@ -229,12 +229,12 @@ export interface EntrySource {
   entries(lo: number, hi: number, bytesMax: number): Entry[] | null
 }
 
-/** How an entry's kind is coded in columns: the log's ring (entry-ring.ts) and ReleasedEntries.kinds. */
 /** `e`'s data when it is the normal entry at `index`, else null (absent, another index, or a noop or config entry). */
 export function normalEntryData(e: Entry | undefined, index: number): Buffer | null {
   return e !== undefined && e.index === index && e.kind === 'normal' ? e.data : null
 }
 
+/** How an entry's kind is coded in columns: the log's ring (entry-ring.ts) and ReleasedEntries.kinds. */
 export const KIND_NORMAL = 0
 export const KIND_NOOP = 1
 export const KIND_CONFIG = 2
