@@ -178,6 +178,12 @@ export class ByteWriter {
     this.pos += value.length
   }
 
+  /** The bytes as they are, without a length. */
+  raw(value: Uint8Array): void {
+    this.buf.set(value, this.pos)
+    this.pos += value.length
+  }
+
   latin1(value: string): void {
     this.u32(value.length)
     this.pos += this.buf.write(value, this.pos, value.length, 'latin1')

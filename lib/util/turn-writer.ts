@@ -7,10 +7,26 @@
 // that path (clearBuffer, writevGeneric) was ~15 % of a node's main thread.
 // Small chunks are cheaper to copy into one buffer and write once. Large
 // batches (rare: snapshots, big values) keep writev and skip the copy.
+//
+// Every writer with bytes waiting is flushed by one shared tick: a leader
+// answering a batch writes to dozens of sockets in one turn, and a tick and
+// a closure for each was a cost per socket for nothing.
 import type { Socket } from 'node:net'
 
 /** Above this many bytes per turn the chunks are handed to the socket as they are (writev) instead of copied. */
 const copyBytesMax = 64 * 1024
+
+/** Writers with bytes for this turn, in the order they were first written to. */
+const due: TurnWriter[] = []
+let tickScheduled = false
+
+function flushDue(): void {
+  // A flush may write to another writer (its `flushed` callback): that one
+  // joins the list and is flushed in this same pass.
+  for (let i = 0; i < due.length; i++) (due[i] as TurnWriter).flush()
+  due.length = 0
+  tickScheduled = false
+}
 
 export class TurnWriter {
   private chunks: Buffer[] = []
@@ -33,7 +49,10 @@ export class TurnWriter {
     this.pendingBytes += chunk.length
     if (this.scheduled) return
     this.scheduled = true
-    process.nextTick(() => this.flush())
+    due.push(this)
+    if (tickScheduled) return
+    tickScheduled = true
+    process.nextTick(flushDue)
   }
 
   /** Hands this turn's bytes to the socket now (also called by the scheduled tick). */

@@ -164,3 +164,53 @@ t.test('encoding refuses values the layout cannot hold', async (t) => {
   }), KvEncodeError)
   t.throws(() => stampTime(Buffer.alloc(3), 5), KvEncodeError)
 })
+
+/** A plain SET's bytes as the layout at the top of command-codec.ts spells them, built here without the encoder. */
+function plainSetLayout(nowMs: number, clientId: string, seq: number, key: Buffer, value: Buffer): Buffer {
+  const id = Buffer.from(clientId, 'utf8')
+  const header = Buffer.alloc(18)
+  header[0] = 1
+  header.writeDoubleLE(nowMs, 1)
+  header.writeDoubleLE(seq, 9)
+  header[17] = id.length
+  const u32 = (n: number): Buffer => {
+    const b = Buffer.alloc(4)
+    b.writeUInt32LE(n)
+    return b
+  }
+  // No watches, one op: tag 0 (set), key, value, condition 0 (always), expiry 0 (none), get 0.
+  return Buffer.concat([header, id, u32(0), u32(1), Buffer.from([0]), u32(key.length), key, u32(value.length), value, Buffer.from([0, 0, 0])])
+}
+
+t.test('a plain SET is written byte for byte as the layout says, for lengths on both sides of the short-copy bound', async (t) => {
+  const rng = new Prng(20261206)
+  const lengths = [0, 1, 31, 32, 33, 100, 300]
+  for (const clientId of ['', 'n1/0123456789ab', 'client-é-ü', 'x'.repeat(255)]) {
+    for (const keyLength of lengths) {
+      for (const valueLength of lengths) {
+        const key = Buffer.from(Array.from({ length: keyLength }, () => rng.int(256)))
+        const value = Buffer.from(Array.from({ length: valueLength }, () => rng.int(256)))
+        const nowMs = rng.int(2 ** 31) * 1000
+        const seq = rng.int(2 ** 31) * 4 + rng.int(4)
+        const envelope: KvEnvelope = { nowMs, clientId, seq, write: { ops: [{ t: 'set', key, value, condition: 'always', expiry: { t: 'none' }, get: false }], watches: [] } }
+        const data = encodeEnvelope(envelope)
+        t.same(data, plainSetLayout(nowMs, clientId, seq, key, value), `client id ${clientId.length} chars, key ${keyLength}, value ${valueLength}`)
+        t.same(decodeEnvelope(data), envelope)
+      }
+    }
+  }
+})
+
+t.test('each envelope carries its own client id when ids alternate', async (t) => {
+  const write = { ops: [{ t: 'set' as const, key: Buffer.from('k'), value: Buffer.from('v'), condition: 'always' as const, expiry: { t: 'none' as const }, get: false }], watches: [] }
+  for (const clientId of ['a', 'bb', 'a', '', 'é', 'a']) {
+    t.equal(decodeEnvelope(encodeEnvelope({ nowMs: 1, clientId, seq: 2, write })).clientId, clientId)
+  }
+})
+
+t.test('a client id over 255 bytes is refused right after a short one was encoded', async (t) => {
+  const write = { ops: [], watches: [] }
+  encodeEnvelope({ nowMs: 0, clientId: 'short', seq: 0, write })
+  t.throws(() => encodeEnvelope({ nowMs: 0, clientId: 'é'.repeat(128), seq: 0, write }), KvEncodeError)
+  t.equal(decodeEnvelope(encodeEnvelope({ nowMs: 0, clientId: 'short', seq: 0, write: { ops: [{ t: 'dbsize' }], watches: [] } })).clientId, 'short')
+})

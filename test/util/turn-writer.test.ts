@@ -109,3 +109,39 @@ t.test('flush() writes at once (before the socket is ended)', async (t) => {
   await nextTurn()
   t.equal(socket.writes.length, 1, 'the scheduled flush finds nothing left')
 })
+
+t.test('writers written in the same turn each send their own bytes once', async (t) => {
+  const sockets = [new RecordingSocket(), new RecordingSocket(), new RecordingSocket()]
+  const writers = sockets.map((s) => new TurnWriter(s.asSocket()))
+  writers.forEach((w, i) => w.write(Buffer.from(`a${i}`)))
+  writers.forEach((w, i) => w.write(Buffer.from(`b${i}`)))
+  await nextTurn()
+  t.same(sockets.map((s) => s.writes.map((b) => b.toString())), [['a0b0'], ['a1b1'], ['a2b2']])
+})
+
+t.test('a writer flushed early and written again in the same turn sends the later bytes at the turn end, once', async (t) => {
+  const socket = new RecordingSocket()
+  const writer = new TurnWriter(socket.asSocket())
+  writer.write(Buffer.from('a'))
+  writer.flush()
+  writer.write(Buffer.from('b'))
+  t.same(socket.writes.map((b) => b.toString()), ['a'])
+  await nextTurn()
+  t.same(socket.writes.map((b) => b.toString()), ['a', 'b'])
+})
+
+t.test('a write made while the turn is being flushed leaves in that same flush', async (t) => {
+  const first = new RecordingSocket()
+  const second = new RecordingSocket()
+  const secondWriter = new TurnWriter(second.asSocket())
+  let wrote = false
+  const firstWriter = new TurnWriter(first.asSocket(), () => {
+    if (wrote) return
+    wrote = true
+    secondWriter.write(Buffer.from('from the flush'))
+  })
+  firstWriter.write(Buffer.from('x'))
+  // Queued right behind the turn's flush: a later tick of its own would run after this one.
+  const seen = await new Promise<string[]>((resolve) => process.nextTick(() => resolve(second.writes.map((b) => b.toString()))))
+  t.same(seen, ['from the flush'])
+})
