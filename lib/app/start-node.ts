@@ -4,6 +4,7 @@
 // the CLI in a child process.
 import { encodeBackup } from '../backup/backup-file.js'
 import { formatHostPort, type NodeConfig } from '../config/node-config.js'
+import { fetchBlockedPortWarning } from '../config/fetch-bad-ports.js'
 import { FeedHub } from '../feeds/feed-hub.js'
 import { parseNotifyFlags } from '../feeds/notify-flags.js'
 import { AdminCommands } from '../replica/admin-commands.js'
@@ -96,6 +97,8 @@ export async function startNode(config: NodeConfig, logger: Logger, options: Sta
   // Room for the old generation between mark-compacts while the heap is small (heap-headroom.ts).
   const headroom = new HeapHeadroom(undefined, undefined, (err) => logger.warn({ err }, 'could not set --heap-growing-percent; V8 keeps its own heap growth'))
   headroom.start()
+  const blockedPort = fetchBlockedPortWarning('HTTP_ADDR', config.httpAddr.port)
+  if (blockedPort !== null) logger.warn(blockedPort)
   if (config.unsafeStaleReads) logger.warn('RAFTKV_UNSAFE_STALE_READS=yes: linearizable reads are served from local state WITHOUT ReadIndex (testing only)')
   logger.info({ raft: formatHostPort(config.raftAddr), resp: formatHostPort(config.respAddr), http: formatHostPort(config.httpAddr) }, 'node started')
   let stopping: Promise<void> | null = null

@@ -8,6 +8,7 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Redis } from 'ioredis'
+import { FETCH_BAD_PORTS } from '../../lib/config/fetch-bad-ports.js'
 import { repoRoot } from '../util/repo-root.js'
 
 export { repoRoot }
@@ -28,16 +29,17 @@ export function runCli(args: readonly string[]): Promise<{ code: number; stdout:
   })
 }
 
-/**
- * Ports the Fetch standard blocks ("bad ports"): Node's fetch fails on them
- * with "bad port" before connecting, so a node whose HTTP port is one never
- * answers the tests' status polls (seen in CI: a cluster waited 90 s for n1 to
- * lead on 127.0.0.1:10080). Only these lie in the range freePort walks.
- */
 /** The lowest port freePort hands out. */
 export const PORT_LOW = 10_000
 
-export const FETCH_BAD_PORTS: ReadonlySet<number> = new Set([10080])
+/**
+ * freePort skips the ports the Fetch standard blocks ("bad ports"): Node's
+ * fetch fails on them with "bad port" before connecting, so a node whose
+ * HTTP port is one never answers the tests' status polls (seen in CI: a
+ * cluster waited 90 s for n1 to lead on 127.0.0.1:10080). Of them only 10080
+ * lies in the range freePort walks.
+ */
+export { FETCH_BAD_PORTS }
 
 /** Ports this process handed out: each is free when picked but only bound later, by a child, so it must not be picked twice. */
 const portsHandedOut = new Set<number>()
