@@ -105,7 +105,7 @@ function clientIdBytesOf(clientId: string): Buffer {
   return bytes
 }
 
-/** Below this many bytes a copy is a byte loop: TypedArray#set costs ~40 ns a call here whatever the length. */
+/** Below this many bytes a copy is a byte loop: a TypedArray#set call costs more than the loop for short ranges (bench/README section 42). */
 const LOOP_COPY_BYTES_MAX = 32
 
 function putBytes(target: Buffer, at: number, source: Buffer): void {

@@ -76,7 +76,8 @@ export function ephemeralPortLow(): number {
   }
 }
 
-async function canListen(port: number): Promise<boolean> {
+/** Whether `port` can be bound on 127.0.0.1 now. */
+export async function canListen(port: number): Promise<boolean> {
   return listenOnce(port).then(
     () => true,
     () => false,

@@ -1,6 +1,5 @@
 // The blocked-port list matches what Node's fetch refuses, and start-up warns about an HTTP port on it.
 import { mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pino } from 'pino'
@@ -8,7 +7,7 @@ import t from 'tap'
 import { startNode } from '../../lib/app/start-node.js'
 import { FETCH_BAD_PORTS, fetchBlockedPortWarning } from '../../lib/config/fetch-bad-ports.js'
 import { parseNodeConfig } from '../../lib/config/node-config.js'
-import { freePort } from '../cluster/process-cluster.js'
+import { canListen, freePort } from '../cluster/process-cluster.js'
 import { minimalEnv } from './fixtures/minimal-env.js'
 
 /** Whether Node's fetch refuses 127.0.0.1:port as a bad port (before connecting). */
@@ -46,14 +45,6 @@ t.test('an HTTP port off the list gets no warning', async (t) => {
   t.equal(fetchBlockedPortWarning('HTTP_ADDR', 8080), null)
   t.equal(fetchBlockedPortWarning('HTTP_ADDR', 10081), null)
 })
-
-async function canListen(port: number): Promise<boolean> {
-  const probe = createServer()
-  return new Promise<boolean>((resolve) => {
-    probe.once('error', () => resolve(false))
-    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)))
-  })
-}
 
 t.test('a node whose HTTP_ADDR is on the list logs the warning at start-up', async (t) => {
   // The first unprivileged listed port free on this machine (most are).
