@@ -3,9 +3,9 @@
 // Avro, an unexpected frame) closes this connection with one reported
 // failure, and the node goes on serving everyone else.
 //
-// Writes never block. Frames written during one event-loop turn leave in one
-// socket write when the turn ends (TurnWriter), so a Ready batch with many
-// small messages costs one syscall. The bytes waiting in the socket are bounded by
+// Writes never block. Frames written by one run of code leave in one socket
+// write once it is done (TurnWriter), so a Ready batch with many small
+// messages costs one syscall. The bytes waiting in the socket are bounded by
 // `sendQueueBytesMax`: beyond that a frame is dropped (raft retransmits).
 import type { Socket } from 'node:net'
 import { FrameDecoder, FrameError } from './frame-codec.js'

@@ -1,5 +1,11 @@
-// Everything written to one socket during one event-loop turn leaves in one
-// socket.write() when the turn's synchronous work is done (process.nextTick).
+// Everything written to one socket by one run of code leaves in one
+// socket.write() once that code, and the promise continuations queued before
+// the first write, are done (queueMicrotask). Not at the end of the event
+// loop's callback (process.nextTick), as before: the Ready loop resumes after
+// an fsync as a chain of promise continuations, and a tick waited for the
+// whole chain, so a follower's ack of one batch left only after the next
+// batch's apply and log write, and a leader's replies and appends after its
+// next log write.
 //
 // Why not socket.cork()/uncork(): uncork hands the corked chunks to the
 // stream's writev path, which builds a request object and a callback array
@@ -8,24 +14,24 @@
 // Small chunks are cheaper to copy into one buffer and write once. Large
 // batches (rare: snapshots, big values) keep writev and skip the copy.
 //
-// Every writer with bytes waiting is flushed by one shared tick: a leader
-// answering a batch writes to dozens of sockets in one turn, and a tick and
-// a closure for each was a cost per socket for nothing.
+// Every writer with bytes waiting is flushed by one shared microtask: a
+// leader answering a batch writes to dozens of sockets at once, and a tick
+// and a closure for each was a cost per socket for nothing.
 import type { Socket } from 'node:net'
 
-/** Above this many bytes per turn the chunks are handed to the socket as they are (writev) instead of copied. */
+/** Above this many bytes in one flush the chunks are handed to the socket as they are (writev) instead of copied. */
 const copyBytesMax = 64 * 1024
 
-/** Writers with bytes for this turn, in the order they were first written to. */
+/** Writers with bytes waiting, in the order they were first written to. */
 const due: TurnWriter[] = []
-let tickScheduled = false
+let flushScheduled = false
 
 function flushDue(): void {
   // A flush may write to another writer (its `flushed` callback): that one
   // joins the list and is flushed in this same pass.
   for (let i = 0; i < due.length; i++) (due[i] as TurnWriter).flush()
   due.length = 0
-  tickScheduled = false
+  flushScheduled = false
 }
 
 export class TurnWriter {
@@ -35,11 +41,11 @@ export class TurnWriter {
 
   constructor(
     private readonly socket: Socket,
-    /** Called after the turn's bytes were handed to the socket; `accepted` is socket.write()'s answer (false: the kernel buffer is full). */
+    /** Called after the waiting bytes were handed to the socket; `accepted` is socket.write()'s answer (false: the kernel buffer is full). */
     private readonly flushed: (accepted: boolean) => void = () => {},
   ) {}
 
-  /** Bytes written this turn and not yet handed to the socket, plus what the socket still holds. */
+  /** Bytes written and not yet handed to the socket, plus what the socket still holds. */
   get queuedBytes(): number {
     return this.pendingBytes + this.socket.writableLength
   }
@@ -50,12 +56,12 @@ export class TurnWriter {
     if (this.scheduled) return
     this.scheduled = true
     due.push(this)
-    if (tickScheduled) return
-    tickScheduled = true
-    process.nextTick(flushDue)
+    if (flushScheduled) return
+    flushScheduled = true
+    queueMicrotask(flushDue)
   }
 
-  /** Hands this turn's bytes to the socket now (also called by the scheduled tick). */
+  /** Hands the waiting bytes to the socket now (also called by the scheduled flush). */
   flush(): void {
     this.scheduled = false
     const chunks = this.chunks

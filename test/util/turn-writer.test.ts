@@ -1,4 +1,4 @@
-// TurnWriter: what one event-loop turn writes to a socket leaves in one write.
+// TurnWriter: what one run of code writes to a socket leaves in one write, once that code is done.
 import type { Socket } from 'node:net'
 import t from 'tap'
 import { TurnWriter } from '../../lib/util/turn-writer.js'
@@ -144,4 +144,20 @@ t.test('a write made while the turn is being flushed leaves in that same flush',
   // Queued right behind the turn's flush: a later tick of its own would run after this one.
   const seen = await new Promise<string[]>((resolve) => process.nextTick(() => resolve(second.writes.map((b) => b.toString()))))
   t.same(seen, ['from the flush'])
+})
+
+t.test('the bytes leave before promise continuations queued after the write, still as one write', async (t) => {
+  const socket = new RecordingSocket()
+  const writer = new TurnWriter(socket.asSocket())
+  const seenByLaterContinuation: number[] = []
+  // Inside a continuation, as the Ready loop runs after an fsync resolved:
+  // a flush at the end of the callback (process.nextTick) would come after `later`.
+  await Promise.resolve()
+  writer.write(Buffer.from('a'))
+  writer.write(Buffer.from('b'))
+  const later = Promise.resolve().then(() => seenByLaterContinuation.push(socket.writes.length))
+  t.equal(socket.writes.length, 0, 'nothing leaves while the writing code runs')
+  await later
+  t.same(seenByLaterContinuation, [1])
+  t.same(socket.writes.map((b) => b.toString()), ['ab'])
 })

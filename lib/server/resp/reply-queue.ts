@@ -3,7 +3,7 @@
 // must still leave in the order the commands arrived. Each command takes a
 // slot; a slot's reply is written once every slot before it is written.
 //
-// Replies written within one turn leave in one socket write (TurnWriter). The
+// Replies written by one run of code leave in one socket write (TurnWriter). The
 // bytes waiting in the socket are bounded: a client that does not read its replies is closed
 // (Redis' client-output-buffer-limit; CVE-2025-21605 for clients before AUTH).
 import type { Socket } from 'node:net'
@@ -54,12 +54,12 @@ export class ReplyQueue {
       written(reply: Reply, command: string | null, startedMs: number): void
     },
   ) {
-    // Bytes held for the turn count against the pause threshold too: once
+    // Bytes held for the flush count against the pause threshold too: once
     // they reach the socket, reading may resume (a full socket says so with 'drain').
     this.writer = new TurnWriter(socket, () => this.events.flushed())
   }
 
-  /** Reply bytes not yet taken by the kernel (this turn's and the socket's). */
+  /** Reply bytes not yet taken by the kernel (those waiting for the flush and the socket's). */
   get queuedBytes(): number {
     return this.writer.queuedBytes
   }
