@@ -3,9 +3,9 @@
 // the first write, are done (queueMicrotask). Not at the end of the event
 // loop's callback (process.nextTick), as before: the Ready loop resumes after
 // an fsync as a chain of promise continuations, and a tick waited for the
-// whole chain, so a follower's ack of one batch left only after the next
-// batch's apply and log write, and a leader's replies and appends after its
-// next log write.
+// whole chain: a follower's ack of one batch left only after the next
+// batch's apply and the hand-off of its log write, a leader's replies and
+// appends after the hand-off of its next log write.
 //
 // Why not socket.cork()/uncork(): uncork hands the corked chunks to the
 // stream's writev path, which builds a request object and a callback array
