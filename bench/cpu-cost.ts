@@ -3,6 +3,8 @@
 // but the CPU each request costs does not. Runs a fixed number of requests
 // per workload with redis-benchmark and reads each server's utime+stime from
 // /proc before and after; repetitions interleave across targets, medians.
+// The first target's cost against each other's is also given as the median
+// of per-repetition ratios (bench/lib/paired-ratios.ts).
 //
 //   node dist/bench/cpu-cost.js [--requests 200000] [--reps 3] [--only raftkv,node-floor,replication-floor,redis]
 //                               [--compare-with <checkout>] [--compare-env KEY=VALUE ...]
@@ -24,6 +26,7 @@ import { parseArgs } from 'node:util'
 import { cpuTicks, processSched, ticksPerSecond } from './lib/proc-stat.js'
 import { envPairs } from './lib/env-pairs.js'
 import { sleep } from './lib/procs.js'
+import { pairedRatios } from './lib/paired-ratios.js'
 import { median } from './lib/result.js'
 import { redisBenchmark } from './lib/tools.js'
 import { startNodeFloor, startRaftkv, startRedis, startReplicationFloor, type RespTarget } from './lib/targets.js'
@@ -134,6 +137,8 @@ async function main(): Promise<void> {
   } finally {
     for (const t of targets) await t.stop()
   }
+  const compareWith = values['compare-with']
+  const displayName = (name: string): string => (name.startsWith('raftkv-3-') && compareWith !== undefined ? `raftkv-3 (${basename(compareWith)})` : name)
   const rows = [
     `Command: \`node dist/bench/cpu-cost.js ${process.argv.slice(2).join(' ')}\` — ${new Date().toISOString()}; medians of ${reps}.`,
     'CPU µs per request (utime+stime of each server process / requests). raftkv and replication-floor: leader, then the followers.',
@@ -151,8 +156,24 @@ async function main(): Promise<void> {
       const total = median(cs.map((c) => c.perProcessUs.reduce((a, b) => a + b, 0)))
       const others = per.slice(1).map((x) => x.toFixed(1)).join(', ') || '–'
       const wait = median(cs.map((c) => c.runQueueWaitUs))
-      const name = t.name.startsWith('raftkv-3-') && values['compare-with'] !== undefined ? `raftkv-3 (${basename(values['compare-with'])})` : t.name
-      rows.push(`| ${name} | ${w.id} | ${Math.round(median(cs.map((c) => c.opsPerSec))).toLocaleString('en-US')} | ${(per[0] ?? NaN).toFixed(1)} | ${others} | ${total.toFixed(1)} | ${Number.isNaN(wait) ? '–' : wait.toFixed(1)} |`)
+      rows.push(`| ${displayName(t.name)} | ${w.id} | ${Math.round(median(cs.map((c) => c.opsPerSec))).toLocaleString('en-US')} | ${(per[0] ?? NaN).toFixed(1)} | ${others} | ${total.toFixed(1)} | ${Number.isNaN(wait) ? '–' : wait.toFixed(1)} |`)
+    }
+  }
+  const first = targets[0]
+  if (first !== undefined && targets.length > 1) {
+    rows.push(
+      '',
+      `Paired: ${displayName(first.name)}'s CPU µs per request over all its server processes divided by each other target's, repetition by repetition (the two measured back to back), and the median of those ratios — the ratio to quote on a machine whose load drifts between repetitions.`,
+      '',
+      '| workload | against | ratio in each repetition | median |',
+      '| --- | --- | --- | --- |',
+    )
+    const totals = (t: RespTarget, w: CostWorkload): number[] => (results.get(`${t.name}/${w.id}`) ?? []).map((c) => c.perProcessUs.reduce((a, b) => a + b, 0))
+    for (const w of workloads) {
+      for (const other of targets.slice(1)) {
+        const r = pairedRatios(totals(first, w), totals(other, w))
+        rows.push(`| ${w.id} | ${displayName(other.name)} | ${r.perRep.map((x) => x.toFixed(2)).join(', ')} | ${r.median.toFixed(2)} |`)
+      }
     }
   }
   process.stdout.write(rows.join('\n') + '\n')
