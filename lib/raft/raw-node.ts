@@ -306,7 +306,9 @@ export class RaftNode {
     }
     // Entries after a snapshot that is still being installed cannot be applied yet.
     const committed = this.snapshotOutstanding || r.log.hasReceivedSnapshot() ? [] : r.log.handOutCommitted(r.opts.applyEntriesMax)
-    const lastCommitted = committed[committed.length - 1]
+    // Checked, not read at index -1 of an empty list: V8 looks that up as a
+    // property name through its megamorphic path, ~50 ns a read (session 33).
+    const lastCommitted = committed.length > 0 ? committed[committed.length - 1] : undefined
     if (lastCommitted !== undefined) r.log.appliedTo(lastCommitted.index)
     return { messages, committed, readStates: r.reads.takeStates() }
   }
@@ -319,7 +321,7 @@ export class RaftNode {
     if (rd.hardState !== null) this.persistedHardState = rd.hardState
     if (rd.snapshot !== null) r.log.markSnapshotPersisted(rd.snapshot.index)
     r.log.markPersisted(rd.entries)
-    const lastCommitted = rd.committed[rd.committed.length - 1]
+    const lastCommitted = rd.committed.length > 0 ? rd.committed[rd.committed.length - 1] : undefined
     if (lastCommitted !== undefined) r.log.appliedTo(lastCommitted.index)
     if (rd.snapshot !== null) r.log.appliedTo(rd.snapshot.index)
     // The Ready and every interim output before it are consumed: slabs released until now may be reused.

@@ -230,7 +230,7 @@ export function sendAppend(r: Raft, to: NodeId, sendIfEmpty = false): boolean {
   r.send({ type: 'Append', from: r.id, to, term: r.term, prevIndex, prevTerm, entries, commit: log.commit })
   const known = Math.min(log.commit, prevIndex + entries.length)
   if (known > pr.commitSent) pr.commitSent = known
-  const last = entries[entries.length - 1]
+  const last = entries.length > 0 ? entries[entries.length - 1] : undefined
   if (pr.state === 'replicate' && last !== undefined) {
     pr.next = last.index + 1
     pr.inflights.add(last.index, payloadBytes(entries))

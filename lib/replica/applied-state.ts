@@ -77,8 +77,7 @@ export class AppliedState {
 
   /** The batch's entries are durable in local storage. */
   batchStored(entries: readonly Entry[]): void {
-    const last = entries[entries.length - 1]
-    if (last !== undefined) this.storedIndexNow = last.index
+    if (entries.length > 0) this.storedIndexNow = (entries[entries.length - 1] as Entry).index
   }
 
   /**

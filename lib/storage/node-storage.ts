@@ -548,9 +548,9 @@ export class NodeStorage {
   /** After `entries` were written as the record of `recordBytes` at `recordOffset` in the newest segment. */
   private applyBatch(hardState: HardState | null, entries: readonly Entry[], recordOffset: number, recordBytes: number): void {
     if (hardState !== null) this.hardState = hardState
-    const first = entries[0]
-    const last = entries[entries.length - 1]
-    if (first === undefined || last === undefined) return
+    if (entries.length === 0) return
+    const first = entries[0] as Entry
+    const last = entries[entries.length - 1] as Entry
     const newest = this.segments[this.segments.length - 1]
     assert(newest !== undefined && newest.seq === this.writer.seq, 'segment list out of step with the writer')
     // Older segments' entries from `first` on are replaced now; compaction must not count them.
