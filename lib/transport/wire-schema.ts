@@ -180,23 +180,39 @@ export const TRANSCRIPT_SCHEMA: AvroSchema = record('Transcript', [
 
 type Fields = Record<string, unknown>
 
+/**
+ * A function that copies a decoded record's fields into a plain object, the
+ * `type` tag first when there is one, made once per record type as avsc
+ * makes its readers. A loop over the field names (`out[name] = value[name]`)
+ * left every one of its property reads and writes megamorphic in every node
+ * (`--log-ic`, session 33): a slow lookup per field of every message a node
+ * decodes, acks and heartbeats included. The names are this module's own
+ * schema constants, quoted with JSON.stringify. clockMs 0 (unknown) decodes
+ * as absent, the shape the core builds.
+ */
+export function plainRecordCopier(tag: string | null, fieldNames: readonly string[]): (value: Fields) => Fields {
+  const q = (name: string): string => JSON.stringify(name)
+  const clockAt = fieldNames.indexOf('clockMs')
+  const literal = (clockAt < 0 ? fieldNames : fieldNames.slice(0, clockAt)).map((name) => `${q(name)}: v[${q(name)}]`)
+  if (tag !== null) literal.unshift(`type: ${q(tag)}`)
+  const after = clockAt < 0 ? [] : fieldNames.slice(clockAt + 1).map((name) => `o[${q(name)}] = v[${q(name)}];`)
+  const clock = clockAt < 0 ? '' : 'if (v.clockMs !== 0) o.clockMs = v.clockMs;'
+  return new Function('v', `const o = { ${literal.join(', ')} }; ${clock} ${after.join(' ')} return o`) as (value: Fields) => Fields
+}
+
 /** Copies a decoded record into a plain object; `message` records also get their `type` tag first. */
 class PlainRecordType extends avro.types.LogicalType {
-  private readonly fieldNames: readonly string[]
-  private readonly tag: string | null
+  private readonly copy: (value: Fields) => Fields
 
   constructor(schema: avro.Schema, opts?: unknown) {
     super(schema, opts)
     const underlying = this.underlyingType as unknown as { name: string; fields: { name: string }[] }
-    this.fieldNames = underlying.fields.map((field) => field.name)
-    this.tag = (schema as { logicalType: string }).logicalType === 'message' ? underlying.name : null
+    const tag = (schema as { logicalType: string }).logicalType === 'message' ? underlying.name : null
+    this.copy = plainRecordCopier(tag, underlying.fields.map((field) => field.name))
   }
 
   protected override _fromValue(value: Fields): Fields {
-    const out: Fields = this.tag === null ? {} : { type: this.tag }
-    // clockMs 0 (unknown) decodes as absent, the shape the core builds.
-    for (const name of this.fieldNames) if (name !== 'clockMs' || value[name] !== 0) out[name] = value[name]
-    return out
+    return this.copy(value)
   }
 
   // The record writer reads only declared fields, so the object goes out as is.
