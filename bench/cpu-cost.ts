@@ -137,6 +137,8 @@ async function main(): Promise<void> {
   } finally {
     for (const t of targets) await t.stop()
   }
+  /** CPU µs per request over all of a target's server processes, one number per repetition. */
+  const totalsUs = (t: RespTarget, w: CostWorkload): number[] => (results.get(`${t.name}/${w.id}`) ?? []).map((c) => c.perProcessUs.reduce((a, b) => a + b, 0))
   const compareWith = values['compare-with']
   const displayName = (name: string): string => (name.startsWith('raftkv-3-') && compareWith !== undefined ? `raftkv-3 (${basename(compareWith)})` : name)
   const rows = [
@@ -153,7 +155,7 @@ async function main(): Promise<void> {
       const cs = results.get(`${t.name}/${w.id}`) ?? []
       const n = cs[0]?.perProcessUs.length ?? 0
       const per = Array.from({ length: n }, (_, i) => median(cs.map((c) => c.perProcessUs[i] as number)))
-      const total = median(cs.map((c) => c.perProcessUs.reduce((a, b) => a + b, 0)))
+      const total = median(totalsUs(t, w))
       const others = per.slice(1).map((x) => x.toFixed(1)).join(', ') || '–'
       const wait = median(cs.map((c) => c.runQueueWaitUs))
       rows.push(`| ${displayName(t.name)} | ${w.id} | ${Math.round(median(cs.map((c) => c.opsPerSec))).toLocaleString('en-US')} | ${(per[0] ?? NaN).toFixed(1)} | ${others} | ${total.toFixed(1)} | ${Number.isNaN(wait) ? '–' : wait.toFixed(1)} |`)
@@ -168,10 +170,9 @@ async function main(): Promise<void> {
       '| workload | against | ratio in each repetition | median |',
       '| --- | --- | --- | --- |',
     )
-    const totals = (t: RespTarget, w: CostWorkload): number[] => (results.get(`${t.name}/${w.id}`) ?? []).map((c) => c.perProcessUs.reduce((a, b) => a + b, 0))
     for (const w of workloads) {
       for (const other of targets.slice(1)) {
-        const r = pairedRatios(totals(first, w), totals(other, w))
+        const r = pairedRatios(totalsUs(first, w), totalsUs(other, w))
         rows.push(`| ${w.id} | ${displayName(other.name)} | ${r.perRep.map((x) => x.toFixed(2)).join(', ')} | ${r.median.toFixed(2)} |`)
       }
     }
