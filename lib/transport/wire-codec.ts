@@ -8,9 +8,10 @@ import { longBytes, stringBytes, writeLong } from '../codec/avro-bytes.js'
 import type { AppendRequest } from '../raft/types.js'
 import { assert, fail } from '../util/assert.js'
 import { AppendCodec, INLINE_BODY_BYTES_MAX } from './append-codec.js'
+import { compileFlatRecordCodec, flatFieldsOf, type FlatRecordCodec } from './flat-record-codec.js'
 import { FRAME_HEADER_BYTES, writeFrameHeader } from './frame-codec.js'
 import type { SnapshotChunk, WireMessage, WireMessageType } from './wire-message.js'
-import { branchIndexByName, wireBranchTypes } from './wire-schema.js'
+import { branchIndexByName, WIRE_MESSAGE_SCHEMAS, wireBranchTypes } from './wire-schema.js'
 
 export class WireDecodeError extends Error {
   readonly code = 'ERR_WIRE_DECODE'
@@ -104,22 +105,41 @@ export class UnionCodec<T extends { type: string }> {
 /**
  * The peer message codec: Append (the bulk of the bytes) by hand
  * (append-codec.ts: one encoding of a batch shared by every follower, the
- * same bytes as avsc's), every other message through avsc.
+ * same bytes as avsc's), flat messages (acks, heartbeats, votes, ReadIndex:
+ * every field a string, long or boolean) through codecs generated from their
+ * schema (flat-record-codec.ts, the same bytes as avsc's), the rest
+ * (snapshots, joins, forwarded writes, admin requests) through avsc.
  */
 export class WireCodec extends UnionCodec<WireMessage> {
   private readonly appendTag: number
   private readonly append: AppendCodec
+  private readonly flatByType = new Map<string, FlatRecordCodec>()
+  /** By union index; undefined where the branch is not flat. */
+  private readonly flatByIndex: (FlatRecordCodec | undefined)[] = []
 
   constructor() {
     super(wireBranchTypes)
-    const index = branchIndexByName(wireBranchTypes).get('Append')
+    const indexByName = branchIndexByName(wireBranchTypes)
+    const index = indexByName.get('Append')
     assert(index !== undefined, 'the wire union has an Append branch')
     this.appendTag = index * 2
     this.append = new AppendCodec(this.appendTag)
+    for (const schema of WIRE_MESSAGE_SCHEMAS) {
+      const name = (schema as { name: string }).name
+      const fields = flatFieldsOf(schema)
+      const at = indexByName.get(name)
+      assert(at !== undefined, `the wire union has a ${name} branch`)
+      if (fields === null) continue
+      const codec = compileFlatRecordCodec(name, at, fields)
+      this.flatByType.set(name, codec)
+      this.flatByIndex[at] = codec
+    }
   }
 
   override encodeFrame(msg: WireMessage): Buffer {
-    return msg.type === 'Append' ? this.append.encodeFrame(msg) : super.encodeFrame(msg)
+    if (msg.type === 'Append') return this.append.encodeFrame(msg)
+    const flat = this.flatByType.get(msg.type)
+    return flat === undefined ? super.encodeFrame(msg) : flat.encodeFrame(msg)
   }
 
   /**
@@ -130,7 +150,7 @@ export class WireCodec extends UnionCodec<WireMessage> {
   encodeFrameParts(msg: WireMessage): Buffer | readonly Buffer[] {
     if (msg.type === 'Append') return this.append.encodeParts(msg)
     if (msg.type === 'SnapshotChunk' && msg.data.length > INLINE_BODY_BYTES_MAX) return this.chunkParts(msg)
-    return super.encodeFrame(msg)
+    return this.encodeFrame(msg)
   }
 
   /**
@@ -157,7 +177,16 @@ export class WireCodec extends UnionCodec<WireMessage> {
   }
 
   override decode(payload: Buffer): WireMessage {
-    if (payload[0] !== this.appendTag) return super.decode(payload)
+    const tag = payload[0]
+    if (tag !== this.appendTag) {
+      const flat = tag === undefined || (tag & 1) !== 0 ? undefined : this.flatByIndex[tag >> 1]
+      if (flat === undefined) return super.decode(payload)
+      try {
+        return flat.decode(payload) as WireMessage
+      } catch (error) {
+        throw new WireDecodeError(`undecodable ${this.typeNameOf(payload) ?? 'message'}: ${(error as Error).message}`)
+      }
+    }
     let msg: AppendRequest
     try {
       msg = this.append.decode(payload)
