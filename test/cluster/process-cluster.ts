@@ -114,6 +114,8 @@ export interface StatusJson {
   snapshotIndex: number
   /** This node's data-directory incarnation (absent from nodes too old to say). */
   incarnation?: string
+  /** A membership change in the log not committed yet, or 0. */
+  pendingConfigIndex?: number
   members: { id: string; role: string; match: number | null; incarnation?: string }[]
 }
 

@@ -275,13 +275,24 @@ export class Nemesis {
     const deadline = Date.now() + timeoutMs
     do {
       const via = this.cluster.liveNodes().find((n) => n.spec.id !== id)
-      if (via !== undefined && (await adminPost(via, 'remove', { id })) === null) {
+      // An attempt whose answer was lost (its request timed out, or leadership
+      // moved while the change committed) may still have removed the node, and
+      // every later attempt is then refused as "not a member": the leader's
+      // committed configuration is what says whether it is gone.
+      if ((via !== undefined && (await adminPost(via, 'remove', { id })) === null) || (await this.removalCommitted(id))) {
         this.cluster.members.delete(id)
         return true
       }
       await sleep(200)
     } while (Date.now() < deadline)
     return false
+  }
+
+  /** Whether the leader's configuration leaves `id` out and holds no change still to commit. */
+  private async removalCommitted(id: string): Promise<boolean> {
+    const leader = await this.cluster.leader()
+    const st = leader === null ? null : await statusOf(leader)
+    return st !== null && st.role === 'leader' && st.pendingConfigIndex === 0 && !st.members.some((m) => m.id === id)
   }
 
   private async rejoin(node: ProcessNode): Promise<void> {
