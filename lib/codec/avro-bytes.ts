@@ -36,7 +36,7 @@ export function writeLong(buf: Buffer, offset: number, n: number): number {
     buf[at++] = zigzag
     return at
   }
-  if (!Number.isSafeInteger(n) || n > AVRO_LONG_MAX || n < -AVRO_LONG_MAX) throw new RangeError(`not an Avro long: ${n}`)
+  if (!isAvroLong(n)) throw new RangeError(`not an Avro long: ${n}`)
   let zigzag = n >= 0 ? n * 2 : -n * 2 - 1
   while (zigzag >= 128) {
     buf[at++] = (zigzag % 128) | 0x80
@@ -48,6 +48,11 @@ export function writeLong(buf: Buffer, offset: number, n: number): number {
 
 /** avsc refuses longs beyond ±(2^53 − 2) (their zigzag form loses precision); so does writeLong. */
 export const AVRO_LONG_MAX = Number.MAX_SAFE_INTEGER - 1
+
+/** Whether `n` is a long avsc writes and reads: an integer within ±AVRO_LONG_MAX. */
+export function isAvroLong(n: unknown): n is number {
+  return Number.isSafeInteger(n) && (n as number) <= AVRO_LONG_MAX && (n as number) >= -AVRO_LONG_MAX
+}
 
 /** Strings and byte runs up to this length are copied by a loop: a Buffer.write or set() call costs more than the copy. */
 const COPY_LOOP_MAX = 32

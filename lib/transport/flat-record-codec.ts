@@ -15,7 +15,7 @@
 // its field: one function per record type, each site monomorphic. Field
 // names come from this module's caller, the schema constants in
 // wire-schema.ts, and are quoted with JSON.stringify, never spliced in.
-import { AVRO_LONG_MAX, AvroCursor, longBytes, stringBytes, writeLong, writeString } from '../codec/avro-bytes.js'
+import { AvroCursor, isAvroLong, longBytes, stringBytes, writeLong, writeString } from '../codec/avro-bytes.js'
 import { FRAME_HEADER_BYTES, writeFrameHeader } from './frame-codec.js'
 
 export type FlatFieldType = 'string' | 'long' | 'boolean'
@@ -55,10 +55,6 @@ export function flatFieldsOf(schema: unknown): FlatField[] | null {
 /** Throws the error a field that does not fit its schema gets (a programmer error, as avsc's is). */
 function invalidField(record: string, field: string, value: unknown): never {
   throw new TypeError(`invalid ${record}.${field}: ${String(value)}`)
-}
-
-function isAvroLong(n: unknown): boolean {
-  return Number.isSafeInteger(n) && (n as number) <= AVRO_LONG_MAX && (n as number) >= -AVRO_LONG_MAX
 }
 
 /** Reads a long and refuses one beyond ±(2^53 − 2), as avsc's reader does (its value would have lost precision). */

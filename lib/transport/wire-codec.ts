@@ -28,7 +28,7 @@ const UNION_INDEX_ONE_BYTE_MAX = 63
 
 export class UnionCodec<T extends { type: string }> {
   private readonly branches: readonly avro.Type[]
-  private readonly indexByName: ReadonlyMap<string, number>
+  protected readonly indexByName: ReadonlyMap<string, number>
   /** Reused across encodes; grown on demand up to scratchBytesMax, beyond that a one-off buffer. */
   private scratch: Buffer = Buffer.allocUnsafe(16 * 1024)
   private static readonly scratchBytesMax = 1024 * 1024
@@ -113,32 +113,28 @@ export class UnionCodec<T extends { type: string }> {
 export class WireCodec extends UnionCodec<WireMessage> {
   private readonly appendTag: number
   private readonly append: AppendCodec
-  private readonly flatByType = new Map<string, FlatRecordCodec>()
   /** By union index; undefined where the branch is not flat. */
   private readonly flatByIndex: (FlatRecordCodec | undefined)[] = []
 
   constructor() {
     super(wireBranchTypes)
-    const indexByName = branchIndexByName(wireBranchTypes)
-    const index = indexByName.get('Append')
+    const index = this.indexByName.get('Append')
     assert(index !== undefined, 'the wire union has an Append branch')
     this.appendTag = index * 2
     this.append = new AppendCodec(this.appendTag)
     for (const schema of WIRE_MESSAGE_SCHEMAS) {
       const name = (schema as { name: string }).name
       const fields = flatFieldsOf(schema)
-      const at = indexByName.get(name)
+      const at = this.indexByName.get(name)
       assert(at !== undefined, `the wire union has a ${name} branch`)
-      if (fields === null) continue
-      const codec = compileFlatRecordCodec(name, at, fields)
-      this.flatByType.set(name, codec)
-      this.flatByIndex[at] = codec
+      if (fields !== null) this.flatByIndex[at] = compileFlatRecordCodec(name, at, fields)
     }
   }
 
   override encodeFrame(msg: WireMessage): Buffer {
     if (msg.type === 'Append') return this.append.encodeFrame(msg)
-    const flat = this.flatByType.get(msg.type)
+    const index = this.indexByName.get(msg.type)
+    const flat = index === undefined ? undefined : this.flatByIndex[index]
     return flat === undefined ? super.encodeFrame(msg) : flat.encodeFrame(msg)
   }
 
@@ -178,22 +174,22 @@ export class WireCodec extends UnionCodec<WireMessage> {
 
   override decode(payload: Buffer): WireMessage {
     const tag = payload[0]
-    if (tag !== this.appendTag) {
-      const flat = tag === undefined || (tag & 1) !== 0 ? undefined : this.flatByIndex[tag >> 1]
-      if (flat === undefined) return super.decode(payload)
-      try {
-        return flat.decode(payload) as WireMessage
-      } catch (error) {
-        throw new WireDecodeError(`undecodable ${this.typeNameOf(payload) ?? 'message'}: ${(error as Error).message}`)
-      }
-    }
-    let msg: AppendRequest
+    if (tag === this.appendTag) return this.decodeAppend(payload)
+    const flat = tag === undefined || (tag & 1) !== 0 ? undefined : this.flatByIndex[tag >> 1]
+    if (flat === undefined) return super.decode(payload)
     try {
-      msg = this.append.decode(payload)
+      return flat.decode(payload) as WireMessage
+    } catch (error) {
+      throw new WireDecodeError(`undecodable ${this.typeNameOf(payload) ?? 'message'}: ${(error as Error).message}`)
+    }
+  }
+
+  private decodeAppend(payload: Buffer): AppendRequest {
+    try {
+      return this.append.decode(payload)
     } catch (error) {
       throw new WireDecodeError(`undecodable Append: ${(error as Error).message}`)
     }
-    return msg
   }
 }
 
