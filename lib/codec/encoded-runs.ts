@@ -29,25 +29,35 @@ const RUNS_MAX = 16
  */
 const RUN_BYTES_MAX = 16 * 1024 * 1024
 
-const runs = new Map<Entry, EncodedRun>()
+/**
+ * Oldest first. A short array searched by identity, not a Map keyed by the
+ * Entry: a Map must give each new Entry an identity hash first (a call into
+ * the runtime), and a node looks up at most RUNS_MAX runs.
+ */
+const runs: EncodedRun[] = []
 let runBytes = 0
+
+/** The index of the run starting with `first`, or -1. Newest first: a batch is written right after it was encoded or received. */
+function indexOfRun(first: Entry): number {
+  for (let i = runs.length - 1; i >= 0; i--) if ((runs[i] as EncodedRun).entries[0] === first) return i
+  return -1
+}
+
+function dropAt(at: number): void {
+  runBytes -= (runs[at] as EncodedRun).bytes.length
+  for (let i = at; i < runs.length - 1; i++) runs[i] = runs[i + 1] as EncodedRun
+  runs.pop()
+}
 
 /** Remembers that `bytes` is the encoding of `entries` (at least one). */
 export function rememberRun(entries: readonly Entry[], bytes: Buffer): void {
   const first = entries[0]
   if (first === undefined || bytes.length > RUN_BYTES_MAX) return
-  const replaced = runs.get(first)
-  if (replaced !== undefined) {
-    runs.delete(first)
-    runBytes -= replaced.bytes.length
-  }
-  runs.set(first, { entries, bytes })
+  const replaced = indexOfRun(first)
+  if (replaced >= 0) dropAt(replaced)
+  runs.push({ entries, bytes })
   runBytes += bytes.length
-  while (runs.size > RUNS_MAX || runBytes > RUN_BYTES_MAX) {
-    const [oldest, run] = runs.entries().next().value as [Entry, EncodedRun]
-    runs.delete(oldest)
-    runBytes -= run.bytes.length
-  }
+  while (runs.length > RUNS_MAX || runBytes > RUN_BYTES_MAX) dropAt(0)
 }
 
 /**
@@ -55,8 +65,9 @@ export function rememberRun(entries: readonly Entry[], bytes: Buffer): void {
  * as the entries following it in `entries` (all within `entries`), or null.
  */
 export function runAt(entries: readonly Entry[], from: number): EncodedRun | null {
-  const run = runs.get(entries[from] as Entry)
-  if (run === undefined) return null
+  const at = indexOfRun(entries[from] as Entry)
+  if (at < 0) return null
+  const run = runs[at] as EncodedRun
   const count = run.entries.length
   if (from + count > entries.length) return null
   for (let i = 1; i < count; i++) if (run.entries[i] !== entries[from + i]) return null
@@ -65,13 +76,11 @@ export function runAt(entries: readonly Entry[], from: number): EncodedRun | nul
 
 /** Drops a run once its bytes were written: each entry is persisted once. */
 export function forgetRun(run: EncodedRun): void {
-  const first = run.entries[0] as Entry
-  if (runs.get(first) !== run) return
-  runs.delete(first)
-  runBytes -= run.bytes.length
+  const at = runs.lastIndexOf(run)
+  if (at >= 0) dropAt(at)
 }
 
 /** For tests: how many runs are remembered. */
 export function rememberedRuns(): number {
-  return runs.size
+  return runs.length
 }

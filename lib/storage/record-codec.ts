@@ -1,7 +1,7 @@
 // Framing of records in log segments: [payloadBytes u32le][crc32c u32le][payload].
 // The checksum covers the length field as well as the payload, so a damaged
 // length is caught too instead of sending the reader off to a wrong offset.
-import { crc32c } from '../util/checksum.js'
+import { crc32cRange } from '../util/checksum.js'
 
 export const recordHeaderBytes = 8
 /** Bounds every length read from disk before memory is taken; a batch is far smaller. */
@@ -10,8 +10,7 @@ export const recordPayloadBytesMax = 256 * 1024 * 1024
 /** Writes the header for `payloadBytes` bytes that already sit at buf[8 ..]. */
 export function frameRecordInPlace(buf: Buffer, payloadBytes: number): void {
   buf.writeUInt32LE(payloadBytes, 0)
-  const payload = buf.subarray(recordHeaderBytes, recordHeaderBytes + payloadBytes)
-  buf.writeUInt32LE(crc32c(payload, crc32c(buf.subarray(0, 4))), 4)
+  buf.writeUInt32LE(crc32cRange(buf, recordHeaderBytes, recordHeaderBytes + payloadBytes, crc32cRange(buf, 0, 4)), 4)
 }
 
 /** The payload of a valid record starting at `offset`, or null if none is there. */
@@ -23,9 +22,8 @@ export function readRecordAt(buf: Buffer, offset: number): Buffer | null {
   if (payloadBytes === 0 || payloadBytes > recordPayloadBytesMax) return null
   const end = offset + recordHeaderBytes + payloadBytes
   if (end > buf.length) return null
-  const payload = buf.subarray(offset + recordHeaderBytes, end)
-  const crc = crc32c(payload, crc32c(buf.subarray(offset, offset + 4)))
-  return crc === buf.readUInt32LE(offset + 4) ? payload : null
+  const crc = crc32cRange(buf, offset + recordHeaderBytes, end, crc32cRange(buf, offset, offset + 4))
+  return crc === buf.readUInt32LE(offset + 4) ? buf.subarray(offset + recordHeaderBytes, end) : null
 }
 
 export interface RecordScan {

@@ -17,6 +17,7 @@
 import { AvroCursor, longBytes, stringBytes, writeLong, writeString } from '../codec/avro-bytes.js'
 import { rememberRun } from '../codec/encoded-runs.js'
 import { entryBytes, readEntry, writeEntry } from '../codec/entry-codec.js'
+import { RecentStrings } from '../codec/recent-strings.js'
 import type { AppendRequest, Entry } from '../raft/types.js'
 import { FRAME_HEADER_BYTES, writeFrameHeader } from './frame-codec.js'
 
@@ -73,6 +74,11 @@ function writeTail(buf: Buffer, offset: number, msg: AppendRequest): number {
 export class AppendCodec {
   /** The last entries section encoded: reused while the next Append carries the very same entries. */
   private last: AppendBody | null = null
+  // The Append's four strings (ids and incarnations) repeat from one Append to the next.
+  private readonly recentFrom = new RecentStrings()
+  private readonly recentTo = new RecentStrings()
+  private readonly recentFromIncarnation = new RecentStrings()
+  private readonly recentToIncarnation = new RecentStrings()
 
   /** `branchTag`: the union index byte of the Append branch (2 × its index). */
   constructor(private readonly branchTag: number) {}
@@ -134,8 +140,8 @@ export class AppendCodec {
    */
   decode(payload: Buffer): AppendRequest {
     const cursor = new AvroCursor(payload, 1)
-    const from = cursor.string()
-    const to = cursor.string()
+    const from = this.recentFrom.read(cursor)
+    const to = this.recentTo.read(cursor)
     const term = cursor.long()
     const prevIndex = cursor.long()
     const prevTerm = cursor.long()
@@ -149,8 +155,8 @@ export class AppendCodec {
       itemsEnd = cursor.offset
     }
     const commit = cursor.long()
-    const fromIncarnation = cursor.string()
-    const toIncarnation = cursor.string()
+    const fromIncarnation = this.recentFromIncarnation.read(cursor)
+    const toIncarnation = this.recentToIncarnation.read(cursor)
     const clockMs = cursor.long()
     if (!cursor.atEnd()) throw new Error('trailing bytes after message')
     // One block (what every encoder writes): its items are exactly the entries' bytes.

@@ -115,3 +115,18 @@ t.test('remembered encodings are bounded: the oldest are dropped', async (t) => 
   for (let i = 0; i < 200; i++) encodeWireFrame(append('n2', entriesOf(1, 1)))
   t.ok(rememberedRuns() <= 16, `${rememberedRuns()} remembered`)
 })
+
+t.test('ids and incarnations repeated across Appends decode to the strings sent, past the recent-value slots', async (t) => {
+  // Ten senders cycle through slots kept for eight; one id is non-ASCII, one a prefix of another.
+  const ids = ['n1', 'n2', 'n3', 'n10', 'node-é', 'n1x', 'a', '', 'n7', 'n8']
+  for (let round = 0; round < 3; round++) {
+    for (const [i, id] of ids.entries()) {
+      const msg: AppendRequest = { ...append(ids[(i + 1) % ids.length] as string, entriesOf(1, 2)), from: id, fromIncarnation: `inc-${id}`, toIncarnation: `inc-${i}` }
+      const decoded = decodeWireMessage(Buffer.from(encodeWireFrame(msg).subarray(FRAME_HEADER_BYTES)))
+      if (decoded.type !== 'Append' || decoded.from !== msg.from || decoded.to !== msg.to || decoded.fromIncarnation !== msg.fromIncarnation || decoded.toIncarnation !== msg.toIncarnation) {
+        return t.same(decoded, msg, `round ${round}, sender ${id}`)
+      }
+    }
+  }
+  t.pass('every string as sent')
+})
