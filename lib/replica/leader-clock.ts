@@ -27,24 +27,40 @@ export class LeaderClock {
 
   /** A message's clockMs (0: the sender knew none). */
   hear(clockMs: number): void {
-    if (clockMs <= 0) return
-    const carried = this.carriedMs()
-    if (clockMs <= carried) return
-    this.heardMs = clockMs
-    this.heardAtMonotonicMs = this.clock.monotonicMs()
-  }
-
-  /** The time heard last, moved forward by the time elapsed here since; 0 when none. */
-  private carriedMs(): number {
-    if (this.heardMs === 0) return 0
-    return this.heardMs + Math.max(0, Math.floor(this.clock.monotonicMs() - this.heardAtMonotonicMs))
+    this.hearAt(clockMs, this.clock.monotonicMs())
   }
 
   /** What this node stamps on its messages and decides expiry with, leading or not. */
   nowMs(leading: boolean): number {
-    const carried = this.carriedMs()
-    if (leading) return Math.max(this.clock.nowMs(), carried)
-    return carried
+    return this.stampAt(leading, this.clock.monotonicMs())
+  }
+
+  /**
+   * hear(clockMs), then nowMs(leading), on one reading of the monotonic
+   * clock: every raft message a node receives does both, and at one client
+   * each clock reading is a cold call into the runtime.
+   */
+  hearThenNowMs(clockMs: number, leading: boolean): number {
+    const monotonicMs = this.clock.monotonicMs()
+    this.hearAt(clockMs, monotonicMs)
+    return this.stampAt(leading, monotonicMs)
+  }
+
+  private hearAt(clockMs: number, monotonicMs: number): void {
+    if (clockMs <= 0 || clockMs <= this.carriedAt(monotonicMs)) return
+    this.heardMs = clockMs
+    this.heardAtMonotonicMs = monotonicMs
+  }
+
+  /** The time heard last, moved forward by the time elapsed here since; 0 when none. */
+  private carriedAt(monotonicMs: number): number {
+    if (this.heardMs === 0) return 0
+    return this.heardMs + Math.max(0, Math.floor(monotonicMs - this.heardAtMonotonicMs))
+  }
+
+  private stampAt(leading: boolean, monotonicMs: number): number {
+    const carried = this.carriedAt(monotonicMs)
+    return leading ? Math.max(this.clock.nowMs(), carried) : carried
   }
 
   /** For reads: the cluster clock, or this node's own when it has heard none yet. */

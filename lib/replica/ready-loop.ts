@@ -21,9 +21,9 @@ export interface ReadyLoopDuties {
   afterAdvance(): void
 }
 
-/** The write now in flight: when it started, and a number telling it from the next one. */
+/** The write now in flight: when it started (monotonic), and a number telling it from the next one. */
 export interface WriteInFlight {
-  readonly startedMs: number
+  readonly startedMonotonicMs: number
   readonly seq: number
 }
 
@@ -129,7 +129,7 @@ export class ReadyLoop {
     const hardState = this.hardState.toWrite(rd)
     if (hardState !== null || rd.entries.length > 0) {
       const started = clock.monotonicMs()
-      this.write = { startedMs: clock.nowMs(), seq: ++this.writeSeq }
+      this.write = { startedMonotonicMs: started, seq: ++this.writeSeq }
       try {
         await this.ctx.storage.persist(hardState, rd.entries)
       } finally {

@@ -510,8 +510,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
         for (const h of this.messageHandlers) if (h(msg, from, reply)) return
         return
       default:
-        this.leaderClock.hear(msg.clockMs ?? 0)
-        this.stampClock()
+        this.raft.setClockStamp(this.leaderClock.hearThenNowMs(msg.clockMs ?? 0, this.raft.leaderId() === this.id))
         this.raft.step(msg)
         this.kick()
     }

@@ -36,7 +36,7 @@ export class TickChores {
     const { ctx } = this
     const write = this.loop.writeInFlight()
     if (write === null || write.seq === this.stallReportedSeq) return
-    const stalledMs = ctx.clock.nowMs() - write.startedMs
+    const stalledMs = ctx.clock.monotonicMs() - write.startedMonotonicMs
     if (stalledMs < diskStallElectionTimeouts * ctx.config.electionTimeoutTicks * ctx.config.tickMs) return
     this.stallReportedSeq = write.seq
     const st = ctx.raft.status()

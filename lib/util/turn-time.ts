@@ -6,6 +6,7 @@
 // leave together at the end of the turn anyway, so one reading serves them
 // all. The reading is forgotten at the next microtask checkpoint, so it never
 // outlives the synchronous run that took it and the microtasks already queued.
+import { atMicrotask } from './microtask.js'
 
 let cachedMs = -1
 
@@ -17,7 +18,7 @@ function forget(): void {
 export function turnMonotonicMs(): number {
   if (cachedMs < 0) {
     cachedMs = performance.now()
-    queueMicrotask(forget)
+    atMicrotask(forget)
   }
   return cachedMs
 }

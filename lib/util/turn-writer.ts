@@ -1,11 +1,12 @@
 // Everything written to one socket by one run of code leaves in one
 // socket.write() once that code, and the promise continuations queued before
-// the first write, are done (queueMicrotask). Not at the end of the event
-// loop's callback (process.nextTick), as before: the Ready loop resumes after
-// an fsync as a chain of promise continuations, and a tick waited for the
-// whole chain: a follower's ack of one batch left only after the next
-// batch's apply and the hand-off of its log write, a leader's replies and
-// appends after the hand-off of its next log write.
+// the first write, are done (a microtask, lib/util/microtask.ts). Not at
+// the end of the event loop's callback (process.nextTick), as before: the
+// Ready loop resumes after an fsync as a chain of promise continuations,
+// and a tick waited for the whole chain: a follower's ack of one batch
+// left only after the next batch's apply and the hand-off of its log
+// write, a leader's replies and appends after the hand-off of its next log
+// write.
 //
 // Why not socket.cork()/uncork(): uncork hands the corked chunks to the
 // stream's writev path, which builds a request object and a callback array
@@ -18,6 +19,7 @@
 // leader answering a batch writes to dozens of sockets at once, and a tick
 // and a closure for each was a cost per socket for nothing.
 import type { Socket } from 'node:net'
+import { atMicrotask } from './microtask.js'
 
 /** Above this many bytes in one flush the chunks are handed to the socket as they are (writev) instead of copied. */
 const copyBytesMax = 64 * 1024
@@ -58,7 +60,7 @@ export class TurnWriter {
     due.push(this)
     if (flushScheduled) return
     flushScheduled = true
-    queueMicrotask(flushDue)
+    atMicrotask(flushDue)
   }
 
   /** Hands the waiting bytes to the socket now (also called by the scheduled flush). */

@@ -36,3 +36,25 @@ t.test('a leader uses its own clock, but never less than the highest time it hea
   ahead.hear(3_000_000)
   t.equal(ahead.nowMs(true), 7_000_000, 'a leader ahead uses its own clock')
 })
+
+t.test('hearing a message and stamping the next ones in one step gives what hear then nowMs give, on one monotonic reading', async (t) => {
+  for (const leading of [false, true]) {
+    for (const heard of [0, 500_000, 2_000_000, 3_000_000]) {
+      const a = manualClock(1_000_000)
+      const b = manualClock(1_000_000)
+      let reads = 0
+      const counted = { ...b, monotonicMs: () => { reads++; return b.monotonicMs() } }
+      const separate = new LeaderClock(a)
+      const combined = new LeaderClock(counted)
+      separate.hear(1_500_000)
+      combined.hear(1_500_000)
+      a.advance(40)
+      b.advance(40)
+      reads = 0
+      separate.hear(heard)
+      t.equal(combined.hearThenNowMs(heard, leading), separate.nowMs(leading), `leading ${leading}, heard ${heard}`)
+      t.equal(reads, 1, 'one reading')
+      t.equal(combined.readNowMs(leading), separate.readNowMs(leading), 'and the same time after')
+    }
+  }
+})
