@@ -70,14 +70,16 @@ export class RaftLog {
   /** Last index confirmed durable by advance(). */
   private persistedIndexMax: number
   /**
-   * The Entry objects appended for the log's tail not yet durable:
-   * recent[i] has index recentFirst + i, and the run always ends at
-   * lastIndex(). slice() and handOutUnpersisted() return these very objects,
-   * because the codecs find encodings by object identity
-   * (lib/codec/encoded-runs.ts, AppendCodec): every follower at the same
-   * position gets one shared encoding, and the log write copies the bytes a
-   * follower received or a leader sent. Dropped once durable, so they stay
-   * young: at most what one fsync covers.
+   * The Entry objects appended for the log's tail not yet both durable and
+   * handed out for applying: recent[i] has index recentFirst + i, and the
+   * run always ends at lastIndex(). slice() and handOutUnpersisted() return
+   * these very objects, because the codecs find encodings by object
+   * identity (lib/codec/encoded-runs.ts, AppendCodec): every follower at the
+   * same position gets one shared encoding, and the log write copies the
+   * bytes a follower received or a leader sent. Kept until applying too, so
+   * that the apply takes the same objects instead of a new object and view
+   * per entry made from the ring (on a follower, every entry); dropped then,
+   * so they stay young: at most what one fsync or one commit round covers.
    */
   private recent: Entry[] = []
   private recentFirst: number
@@ -399,14 +401,19 @@ export class RaftLog {
       const e = entries[i] as Entry
       if (this.term(e.index) === e.term) {
         this.persistedIndexMax = Math.max(this.persistedIndexMax, e.index)
-        this.forgetRecentTo(this.persistedIndexMax)
+        this.forgetSettled()
         this.releaseCached()
         return
       }
     }
   }
 
-  /** Stops keeping the appended objects up to `index` (durable, or compacted away). */
+  /** Stops keeping the appended objects that are durable and handed out for applying. */
+  private forgetSettled(): void {
+    this.forgetRecentTo(Math.min(this.persistedIndexMax, this.applyingIndex))
+  }
+
+  /** Stops keeping the appended objects up to `index` (settled, or compacted away). */
   private forgetRecentTo(index: number): void {
     if (index < this.recentFirst) return
     const n = Math.min(index - this.recentFirst + 1, this.recent.length)
@@ -482,6 +489,7 @@ export class RaftLog {
     if (out.length === 0) fail(`log: committed entry ${this.applyingIndex + 1} could not be read back from storage`)
     const last = out[out.length - 1]
     if (last !== undefined) this.applyingIndex = last.index
+    this.forgetSettled()
     return out
   }
 

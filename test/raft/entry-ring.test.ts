@@ -106,7 +106,7 @@ t.test('the log hands out config entries with their config, normal entries with 
   t.same(log.slice(1, 4, Infinity, 24 + 24 + 63), entries.slice(0, 1))
 })
 
-t.test('until durable, the log hands out the very Entry objects appended (the codecs share encodings by identity)', async (t) => {
+t.test('until durable and handed out for applying, the log hands out the very Entry objects appended (the codecs share encodings by identity)', async (t) => {
   const log = new RaftLog({ index: 0, term: 0, config: { members: [] } }, [], 0)
   const appended: Entry[] = [
     { index: 1, term: 1, kind: 'normal', data: Buffer.from('a') },
@@ -119,9 +119,26 @@ t.test('until durable, the log hands out the very Entry objects appended (the co
   const handed = log.handOutUnpersisted()
   t.equal(handed[1], appended[1], 'the Ready carries them too')
   log.markPersisted(handed)
+  t.equal(log.slice(1, 3)[0], appended[0], 'durable but not yet applying: still the same objects')
+  log.commitTo(1)
+  t.equal(log.handOutCommitted(10)[0], appended[0], 'the apply takes them too')
   const after = log.slice(1, 3)
-  t.not(after[0], appended[0], 'durable: made from the ring')
+  t.not(after[0], appended[0], 'durable and applying: made from the ring')
+  t.equal(after[1], appended[1], 'the entry not yet committed is still the object appended')
   t.same(after, appended)
+})
+
+t.test('entries handed out for applying before they are durable stay the objects appended until they are', async (t) => {
+  const log = new RaftLog({ index: 0, term: 0, config: { members: [] } }, [], 0)
+  const appended: Entry[] = [{ index: 1, term: 1, kind: 'normal', data: Buffer.from('a') }]
+  log.append(appended)
+  const handed = log.handOutUnpersisted()
+  // A follower may apply what a quorum holds before its own write is done.
+  log.commitTo(1)
+  t.equal(log.handOutCommitted(10)[0], appended[0])
+  t.equal(log.slice(1, 2)[0], appended[0], 'not durable yet: kept')
+  log.markPersisted(handed)
+  t.not(log.slice(1, 2)[0], appended[0], 'both: made from the ring')
 })
 
 t.test('a truncated tail is not handed out as the objects that replaced it', async (t) => {
@@ -217,9 +234,10 @@ t.test('RaftLog lets released slabs be reused only through recycleReleasedData',
   for (let i = 1; i <= 3000; i++) log.append([{ index: i, term: 1, kind: 'normal', data: bytesOf(i, 1000) }])
   log.markPersisted(log.handOutUnpersisted())
   log.commitTo(3000)
-  const committed = log.handOutCommitted(3000)
+  log.handOutCommitted(3000)
   log.appliedTo(3000)
-  const early = committed[0] as Entry & { kind: 'normal' }
+  // Made from the ring now that it is durable and applied: a view into a slab.
+  const early = log.entry(1) as Entry & { kind: 'normal' }
   log.compact(2000)
   t.ok(early.data.equals(bytesOf(1, 1000)), 'a handed-out entry is intact until recycleReleasedData')
   log.recycleReleasedData()
