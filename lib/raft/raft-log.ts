@@ -79,7 +79,10 @@ export class RaftLog {
    * bytes a follower received or a leader sent. Kept until applying too, so
    * that the apply takes the same objects instead of a new object and view
    * per entry made from the ring (on a follower, every entry); dropped then,
-   * so they stay young: at most what one fsync or one commit round covers.
+   * so they stay young: normally what one fsync or one commit round covers,
+   * never more than the uncommitted entries a leader accepts
+   * (uncommittedEntriesMax) plus one apply batch (a leader that cannot
+   * commit holds that many until check-quorum steps it down).
    */
   private recent: Entry[] = []
   private recentFirst: number
