@@ -23,13 +23,15 @@ const table = ((): Int32Array => {
 
 /** CRC32C of data[start, end), continuing from `initial` (the CRC of what precedes it). */
 export function crc32cRange(data: Uint8Array, start: number, end: number, initial = 0): number {
-  if (end - start > CRC32C_TABLE_BYTES_MAX) return nativeCrc32c(data.subarray(start, end) as Buffer, initial) >>> 0
+  if (end - start > CRC32C_TABLE_BYTES_MAX) {
+    const range = start === 0 && end === data.length ? data : data.subarray(start, end)
+    return nativeCrc32c(range as Buffer, initial) >>> 0
+  }
   let crc = ~initial
   for (let i = start; i < end; i++) crc = (crc >>> 8) ^ (table[(crc ^ (data[i] as number)) & 0xff] as number)
   return ~crc >>> 0
 }
 
 export function crc32c(data: Uint8Array, initial = 0): number {
-  if (data.length > CRC32C_TABLE_BYTES_MAX) return nativeCrc32c(data as Buffer, initial) >>> 0
   return crc32cRange(data, 0, data.length, initial)
 }

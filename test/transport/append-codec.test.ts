@@ -117,16 +117,26 @@ t.test('remembered encodings are bounded: the oldest are dropped', async (t) => 
 })
 
 t.test('ids and incarnations repeated across Appends decode to the strings sent, past the recent-value slots', async (t) => {
-  // Ten senders cycle through slots kept for eight; one id is non-ASCII, one a prefix of another.
+  const decodeAs = (msg: AppendRequest, what: string): boolean => {
+    const decoded = decodeWireMessage(Buffer.from(encodeWireFrame(msg).subarray(FRAME_HEADER_BYTES)))
+    if (decoded.type === 'Append' && decoded.from === msg.from && decoded.to === msg.to && decoded.fromIncarnation === msg.fromIncarnation && decoded.toIncarnation === msg.toIncarnation) return true
+    t.same(decoded, msg, what)
+    return false
+  }
+  // Ten senders cycle through slots kept for eight (every first decode a miss
+  // that evicts one), each decoded twice (the second a hit); one id is
+  // non-ASCII, one a prefix of another, one empty.
   const ids = ['n1', 'n2', 'n3', 'n10', 'node-é', 'n1x', 'a', '', 'n7', 'n8']
   for (let round = 0; round < 3; round++) {
     for (const [i, id] of ids.entries()) {
       const msg: AppendRequest = { ...append(ids[(i + 1) % ids.length] as string, entriesOf(1, 2)), from: id, fromIncarnation: `inc-${id}`, toIncarnation: `inc-${i}` }
-      const decoded = decodeWireMessage(Buffer.from(encodeWireFrame(msg).subarray(FRAME_HEADER_BYTES)))
-      if (decoded.type !== 'Append' || decoded.from !== msg.from || decoded.to !== msg.to || decoded.fromIncarnation !== msg.fromIncarnation || decoded.toIncarnation !== msg.toIncarnation) {
-        return t.same(decoded, msg, `round ${round}, sender ${id}`)
-      }
+      if (!decodeAs(msg, `round ${round}, sender ${id}`) || !decodeAs(msg, `round ${round}, sender ${id} again`)) return
     }
+  }
+  // Two senders of the same length alternating: every lookup compares bytes of equal length.
+  for (let i = 0; i < 20; i++) {
+    const from = i % 2 === 0 ? 'n1' : 'n2'
+    if (!decodeAs({ ...append(from === 'n1' ? 'n2' : 'n1', entriesOf(1, 2)), from, fromIncarnation: `i-${from}`, toIncarnation: `i-${i % 2}` }, `alternating ${i}`)) return
   }
   t.pass('every string as sent')
 })
