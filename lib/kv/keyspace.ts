@@ -200,6 +200,14 @@ export class Keyspace {
   private tombstoneBytes = 0
   /** Version reported for an absent key without a tombstone. */
   tombstoneFloor = 0
+  /**
+   * The latest cluster time a leader stamped on a write applied here (0:
+   * none yet): the same on every replica, kept in snapshots, and left by
+   * FLUSHALL. The runtime never lets its cluster clock fall below it, so a
+   * node that restarted and heard no leader yet still decides expiry no
+   * earlier than the log it replayed (leader-clock.ts).
+   */
+  stampedMs = 0
   /** CONFIG parameters set through the log (replicated-config.ts); FLUSHALL leaves them. */
   readonly config = new Map<string, string>()
   /** Told of each CONFIG SET as it is applied (the state machine passes it to its event sink). */

@@ -12,6 +12,7 @@
 //   sessions u32 count, each (least recently applied first): u8+utf8 clientId | f64 seq | f64 index | outcome
 //   tombs    u32 count, each (oldest first): bytes key | f64 version
 //   config   u32 count, each: bytes name | bytes value (CONFIG SET through the log; format 3 on)
+//   stamp    f64 the latest cluster time a leader stamped on an applied write (format 4 on)
 //   trailer  u32 crc32c of every byte before it
 //
 // Counts are written in the header of their section, so the writer knows them
@@ -30,7 +31,9 @@ import { writeLatin1 } from '../codec/latin1-text.js'
 import { assert, fail, unreachable } from '../util/assert.js'
 
 const MAGIC = 0x53564b52 // "RKVS" read as a little-endian u32
-export const SNAPSHOT_VERSION = 3
+export const SNAPSHOT_VERSION = 4
+/** No stamp section: still restored (the stamp reads as 0). */
+const SNAPSHOT_VERSION_NO_STAMP = 3
 /** Typed values, no config section: still restored. */
 const SNAPSHOT_VERSION_NO_CONFIG = 2
 /** The first format, strings only: still restored. */
@@ -288,7 +291,7 @@ const CHUNK_BYTES_MIN = 64
 /** Per key besides its bytes and its value's: the key's length, the type, a value's length or a collection's count, two f64s. */
 const KEY_RECORD_BYTES = 4 + 1 + 4 + 8 + 8
 
-/** The sessions, tombstones and config sections, as they are now. */
+/** The sessions, tombstones, config and stamp sections, as they are now. */
 function encodeTail(state: SnapshotState): Buffer {
   const ks = state.keyspace
   const w = new ByteWriter(Buffer.allocUnsafe(tailBytes(state)))
@@ -308,6 +311,7 @@ function encodeTail(state: SnapshotState): Buffer {
   }
   pos = w.buf.writeUInt32LE(ks.config.size, pos)
   for (const [name, value] of ks.config) pos = writeStored(w.buf, writeStored(w.buf, pos, name), value)
+  pos = w.buf.writeDoubleLE(ks.stampedMs, pos)
   if (pos !== w.buf.length) fail(`snapshot size mismatch: sessions and tombstones end at ${pos}, expected ${w.buf.length}`)
   return w.buf
 }
@@ -355,7 +359,7 @@ function snapshotBytes(state: SnapshotState): number {
   return 32 + 4 + keysSectionBytes(state.keyspace) + tailBytes(state) + 4
 }
 
-/** The sessions, tombstones and config sections' size. */
+/** The sessions, tombstones, config and stamp sections' size. */
 function tailBytes(state: SnapshotState): number {
   const ks = state.keyspace
   let size = 4
@@ -365,7 +369,7 @@ function tailBytes(state: SnapshotState): number {
   size += 4 + ks.tombstones.size * (4 + 8) + ks.tombstoneKeyBytes
   size += 4
   for (const [name, value] of ks.config) size += 8 + name.length + value.length
-  return size
+  return size + 8
 }
 
 /**
@@ -469,7 +473,7 @@ export function decodeSnapshot(data: Buffer): SnapshotState {
 /** Header, four section counts and the trailer: the smallest snapshot. */
 const SNAPSHOT_BYTES_MIN = 4 + 4 + 8 * 3 + 4 * 3 + 4
 
-const enum Phase { Header, KeyCount, Keys, SessionCount, Sessions, TombstoneCount, Tombstones, ConfigCount, Config, End }
+const enum Phase { Header, KeyCount, Keys, SessionCount, Sessions, TombstoneCount, Tombstones, ConfigCount, Config, Stamp, End }
 
 function snapshotError(message: string): Error {
   return new KvSnapshotError(message)
@@ -585,13 +589,17 @@ export class SnapshotDecoder {
             this.startSection(r.count('tombstone count', 12, Number.MAX_SAFE_INTEGER), Phase.Tombstones)
             break
           case Phase.Tombstones:
-            this.eachRecord(r, (n) => readTombstone(r, this.keyspace, n), this.version === SNAPSHOT_VERSION ? Phase.ConfigCount : Phase.End)
+            this.eachRecord(r, (n) => readTombstone(r, this.keyspace, n), this.version >= SNAPSHOT_VERSION_NO_STAMP ? Phase.ConfigCount : Phase.End)
             break
           case Phase.ConfigCount:
             this.startSection(r.count('config count', 8, 1024), Phase.Config)
             break
           case Phase.Config:
-            this.eachRecord(r, () => this.keyspace.setConfig(r.latin1('config name'), r.latin1('config value')), Phase.End)
+            this.eachRecord(r, () => this.keyspace.setConfig(r.latin1('config name'), r.latin1('config value')), this.version === SNAPSHOT_VERSION ? Phase.Stamp : Phase.End)
+            break
+          case Phase.Stamp:
+            this.keyspace.stampedMs = r.uint53('stamp')
+            this.phase = Phase.End
             break
           case Phase.End:
             if (r.remaining + moreBytes > 0) throw new KvSnapshotError(`${r.remaining + moreBytes} trailing bytes after the last section`)
@@ -607,7 +615,7 @@ export class SnapshotDecoder {
   private readHeader(r: ByteReader): void {
     if (r.u32('magic') !== MAGIC) throw new KvSnapshotError('not a raftkv snapshot (bad magic)')
     const version = r.u32('format version')
-    if (version !== SNAPSHOT_VERSION && version !== SNAPSHOT_VERSION_NO_CONFIG && version !== SNAPSHOT_VERSION_STRINGS_ONLY) {
+    if (version !== SNAPSHOT_VERSION && version !== SNAPSHOT_VERSION_NO_STAMP && version !== SNAPSHOT_VERSION_NO_CONFIG && version !== SNAPSHOT_VERSION_STRINGS_ONLY) {
       throw new KvSnapshotError(`unknown snapshot format version ${version}`)
     }
     const appliedIndex = r.uint53('appliedIndex')

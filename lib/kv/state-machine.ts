@@ -100,7 +100,10 @@ export class KvStateMachine {
     this.appliedIndex = index
     this.applyingIndex = index
     const set = this.plainSet
-    if (set.read(data) && set.keyEnd - set.keyStart <= KEY_BYTES_MAX) return this.applyPlainSet(index, data, set)
+    if (set.read(data) && set.keyEnd - set.keyStart <= KEY_BYTES_MAX) {
+      if (set.nowMs > this.keyspace.stampedMs) this.keyspace.stampedMs = set.nowMs
+      return this.applyPlainSet(index, data, set)
+    }
     let envelope
     try {
       envelope = decodeEnvelope(data)
@@ -110,6 +113,7 @@ export class KvStateMachine {
       return { t: 'rejected', error: { code: 'ERR_KV_DECODE', message: String(err) } }
     }
     const { clientId, seq, nowMs, write } = envelope
+    if (nowMs > this.keyspace.stampedMs) this.keyspace.stampedMs = nowMs
     // An empty clientId opts out of deduplication (the leader's expiry sweeps).
     if (clientId !== '') {
       const check = this.sessions.check(clientId, seq)
@@ -214,6 +218,11 @@ export class KvStateMachine {
   /** An estimate of the memory the keyspace holds (keys, values, per-key overhead). */
   memoryBytes(): number {
     return this.keyspace.memoryBytes
+  }
+
+  /** The latest cluster time a leader stamped on an applied write (Keyspace.stampedMs); 0 when none. */
+  stampedMs(): number {
+    return this.keyspace.stampedMs
   }
 
   /** Clients remembered for deduplication. */

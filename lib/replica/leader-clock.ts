@@ -15,7 +15,16 @@
 //    when it has heard nothing: a stale read promises no order anyway);
 //  - the time only moves forward: a new leader whose clock is behind goes on
 //    from the highest time it heard (heartbeats, appends and the votes that
-//    elected it carry it), so an expired key does not come back.
+//    elected it carry it), so an expired key does not come back;
+//  - and it never falls below the latest time a leader stamped on a write
+//    this node applied (the state machine keeps it, in snapshots too), taken
+//    as heard when first seen: what a node heard is lost when it restarts,
+//    and a quorum of restarted nodes would otherwise elect a leader whose
+//    clock is behind the old leader's by the skew between them (runtime seed
+//    1270039: a key read as expired on the old leader's time came back for
+//    800 ms on the new one's). A stamp is a time the cluster clock has
+//    already passed, so carrying it forward from when it was applied never
+//    runs ahead of the old leader's clock.
 import type { Clock } from '../util/clock.js'
 
 export class LeaderClock {
@@ -23,7 +32,14 @@ export class LeaderClock {
   private heardMs = 0
   private heardAtMonotonicMs = 0
 
-  constructor(private readonly clock: Clock) {}
+  /**
+   * `stampedMs`: the latest cluster time stamped on an entry this node
+   * applied (0: none), read each time the clock is.
+   */
+  constructor(
+    private readonly clock: Clock,
+    private readonly stampedMs: () => number = () => 0,
+  ) {}
 
   /** A message's clockMs (0: the sender knew none). */
   hear(clockMs: number): void {
@@ -59,6 +75,8 @@ export class LeaderClock {
   }
 
   private stampAt(leading: boolean, monotonicMs: number): number {
+    const stamped = this.stampedMs()
+    if (stamped > this.heardMs) this.hearAt(stamped, monotonicMs)
     const carried = this.carriedAt(monotonicMs)
     return leading ? Math.max(this.clock.nowMs(), carried) : carried
   }

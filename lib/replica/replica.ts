@@ -94,7 +94,8 @@ export class Replica extends EventEmitter<ReplicaEvents> {
   ) {
     super()
     this.clock = io.clock
-    this.leaderClock = new LeaderClock(io.clock)
+    // Never below what this node applied: a restart forgets what it heard, not what it replayed.
+    this.leaderClock = new LeaderClock(io.clock, () => this.appliedStampMs())
     this.random = io.random
     const prng = new Prng(seed)
     this.raft = new RaftNode(
@@ -446,6 +447,11 @@ export class Replica extends EventEmitter<ReplicaEvents> {
   /** The time a read decides TTL expiry at: the cluster clock, not this node's own (see leader-clock.ts). */
   readClockMs(): number {
     return this.leaderClock.readNowMs(this.raft.leaderId() === this.id)
+  }
+
+  /** The latest cluster time a leader stamped on an entry applied here (0: none): the cluster clock's floor on this node. */
+  appliedStampMs(): number {
+    return this.state.kv.stampedMs()
   }
 
   // ---- Inside -----------------------------------------------------------------

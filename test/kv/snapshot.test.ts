@@ -3,6 +3,7 @@ import { KvSnapshotError } from '../../lib/kv/errors.js'
 import { KvStateMachine } from '../../lib/kv/state-machine.js'
 import type { KvOp } from '../../lib/kv/command.js'
 import { Prng } from '../../lib/util/prng.js'
+import { crc32c } from '../../lib/util/checksum.js'
 import { Driver, T0, b, get, plain, set } from './fixtures/driver.js'
 
 function populated(): Driver {
@@ -119,4 +120,30 @@ t.test('a large mixed state round-trips byte for byte: deadlines, long and binar
     x.write([set('after', '1')], { clientId: 'multi', seq: 1 })
   }
   t.ok(again.sm.snapshot().equals(d.sm.snapshot()))
+})
+
+t.test('the latest time a leader stamped on an applied write is kept, through FLUSHALL and a snapshot', async (t) => {
+  const d = new Driver()
+  t.equal(d.sm.stampedMs(), 0, 'none before any write')
+  d.one(set('a', '1'), T0 + 500)
+  d.one(set('b', '2'), T0 + 200)
+  d.one({ t: 'incrby', key: b('n'), delta: 1n }, T0 + 300)
+  t.equal(d.sm.stampedMs(), T0 + 500, 'the latest stamp, not the last one: entries need not arrive in time order')
+  d.one({ t: 'flushall' }, T0 + 400)
+  t.equal(d.sm.stampedMs(), T0 + 500, 'FLUSHALL leaves it')
+  const restored = KvStateMachine.restore(d.sm.snapshot())
+  t.equal(restored.stampedMs(), T0 + 500, 'a restored machine has it')
+})
+
+t.test('a format-3 snapshot (no stamp section) is still restored, its stamp unknown', async (t) => {
+  const d = new Driver()
+  d.one(set('k', 'v'), T0 + 500)
+  const v4 = d.sm.snapshot()
+  // Format 3 is format 4 without the stamp's 8 bytes before the checksum.
+  const v3 = Buffer.concat([v4.subarray(0, v4.length - 12), Buffer.alloc(4)])
+  v3.writeUInt32LE(3, 4)
+  v3.writeUInt32LE(crc32c(v3.subarray(0, v3.length - 4)), v3.length - 4)
+  const r = KvStateMachine.restore(v3)
+  t.equal(r.stampedMs(), 0)
+  t.same(plain(r.read(get('k'), T0)), { bulk: 'v' })
 })

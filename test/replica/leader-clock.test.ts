@@ -58,3 +58,20 @@ t.test('hearing a message and stamping the next ones in one step gives what hear
     }
   }
 })
+
+t.test('a node that heard nothing since it started goes on from the latest time stamped on an entry it applied, carried forward', async (t) => {
+  // A restarted node behind the old leader's clock, with that leader's stamps in the log it replayed.
+  const clock = manualClock(4_844_000)
+  let stampedMs = 6_110_000
+  const lc = new LeaderClock(clock, () => stampedMs)
+  t.equal(lc.nowMs(true), 6_110_000, 'as leader: not its own clock, which is behind what the cluster already passed')
+  clock.advance(300)
+  t.equal(lc.nowMs(true), 6_110_300, 'carried forward from when it was first seen')
+  t.equal(lc.nowMs(false), 6_110_300, 'as a follower too')
+  stampedMs = 6_000_000
+  t.equal(lc.readNowMs(false), 6_110_300, 'an older stamp does not move it back')
+  lc.hear(7_000_000)
+  t.equal(lc.nowMs(false), 7_000_000, 'a later time heard still moves it on')
+  const ahead = new LeaderClock(manualClock(9_000_000), () => 6_110_000)
+  t.equal(ahead.nowMs(true), 9_000_000, 'a leader whose clock is ahead of every stamp uses its own')
+})

@@ -49,6 +49,13 @@ export interface RuntimeSimOptions {
    * the serving node's own wall clock. Only for showing that the TTL check fails.
    */
   readonly readsOnOwnClock?: boolean
+  /**
+   * The broken variant from before runtime seed 1270039's fix: the cluster
+   * clock forgets the times stamped on the entries a node applied, so a
+   * restarted node knows only what it hears. Only for showing that the TTL
+   * check fails.
+   */
+  readonly clockForgetsAppliedStamps?: boolean
 }
 
 export interface RuntimeStats {
@@ -323,6 +330,7 @@ export class RuntimeCluster {
         if (host === this.hosts[0]) this.bootstrapped = true
         host.replica = replica
         if (this.options.readsOnOwnClock === true) replica.readClockMs = () => clock.nowMs()
+        if (this.options.clockForgetsAppliedStamps === true) replica.appliedStampMs = () => 0
         host.backend = new ReplicaBackend(replica, false)
         host.admin = new AdminCommands(replica)
         host.backend.useAdmin(host.admin)
