@@ -12,7 +12,8 @@
 //  - a linearizable read on a follower uses the time heard with the ReadIndex
 //    answer (stamped by the leader after the read began), carried forward;
 //  - a stale read uses the carried-forward time heard last (or its own clock
-//    when it has heard nothing: a stale read promises no order anyway);
+//    when it has heard and applied nothing: a stale read promises no order
+//    anyway);
 //  - the time only moves forward: a new leader whose clock is behind goes on
 //    from the highest time it heard (heartbeats, appends and the votes that
 //    elected it carry it), so an expired key does not come back;
