@@ -208,6 +208,11 @@ export class Keyspace {
    * earlier than the log it replayed (leader-clock.ts).
    */
   stampedMs = 0
+
+  /** An applied write's stamp: stampedMs keeps the latest (entries need not come in time order). */
+  noteStamp(nowMs: number): void {
+    if (nowMs > this.stampedMs) this.stampedMs = nowMs
+  }
   /** CONFIG parameters set through the log (replicated-config.ts); FLUSHALL leaves them. */
   readonly config = new Map<string, string>()
   /** Told of each CONFIG SET as it is applied (the state machine passes it to its event sink). */

@@ -101,7 +101,7 @@ export class KvStateMachine {
     this.applyingIndex = index
     const set = this.plainSet
     if (set.read(data) && set.keyEnd - set.keyStart <= KEY_BYTES_MAX) {
-      if (set.nowMs > this.keyspace.stampedMs) this.keyspace.stampedMs = set.nowMs
+      this.keyspace.noteStamp(set.nowMs)
       return this.applyPlainSet(index, data, set)
     }
     let envelope
@@ -113,7 +113,7 @@ export class KvStateMachine {
       return { t: 'rejected', error: { code: 'ERR_KV_DECODE', message: String(err) } }
     }
     const { clientId, seq, nowMs, write } = envelope
-    if (nowMs > this.keyspace.stampedMs) this.keyspace.stampedMs = nowMs
+    this.keyspace.noteStamp(nowMs)
     // An empty clientId opts out of deduplication (the leader's expiry sweeps).
     if (clientId !== '') {
       const check = this.sessions.check(clientId, seq)
